@@ -1,0 +1,3 @@
+module github.com/connscope/connscope
+
+go 1.26.8

@@ -1,0 +1,118 @@
+package httpflow
+
+// App labels what a connection's bytes turned out to be.
+type App string
+
+const (
+	AppUnknown App = "unknown"
+	AppHTTP1   App = "http1"
+	AppTLS     App = "tls"
+	AppHTTP2   App = "http2"
+)
+
+// Framing is how a message body's length is determined (RFC 9112 section 6).
+type Framing string
+
+const (
+	FramingNone           Framing = "none"            // no body by rule: HEAD response, 1xx, 204, 304, request without length
+	FramingContentLength  Framing = "content_length"  // Content-Length
+	FramingChunked        Framing = "chunked"         // Transfer-Encoding: chunked
+	FramingCloseDelimited Framing = "close_delimited" // response body ends when the server closes
+	FramingTunnel         Framing = "tunnel"          // after CONNECT 2xx or 101: not HTTP any more
+)
+
+// Incomplete says why a message did not end normally.
+type Incomplete string
+
+const (
+	IncompleteNone         Incomplete = ""
+	IncompleteFIN          Incomplete = "fin"            // the sender closed before the message ended
+	IncompleteRST          Incomplete = "rst"            // a RST ended the connection mid-message
+	IncompleteGap          Incomplete = "gap"            // bytes of the message were not captured
+	IncompleteEndOfCapture Incomplete = "end_of_capture" // the capture ended mid-message
+	IncompleteMalformed    Incomplete = "malformed"      // the message could not be parsed
+	IncompleteNoResponse   Incomplete = "no_response"    // (transaction) the request was never answered
+)
+
+// Header is one header field as received. Name keeps its original case;
+// compare with strings.EqualFold or use Message.Get. Values are raw bytes
+// from the capture as a string: hostile, unescaped, possibly not UTF-8.
+type Header struct {
+	Name, Value string
+}
+
+// Message is one HTTP request or response and the segments that carried it.
+type Message struct {
+	FirstFrame, LastFrame uint64
+	Start, End            int64 // capture times of the first and last byte's frames
+
+	// Request line (requests) or status line (responses).
+	Method  string // requests
+	Target  string // requests
+	Version string // "HTTP/1.1", "HTTP/1.0"
+	Status  int    // responses
+	Reason  string // responses
+
+	// Headers kept up to the parser's header cap (HeadersTruncated set when hit).
+	Headers          []Header
+	HeadersTruncated bool
+
+	HeaderBytes    int64 // start line + headers + blank line
+	BodyBytes      int64 // body bytes seen (chunk framing excluded for chunked)
+	DeclaredLength int64 // Content-Length value, -1 when absent
+	Framing        Framing
+	Complete       bool
+	Incomplete     Incomplete
+
+	// The hop-by-hop headers that connection management depends on.
+	ConnectionTokens []string // lower-cased tokens of all Connection headers
+	KeepAlive        string   // raw Keep-Alive header value ("" when absent)
+	KeepAliveMax     int      // -1 when absent
+	KeepAliveTimeout int      // seconds, -1 when absent
+	ProxyConnection  string   // raw Proxy-Connection value ("" when absent)
+	HasProxyConnection bool
+	Expect           string // Expect header value (requests)
+	Upgrade          string // Upgrade header value
+
+	// Anomalies found while parsing, as stable snake_case keys
+	// (e.g. "conflicting_content_length", "te_and_cl", "obs_fold",
+	// "body_beyond_content_length", "bad_chunk_size").
+	Anomalies []string
+}
+
+// Transaction is a request and its response on one connection.
+type Transaction struct {
+	// ID numbers transactions across the whole capture, in request order.
+	ID int
+	// Connection is the reassembly.Connection ID; Index is the 0-based
+	// position of the transaction on its connection.
+	Connection int
+	Index      int
+
+	Request *Message
+	// Interim holds 1xx responses (100 Continue, 103 Early Hints) that came
+	// before the final response.
+	Interim  []*Message
+	Response *Message // nil when no response was seen
+
+	// Pipelined is set when the request's first byte was sent before the
+	// previous transaction's response had been completely received.
+	Pipelined bool
+	// PersistentAfter says whether the connection may carry another
+	// transaction after this one under HTTP/1.0 and HTTP/1.1 rules.
+	PersistentAfter bool
+	// Tunnel is set for CONNECT 2xx and 101 Switching Protocols: the
+	// connection stopped carrying HTTP/1.x after this transaction.
+	Tunnel bool
+
+	// Timings, in nanoseconds (-1 when not applicable).
+	Connect int64 // handshake, for the first transaction of a fresh connection
+	Send    int64 // first to last request byte
+	Wait    int64 // last request byte to first response byte
+	Receive int64 // first to last response byte
+	Total   int64 // connect + send + wait + receive
+	// GapBefore is the idle time on the connection before the request's first
+	// byte: since the previous response's last byte (or, for the first
+	// transaction, since the handshake completed).
+	GapBefore int64
+}

@@ -1,0 +1,2 @@
+// Package reassembly rebuilds TCP connections from decoded segments.
+package reassembly
