@@ -65,14 +65,14 @@ type Message struct {
 	Incomplete     Incomplete
 
 	// The hop-by-hop headers that connection management depends on.
-	ConnectionTokens []string // lower-cased tokens of all Connection headers
-	KeepAlive        string   // raw Keep-Alive header value ("" when absent)
-	KeepAliveMax     int      // -1 when absent
-	KeepAliveTimeout int      // seconds, -1 when absent
-	ProxyConnection  string   // raw Proxy-Connection value ("" when absent)
+	ConnectionTokens   []string // lower-cased tokens of all Connection headers
+	KeepAlive          string   // raw Keep-Alive header value ("" when absent)
+	KeepAliveMax       int      // -1 when absent
+	KeepAliveTimeout   int      // seconds, -1 when absent
+	ProxyConnection    string   // raw Proxy-Connection value ("" when absent)
 	HasProxyConnection bool
-	Expect           string // Expect header value (requests)
-	Upgrade          string // Upgrade header value
+	Expect             string // Expect header value (requests)
+	Upgrade            string // Upgrade header value
 
 	// Anomalies found while parsing, as stable snake_case keys
 	// (e.g. "conflicting_content_length", "te_and_cl", "obs_fold",

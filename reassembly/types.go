@@ -54,18 +54,18 @@ func (d Direction) Sender() Role {
 type SegmentKind uint16
 
 const (
-	KindRetransmission     SegmentKind = 1 << iota // data already sent, sent again after a timeout
-	KindFastRetransmission                         // retransmission after >= 3 duplicate ACKs (or SACK)
-	KindSpuriousRetrans                            // retransmission of data the peer had already acknowledged
-	KindOutOfOrder                                 // fills a hole below the highest sequence seen, soon after it
-	KindPreviousNotCaptured                        // starts beyond the next expected byte: a gap before it
-	KindDuplicateAck                               // pure ACK repeating the previous ACK with the same window
-	KindZeroWindow                                 // advertises a zero receive window
-	KindZeroWindowProbe                            // one byte sent into a zero window
-	KindWindowFull                                 // fills the peer's advertised window exactly
-	KindKeepAlive                                  // TCP keep-alive: one byte (or none) at next-1
-	KindCaptureDuplicate                           // the capture recorded the same frame twice (same IP ID and bytes)
-	KindWindowUpdate                               // pure ACK that only opens the window
+	KindRetransmission      SegmentKind = 1 << iota // data already sent, sent again after a timeout
+	KindFastRetransmission                          // retransmission after >= 3 duplicate ACKs (or SACK)
+	KindSpuriousRetrans                             // retransmission of data the peer had already acknowledged
+	KindOutOfOrder                                  // fills a hole below the highest sequence seen, soon after it
+	KindPreviousNotCaptured                         // starts beyond the next expected byte: a gap before it
+	KindDuplicateAck                                // pure ACK repeating the previous ACK with the same window
+	KindZeroWindow                                  // advertises a zero receive window
+	KindZeroWindowProbe                             // one byte sent into a zero window
+	KindWindowFull                                  // fills the peer's advertised window exactly
+	KindKeepAlive                                   // TCP keep-alive: one byte (or none) at next-1
+	KindCaptureDuplicate                            // the capture recorded the same frame twice (same IP ID and bytes)
+	KindWindowUpdate                                // pure ACK that only opens the window
 )
 
 // SegmentRecord is the compact record kept for every segment of a
@@ -93,7 +93,7 @@ type Handshake struct {
 	// FirstSYNTime is the time of the first SYN transmission.
 	FirstSYNTime int64
 	// SYNRetransmissions counts repeated SYNs (each costs the client 1 s, then 2 s, ... on Linux).
-	SYNRetransmissions   int
+	SYNRetransmissions    int
 	SYNACKRetransmissions int
 	// IRTT is the initial round-trip time seen from the capture point:
 	// ACK time minus SYN time (0 when the handshake was not seen whole).
@@ -222,10 +222,10 @@ type Span struct {
 type EndReason uint8
 
 const (
-	EndFIN          EndReason = iota + 1 // the sender closed its side
-	EndRST                               // a RST (from either side) ended the connection
-	EndOfCapture                         // the capture ended while the stream was open
-	EndIdleExpired                       // the connection was idle past the expiry timeout
+	EndFIN         EndReason = iota + 1 // the sender closed its side
+	EndRST                              // a RST (from either side) ended the connection
+	EndOfCapture                        // the capture ended while the stream was open
+	EndIdleExpired                      // the connection was idle past the expiry timeout
 )
 
 func (e EndReason) String() string {
