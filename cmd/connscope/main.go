@@ -1,21 +1,14 @@
-// Command connscope explains HTTP/1.x connection behaviour from packet captures.
+// Command connscope explains HTTP/1.x connection behaviour from packet
+// captures: which connections were opened, which transactions they carried,
+// and what connection management cost the user. See README.md.
 package main
 
 import (
-	"fmt"
 	"os"
 
-	"github.com/fatih/color"
-	"github.com/spf13/pflag"
+	"github.com/connscope/connscope/cmd/connscope/cli"
 )
 
 func main() {
-	fs := pflag.NewFlagSet("connscope", pflag.ContinueOnError)
-	version := fs.Bool("version", false, "print the version")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	if *version {
-		fmt.Println("connscope", color.New().Sprint("dev"))
-	}
+	os.Exit(cli.Run(os.Args[1:], cli.Stdio()))
 }

@@ -1,0 +1,284 @@
+package analysis
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// Options configure every stage of the pipeline. The zero value means
+// defaults everywhere.
+type Options struct {
+	Reassembly reassembly.Config
+	HTTP       httpflow.Config
+	Diagnose   diagnose.Config
+	// KeepSegments keeps every connection's segment records in the report
+	// (ConnReport.Segments) for timelines and waterfalls. Memory then grows
+	// with the capture, so only renderers that draw segments set it.
+	KeepSegments bool
+	// KeepHeaders keeps the header fields of every message
+	// (TxnReport.RequestHeaders/ResponseHeaders), for HAR output.
+	KeepHeaders bool
+}
+
+// Source is anything that yields packets in capture order: a capture file
+// (capture.Reader) or a live interface.
+type Source interface {
+	Next() (*capture.Packet, error)
+}
+
+// Analyzer runs inputs through capture decoding → reassembly → httpflow →
+// diagnose and accumulates one Report. Inputs are analysed one after the
+// other; connection and transaction IDs are unique across the whole report.
+type Analyzer struct {
+	opts   Options
+	report Report
+	// findings are kept with their transaction's provisional ID until
+	// Report renumbers transactions in request order.
+	findings []diagnose.Finding
+	nextTxn  int
+	connBase int
+}
+
+// New returns an Analyzer with the given options.
+func New(opts Options) *Analyzer {
+	return &Analyzer{
+		opts:   opts,
+		report: Report{Schema: Schema},
+	}
+}
+
+// AddSource reads src to its end and analyses it as one input called name.
+// It returns the error that stopped reading early (a damaged capture); the
+// packets read before the damage are analysed and reported all the same,
+// and the error is recorded in the input's report.
+func (a *Analyzer) AddSource(name, format string, src Source) error {
+	engine, err := diagnose.NewEngine(a.opts.Diagnose)
+	if err != nil {
+		return err
+	}
+	in := &InputReport{
+		Index:    len(a.report.Inputs),
+		Name:     name,
+		Format:   format,
+		Skipped:  map[string]int64{},
+		Warnings: []string{},
+	}
+	a.report.Inputs = append(a.report.Inputs, in)
+
+	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn)}
+	asm := reassembly.NewAssembler(a.opts.Reassembly, h)
+	dec := capture.NewDecoder()
+	var seg capture.Segment
+	var readErr error
+	first := true
+	for {
+		p, err := src.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		if first {
+			in.Start, first = Time(p.Time), false
+		}
+		if Time(p.Time) > in.End {
+			in.End = Time(p.Time)
+		}
+		if dec.Decode(p, &seg) == capture.SkipNone {
+			asm.Add(&seg)
+		}
+	}
+	asm.Flush()
+
+	st := dec.Stats()
+	in.Packets = st.Packets
+	in.TCPPackets = st.TCP
+	for reason, n := range st.SkippedByReason() {
+		in.Skipped[reason] = n
+	}
+	if in.End > in.Start {
+		in.DurationMS = MillisOf(int64(in.End - in.Start))
+	}
+	in.PeakOpenConns = asm.Stats().PeakOpen
+	if w, ok := src.(interface{ Warnings() []capture.Warning }); ok {
+		for _, x := range w.Warnings() {
+			in.Warnings = append(in.Warnings, x.String())
+		}
+	}
+	if readErr != nil {
+		in.Error = readErr.Error()
+	}
+
+	for _, f := range engine.Finish() {
+		f.Connection = a.globalConn(f.Connection)
+		for i := range f.Connections {
+			f.Connections[i] = a.globalConn(f.Connections[i])
+		}
+		a.findings = append(a.findings, f)
+	}
+	a.connBase += h.maxConnID
+	return readErr
+}
+
+func (a *Analyzer) globalConn(id int) int {
+	if id == 0 {
+		return 0
+	}
+	return a.connBase + id
+}
+
+// Report returns the report of every input added so far, with connections
+// in order of first frame, transactions numbered in request order, and
+// findings in the engine's deterministic order.
+func (a *Analyzer) Report() *Report {
+	r := a.report
+	sort.SliceStable(r.Connections, func(i, j int) bool { return r.Connections[i].ID < r.Connections[j].ID })
+	txns := append([]*TxnReport(nil), r.Transactions...)
+	sort.SliceStable(txns, func(i, j int) bool {
+		x, y := txns[i], txns[j]
+		if xs, ys := txnStart(x), txnStart(y); xs != ys {
+			return xs < ys
+		}
+		if x.Connection != y.Connection {
+			return x.Connection < y.Connection
+		}
+		return x.Index < y.Index
+	})
+	final := make(map[int]int, len(txns)) // provisional ID → final ID
+	out := make([]*TxnReport, len(txns))
+	for i, t := range txns {
+		c := *t
+		final[t.ID] = i + 1
+		c.ID = i + 1
+		out[i] = &c
+	}
+	r.Transactions = out
+	r.Findings = make([]*FindingReport, 0, len(a.findings))
+	for _, f := range a.findings {
+		fr := newFindingReport(f)
+		if f.Transaction != nil {
+			fr.Transaction = final[f.Transaction.ID]
+		}
+		r.Findings = append(r.Findings, fr)
+	}
+	return &r
+}
+
+func txnStart(t *TxnReport) Time {
+	if t.Request != nil {
+		return t.Request.Start
+	}
+	if t.Response != nil {
+		return t.Response.Start
+	}
+	return 0
+}
+
+func newFindingReport(f diagnose.Finding) *FindingReport {
+	r := &FindingReport{
+		Rule:        f.Rule,
+		Slug:        f.Slug,
+		Severity:    f.Severity.String(),
+		Connection:  f.Connection,
+		Connections: f.Connections,
+		Frames:      f.Frames,
+		Time:        Time(f.Time),
+		CostMS:      optMillis(f.Cost),
+		Message:     f.Message,
+		Vantage:     f.Vantage,
+	}
+	if r.Frames == nil {
+		r.Frames = []uint64{}
+	}
+	for _, x := range f.Related {
+		r.Related = append(r.Related, RelatedReport{Frame: x.Frame, Time: Time(x.Time), Message: x.Message})
+	}
+	return r
+}
+
+// handler connects reassembly to httpflow and diagnose for one input.
+type handler struct {
+	a         *Analyzer
+	in        *InputReport
+	engine    *diagnose.Engine
+	parsers   map[*reassembly.Connection]*httpflow.Conn
+	maxConnID int
+}
+
+func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	p := httpflow.NewConn(c, h.a.opts.HTTP)
+	h.parsers[c] = p
+	return p
+}
+
+func (h *handler) Closed(c *reassembly.Connection) {
+	p := h.parsers[c]
+	delete(h.parsers, c)
+	var txns []*httpflow.Transaction
+	app := httpflow.AppUnknown
+	if p != nil {
+		txns = p.Transactions()
+		app = p.App()
+	}
+	// Provisional IDs, unique across inputs; Report renumbers them.
+	for _, t := range txns {
+		h.a.nextTxn++
+		t.ID = h.a.nextTxn
+	}
+	h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: app, Transactions: txns})
+
+	cr := newConnReport(c, h.in.Index, p, len(txns))
+	cr.ID = h.a.globalConn(c.ID)
+	if h.a.opts.KeepSegments {
+		cr.Segments = append([]reassembly.SegmentRecord(nil), c.Segments...)
+		cr.SegmentsDropped = c.SegmentsDropped
+	}
+	if cr.PreviousID != 0 {
+		cr.PreviousID = h.a.globalConn(cr.PreviousID)
+	}
+	if c.ID > h.maxConnID {
+		h.maxConnID = c.ID
+	}
+	h.a.report.Connections = append(h.a.report.Connections, cr)
+	h.in.Connections++
+	h.in.PayloadBytes += cr.Bytes.ClientToServer + cr.Bytes.ServerToClient
+	for _, t := range txns {
+		tr := newTxnReport(t)
+		tr.Connection = cr.ID
+		if h.a.opts.KeepHeaders {
+			if t.Request != nil {
+				tr.RequestHeaders = t.Request.Headers
+			}
+			if t.Response != nil {
+				tr.ResponseHeaders = t.Response.Headers
+			}
+		}
+		h.a.report.Transactions = append(h.a.report.Transactions, tr)
+		h.in.Transactions++
+	}
+}
+
+// String gives a one-line description of an input for error messages.
+func (in *InputReport) String() string {
+	return fmt.Sprintf("%s (%s, %d packets)", in.Name, in.Format, in.Packets)
+}
+
+// AddUnreadable records an input that could not be opened at all, so the
+// report still names it.
+func (a *Analyzer) AddUnreadable(name string, err error) {
+	a.report.Inputs = append(a.report.Inputs, &InputReport{
+		Index:    len(a.report.Inputs),
+		Name:     name,
+		Skipped:  map[string]int64{},
+		Warnings: []string{},
+		Error:    err.Error(),
+	})
+}

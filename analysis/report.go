@@ -1,0 +1,311 @@
+package analysis
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// Schema names the version of the JSON report. It changes only when a field
+// changes meaning or disappears; new fields may appear within a version.
+const Schema = "connscope/report/v1"
+
+// Report is the whole result of one run: every input, its connections,
+// transactions and findings. It is what --format json prints.
+type Report struct {
+	Schema       string           `json:"schema"`
+	Inputs       []*InputReport   `json:"inputs"`
+	Connections  []*ConnReport    `json:"connections"`
+	Transactions []*TxnReport     `json:"transactions"`
+	Findings     []*FindingReport `json:"findings"`
+}
+
+// InputReport summarises one capture source.
+type InputReport struct {
+	Index  int    `json:"index"`
+	Name   string `json:"name"`
+	Format string `json:"format"`
+	// Packets counts every frame read; TCPPackets those that carried TCP.
+	Packets    int64 `json:"packets"`
+	TCPPackets int64 `json:"tcp_packets"`
+	// Skipped counts frames that were not TCP (or could not be decoded), by
+	// reason (udp, arp, ip_fragment, unknown_link_type, ...).
+	Skipped       map[string]int64 `json:"skipped"`
+	Start         Time             `json:"start"`
+	End           Time             `json:"end"`
+	DurationMS    Millis           `json:"duration_ms"`
+	Connections   int              `json:"connections"`
+	Transactions  int              `json:"transactions"`
+	PayloadBytes  int64            `json:"payload_bytes"`
+	PeakOpenConns int              `json:"peak_open_connections"`
+	// Warnings are non-fatal oddities of the input (time going backwards,
+	// frames longer than the snap length, limits reached).
+	Warnings []string `json:"warnings"`
+	// Error is set when the input was damaged: what was read before the
+	// damage is still analysed and reported.
+	Error string `json:"error,omitempty"`
+}
+
+// Directional holds a count for each direction of a connection.
+type Directional struct {
+	ClientToServer int64 `json:"client_to_server"`
+	ServerToClient int64 `json:"server_to_client"`
+}
+
+// ConnReport is one TCP connection.
+type ConnReport struct {
+	ID            int         `json:"id"`
+	Input         int         `json:"input"`
+	Client        string      `json:"client"`
+	Server        string      `json:"server"`
+	RolesInferred bool        `json:"roles_inferred"`
+	VLAN          int         `json:"vlan,omitempty"`
+	FirstFrame    uint64      `json:"first_frame"`
+	LastFrame     uint64      `json:"last_frame"`
+	Start         Time        `json:"start"`
+	End           Time        `json:"end"`
+	DurationMS    Millis      `json:"duration_ms"`
+	Packets       Directional `json:"packets"`
+	Bytes         Directional `json:"bytes"`
+	// IRTTMS is the handshake round trip seen from the capture point; null
+	// when the handshake was not captured whole.
+	IRTTMS             *Millis `json:"irtt_ms"`
+	SYNRetransmissions int     `json:"syn_retransmissions"`
+	State              string  `json:"state"`
+	History            string  `json:"history"`
+	Close              string  `json:"close"`
+	ClosedFirstBy      string  `json:"closed_first_by"`
+	RSTBy              string  `json:"rst_by"`
+	HalfClosed         bool    `json:"half_closed"`
+	Retransmissions    int     `json:"retransmissions"`
+	OutOfOrder         int     `json:"out_of_order"`
+	LostSegments       int     `json:"lost_segments"`
+	ZeroWindows        int     `json:"zero_windows"`
+	ReusedTuple        bool    `json:"reused_tuple"`
+	PreviousID         int     `json:"previous_id,omitempty"`
+	App                string  `json:"app"`
+	TransactionCount   int     `json:"transactions"`
+
+	// Segments is every segment record of the connection, kept only when
+	// Options.KeepSegments is set (for timelines and waterfalls); it is not
+	// part of the JSON report.
+	Segments []reassembly.SegmentRecord `json:"-"`
+	// SegmentsDropped counts records released by the per-connection cap.
+	SegmentsDropped int `json:"-"`
+}
+
+// MessageReport is one request or response.
+type MessageReport struct {
+	FirstFrame     uint64 `json:"first_frame"`
+	LastFrame      uint64 `json:"last_frame"`
+	Start          Time   `json:"start"`
+	End            Time   `json:"end"`
+	HeaderBytes    int64  `json:"header_bytes"`
+	BodyBytes      int64  `json:"body_bytes"`
+	DeclaredLength *int64 `json:"declared_length,omitempty"`
+	Framing        string `json:"framing,omitempty"`
+	Complete       bool   `json:"complete"`
+	// IncompleteReason says why the message did not end normally: fin,
+	// rst, gap, end_of_capture, malformed.
+	IncompleteReason string   `json:"incomplete_reason,omitempty"`
+	Anomalies        []string `json:"anomalies,omitempty"`
+}
+
+// Timings of a transaction in milliseconds; null where not applicable.
+type Timings struct {
+	ConnectMS *Millis `json:"connect_ms"`
+	SendMS    *Millis `json:"send_ms"`
+	WaitMS    *Millis `json:"wait_ms"`
+	ReceiveMS *Millis `json:"receive_ms"`
+	TotalMS   *Millis `json:"total_ms"`
+}
+
+// TxnReport is one HTTP transaction.
+type TxnReport struct {
+	ID              int            `json:"id"`
+	Connection      int            `json:"connection"`
+	Index           int            `json:"index"`
+	Method          string         `json:"method"`
+	Target          string         `json:"target"`
+	Version         string         `json:"version"`
+	Status          int            `json:"status"`
+	Request         *MessageReport `json:"request"`
+	Response        *MessageReport `json:"response"`
+	Interim         []int          `json:"interim_statuses,omitempty"`
+	Pipelined       bool           `json:"pipelined"`
+	PersistentAfter bool           `json:"persistent_after"`
+	Tunnel          bool           `json:"tunnel"`
+	Timings         Timings        `json:"timings"`
+	GapBeforeMS     *Millis        `json:"gap_before_ms"`
+
+	// Header fields as captured (hostile, unescaped), kept only when
+	// Options.KeepHeaders is set (for HAR); not part of the JSON report.
+	RequestHeaders  []httpflow.Header `json:"-"`
+	ResponseHeaders []httpflow.Header `json:"-"`
+	// Reason is the final response's reason phrase (captured text).
+	Reason string `json:"-"`
+}
+
+// FindingReport is one diagnosis.
+type FindingReport struct {
+	Rule        string          `json:"rule"`
+	Slug        string          `json:"slug"`
+	Severity    string          `json:"severity"`
+	Connection  int             `json:"connection"`
+	Connections []int           `json:"connections,omitempty"`
+	Transaction int             `json:"transaction"`
+	Frames      []uint64        `json:"frames"`
+	Time        Time            `json:"time"`
+	CostMS      *Millis         `json:"cost_ms"`
+	Message     string          `json:"message"`
+	Related     []RelatedReport `json:"related,omitempty"`
+	Vantage     string          `json:"vantage,omitempty"`
+}
+
+// RelatedReport is secondary evidence of a finding.
+type RelatedReport struct {
+	Frame   uint64 `json:"frame"`
+	Time    Time   `json:"time"`
+	Message string `json:"message"`
+}
+
+// Time is a capture time in nanoseconds since the Unix epoch. It prints as
+// RFC 3339 in UTC with all nine fractional digits, so output is stable.
+type Time int64
+
+// String formats t as RFC 3339 with nanoseconds.
+func (t Time) String() string {
+	return time.Unix(0, int64(t)).UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+}
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, t.String()), nil
+}
+
+// Millis is a duration in milliseconds printed with microsecond precision.
+type Millis float64
+
+// MillisOf converts nanoseconds.
+func MillisOf(ns int64) Millis { return Millis(float64(ns) / 1e6) }
+
+// optMillis converts nanoseconds, with negative values meaning "not
+// applicable" (nil).
+func optMillis(ns int64) *Millis {
+	if ns < 0 {
+		return nil
+	}
+	m := MillisOf(ns)
+	return &m
+}
+
+// MarshalJSON implements json.Marshaler.
+func (m Millis) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(m), 'f', 3, 64), nil
+}
+
+// endpoint formats an address as ip:port, with IPv6 in brackets.
+func endpoint(a netip.AddrPort) string { return a.String() }
+
+// newConnReport summarises a connection for the report.
+func newConnReport(c *reassembly.Connection, input int, p *httpflow.Conn, txns int) *ConnReport {
+	cs, sc := &c.Dir[reassembly.ClientToServer], &c.Dir[reassembly.ServerToClient]
+	r := &ConnReport{
+		ID:                 c.ID,
+		Input:              input,
+		Client:             endpoint(c.Client),
+		Server:             endpoint(c.Server),
+		RolesInferred:      c.RolesInferred,
+		VLAN:               int(c.VLAN),
+		FirstFrame:         c.FirstFrame,
+		LastFrame:          c.LastFrame,
+		Start:              Time(c.Start),
+		End:                Time(c.End),
+		DurationMS:         MillisOf(c.End - c.Start),
+		Packets:            Directional{cs.Packets, sc.Packets},
+		Bytes:              Directional{cs.Bytes, sc.Bytes},
+		SYNRetransmissions: c.Handshake.SYNRetransmissions,
+		State:              c.State,
+		History:            c.History,
+		Close:              c.Close.String(),
+		ClosedFirstBy:      c.ClosedFirstBy.String(),
+		RSTBy:              c.RSTBy.String(),
+		HalfClosed:         c.HalfClosed,
+		Retransmissions:    cs.Retransmissions + sc.Retransmissions,
+		OutOfOrder:         cs.OutOfOrder + sc.OutOfOrder,
+		LostSegments:       cs.LostSegments + sc.LostSegments,
+		ZeroWindows:        cs.ZeroWindows + sc.ZeroWindows,
+		ReusedTuple:        c.ReusedTuple,
+		PreviousID:         c.PreviousID,
+		App:                string(httpflow.AppUnknown),
+		TransactionCount:   txns,
+	}
+	if c.Handshake.IRTT > 0 {
+		r.IRTTMS = optMillis(c.Handshake.IRTT)
+	}
+	if p != nil {
+		r.App = string(p.App())
+	}
+	return r
+}
+
+func newMessageReport(m *httpflow.Message, response bool) *MessageReport {
+	if m == nil {
+		return nil
+	}
+	r := &MessageReport{
+		FirstFrame:       m.FirstFrame,
+		LastFrame:        m.LastFrame,
+		Start:            Time(m.Start),
+		End:              Time(m.End),
+		HeaderBytes:      m.HeaderBytes,
+		BodyBytes:        m.BodyBytes,
+		Framing:          string(m.Framing),
+		Complete:         m.Complete,
+		IncompleteReason: string(m.Incomplete),
+		Anomalies:        m.Anomalies,
+	}
+	if m.DeclaredLength >= 0 {
+		d := m.DeclaredLength
+		r.DeclaredLength = &d
+	}
+	return r
+}
+
+func newTxnReport(t *httpflow.Transaction) *TxnReport {
+	r := &TxnReport{
+		ID:              t.ID,
+		Connection:      t.Connection,
+		Index:           t.Index,
+		Request:         newMessageReport(t.Request, false),
+		Response:        newMessageReport(t.Response, true),
+		Pipelined:       t.Pipelined,
+		PersistentAfter: t.PersistentAfter,
+		Tunnel:          t.Tunnel,
+		Timings: Timings{
+			ConnectMS: optMillis(t.Connect),
+			SendMS:    optMillis(t.Send),
+			WaitMS:    optMillis(t.Wait),
+			ReceiveMS: optMillis(t.Receive),
+			TotalMS:   optMillis(t.Total),
+		},
+		GapBeforeMS: optMillis(t.GapBefore),
+	}
+	if q := t.Request; q != nil {
+		r.Method, r.Target, r.Version = q.Method, q.Target, q.Version
+	}
+	if s := t.Response; s != nil {
+		r.Status = s.Status
+		r.Reason = s.Reason
+		if r.Version == "" {
+			r.Version = s.Version
+		}
+	}
+	for _, m := range t.Interim {
+		r.Interim = append(r.Interim, m.Status)
+	}
+	return r
+}

@@ -1,0 +1,376 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
+
+	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/internal/textsafe"
+)
+
+// palette colours parts of the text report. Colour is decided per printer
+// from the stream actually written to, never globally.
+type palette struct {
+	on                         bool
+	bold, dim, err, warn, info *color.Color
+	good                       *color.Color
+}
+
+// newPalette decides colour for a report written to w: "always", "never",
+// or "auto" (colour only on a terminal, and never when NO_COLOR is set).
+func newPalette(mode string, w io.Writer) *palette {
+	on := false
+	switch mode {
+	case "always":
+		on = true
+	case "auto":
+		if _, set := os.LookupEnv("NO_COLOR"); !set {
+			if f, ok := w.(*os.File); ok {
+				on = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+			}
+		}
+	}
+	p := &palette{
+		on:   on,
+		bold: color.New(color.Bold),
+		dim:  color.New(color.Faint),
+		err:  color.New(color.FgRed, color.Bold),
+		warn: color.New(color.FgYellow, color.Bold),
+		info: color.New(color.FgCyan),
+		good: color.New(color.FgGreen),
+	}
+	for _, c := range []*color.Color{p.bold, p.dim, p.err, p.warn, p.info, p.good} {
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+	}
+	return p
+}
+
+func (p *palette) severity(s string) string {
+	switch s {
+	case "error":
+		return p.err.Sprint(s)
+	case "warning":
+		return p.warn.Sprint(s)
+	}
+	return p.info.Sprint(s)
+}
+
+// writeText renders the report for a person: per input, a summary, the
+// findings, then the connection and transaction tables.
+func writeText(w io.Writer, r *analysis.Report, p *palette) error {
+	ew := &errWriter{w: w}
+	for i, in := range r.Inputs {
+		if i > 0 {
+			ew.printf("\n")
+		}
+		writeInput(ew, r, in, p)
+	}
+	return ew.err
+}
+
+func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *palette) {
+	w.printf("%s %s\n", p.bold.Sprint("Capture"), textsafe.Terminal(in.Name))
+	if in.Format == "" {
+		w.printf("  %s %s\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
+		return
+	}
+	w.printf("  format %s, %d packets over %s, starting %s\n", in.Format, in.Packets, seconds(float64(in.DurationMS)), in.Start)
+	w.printf("  %d TCP packets in %d connections, %s of TCP payload, %d HTTP transactions\n",
+		in.TCPPackets, in.Connections, byteSize(in.PayloadBytes), in.Transactions)
+	if skipped := skippedSummary(in.Skipped); skipped != "" {
+		w.printf("  skipped: %s\n", skipped)
+	}
+	for _, warning := range in.Warnings {
+		w.printf("  %s %s\n", p.warn.Sprint("warning:"), textsafe.Terminal(warning))
+	}
+	if in.Error != "" {
+		w.printf("  %s %s\n  (everything before the damage is analysed below)\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
+	}
+
+	conns := connectionsOf(r, in.Index)
+	ids := make(map[int]bool, len(conns))
+	for _, c := range conns {
+		ids[c.ID] = true
+	}
+	var findings []*analysis.FindingReport
+	for _, f := range r.Findings {
+		if ids[f.Connection] || (f.Connection == 0 && anyIn(f.Connections, ids)) {
+			findings = append(findings, f)
+		}
+	}
+	writeFindings(w, findings, p)
+	writeConnections(w, conns, in, p)
+	var txns []*analysis.TxnReport
+	for _, t := range r.Transactions {
+		if ids[t.Connection] {
+			txns = append(txns, t)
+		}
+	}
+	writeTransactions(w, txns, in, p)
+}
+
+func anyIn(xs []int, set map[int]bool) bool {
+	for _, x := range xs {
+		if set[x] {
+			return true
+		}
+	}
+	return false
+}
+
+func connectionsOf(r *analysis.Report, input int) []*analysis.ConnReport {
+	var out []*analysis.ConnReport
+	for _, c := range r.Connections {
+		if c.Input == input {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette) {
+	if len(fs) == 0 {
+		w.printf("\n%s none\n", p.bold.Sprint("Findings:"))
+		return
+	}
+	// Group by rule, rules in order of first appearance.
+	var order []string
+	byRule := map[string][]*analysis.FindingReport{}
+	for _, f := range fs {
+		if _, ok := byRule[f.Rule]; !ok {
+			order = append(order, f.Rule)
+		}
+		byRule[f.Rule] = append(byRule[f.Rule], f)
+	}
+	w.printf("\n%s %d\n", p.bold.Sprint("Findings:"), len(fs))
+	for _, rule := range order {
+		group := byRule[rule]
+		var cost float64
+		for _, f := range group {
+			if f.CostMS != nil {
+				cost += float64(*f.CostMS)
+			}
+		}
+		head := fmt.Sprintf("%s %s %s", p.severity(group[0].Severity), p.bold.Sprint(rule), group[0].Slug)
+		if cost > 0 {
+			head += fmt.Sprintf(" (%d, cost %s)", len(group), millis(cost))
+		} else {
+			head += fmt.Sprintf(" (%d)", len(group))
+		}
+		w.printf("  %s\n", head)
+		for _, f := range group {
+			where := fmt.Sprintf("conn %d", f.Connection)
+			if f.Connection == 0 {
+				where = fmt.Sprintf("conns %s", joinInts(f.Connections))
+			}
+			if f.Transaction != 0 {
+				where += fmt.Sprintf(" txn %d", f.Transaction)
+			}
+			w.printf("    %s %s: %s\n", p.dim.Sprint("•"), where, textsafe.Terminal(f.Message))
+			ev := "frames " + joinFrames(f.Frames)
+			if f.CostMS != nil {
+				ev += ", cost " + millis(float64(*f.CostMS))
+			}
+			w.printf("      %s\n", p.dim.Sprint(ev))
+			for _, rel := range f.Related {
+				w.printf("      %s\n", p.dim.Sprintf("related frame %d: %s", rel.Frame, textsafe.Terminal(rel.Message)))
+			}
+			if f.Vantage != "" {
+				w.printf("      %s\n", p.dim.Sprint("note: "+textsafe.Terminal(f.Vantage)))
+			}
+		}
+	}
+}
+
+func writeConnections(w *errWriter, conns []*analysis.ConnReport, in *analysis.InputReport, p *palette) {
+	w.printf("\n%s %d\n", p.bold.Sprint("Connections:"), len(conns))
+	if len(conns) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tCLIENT\tSERVER\tSTART\tDURATION\tPKTS c>s/s>c\tBYTES c>s/s>c\tiRTT\tSTATE\tCLOSE\tRETX\tLOST\tAPP\tTXNS")
+	for _, c := range conns {
+		irtt := "-"
+		if c.IRTTMS != nil {
+			irtt = millis(float64(*c.IRTTMS))
+		}
+		client := c.Client
+		if c.RolesInferred {
+			client += "?"
+		}
+		closeStr := c.Close
+		if c.ClosedFirstBy != "" {
+			closeStr += " by " + c.ClosedFirstBy
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t+%s\t%s\t%d/%d\t%s/%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\n",
+			c.ID, client, c.Server, seconds(float64(c.Start-in.Start)/1e6), millis(float64(c.DurationMS)),
+			c.Packets.ClientToServer, c.Packets.ServerToClient,
+			byteSize(c.Bytes.ClientToServer), byteSize(c.Bytes.ServerToClient),
+			irtt, c.State, closeStr, c.Retransmissions, c.LostSegments, c.App, c.TransactionCount)
+	}
+	w.setErr(tw.Flush())
+	if anyInferred(conns) {
+		w.printf("  %s\n", p.dim.Sprint("? roles inferred: the capture missed the handshake"))
+	}
+}
+
+func anyInferred(conns []*analysis.ConnReport) bool {
+	for _, c := range conns {
+		if c.RolesInferred {
+			return true
+		}
+	}
+	return false
+}
+
+func writeTransactions(w *errWriter, txns []*analysis.TxnReport, in *analysis.InputReport, p *palette) {
+	if len(txns) == 0 {
+		return
+	}
+	w.printf("\n%s %d\n", p.bold.Sprint("Transactions:"), len(txns))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tCONN#\tREQUEST\tSTATUS\tFRAMES\tCONNECT\tSEND\tWAIT\tRECEIVE\tTOTAL\tFLAGS")
+	for _, t := range txns {
+		req := textsafe.Terminal(textsafe.Truncate(t.Method+" "+t.Target, 48))
+		status := "-"
+		if t.Status != 0 {
+			status = fmt.Sprint(t.Status)
+		}
+		frames := ""
+		if t.Request != nil {
+			frames = fmt.Sprintf("%d-%d", t.Request.FirstFrame, t.Request.LastFrame)
+		}
+		if t.Response != nil {
+			frames += fmt.Sprintf(" → %d-%d", t.Response.FirstFrame, t.Response.LastFrame)
+		}
+		fmt.Fprintf(tw, "  %d\t%d#%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			t.ID, t.Connection, t.Index, req, status, frames,
+			optMillis(t.Timings.ConnectMS), optMillis(t.Timings.SendMS), optMillis(t.Timings.WaitMS),
+			optMillis(t.Timings.ReceiveMS), optMillis(t.Timings.TotalMS), txnFlags(t))
+	}
+	w.setErr(tw.Flush())
+}
+
+func txnFlags(t *analysis.TxnReport) string {
+	var flags []string
+	if t.Pipelined {
+		flags = append(flags, "pipelined")
+	}
+	if t.Tunnel {
+		flags = append(flags, "tunnel")
+	}
+	if t.Response == nil {
+		flags = append(flags, "no-response")
+	} else if !t.Response.Complete {
+		flags = append(flags, "incomplete:"+t.Response.IncompleteReason)
+	}
+	if t.Request != nil && !t.Request.Complete {
+		flags = append(flags, "request-incomplete:"+t.Request.IncompleteReason)
+	}
+	if !t.PersistentAfter && !t.Tunnel {
+		flags = append(flags, "close")
+	}
+	return strings.Join(flags, ",")
+}
+
+func skippedSummary(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k, n := range m {
+		if n > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func optMillis(m *analysis.Millis) string {
+	if m == nil {
+		return "-"
+	}
+	return millis(float64(*m))
+}
+
+func millis(ms float64) string {
+	switch {
+	case ms >= 10000:
+		return fmt.Sprintf("%.1fs", ms/1000)
+	case ms >= 1000:
+		return fmt.Sprintf("%.2fs", ms/1000)
+	case ms >= 10:
+		return fmt.Sprintf("%.0fms", ms)
+	}
+	return fmt.Sprintf("%.2fms", ms)
+}
+
+func seconds(ms float64) string { return fmt.Sprintf("%.3fs", ms/1000) }
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 10<<20:
+		return fmt.Sprintf("%.0fMB", float64(n)/(1<<20))
+	case n >= 10<<10:
+		return fmt.Sprintf("%.0fkB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ",")
+}
+
+// joinFrames lists frames, shortening long lists.
+func joinFrames(fs []uint64) string {
+	const max = 12
+	parts := make([]string, 0, len(fs))
+	for i, f := range fs {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("… (%d more)", len(fs)-max))
+			break
+		}
+		parts = append(parts, fmt.Sprint(f))
+	}
+	return strings.Join(parts, ",")
+}
+
+// errWriter remembers the first write error so rendering code stays flat.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(b)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+func (e *errWriter) setErr(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
