@@ -149,6 +149,16 @@ type DirectionStats struct {
 	WindowFull          int
 	KeepAlives          int
 	CaptureDuplicates   int
+	// CaptureDuplicateBytes is the payload the capture duplicates carried:
+	// tshark counts it in tcp.len, connscope does not (it never crossed the
+	// wire twice).
+	CaptureDuplicateBytes int64
+	// Gaps counts the holes reported with StreamConsumer.Gap (lost before the
+	// capture point, given up for the buffer bound, or cut by the snap
+	// length); SnapCutBytes is the part of LostBytes that the capture's snap
+	// length cut from frames that were captured.
+	Gaps         int
+	SnapCutBytes int64
 
 	// FINFrame / FINTime of the first FIN sent in this direction (0 if none).
 	FINFrame uint64
@@ -226,6 +236,12 @@ const (
 	EndRST                              // a RST (from either side) ended the connection
 	EndOfCapture                        // the capture ended while the stream was open
 	EndIdleExpired                      // the connection was idle past the expiry timeout
+	// EndEvicted: the Assembler's MaxConnections cap was reached and this
+	// was the idlest connection (added for Config.MaxConnections).
+	EndEvicted
+	// EndReused: a SYN with a new ISN took over the 4-tuple before this
+	// connection was seen to finish (its close was not captured).
+	EndReused
 )
 
 func (e EndReason) String() string {
@@ -238,6 +254,10 @@ func (e EndReason) String() string {
 		return "end_of_capture"
 	case EndIdleExpired:
 		return "idle_expired"
+	case EndEvicted:
+		return "evicted"
+	case EndReused:
+		return "reused"
 	}
 	return "unknown"
 }

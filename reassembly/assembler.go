@@ -1,0 +1,191 @@
+package reassembly
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/connscope/connscope/capture"
+)
+
+// Assembler rebuilds TCP connections from segments given in capture order.
+// It is not safe for concurrent use: one goroutine feeds it.
+type Assembler struct {
+	cfg     Config
+	handler Handler
+
+	conns     map[connKey]*conn
+	active    connList // open connections, idlest first
+	lingering connList // finished connections waiting for late packets
+	nextID    int
+	now       int64 // latest capture time seen (time never runs backwards here)
+	stats     Stats
+
+	memory  reuseMemory
+	servers map[netip.AddrPort]struct{} // endpoints seen answering a handshake
+}
+
+// maxKnownServers bounds the set of endpoints remembered as servers.
+const maxKnownServers = 1 << 16
+
+// NewAssembler returns an Assembler that reports to h (nil: report nothing,
+// only count). Unset Config fields take their defaults.
+func NewAssembler(cfg Config, h Handler) *Assembler {
+	if h == nil {
+		h = nopHandler{}
+	}
+	return &Assembler{
+		cfg:     cfg.withDefaults(),
+		handler: h,
+		conns:   make(map[connKey]*conn),
+		memory:  newReuseMemory(),
+		servers: make(map[netip.AddrPort]struct{}),
+	}
+}
+
+type nopHandler struct{}
+
+func (nopHandler) Opened(*Connection) StreamConsumer { return nil }
+func (nopHandler) Closed(*Connection)                {}
+
+// Stats returns the counters so far.
+func (a *Assembler) Stats() Stats {
+	s := a.stats
+	s.OpenNow = len(a.conns)
+	return s
+}
+
+// Add processes one segment. Segments must come in capture order. A nil
+// segment is ignored. Add never keeps s or its Payload after it returns.
+func (a *Assembler) Add(s *capture.Segment) {
+	if s == nil {
+		return
+	}
+	a.stats.Segments++
+	if s.Time > a.now {
+		a.now = s.Time
+	}
+	a.expire()
+
+	key := makeKey(s.Src, s.Dst)
+	c := a.conns[key]
+	if c != nil && s.Flags&(synFlags|ackFlags) == synFlags && c.isNewSYN(s) {
+		// A SYN with a new ISN: the 4-tuple is being reused.
+		prev := c
+		a.release(c, EndReused)
+		c = a.open(s, key, prev.ID, prev.End)
+	}
+	if c == nil {
+		prev, _ := a.memory.get(key, a.now, a.cfg.ReuseMemory)
+		c = a.open(s, key, prev.id, prev.end)
+	}
+	c.lastSeen = s.Time
+	if c.list != nil {
+		c.list.moveToBack(c)
+	}
+	c.process(s, c.dirOf(s.Src))
+}
+
+// Flush ends the capture: every connection still in the table gets End
+// (EndOfCapture, or EndFIN for a side whose FIN was seen) on both
+// directions and then Closed, in connection ID order.
+func (a *Assembler) Flush() {
+	all := make([]*conn, 0, len(a.conns))
+	for _, c := range a.conns {
+		all = append(all, c)
+	}
+	slices.SortFunc(all, func(x, y *conn) int { return x.ID - y.ID })
+	for _, c := range all {
+		a.release(c, EndOfCapture)
+	}
+}
+
+// open starts a new connection for segment s. prevID/prevEnd name the
+// connection that used the 4-tuple before (0 when none is known).
+func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd int64) *conn {
+	for len(a.conns) >= a.cfg.MaxConnections {
+		victim := a.lingering.head
+		if victim == nil {
+			victim = a.active.head
+		}
+		if victim == nil {
+			break
+		}
+		a.stats.Evicted++
+		a.release(victim, EndEvicted)
+	}
+	c := &conn{a: a, key: key}
+	a.nextID++
+	c.ID = a.nextID
+	c.Client, c.Server, c.RolesInferred = a.inferRoles(s, key)
+	c.VLAN = s.VLAN
+	c.FirstFrame, c.LastFrame = s.Frame, s.Frame
+	c.Start, c.End = s.Time, s.Time
+	c.half[0].winScale, c.half[1].winScale = -1, -1
+	c.Handshake.ClientWindowScale, c.Handshake.ServerWindowScale = -1, -1
+	c.firstDir = c.dirOf(s.Src)
+	if c.RolesInferred && c.firstDir == ServerToClient {
+		c.History = "^"
+	}
+	if prevID != 0 {
+		c.ReusedTuple, c.PreviousID, c.PreviousEnd = true, prevID, prevEnd
+		a.stats.ReusedTuples++
+	}
+	a.conns[key] = c
+	a.active.pushBack(c)
+	a.stats.Connections++
+	if n := len(a.conns); n > a.stats.PeakOpen {
+		a.stats.PeakOpen = n
+	}
+	c.consumer = a.handler.Opened(&c.Connection)
+	return c
+}
+
+// markFinished moves a connection whose both sides closed (or that was
+// reset) to the lingering list.
+func (a *Assembler) markFinished(c *conn) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	a.lingering.pushBack(c)
+}
+
+// expire releases lingering connections past CloseLinger and open ones
+// past IdleTimeout, measured on capture time.
+func (a *Assembler) expire() {
+	for c := a.lingering.head; c != nil && (a.now-c.lastSeen > a.cfg.CloseLinger); c = a.lingering.head {
+		a.release(c, EndOfCapture)
+	}
+	for c := a.active.head; c != nil && a.now-c.lastSeen > a.cfg.IdleTimeout; c = a.active.head {
+		a.stats.Expired++
+		a.release(c, EndIdleExpired)
+	}
+}
+
+// release ends both directions of c, summarises it, hands it to the
+// handler and forgets it.
+func (a *Assembler) release(c *conn, reason EndReason) {
+	c.finish(ClientToServer, reason, c.LastFrame, c.End)
+	c.finish(ServerToClient, reason, c.LastFrame, c.End)
+	c.State = c.connState()
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	delete(a.conns, c.key)
+	a.memory.remember(c.key, c.ID, c.End, c.Client, a.now, a.cfg)
+	a.stats.Closed++
+	a.handler.Closed(&c.Connection)
+	c.consumer = nil
+	c.half = [2]halfConn{}
+}
+
+// rememberServer notes an endpoint that answered a handshake, to infer
+// roles of later connections whose handshake was not captured.
+func (a *Assembler) rememberServer(ep netip.AddrPort) {
+	if len(a.servers) < maxKnownServers {
+		a.servers[ep] = struct{}{}
+	}
+}
