@@ -57,8 +57,12 @@ type Message struct {
 	Headers          []Header
 	HeadersTruncated bool
 
-	HeaderBytes    int64 // start line + headers + blank line
-	BodyBytes      int64 // body bytes seen (chunk framing excluded for chunked)
+	HeaderBytes int64 // start line + headers + blank line
+	BodyBytes   int64 // body bytes seen (chunk framing excluded for chunked)
+	// WireBytes counts every captured byte of the message as sent: start
+	// line, headers, body, chunk framing and trailers (added by httpflow;
+	// bytes lost in capture gaps are not counted).
+	WireBytes      int64
 	DeclaredLength int64 // Content-Length value, -1 when absent
 	Framing        Framing
 	Complete       bool
@@ -89,6 +93,8 @@ type Transaction struct {
 	Connection int
 	Index      int
 
+	// Request is nil when a response was captured but its request was not
+	// (the capture started after it, or it was lost in a capture gap).
 	Request *Message
 	// Interim holds 1xx responses (100 Continue, 103 Early Hints) that came
 	// before the final response.

@@ -1,0 +1,39 @@
+package httpflow
+
+// Default limits. They bound what one connection can make the parser keep,
+// so a hostile or broken capture cannot grow memory without bound.
+const (
+	DefaultMaxHeaderBytes         = 64 << 10
+	DefaultMaxHeaders             = 256
+	DefaultMaxTransactionsPerConn = 1 << 20
+)
+
+// Config bounds what the parser keeps per connection. The zero value means
+// the defaults; a field <= 0 takes its default.
+type Config struct {
+	// MaxHeaderBytes bounds the header block kept for one message (start
+	// line, field names and values). Fields beyond it are still interpreted
+	// for framing and connection management but not stored, and the
+	// message says so with HeadersTruncated. It also bounds one line: the
+	// bytes of a longer line are dropped after the first MaxHeaderBytes.
+	MaxHeaderBytes int
+	// MaxHeaders bounds the number of header fields stored per message.
+	MaxHeaders int
+	// MaxTransactionsPerConn bounds the transactions kept per connection.
+	// Later messages are still parsed (so framing and pairing stay right)
+	// but not kept; Conn.TransactionsDropped counts them.
+	MaxTransactionsPerConn int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxHeaders <= 0 {
+		c.MaxHeaders = DefaultMaxHeaders
+	}
+	if c.MaxTransactionsPerConn <= 0 {
+		c.MaxTransactionsPerConn = DefaultMaxTransactionsPerConn
+	}
+	return c
+}

@@ -1,0 +1,229 @@
+package httpflow
+
+import (
+	"github.com/connscope/connscope/reassembly"
+)
+
+// Conn parses the two byte streams of one TCP connection into HTTP/1.x
+// transactions. It implements reassembly.StreamConsumer: the Assembler
+// feeds it both directions interleaved in capture order. A Conn keeps at
+// most one partial line and one header block per direction, and one small
+// record per transaction; bodies are counted, never stored.
+//
+// A Conn is not safe for concurrent use; the Assembler calls it from one
+// goroutine.
+type Conn struct {
+	conn *reassembly.Connection
+	cfg  Config
+
+	app        App
+	appDecided bool
+	// midStream is set when the capture missed the handshake: the first
+	// bytes may be in the middle of a message, so each direction scans for a
+	// start line instead of requiring one at its first byte.
+	midStream bool
+	scanned   int64 // bytes scanned while looking for the first start line
+
+	streams [2]stream
+
+	boxes   []*txnBox // kept transactions, in request order
+	pending []*txnBox // requests waiting for their final response, oldest first
+	dropped int       // transactions beyond MaxTransactionsPerConn
+}
+
+// txnBox holds a transaction, its request and its final response in one
+// allocation, with the parser's private bookkeeping beside them.
+type txnBox struct {
+	t         Transaction
+	req, resp Message
+	reqTok    [2]string // backing arrays for the usual one Connection token
+	respTok   [2]string
+
+	kept         bool // in Conn.boxes (false beyond MaxTransactionsPerConn)
+	respHeaders  bool // the final response's header block ended
+	responseDone bool // the final response ended (complete or not)
+	head         bool // the request is HEAD: its response has no body
+	connect      bool // the request is CONNECT: a 2xx answer opens a tunnel
+}
+
+// midStreamScanLimit bounds how far a connection whose handshake was not
+// captured is scanned for a first start line before it is called unknown.
+const midStreamScanLimit = 256 << 10
+
+// NewConn returns the parser for one connection. c may be nil (tests);
+// it is read for the connection ID and the handshake, never modified.
+func NewConn(c *reassembly.Connection, cfg Config) *Conn {
+	p := &Conn{conn: c, cfg: cfg.withDefaults(), app: AppUnknown}
+	p.streams[0].dir = reassembly.ClientToServer
+	p.streams[1].dir = reassembly.ServerToClient
+	if c != nil && c.Handshake.SYNFrame == 0 && c.Handshake.SYNACKFrame == 0 {
+		p.midStream = true
+		p.streams[0].st = stResync
+		p.streams[1].st = stResync
+	}
+	return p
+}
+
+// App returns what the connection carried. Until its first bytes were seen
+// it is AppUnknown.
+func (p *Conn) App() App { return p.app }
+
+// TransactionsDropped counts transactions parsed but not kept because the
+// connection exceeded Config.MaxTransactionsPerConn.
+func (p *Conn) TransactionsDropped() int { return p.dropped }
+
+// Data implements reassembly.StreamConsumer.
+func (p *Conn) Data(d reassembly.Direction, data []byte, at reassembly.Span) {
+	if d > reassembly.ServerToClient || len(data) == 0 {
+		return
+	}
+	s := &p.streams[d]
+	s.total += int64(len(data))
+	if !p.appDecided {
+		switch p.detectBinary(s, data) {
+		case detectSkip:
+			return
+		case detectWait:
+			// One byte that might start a TLS record: hold it (it is in
+			// s.first) until the next one says.
+			s.held, s.heldAt = len(data), at
+			return
+		}
+		if s.held > 0 {
+			held := s.held
+			s.held = 0
+			p.feed(s, s.first[:held], s.heldAt)
+		}
+	}
+	p.feed(s, data, at)
+}
+
+// Gap implements reassembly.StreamConsumer.
+func (p *Conn) Gap(d reassembly.Direction, size int64, at reassembly.Span) {
+	if d > reassembly.ServerToClient || size <= 0 {
+		return
+	}
+	p.gap(&p.streams[d], size, at)
+}
+
+// End implements reassembly.StreamConsumer.
+func (p *Conn) End(d reassembly.Direction, reason reassembly.EndReason, at reassembly.Span) {
+	if d > reassembly.ServerToClient {
+		return
+	}
+	p.end(&p.streams[d], incompleteFor(reason), at)
+}
+
+func incompleteFor(r reassembly.EndReason) Incomplete {
+	switch r {
+	case reassembly.EndFIN:
+		return IncompleteFIN
+	case reassembly.EndRST:
+		return IncompleteRST
+	}
+	return IncompleteEndOfCapture
+}
+
+type detectResult uint8
+
+const (
+	detectParse detectResult = iota // parse the bytes as HTTP/1.x (text decides later)
+	detectWait                      // too few bytes to tell: hold them
+	detectSkip                      // not HTTP/1.x: the App is decided
+)
+
+// detectBinary labels connections whose first bytes cannot be HTTP/1.x
+// text before any line is assembled: TLS records. The decision for text
+// (request line, HTTP/2 preface) is taken when the first line completes,
+// in startLine.
+func (p *Conn) detectBinary(s *stream, data []byte) detectResult {
+	if s.st == stTunnel {
+		return detectSkip
+	}
+	if s.firstN < len(s.first) {
+		s.firstN += copy(s.first[s.firstN:], data)
+	}
+	tls, decided := looksLikeTLS(s.first[:s.firstN], p.midStream)
+	switch {
+	case !decided:
+		return detectWait
+	case tls:
+		p.decide(AppTLS)
+		return detectSkip
+	}
+	return detectParse
+}
+
+// decide fixes the connection's App. Anything but HTTP/1.x stops parsing
+// in both directions.
+func (p *Conn) decide(a App) {
+	if p.appDecided {
+		return
+	}
+	p.app, p.appDecided = a, true
+	if a != AppHTTP1 {
+		for i := range p.streams {
+			p.streams[i].toTunnel()
+		}
+	}
+}
+
+func (p *Conn) lastBox() *txnBox {
+	if len(p.boxes) == 0 {
+		return nil
+	}
+	return p.boxes[len(p.boxes)-1]
+}
+
+// newBox starts a transaction. Beyond the per-connection bound it is
+// parsed but not kept.
+func (p *Conn) newBox() *txnBox {
+	b := &txnBox{}
+	b.t.Connection = p.connID()
+	b.t.Connect, b.t.Send, b.t.Wait, b.t.Receive, b.t.Total, b.t.GapBefore = -1, -1, -1, -1, -1, -1
+	if len(p.boxes) < p.cfg.MaxTransactionsPerConn {
+		b.kept = true
+		b.t.Index = len(p.boxes)
+		p.boxes = append(p.boxes, b)
+	} else {
+		p.dropped++
+	}
+	return b
+}
+
+func (p *Conn) connID() int {
+	if p.conn == nil {
+		return 0
+	}
+	return p.conn.ID
+}
+
+// popPending removes the oldest pending request.
+func (p *Conn) popPending() {
+	p.pending[0] = nil
+	p.pending = p.pending[1:]
+	if len(p.pending) == 0 {
+		p.pending = p.pending[:0:0]
+	}
+}
+
+func newMessage(m *Message, tok []string) {
+	m.DeclaredLength = -1
+	m.KeepAliveMax = -1
+	m.KeepAliveTimeout = -1
+	m.Framing = FramingNone
+	m.ConnectionTokens = tok[:0]
+}
+
+// Transactions returns the connection's transactions in request order,
+// with timings and persistence computed. It is complete once End was
+// delivered for both directions; called earlier it describes what was
+// parsed so far. ID is left 0 for the caller to number.
+func (p *Conn) Transactions() []*Transaction {
+	out := make([]*Transaction, len(p.boxes))
+	for i, b := range p.boxes {
+		p.finalize(i, b)
+		out[i] = &b.t
+	}
+	return out
+}

@@ -1,0 +1,252 @@
+package httpflow
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// headerBlock collects one message's start line and header fields, bounded
+// by Config.MaxHeaderBytes and Config.MaxHeaders. Names and values are
+// copied into one buffer, reused from message to message; when the block
+// ends it becomes a single string that every Header slices, so a message
+// costs one allocation for all its header text however many fields it has.
+type headerBlock struct {
+	buf       []byte
+	fields    []fieldRef
+	start     [3]ref // request: method, target, version; response: version, reason
+	truncated bool
+	// lastStored says whether the last field line was stored, so that an
+	// obs-fold continuation knows where its value goes.
+	lastStored bool
+	anyField   bool
+}
+
+type ref struct{ lo, hi int }
+
+type fieldRef struct{ name, value ref }
+
+func (b *headerBlock) reset() {
+	if cap(b.buf) > 16<<10 {
+		b.buf = nil // a hostile message made it big: do not keep it
+	}
+	if cap(b.fields) > 1024 {
+		b.fields = nil
+	}
+	b.buf = b.buf[:0]
+	b.fields = b.fields[:0]
+	b.start = [3]ref{}
+	b.truncated = false
+	b.lastStored = false
+	b.anyField = false
+}
+
+func (b *headerBlock) add(p []byte) ref {
+	lo := len(b.buf)
+	b.buf = append(b.buf, p...)
+	return ref{lo, len(b.buf)}
+}
+
+// addField stores a field if it fits; it reports false when the bound was
+// hit (the block is then marked truncated).
+func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int) bool {
+	b.anyField = true
+	if len(b.fields) >= maxFields || len(b.buf)+len(name)+len(value) > maxBytes {
+		b.truncated = true
+		b.lastStored = false
+		return false
+	}
+	b.fields = append(b.fields, fieldRef{b.add(name), b.add(value)})
+	b.lastStored = true
+	return true
+}
+
+// fold appends an obs-fold continuation to the last stored value, joined
+// by one space (RFC 9112 section 5.2).
+func (b *headerBlock) fold(cont []byte, maxBytes int) {
+	if !b.lastStored || len(b.fields) == 0 {
+		return
+	}
+	if len(b.buf)+1+len(cont) > maxBytes {
+		b.truncated = true
+		return
+	}
+	// The last value is at the end of buf: nothing was stored after it.
+	b.buf = append(b.buf, ' ')
+	b.buf = append(b.buf, cont...)
+	b.fields[len(b.fields)-1].value.hi = len(b.buf)
+}
+
+func (r ref) of(s string) string { return s[r.lo:r.hi] }
+
+// framingInfo gathers what the header fields say about body length.
+type framingInfo struct {
+	clSeen, clBad, clConflict bool
+	cl                        int64
+	teSeen, chunkedLast       bool
+}
+
+func (f *framingInfo) reset() { *f = framingInfo{} }
+
+// interpret reads one header field into the message's connection
+// management fields and the framing info. name and value are trimmed.
+func interpret(m *Message, f *framingInfo, name, value string) {
+	switch len(name) {
+	case len("content-length"):
+		if equalFold(name, "content-length") {
+			f.contentLength(m, value)
+		}
+	case len("transfer-encoding"):
+		if equalFold(name, "transfer-encoding") {
+			f.teSeen = true
+			last := value
+			if i := strings.LastIndexByte(value, ','); i >= 0 {
+				last = value[i+1:]
+			}
+			f.chunkedLast = equalFold(trimOWSString(last), "chunked")
+		}
+	case len("connection"):
+		if equalFold(name, "connection") {
+			for tok := range strings.SplitSeq(value, ",") {
+				if tok = trimOWSString(tok); tok != "" {
+					m.ConnectionTokens = append(m.ConnectionTokens, lowerToken(tok))
+				}
+			}
+		} else if equalFold(name, "keep-alive") {
+			if m.KeepAlive == "" {
+				m.KeepAlive = value
+			} else {
+				m.KeepAlive += ", " + value
+			}
+			parseKeepAlive(m, value)
+		}
+	case len("proxy-connection"):
+		if equalFold(name, "proxy-connection") {
+			m.HasProxyConnection = true
+			if m.ProxyConnection == "" {
+				m.ProxyConnection = value
+			}
+		}
+	case len("expect"):
+		if equalFold(name, "expect") {
+			m.Expect = value
+		}
+	case len("upgrade"):
+		if equalFold(name, "upgrade") {
+			m.Upgrade = value
+		}
+	}
+}
+
+// contentLength reads a Content-Length value, which may be a list of
+// identical values (RFC 9110 section 8.6). Identical repeats are accepted
+// and noted as "repeated_content_length"; differing values are
+// "conflicting_content_length" and the first is used; anything that is not
+// a decimal number below 10^18 is "bad_content_length".
+func (f *framingInfo) contentLength(m *Message, value string) {
+	for v := range strings.SplitSeq(value, ",") {
+		v = trimOWSString(v)
+		n, ok := parseDecimal(v)
+		if !ok {
+			f.clBad = true
+			addAnomaly(m, "bad_content_length")
+			continue
+		}
+		if f.clSeen {
+			if n != f.cl {
+				f.clConflict = true
+				addAnomaly(m, "conflicting_content_length")
+			} else {
+				addAnomaly(m, "repeated_content_length")
+			}
+			continue
+		}
+		f.clSeen, f.cl = true, n
+	}
+}
+
+func parseDecimal(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// parseKeepAlive reads "timeout=5, max=100" (RFC 2068 section 19.7.1.1).
+func parseKeepAlive(m *Message, value string) {
+	for p := range strings.SplitSeq(value, ",") {
+		k, v, ok := strings.Cut(trimOWSString(p), "=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(strings.Trim(trimOWSString(v), `"`))
+		if err != nil || n < 0 {
+			continue
+		}
+		switch {
+		case equalFold(trimOWSString(k), "max"):
+			m.KeepAliveMax = n
+		case equalFold(trimOWSString(k), "timeout"):
+			m.KeepAliveTimeout = n
+		}
+	}
+}
+
+// splitField splits "name: value". It reports the anomaly the line shows,
+// if any.
+func splitField(line []byte) (name, value []byte, anomaly string, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return nil, nil, "bad_header_line", false
+	}
+	name = line[:colon]
+	if n := trimOWS(name); len(n) != len(name) {
+		// "Host : x" is a request-smuggling vector (RFC 9112 section 5.1).
+		anomaly = "space_before_colon"
+		name = n
+	}
+	if !isToken(name) {
+		return nil, nil, "bad_header_line", false
+	}
+	return name, trimOWS(line[colon+1:]), anomaly, true
+}
+
+// addAnomaly records a key once per message.
+func addAnomaly(m *Message, key string) {
+	for _, a := range m.Anomalies {
+		if a == key {
+			return
+		}
+	}
+	m.Anomalies = append(m.Anomalies, key)
+}
+
+// HasConnectionToken reports whether the message's Connection headers
+// carry the option (compared case-insensitively).
+func (m *Message) HasConnectionToken(option string) bool {
+	for _, t := range m.ConnectionTokens {
+		if equalFold(t, option) {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns the first value of the named header field (case-insensitive)
+// among the stored headers, and whether it was present.
+func (m *Message) Get(name string) (string, bool) {
+	for _, h := range m.Headers {
+		if equalFold(h.Name, name) {
+			return h.Value, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,754 @@
+package httpflow
+
+import (
+	"bytes"
+
+	"github.com/connscope/connscope/reassembly"
+)
+
+// state is where a direction's parser stands in the message grammar.
+type state uint8
+
+const (
+	stStart        state = iota // between messages: expecting a start line
+	stHeaders                   // inside a header block
+	stBodyLength                // Content-Length body: remaining bytes to come
+	stChunkSize                 // expecting a chunk-size line
+	stChunkData                 // inside chunk data: remaining bytes to come
+	stChunkDataEnd              // expecting the CRLF that ends chunk data
+	stTrailers                  // inside the trailer section of a chunked body
+	stBodyClose                 // close-delimited body: everything until the close
+	stResync                    // lost sync: scanning lines for the next start line
+	stTunnel                    // not HTTP/1.x (any more): bytes are skipped
+	stDone                      // the direction ended
+)
+
+// stream is the parser of one direction of a connection.
+type stream struct {
+	dir reassembly.Direction
+	st  state
+
+	// first holds the direction's first bytes, for protocol detection.
+	first  [8]byte
+	firstN int
+	held   int // bytes of first not yet parsed (see Conn.Data)
+	heldAt reassembly.Span
+
+	// The line being assembled, in the line-oriented states. A line that
+	// arrives whole in one Data call is parsed in place, without copying.
+	line      []byte
+	inLine    bool
+	lineLen   int64 // bytes of the line so far, dropped ones included
+	lineTrunc bool  // the line outgrew MaxHeaderBytes: the rest is dropped
+	lineSkip  bool  // the line cannot be a start line: dropped to its end
+	lineStart reassembly.Span
+	// prevDone (client) is whether the previous transaction's response had
+	// ended when this line's first byte arrived: false makes the request
+	// pipelined.
+	prevDone bool
+	lastAt   reassembly.Span // the span of the last Data call
+
+	msg       *Message // the message in progress, nil between messages
+	box       *txnBox  // its transaction
+	final     bool     // msg is a final response (not 1xx interim)
+	remaining int64    // body or chunk bytes still to come
+	blk       headerBlock
+	blkOpen   bool // blk belongs to msg and is not turned into strings yet
+	fi        framingInfo
+
+	last        *Message // the last message that ended in this direction
+	mayTunnel   bool     // client: after CONNECT or Upgrade, non-HTTP bytes are tunnel bytes
+	tunnelAfter bool     // client: becomes a tunnel when the current message ends
+
+	total   int64 // bytes delivered
+	skipped int64 // bytes that belonged to no message (tunnel, junk, lost sync)
+}
+
+func (s *stream) toTunnel() {
+	s.st = stTunnel
+	s.inLine = false
+	s.line = nil
+}
+
+func touch(m *Message, at reassembly.Span) {
+	m.LastFrame, m.End = at.Frame, at.Time
+}
+
+// feed runs the state machine over newly delivered in-order bytes.
+func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
+	s.lastAt = at
+	for len(data) > 0 {
+		switch s.st {
+		case stTunnel, stDone:
+			s.skipped += int64(len(data))
+			return
+		case stBodyLength, stChunkData:
+			n := min(int64(len(data)), s.remaining)
+			s.msg.BodyBytes += n
+			s.msg.WireBytes += n
+			touch(s.msg, at)
+			s.remaining -= n
+			data = data[n:]
+			if s.remaining == 0 {
+				if s.st == stBodyLength {
+					p.finish(s)
+				} else {
+					s.st = stChunkDataEnd
+				}
+			}
+		case stBodyClose:
+			n := int64(len(data))
+			s.msg.BodyBytes += n
+			s.msg.WireBytes += n
+			touch(s.msg, at)
+			return
+		default:
+			if s.st == stResync && !p.appDecided {
+				p.scanned += int64(len(data))
+				if p.scanned > midStreamScanLimit {
+					p.decide(AppUnknown)
+					continue
+				}
+			}
+			data = p.lineBytes(s, data, at)
+		}
+	}
+}
+
+// partialCheckLimit bounds how much of an unfinished line is examined to
+// reject it early as a start line; past it the line end is awaited, so
+// one-byte segments cannot make the check quadratic.
+const partialCheckLimit = 128
+
+// lineBytes consumes data up to and including the next LF, assembling the
+// current line, and handles the line when it is complete. It returns the
+// bytes after the line.
+func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span) []byte {
+	part, rest := data, []byte(nil)
+	i := bytes.IndexByte(data, '\n')
+	complete := i >= 0
+	if complete {
+		part, rest = data[:i+1], data[i+1:]
+	}
+	if !s.inLine {
+		s.inLine = true
+		s.lineStart = at
+		s.lineLen = 0
+		s.lineTrunc, s.lineSkip = false, false
+		s.line = s.line[:0]
+		if s.dir == reassembly.ClientToServer && s.msg == nil {
+			lb := p.lastBox()
+			s.prevDone = lb == nil || lb.responseDone
+		}
+	}
+	before := len(s.line)
+	s.lineLen += int64(len(part))
+	if m := s.msg; m != nil {
+		m.WireBytes += int64(len(part))
+		if s.st == stHeaders {
+			m.HeaderBytes += int64(len(part))
+		}
+		touch(m, at)
+	}
+	var line []byte
+	if !s.lineSkip {
+		room := p.cfg.MaxHeaderBytes - len(s.line)
+		switch {
+		case complete && len(s.line) == 0 && !s.lineTrunc && len(part) <= room:
+			line = part // the common case: the whole line in one segment
+		case len(part) > room:
+			s.line = append(s.line, part[:max(room, 0)]...)
+			s.lineTrunc = true
+			line = s.line
+		default:
+			s.line = append(s.line, part...)
+			line = s.line
+		}
+	}
+	if !complete {
+		if (s.st == stStart || s.st == stResync) && !s.lineSkip && before < partialCheckLimit {
+			p.checkPartial(s)
+		}
+		return rest
+	}
+	s.inLine = false
+	switch s.st {
+	case stStart, stResync:
+		p.startLine(s, line, at)
+	case stHeaders:
+		p.headerLine(s, line, at)
+	case stChunkSize:
+		p.chunkSizeLine(s, line)
+	case stChunkDataEnd:
+		if c, _ := trimEOL(line); len(c) != 0 || s.lineTrunc {
+			addAnomaly(s.msg, "bad_chunk_terminator")
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+		} else {
+			s.st = stChunkSize
+		}
+	case stTrailers:
+		if c, _ := trimEOL(line); len(c) == 0 && !s.lineTrunc {
+			p.finish(s)
+		}
+	}
+	return rest
+}
+
+// checkPartial rejects an unfinished line that can no longer become a start
+// line, so binary data is recognised without waiting for a line end.
+func (p *Conn) checkPartial(s *stream) {
+	head := s.line[:min(len(s.line), partialCheckLimit)]
+	if string(head) == "\r" {
+		return // perhaps an empty line between messages
+	}
+	var ok bool
+	if s.dir == reassembly.ClientToServer {
+		ok = couldStartRequest(head)
+	} else {
+		ok = couldStartStatus(head)
+	}
+	if ok {
+		return
+	}
+	s.lineSkip = true
+	if s.st == stStart {
+		p.notStart(s, head)
+	}
+}
+
+// startLine handles a complete line where a message may start.
+func (p *Conn) startLine(s *stream, line []byte, at reassembly.Span) {
+	if s.lineSkip {
+		s.skipped += s.lineLen
+		return
+	}
+	content, bare := trimEOL(line)
+	if len(content) == 0 && !s.lineTrunc {
+		// Empty lines between messages are tolerated (RFC 9112 section 2.2).
+		s.skipped += s.lineLen
+		return
+	}
+	if s.dir == reassembly.ClientToServer {
+		r, ok := parseRequestLine(content, s.lineTrunc)
+		if ok && r.version != nil {
+			if major, _, _ := httpVersion(r.version); major != 1 {
+				if !p.appDecided && string(content) == h2Preface {
+					p.decide(AppHTTP2)
+					return
+				}
+				ok = false
+			}
+		}
+		if ok {
+			p.decide(AppHTTP1)
+			if p.app == AppHTTP1 {
+				p.beginRequest(s, r, bare, at)
+				return
+			}
+		} else if !p.appDecided && brokenRequestLine(content) {
+			// HTTP, but a broken request line: notStart keeps it as a
+			// malformed request.
+			p.decide(AppHTTP1)
+		}
+	} else if st, ok := parseStatusLine(content); ok {
+		p.decide(AppHTTP1)
+		if p.app == AppHTTP1 {
+			p.beginResponse(s, st, bare, at)
+			return
+		}
+	}
+	s.skipped += s.lineLen
+	if s.st == stStart {
+		p.notStart(s, content)
+	}
+}
+
+// notStart handles bytes at a message boundary that do not start a message.
+func (p *Conn) notStart(s *stream, content []byte) {
+	if !p.appDecided {
+		// The connection's first bytes are not HTTP/1.x.
+		p.decide(AppUnknown)
+		return
+	}
+	if s.st == stTunnel || s.st == stDone {
+		return
+	}
+	s.st = stResync
+	if s.dir == reassembly.ClientToServer {
+		if s.mayTunnel {
+			// Bytes after CONNECT or Upgrade that are not a request: the
+			// client already speaks the tunnelled protocol.
+			s.toTunnel()
+			return
+		}
+		if sp := bytes.IndexByte(content, ' '); sp > 0 && isToken(content[:sp]) {
+			// A broken request line: keep it as a malformed request, since
+			// the server will most likely answer it.
+			r, _ := parseRequestLine(content, true)
+			r.method = content[:sp]
+			if brokenRequestLine(content) {
+				r.version = content[len(content)-8:]
+				r.target = bytes.TrimSpace(content[sp+1 : len(content)-9])
+			}
+			p.beginRequest(s, r, false, s.lastAt)
+			addAnomaly(s.msg, "bad_request_line")
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+			return
+		}
+	} else {
+		if bytes.HasPrefix(content, []byte("HTTP/")) || (s.last == nil && len(p.pending) > 0) {
+			key := "bad_status_line"
+			if s.last == nil && !bytes.HasPrefix(content, []byte("HTTP/")) {
+				key = "not_http_response"
+			}
+			p.beginResponse(s, statusLine{}, false, s.lastAt)
+			addAnomaly(s.msg, key)
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+			return
+		}
+	}
+	if s.last != nil {
+		if s.last.Framing == FramingContentLength {
+			addAnomaly(s.last, "body_beyond_content_length")
+		} else {
+			addAnomaly(s.last, "stray_bytes_after_message")
+		}
+	}
+}
+
+// beginRequest opens a transaction for a request line.
+func (p *Conn) beginRequest(s *stream, r requestLine, bareLF bool, at reassembly.Span) {
+	b := p.newBox()
+	m := &b.req
+	newMessage(m, b.reqTok[:])
+	b.t.Request = m
+	b.head = string(r.method) == "HEAD"
+	b.connect = string(r.method) == "CONNECT"
+	b.t.Pipelined = !s.prevDone
+	p.pending = append(p.pending, b)
+	p.beginMessage(s, m, b, at)
+	s.blk.start[0] = s.blk.add(r.method)
+	s.blk.start[1] = s.blk.add(r.target)
+	s.blk.start[2] = s.blk.add(r.version)
+	if s.lineTrunc {
+		addAnomaly(m, "start_line_too_long")
+	}
+	if bareLF {
+		addAnomaly(m, "bare_lf")
+	}
+}
+
+// beginResponse pairs a status line with the oldest request still waiting
+// for its final response. A 1xx (other than 101) is interim: it joins the
+// request's Interim list and the request keeps waiting. A response with no
+// waiting request (its request was not captured) gets a transaction whose
+// Request is nil.
+func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembly.Span) {
+	interim := st.status >= 100 && st.status < 200 && st.status != 101
+	var b *txnBox
+	if len(p.pending) > 0 {
+		b = p.pending[0]
+	} else {
+		b = p.newBox()
+		if interim {
+			p.pending = append(p.pending, b)
+		}
+	}
+	var m *Message
+	if interim {
+		m = new(Message)
+		newMessage(m, nil)
+		b.t.Interim = append(b.t.Interim, m)
+	} else {
+		m = &b.resp
+		newMessage(m, b.respTok[:])
+		b.t.Response = m
+		if len(p.pending) > 0 && p.pending[0] == b {
+			p.popPending()
+		}
+	}
+	s.final = !interim
+	m.Status = st.status
+	p.beginMessage(s, m, b, at)
+	s.blk.start[0] = s.blk.add(st.version)
+	s.blk.start[1] = s.blk.add(st.reason)
+	if s.lineTrunc {
+		addAnomaly(m, "start_line_too_long")
+	}
+	if bareLF {
+		addAnomaly(m, "bare_lf")
+	}
+}
+
+func (p *Conn) beginMessage(s *stream, m *Message, b *txnBox, at reassembly.Span) {
+	s.msg, s.box = m, b
+	m.FirstFrame, m.Start = s.lineStart.Frame, s.lineStart.Time
+	m.HeaderBytes, m.WireBytes = s.lineLen, s.lineLen
+	touch(m, at)
+	s.blk.reset()
+	s.blkOpen = true
+	s.fi.reset()
+	s.st = stHeaders
+}
+
+// headerLine handles one complete line of a header block.
+func (p *Conn) headerLine(s *stream, line []byte, at reassembly.Span) {
+	m := s.msg
+	content, bare := trimEOL(line)
+	if bare {
+		addAnomaly(m, "bare_lf")
+	}
+	if len(content) == 0 && !s.lineTrunc {
+		p.endHeaders(s)
+		return
+	}
+	if s.lineTrunc {
+		addAnomaly(m, "header_line_too_long")
+		m.HeadersTruncated = true
+	}
+	if content[0] == ' ' || content[0] == '\t' {
+		// Obsolete line folding (RFC 9112 section 5.2): the line continues
+		// the previous field's value.
+		addAnomaly(m, "obs_fold")
+		s.blk.fold(trimOWS(content), p.cfg.MaxHeaderBytes)
+		return
+	}
+	name, value, anomaly, ok := splitField(content)
+	if anomaly != "" {
+		addAnomaly(m, anomaly)
+	}
+	if !ok {
+		return
+	}
+	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
+		// Not stored, but connection management still depends on it.
+		m.HeadersTruncated = true
+		interpret(m, &s.fi, string(name), string(value))
+	}
+}
+
+// endHeaders turns the header block into strings and decides how the body
+// is framed (RFC 9112 section 6.3).
+func (p *Conn) endHeaders(s *stream) {
+	m, b := s.msg, s.box
+	p.closeBlock(s)
+	fi := &s.fi
+	if fi.teSeen && (fi.clSeen || fi.clBad) {
+		// Transfer-Encoding overrides Content-Length (RFC 9112 section
+		// 6.3), but a message with both is a smuggling vector.
+		addAnomaly(m, "te_and_cl")
+	}
+	if s.dir == reassembly.ClientToServer {
+		if m.Upgrade != "" || b.connect {
+			s.mayTunnel = true
+		}
+		switch {
+		case fi.teSeen && fi.chunkedLast:
+			m.Framing = FramingChunked
+		case fi.teSeen:
+			// A request whose final coding is not chunked has no knowable
+			// length (RFC 9112 section 6.3 rule 4).
+			addAnomaly(m, "bad_transfer_encoding")
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+			return
+		case fi.clBad && !fi.clSeen:
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+			return
+		case fi.clSeen:
+			m.Framing = FramingContentLength
+		}
+	} else {
+		switch status := m.Status; {
+		case status == 101 || (b.connect && status >= 200 && status < 300):
+			m.Framing = FramingTunnel
+			b.t.Tunnel = true
+		case status < 200:
+		case b.head, status == 204, status == 304:
+			// No body by rule, whatever the headers say.
+		case fi.teSeen && fi.chunkedLast:
+			m.Framing = FramingChunked
+		case fi.teSeen:
+			m.Framing = FramingCloseDelimited
+		case fi.clSeen:
+			m.Framing = FramingContentLength
+		default:
+			m.Framing = FramingCloseDelimited
+		}
+	}
+	if s.final {
+		b.respHeaders = true
+	}
+	switch m.Framing {
+	case FramingContentLength:
+		if fi.cl == 0 {
+			p.finish(s)
+			return
+		}
+		s.remaining = fi.cl
+		s.st = stBodyLength
+	case FramingChunked:
+		s.st = stChunkSize
+	case FramingCloseDelimited:
+		s.st = stBodyClose
+	default:
+		p.finish(s)
+	}
+}
+
+// closeBlock turns the header block collected so far into the message's
+// strings (one allocation for all of them) and interprets the fields. It
+// runs at the blank line that ends the block, or when the message ends
+// before it.
+func (p *Conn) closeBlock(s *stream) {
+	if !s.blkOpen {
+		return
+	}
+	s.blkOpen = false
+	m := s.msg
+	str := string(s.blk.buf)
+	if n := len(s.blk.fields); n > 0 {
+		m.Headers = make([]Header, n)
+		for i, f := range s.blk.fields {
+			m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+		}
+	}
+	if s.blk.truncated {
+		m.HeadersTruncated = true
+	}
+	if s.dir == reassembly.ClientToServer {
+		method := s.blk.start[0]
+		if v, ok := internMethod(s.blk.buf[method.lo:method.hi]); ok {
+			m.Method = v
+		} else {
+			m.Method = method.of(str)
+		}
+		m.Target = s.blk.start[1].of(str)
+		m.Version = versionString(s.blk.buf, str, s.blk.start[2])
+	} else {
+		m.Version = versionString(s.blk.buf, str, s.blk.start[0])
+		m.Reason = s.blk.start[1].of(str)
+	}
+	for _, h := range m.Headers {
+		interpret(m, &s.fi, h.Name, h.Value)
+	}
+	if s.fi.clSeen {
+		m.DeclaredLength = s.fi.cl
+	}
+}
+
+func versionString(buf []byte, str string, r ref) string {
+	if v, ok := internVersion(buf[r.lo:r.hi]); ok {
+		return v
+	}
+	return r.of(str)
+}
+
+// chunkSizeLine handles "chunk-size [; extensions] CRLF" (RFC 9112
+// section 7.1).
+func (p *Conn) chunkSizeLine(s *stream, line []byte) {
+	m := s.msg
+	content, bare := trimEOL(line)
+	if bare {
+		addAnomaly(m, "bare_lf")
+	}
+	if i := bytes.IndexByte(content, ';'); i >= 0 {
+		content = content[:i]
+	}
+	n, ok := parseHex(trimOWS(content))
+	if !ok || s.lineTrunc {
+		addAnomaly(m, "bad_chunk_size")
+		p.abort(s, IncompleteMalformed)
+		s.st = stResync
+		return
+	}
+	if n == 0 {
+		s.st = stTrailers
+		return
+	}
+	s.remaining = n
+	s.st = stChunkData
+}
+
+// parseHex parses a chunk size; more than 15 hex digits would overflow
+// int64 and is rejected.
+func parseHex(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(v)
+	}
+	return n, true
+}
+
+// finish ends the current message normally.
+func (p *Conn) finish(s *stream) {
+	if s.msg.Incomplete == IncompleteNone {
+		s.msg.Complete = true
+	}
+	p.done(s)
+}
+
+// abort ends the current message early, for the given reason (the first
+// reason found is kept: a message that lost bytes to a gap and was then cut
+// by a RST stays "gap").
+func (p *Conn) abort(s *stream, why Incomplete) {
+	m := s.msg
+	if m == nil {
+		return
+	}
+	if m.Incomplete == IncompleteNone {
+		m.Incomplete = why
+	}
+	m.Complete = false
+	p.done(s)
+}
+
+// done is the bookkeeping shared by every end of a message.
+func (p *Conn) done(s *stream) {
+	p.closeBlock(s)
+	b := s.box
+	tunnel := false
+	if s.dir == reassembly.ServerToClient && s.final {
+		b.responseDone = true
+		tunnel = b.t.Tunnel
+	}
+	s.last = s.msg
+	s.msg, s.box, s.final = nil, nil, false
+	s.st = stStart
+	if s.tunnelAfter {
+		s.toTunnel()
+	}
+	if tunnel {
+		// CONNECT 2xx or 101: from the next byte on, both directions carry
+		// another protocol.
+		s.toTunnel()
+		if c := &p.streams[reassembly.ClientToServer]; c.msg == nil {
+			c.toTunnel()
+		} else {
+			c.tunnelAfter = true
+		}
+	}
+}
+
+// gap handles bytes of the direction that were never captured.
+func (p *Conn) gap(s *stream, size int64, at reassembly.Span) {
+	switch s.st {
+	case stTunnel, stDone:
+		return
+	case stBodyClose:
+		markGap(s.msg)
+		return
+	case stBodyLength, stChunkData:
+		// The framing is known, so a gap inside the body costs bytes but
+		// not sync.
+		markGap(s.msg)
+		if size < s.remaining {
+			s.remaining -= size
+			return
+		}
+		if size == s.remaining {
+			s.remaining = 0
+			if s.st == stBodyLength {
+				p.done(s)
+			} else {
+				s.st = stChunkDataEnd
+			}
+			return
+		}
+		p.abort(s, IncompleteGap)
+	case stStart, stResync:
+		if s.inLine && !s.lineSkip {
+			p.partialStart(s, IncompleteGap)
+		}
+	default:
+		p.abort(s, IncompleteGap)
+	}
+	s.inLine = false
+	s.line = s.line[:0]
+	if s.st != stTunnel {
+		s.st = stResync
+	}
+}
+
+func markGap(m *Message) {
+	if m.Incomplete == IncompleteNone {
+		m.Incomplete = IncompleteGap
+	}
+	m.Complete = false
+}
+
+// end handles the end of the direction's byte stream.
+func (p *Conn) end(s *stream, why Incomplete, at reassembly.Span) {
+	switch s.st {
+	case stDone:
+		return
+	case stBodyClose:
+		if why == IncompleteFIN {
+			// The close is the end of a close-delimited body.
+			p.finish(s)
+		} else {
+			p.abort(s, why)
+		}
+	case stStart, stResync:
+		if s.inLine && !s.lineSkip {
+			p.partialStart(s, why)
+		}
+	case stTunnel:
+	default:
+		p.abort(s, why)
+	}
+	s.st = stDone
+	s.inLine = false
+	s.line = nil
+	s.blk = headerBlock{}
+}
+
+// partialStart keeps a start line that a gap or the end of the stream cut
+// before its line end, as an incomplete message, when enough of it arrived
+// to recognise it (a method and a space; a version and a status code).
+func (p *Conn) partialStart(s *stream, why Incomplete) {
+	content, _ := trimEOL(s.line)
+	if p.appDecided && p.app != AppHTTP1 {
+		return
+	}
+	if s.dir == reassembly.ClientToServer {
+		r, ok := parseRequestLine(content, true)
+		if !ok {
+			return
+		}
+		if _, known := internMethod(r.method); !known && !p.appDecided {
+			return
+		}
+		p.decide(AppHTTP1)
+		p.beginRequest(s, r, false, s.lastAt)
+	} else {
+		if len(content) < 12 {
+			return
+		}
+		st, ok := parseStatusLine(content[:12])
+		if !ok {
+			return
+		}
+		p.decide(AppHTTP1)
+		p.beginResponse(s, st, false, s.lastAt)
+	}
+	p.abort(s, why)
+}

@@ -1,0 +1,118 @@
+package httpflow
+
+// finalize computes a transaction's timings and persistence from its
+// messages and the connection's handshake. It is idempotent.
+//
+// Timings (nanoseconds of capture time, -1 when they do not apply):
+//   - Connect: first SYN to the ACK that completed the handshake, for the
+//     first transaction of a connection whose handshake was captured. It
+//     starts at the first SYN so that SYN retransmissions count.
+//   - Send: the request's first to last byte.
+//   - Wait: the request's last byte to the first response byte (interim or
+//     final) that came after it. A 100 Continue sent before the request
+//     body does not end the wait; a response that started before the
+//     request ended (an early rejection) gives 0.
+//   - Receive: the final response's first to last byte.
+//   - Total: the request's first byte (plus Connect) to the final
+//     response's last byte. With interim responses it can exceed
+//     Send+Wait+Receive.
+//   - GapBefore: idle time before the request's first byte: since the
+//     previous response's last byte (its request's last byte if it had
+//     none), or since the handshake for the first transaction; 0 for a
+//     pipelined request, which did not wait at all.
+func (p *Conn) finalize(i int, b *txnBox) {
+	t := &b.t
+	req, resp := t.Request, t.Response
+	t.Connect, t.Send, t.Wait, t.Receive, t.Total, t.GapBefore = -1, -1, -1, -1, -1, -1
+
+	var synTime, ackTime int64
+	if p.conn != nil {
+		hs := &p.conn.Handshake
+		if hs.SYNFrame != 0 && hs.ACKFrame != 0 && hs.ACKTime != 0 {
+			synTime, ackTime = hs.FirstSYNTime, hs.ACKTime
+			if synTime == 0 {
+				synTime = hs.SYNTime
+			}
+		}
+	}
+	if i == 0 && req != nil && ackTime != 0 {
+		t.Connect = max(0, ackTime-synTime)
+	}
+	if req != nil {
+		t.Send = req.End - req.Start
+		if resp != nil || len(t.Interim) > 0 {
+			t.Wait = 0
+			found := false
+			for _, m := range t.Interim {
+				if m.Start >= req.End {
+					t.Wait, found = m.Start-req.End, true
+					break
+				}
+			}
+			if !found && resp != nil && resp.Start >= req.End {
+				t.Wait = resp.Start - req.End
+			}
+		}
+	}
+	if resp != nil {
+		t.Receive = resp.End - resp.Start
+		start := resp.Start
+		switch {
+		case req != nil:
+			start = req.Start
+		case len(t.Interim) > 0:
+			start = t.Interim[0].Start
+		}
+		t.Total = resp.End - start + max(t.Connect, 0)
+	}
+	if req != nil {
+		switch {
+		case i == 0:
+			if ackTime != 0 {
+				t.GapBefore = max(0, req.Start-ackTime)
+			}
+		case t.Pipelined:
+			t.GapBefore = 0
+		default:
+			prev := &p.boxes[i-1].t
+			if prev.Response != nil {
+				t.GapBefore = max(0, req.Start-prev.Response.End)
+			} else if prev.Request != nil {
+				t.GapBefore = max(0, req.Start-prev.Request.End)
+			}
+		}
+	}
+	t.PersistentAfter = persistentAfter(t, b.respHeaders)
+}
+
+// persistentAfter applies RFC 9112 section 9.3: a "close" option on either
+// side ends the connection after this response; otherwise HTTP/1.1
+// persists by default, while HTTP/1.0 persists only when the request asked
+// for keep-alive and the response agreed. A close-delimited response, a
+// tunnel, or a missing or unparsable response also end it; so does a
+// response whose header block was not captured whole (a close option may
+// have been lost).
+func persistentAfter(t *Transaction, headersSeen bool) bool {
+	if !headersSeen {
+		return false // the response's headers were not all captured
+	}
+	resp, req := t.Response, t.Request
+	if resp == nil || t.Tunnel || resp.Framing == FramingCloseDelimited || resp.Version == "" {
+		return false
+	}
+	if req != nil && req.Version == "" {
+		req = nil // request line not understood: judge by the response
+	}
+	if resp.HasConnectionToken("close") || (req != nil && req.HasConnectionToken("close")) {
+		return false
+	}
+	reqOK := req == nil || atLeast11(req.Version) || req.HasConnectionToken("keep-alive")
+	respOK := atLeast11(resp.Version) || resp.HasConnectionToken("keep-alive")
+	return reqOK && respOK
+}
+
+// atLeast11 reports HTTP/1.1 or a later 1.x.
+func atLeast11(v string) bool {
+	major, minor, ok := httpVersion([]byte(v))
+	return ok && major == 1 && minor >= 1
+}
