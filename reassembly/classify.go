@@ -50,8 +50,10 @@ func (c *conn) classify(s *capture.Segment, d Direction, seq, ack Seq, seglen in
 		seq.Add(seglen) == r.lastAck.Add(int(r.scaledWin)) {
 		k |= KindWindowFull
 	}
-	// Duplicate ACK: a pure ACK repeating the last ACK and window.
-	if pureAck && s.Window == h.window && k&KindKeepAlive == 0 {
+	// Duplicate ACK: a pure ACK repeating the last ACK and a non-zero
+	// window. The answer to a keep-alive looks the same but is not one
+	// (Wireshark calls it a keep-alive ACK).
+	if pureAck && s.Window != 0 && s.Window == h.window && k&KindKeepAlive == 0 && !r.lastWasKeepAlive {
 		k |= KindDuplicateAck
 	}
 	if (seglen > 0 || syn || fin) && k&KindKeepAlive == 0 {

@@ -89,21 +89,29 @@ func (c *conn) historyCount(d Direction, which int, l byte) {
 func (c *conn) updateHistory(s *capture.Segment, d Direction, seglen int, k SegmentKind) {
 	h, r := &c.half[d], &c.half[d.Reverse()]
 	syn, fin, rst, ack := s.Flags.Has(synFlags), s.Flags.Has(finFlags), s.Flags.Has(rstFlags), s.Flags.Has(ackFlags)
-	switch {
-	case syn && (fin || rst):
-		c.addLetter(d, 'q')
-	case fin && rst:
+	// Zeek's update_history: a packet with several of SYN/FIN/RST is odd
+	// ('q', or 'i' for FIN+RST); one with exactly one of them records that
+	// flag only (a FIN carrying data records 'f', not 'd'); a plain packet
+	// records 'd' with payload, else 'a' when it acknowledges.
+	switch control := b2i(syn) + b2i(fin) + b2i(rst); {
+	case control > 1 && fin && rst:
 		c.addLetter(d, 'i')
-	}
-	switch {
-	case syn && !ack:
-		c.addLetter(d, 's')
-	case syn:
-		c.addLetter(d, 'h')
-	}
-	if seglen > 0 {
+	case control > 1:
+		c.addLetter(d, 'q')
+	case control == 1:
+		switch {
+		case syn && !ack:
+			c.addLetter(d, 's')
+		case syn:
+			c.addLetter(d, 'h')
+		case fin:
+			c.addLetter(d, 'f')
+		case rst:
+			c.addLetter(d, 'r')
+		}
+	case seglen > 0:
 		c.addLetter(d, 'd')
-	} else if ack && !syn && !fin && !rst {
+	case ack:
 		c.addLetter(d, 'a')
 	}
 	if k&KindRetransmission != 0 && seglen > 0 {
@@ -111,12 +119,6 @@ func (c *conn) updateHistory(s *capture.Segment, d Direction, seglen int, k Segm
 	}
 	if k&KindZeroWindow != 0 {
 		c.historyCount(d, countZeroWindow, 'w')
-	}
-	if fin {
-		c.addLetter(d, 'f')
-	}
-	if rst {
-		c.addLetter(d, 'r')
 	}
 
 	// Endpoint states, as Zeek's TCP analyzer moves them.
@@ -198,4 +200,11 @@ func (c *conn) connState() string {
 		return "S1"
 	}
 	return "OTH"
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
