@@ -1,0 +1,131 @@
+package diagnose
+
+import (
+	"sort"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// connView is computed once per connection and shared by every
+// connection-scope rule: timing legs, segment sizes and lookups.
+type connView struct {
+	c   *reassembly.Connection
+	txs []*httpflow.Transaction
+
+	vantage string
+	// leg[d] is the round trip, seen from the capture point, between data
+	// sent in direction d and the receiver's answer to it: toward the
+	// server for client-to-server data, toward the client otherwise.
+	// legKnown is false when the handshake was not seen whole.
+	leg      [2]int64
+	legKnown bool
+	// irtt is the whole initial round trip (both legs).
+	irtt int64
+	// mss[d] is the largest segment the sender in direction d may send:
+	// the receiver's announced MSS, or the largest payload seen.
+	mss [2]uint32
+}
+
+func newConnView(ci *ConnInfo) *connView {
+	c := ci.Conn
+	v := &connView{c: c, txs: ci.Transactions, vantage: Vantage(c)}
+	if toServer, toClient, ok := handshakeLegs(&c.Handshake); ok {
+		v.leg[reassembly.ClientToServer], v.leg[reassembly.ServerToClient] = toServer, toClient
+		v.legKnown = true
+		v.irtt = toServer + toClient
+	}
+	v.mss[reassembly.ClientToServer] = uint32(c.Handshake.ServerMSS)
+	v.mss[reassembly.ServerToClient] = uint32(c.Handshake.ClientMSS)
+	var largest [2]uint32
+	for i := range c.Segments {
+		s := &c.Segments[i]
+		if s.Dir <= reassembly.ServerToClient && s.Len > largest[s.Dir] {
+			largest[s.Dir] = s.Len
+		}
+	}
+	for d := range v.mss {
+		if v.mss[d] == 0 {
+			v.mss[d] = largest[d]
+		}
+	}
+	return v
+}
+
+// finRST matches segments that close a connection.
+const finRST = capture.FlagFIN | capture.FlagRST
+
+func flagsOf(s *reassembly.SegmentRecord) capture.TCPFlags { return capture.TCPFlags(s.Flags) }
+
+// isNewData reports whether s carries payload sent for the first time.
+func isNewData(s *reassembly.SegmentRecord) bool {
+	return s.Len > 0 && s.Kind&(reassembly.KindRetransmission|reassembly.KindFastRetransmission|
+		reassembly.KindSpuriousRetrans|reassembly.KindCaptureDuplicate|reassembly.KindKeepAlive|
+		reassembly.KindZeroWindowProbe) == 0
+}
+
+// isPureACK reports whether s is an acknowledgment with nothing else in it.
+func isPureACK(s *reassembly.SegmentRecord) bool {
+	f := flagsOf(s)
+	return s.Len == 0 && f.Has(capture.FlagACK) &&
+		f&(capture.FlagSYN|capture.FlagFIN|capture.FlagRST) == 0 &&
+		s.Kind&reassembly.KindCaptureDuplicate == 0
+}
+
+// seqEnd is the relative sequence number just past s's payload.
+func seqEnd(s *reassembly.SegmentRecord) uint32 { return s.Seq + s.Len }
+
+// seqGE compares relative sequence numbers wrap-safely (RFC 1982 serial
+// arithmetic): a is at or after b.
+func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
+
+// segmentAt returns the index of the segment carried by frame, or -1.
+func (v *connView) segmentAt(frame uint64) int {
+	segs := v.c.Segments
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].Frame >= frame })
+	if i < len(segs) && segs[i].Frame == frame {
+		return i
+	}
+	return -1
+}
+
+// message returns the transaction's message travelling in direction d.
+func message(t *httpflow.Transaction, d reassembly.Direction) *httpflow.Message {
+	if d == reassembly.ClientToServer {
+		return t.Request
+	}
+	return t.Response
+}
+
+// transactionAt returns the transaction whose message in direction d was
+// being sent at frame: the last one whose message started at or before it.
+// It returns nil before the first message.
+func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *httpflow.Transaction {
+	var found *httpflow.Transaction
+	for _, t := range v.txs {
+		m := message(t, d)
+		if m == nil || m.FirstFrame == 0 {
+			continue
+		}
+		if m.FirstFrame > frame {
+			break
+		}
+		found = t
+	}
+	if found == nil && d == reassembly.ServerToClient {
+		// Nothing answered yet: the data (or the stall) belongs to the
+		// request waiting for an answer.
+		return v.transactionAt(reassembly.ClientToServer, frame)
+	}
+	return found
+}
+
+// vantageNote returns a note for findings whose timing depends on where the
+// capture was taken, or "" when the handshake placed it.
+func (v *connView) vantageNote() string {
+	if v.legKnown {
+		return ""
+	}
+	return "handshake not seen whole: round-trip times unknown, so timing is measured at the capture point only"
+}

@@ -1,0 +1,184 @@
+package diagnose
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// Config selects rules and tunes their thresholds. The zero Config runs
+// every rule with its default thresholds.
+type Config struct {
+	// Enabled reports whether a rule runs; nil runs all of them.
+	Enabled func(*Rule) bool
+	// Thresholds overrides defaults, keyed "ID.name" or "slug.name"
+	// (e.g. "CH1009.max-connections" or "too-many-parallel.max-connections"),
+	// in the threshold's unit.
+	Thresholds map[string]float64
+}
+
+// ConnInfo is what the engine needs to know about one closed connection.
+type ConnInfo struct {
+	Conn         *reassembly.Connection
+	App          httpflow.App
+	Transactions []*httpflow.Transaction
+}
+
+// Engine runs the rules over a capture's connections. Feed it every
+// connection as it closes, then call Finish once. An Engine is not safe for
+// concurrent use.
+type Engine struct {
+	rules      []*Rule
+	thresholds map[*Rule]map[string]float64
+	findings   []Finding
+	// summaries keeps what the capture-scope rules need of each connection
+	// (no segments, no headers), in the order connections closed.
+	summaries []*connSummary
+	finished  bool
+}
+
+// NewEngine builds an engine. It fails for a threshold override that names
+// no rule or no threshold of that rule, or whose value is not a finite,
+// non-negative number.
+func NewEngine(cfg Config) (*Engine, error) {
+	e := &Engine{thresholds: make(map[*Rule]map[string]float64)}
+	for _, r := range registry {
+		if cfg.Enabled == nil || cfg.Enabled(r) {
+			e.rules = append(e.rules, r)
+		}
+		m := make(map[string]float64, len(r.Thresholds))
+		for _, t := range r.Thresholds {
+			m[t.Name] = t.Default
+		}
+		e.thresholds[r] = m
+	}
+	for key, v := range cfg.Thresholds {
+		ruleName, name, ok := strings.Cut(key, ".")
+		if !ok {
+			return nil, fmt.Errorf("diagnose: threshold %q: want RULE.name (e.g. CH1009.max-connections)", key)
+		}
+		r := Lookup(ruleName)
+		if r == nil {
+			return nil, fmt.Errorf("diagnose: threshold %q: no rule %q", key, ruleName)
+		}
+		if _, ok := r.threshold(name); !ok {
+			return nil, fmt.Errorf("diagnose: threshold %q: rule %s has no threshold %q (has %s)", key, r.ID, name, thresholdNames(r))
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return nil, fmt.Errorf("diagnose: threshold %q: value %v is not a finite non-negative number", key, v)
+		}
+		e.thresholds[r][name] = v
+	}
+	return e, nil
+}
+
+func thresholdNames(r *Rule) string {
+	if len(r.Thresholds) == 0 {
+		return "none"
+	}
+	names := make([]string, len(r.Thresholds))
+	for i, t := range r.Thresholds {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Connection runs the connection-scope rules on a closed connection (its
+// segments still present) and keeps a small summary of it for the
+// capture-scope rules. A nil ci or ci.Conn is ignored.
+func (e *Engine) Connection(ci *ConnInfo) {
+	if ci == nil || ci.Conn == nil || e.finished {
+		return
+	}
+	v := newConnView(ci)
+	for _, r := range e.rules {
+		if r.checkConnection == nil {
+			continue
+		}
+		r.checkConnection(&connPass{pass: pass{e: e, rule: r}, ci: ci, c: ci.Conn, v: v})
+	}
+	e.summaries = append(e.summaries, summarize(ci, v))
+}
+
+// Finish runs the capture-scope rules and returns every finding, sorted by
+// time, rule and connection. Call it once, after the last Connection.
+func (e *Engine) Finish() []Finding {
+	if !e.finished {
+		e.finished = true
+		cap := newCaptureView(e.summaries)
+		for _, r := range e.rules {
+			if r.checkCapture == nil {
+				continue
+			}
+			r.checkCapture(&capturePass{pass: pass{e: e, rule: r}, v: cap})
+		}
+		sortFindings(e.findings)
+	}
+	return e.findings
+}
+
+// pass is what every check function gets: its rule, thresholds and a way
+// to report.
+type pass struct {
+	e    *Engine
+	rule *Rule
+}
+
+// num returns a threshold's value in its unit.
+func (p *pass) num(name string) float64 {
+	v, ok := p.e.thresholds[p.rule][name]
+	if !ok {
+		// A rule reading a threshold it did not declare is a programming
+		// error that TestRegistryThresholdsDeclared catches.
+		panic(fmt.Sprintf("diagnose: rule %s reads undeclared threshold %q", p.rule.ID, name))
+	}
+	return v
+}
+
+// dur returns a threshold in ms or s as nanoseconds.
+func (p *pass) dur(name string) int64 {
+	t, _ := p.rule.threshold(name)
+	v := p.num(name)
+	switch t.Unit {
+	case "s":
+		return int64(v * 1e9)
+	default:
+		return int64(v * 1e6)
+	}
+}
+
+// report records a finding, filling in the rule's identity and tidying the
+// evidence.
+func (p *pass) report(f Finding) {
+	f.Rule, f.Slug, f.Severity = p.rule.ID, p.rule.Slug, p.rule.Severity
+	f.Frames = normalizeFrames(f.Frames)
+	if f.Cost < 0 {
+		f.Cost = -1
+	}
+	p.e.findings = append(p.e.findings, f)
+}
+
+// connPass runs one connection-scope rule on one connection.
+type connPass struct {
+	pass
+	ci *ConnInfo
+	c  *reassembly.Connection
+	v  *connView
+}
+
+// report records a finding about this connection.
+func (p *connPass) report(f Finding) {
+	if f.Connection == 0 && len(f.Connections) == 0 {
+		f.Connection = p.c.ID
+	}
+	p.pass.report(f)
+}
+
+// capturePass runs one capture-scope rule over the kept summaries.
+type capturePass struct {
+	pass
+	v *captureView
+}

@@ -1,0 +1,68 @@
+package diagnose
+
+import (
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// flight is a burst of new data a sender put on the wire in one round
+// trip.
+type flight struct {
+	first, last int // segment indexes
+	bytes       int64
+	segments    int
+}
+
+// responseFlights splits the new data of a response into flights: a new
+// flight starts when the gap since the previous data segment exceeds half
+// the initial RTT. ok is false when the RTT is unknown or below minRTT (the
+// flights cannot be told apart), or when a gap between flights is longer
+// than two RTTs (the server paused; the flights are not ACK-clocked).
+func responseFlights(v *connView, m *httpflow.Message, minRTT int64) (fl []flight, ok bool) {
+	if m == nil || m.FirstFrame == 0 || !v.legKnown || v.irtt < minRTT || v.irtt <= 0 {
+		return nil, false
+	}
+	segs := v.c.Segments
+	start := v.segmentAt(m.FirstFrame)
+	if start < 0 {
+		return nil, false
+	}
+	prev := int64(0)
+	for i := start; i < len(segs) && segs[i].Frame <= m.LastFrame; i++ {
+		s := &segs[i]
+		if s.Dir != reassembly.ServerToClient || !isNewData(s) {
+			continue
+		}
+		if len(fl) == 0 || s.Time-prev > v.irtt/2 {
+			if len(fl) > 0 && s.Time-prev > 2*v.irtt {
+				return nil, false
+			}
+			fl = append(fl, flight{first: i})
+		}
+		f := &fl[len(fl)-1]
+		f.last, f.bytes, f.segments = i, f.bytes+int64(s.Len), f.segments+1
+		prev = s.Time
+	}
+	return fl, len(fl) > 0
+}
+
+// flightsBytes sums the flights' payload.
+func flightsBytes(fl []flight) int64 {
+	var n int64
+	for _, f := range fl {
+		n += f.bytes
+	}
+	return n
+}
+
+// largestFlight returns the largest flight's bytes.
+func largestFlight(fl []flight) int64 {
+	var n int64
+	for _, f := range fl {
+		n = max(n, f.bytes)
+	}
+	return n
+}
+
+// ceilDiv divides rounding up, for positive b.
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }

@@ -1,0 +1,104 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/connscope/connscope/httpflow"
+)
+
+// idempotentMethods are the methods a client may repeat without changing
+// the outcome (RFC 9110 section 9.2.2, RFC 4918 for WebDAV).
+var idempotentMethods = []string{
+	"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "UNLOCK", "SEARCH", "REPORT",
+}
+
+// idempotent reports whether method may be repeated safely. Methods are
+// case-sensitive (RFC 9110 section 9.1).
+func idempotent(method string) bool { return slices.Contains(idempotentMethods, method) }
+
+// hasToken reports whether a message's Connection header lists token
+// (tokens are lower-cased by httpflow).
+func hasToken(m *httpflow.Message, token string) bool {
+	return m != nil && slices.Contains(m.ConnectionTokens, token)
+}
+
+// persistenceRefusal says which side refused to keep a connection open
+// after t and how, or "" when neither did by header or framing.
+func persistenceRefusal(t *httpflow.Transaction) string {
+	req, resp := t.Request, t.Response
+	switch {
+	case hasToken(req, "close"):
+		return "the client sent Connection: close"
+	case req != nil && req.Version == "HTTP/1.0" && !hasToken(req, "keep-alive"):
+		return "the client spoke HTTP/1.0 without Connection: keep-alive"
+	case hasToken(resp, "close"):
+		return "the server sent Connection: close"
+	case resp != nil && resp.Version == "HTTP/1.0" && !hasToken(resp, "keep-alive"):
+		return "the server answered HTTP/1.0 without Connection: keep-alive"
+	case resp != nil && resp.Framing == httpflow.FramingCloseDelimited:
+		return "the server sent a close-delimited body (no Content-Length, not chunked)"
+	}
+	return ""
+}
+
+// maxQuoted bounds how much captured text a message repeats.
+const maxQuoted = 80
+
+// quote renders captured text safely: escaped like strconv.Quote, and cut
+// to maxQuoted bytes (on a rune boundary) with "..." after the quote.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// requestLine names a transaction's request for a message: `"GET" "/x"`.
+func requestLine(t *httpflow.Transaction) string {
+	if t == nil || t.Request == nil {
+		return "a request"
+	}
+	return quote(t.Request.Method) + " " + quote(t.Request.Target)
+}
+
+// ms formats nanoseconds as milliseconds for messages: "40.2 ms".
+func ms(ns int64) string {
+	v := float64(ns) / 1e6
+	switch {
+	case v >= 100 || v <= -100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10 || v <= -10:
+		return fmt.Sprintf("%.1f ms", v)
+	}
+	return fmt.Sprintf("%.2f ms", v)
+}
+
+// plural returns "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// joinInts lists numbers for messages: "1, 2, 3".
+func joinInts(xs []int) string { return joinIntsWith(xs, ", ") }
+
+// joinIntsWith joins numbers with sep.
+func joinIntsWith(xs []int, sep string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, sep)
+}

@@ -1,0 +1,73 @@
+package diagnose
+
+// Rule is one diagnostic check, as a value: its identity, documentation,
+// thresholds and the function that looks for it. Rules are listed once,
+// in the registry (registry.go).
+type Rule struct {
+	// ID is stable and never reused: a category prefix and a number
+	// (CT = TCP behaviour, CH = HTTP connection handling, CC = closing).
+	ID string
+	// Slug is a short, stable, kebab-case name usable instead of the ID.
+	Slug string
+	// Title is a one-line summary.
+	Title    string
+	Severity Severity
+	Doc      Doc
+	// Thresholds the rule reads; each can be overridden by Config.
+	Thresholds []Threshold
+	// Since is the connscope version that introduced the rule.
+	Since string
+	Scope Scope
+
+	// Exactly one of these is set, matching Scope.
+	checkConnection func(p *connPass)
+	checkCapture    func(p *capturePass)
+}
+
+// Doc is a rule's documentation, one section per question a user asks.
+type Doc struct {
+	What      string // what the finding means
+	Detection string // how it is detected on the wire
+	Why       string // why it matters
+	Fix       string // how to fix it in common clients and servers
+}
+
+// Threshold is a tunable number a rule compares against.
+type Threshold struct {
+	Name    string  // kebab-case; overridden as "ID.name" or "slug.name"
+	Default float64 // in Unit
+	Unit    string  // "ms", "s", "count", "ratio" or "bytes"
+	Doc     string
+}
+
+// Scope says what a rule looks at.
+type Scope uint8
+
+const (
+	// ScopeConnection rules look at one connection (its segments and
+	// transactions) when it closes.
+	ScopeConnection Scope = iota + 1
+	// ScopeCapture rules look across connections once the capture ends,
+	// using the summaries the engine kept.
+	ScopeCapture
+)
+
+func (s Scope) String() string {
+	switch s {
+	case ScopeConnection:
+		return "connection"
+	case ScopeCapture:
+		return "capture"
+	}
+	return "unknown"
+}
+
+// threshold returns the rule's declared threshold called name.
+func (r *Rule) threshold(name string) (Threshold, bool) {
+	for _, t := range r.Thresholds {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Threshold{}, false
+}

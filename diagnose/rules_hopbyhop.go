@@ -1,0 +1,169 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// messageCheck inspects one message; it returns a short description of the
+// problem ("" when none).
+type messageCheck func(m *httpflow.Message) string
+
+// reportMessages runs check over every request and response of the
+// connection and reports one finding per sending side, citing each offending
+// message's first frame and describing the first one.
+func reportMessages(p *connPass, check messageCheck) {
+	for _, d := range [...]reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
+		var first *httpflow.Transaction
+		var firstMsg *httpflow.Message
+		var desc string
+		var frames []uint64
+		count, total := 0, 0
+		for _, t := range p.v.txs {
+			m := message(t, d)
+			if m == nil {
+				continue
+			}
+			total++
+			what := check(m)
+			if what == "" {
+				continue
+			}
+			count++
+			if first == nil {
+				first, firstMsg, desc = t, m, what
+			}
+			if len(frames) < maxCited {
+				frames = append(frames, m.FirstFrame)
+			}
+		}
+		if first == nil {
+			continue
+		}
+		kind := "requests"
+		if d == reassembly.ServerToClient {
+			kind = "responses"
+		}
+		p.report(Finding{
+			Transaction: first,
+			Frames:      frames,
+			Time:        firstMsg.Start,
+			Cost:        -1,
+			Message:     fmt.Sprintf("%s (in %d of %d %s on this connection)", desc, count, total, kind),
+		})
+	}
+}
+
+var ruleProxyConnection = &Rule{
+	ID: "CH1002", Slug: "proxy-connection-header", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Non-standard Proxy-Connection header sent",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A message carried a Proxy-Connection header, an old Netscape invention for talking keep-alive to " +
+			"proxies that was never standardised.",
+		Detection: "Any request or response with a Proxy-Connection header field. One finding per sending side " +
+			"of a connection, citing each message.",
+		Why: "Proxy-Connection was meant to let a client ask a proxy for keep-alive without a dumb proxy forwarding " +
+			"Connection: keep-alive to the server. It only works when the client talks to the proxy directly: " +
+			"behind a second, dumb proxy it is forwarded like any header and the hang comes back. RFC 9112 " +
+			"(appendix C.2.2) says clients are encouraged not to send it.",
+		Fix: "Drop it: HTTP/1.1 connections, proxied or not, persist by default. Old curl versions and some " +
+			"browsers sent it; current ones do not.",
+	},
+	checkConnection: func(p *connPass) {
+		reportMessages(p, func(m *httpflow.Message) string {
+			if !m.HasProxyConnection {
+				return ""
+			}
+			return "Proxy-Connection: " + quote(m.ProxyConnection) + " sent"
+		})
+	},
+}
+
+var ruleKeepAliveWithoutToken = &Rule{
+	ID: "CH1003", Slug: "keep-alive-without-connection-token", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Keep-Alive header without Connection: keep-alive",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A message carried a Keep-Alive header (timeout, max) but its Connection header does not list " +
+			"keep-alive.",
+		Detection: "A request or response whose Keep-Alive header is present while its Connection tokens lack " +
+			"keep-alive. One finding per sending side of a connection.",
+		Why: "Keep-Alive is hop-by-hop and only meaningful together with Connection: Keep-Alive (RFC 2068 section " +
+			"19.7.1); on its own a proxy may forward it as an end-to-end header, and peers ignore it, so the " +
+			"limits it announces (timeout, max) are not in force.",
+		Fix: "Send Keep-Alive only with Connection: keep-alive (HTTP/1.0 keep-alive), or not at all on HTTP/1.1.",
+	},
+	checkConnection: func(p *connPass) {
+		reportMessages(p, func(m *httpflow.Message) string {
+			if m.KeepAlive == "" || hasToken(m, "keep-alive") {
+				return ""
+			}
+			return "Keep-Alive: " + quote(m.KeepAlive) + " sent without a Connection: keep-alive token"
+		})
+	},
+}
+
+var ruleRedundantKeepAlive = &Rule{
+	ID: "CH1004", Slug: "redundant-connection-keep-alive", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Connection: keep-alive on HTTP/1.1 is redundant",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "An HTTP/1.1 message said Connection: keep-alive, which is the default for HTTP/1.1.",
+		Detection: "A request or response with version HTTP/1.1 whose Connection tokens include keep-alive. One " +
+			"finding per sending side of a connection.",
+		Why: "Harmless on its own, but it shows a client or server written for HTTP/1.0 habits, and through a dumb " +
+			"proxy the header can cause the hang of CH1006.",
+		Fix: "Nothing needs fixing; drop the header from HTTP/1.1 messages when convenient.",
+	},
+	checkConnection: func(p *connPass) {
+		reportMessages(p, func(m *httpflow.Message) string {
+			if m.Version != "HTTP/1.1" || !hasToken(m, "keep-alive") {
+				return ""
+			}
+			return "HTTP/1.1 message with Connection: keep-alive, the default already"
+		})
+	},
+}
+
+// endToEnd are well-known end-to-end header names: a Connection header
+// listing one makes every proxy strip it.
+var endToEnd = []string{"host", "content-length", "content-type", "content-encoding", "content-range",
+	"authorization", "cookie", "set-cookie", "cache-control", "etag", "last-modified", "expires", "date",
+	"location", "range", "accept", "accept-encoding", "user-agent", "referer", "vary", "age", "server",
+	"if-modified-since", "if-none-match", "www-authenticate", "origin", "x-forwarded-for"}
+
+var ruleConnectionEndToEnd = &Rule{
+	ID: "CH1005", Slug: "connection-names-end-to-end-header", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Connection header lists an end-to-end header",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A message's Connection header names a header that must travel end to end (such as Content-Length, " +
+			"Authorization or Cookie), marking it hop-by-hop.",
+		Detection: "A Connection token that is a well-known end-to-end header name (Host, Content-Length, " +
+			"Content-Type, Authorization, Cookie, Cache-Control, ...). One finding per sending side of a connection.",
+		Why: "Every compliant proxy removes the headers listed in Connection before forwarding (RFC 9110 section " +
+			"7.6.1), so the message arrives without them: a request loses its credentials or length, a response " +
+			"its caching headers. Attackers use this to strip security headers through proxies.",
+		Fix: "List only connection options (close, keep-alive, upgrade, te) and genuinely hop-by-hop extension " +
+			"headers in Connection.",
+	},
+	checkConnection: func(p *connPass) {
+		reportMessages(p, func(m *httpflow.Message) string {
+			var named []string
+			for _, tok := range m.ConnectionTokens {
+				if slices.Contains(endToEnd, tok) && !slices.Contains(named, tok) {
+					named = append(named, quote(tok))
+				}
+			}
+			if len(named) == 0 {
+				return ""
+			}
+			return "Connection header lists end-to-end " + strings.Join(named, ", ") + ", which proxies will strip"
+		})
+	},
+}

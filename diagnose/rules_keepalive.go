@@ -1,0 +1,286 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+var ruleMissingKeepAlive = &Rule{
+	ID: "CH1001", Slug: "missing-keep-alive", Since: "0.1", Scope: ScopeCapture,
+	Title:    "A client opens a new connection for every request (no keep-alive)",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A client closed a connection after a single transaction and opened a new one to the same server " +
+			"right afterwards, paying a handshake (and slow start) each time instead of reusing the connection.",
+		Detection: "For each client address and server address and port: an HTTP connection that carried exactly " +
+			"one transaction and closed, followed by a new connection to the same server whose first SYN came " +
+			"within reopen-window of that close. One finding per client and server lists the extra connections " +
+			"and says which side refused persistence and how: Connection: close from the client or the server, " +
+			"HTTP/1.0 without Connection: keep-alive, or a close-delimited response body. The cost is the sum of " +
+			"the extra connections' initial round trips.",
+		Why: "Each new connection costs a round trip for the handshake, restarts slow start, and leaves a TIME_WAIT " +
+			"entry behind (see CT1012). HTTP/1.1 connections persist by default; something explicitly turned " +
+			"persistence off.",
+		Fix: "Client: reuse one client or session object (Go: share one http.Client and read bodies to EOF then " +
+			"Close them; Python: requests.Session; curl: several URLs in one invocation; Java: keep " +
+			"http.keepAlive on). Server: do not send Connection: close (nginx keepalive_timeout > 0, Apache " +
+			"KeepAlive On, raise MaxKeepAliveRequests / keepalive_requests); always send Content-Length or chunked " +
+			"so responses need not be close-delimited; answer HTTP/1.0 keep-alive requests with Connection: " +
+			"keep-alive.",
+	},
+	Thresholds: []Threshold{
+		{Name: "reopen-window", Default: 1000, Unit: "ms", Doc: "longest time from a close to the next SYN counted as churn"},
+	},
+	checkCapture: checkMissingKeepAlive,
+}
+
+func checkMissingKeepAlive(p *capturePass) {
+	window := p.dur("reopen-window")
+	for _, k := range p.v.keys {
+		g := p.v.groups[k]
+		var extra []*connSummary
+		reasons := map[string]int{}
+		var conns []int
+		taken := map[int]bool{}
+		var cost int64
+		for _, a := range g {
+			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 {
+				continue
+			}
+			// Groups are sorted by opening time: find the first connection
+			// opened after a closed (less a round trip of tolerance for
+			// where the capture was taken).
+			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime-a.irtt })
+			for ; i < len(g); i++ {
+				b := g[i]
+				if b == a || taken[b.ID] || !b.HTTP {
+					continue
+				}
+				if opening(b)-a.CloseTime > window {
+					break
+				}
+				taken[b.ID] = true
+				extra = append(extra, b)
+				conns = append(conns, a.ID, b.ID)
+				cost += b.irtt
+				reason := a.refusal
+				if reason == "" {
+					reason = "no header refused persistence, yet the " + roleOr(a.ClosedFirstBy, "one side") + " closed the connection"
+				}
+				reasons[reason]++
+				break
+			}
+		}
+		if len(extra) == 0 {
+			continue
+		}
+		slices.Sort(conns)
+		conns = slices.Compact(conns)
+		frames := make([]uint64, 0, len(extra))
+		for _, b := range extra {
+			if len(frames) < maxCited {
+				frames = append(frames, b.SYNFrame)
+			}
+		}
+		p.report(Finding{
+			Connections: capInts(conns, maxCited),
+			Frames:      frames,
+			Time:        opening(extra[0]),
+			Cost:        cost,
+			Message: fmt.Sprintf("client %s opened %s to %s right after single-transaction connections closed, "+
+				"costing %s of handshakes; %s", k.client, plural(len(extra), "new connection", "new connections"),
+				k.server, ms(cost), describeReasons(reasons)),
+		})
+	}
+}
+
+// opening is when a connection was first tried: its first SYN, or its first
+// frame when the handshake was not seen.
+func opening(s *connSummary) int64 {
+	if s.FirstSYNTime != 0 {
+		return s.FirstSYNTime
+	}
+	return s.Start
+}
+
+func roleOr(r reassembly.Role, fallback string) string {
+	if s := r.String(); s != "" {
+		return s
+	}
+	return fallback
+}
+
+// describeReasons renders reason counts, most frequent first.
+func describeReasons(reasons map[string]int) string {
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if reasons[a] != reasons[b] {
+			return reasons[b] - reasons[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s (%dx)", k, reasons[k])
+	}
+	return strings.Join(parts, "; ")
+}
+
+func capInts(xs []int, n int) []int {
+	if len(xs) > n {
+		return xs[:n]
+	}
+	return xs
+}
+
+var ruleDumbProxyHang = &Rule{
+	ID: "CH1006", Slug: "reused-connection-hang", Since: "0.1", Scope: ScopeConnection,
+	Title:    "A request on a reused connection got no response until the connection closed (dumb proxy hang)",
+	Severity: SeverityError,
+	Doc: Doc{
+		What: "A client sent a request on a connection that had already carried a transaction, got no response, " +
+			"and the connection was closed seconds later.",
+		Detection: "A transaction after the first on its connection with no response, whose request was followed " +
+			"by the connection's close (FIN or RST) no sooner than min-wait after the request's last byte. A close " +
+			"that comes within a round trip of the request is a keep-alive race instead (CC1009). The finding says " +
+			"whether the previous exchange negotiated keep-alive with a Connection: keep-alive header, the setup a " +
+			"dumb proxy breaks.",
+		Why: "A proxy that does not understand Connection: keep-alive forwards it, the server and client both " +
+			"believe the connection persists, but the proxy waits for the server to close. The client's next " +
+			"request on that connection is never forwarded and hangs until a timeout. The same shape shows a " +
+			"server that silently stops serving a kept-alive connection.",
+		Fix: "Upgrade or fix the proxy (it must strip hop-by-hop headers and understand persistence); clients " +
+			"should not send Proxy-Connection or Connection: keep-alive through unknown proxies, and should retry " +
+			"idempotent requests on a fresh connection after a short timeout.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-wait", Default: 1000, Unit: "ms", Doc: "shortest silence between the request and the close reported"},
+	},
+	checkConnection: checkDumbProxyHang,
+}
+
+func checkDumbProxyHang(p *connPass) {
+	for _, t := range p.v.txs {
+		req := t.Request
+		if t.Index == 0 || t.Response != nil || req == nil || req.End == 0 {
+			continue
+		}
+		closeFrame, closeTime := closeAfter(p.c, req.End)
+		if closeFrame == 0 || closeTime-req.End < p.dur("min-wait") {
+			continue
+		}
+		prev := p.v.txs[slices.Index(p.v.txs, t)-1]
+		how := ""
+		if hasToken(prev.Request, "keep-alive") || hasToken(prev.Response, "keep-alive") {
+			how = "; the previous exchange asked for persistence with Connection: keep-alive, which a proxy that " +
+				"does not understand it forwards and then waits for the server to close (a dumb proxy)"
+		}
+		p.report(Finding{
+			Transaction: t,
+			Frames:      []uint64{req.FirstFrame, req.LastFrame, closeFrame},
+			Time:        req.Start,
+			Cost:        closeTime - req.Start,
+			Message: fmt.Sprintf("request %s (transaction %d on a reused connection) got no response for %s until "+
+				"the connection closed at frame %d%s", requestLine(t), t.Index+1, ms(closeTime-req.End), closeFrame, how),
+			Related: []Related{{Frame: closeFrame, Time: closeTime, Message: "close that ended the wait"}},
+		})
+	}
+}
+
+// closeAfter returns the first FIN or RST of either side at or after at
+// (0, 0 when none).
+func closeAfter(c *reassembly.Connection, at int64) (uint64, int64) {
+	for i := range c.Segments {
+		s := &c.Segments[i]
+		if s.Time >= at && flagsOf(s)&(finRST) != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
+			return s.Frame, s.Time
+		}
+	}
+	return 0, 0
+}
+
+var ruleIdleRace = &Rule{
+	ID: "CC1009", Slug: "keep-alive-idle-race", Since: "0.1", Scope: ScopeConnection,
+	Title:    "The server closed an idle connection just as the client sent its next request",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "After an idle period, the server's keep-alive timeout closed the connection at the moment the " +
+			"client reused it; the request crossed the server's FIN and was lost.",
+		Detection: "A transaction after the first on its connection, preceded by at least min-idle of idle time, " +
+			"that got no response, where the server's first FIN or RST was sent before the server could have seen " +
+			"the request and the request was sent before the client could have seen the FIN: at the capture " +
+			"point, the request starts no earlier than the FIN minus the round trip to the server and no later " +
+			"than the FIN plus the round trip to the client (each plus slack). The cost runs from the request to " +
+			"the end of the connection, after which the client must retry on a new one.",
+		Why: "HTTP lets either side close an idle persistent connection at any time (RFC 9112 section 9.8), so " +
+			"this race is inherent; clients must retry. Clients that do not (or cannot, for POST) fail the " +
+			"request with 'connection reset' or 'server closed idle connection' errors.",
+		Fix: "Make the client's idle timeout shorter than the server's (Go Transport.IdleConnTimeout, Apache " +
+			"HttpClient evictIdleConnections, Node agent freeSocketTimeout) so the client closes first; servers " +
+			"can announce their timeout with Keep-Alive: timeout=N. Retry idempotent requests automatically.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-idle", Default: 1000, Unit: "ms", Doc: "idle time before the request that makes a server timeout plausible"},
+		{Name: "slack", Default: 5, Unit: "ms", Doc: "added to each round trip when deciding the two messages crossed"},
+	},
+	checkConnection: checkIdleRace,
+}
+
+func checkIdleRace(p *connPass) {
+	srv := &p.c.Dir[reassembly.ServerToClient]
+	closeFrame, closeTime := srv.FINFrame, srv.FINTime
+	if srv.RSTFrame != 0 && (closeFrame == 0 || srv.RSTFrame < closeFrame) {
+		closeFrame, closeTime = srv.RSTFrame, srv.RSTTime
+	}
+	if closeFrame == 0 {
+		return
+	}
+	slack := p.dur("slack")
+	for _, t := range p.v.txs {
+		req := t.Request
+		if t.Index == 0 || t.Response != nil || req == nil || req.FirstFrame == 0 || t.GapBefore < p.dur("min-idle") {
+			continue
+		}
+		if req.Start < closeTime-p.v.leg[reassembly.ClientToServer]-slack || req.Start > closeTime+p.v.leg[reassembly.ServerToClient]+slack {
+			continue
+		}
+		cost := max(p.c.End-req.Start, 0)
+		p.report(Finding{
+			Transaction: t,
+			Frames:      []uint64{closeFrame, req.FirstFrame},
+			Time:        req.Start,
+			Cost:        cost,
+			Message: fmt.Sprintf("after %s idle the server closed the connection (frame %d) as the client sent %s "+
+				"(frame %d, %s apart): the request crossed the close and was never answered",
+				ms(t.GapBefore), closeFrame, requestLine(t), req.FirstFrame, ms(absDiff(req.Start, closeTime))),
+			Related: []Related{{Frame: closeFrame, Time: closeTime, Message: "server's close"}},
+			Vantage: p.v.vantageNote(),
+		})
+	}
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// unanswered lists the transactions whose request got no response.
+func unanswered(txs []*httpflow.Transaction) []*httpflow.Transaction {
+	var out []*httpflow.Transaction
+	for _, t := range txs {
+		if t.Response == nil && t.Request != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}

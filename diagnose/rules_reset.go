@@ -1,0 +1,217 @@
+package diagnose
+
+import (
+	"fmt"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// resetView describes a connection's first RST: who sent it, whether that
+// side had closed gracefully first, and what it left behind.
+type resetView struct {
+	frame uint64
+	time  int64
+	by    reassembly.Role
+	dir   reassembly.Direction // direction of the RST
+	// finBefore is the RST sender's FIN, when it sent one before the RST.
+	finFrame uint64
+	finTime  int64
+	// unanswered requests that reached the server before the RST.
+	unanswered []*httpflow.Transaction
+	// cut is the first message the RST ended mid-way, nil when none.
+	cut    *httpflow.Transaction
+	cutDir reassembly.Direction
+}
+
+func viewReset(p *connPass) (*resetView, bool) {
+	c := p.c
+	if c.RSTBy == reassembly.RoleNone {
+		return nil, false
+	}
+	r := &resetView{by: c.RSTBy, dir: reassembly.ClientToServer}
+	if c.RSTBy == reassembly.RoleServer {
+		r.dir = reassembly.ServerToClient
+	}
+	st := &c.Dir[r.dir]
+	r.frame, r.time = st.RSTFrame, st.RSTTime
+	if r.frame == 0 {
+		return nil, false
+	}
+	if st.FINFrame != 0 && st.FINFrame < r.frame {
+		r.finFrame, r.finTime = st.FINFrame, st.FINTime
+	}
+	for _, t := range p.v.txs {
+		if t.Response == nil && t.Request != nil && t.Request.FirstFrame != 0 && t.Request.FirstFrame < r.frame {
+			r.unanswered = append(r.unanswered, t)
+		}
+		if r.cut == nil {
+			for _, d := range [...]reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
+				if m := message(t, d); m != nil && !m.Complete && m.Incomplete == httpflow.IncompleteRST {
+					r.cut, r.cutDir = t, d
+					break
+				}
+			}
+		}
+	}
+	return r, true
+}
+
+// dataAfterFIN returns the first new-data segment the peer sent toward the
+// RST sender after that side's FIN, or -1.
+func (r *resetView) dataAfterFIN(c *reassembly.Connection) int {
+	if r.finFrame == 0 {
+		return -1
+	}
+	for i := range c.Segments {
+		s := &c.Segments[i]
+		if s.Frame > r.finFrame && s.Frame < r.frame && s.Dir != r.dir && s.Len > 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+var ruleResetWithUnreadData = &Rule{
+	ID: "CC1005", Slug: "reset-with-unread-data", Since: "0.1", Scope: ScopeConnection,
+	Title:    "A side closed with unread data and reset the connection",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "One side ended the connection with a RST instead of a FIN while data it had received was still " +
+			"unread: the kernel's answer to close() on a socket with unread data.",
+		Detection: "The first RST of the connection, sent without a FIN before it by that side, when reassembly " +
+			"saw payload in flight toward the RST sender, or when the RST sender is the server and requests had " +
+			"reached it that it never answered (a pipelined request, an unread body). The finding tells apart a " +
+			"RST that cut a message short (named, with the truncation rule reporting the bytes) from one after " +
+			"every response was complete.",
+		Why: "A RST makes the peer's kernel discard data it has not yet delivered to its application, so even a " +
+			"response that was fully sent can be lost on the client as 'connection reset by peer'. RFC 9112 " +
+			"section 9.6 describes this and asks servers to close in stages (shutdown the write side, keep " +
+			"reading, then close) — the 'lingering close'.",
+		Fix: "Servers: read (or discard) the rest of a request body before closing, or shut down writing and " +
+			"drain for a while before close (Apache lingering close, nginx lingering_close on). Clients: read " +
+			"responses to the end before closing; do not set SO_LINGER to 0.",
+	},
+	checkConnection: checkResetWithUnreadData,
+}
+
+func checkResetWithUnreadData(p *connPass) {
+	r, ok := viewReset(p)
+	if !ok || r.finFrame != 0 {
+		return
+	}
+	var evidence string
+	frames := []uint64{r.frame}
+	var related []Related
+	switch {
+	case r.by == reassembly.RoleServer && len(r.unanswered) > 0:
+		t := r.unanswered[0]
+		evidence = fmt.Sprintf("the server had received %s it never answered (first: %s)",
+			plural(len(r.unanswered), "request", "requests"), requestLine(t))
+		for _, u := range r.unanswered {
+			frames = append(frames, u.Request.FirstFrame)
+		}
+		related = append(related, Related{Frame: t.Request.FirstFrame, Time: t.Request.Start, Message: "unanswered request"})
+	case p.c.RSTWithUnreadData:
+		evidence = fmt.Sprintf("the %s had data in flight toward it that it never took in", r.by)
+	default:
+		return
+	}
+	outcome := "after every response had arrived complete; the peer may still lose data it had not read"
+	var tx *httpflow.Transaction
+	if r.cut != nil {
+		tx = r.cut
+		m := message(r.cut, r.cutDir)
+		outcome = fmt.Sprintf("cutting the %s short after %d body bytes", messageName(r.cut, r.cutDir), m.BodyBytes)
+		frames = append(frames, m.FirstFrame)
+		related = append(related, Related{Frame: m.FirstFrame, Time: m.Start, Message: kindOf(r.cutDir) + " cut short"})
+	} else if len(r.unanswered) > 0 {
+		tx = r.unanswered[0]
+	}
+	p.report(Finding{
+		Transaction: tx,
+		Frames:      frames,
+		Time:        r.time,
+		Cost:        -1,
+		Message:     fmt.Sprintf("the %s reset the connection (frame %d) instead of closing it: %s, %s", r.by, r.frame, evidence, outcome),
+		Related:     related,
+	})
+}
+
+var ruleResetAfterResponse = &Rule{
+	ID: "CC1006", Slug: "reset-after-complete-response", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Connection reset after every response was complete",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "A connection ended with a RST, but every request had its complete response before it and no " +
+			"unread data was seen: an abortive close that lost nothing visible.",
+		Detection: "The connection's first RST, when no message was cut by it, no request was left unanswered, " +
+			"no payload was in flight toward the RST sender, and no data reached that side after its FIN (those " +
+			"cases are CC1001-CC1003, CC1005 and CC1007).",
+		Why: "Harmless to these transactions, but it shows an application closing abortively (SO_LINGER 0, or " +
+			"close with a few unread bytes such as a trailing CRLF); the same code will truncate responses when " +
+			"the timing is less lucky. Load balancers also reset idle connections this way.",
+		Fix: "Close gracefully: shutdown(SHUT_WR), read to EOF, then close; avoid SO_LINGER 0 unless resets are " +
+			"intended.",
+	},
+	checkConnection: func(p *connPass) {
+		r, ok := viewReset(p)
+		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
+			return
+		}
+		p.report(Finding{
+			Frames:  []uint64{r.frame},
+			Time:    r.time,
+			Cost:    -1,
+			Message: fmt.Sprintf("the %s reset the connection (frame %d) after all %s had complete responses", r.by, r.frame, plural(len(p.v.txs), "request", "requests")),
+		})
+	},
+}
+
+var ruleDataAfterClose = &Rule{
+	ID: "CC1007", Slug: "data-after-close", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Data sent to a side that had already closed drew a RST",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "One side closed the connection (FIN), and the other kept sending data well after it could have " +
+			"seen the FIN; the closed side's kernel answered with a RST.",
+		Detection: "The first RST comes from a side that sent a FIN earlier, and between the two the peer sent " +
+			"payload later than the FIN plus the round trip to the peer plus slack (sooner than that the two " +
+			"crossed: see CC1009).",
+		Why: "After close() a socket cannot receive; data arriving for it is answered by a RST, which also makes " +
+			"the sender's kernel discard anything it had not yet read. The sender ignored the FIN: a client that " +
+			"keeps writing a request body after the server answered and closed (for example a 413 or 401 on an " +
+			"upload), or one that reuses a connection the server had closed.",
+		Fix: "Clients: watch for the peer's close (EOF on read) before reusing a connection and stop sending a " +
+			"body once a final response arrived. Servers answering early should drain the body or shut down " +
+			"writing and linger before closing.",
+	},
+	Thresholds: []Threshold{
+		{Name: "slack", Default: 5, Unit: "ms", Doc: "added to the round trip before data counts as sent after the FIN was seen"},
+	},
+	checkConnection: func(p *connPass) {
+		r, ok := viewReset(p)
+		if !ok {
+			return
+		}
+		i := r.dataAfterFIN(p.c)
+		if i < 0 {
+			return
+		}
+		s := &p.c.Segments[i]
+		// Round trip from the capture point to the data's sender.
+		if s.Time <= r.finTime+p.v.leg[r.dir]+p.dur("slack") {
+			return
+		}
+		p.report(Finding{
+			Transaction: p.v.transactionAt(s.Dir, s.Frame),
+			Frames:      []uint64{r.finFrame, s.Frame, r.frame},
+			Time:        s.Time,
+			Cost:        -1,
+			Message: fmt.Sprintf("the %s closed (FIN, frame %d) but the %s sent %d bytes %s later (frame %d), "+
+				"drawing a RST (frame %d)", r.by, r.finFrame, s.Dir.Sender(), s.Len, ms(s.Time-r.finTime), s.Frame, r.frame),
+			Related: []Related{{Frame: r.finFrame, Time: r.finTime, Message: "FIN of the side that closed"}},
+			Vantage: p.v.vantageNote(),
+		})
+	},
+}

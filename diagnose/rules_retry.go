@@ -1,0 +1,68 @@
+package diagnose
+
+import (
+	"fmt"
+	"sort"
+)
+
+var ruleNonIdempotentRetry = &Rule{
+	ID: "CC1008", Slug: "non-idempotent-retry", Since: "0.1", Scope: ScopeCapture,
+	Title:    "A non-idempotent request was sent again after its connection died",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A connection closed while its last request, a non-idempotent one such as POST, was unanswered, and " +
+			"the same request (method, target and body size) was sent again on a new connection to the same server.",
+		Detection: "For each client address and server address and port: a connection whose last transaction got " +
+			"no response and whose method is not idempotent, followed within retry-window of its close by a " +
+			"connection whose first request has the same method, target and body size. The finding is on the new " +
+			"connection, with the original request as related evidence.",
+		Why: "The server may have processed the first request before the connection died (the response was lost, " +
+			"not the request), so resending it can charge a card twice or create a duplicate. RFC 9110 section " +
+			"9.2.2: a client must not automatically retry a non-idempotent request.",
+		Fix: "Make the operation idempotent (an idempotency key header the server deduplicates on, PUT to a " +
+			"client-chosen URL) or ask the user before resending. Check which layer retried: many HTTP client " +
+			"libraries, proxies and load balancers retry on connection errors.",
+	},
+	Thresholds: []Threshold{
+		{Name: "retry-window", Default: 10, Unit: "s", Doc: "longest time from the first connection's close to the resend"},
+	},
+	checkCapture: checkNonIdempotentRetry,
+}
+
+func checkNonIdempotentRetry(p *capturePass) {
+	window := p.dur("retry-window")
+	for _, k := range p.v.keys {
+		g := p.v.groups[k]
+		for _, a := range g {
+			lost := a.lastUnanswered
+			if lost == nil || a.CloseFrame == 0 {
+				continue
+			}
+			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime })
+			for ; i < len(g) && opening(g[i])-a.CloseTime <= window; i++ {
+				b := g[i]
+				again := b.firstNonIdempotent
+				if b == a || again == nil || again.Request.Method != lost.Request.Method ||
+					again.Request.Target != lost.Request.Target || again.Request.BodyBytes != lost.Request.BodyBytes {
+					continue
+				}
+				p.report(Finding{
+					Connection:  b.ID,
+					Connections: []int{a.ID, b.ID},
+					Transaction: again,
+					Frames:      []uint64{lost.Request.FirstFrame, a.CloseFrame, again.Request.FirstFrame},
+					Time:        again.Request.Start,
+					Cost:        -1,
+					Message: fmt.Sprintf("%s (%d body bytes) was sent again on connection %d %s after connection %d "+
+						"closed without answering it; the server may have processed it twice",
+						requestLine(again), again.Request.BodyBytes, b.ID, ms(again.Request.Start-a.CloseTime), a.ID),
+					Related: []Related{
+						{Frame: lost.Request.FirstFrame, Time: lost.Request.Start, Message: "first, unanswered transmission"},
+						{Frame: a.CloseFrame, Time: a.CloseTime, Message: "close of the first connection"},
+					},
+				})
+				break
+			}
+		}
+	}
+}

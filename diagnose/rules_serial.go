@@ -1,0 +1,190 @@
+package diagnose
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/connscope/connscope/httpflow"
+)
+
+var ruleSerialIdleGaps = &Rule{
+	ID: "CH1007", Slug: "serial-idle-gaps", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Idle gaps between serial transactions on a connection",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "Transactions on a persistent connection followed each other with idle time in between: the client " +
+			"waited after each response before sending the next request.",
+		Detection: "On a connection with several transactions, the idle gap before each non-pipelined transaction " +
+			"after the first (the previous response's last byte to the request's first byte, from httpflow) of at " +
+			"least min-gap. One finding per connection lists the gaps; the cost is their sum.",
+		Why: "Serial transactions add up: every gap, plus every request's round trip, is on the critical path. A " +
+			"page fetching many objects one after another over one connection spends most of its time waiting. " +
+			"Gaps can be user think time, which is not a problem; gaps of a few hundred milliseconds between " +
+			"requests of one page are client-side processing or a serial dependency.",
+		Fix: "Fetch independent resources concurrently (several connections, or HTTP/2 multiplexing); issue " +
+			"requests before processing the previous response; preload or batch. If the gaps are user think time, " +
+			"nothing needs fixing.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-gap", Default: 100, Unit: "ms", Doc: "shortest idle gap counted"},
+	},
+	checkConnection: checkSerialIdleGaps,
+}
+
+func checkSerialIdleGaps(p *connPass) {
+	minGap := p.dur("min-gap")
+	var frames []uint64
+	var total, longest int64
+	var longestTx, first *httpflow.Transaction
+	count := 0
+	for i, t := range p.v.txs {
+		if i == 0 || t.Pipelined || t.Request == nil || t.GapBefore < minGap {
+			continue
+		}
+		prev := p.v.txs[i-1]
+		if prev.Response == nil {
+			continue
+		}
+		count++
+		total += t.GapBefore
+		if first == nil {
+			first = t
+		}
+		if t.GapBefore > longest {
+			longest, longestTx = t.GapBefore, t
+		}
+		frames = append(frames, prev.Response.LastFrame, t.Request.FirstFrame)
+	}
+	if count == 0 {
+		return
+	}
+	p.report(Finding{
+		Transaction: first,
+		Frames:      frames,
+		Time:        first.Request.Start,
+		Cost:        total,
+		Message: fmt.Sprintf("%s of at least %s between serial transactions, %s in total; the longest, %s, "+
+			"came before transaction %d (%s)", plural(count, "idle gap", "idle gaps"), ms(minGap), ms(total),
+			ms(longest), longestTx.Index+1, requestLine(longestTx)),
+	})
+}
+
+var ruleHeadOfLineBlocking = &Rule{
+	ID: "CH1008", Slug: "pipeline-head-of-line-blocking", Since: "0.1", Scope: ScopeConnection,
+	Title:    "A slow response held up pipelined responses behind it",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A pipelined request had been sent in full, but its response could not start until the response " +
+			"ahead of it on the connection had finished.",
+		Detection: "For each pipelined transaction with a response: the time from its request's last byte to the " +
+			"end of the previous response (responses must come back in request order). When that blocked time is " +
+			"at least min-blocked the transaction is reported, with the previous response as related evidence. " +
+			"The cost is the blocked time.",
+		Why: "HTTP/1.1 pipelining returns responses strictly in order, so one slow response (a large download, a " +
+			"slow backend) delays every response queued behind it: head-of-line blocking. It is one reason " +
+			"browsers abandoned pipelining.",
+		Fix: "Do not pipeline requests behind ones that may be slow; use separate connections for large or slow " +
+			"requests, or HTTP/2, which multiplexes responses.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-blocked", Default: 100, Unit: "ms", Doc: "shortest blocked time reported"},
+	},
+	checkConnection: checkHeadOfLineBlocking,
+}
+
+func checkHeadOfLineBlocking(p *connPass) {
+	for i, t := range p.v.txs {
+		if i == 0 || !t.Pipelined || t.Request == nil || t.Response == nil {
+			continue
+		}
+		prev := p.v.txs[i-1]
+		if prev.Response == nil || prev.Response.End == 0 {
+			continue
+		}
+		blocked := prev.Response.End - t.Request.End
+		if blocked < p.dur("min-blocked") {
+			continue
+		}
+		p.report(Finding{
+			Transaction: t,
+			Frames:      []uint64{t.Request.LastFrame, prev.Response.FirstFrame, prev.Response.LastFrame, t.Response.FirstFrame},
+			Time:        t.Request.End,
+			Cost:        blocked,
+			Message: fmt.Sprintf("pipelined request %s waited %s behind the response to %s (frames %d-%d) before "+
+				"its own response could start", requestLine(t), ms(blocked), requestLine(prev),
+				prev.Response.FirstFrame, prev.Response.LastFrame),
+			Related: []Related{{Frame: prev.Response.LastFrame, Time: prev.Response.End, Message: "end of the blocking response"}},
+		})
+	}
+}
+
+var ruleTooManyParallel = &Rule{
+	ID: "CH1009", Slug: "too-many-parallel-connections", Since: "0.1", Scope: ScopeCapture,
+	Title:    "Too many parallel connections from one client to one server",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A client had more connections open to one server address and port at the same time than " +
+			"max-connections.",
+		Detection: "For each client address and server address and port, a sweep over the connections' lifetimes " +
+			"(first to last frame) finds the peak number open at once. More than max-connections is reported, " +
+			"citing the connections open at the peak and their SYN frames.",
+		Why: "Parallel connections overlap latency, but each pays its own handshake and slow start, competes with " +
+			"the others for bandwidth, and costs the server memory and a worker. Browsers cap HTTP/1.1 at about 6 " +
+			"connections per host; RFC 2616 asked for 2.",
+		Fix: "Cap the client's pool (Go Transport.MaxConnsPerHost, Apache HttpClient setMaxPerRoute, Node agent " +
+			"maxSockets) and reuse connections; use HTTP/2 to multiplex over one connection.",
+	},
+	Thresholds: []Threshold{
+		{Name: "max-connections", Default: 6, Unit: "count", Doc: "most concurrent connections allowed per client and server (browsers use 6)"},
+	},
+	checkCapture: checkTooManyParallel,
+}
+
+func checkTooManyParallel(p *capturePass) {
+	limit := p.num("max-connections")
+	for _, k := range p.v.keys {
+		g := p.v.groups[k]
+		if float64(len(g)) <= limit {
+			continue
+		}
+		type event struct {
+			at    int64
+			delta int
+		}
+		events := make([]event, 0, 2*len(g))
+		for _, s := range g {
+			// Ends sort after starts at the same instant: a connection
+			// that ends exactly when another starts overlapped it.
+			events = append(events, event{opening(s), +1}, event{s.End, -1})
+		}
+		slices.SortFunc(events, func(a, b event) int { return cmp.Or(cmp.Compare(a.at, b.at), -cmp.Compare(a.delta, b.delta)) })
+		open, peak, peakAt := 0, 0, int64(0)
+		for _, e := range events {
+			open += e.delta
+			if open > peak {
+				peak, peakAt = open, e.at
+			}
+		}
+		if float64(peak) <= limit {
+			continue
+		}
+		var conns []int
+		var frames []uint64
+		for _, s := range g {
+			if opening(s) <= peakAt && s.End >= peakAt && len(conns) < maxCited {
+				conns = append(conns, s.ID)
+				frames = append(frames, s.SYNFrame)
+			}
+		}
+		slices.Sort(conns)
+		p.report(Finding{
+			Connections: conns,
+			Frames:      frames,
+			Time:        peakAt,
+			Cost:        -1,
+			Message: fmt.Sprintf("client %s had %d connections open to %s at once (limit %.0f)",
+				k.client, peak, k.server, limit),
+		})
+	}
+}

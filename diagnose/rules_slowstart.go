@@ -1,0 +1,200 @@
+package diagnose
+
+import (
+	"fmt"
+
+	"github.com/connscope/connscope/reassembly"
+)
+
+var slowStartMinRTT = Threshold{Name: "min-rtt", Default: 1, Unit: "ms",
+	Doc: "below this initial RTT flights cannot be told apart and the rule stays quiet"}
+
+var ruleSlowStart = &Rule{
+	ID: "CT1004", Slug: "slow-start-round-trips", Since: "0.1", Scope: ScopeConnection,
+	Title:    "A response on a fresh connection paid extra round trips to slow start",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "The first response on a new connection was larger than the sender's initial window, so it left in " +
+			"several flights, each a round trip after the previous, while the congestion window grew.",
+		Detection: "The response's new data is split into flights at gaps longer than half the initial RTT (gaps " +
+			"longer than two RTTs mean the server paused, and the rule stays quiet). The largest flight on the " +
+			"connection stands for a warm window; the flights beyond ceil(response bytes / largest flight) are " +
+			"the extra round trips. Cost: extra round trips × initial RTT.",
+		Why: "TCP starts every connection with a small window (10 segments on current stacks, 2-4 on older ones) " +
+			"and roughly doubles it each round trip. A large response on a fresh connection needs several round " +
+			"trips that a warm, reused connection would not.",
+		Fix: "Reuse connections (keep-alive, connection pools) so large responses travel on warm connections; make " +
+			"sure servers use an initial window of 10 (RFC 6928; Linux default); on Linux the route's initcwnd " +
+			"can be raised for known-good paths.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-extra-round-trips", Default: 1, Unit: "count", Doc: "fewest extra round trips reported"},
+		slowStartMinRTT,
+	},
+	checkConnection: checkSlowStart,
+}
+
+var ruleSlowStartRestart = &Rule{
+	ID: "CT1005", Slug: "slow-start-after-idle", Since: "0.1", Scope: ScopeConnection,
+	Title:    "A reused connection restarted slow start after sitting idle",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A connection that had already sent large flights sat idle, and the next response left in small " +
+			"flights again: the sender reset its congestion window after the idle period.",
+		Detection: "A transaction after the first whose idle gap before it is at least min-idle, whose response " +
+			"left in several flights with the first smaller than half the largest flight of earlier responses on " +
+			"the connection. Extra round trips: flights beyond ceil(response bytes / earlier largest flight). " +
+			"Cost: extra round trips × initial RTT.",
+		Why: "RFC 5681 (section 4.1) and Linux (net.ipv4.tcp_slow_start_after_idle=1, the default) restart slow " +
+			"start when a connection was idle longer than its retransmission timeout, so keep-alive loses part of " +
+			"its benefit for bursty traffic.",
+		Fix: "On Linux servers set net.ipv4.tcp_slow_start_after_idle=0 (many CDNs do). Otherwise keep connections " +
+			"busy, or accept the cost for idle periods.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-idle", Default: 200, Unit: "ms", Doc: "idle gap before the transaction (Linux's minimum RTO is 200 ms)"},
+		{Name: "min-extra-round-trips", Default: 1, Unit: "count", Doc: "fewest extra round trips reported"},
+		slowStartMinRTT,
+	},
+	checkConnection: checkSlowStartRestart,
+}
+
+var ruleSmallInitialWindow = &Rule{
+	ID: "CT1006", Slug: "small-initial-window", Since: "0.1", Scope: ScopeConnection,
+	Title:    "The server's initial congestion window is small",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "The first flight of the first response on a fresh connection, which shows the server's initial " +
+			"congestion window, held fewer segments than modern stacks send.",
+		Detection: "For the first response on a connection whose handshake was seen and that needed more than " +
+			"one flight, the first flight's bytes divided by the MSS (rounded up) is below min-segments.",
+		Why: "An initial window of 10 segments (RFC 6928) lets most small responses go in one round trip; older " +
+			"stacks or tuned-down servers start with 2-4 segments and pay more round trips on every new connection.",
+		Fix: "Use a current kernel (Linux has used 10 since 2.6.39); check for an initcwnd route setting (ip route " +
+			"show) or middleboxes that shrink the window.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-segments", Default: 10, Unit: "count", Doc: "initial windows smaller than this are reported (RFC 6928's value)"},
+		slowStartMinRTT,
+	},
+	checkConnection: checkSmallInitialWindow,
+}
+
+// firstFreshResponse returns the index of the first transaction with a
+// response on a connection whose handshake was seen, or -1.
+func firstFreshResponse(p *connPass) int {
+	if p.c.Handshake.SYNFrame == 0 || p.c.RolesInferred {
+		return -1
+	}
+	for i, t := range p.v.txs {
+		if t.Response != nil {
+			return i
+		}
+	}
+	return -1
+}
+
+func checkSlowStart(p *connPass) {
+	i := firstFreshResponse(p)
+	if i < 0 {
+		return
+	}
+	t := p.v.txs[i]
+	fl, ok := responseFlights(p.v, t.Response, p.dur("min-rtt"))
+	if !ok || len(fl) < 2 {
+		return
+	}
+	warm := largestFlight(fl)
+	for _, later := range p.v.txs[i+1:] {
+		if lf, ok := responseFlights(p.v, later.Response, p.dur("min-rtt")); ok {
+			warm = max(warm, largestFlight(lf))
+		}
+	}
+	total := flightsBytes(fl)
+	extra := int64(len(fl)) - ceilDiv(total, warm)
+	if extra < 1 || float64(extra) < p.num("min-extra-round-trips") {
+		return
+	}
+	segs := p.c.Segments
+	p.report(Finding{
+		Transaction: t,
+		Frames:      flightFrames(segs, fl),
+		Time:        segs[fl[0].first].Time,
+		Cost:        extra * p.v.irtt,
+		Message: fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection; a warm window "+
+			"of %d bytes would have needed %d, so slow start cost %s of %s each",
+			total, len(fl), flightSizes(fl), warm, ceilDiv(total, warm), plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
+	})
+}
+
+func checkSlowStartRestart(p *connPass) {
+	minRTT := p.dur("min-rtt")
+	var warm int64
+	for i, t := range p.v.txs {
+		fl, ok := responseFlights(p.v, t.Response, minRTT)
+		if !ok {
+			continue
+		}
+		if i > 0 && warm > 0 && t.GapBefore >= p.dur("min-idle") && len(fl) >= 2 && 2*fl[0].bytes < warm {
+			total := flightsBytes(fl)
+			extra := int64(len(fl)) - ceilDiv(total, warm)
+			if extra >= 1 && float64(extra) >= p.num("min-extra-round-trips") {
+				segs := p.c.Segments
+				p.report(Finding{
+					Transaction: t,
+					Frames:      flightFrames(segs, fl),
+					Time:        segs[fl[0].first].Time,
+					Cost:        extra * p.v.irtt,
+					Message: fmt.Sprintf("after %s idle the server restarted slow start: the %d-byte response "+
+						"left in %d flights (%s) although earlier flights reached %d bytes; %s of %s each",
+						ms(t.GapBefore), total, len(fl), flightSizes(fl), warm,
+						plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
+				})
+			}
+		}
+		warm = max(warm, largestFlight(fl))
+	}
+}
+
+func checkSmallInitialWindow(p *connPass) {
+	i := firstFreshResponse(p)
+	if i < 0 {
+		return
+	}
+	fl, ok := responseFlights(p.v, p.v.txs[i].Response, p.dur("min-rtt"))
+	mss := int64(p.v.mss[reassembly.ServerToClient])
+	if !ok || len(fl) < 2 || mss == 0 {
+		return
+	}
+	iw := ceilDiv(fl[0].bytes, mss)
+	if float64(iw) >= p.num("min-segments") {
+		return
+	}
+	segs := p.c.Segments
+	p.report(Finding{
+		Transaction: p.v.txs[i],
+		Frames:      []uint64{segs[fl[0].first].Frame, segs[fl[0].last].Frame},
+		Time:        segs[fl[0].first].Time,
+		Cost:        -1,
+		Message: fmt.Sprintf("the server's initial window was %d segments (%d bytes at MSS %d); current stacks "+
+			"start with 10", iw, fl[0].bytes, mss),
+	})
+}
+
+// flightFrames cites the first and last frame of each flight.
+func flightFrames(segs []reassembly.SegmentRecord, fl []flight) []uint64 {
+	out := make([]uint64, 0, 2*len(fl))
+	for _, f := range fl {
+		out = append(out, segs[f.first].Frame, segs[f.last].Frame)
+	}
+	return out
+}
+
+// flightSizes lists flights as "10+20+8 segments".
+func flightSizes(fl []flight) string {
+	n := make([]int, len(fl))
+	for i, f := range fl {
+		n[i] = f.segments
+	}
+	return joinIntsWith(n, "+") + " segments"
+}

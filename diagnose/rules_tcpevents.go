@@ -1,0 +1,240 @@
+package diagnose
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+var ruleRetransmissionTimeout = &Rule{
+	ID: "CT1008", Slug: "retransmission-timeout", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Retransmission timeouts delayed a transaction",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "Data of a request or response was lost and resent only after the sender's retransmission timer " +
+			"expired.",
+		Detection: "Segments classified by reassembly as timeout retransmissions (not fast, not spurious, not " +
+			"capture duplicates), grouped by the transaction whose message they carried. Each is paired with the " +
+			"first transmission of the same bytes; the cost is the union of the intervals from first " +
+			"transmission to retransmission.",
+		Why: "A retransmission timeout is at least 200 ms on Linux (1 s by RFC 6298) and doubles on every repeat; " +
+			"the transaction stalls for all of it. Timeouts instead of fast retransmits mean the sender had too " +
+			"little data in flight to get three duplicate ACKs (small windows, tail loss) or lost a whole flight.",
+		Fix: "Find the loss: a congested or faulty link, a shallow buffer, a rate limiter (tc tbf/htb, a policer) " +
+			"dropping bursts. Enable SACK and tail loss probes (Linux defaults). Compare with the capture taken at " +
+			"the other end to see where packets disappear.",
+	},
+	checkConnection: func(p *connPass) {
+		reportRetransmissions(p, "retransmission timeout", "retransmission timeouts", func(k reassembly.SegmentKind) bool {
+			return k&reassembly.KindRetransmission != 0 && k&(reassembly.KindFastRetransmission|reassembly.KindSpuriousRetrans) == 0
+		})
+	},
+}
+
+var ruleFastRetransmission = &Rule{
+	ID: "CT1009", Slug: "fast-retransmission", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Fast retransmissions delayed a transaction",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "Data of a request or response was lost and resent after duplicate ACKs (or SACK) told the sender.",
+		Detection: "Segments classified by reassembly as fast retransmissions (capture duplicates excluded), " +
+			"grouped by the transaction whose message they carried. The cost is the union of the intervals from " +
+			"first transmission to retransmission: about one round trip per loss, plus the halved congestion " +
+			"window afterwards, which is not counted.",
+		Why: "Fast retransmit repairs a loss in about one round trip instead of a timeout, but the sender also " +
+			"halves its congestion window, so the rest of the transfer slows down.",
+		Fix: "Find the loss (congested link, shallow buffers, policers). Loss that repeats at the same point of " +
+			"every transfer often means a rate limiter dropping bursts.",
+	},
+	checkConnection: func(p *connPass) {
+		reportRetransmissions(p, "fast retransmission", "fast retransmissions", func(k reassembly.SegmentKind) bool {
+			return k&reassembly.KindFastRetransmission != 0 && k&reassembly.KindSpuriousRetrans == 0
+		})
+	},
+}
+
+// retransGroup gathers one transaction's retransmissions of one kind.
+type retransGroup struct {
+	tx        *httpflow.Transaction
+	frames    []uint64
+	intervals [][2]int64
+	first     int64
+	count     int
+}
+
+func reportRetransmissions(p *connPass, one, many string, match func(reassembly.SegmentKind) bool) {
+	segs := p.c.Segments
+	var originals [2][]int // new-data segment indexes per direction, by sequence number
+	for i := range segs {
+		if isNewData(&segs[i]) && segs[i].Dir <= reassembly.ServerToClient {
+			originals[segs[i].Dir] = append(originals[segs[i].Dir], i)
+		}
+	}
+	for d := range originals {
+		slices.SortStableFunc(originals[d], func(a, b int) int { return cmp.Compare(segs[a].Seq, segs[b].Seq) })
+	}
+	var groups []*retransGroup
+	byTx := map[*httpflow.Transaction]*retransGroup{}
+	for i := range segs {
+		s := &segs[i]
+		if s.Dir > reassembly.ServerToClient || !match(s.Kind) || s.Kind&reassembly.KindCaptureDuplicate != 0 ||
+			flagsOf(s).Has(capture.FlagSYN) {
+			continue
+		}
+		tx := p.v.transactionAt(s.Dir, s.Frame)
+		g := byTx[tx]
+		if g == nil {
+			g = &retransGroup{tx: tx, first: s.Time}
+			byTx[tx] = g
+			groups = append(groups, g)
+		}
+		g.count++
+		g.frames = append(g.frames, s.Frame)
+		if o := originalOf(segs, originals[s.Dir], s); o >= 0 {
+			g.frames = append(g.frames, segs[o].Frame)
+			g.intervals = append(g.intervals, [2]int64{segs[o].Time, s.Time})
+		}
+	}
+	for _, g := range groups {
+		cost := int64(-1)
+		if len(g.intervals) > 0 {
+			cost = unionLength(g.intervals)
+		}
+		what := "this connection"
+		if g.tx != nil {
+			what = "transaction " + requestLine(g.tx)
+		}
+		costText := "by an unknown time (the first transmissions were not captured)"
+		if cost >= 0 {
+			costText = "by " + ms(cost)
+		}
+		p.report(Finding{
+			Transaction: g.tx,
+			Frames:      g.frames,
+			Time:        g.first,
+			Cost:        cost,
+			Message:     fmt.Sprintf("%s delayed %s %s", plural(g.count, one, many), what, costText),
+			Vantage:     p.v.vantageNote(),
+		})
+	}
+}
+
+// originalOf finds the first transmission of the byte at s.Seq among the
+// direction's new-data segments (sorted by sequence number), or -1.
+func originalOf(segs []reassembly.SegmentRecord, byseq []int, s *reassembly.SegmentRecord) int {
+	j := sortSearchLast(len(byseq), func(i int) bool { return seqGE(s.Seq, segs[byseq[i]].Seq) })
+	if j < 0 {
+		return -1
+	}
+	o := &segs[byseq[j]]
+	if o.Frame < s.Frame && (o.Seq == s.Seq || !seqGE(s.Seq, seqEnd(o))) {
+		return byseq[j]
+	}
+	return -1
+}
+
+// sortSearchLast returns the last index in [0, n) for which ok is true,
+// given ok is true for a prefix; -1 when none.
+func sortSearchLast(n int, ok func(int) bool) int {
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if ok(mid) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo - 1
+}
+
+// unionLength is the total length covered by the intervals.
+func unionLength(iv [][2]int64) int64 {
+	iv = slices.Clone(iv)
+	slices.SortFunc(iv, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	var total, end int64
+	started := false
+	for _, x := range iv {
+		if x[1] < x[0] {
+			continue
+		}
+		switch {
+		case !started || x[0] > end:
+			total += x[1] - x[0]
+			end, started = x[1], true
+		case x[1] > end:
+			total += x[1] - end
+			end = x[1]
+		}
+	}
+	return total
+}
+
+var ruleZeroWindow = &Rule{
+	ID: "CT1010", Slug: "zero-window-stall", Since: "0.1", Scope: ScopeConnection,
+	Title:    "A receiver's zero window stalled a transaction",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A receiver advertised a zero receive window: its application was not reading, so the sender had to " +
+			"stop until the window opened again.",
+		Detection: "A segment classified as zero window starts a stall that lasts until the same side next " +
+			"advertises a non-zero window (or the connection ends). Stalls of at least min-stall are reported, " +
+			"tied to the transaction whose message was being sent toward the stalled receiver. Evidence: the " +
+			"zero-window segment, the sender's zero-window probes and the window update.",
+		Why: "The transfer stops entirely during the stall. A client that stops reading (a slow consumer, a " +
+			"blocked event loop) or a server that stops reading a request body both show this way.",
+		Fix: "Read sockets promptly: do not block the reading thread or event loop on slow work; raise receive " +
+			"buffers (SO_RCVBUF, net.ipv4.tcp_rmem) when the reader is bursty rather than slow.",
+	},
+	Thresholds: []Threshold{
+		{Name: "min-stall", Default: 10, Unit: "ms", Doc: "shortest stall reported"},
+	},
+	checkConnection: checkZeroWindow,
+}
+
+func checkZeroWindow(p *connPass) {
+	segs := p.c.Segments
+	minStall := p.dur("min-stall")
+	for i := 0; i < len(segs); i++ {
+		z := &segs[i]
+		if z.Kind&reassembly.KindZeroWindow == 0 || z.Kind&reassembly.KindCaptureDuplicate != 0 || z.Dir > reassembly.ServerToClient {
+			continue
+		}
+		frames := []uint64{z.Frame}
+		end, endFrame := p.c.End, uint64(0)
+		j := i + 1
+		for ; j < len(segs); j++ {
+			s := &segs[j]
+			if s.Dir == z.Dir && s.Window > 0 && s.Kind&reassembly.KindZeroWindow == 0 {
+				end, endFrame = s.Time, s.Frame
+				break
+			}
+			if s.Dir != z.Dir && s.Kind&reassembly.KindZeroWindowProbe != 0 {
+				frames = append(frames, s.Frame)
+			}
+		}
+		i = j // the next stall starts after this one ended
+		stall := end - z.Time
+		if stall < minStall {
+			continue
+		}
+		frames = append(frames, endFrame)
+		reopened := fmt.Sprintf("until frame %d opened it again", endFrame)
+		if endFrame == 0 {
+			reopened = "until the connection ended"
+		}
+		receiver := z.Dir.Sender()
+		p.report(Finding{
+			Transaction: p.v.transactionAt(z.Dir.Reverse(), z.Frame),
+			Frames:      frames,
+			Time:        z.Time,
+			Cost:        stall,
+			Message: fmt.Sprintf("the %s advertised a zero window at frame %d and the %s could not send for %s, %s",
+				receiver, z.Frame, z.Dir.Reverse().Sender(), ms(stall), reopened),
+		})
+	}
+}

@@ -1,0 +1,169 @@
+package diagnose
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/connscope/connscope/reassembly"
+)
+
+var twoMSL = Threshold{Name: "time-wait", Default: 60, Unit: "s",
+	Doc: "how long the side that closes first keeps the 4-tuple in TIME_WAIT (2MSL; 60 s on Linux)"}
+
+var ruleTimeWaitReuse = &Rule{
+	ID: "CT1011", Slug: "time-wait-tuple-reuse", Since: "0.1", Scope: ScopeCapture,
+	Title:    "A 4-tuple was reused while it was still in TIME_WAIT",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A new connection used the same client and server address and port as an earlier one that had " +
+			"closed gracefully less than 2MSL before, while the side that closed first still held the tuple in " +
+			"TIME_WAIT.",
+		Detection: "A connection marked by reassembly as reusing its 4-tuple, whose previous connection ended with " +
+			"FINs (a RST skips TIME_WAIT) less than time-wait before the new SYN. The finding names the side that " +
+			"closed the previous connection first: that side held TIME_WAIT.",
+		Why: "TIME_WAIT exists so that late segments of the old connection are not taken for the new one. Reusing " +
+			"a tuple inside it relies on timestamps or a higher ISN (RFC 6191); when that fails the SYN is " +
+			"answered by a stale ACK or dropped and the connect stalls. It also shows a client cycling through " +
+			"few ports, a sign of connection churn or an exhausted ephemeral range.",
+		Fix: "Reuse connections (keep-alive) instead of opening one per request; do not bind clients to fixed " +
+			"source ports; let the client close last if the server accumulates TIME_WAIT; on Linux clients " +
+			"net.ipv4.tcp_tw_reuse=1 (with timestamps) makes reuse safe.",
+	},
+	Thresholds:   []Threshold{twoMSL},
+	checkCapture: checkTimeWaitReuse,
+}
+
+func checkTimeWaitReuse(p *capturePass) {
+	for _, k := range p.v.keys {
+		for _, s := range p.v.groups[k] {
+			prev := p.v.byID[s.PreviousID]
+			if !s.ReusedTuple || prev == nil || prev.Close != reassembly.CloseFIN {
+				continue
+			}
+			opened := s.FirstSYNTime
+			if opened == 0 {
+				opened = s.Start
+			}
+			gap := opened - prev.End
+			if gap < 0 || gap >= p.dur("time-wait") {
+				continue
+			}
+			holder := prev.ClosedFirstBy.String()
+			if holder == "" {
+				holder = "closing side"
+			}
+			p.report(Finding{
+				Connection:  s.ID,
+				Connections: []int{prev.ID, s.ID},
+				Frames:      []uint64{s.SYNFrame},
+				Time:        opened,
+				Cost:        -1,
+				Message: fmt.Sprintf("connection %d reused the 4-tuple %s -> %s %s after connection %d closed, "+
+					"inside the %s TIME_WAIT period; the %s closed connection %d first and still held the tuple",
+					s.ID, s.Client, s.Server, ms(gap), prev.ID, ms(p.dur("time-wait")), holder, prev.ID),
+				Related: []Related{{Frame: prev.CloseFrame, Time: prev.CloseTime,
+					Message: fmt.Sprintf("connection %d's first FIN", prev.ID)}},
+			})
+		}
+	}
+}
+
+var ruleEphemeralPortPressure = &Rule{
+	ID: "CT1012", Slug: "ephemeral-port-pressure", Since: "0.1", Scope: ScopeCapture,
+	Title:    "A client holds a large share of its ephemeral ports toward one server",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A client opened connections to one server address and port so fast that the 4-tuples in use " +
+			"(open, or in TIME_WAIT after a close) approach the size of the client's ephemeral port range.",
+		Detection: "For each client address and server address and port, every connection holds its tuple from " +
+			"its start until its end plus time-wait when it closed with FINs (the side that closed first keeps " +
+			"TIME_WAIT), or until its end after a RST. The peak number held at once, divided by port-range " +
+			"(Linux's default 32768-60999), is compared with min-share. The finding says which side closed first " +
+			"and so accumulates TIME_WAIT.",
+		Why: "A client can have only one connection per source port to a given server address and port. Linux's " +
+			"default range has 28,232 ports, so about 470 new connections per second that each linger 60 s in " +
+			"TIME_WAIT exhaust it: connect() then fails with EADDRNOTAVAIL or stalls. Server-side TIME_WAIT costs " +
+			"memory and blocks reuse of those tuples instead.",
+		Fix: "Reuse connections (keep-alive, a connection pool with enough idle connections: Go's " +
+			"Transport.MaxIdleConnsPerHost, whose default of 2 causes exactly this under load); widen the range " +
+			"(net.ipv4.ip_local_port_range); net.ipv4.tcp_tw_reuse=1 on clients; spread load over several server " +
+			"addresses.",
+	},
+	Thresholds: []Threshold{
+		twoMSL,
+		{Name: "port-range", Default: 28232, Unit: "count", Doc: "ephemeral ports available to the client (Linux 32768-60999)"},
+		{Name: "min-share", Default: 0.1, Unit: "ratio", Doc: "share of the range held at once that is reported"},
+	},
+	checkCapture: checkEphemeralPortPressure,
+}
+
+// maxCited bounds the connections and frames a capture-wide finding lists.
+const maxCited = 100
+
+func checkEphemeralPortPressure(p *capturePass) {
+	tw := p.dur("time-wait")
+	rangeSize := p.num("port-range")
+	for _, k := range p.v.keys {
+		g := p.v.groups[k]
+		if float64(len(g)) < p.num("min-share")*rangeSize || len(g) == 0 {
+			continue
+		}
+		type event struct {
+			at    int64
+			delta int
+			s     *connSummary
+		}
+		events := make([]event, 0, 2*len(g))
+		for _, s := range g {
+			held := s.End
+			if s.Close == reassembly.CloseFIN {
+				held += tw
+			}
+			events = append(events, event{s.Start, +1, s}, event{held, -1, s})
+		}
+		slices.SortFunc(events, func(a, b event) int {
+			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.delta, b.delta))
+		})
+		held, peak, peakAt := 0, 0, int64(0)
+		for _, e := range events {
+			held += e.delta
+			if held > peak {
+				peak, peakAt = held, e.at
+			}
+		}
+		share := float64(peak) / rangeSize
+		if share < p.num("min-share") {
+			continue
+		}
+		var conns []int
+		var frames []uint64
+		byClient, byServer := 0, 0
+		for _, s := range g {
+			if s.Start > peakAt || s.Start < peakAt-tw {
+				continue
+			}
+			switch s.ClosedFirstBy {
+			case reassembly.RoleClient:
+				byClient++
+			case reassembly.RoleServer:
+				byServer++
+			}
+			if len(conns) < maxCited {
+				conns = append(conns, s.ID)
+				frames = append(frames, s.SYNFrame)
+			}
+		}
+		slices.Sort(conns)
+		p.report(Finding{
+			Connections: conns,
+			Frames:      frames,
+			Time:        peakAt,
+			Cost:        -1,
+			Message: fmt.Sprintf("client %s held %d tuples toward %s at once (%.0f%% of a %.0f-port ephemeral "+
+				"range); of the connections opened in the %s before the peak the client closed %d first (TIME_WAIT "+
+				"on the client, using its ports) and the server %d (TIME_WAIT on the server)",
+				k.client, peak, k.server, share*100, rangeSize, ms(tw), byClient, byServer),
+		})
+	}
+}

@@ -1,0 +1,288 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// endedBy says how a message that stopped early ended, for messages.
+func endedBy(m *httpflow.Message) string {
+	switch m.Incomplete {
+	case httpflow.IncompleteFIN:
+		return "a FIN"
+	case httpflow.IncompleteRST:
+		return "a RST"
+	}
+	return string(m.Incomplete)
+}
+
+// cutByClose reports whether m stopped early because its connection was
+// closed (not a capture gap or the end of the capture).
+func cutByClose(m *httpflow.Message) bool {
+	return m != nil && !m.Complete && (m.Incomplete == httpflow.IncompleteFIN || m.Incomplete == httpflow.IncompleteRST)
+}
+
+// eachMessage calls fn for every request and response of the connection.
+func eachMessage(txs []*httpflow.Transaction, fn func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction)) {
+	for _, t := range txs {
+		if t.Request != nil {
+			fn(t, t.Request, reassembly.ClientToServer)
+		}
+		if t.Response != nil {
+			fn(t, t.Response, reassembly.ServerToClient)
+		}
+	}
+}
+
+func kindOf(d reassembly.Direction) string {
+	if d == reassembly.ClientToServer {
+		return "request"
+	}
+	return "response"
+}
+
+// messageName names a transaction's message in direction d for messages:
+// `request "POST" "/x"` or `response to "GET" "/"`.
+func messageName(t *httpflow.Transaction, d reassembly.Direction) string {
+	if d == reassembly.ClientToServer {
+		return "request " + requestLine(t)
+	}
+	return "response to " + requestLine(t)
+}
+
+var ruleTruncatedBody = &Rule{
+	ID: "CC1001", Slug: "truncated-body", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Body shorter than its Content-Length: cut by a FIN or RST",
+	Severity: SeverityError,
+	Doc: Doc{
+		What: "A message declared a Content-Length, but its connection closed (FIN or RST) before that many body " +
+			"bytes arrived: the body was truncated.",
+		Detection: "A request or response framed by Content-Length that httpflow marks incomplete because of a FIN " +
+			"or RST (not a capture gap or the end of the capture). The message gives the bytes missing; the " +
+			"evidence is the message's first and last frame and the close.",
+		Why: "The receiver got a partial object; a client that does not check the length (or a proxy that forwards " +
+			"it) passes on corrupt data. The cause is a server or proxy that crashed, timed out, or closed with " +
+			"unread data (a RST), or a client that gave up.",
+		Fix: "Find why the sender closed early: server logs at that time, proxy timeouts (nginx " +
+			"proxy_read_timeout/send_timeout), client timeouts. Clients should treat a short body as an error and " +
+			"retry idempotent requests.",
+	},
+	checkConnection: func(p *connPass) {
+		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+			if m.Framing != httpflow.FramingContentLength || !cutByClose(m) || m.DeclaredLength < 0 || m.BodyBytes >= m.DeclaredLength {
+				return
+			}
+			closeFrame, closeTime := closeAfter(p.c, m.Start)
+			p.report(Finding{
+				Transaction: t,
+				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
+				Time:        closeTime,
+				Cost:        -1,
+				Message: fmt.Sprintf("%s cut %d bytes short by %s: %d of %d body bytes arrived",
+					messageName(t, d), m.DeclaredLength-m.BodyBytes, endedBy(m), m.BodyBytes, m.DeclaredLength),
+				Related: cutRelated(t, d, closeFrame, closeTime),
+				Vantage: truncationVantage(p.v, d),
+			})
+		})
+	},
+}
+
+// cutRelated points at the request of a transaction whose response was cut,
+// and at the close.
+func cutRelated(t *httpflow.Transaction, d reassembly.Direction, closeFrame uint64, closeTime int64) []Related {
+	var r []Related
+	if d == reassembly.ServerToClient && t.Request != nil {
+		r = append(r, Related{Frame: t.Request.FirstFrame, Time: t.Request.Start, Message: "request whose response was cut"})
+	}
+	if closeFrame != 0 {
+		r = append(r, Related{Frame: closeFrame, Time: closeTime, Message: "close that ended the message"})
+	}
+	return r
+}
+
+// truncationVantage notes when the capture point may not see what the
+// receiver got.
+func truncationVantage(v *connView, d reassembly.Direction) string {
+	near := VantageClient
+	if d == reassembly.ClientToServer {
+		near = VantageServer
+	}
+	if v.vantage == near {
+		return ""
+	}
+	return fmt.Sprintf("the capture was taken at the %s end, not at the receiving %s: bytes seen here may still have "+
+		"been lost before reaching it, or bytes lost before this point resent", vantageName(v.vantage), d.Reverse().Sender())
+}
+
+func vantageName(v string) string {
+	if v == VantageMiddle {
+		return "middle"
+	}
+	if v == VantageUnknown {
+		return "unknown"
+	}
+	return v
+}
+
+var ruleUnterminatedChunked = &Rule{
+	ID: "CC1002", Slug: "unterminated-chunked-body", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Chunked body ended by a close without its final chunk",
+	Severity: SeverityError,
+	Doc: Doc{
+		What: "A chunked message's connection closed before the zero-size last chunk arrived: the body was " +
+			"truncated, and the receiver cannot know how much is missing.",
+		Detection: "A request or response framed as chunked that httpflow marks incomplete because of a FIN or RST.",
+		Why: "The last chunk is the only way a chunked body says it is complete; without it the receiver has a " +
+			"partial object. Typical causes are a crashed or timed-out backend behind a proxy that had already " +
+			"started streaming.",
+		Fix: "Find why the sender closed early (backend errors, proxy timeouts). Clients must treat a missing last " +
+			"chunk as an error.",
+	},
+	checkConnection: func(p *connPass) {
+		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+			if m.Framing != httpflow.FramingChunked || !cutByClose(m) {
+				return
+			}
+			closeFrame, closeTime := closeAfter(p.c, m.Start)
+			p.report(Finding{
+				Transaction: t,
+				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
+				Time:        closeTime,
+				Cost:        -1,
+				Message: fmt.Sprintf("chunked %s ended by %s after %d body bytes, without its final zero-size chunk",
+					messageName(t, d), endedBy(m), m.BodyBytes),
+				Related: cutRelated(t, d, closeFrame, closeTime),
+				Vantage: truncationVantage(p.v, d),
+			})
+		})
+	},
+}
+
+// serverReset reports whether the server-to-client stream ended in a RST
+// rather than a FIN: the connection was reset and the server sent no FIN
+// before the reset.
+func serverReset(c *reassembly.Connection) (uint64, int64, bool) {
+	if c.Close != reassembly.CloseRST {
+		return 0, 0, false
+	}
+	fin := c.Dir[reassembly.ServerToClient].FINFrame
+	rstFrame, rstTime := uint64(0), int64(0)
+	for d := range c.Dir {
+		if f := c.Dir[d].RSTFrame; f != 0 && (rstFrame == 0 || f < rstFrame) {
+			rstFrame, rstTime = f, c.Dir[d].RSTTime
+		}
+	}
+	if rstFrame == 0 || fin != 0 && fin < rstFrame {
+		return 0, 0, false
+	}
+	return rstFrame, rstTime, true
+}
+
+var ruleCloseDelimitedReset = &Rule{
+	ID: "CC1003", Slug: "close-delimited-reset", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Close-delimited response ended by a RST: completeness cannot be verified",
+	Severity: SeverityWarning,
+	Doc: Doc{
+		What: "A response without Content-Length or chunked framing, whose end is marked only by the server " +
+			"closing, ended with a RST instead of a FIN.",
+		Detection: "A close-delimited response on a connection that ended in a RST before the server sent any FIN.",
+		Why: "A close-delimited body is complete only if the server closed gracefully; a RST may mean the server " +
+			"crashed or aborted mid-body, and a RST also lets the receiving kernel discard data not yet read. " +
+			"Neither the client nor connscope can tell whether the body arrived whole.",
+		Fix: "Have the server send Content-Length or use chunked encoding (HTTP/1.1) so the body length is " +
+			"checkable, and close with FIN (shutdown then close) rather than abort.",
+	},
+	checkConnection: func(p *connPass) {
+		rstFrame, rstTime, ok := serverReset(p.c)
+		if !ok {
+			return
+		}
+		for _, t := range p.v.txs {
+			m := t.Response
+			if m == nil || m.Framing != httpflow.FramingCloseDelimited {
+				continue
+			}
+			p.report(Finding{
+				Transaction: t,
+				Frames:      []uint64{m.FirstFrame, m.LastFrame, rstFrame},
+				Time:        rstTime,
+				Cost:        -1,
+				Message: fmt.Sprintf("close-delimited response to %s ended by a RST (frame %d) after %d body bytes: "+
+					"whether the body is complete cannot be verified", requestLine(t), rstFrame, m.BodyBytes),
+				Related: cutRelated(t, reassembly.ServerToClient, rstFrame, rstTime),
+			})
+		}
+	},
+}
+
+var ruleCloseDelimitedBody = &Rule{
+	ID: "CC1010", Slug: "close-delimited-body", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Close-delimited response: its length cannot be checked",
+	Severity: SeverityInfo,
+	Doc: Doc{
+		What: "A response had neither Content-Length nor chunked framing, so only the server's close marked its " +
+			"end. It ended with a FIN, but its completeness still cannot be checked.",
+		Detection: "A close-delimited response on a connection that did not end in a server RST (those are CC1003).",
+		Why: "A receiver cannot tell a complete close-delimited body from one cut by a crash that still closed " +
+			"gracefully, and the connection cannot be reused (see CH1001).",
+		Fix: "Send Content-Length, or chunked encoding for HTTP/1.1 clients.",
+	},
+	checkConnection: func(p *connPass) {
+		if _, _, reset := serverReset(p.c); reset {
+			return
+		}
+		for _, t := range p.v.txs {
+			m := t.Response
+			if m == nil || m.Framing != httpflow.FramingCloseDelimited {
+				continue
+			}
+			p.report(Finding{
+				Transaction: t,
+				Frames:      []uint64{m.FirstFrame, m.LastFrame},
+				Time:        m.Start,
+				Cost:        -1,
+				Message: fmt.Sprintf("response to %s has no Content-Length and is not chunked: its %d body bytes "+
+					"ended with the connection and their completeness cannot be checked", requestLine(t), m.BodyBytes),
+			})
+		}
+	},
+}
+
+// beyondLengthAnomaly is httpflow's anomaly key for bytes after a
+// Content-Length body that do not start a new message.
+const beyondLengthAnomaly = "body_beyond_content_length"
+
+var ruleBodyBeyondLength = &Rule{
+	ID: "CC1004", Slug: "body-beyond-content-length", Since: "0.1", Scope: ScopeConnection,
+	Title:    "Bytes beyond Content-Length",
+	Severity: SeverityError,
+	Doc: Doc{
+		What: "A sender sent more body bytes than its Content-Length declared.",
+		Detection: "A message that httpflow flagged with the " + beyondLengthAnomaly + " anomaly: bytes after the " +
+			"declared body that do not start a valid next message.",
+		Why: "The receiver takes the extra bytes as the start of the next message: the next response is garbage, " +
+			"or, through a shared proxy connection, another user's response (response splitting / request " +
+			"smuggling). It also shows a server computing Content-Length wrongly (before compression, in " +
+			"characters instead of bytes).",
+		Fix: "Compute Content-Length from the bytes actually sent (after compression and encoding); let the " +
+			"framework set it; use chunked encoding when the length is not known up front.",
+	},
+	checkConnection: func(p *connPass) {
+		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+			if !slices.Contains(m.Anomalies, beyondLengthAnomaly) {
+				return
+			}
+			p.report(Finding{
+				Transaction: t,
+				Frames:      []uint64{m.FirstFrame, m.LastFrame},
+				Time:        m.End,
+				Cost:        -1,
+				Message: fmt.Sprintf("%s carried bytes beyond its Content-Length of %d",
+					messageName(t, d), m.DeclaredLength),
+			})
+		})
+	},
+}
