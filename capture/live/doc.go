@@ -1,0 +1,66 @@
+// Package live captures packets from a network interface as they pass, for
+// `connscope analyze -i IFACE`. A Source has the shape of capture.Reader:
+// Open, Next until io.EOF, Close; the analysis pipeline cannot tell a live
+// capture from a file except that Stats reports kernel drops.
+//
+// # AF_PACKET and the TPACKET_V3 ring
+//
+// On Linux a packet socket (socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)) bound to
+// an interface receives a copy of every frame the interface sends or
+// receives, link-layer header included. Reading frames one recvfrom() at a
+// time costs a system call and a copy per frame; instead the socket is
+// given a receive ring (setsockopt PACKET_RX_RING) that the kernel and the
+// process share through mmap. With TPACKET_V3 the ring is a set of large
+// blocks (1 MiB here). The kernel packs frames one after another into the
+// current block, each behind a struct tpacket3_hdr that carries its capture
+// time in nanoseconds, its length on the wire, and VLAN metadata. When a
+// block is full, or its timer (tp_retire_blk_tov, Options.BlockTimeout)
+// fires, the kernel flips the block's status to TP_STATUS_USER and moves to
+// the next block. The reader walks that block's frames in place — no copy —
+// and hands it back by writing TP_STATUS_KERNEL. When every block is in user
+// space the kernel has nowhere to put new frames and drops them; it counts
+// them, and PACKET_STATISTICS (Source.Stats) reports the count. Drops mean
+// the analysis is missing packets, so connscope warns about them.
+//
+// poll() on the socket wakes the reader when a block is ready; Source also
+// polls an eventfd so that Stop (Ctrl-C, SIGTERM, --duration) wakes a
+// blocked Next at once.
+//
+// Details that matter for correctness:
+//   - The socket is created with protocol 0, so it receives nothing until
+//     the ring and the filter are in place and it is bound to ETH_P_ALL;
+//     no unfiltered frame slips into the ring first.
+//   - Drivers strip 802.1Q tags and pass them as metadata
+//     (TP_STATUS_VLAN_VALID); Next puts the tag back so frames read as they
+//     were on the wire, as tcpdump writes them.
+//   - On loopback every frame is seen twice (leaving and arriving); the
+//     outgoing copy is dropped, as libpcap does.
+//   - With GSO/GRO (veth, loopback, most NICs) a "frame" can be a 64 KiB
+//     super-packet longer than the MTU. Blocks are large enough to hold one.
+//   - Promiscuous mode is requested as a socket membership
+//     (PACKET_MR_PROMISC), which the kernel undoes when the socket closes.
+//
+// # Filters
+//
+// A tcpdump-syntax filter is compiled to classic BPF by package
+// capture/bpf and attached to the socket (SO_ATTACH_FILTER), so frames it
+// rejects never enter the ring. Every frame is then checked again in user
+// space with bpf.Run: if the kernel refused the program, or saw the frame
+// differently (the kernel filter runs before the stripped VLAN tag is put
+// back, so filters that test VLAN tags are not attached to the kernel at
+// all), the result is the same and only CPU is spent.
+//
+// # Privileges
+//
+// Packet sockets need CAP_NET_RAW (and promiscuous mode CAP_NET_ADMIN).
+// Without it Open fails with an error wrapping ErrPermission that says how to
+// grant it. An unknown interface gives ErrNoSuchInterface with the list of
+// interfaces that exist.
+//
+// # Other systems
+//
+// The pure-Go AF_PACKET source is the default on Linux and builds with
+// CGO_ENABLED=0. Building with -tags libpcap (cgo and libpcap-dev) replaces
+// it with one based on libpcap (gopacket's pcap package), which also
+// captures on the `any` device and works on other systems.
+package live

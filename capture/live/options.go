@@ -1,0 +1,65 @@
+package live
+
+import (
+	"errors"
+	"time"
+
+	"github.com/connscope/connscope/capture/bpf"
+)
+
+// Options configure a live capture. The zero value captures everything on
+// the interface, whole frames, in promiscuous mode, until stopped.
+type Options struct {
+	// Filter is a tcpdump-syntax filter expression ("tcp port 80"); empty
+	// keeps every frame. It is compiled with bpf.Compile for the
+	// interface's link type.
+	Filter string
+	// Program is an already compiled filter (`tcpdump -ddd` output read
+	// with bpf.ParseDDD, for --bpf-file). It takes precedence over Filter.
+	Program []bpf.RawInstruction
+	// Snaplen is how many bytes of each frame to keep; 0 means
+	// bpf.DefaultSnaplen (262144), in practice the whole frame.
+	Snaplen int
+	// NoPromiscuous leaves the interface out of promiscuous mode
+	// (tcpdump -p): only frames addressed to this host are seen.
+	NoPromiscuous bool
+	// BufferSize is the size of the kernel ring in bytes; 0 means
+	// DefaultBufferSize. A larger ring absorbs longer bursts before the
+	// kernel drops frames.
+	BufferSize int
+	// BlockTimeout is how long the kernel waits before handing over a
+	// partly filled ring block; it bounds the delivery latency at low
+	// packet rates. 0 means DefaultBlockTimeout.
+	BlockTimeout time.Duration
+	// Count stops the capture after this many packets (0: no limit).
+	Count uint64
+	// Duration stops the capture after this much wall-clock time (0: no
+	// limit). This is the only use of the wall clock: packet times always
+	// come from the kernel's capture timestamps.
+	Duration time.Duration
+}
+
+// Defaults for Options.
+const (
+	DefaultBufferSize   = 32 << 20
+	DefaultBlockTimeout = 10 * time.Millisecond
+	// blockSize is the size of one ring block. It must hold the largest
+	// frame the interface can deliver, which with GSO/GRO can be a 64 KiB
+	// "super-packet" (as on veth and loopback).
+	blockSize = 1 << 20
+	// frameSize is TPACKET_V3's nominal frame size: V3 packs frames of any
+	// length into a block, so it only has to divide the block size.
+	frameSize = 2048
+)
+
+// Errors a live capture reports; test them with errors.Is.
+var (
+	// ErrPermission: the process may not open packet sockets.
+	ErrPermission = errors.New("live capture needs the CAP_NET_RAW capability: run as root, or grant it once with `sudo setcap cap_net_raw,cap_net_admin=eip $(which connscope)`")
+	// ErrNoSuchInterface: the named interface does not exist; the error
+	// text lists the ones that do.
+	ErrNoSuchInterface = errors.New("no such network interface")
+	// ErrUnsupported: live capture is not available for this interface or
+	// system in this build.
+	ErrUnsupported = errors.New("live capture not supported")
+)

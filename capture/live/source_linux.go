@@ -1,0 +1,427 @@
+//go:build linux && !libpcap
+
+package live
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/bpf"
+)
+
+// Source reads frames live from one network interface through an AF_PACKET
+// socket with a TPACKET_V3 ring. It has the shape of capture.Reader: Next
+// until io.EOF, then Close.
+//
+// Next must be called from one goroutine at a time; Stop and Stats may be
+// called from any goroutine (a signal handler, a timer).
+type Source struct {
+	iface    string
+	linkType capture.LinkType
+	hatype   uint16
+	fd       int
+	wake     int // eventfd that Stop writes to interrupt poll
+	ring     *ring
+	prog     []bpf.RawInstruction
+	snaplen  int
+	opts     Options
+	// kernelFilter reports whether prog is attached to the socket too.
+	kernelFilter bool
+
+	mu       sync.Mutex // held by Next and Close; owns everything below
+	closed   bool
+	frame    uint64
+	pkt      capture.Packet
+	vlanBuf  []byte
+	filtered uint64 // frames the user-space check rejected
+
+	stopped atomic.Bool
+	timer   *time.Timer
+	wakeMu  sync.Mutex // guards wake against Stop racing with Close
+
+	statsMu sync.Mutex // guards the accumulated kernel counters
+	packets uint64
+	drops   uint64
+}
+
+// Open starts capturing on iface. The capture runs from this moment: frames
+// queue in the kernel ring until Next reads them.
+func Open(iface string, opts Options) (*Source, error) {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return nil, noSuchInterface(iface, err)
+	}
+	snaplen := opts.Snaplen
+	if snaplen <= 0 {
+		snaplen = bpf.DefaultSnaplen
+	}
+	if opts.BufferSize <= 0 {
+		opts.BufferSize = DefaultBufferSize
+	}
+	if opts.BlockTimeout <= 0 {
+		opts.BlockTimeout = DefaultBlockTimeout
+	}
+
+	// The socket starts with protocol 0: it receives nothing until the
+	// ring and the filter are in place and the final bind below.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, openError(iface, "opening a packet socket", err)
+	}
+	s := &Source{iface: iface, fd: fd, wake: -1, snaplen: snaplen, opts: opts}
+	if err := s.setUp(ifi); err != nil {
+		s.closeFDs()
+		return nil, err
+	}
+	if opts.Duration > 0 {
+		s.timer = time.AfterFunc(opts.Duration, s.Stop)
+	}
+	return s, nil
+}
+
+func (s *Source) setUp(ifi *net.Interface) error {
+	// Bind with protocol 0 to learn the device type without receiving.
+	if err := unix.Bind(s.fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+		return openError(s.iface, "binding to the interface", err)
+	}
+	sa, err := unix.Getsockname(s.fd)
+	if err != nil {
+		return openError(s.iface, "reading the interface type", err)
+	}
+	ll, ok := sa.(*unix.SockaddrLinklayer)
+	if !ok {
+		return openError(s.iface, "reading the interface type", errors.New("not a link-layer address"))
+	}
+	s.hatype = ll.Hatype
+	s.linkType, err = linkTypeFor(ll.Hatype)
+	if err != nil {
+		return fmt.Errorf("live: interface %s: %w", s.iface, err)
+	}
+
+	if err := s.compileFilter(); err != nil {
+		return err
+	}
+	if err := unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return openError(s.iface, "selecting TPACKET_V3", err)
+	}
+	s.ring, err = newRing(s.fd, s.opts.BufferSize, uint32(s.opts.BlockTimeout/time.Millisecond))
+	if err != nil {
+		return openError(s.iface, "", err)
+	}
+	if err := s.attachFilter(); err != nil {
+		return err
+	}
+	if !s.opts.NoPromiscuous {
+		mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(s.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return openError(s.iface, "entering promiscuous mode", err)
+		}
+	}
+	s.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return openError(s.iface, "creating the stop event", err)
+	}
+	// From here on frames flow into the ring.
+	if err := unix.Bind(s.fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return openError(s.iface, "binding to the interface", err)
+	}
+	return nil
+}
+
+func (s *Source) compileFilter() error {
+	prog := s.opts.Program
+	if prog == nil {
+		var err error
+		prog, err = bpf.Compile(s.opts.Filter, s.linkType, s.snaplen)
+		if err != nil {
+			return fmt.Errorf("live: interface %s: %w", s.iface, err)
+		}
+	} else if err := bpf.Validate(prog); err != nil {
+		return fmt.Errorf("live: interface %s: filter program: %w", s.iface, err)
+	}
+	s.prog = prog
+	return nil
+}
+
+// attachFilter puts the program in the kernel, so rejected frames never
+// reach the ring. When the expression tests VLAN tags it attaches only a
+// snap-length program instead: network drivers strip the tag before the
+// kernel filter runs (it comes back as ring metadata, and Next puts it back
+// in the frame), so such a filter would reject every tagged frame in the
+// kernel. The user-space check in Next still applies the whole filter.
+func (s *Source) attachFilter() error {
+	kernelProg := s.prog
+	s.kernelFilter = true
+	if s.opts.Program == nil && mentionsVLAN(s.opts.Filter) {
+		kernelProg = []bpf.RawInstruction{{Op: 0x06, K: uint32(s.snaplen)}} // ret #snaplen
+		s.kernelFilter = false
+	}
+	filter := make([]unix.SockFilter, len(kernelProg))
+	for i, ins := range kernelProg {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.SetsockoptSockFprog(s.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
+		// The user-space check still filters; the kernel just copies more.
+		s.kernelFilter = false
+	}
+	return nil
+}
+
+func mentionsVLAN(expr string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(expr), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		if w == "vlan" || w == "mpls" || w == "pppoes" || w == "geneve" {
+			return true
+		}
+	}
+	return false
+}
+
+// Next returns the next captured frame that passes the filter. The
+// packet and its Data stay valid until the following call to Next. After
+// Stop, or once Options.Count or Options.Duration is reached, Next returns
+// io.EOF.
+func (s *Source) Next() (*capture.Packet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("live: interface %s: %w", s.iface, os.ErrClosed)
+	}
+	for {
+		if s.stopped.Load() || (s.opts.Count > 0 && s.frame >= s.opts.Count) {
+			return nil, io.EOF
+		}
+		raw, ok := s.ring.nextPacket()
+		if !ok {
+			s.ring.release()
+			if s.ring.acquire() {
+				continue
+			}
+			if err := s.wait(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if s.hatype == unix.ARPHRD_LOOPBACK && raw.pkttype == unix.PACKET_OUTGOING {
+			// On loopback every frame is seen leaving and arriving;
+			// keep one copy, as libpcap does.
+			continue
+		}
+		data := raw.data
+		wire := int(raw.wireLen)
+		if s.linkType == capture.LinkTypeEthernet && raw.status&unix.TP_STATUS_VLAN_VALID != 0 {
+			data = s.insertVLAN(raw)
+			wire += 4
+		}
+		if len(data) > s.snaplen {
+			data = data[:s.snaplen]
+		}
+		if !bpf.Run(s.prog, data) {
+			s.filtered++
+			continue
+		}
+		s.frame++
+		s.pkt = capture.Packet{
+			Frame:          s.frame,
+			Time:           int64(raw.sec)*1e9 + int64(raw.nsec),
+			CaptureLength:  len(data),
+			OriginalLength: max(wire, len(data)),
+			LinkType:       s.linkType,
+			Data:           data,
+		}
+		return &s.pkt, nil
+	}
+}
+
+// insertVLAN puts back the 802.1Q tag the driver stripped, so the frame
+// reads as it was on the wire (and as tcpdump writes it).
+func (s *Source) insertVLAN(raw rawPacket) []byte {
+	if len(raw.data) < 12 {
+		return raw.data
+	}
+	tpid := uint16(0x8100)
+	if raw.status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && raw.vlanTPID != 0 {
+		tpid = raw.vlanTPID
+	}
+	b := append(s.vlanBuf[:0], raw.data[:12]...)
+	b = binary.BigEndian.AppendUint16(b, tpid)
+	b = binary.BigEndian.AppendUint16(b, raw.vlanTCI)
+	b = append(b, raw.data[12:]...)
+	s.vlanBuf = b
+	return b
+}
+
+// wait blocks until the kernel hands over a block or Stop is called.
+func (s *Source) wait() error {
+	fds := []unix.PollFd{
+		{Fd: int32(s.fd), Events: unix.POLLIN | unix.POLLERR},
+		{Fd: int32(s.wake), Events: unix.POLLIN},
+	}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("live: interface %s: waiting for packets: %w", s.iface, err)
+		}
+		if fds[0].Revents&unix.POLLERR != 0 {
+			// A pending socket error (e.g. the interface went away).
+			errno, gerr := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+			if gerr == nil && errno != 0 {
+				return fmt.Errorf("live: interface %s: %w", s.iface, unix.Errno(errno))
+			}
+		}
+		return nil
+	}
+}
+
+// Stop ends the capture: a Next blocked waiting for packets returns
+// io.EOF promptly, and so does every later call. Frames already in the
+// ring are not delivered. Stop is safe to call from any goroutine, more
+// than once, and after Close.
+func (s *Source) Stop() {
+	s.stopped.Store(true)
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if s.wake >= 0 {
+		_, _ = unix.Write(s.wake, one[:])
+	}
+}
+
+// Stats returns the kernel's counters since Open: packets the socket
+// received (after the kernel filter, including dropped ones) and drops,
+// frames the kernel discarded because the ring was full. Drops mean the
+// analysis is missing packets.
+func (s *Source) Stats() (packets, drops uint64) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.fd >= 0 {
+		// PACKET_STATISTICS resets the counters on every read.
+		if st, err := unix.GetsockoptTpacketStatsV3(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil {
+			s.packets += uint64(st.Packets)
+			s.drops += uint64(st.Drops)
+		}
+	}
+	return s.packets, s.drops
+}
+
+// Filtered returns how many frames the user-space filter check rejected
+// (frames the kernel filter let through or could not judge).
+func (s *Source) Filtered() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filtered
+}
+
+// LinkType is the link-layer header type of the frames Next returns.
+func (s *Source) LinkType() capture.LinkType { return s.linkType }
+
+// Interface is the name of the interface being captured.
+func (s *Source) Interface() string { return s.iface }
+
+// Snaplen is the most bytes of a frame that Next returns.
+func (s *Source) Snaplen() int { return s.snaplen }
+
+// KernelFilter reports whether the filter runs in the kernel as well as in
+// user space.
+func (s *Source) KernelFilter() bool { return s.kernelFilter }
+
+// Close stops the capture and releases the socket and the ring. Packets
+// returned by Next must not be used after Close.
+func (s *Source) Close() error {
+	s.Stop()
+	s.Stats() // keep the final counters readable after Close
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	return s.closeFDs()
+}
+
+func (s *Source) closeFDs() error {
+	var err error
+	if s.ring != nil {
+		err = s.ring.close()
+	}
+	s.statsMu.Lock()
+	if s.fd >= 0 {
+		if cerr := unix.Close(s.fd); err == nil {
+			err = cerr
+		}
+		s.fd = -1
+	}
+	s.statsMu.Unlock()
+	s.wakeMu.Lock()
+	if s.wake >= 0 {
+		unix.Close(s.wake)
+		s.wake = -1
+	}
+	s.wakeMu.Unlock()
+	return err
+}
+
+func htons(v uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], v)
+	return *(*uint16)(unsafe.Pointer(&b[0]))
+}
+
+// linkTypeFor maps a device's ARPHRD_ type to the link type of the frames
+// a SOCK_RAW packet socket delivers for it.
+func linkTypeFor(hatype uint16) (capture.LinkType, error) {
+	switch hatype {
+	case unix.ARPHRD_ETHER, unix.ARPHRD_LOOPBACK:
+		return capture.LinkTypeEthernet, nil
+	case unix.ARPHRD_NONE, unix.ARPHRD_TUNNEL, unix.ARPHRD_TUNNEL6, unix.ARPHRD_SIT, unix.ARPHRD_IPGRE, unix.ARPHRD_PPP, unix.ARPHRD_RAWIP:
+		// No link-layer header: frames start with the IP header.
+		return capture.LinkTypeRaw, nil
+	}
+	return 0, fmt.Errorf("device type ARPHRD %d: %w (build with -tags libpcap to capture it)", hatype, ErrUnsupported)
+}
+
+// openError explains failures to open a capture, turning a missing
+// privilege into advice.
+func openError(iface, what string, err error) error {
+	if what != "" {
+		err = fmt.Errorf("%s: %w", what, err)
+	}
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("live: interface %s: %w: %w", iface, ErrPermission, err)
+	}
+	return fmt.Errorf("live: interface %s: %w", iface, err)
+}
+
+// noSuchInterface lists the interfaces that exist, so the user can pick.
+func noSuchInterface(iface string, cause error) error {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("live: interface %q: %w (%w)", iface, ErrNoSuchInterface, cause)
+	}
+	names := make([]string, 0, len(ifaces))
+	for _, ifi := range ifaces {
+		names = append(names, ifi.Name)
+	}
+	return fmt.Errorf("live: interface %q: %w; available: %s", iface, ErrNoSuchInterface, strings.Join(names, ", "))
+}
