@@ -1,0 +1,303 @@
+package report
+
+import (
+	"bufio"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/connscope/connscope/analysis"
+)
+
+// HTMLOptions tune WriteHTML. The zero value gives the defaults.
+type HTMLOptions struct {
+	// Title heads the page; by default it names the inputs.
+	Title string
+	// Version is printed in the footer (the connscope version).
+	Version string
+	// MaxConnections caps how many connections get a waterfall, in
+	// connection order (default 200; the summary, findings and connection
+	// table always cover every connection). Negative means no cap.
+	MaxConnections int
+	// MaxSegments caps the segments drawn per connection (default 20000);
+	// the page says when a connection was cut. Negative means no cap.
+	MaxSegments int
+}
+
+const (
+	defaultHTMLMaxConnections = 200
+	defaultHTMLMaxSegments    = 20000
+)
+
+//go:embed assets/report.css
+var reportCSS string
+
+//go:embed assets/report.js
+var reportJS string
+
+//go:embed assets/report.html.tmpl
+var reportTemplateText string
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"ms": func(x float64) string { return fmt.Sprintf("%.3f", x) },
+}).Parse(reportTemplateText))
+
+// WriteHTML writes the report as one self-contained HTML page: inline CSS
+// and script, no fetches, no external fonts. It shows the summary, the
+// findings grouped by rule with their evidence, a table of connections,
+// and for each connection a waterfall of its transactions (connect, send,
+// wait, receive, as browser developer tools draw them) with its TCP
+// segments and its findings on the same time axis, and a time-sequence
+// (Stevens) graph. The static parts render without script; the script
+// draws the graphs from data embedded as JSON.
+//
+// Captured text is inert: it is first made printable (textsafe.Terminal:
+// control characters and escape sequences become visible escapes), then
+// escaped for its context by html/template; in the embedded JSON, <, > and
+// & are \u escapes, so no captured byte can close the script element.
+// Segment records come from analysis.Options.KeepSegments; without them
+// the waterfall shows transactions only.
+func WriteHTML(w io.Writer, r *analysis.Report, opts HTMLOptions) error {
+	if r == nil {
+		return errNilReport
+	}
+	if opts.MaxConnections == 0 {
+		opts.MaxConnections = defaultHTMLMaxConnections
+	}
+	if opts.MaxSegments == 0 {
+		opts.MaxSegments = defaultHTMLMaxSegments
+	}
+	page := buildPage(r, opts)
+	data, err := json.Marshal(buildChartData(r, opts, page.origin))
+	if err != nil {
+		return fmt.Errorf("report: html: encoding chart data: %w", err)
+	}
+	page.Data = template.JS(data) // json.Marshal escaped <, >, & and U+2028/9
+	page.CSS = template.CSS(reportCSS)
+	page.Script = template.JS(reportJS)
+	bw := bufio.NewWriter(w)
+	if err := reportTemplate.Execute(bw, page); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}
+
+// htmlPage is what the template shows. Every string in it from the
+// capture has been through clean; html/template escapes it again for its
+// context.
+type htmlPage struct {
+	Title, Version   string
+	Start, End       string
+	DurationMS       float64
+	Inputs           []htmlInput
+	Connections      int
+	Transactions     int
+	FindingsTotal    int
+	Errors, Warnings int
+	Infos            int
+	CostMS           float64
+	Rules            []htmlRuleGroup
+	Conns            []htmlConn
+	Drawn, NotDrawn  int
+	KeptSegments     bool
+	CSS              template.CSS
+	Script           template.JS
+	Data             template.JS
+	origin           analysis.Time
+}
+
+type htmlInput struct {
+	Index                      int
+	Name, Format, Start, Error string
+	Packets, TCPPackets        int64
+	Skipped                    string
+	DurationMS                 float64
+	Connections, Transactions  int
+	Warnings                   []string
+}
+
+type htmlRuleGroup struct {
+	Rule, Slug, Severity string
+	CostMS               float64
+	HasCost              bool
+	Findings             []htmlFinding
+}
+
+type htmlFinding struct {
+	Severity    string
+	AtMS        float64
+	Time        string
+	Connection  int
+	Connections []int
+	Transaction int
+	Frames      string
+	CostMS      float64
+	HasCost     bool
+	Message     string
+	Related     []string
+	Vantage     string
+}
+
+type htmlConn struct {
+	ID                                 int
+	Input                              int
+	Client, Server, State, History     string
+	Close, ClosedFirstBy, App          string
+	StartMS, DurationMS                float64
+	IRTT                               string
+	PacketsCS, PacketsSC               int64
+	BytesCS, BytesSC                   int64
+	Retransmissions, Lost, ZeroWindows int
+	Transactions                       int
+	Findings                           int
+	Drawn                              bool
+}
+
+func buildPage(r *analysis.Report, opts HTMLOptions) *htmlPage {
+	start, end, _ := reportSpan(r)
+	p := &htmlPage{
+		Version: clean(opts.Version),
+		Start:   start.String(),
+		End:     end.String(),
+		origin:  start,
+	}
+	if end > start {
+		p.DurationMS = float64(end-start) / 1e6
+	}
+	var names []string
+	for _, in := range nonNil(r.Inputs) {
+		hi := htmlInput{
+			Index: in.Index, Name: clean(in.Name), Format: clean(in.Format), Start: in.Start.String(),
+			Error: clean(in.Error), Packets: in.Packets, TCPPackets: in.TCPPackets,
+			DurationMS: float64(in.DurationMS), Connections: in.Connections, Transactions: in.Transactions,
+			Skipped: skippedText(in.Skipped),
+		}
+		for _, w := range in.Warnings {
+			hi.Warnings = append(hi.Warnings, clean(w))
+		}
+		p.Inputs = append(p.Inputs, hi)
+		names = append(names, hi.Name)
+	}
+	p.Title = clean(opts.Title)
+	if p.Title == "" {
+		p.Title = strings.Join(names, ", ")
+	}
+	conns := nonNil(r.Connections)
+	sort.SliceStable(conns, func(i, j int) bool { return conns[i].ID < conns[j].ID })
+	txns := nonNil(r.Transactions)
+	findings := sortedFindings(r.Findings)
+	p.Connections, p.Transactions, p.FindingsTotal = len(conns), len(txns), len(findings)
+	counts := severityCounts(findings)
+	p.Errors, p.Warnings, p.Infos = counts[sevError], counts[sevWarning], counts[sevInfo]
+	p.CostMS = totalCostMS(findings)
+	p.Rules = ruleGroups(findings, start)
+
+	perConn := map[int]int{}
+	for _, f := range findings {
+		if f.Connection != 0 {
+			perConn[f.Connection]++
+		}
+		for _, id := range f.Connections {
+			if id != f.Connection {
+				perConn[id]++
+			}
+		}
+	}
+	for i, c := range conns {
+		hc := htmlConn{
+			ID: c.ID, Input: c.Input, Client: clean(c.Client), Server: clean(c.Server), State: clean(c.State),
+			History: clean(c.History), Close: clean(c.Close), ClosedFirstBy: clean(c.ClosedFirstBy), App: clean(c.App),
+			StartMS: relMS(c.Start, start), DurationMS: float64(c.DurationMS), IRTT: "–",
+			PacketsCS: c.Packets.ClientToServer, PacketsSC: c.Packets.ServerToClient,
+			BytesCS: c.Bytes.ClientToServer, BytesSC: c.Bytes.ServerToClient,
+			Retransmissions: c.Retransmissions, Lost: c.LostSegments, ZeroWindows: c.ZeroWindows,
+			Transactions: c.TransactionCount, Findings: perConn[c.ID],
+			Drawn: opts.MaxConnections < 0 || i < opts.MaxConnections,
+		}
+		if c.IRTTMS != nil {
+			hc.IRTT = fmt.Sprintf("%.3f ms", float64(*c.IRTTMS))
+		}
+		if hc.Drawn {
+			p.Drawn++
+		} else {
+			p.NotDrawn++
+		}
+		if len(c.Segments) > 0 {
+			p.KeptSegments = true
+		}
+		p.Conns = append(p.Conns, hc)
+	}
+	return p
+}
+
+// ruleGroups groups findings by rule: most severe rules first, then by
+// rule ID; within a rule, in time order.
+func ruleGroups(findings []*analysis.FindingReport, origin analysis.Time) []htmlRuleGroup {
+	idx := map[string]int{}
+	var groups []htmlRuleGroup
+	for _, f := range findings {
+		i, ok := idx[f.Rule]
+		if !ok {
+			i = len(groups)
+			idx[f.Rule] = i
+			groups = append(groups, htmlRuleGroup{Rule: clean(f.Rule), Slug: clean(f.Slug), Severity: clean(f.Severity)})
+		}
+		g := &groups[i]
+		if severityRank(f.Severity) > severityRank(g.Severity) {
+			g.Severity = clean(f.Severity)
+		}
+		hf := htmlFinding{
+			Severity: clean(f.Severity), AtMS: relMS(f.Time, origin), Time: f.Time.String(),
+			Connection: f.Connection, Connections: f.Connections, Transaction: f.Transaction,
+			Frames: joinFrames(f.Frames), Message: clean(f.Message), Vantage: clean(f.Vantage),
+		}
+		if f.CostMS != nil {
+			hf.CostMS, hf.HasCost = float64(*f.CostMS), true
+			g.CostMS += hf.CostMS
+			g.HasCost = true
+		}
+		for _, x := range f.Related {
+			hf.Related = append(hf.Related, fmt.Sprintf("frame %d (%.3f ms): %s", x.Frame, relMS(x.Time, origin), clean(x.Message)))
+		}
+		g.Findings = append(g.Findings, hf)
+	}
+	sort.SliceStable(groups, func(i, j int) bool {
+		a, b := groups[i], groups[j]
+		if ra, rb := severityRank(a.Severity), severityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		return a.Rule < b.Rule
+	})
+	return groups
+}
+
+func skippedText(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", clean(k), m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// relMS is t in milliseconds since origin (0 for a zero time).
+func relMS(t, origin analysis.Time) float64 {
+	if t == 0 {
+		return 0
+	}
+	return float64(t-origin) / 1e6
+}

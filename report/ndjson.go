@@ -1,0 +1,165 @@
+package report
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/connscope/connscope/analysis"
+)
+
+// NDJSON record types, the value of every line's "type" field.
+const (
+	NDJSONConnection  = "connection"
+	NDJSONTransaction = "transaction"
+	NDJSONFinding     = "finding"
+)
+
+// The records: the JSON report's objects with "type" first. Embedding the
+// report struct promotes its fields, so a line carries exactly the fields
+// of the JSON report (docs/report-schema.md) plus "type".
+type (
+	connLine struct {
+		Type string `json:"type"`
+		*analysis.ConnReport
+	}
+	txnLine struct {
+		Type string `json:"type"`
+		*analysis.TxnReport
+	}
+	findingLine struct {
+		Type string `json:"type"`
+		*analysis.FindingReport
+	}
+)
+
+// WriteNDJSON writes the report as newline-delimited JSON: one object per
+// line, each a connection, transaction or finding of the JSON report with a
+// "type" field added, in capture-time order. A connection is placed at its
+// first frame, a transaction at its request's first byte (its response's
+// when no request was seen), a finding at its time. At equal times
+// connections come before transactions and transactions before findings;
+// within a type the report's own order holds (connections by ID,
+// transactions by ID, findings by rule, connection, transaction).
+// Inputs are not written; their times order the records across inputs.
+func WriteNDJSON(w io.Writer, r *analysis.Report) error {
+	if r == nil {
+		return errNilReport
+	}
+	bw := bufio.NewWriter(w)
+	s := NewNDJSONStream(bw)
+	for _, rec := range ndjsonOrder(r) {
+		var err error
+		switch {
+		case rec.conn != nil:
+			err = s.Connection(rec.conn)
+		case rec.txn != nil:
+			err = s.Transaction(rec.txn)
+		default:
+			err = s.Finding(rec.finding)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: ndjson: %w", err)
+	}
+	return nil
+}
+
+// ndjsonRecord is one line to write, with the keys it is sorted by.
+type ndjsonRecord struct {
+	time    analysis.Time
+	rank    int // 0 connection, 1 transaction, 2 finding
+	seq     int // position in the report's order within its type
+	conn    *analysis.ConnReport
+	txn     *analysis.TxnReport
+	finding *analysis.FindingReport
+}
+
+// ndjsonOrder merges the report's three lists into capture-time order.
+func ndjsonOrder(r *analysis.Report) []ndjsonRecord {
+	var recs []ndjsonRecord
+	conns := nonNil(r.Connections)
+	slices.SortStableFunc(conns, func(a, b *analysis.ConnReport) int { return cmp.Compare(a.ID, b.ID) })
+	for i, c := range conns {
+		recs = append(recs, ndjsonRecord{time: c.Start, rank: 0, seq: i, conn: c})
+	}
+	txns := nonNil(r.Transactions)
+	slices.SortStableFunc(txns, func(a, b *analysis.TxnReport) int { return cmp.Compare(a.ID, b.ID) })
+	for i, t := range txns {
+		recs = append(recs, ndjsonRecord{time: txnStart(t), rank: 1, seq: i, txn: t})
+	}
+	for i, f := range sortedFindings(r.Findings) {
+		recs = append(recs, ndjsonRecord{time: f.Time, rank: 2, seq: i, finding: f})
+	}
+	slices.SortStableFunc(recs, func(a, b ndjsonRecord) int {
+		return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.rank, b.rank), cmp.Compare(a.seq, b.seq))
+	})
+	return recs
+}
+
+// NDJSONStream writes NDJSON records one at a time, as they become known:
+// the incremental form of WriteNDJSON for live capture, where a connection
+// is reported when it closes and findings when their rule has run. Lines
+// come out in call order, each written whole with one Write call, so a
+// reader tailing the output never sees half a record. It is safe for
+// concurrent use. After a write error every later call returns that error.
+type NDJSONStream struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+	err error
+}
+
+// NewNDJSONStream returns a stream writing to w.
+func NewNDJSONStream(w io.Writer) *NDJSONStream { return &NDJSONStream{w: w} }
+
+// Connection writes a {"type":"connection",...} line.
+func (s *NDJSONStream) Connection(c *analysis.ConnReport) error {
+	if c == nil {
+		return fmt.Errorf("report: ndjson: nil connection")
+	}
+	return s.write(connLine{NDJSONConnection, c}, "connection", c.ID)
+}
+
+// Transaction writes a {"type":"transaction",...} line.
+func (s *NDJSONStream) Transaction(t *analysis.TxnReport) error {
+	if t == nil {
+		return fmt.Errorf("report: ndjson: nil transaction")
+	}
+	return s.write(txnLine{NDJSONTransaction, t}, "transaction", t.ID)
+}
+
+// Finding writes a {"type":"finding",...} line.
+func (s *NDJSONStream) Finding(f *analysis.FindingReport) error {
+	if f == nil {
+		return fmt.Errorf("report: ndjson: nil finding")
+	}
+	return s.write(findingLine{NDJSONFinding, f}, "finding "+f.Rule+" on connection", f.Connection)
+}
+
+func (s *NDJSONStream) write(v any, what string, id int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	// json.Marshal escapes <, > and & like the JSON report does, and
+	// turns invalid UTF-8 in captured text into U+FFFD.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("report: ndjson: encoding %s %d: %w", what, id, err)
+	}
+	s.buf = append(append(s.buf[:0], b...), '\n')
+	if _, err := s.w.Write(s.buf); err != nil {
+		s.err = fmt.Errorf("report: ndjson: writing %s %d: %w", what, id, err)
+		return s.err
+	}
+	return nil
+}
