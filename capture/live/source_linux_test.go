@@ -6,10 +6,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,7 +55,7 @@ func TestLoopbackCapture(t *testing.T) {
 	}
 	defer other.Close()
 
-	src, err := Open("lo", Options{Filter: "tcp port " + itoa(int(port))})
+	src, err := Open("lo", Options{Filter: "tcp port " + strconv.Itoa(int(port))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,5 +260,3 @@ func TestPermissionError(t *testing.T) {
 		t.Fatalf("unprivileged child did not run the check:\n%s", out)
 	}
 }
-
-func itoa(n int) string { return netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(n)).String()[len("0.0.0.0:"):] }
