@@ -99,10 +99,15 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	asm.Flush()
 
 	st := dec.Stats()
-	in.Packets = st.Packets
-	in.TCPPackets = st.TCP
-	for reason, n := range st.SkippedByReason() {
-		in.Skipped[reason] = n
+	in.Packets = int64(st.Packets)
+	in.TCPPackets = int64(st.TCPSegments)
+	for _, reason := range capture.SkipReasons() {
+		if n := st.Skipped[reason]; n > 0 {
+			in.Skipped[reason.String()] = int64(n)
+		}
+	}
+	if st.CutSegments > 0 {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("%d TCP segments were cut short by the capture's snap length: their missing bytes count as gaps", st.CutSegments))
 	}
 	if in.End > in.Start {
 		in.DurationMS = MillisOf(int64(in.End - in.Start))
@@ -111,6 +116,11 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	if w, ok := src.(interface{ Warnings() []capture.Warning }); ok {
 		for _, x := range w.Warnings() {
 			in.Warnings = append(in.Warnings, x.String())
+		}
+	}
+	if w, ok := src.(interface{ WarningCount() int }); ok {
+		if n := w.WarningCount() - capture.MaxWarnings; n > 0 {
+			in.Warnings = append(in.Warnings, fmt.Sprintf("%d more warnings not listed", n))
 		}
 	}
 	if readErr != nil {

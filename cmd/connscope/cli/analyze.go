@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/diagnose"
 )
 
 const analyzeUsage = `Usage: connscope analyze [flags] FILE...
@@ -24,10 +27,16 @@ Flags:
 `
 
 type analyzeFlags struct {
-	reads  []string
-	format string
-	output string
-	color  string
+	reads      []string
+	format     string
+	output     string
+	color      string
+	enable     []string
+	disable    []string
+	thresholds []string
+	config     string
+	failOn     string
+	baseline   string
 }
 
 func runAnalyze(args []string, stdio IO) error {
@@ -38,6 +47,12 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.StringVarP(&f.format, "format", "f", "text", "output `FORMAT`: text or json")
 	fs.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&f.color, "color", "auto", "colour the text report: auto, always or never (NO_COLOR is honoured)")
+	fs.StringArrayVar(&f.enable, "enable", nil, "run only these `RULES` (IDs, slugs, globs, categories, all; comma-separated, repeatable)")
+	fs.StringArrayVar(&f.disable, "disable", nil, "do not run these `RULES` (same forms as --enable)")
+	fs.StringArrayVar(&f.thresholds, "threshold", nil, "override a rule threshold: `RULE.NAME=VALUE` (see 'connscope explain RULE')")
+	fs.StringVar(&f.config, "config", "", "read rule selection and thresholds from `FILE` (default: "+configFileName+" in the working directory, if present)")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` (info, warning, error) remains")
+	fs.StringVar(&f.baseline, "baseline", "", "an earlier JSON report `FILE`: findings already in it do not count for --fail-on")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return usagef("analyze: %v", err)
@@ -61,7 +76,18 @@ func runAnalyze(args []string, stdio IO) error {
 		return usagef("analyze: unknown --color %q (want auto, always or never)", f.color)
 	}
 
-	a := analysis.New(analysis.Options{})
+	opts, failOn, err := analysisOptions(&f)
+	if err != nil {
+		return err
+	}
+	var base *baseline
+	if f.baseline != "" {
+		if base, err = loadBaseline(f.baseline); err != nil {
+			return usagef("analyze: %v", err)
+		}
+	}
+
+	a := analysis.New(opts)
 	var inputErrs []error
 	for _, name := range inputs {
 		if err := analyzeInput(a, name, stdio.Stdin); err != nil {
@@ -80,7 +106,6 @@ func runAnalyze(args []string, stdio IO) error {
 		out = file
 	}
 	w := bufio.NewWriter(out)
-	var err error
 	switch f.format {
 	case "json":
 		err = writeJSON(w, report)
@@ -104,7 +129,77 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 		return &exitCodeError{code: ExitFailure, err: inputErrs[len(inputErrs)-1]}
 	}
+	if failOn != 0 {
+		counted := report.Findings
+		if base != nil {
+			counted = base.newFindings(report)
+		}
+		n := 0
+		for _, fr := range counted {
+			if sev, err := diagnose.ParseSeverity(fr.Severity); err == nil && sev >= failOn {
+				n++
+			}
+		}
+		if n > 0 {
+			return &exitCodeError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)", n, plural(n, "finding", "findings"), failOn)}
+		}
+	}
 	return nil
+}
+
+// analysisOptions builds the pipeline options from the flags and the config
+// file, and returns the --fail-on severity (0 when not set).
+func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, error) {
+	var opts analysis.Options
+	cfg, cfgName, err := loadConfig(f.config)
+	if err != nil {
+		return opts, 0, usagef("analyze: %v", err)
+	}
+	sel, err := newRuleSelector(append(cfg.Enable, f.enable...), append(cfg.Disable, f.disable...))
+	if err != nil {
+		if cfgName != "" {
+			return opts, 0, usagef("analyze: %v (rule selection from flags and %s)", err, cfgName)
+		}
+		return opts, 0, usagef("analyze: %v", err)
+	}
+	opts.Diagnose.Enabled = sel.Enabled
+	opts.Diagnose.Thresholds = map[string]float64{}
+	for k, v := range cfg.Thresholds {
+		opts.Diagnose.Thresholds[k] = v
+	}
+	for _, kv := range f.thresholds {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return opts, 0, usagef("analyze: --threshold %q: want RULE.NAME=VALUE", kv)
+		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return opts, 0, usagef("analyze: --threshold %q: %v", kv, err)
+		}
+		opts.Diagnose.Thresholds[strings.TrimSpace(k)] = x
+	}
+	// Let the engine reject unknown threshold names now, as a usage error.
+	if _, err := diagnose.NewEngine(opts.Diagnose); err != nil {
+		return opts, 0, usagef("analyze: %v", err)
+	}
+	failOnName := cfg.FailOn
+	if f.failOn != "" {
+		failOnName = f.failOn
+	}
+	var failOn diagnose.Severity
+	if failOnName != "" {
+		if failOn, err = diagnose.ParseSeverity(failOnName); err != nil {
+			return opts, 0, usagef("analyze: --fail-on: %v", err)
+		}
+	}
+	return opts, failOn, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // analyzeInput opens and analyses one input. Damage part way through is
