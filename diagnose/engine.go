@@ -141,13 +141,13 @@ func (p *pass) num(name string) float64 {
 // dur returns a threshold in ms or s as nanoseconds.
 func (p *pass) dur(name string) int64 {
 	t, _ := p.rule.threshold(name)
-	v := p.num(name)
-	switch t.Unit {
-	case "s":
-		return int64(v * 1e9)
-	default:
-		return int64(v * 1e6)
+	ns := p.num(name) * 1e6
+	if t.Unit == "s" {
+		ns = p.num(name) * 1e9
 	}
+	// Overrides are validated as finite and non-negative; clamp the huge
+	// ones so the conversion stays defined.
+	return int64(min(ns, math.MaxInt64/2))
 }
 
 // report records a finding, filling in the rule's identity and tidying the

@@ -45,6 +45,14 @@ func persistenceRefusal(t *httpflow.Transaction) string {
 	return ""
 }
 
+// firstFrame returns a message's first frame, 0 for a missing message.
+func firstFrame(m *httpflow.Message) uint64 {
+	if m == nil {
+		return 0
+	}
+	return m.FirstFrame
+}
+
 // maxQuoted bounds how much captured text a message repeats.
 const maxQuoted = 80
 

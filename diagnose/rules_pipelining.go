@@ -39,7 +39,7 @@ var rulePipelinedNonIdempotent = &Rule{
 			}
 			p.report(Finding{
 				Transaction: t,
-				Frames:      []uint64{prev.Request.FirstFrame, t.Request.FirstFrame},
+				Frames:      []uint64{firstFrame(prev.Request), t.Request.FirstFrame},
 				Time:        t.Request.Start,
 				Cost:        -1,
 				Message:     why + "; if the connection drops the client cannot safely resend it",
@@ -77,7 +77,7 @@ var rulePipeliningBeforePersistence = &Rule{
 			if i > 0 && http10 && t.Pipelined && t.Request != nil && (persistentFrom < 0 || t.Request.Start < persistentFrom) {
 				p.report(Finding{
 					Transaction: t,
-					Frames:      []uint64{p.v.txs[0].Request.FirstFrame, t.Request.FirstFrame},
+					Frames:      []uint64{firstFrame(p.v.txs[0].Request), t.Request.FirstFrame},
 					Time:        t.Request.Start,
 					Cost:        -1,
 					Message: fmt.Sprintf("%s was pipelined on an HTTP/1.0 connection before any response confirmed "+

@@ -1,0 +1,196 @@
+package diagnose
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+func TestVantage(t *testing.T) {
+	for _, tc := range []struct {
+		desc               string
+		toServer, toClient float64
+		want               string
+	}{
+		{desc: "near the client: SYN to SYN/ACK is the whole RTT", toServer: 50, toClient: 0.2, want: VantageClient},
+		{desc: "near the server: SYN/ACK to ACK is the whole RTT", toServer: 0.2, toClient: 50, want: VantageServer},
+		{desc: "in the middle", toServer: 20, toClient: 30, want: VantageMiddle},
+		{desc: "handshake not seen", toServer: -1, want: VantageUnknown},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			if got := Vantage(newConn(tc.toServer, tc.toClient).c); got != tc.want {
+				t.Errorf("Vantage = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if Vantage(nil) != VantageUnknown {
+		t.Error("Vantage(nil) is not unknown")
+	}
+}
+
+func TestEngineEnabledAndOrder(t *testing.T) {
+	build := func() []*fx {
+		cf := &captureFx{}
+		conns := []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 10, false)}
+		conns[1].txs[0].Request.HasProxyConnection = true
+		return conns
+	}
+	all := runRules(t, Config{}, build()...)
+	if len(only(all, "CH1001")) != 1 || len(only(all, "CH1002")) != 1 {
+		t.Fatalf("expected CH1001 and CH1002:%s", describe(all))
+	}
+	sorted := slices.IsSortedFunc(all, func(a, b Finding) int {
+		if a.Time != b.Time {
+			return int(a.Time - b.Time)
+		}
+		return 0
+	})
+	if !sorted {
+		t.Errorf("findings not sorted by time:%s", describe(all))
+	}
+	onlyCH1002 := runRules(t, Config{Enabled: func(r *Rule) bool { return r.ID == "CH1002" }}, build()...)
+	for _, f := range onlyCH1002 {
+		if f.Rule != "CH1002" {
+			t.Errorf("disabled rule %s fired", f.Rule)
+		}
+	}
+	if len(onlyCH1002) != 1 {
+		t.Errorf("enabled rule did not fire:%s", describe(onlyCH1002))
+	}
+}
+
+func TestEngineDeterministicAcrossCloseOrder(t *testing.T) {
+	conns := churn(10, false)
+	forward := runRules(t, Config{}, conns...)
+	reversed := slices.Clone(conns)
+	slices.Reverse(reversed)
+	backward := runRules(t, Config{}, reversed...)
+	if describe(forward) != describe(backward) {
+		t.Errorf("findings depend on close order:\nforward:%s\nbackward:%s", describe(forward), describe(backward))
+	}
+}
+
+func TestEngineIgnoresNilAndLateInput(t *testing.T) {
+	e, err := NewEngine(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Connection(nil)
+	e.Connection(&ConnInfo{})
+	first := e.Finish()
+	e.Connection(oneShot(&captureFx{}, 1, 0, false).info())
+	if again := e.Finish(); len(again) != len(first) {
+		t.Errorf("Finish changed after a late Connection: %d then %d findings", len(first), len(again))
+	}
+}
+
+// randomConn builds a connection from random segments and transactions:
+// values the rules must survive without panicking, however inconsistent.
+func randomConn(r *rand.Rand, id int) *ConnInfo {
+	c := &reassembly.Connection{ID: id}
+	c.Client, c.Server = newConn(1, 1).c.Client, newConn(1, 1).c.Server
+	n := r.IntN(60)
+	frame, now := uint64(r.IntN(3)), base+r.Int64N(1e9)
+	for i := 0; i < n; i++ {
+		frame += uint64(1 + r.IntN(2))
+		now += r.Int64N(3e8) - 1e7
+		c.Segments = append(c.Segments, reassembly.SegmentRecord{
+			Time: now, Frame: frame, Seq: r.Uint32(), Ack: r.Uint32(), Len: uint32(r.IntN(3000)),
+			Window: uint32(r.IntN(3)) * 1000, Flags: uint8(r.IntN(256)),
+			Dir: reassembly.Direction(r.IntN(2)), Kind: reassembly.SegmentKind(r.IntN(1 << 12)),
+		})
+	}
+	pick := func() (uint64, int64) {
+		if len(c.Segments) == 0 || r.IntN(5) == 0 {
+			return uint64(r.IntN(100)), r.Int64N(1e18)
+		}
+		s := c.Segments[r.IntN(len(c.Segments))]
+		return s.Frame, s.Time
+	}
+	h := &c.Handshake
+	h.SYNFrame, h.SYNTime = pick()
+	h.SYNACKFrame, h.SYNACKTime = pick()
+	h.ACKFrame, h.ACKTime = pick()
+	h.FirstSYNTime = h.SYNTime - r.Int64N(1e9)
+	h.SYNRetransmissions = r.IntN(3)
+	h.ClientMSS, h.ServerMSS = uint16(r.IntN(1500)), uint16(r.IntN(1500))
+	for d := range c.Dir {
+		c.Dir[d].FINFrame, c.Dir[d].FINTime = pick()
+		c.Dir[d].RSTFrame, c.Dir[d].RSTTime = pick()
+	}
+	c.Close, c.ClosedFirstBy, c.RSTBy = reassembly.CloseKind(r.IntN(4)), reassembly.Role(r.IntN(4)), reassembly.Role(r.IntN(4))
+	c.RSTWithUnreadData, c.RolesInferred, c.ReusedTuple = r.IntN(2) == 0, r.IntN(4) == 0, r.IntN(2) == 0
+	c.PreviousID = r.IntN(id + 2)
+	_, c.Start = pick()
+	_, c.End = pick()
+	var txs []*httpflow.Transaction
+	methods := []string{"GET", "POST", "", "\x1b[31mX", "PATCH"}
+	framings := []httpflow.Framing{httpflow.FramingNone, httpflow.FramingChunked, httpflow.FramingContentLength, httpflow.FramingCloseDelimited, ""}
+	incompletes := []httpflow.Incomplete{"", httpflow.IncompleteFIN, httpflow.IncompleteRST, httpflow.IncompleteGap}
+	randMsg := func() *httpflow.Message {
+		if r.IntN(4) == 0 {
+			return nil
+		}
+		m := &httpflow.Message{Method: methods[r.IntN(len(methods))], Version: []string{"HTTP/1.0", "HTTP/1.1", ""}[r.IntN(3)],
+			Framing: framings[r.IntN(len(framings))], Complete: r.IntN(2) == 0, Incomplete: incompletes[r.IntN(len(incompletes))],
+			BodyBytes: r.Int64N(10000), DeclaredLength: r.Int64N(10000) - 1, HasProxyConnection: r.IntN(2) == 0,
+			KeepAlive: []string{"", "timeout=5"}[r.IntN(2)],
+			ConnectionTokens: [][]string{nil, {"close"}, {"keep-alive"}, {"content-length", "close"}}[r.IntN(4)],
+			Anomalies:        [][]string{nil, {beyondLengthAnomaly}}[r.IntN(2)]}
+		m.FirstFrame, m.Start = pick()
+		m.LastFrame, m.End = pick()
+		return m
+	}
+	for i := r.IntN(6); i > 0; i-- {
+		t := &httpflow.Transaction{ID: id*10 + i, Connection: id, Index: len(txs), Request: randMsg(), Response: randMsg(),
+			Pipelined: r.IntN(2) == 0, PersistentAfter: r.IntN(2) == 0, GapBefore: r.Int64N(3e9) - 1e9}
+		if r.IntN(3) == 0 {
+			t.Interim = []*httpflow.Message{randMsg()}
+		}
+		txs = append(txs, t)
+	}
+	return &ConnInfo{Conn: c, App: httpflow.AppHTTP1, Transactions: txs}
+}
+
+// TestRulesSurviveRandomInput feeds every rule inconsistent connections and
+// transactions: rules must never panic, and findings must stay well formed.
+func TestRulesSurviveRandomInput(t *testing.T) {
+	iterations := 300
+	if testing.Short() {
+		iterations = 50
+	}
+	for seed := 0; seed < iterations; seed++ {
+		r := rand.New(rand.NewPCG(uint64(seed), 7))
+		e, err := NewEngine(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id := 1; id <= 1+r.IntN(8); id++ {
+			e.Connection(randomConn(r, id))
+		}
+		for _, f := range e.Finish() {
+			if f.Rule == "" || f.Cost < -1 || !slices.IsSorted(f.Frames) {
+				t.Fatalf("seed %d: malformed finding %+v", seed, f)
+			}
+		}
+	}
+}
+
+// FuzzRules drives the same random construction from fuzzer-chosen seeds.
+func FuzzRules(f *testing.F) {
+	f.Add(uint64(1), uint64(2))
+	f.Fuzz(func(t *testing.T, a, b uint64) {
+		r := rand.New(rand.NewPCG(a, b))
+		e, err := NewEngine(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id := 1; id <= 1+r.IntN(4); id++ {
+			e.Connection(randomConn(r, id))
+		}
+		e.Finish()
+	})
+}

@@ -1,0 +1,218 @@
+package diagnose
+
+import (
+	"testing"
+
+	"github.com/connscope/connscope/httpflow"
+)
+
+// pipelined builds one connection carrying requests sent back to back
+// before any response, answered in order by responses of the given
+// durations (ms), each 10 ms after the previous ended. methods name the
+// requests.
+func pipelined(methods []string, respMs ...float64) *fx {
+	f := newConn(1, 0.1)
+	var reqs []*httpflow.Message
+	for i := range methods {
+		q := f.data(2+float64(i)*0.1, c2s, 150)
+		reqs = append(reqs, msg(q, q))
+	}
+	ms := 20.0
+	for i, q := range reqs {
+		var resp *httpflow.Message
+		if i < len(respMs) {
+			a := f.data(ms, s2c, 1000)
+			b := f.data(ms+respMs[i], s2c, 1000)
+			resp = msg(a, b)
+			ms += respMs[i] + 10
+		}
+		t := f.tx(q, resp)
+		t.Request.Method = methods[i]
+	}
+	return f
+}
+
+// serial builds one keep-alive connection with transactions separated by
+// the given idle gaps (ms).
+func serial(gaps ...float64) *fx {
+	f := newConn(1, 0.1)
+	ms := 2.0
+	f.exchange(ms, 100, 5, 300)
+	for _, g := range gaps {
+		ms += 5 + g
+		f.exchange(ms, 100, 5, 300)
+	}
+	f.finish(ms+50, c2s)
+	return f
+}
+
+// withHeaders builds a one-transaction connection and lets edit set the
+// request's and response's headers.
+func withHeaders(edit func(req, resp *httpflow.Message)) []*fx {
+	f := newConn(1, 0.1)
+	t := f.exchange(2, 100, 5, 300)
+	edit(t.Request, t.Response)
+	f.finish(50, c2s)
+	return one(f)
+}
+
+// parallel opens n overlapping connections from one client to one server.
+func parallel(n int) []*fx {
+	cf := &captureFx{}
+	var out []*fx
+	for i := 0; i < n; i++ {
+		start := float64(i) * 2
+		f := cf.conn(i+1, uint16(41000+i), start, 1, 0.1)
+		f.exchange(start+1.2, 100, 50, 300)
+		f.finish(start+100, c2s)
+		out = append(out, f)
+	}
+	return out
+}
+
+// oneShot is a single-transaction connection; the server closes it
+// (responding with Connection: close) unless keepOpen.
+func oneShot(cf *captureFx, id int, startMs float64, keepOpen bool) *fx {
+	f := cf.conn(id, uint16(42000+id), startMs, 1, 0.1)
+	t := f.exchange(startMs+1.2, 100, 5, 300)
+	if !keepOpen {
+		t.Response.ConnectionTokens = []string{"close"}
+		t.PersistentAfter = false
+		f.finish(startMs+7, s2c)
+	}
+	return f
+}
+
+// hang: a first transaction, then a request at 500 ms that gets no response
+// until the server closes closeAfterMs later.
+func hang(closeAfterMs float64, respond bool) *fx {
+	f := newConn(1, 0.1)
+	first := f.exchange(2, 100, 5, 300)
+	first.Request.ConnectionTokens = []string{"keep-alive"}
+	first.Response.ConnectionTokens = []string{"keep-alive"}
+	q := f.data(500, c2s, 100)
+	var resp *httpflow.Message
+	if respond {
+		r := f.data(500+closeAfterMs-10, s2c, 300)
+		resp = msg(r, r)
+	}
+	f.tx(msg(q, q), resp)
+	f.ack(501, s2c)
+	f.finish(500+closeAfterMs, s2c)
+	return f
+}
+
+func TestHTTPRules(t *testing.T) {
+	runCases(t, []ruleCase{
+		{desc: "server says Connection: close and the client reconnects at once", rule: "CH1001", want: 1,
+			build: func() []*fx {
+				cf := &captureFx{}
+				return []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 10, false), oneShot(cf, 3, 20, false)}
+			},
+			check: both(wantText("opened 2 new connections", "the server sent Connection: close (2x)"), wantCost(2.2))},
+		{desc: "look-alike: the first connection stays open (parallel, not churn)", rule: "CH1001", want: 0,
+			build: func() []*fx {
+				cf := &captureFx{}
+				return []*fx{oneShot(cf, 1, 0, true), oneShot(cf, 2, 10, true)}
+			}},
+		{desc: "look-alike: next connection minutes later", rule: "CH1001", want: 0,
+			build: func() []*fx {
+				cf := &captureFx{}
+				return []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 120000, false)}
+			}},
+
+		{desc: "Proxy-Connection sent", rule: "CH1002", want: 1,
+			build: func() []*fx {
+				return withHeaders(func(req, _ *httpflow.Message) {
+					req.HasProxyConnection, req.ProxyConnection = true, "Keep-Alive"
+				})
+			}, check: wantText(`Proxy-Connection: "Keep-Alive"`)},
+		{desc: "look-alike: no Proxy-Connection", rule: "CH1002", want: 0,
+			build: func() []*fx { return withHeaders(func(_, _ *httpflow.Message) {}) }},
+
+		{desc: "Keep-Alive without the token", rule: "CH1003", want: 1,
+			build: func() []*fx {
+				return withHeaders(func(_, resp *httpflow.Message) { resp.KeepAlive = "timeout=5, max=100" })
+			}},
+		{desc: "look-alike: Keep-Alive with Connection: keep-alive", rule: "CH1003", want: 0,
+			build: func() []*fx {
+				return withHeaders(func(_, resp *httpflow.Message) {
+					resp.KeepAlive, resp.ConnectionTokens = "timeout=5, max=100", []string{"keep-alive"}
+				})
+			}},
+
+		{desc: "HTTP/1.1 request with Connection: keep-alive", rule: "CH1004", want: 1,
+			build: func() []*fx {
+				return withHeaders(func(req, _ *httpflow.Message) { req.ConnectionTokens = []string{"keep-alive"} })
+			}},
+		{desc: "look-alike: HTTP/1.0 needs the token", rule: "CH1004", want: 0,
+			build: func() []*fx {
+				return withHeaders(func(req, resp *httpflow.Message) {
+					req.Version, req.ConnectionTokens = "HTTP/1.0", []string{"keep-alive"}
+					resp.Version, resp.ConnectionTokens = "HTTP/1.0", []string{"keep-alive"}
+				})
+			}},
+
+		{desc: "Connection lists Content-Length", rule: "CH1005", want: 1,
+			build: func() []*fx {
+				return withHeaders(func(req, _ *httpflow.Message) { req.ConnectionTokens = []string{"close", "content-length"} })
+			}, check: wantText(`"content-length"`)},
+		{desc: "look-alike: Connection lists a hop-by-hop extension", rule: "CH1005", want: 0,
+			build: func() []*fx {
+				return withHeaders(func(req, _ *httpflow.Message) { req.ConnectionTokens = []string{"close", "x-trace-hop"} })
+			}},
+
+		{desc: "request on a reused connection unanswered for 5 s", rule: "CH1006", want: 1,
+			build: func() []*fx { return one(hang(5000, false)) },
+			check: both(wantCost(5000), wantText("dumb proxy"))},
+		{desc: "look-alike: slow response that did arrive", rule: "CH1006", want: 0,
+			build: func() []*fx { return one(hang(3000, true)) }},
+		{desc: "look-alike: close within a millisecond (a race, not a hang)", rule: "CH1006", want: 0,
+			build: func() []*fx { return one(idleRace(0.5)) }},
+
+		{desc: "two gaps of 300 and 200 ms", rule: "CH1007", want: 1,
+			build: func() []*fx { return one(serial(300, 200)) }, check: wantCost(500)},
+		{desc: "look-alike: back-to-back serial transactions", rule: "CH1007", want: 0,
+			build: func() []*fx { return one(serial(5, 5)) }},
+
+		{desc: "second pipelined response waits behind a 1 s response", rule: "CH1008", want: 1,
+			build: func() []*fx { return one(pipelined([]string{"GET", "GET"}, 1000, 1)) },
+			check: wantCost(1017.9)},
+		{desc: "look-alike: sequential keep-alive is not pipelining", rule: "CH1008", want: 0,
+			build: func() []*fx { return one(serial(5, 5)) }},
+
+		{desc: "12 parallel connections", rule: "CH1009", want: 1,
+			build: func() []*fx { return parallel(12) }, check: wantText("had 12 connections open")},
+		{desc: "look-alike: 6 parallel connections", rule: "CH1009", want: 0,
+			build: func() []*fx { return parallel(6) }},
+
+		{desc: "POST pipelined behind a GET", rule: "CH1010", want: 1,
+			build: func() []*fx { return one(pipelined([]string{"GET", "POST"}, 5, 5)) }},
+		{desc: "GET pipelined behind a POST", rule: "CH1010", want: 1,
+			build: func() []*fx { return one(pipelined([]string{"POST", "GET"}, 5, 5)) }},
+		{desc: "look-alike: pipelined GETs", rule: "CH1010", want: 0,
+			build: func() []*fx { return one(pipelined([]string{"GET", "GET", "HEAD"}, 5, 5, 5)) }},
+
+		{desc: "HTTP/1.0 pipelining before persistence is known", rule: "CH1011", want: 1,
+			build: func() []*fx {
+				f := pipelined([]string{"GET", "GET"}, 5, 5)
+				f.txs[0].Request.Version = "HTTP/1.0"
+				return one(f)
+			}},
+		{desc: "look-alike: HTTP/1.1 pipelining", rule: "CH1011", want: 0,
+			build: func() []*fx { return one(pipelined([]string{"GET", "GET"}, 5, 5)) }},
+
+		{desc: "two pipelined requests unanswered at close", rule: "CH1012", want: 1,
+			build: func() []*fx {
+				f := pipelined([]string{"GET", "GET", "GET"}, 5)
+				f.finish(100, s2c)
+				return one(f)
+			}, check: wantText("2 requests unanswered (transactions 2, 3")},
+		{desc: "look-alike: every pipelined request answered", rule: "CH1012", want: 0,
+			build: func() []*fx {
+				f := pipelined([]string{"GET", "GET", "GET"}, 5, 5, 5)
+				f.finish(100, s2c)
+				return one(f)
+			}},
+	})
+}
