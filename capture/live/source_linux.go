@@ -46,6 +46,9 @@ type Source struct {
 	pkt      capture.Packet
 	vlanBuf  []byte
 	filtered uint64 // frames the user-space check rejected
+	// drainLeft counts the ring blocks still to deliver after Stop; -1
+	// while capturing.
+	drainLeft int
 
 	stopped atomic.Bool
 	timer   *time.Timer
@@ -80,7 +83,7 @@ func Open(iface string, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, openError(iface, "opening a packet socket", err)
 	}
-	s := &Source{iface: iface, fd: fd, wake: -1, snaplen: snaplen, opts: opts}
+	s := &Source{iface: iface, fd: fd, wake: -1, snaplen: snaplen, opts: opts, drainLeft: -1}
 	if err := s.setUp(ifi); err != nil {
 		s.closeFDs()
 		return nil, err
@@ -202,14 +205,28 @@ func (s *Source) Next() (*capture.Packet, error) {
 		return nil, fmt.Errorf("live: interface %s: %w", s.iface, os.ErrClosed)
 	}
 	for {
-		if s.stopped.Load() || (s.opts.Count > 0 && s.frame >= s.opts.Count) {
+		if s.opts.Count > 0 && s.frame >= s.opts.Count {
 			return nil, io.EOF
+		}
+		if s.stopped.Load() && s.drainLeft < 0 {
+			// Deliver what the kernel already handed over, at most one
+			// lap of the ring so a busy link cannot keep us here.
+			s.drainLeft = s.ring.blocks
 		}
 		raw, ok := s.ring.nextPacket()
 		if !ok {
 			s.ring.release()
+			if s.drainLeft == 0 {
+				return nil, io.EOF
+			}
 			if s.ring.acquire() {
+				if s.drainLeft > 0 {
+					s.drainLeft--
+				}
 				continue
+			}
+			if s.drainLeft > 0 {
+				return nil, io.EOF
 			}
 			if err := s.wait(); err != nil {
 				return nil, err
@@ -290,9 +307,10 @@ func (s *Source) wait() error {
 	}
 }
 
-// Stop ends the capture: a Next blocked waiting for packets returns
-// io.EOF promptly, and so does every later call. Frames already in the
-// ring are not delivered. Stop is safe to call from any goroutine, more
+// Stop ends the capture: a Next blocked waiting for packets returns io.EOF
+// promptly. Frames the kernel had already handed over to the ring are
+// still delivered first (at most one lap of the ring); frames in the block
+// the kernel was still filling are not. Stop is safe to call from any goroutine, more
 // than once, and after Close.
 func (s *Source) Stop() {
 	s.stopped.Store(true)
