@@ -266,42 +266,73 @@ func unescapeQuery(s string) string {
 
 // harURL rebuilds the request URL: an absolute-form target as it is,
 // otherwise http:// + host + target, the host taken from the Host header
-// and, without one, from the server address. CONNECT's authority-form
-// target becomes http://authority/ ; OPTIONS' asterisk-form http://host/* .
-// Bytes that cannot appear in a URL are percent-encoded.
+// and, without one (or with one that is not a valid host), from the server
+// address. CONNECT's authority-form target becomes http://authority/ ;
+// OPTIONS' asterisk-form http://host/* . Bytes that cannot appear in a URL
+// are percent-encoded, so the result always parses.
 func harURL(t *analysis.TxnReport, c *analysis.ConnReport) string {
 	target := t.Target
 	lower := strings.ToLower(target)
 	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
-		return urlSafe(target)
+		if u := urlSafe(target, "[]"); validURL(u) {
+			return u
+		}
+		target = "/"
 	}
-	host, ok := headerValue(t.RequestHeaders, "Host")
+	host, _ := headerValue(t.RequestHeaders, "Host")
 	host = strings.TrimSpace(host)
-	if !ok || host == "" {
+	if !validHost(host) || !validURL("http://"+host+"/") {
+		host = ""
 		if c != nil {
 			host = c.Server
 		}
 	}
 	switch {
 	case strings.EqualFold(t.Method, "CONNECT"):
-		return "http://" + urlSafe(target) + "/"
+		if u := "http://" + target + "/"; validHost(target) && validURL(u) {
+			return u
+		}
+		return "http://" + host + "/"
 	case target == "*":
-		return "http://" + urlSafe(host) + "/*"
+		return "http://" + host + "/*"
 	case !strings.HasPrefix(target, "/"):
 		target = "/" + target
 	}
-	return "http://" + urlSafe(host) + urlSafe(target)
+	return "http://" + host + urlSafe(target, "[]")
+}
+
+// validHost reports whether s is a plausible host[:port]: a name or IP
+// literal made of letters, digits and - . _ ~ : [ ] only.
+func validHost(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validURL reports whether s parses as an absolute URL with a host.
+func validURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.IsAbs() && u.Host != ""
 }
 
 // urlSafe percent-encodes every byte that RFC 3986 does not allow anywhere
-// in a URL (controls, space, non-ASCII, and " < > \ ^ ` { | }), leaving
-// existing escapes and delimiters alone.
-func urlSafe(s string) string {
+// in a URL (controls, space, non-ASCII, and " < > \ ^ ` { | }), plus the
+// bytes in extra, and a % that does not start a valid escape; existing
+// escapes and delimiters are left alone.
+func urlSafe(s, extra string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c <= 0x20 || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0 {
+		badPercent := c == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]))
+		if c <= 0x20 || c >= 0x7f || badPercent || strings.IndexByte("\"<>\\^`{|}", c) >= 0 || strings.IndexByte(extra, c) >= 0 {
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&0xf])
@@ -326,4 +357,8 @@ func round3(x float64) float64 {
 		return x
 	}
 	return float64(int64(x*1000+0.5)) / 1000
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

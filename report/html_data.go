@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/internal/textsafe"
@@ -171,7 +172,7 @@ func chartTxnOf(t *analysis.TxnReport, origin analysis.Time) chartTxn {
 func txnDetail(t *analysis.TxnReport) string {
 	s := clean(t.Method + " " + t.Target + " " + t.Version)
 	if t.Response != nil {
-		s += "\n→ " + itoa(t.Status) + " " + clean(t.Reason)
+		s += "\n→ " + strconv.Itoa(t.Status) + " " + clean(t.Reason)
 	} else {
 		s += "\n→ no response captured"
 	}
