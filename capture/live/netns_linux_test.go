@@ -46,7 +46,7 @@ func newVethPair(t testing.TB) *vethPair {
 	}
 	v.cleanup()
 	t.Cleanup(v.cleanup)
-	for _, args := range [][]string{
+	cmds := [][]string{
 		{"netns", "add", v.nsA},
 		{"netns", "add", v.nsB},
 		{"link", "add", v.ifA, "netns", v.nsA, "type", "veth", "peer", "name", v.ifB, "netns", v.nsB},
@@ -56,7 +56,8 @@ func newVethPair(t testing.TB) *vethPair {
 		{"-n", v.nsB, "link", "set", v.ifB, "up"},
 		{"-n", v.nsA, "link", "set", "lo", "up"},
 		{"-n", v.nsB, "link", "set", "lo", "up"},
-	} {
+	}
+	for _, args := range cmds {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
