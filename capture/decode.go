@@ -1,0 +1,259 @@
+package capture
+
+import (
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Decoder turns packets into TCP segments. The link and IP layers are
+// decoded by gopacket's DecodingLayerParser over preallocated layers (zero
+// copy, no allocation per packet); the TCP header by a hand-written view
+// (see decodeTCP). A Decoder is not safe for concurrent use; its zero value
+// is not ready, use NewDecoder.
+type Decoder struct {
+	eth  ethernetLayer
+	vlan vlanLayer
+	sll  layers.LinuxSLL
+	sll2 layers.LinuxSLL2
+	loop layers.Loopback
+	ip4  layers.IPv4
+	ip6  layers.IPv6
+	ext  ipv6ExtLayer
+
+	// One parser per first layer; all share the layers above.
+	ethParser, sllParser, sll2Parser, loopParser, ip4Parser, ip6Parser *gopacket.DecodingLayerParser
+	decoded                                                            []gopacket.LayerType
+
+	stats Stats
+	// Link-type counts are kept for a run of same-type packets and folded
+	// into linkCounts when the type changes, to keep map writes off the
+	// per-packet path.
+	linkCounts map[LinkType]uint64
+	runLink    LinkType
+	runCount   uint64
+}
+
+// NewDecoder returns a Decoder ready for use.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8), linkCounts: map[LinkType]uint64{}}
+	var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.vlan, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ext} {
+		c = c.Put(l)
+	}
+	parser := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first)
+		p.SetDecodingLayerContainer(c)
+		// The parser stops quietly at the first layer it has no decoder for
+		// (TCP, UDP, ARP, ...); decode looks at where it stopped.
+		p.IgnoreUnsupported = true
+		return p
+	}
+	d.ethParser = parser(layers.LayerTypeEthernet)
+	d.sllParser = parser(layers.LayerTypeLinuxSLL)
+	d.sll2Parser = parser(layers.LayerTypeLinuxSLL2)
+	d.loopParser = parser(layers.LayerTypeLoopback)
+	d.ip4Parser = parser(layers.LayerTypeIPv4)
+	d.ip6Parser = parser(layers.LayerTypeIPv6)
+	return d
+}
+
+// Decode decodes p into s. It returns SkipNone when p carried a TCP segment
+// (s is filled; s.Payload aliases p.Data), or the reason it was skipped (s
+// is then unspecified).
+func (d *Decoder) Decode(p *Packet, s *Segment) SkipReason {
+	d.stats.Packets++
+	if p.LinkType != d.runLink || d.runCount == 0 {
+		d.flushLinkRun()
+		d.runLink = p.LinkType
+	}
+	d.runCount++
+
+	r := d.decode(p, s)
+	if r != SkipNone {
+		d.stats.Skipped[r]++
+		return r
+	}
+	d.stats.TCPSegments++
+	if s.PayloadLength > len(s.Payload) {
+		d.stats.CutSegments++
+	}
+	return SkipNone
+}
+
+// Stats returns the counts so far.
+func (d *Decoder) Stats() Stats {
+	d.flushLinkRun()
+	st := d.stats
+	st.ByLinkType = make(map[LinkType]uint64, len(d.linkCounts))
+	for k, v := range d.linkCounts {
+		st.ByLinkType[k] = v
+	}
+	return st
+}
+
+func (d *Decoder) flushLinkRun() {
+	if d.runCount > 0 {
+		d.linkCounts[d.runLink] += d.runCount
+		d.runCount = 0
+	}
+}
+
+func (d *Decoder) parserFor(p *Packet) (*gopacket.DecodingLayerParser, SkipReason) {
+	switch p.LinkType {
+	case LinkTypeEthernet:
+		return d.ethParser, SkipNone
+	case LinkTypeLinuxSLL:
+		return d.sllParser, SkipNone
+	case LinkTypeLinuxSLL2:
+		return d.sll2Parser, SkipNone
+	case LinkTypeNull, LinkTypeLoop:
+		// layers.Loopback reads the family in either byte order, which
+		// covers DLT_NULL (host order) and DLT_LOOP (network order), and
+		// maps all of AF_INET6's values (24, 28, 30; 10 on Linux) to IPv6.
+		return d.loopParser, SkipNone
+	case LinkTypeIPv4:
+		return d.ip4Parser, SkipNone
+	case LinkTypeIPv6:
+		return d.ip6Parser, SkipNone
+	case LinkTypeRaw, LinkTypeRawDLT12, LinkTypeRawDLT14:
+		if len(p.Data) == 0 {
+			return nil, d.damaged(p, false)
+		}
+		switch p.Data[0] >> 4 {
+		case 4:
+			return d.ip4Parser, SkipNone
+		case 6:
+			return d.ip6Parser, SkipNone
+		}
+		return nil, SkipNonIP
+	}
+	return nil, SkipUnknownLinkType
+}
+
+// damaged classifies a packet whose headers could not be decoded: cut by the
+// snap length (truncated) or simply wrong (malformed).
+func (d *Decoder) damaged(p *Packet, parserSawTruncation bool) SkipReason {
+	if parserSawTruncation || p.CaptureLength < p.OriginalLength {
+		return SkipTruncated
+	}
+	return SkipMalformed
+}
+
+func (d *Decoder) decode(p *Packet, s *Segment) SkipReason {
+	parser, reason := d.parserFor(p)
+	if parser == nil {
+		return reason
+	}
+	d.vlan.n, d.ext.total = 0, 0
+	if err := parser.DecodeLayers(p.Data, &d.decoded); err != nil || len(d.decoded) == 0 {
+		return d.damaged(p, parser.Truncated)
+	}
+
+	// Find the IP layer the parser reached, and the protocol after it.
+	var (
+		ipLayers int
+		proto    layers.IPProtocol
+		last     = d.decoded[len(d.decoded)-1]
+	)
+	for _, t := range d.decoded {
+		if t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
+			ipLayers++
+		}
+	}
+	switch {
+	case ipLayers == 0:
+		if d.linkNext(last) == layers.LayerTypeARP {
+			return SkipARP
+		}
+		return SkipNonIP
+	case ipLayers > 1:
+		return SkipOtherIPProto // IP in IP: tunnels are not followed
+	}
+
+	*s = Segment{Frame: p.Frame, Time: p.Time}
+	if d.vlan.n > 0 {
+		s.VLAN = d.vlan.ids[0]
+	}
+	if d.vlan.n > 1 {
+		s.InnerVLAN = d.vlan.ids[1]
+	}
+
+	var (
+		tcp      []byte
+		wireLen  int
+		src, dst netip.Addr
+	)
+	switch last {
+	case layers.LayerTypeIPv4:
+		ip := &d.ip4
+		if ip.Version != 4 {
+			return SkipMalformed
+		}
+		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+			return SkipIPFragment
+		}
+		proto = ip.Protocol
+		tcp = ip.Payload
+		wireLen = int(ip.Length) - int(ip.IHL)*4
+		src, dst = netip.AddrFrom4([4]byte(ip.SrcIP)), netip.AddrFrom4([4]byte(ip.DstIP))
+		s.IPID = ip.Id
+	default: // IPv6, possibly followed by extension headers
+		ip := &d.ip6
+		if ip.Version != 6 {
+			return SkipMalformed
+		}
+		proto, tcp = ip.NextHeader, ip.Payload
+		if ip.HopByHop != nil {
+			proto = ip.HopByHop.NextHeader
+		}
+		if last != layers.LayerTypeIPv6 {
+			proto, tcp = d.ext.NextHeader, d.ext.Payload
+		}
+		if ip.Length == 0 { // jumbogram: gopacket already cut Payload to its length
+			wireLen = len(ip.Payload) - d.ext.total
+		} else {
+			wireLen = int(ip.Length) - d.ext.total
+			if ip.HopByHop != nil {
+				wireLen -= len(ip.HopByHop.Contents)
+			}
+		}
+		src, dst = netip.AddrFrom16([16]byte(ip.SrcIP)), netip.AddrFrom16([16]byte(ip.DstIP))
+	}
+
+	switch proto {
+	case layers.IPProtocolTCP:
+	case layers.IPProtocolUDP, layers.IPProtocolUDPLite:
+		return SkipUDP
+	case layers.IPProtocolICMPv4, layers.IPProtocolICMPv6:
+		return SkipICMP
+	case layers.IPProtocolIPv6Fragment:
+		return SkipIPFragment
+	default:
+		return SkipOtherIPProto
+	}
+	s.Src, s.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
+	r := decodeTCP(tcp, wireLen, s)
+	if r == SkipTruncated && p.CaptureLength >= p.OriginalLength {
+		r = SkipMalformed // short, but not because of the snap length
+	}
+	return r
+}
+
+// linkNext is the type a link layer said comes next.
+func (d *Decoder) linkNext(t gopacket.LayerType) gopacket.LayerType {
+	switch t {
+	case layers.LayerTypeEthernet:
+		return d.eth.NextLayerType()
+	case layers.LayerTypeDot1Q:
+		return d.vlan.NextLayerType()
+	case layers.LayerTypeLinuxSLL:
+		return d.sll.NextLayerType()
+	case layers.LayerTypeLinuxSLL2:
+		return d.sll2.NextLayerType()
+	case layers.LayerTypeLoopback:
+		return d.loop.NextLayerType()
+	}
+	return gopacket.LayerTypeZero
+}

@@ -1,0 +1,93 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors wrapped by *Error. Test with errors.Is.
+var (
+	// ErrNotCapture: the input does not start with a pcap, pcapng or gzip
+	// magic number.
+	ErrNotCapture = errors.New("not a pcap or pcapng capture")
+	// ErrUnsupportedVersion: a known magic number with a version this reader
+	// (and Wireshark) does not read.
+	ErrUnsupportedVersion = errors.New("unsupported capture format version")
+	// ErrTruncated: the input ended in the middle of a header, record or block.
+	ErrTruncated = errors.New("capture file cut short")
+	// ErrTooLarge: a length field exceeds the reader's limits (a packet over
+	// MaxPacketLength, a block over MaxBlockLength). Such lengths come from
+	// damaged or hostile files; refusing them bounds memory.
+	ErrTooLarge = errors.New("length exceeds limit")
+	// ErrCorrupt: a header or block is inconsistent (bad byte-order mark,
+	// lengths that do not add up, an unknown interface).
+	ErrCorrupt = errors.New("corrupt capture")
+)
+
+// Error reports damaged input: where it is and what is wrong.
+//
+// Frame is the number the damaged packet would have had (0 when the damage is
+// in a file or section header, before any packet); Offset is the byte offset
+// in the decompressed input of the header, record or block that is damaged.
+type Error struct {
+	File   string
+	Frame  uint64
+	Offset int64
+	Err    error
+}
+
+// Error formats as "FILE: frame N at byte offset X: what", or
+// "FILE: at byte offset X: what" when no frame is involved.
+func (e *Error) Error() string {
+	if e.Frame == 0 {
+		return fmt.Sprintf("%s: at byte offset %d: %v", e.File, e.Offset, e.Err)
+	}
+	return fmt.Sprintf("%s: frame %d at byte offset %d: %v", e.File, e.Frame, e.Offset, e.Err)
+}
+
+// Unwrap returns the underlying cause, so errors.Is(err, ErrTruncated) works.
+func (e *Error) Unwrap() error { return e.Err }
+
+// WarningKind names a non-fatal oddity with a stable snake_case key.
+type WarningKind string
+
+// The warnings a Reader can report.
+const (
+	// WarnTimeBackwards: a packet's timestamp is earlier than the packet
+	// before it. Analysis still uses the packet's own time.
+	WarnTimeBackwards WarningKind = "time_backwards"
+	// WarnCaplenOverSnaplen: a packet captured more bytes than the snap length
+	// declared in the file or interface header. The packet is read whole, as
+	// Wireshark does.
+	WarnCaplenOverSnaplen WarningKind = "caplen_over_snaplen"
+	// WarnCaplenOverOrigLen: a packet claims to have captured more bytes than
+	// it had on the wire. Its original length is raised to its captured length.
+	WarnCaplenOverOrigLen WarningKind = "caplen_over_original_length"
+	// WarnSnaplenZero: the file or interface header declares snap length 0
+	// (meaning "unknown" to some writers); packets are read up to the limit.
+	WarnSnaplenZero WarningKind = "snaplen_zero"
+	// WarnBadTimestamp: a classic pcap fraction of a second is out of range
+	// (≥ 1 s); the time is still computed from it.
+	WarnBadTimestamp WarningKind = "bad_timestamp_fraction"
+)
+
+// Warning is a non-fatal oddity found while reading: where it is and what.
+type Warning struct {
+	File   string
+	Frame  uint64 // 0 when it concerns a header rather than a packet
+	Offset int64
+	Kind   WarningKind
+	Detail string
+}
+
+// String formats like Error: "FILE: frame N at byte offset X: kind: detail".
+func (w Warning) String() string {
+	if w.Frame == 0 {
+		return fmt.Sprintf("%s: at byte offset %d: %s: %s", w.File, w.Offset, w.Kind, w.Detail)
+	}
+	return fmt.Sprintf("%s: frame %d at byte offset %d: %s: %s", w.File, w.Frame, w.Offset, w.Kind, w.Detail)
+}
+
+// MaxWarnings is how many warnings a Reader keeps; later ones are only
+// counted (see Reader.WarningCount).
+const MaxWarnings = 100
