@@ -47,7 +47,7 @@ type Reader struct {
 	// nonPacketFrames counts records Wireshark numbers as frames but that
 	// carry no packet (pcapng custom and systemd journal blocks).
 	nonPacketFrames uint64
-	done   bool   // EOF or damage seen: Next returns io.EOF from now on
+	done            bool // EOF or damage seen: Next returns io.EOF from now on
 
 	lastTime     int64
 	haveLastTime bool
