@@ -22,6 +22,7 @@ type Conn struct {
 	// bytes may be in the middle of a message, so each direction scans for a
 	// start line instead of requiring one at its first byte.
 	midStream bool
+	begun     bool  // begin has run
 	scanned   int64 // bytes scanned while looking for the first start line
 
 	streams [2]stream
@@ -56,12 +57,22 @@ func NewConn(c *reassembly.Connection, cfg Config) *Conn {
 	p := &Conn{conn: c, cfg: cfg.withDefaults(), app: AppUnknown}
 	p.streams[0].dir = reassembly.ClientToServer
 	p.streams[1].dir = reassembly.ServerToClient
-	if c != nil && c.Handshake.SYNFrame == 0 && c.Handshake.SYNACKFrame == 0 {
-		p.midStream = true
-		p.streams[0].st = stResync
-		p.streams[1].st = stResync
-	}
 	return p
+}
+
+// begin runs before the first byte or gap is handled. The Assembler opens
+// a connection at its first segment, before the handshake is recorded, so
+// whether the handshake was captured is only known now.
+func (p *Conn) begin() {
+	p.begun = true
+	if c := p.conn; c != nil && c.Handshake.SYNFrame == 0 && c.Handshake.SYNACKFrame == 0 {
+		p.midStream = true
+		for i := range p.streams {
+			if p.streams[i].st == stStart {
+				p.streams[i].st = stResync
+			}
+		}
+	}
 }
 
 // App returns what the connection carried. Until its first bytes were seen
@@ -76,6 +87,9 @@ func (p *Conn) TransactionsDropped() int { return p.dropped }
 func (p *Conn) Data(d reassembly.Direction, data []byte, at reassembly.Span) {
 	if d > reassembly.ServerToClient || len(data) == 0 {
 		return
+	}
+	if !p.begun {
+		p.begin()
 	}
 	s := &p.streams[d]
 	s.total += int64(len(data))
@@ -102,6 +116,9 @@ func (p *Conn) Data(d reassembly.Direction, data []byte, at reassembly.Span) {
 func (p *Conn) Gap(d reassembly.Direction, size int64, at reassembly.Span) {
 	if d > reassembly.ServerToClient || size <= 0 {
 		return
+	}
+	if !p.begun {
+		p.begin()
 	}
 	p.gap(&p.streams[d], size, at)
 }
@@ -220,6 +237,11 @@ func newMessage(m *Message, tok []string) {
 // delivered for both directions; called earlier it describes what was
 // parsed so far. ID is left 0 for the caller to number.
 func (p *Conn) Transactions() []*Transaction {
+	if p.app != AppHTTP1 {
+		// Nothing, or a tentative malformed first request that the server
+		// never confirmed as HTTP.
+		return nil
+	}
 	out := make([]*Transaction, len(p.boxes))
 	for i, b := range p.boxes {
 		p.finalize(i, b)

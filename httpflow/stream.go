@@ -203,9 +203,14 @@ func (p *Conn) checkPartial(s *stream) {
 		return // perhaps an empty line between messages
 	}
 	var ok bool
-	if s.dir == reassembly.ClientToServer {
+	switch {
+	case s.dir == reassembly.ClientToServer && !p.appDecided && s.st == stStart && len(p.boxes) == 0:
+		// The first line: text waits for its line end (see notStart),
+		// binary is rejected now.
+		ok = !hasCTL(bytes.TrimRight(head, "\r"))
+	case s.dir == reassembly.ClientToServer:
 		ok = couldStartRequest(head)
-	} else {
+	default:
 		ok = couldStartStatus(head)
 	}
 	if ok {
@@ -247,8 +252,8 @@ func (p *Conn) startLine(s *stream, line []byte, at reassembly.Span) {
 				return
 			}
 		} else if !p.appDecided && brokenRequestLine(content) {
-			// HTTP, but a broken request line: notStart keeps it as a
-			// malformed request.
+			// Plainly HTTP, with a broken request line: notStart keeps it
+			// as a malformed request.
 			p.decide(AppHTTP1)
 		}
 	} else if st, ok := parseStatusLine(content); ok {
@@ -267,6 +272,14 @@ func (p *Conn) startLine(s *stream, line []byte, at reassembly.Span) {
 // notStart handles bytes at a message boundary that do not start a message.
 func (p *Conn) notStart(s *stream, content []byte) {
 	if !p.appDecided {
+		if s.dir == reassembly.ClientToServer && len(p.boxes) == 0 && !s.lineSkip && !hasCTL(content) {
+			// A first line of text that is not a valid request line: keep
+			// it as a malformed request but let the server decide. An HTTP
+			// status line in answer (typically 400) makes the connection
+			// HTTP/1.x; anything else makes it unknown.
+			p.malformedRequest(s, content)
+			return
+		}
 		// The connection's first bytes are not HTTP/1.x.
 		p.decide(AppUnknown)
 		return
@@ -285,16 +298,7 @@ func (p *Conn) notStart(s *stream, content []byte) {
 		if sp := bytes.IndexByte(content, ' '); sp > 0 && isToken(content[:sp]) {
 			// A broken request line: keep it as a malformed request, since
 			// the server will most likely answer it.
-			r, _ := parseRequestLine(content, true)
-			r.method = content[:sp]
-			if brokenRequestLine(content) {
-				r.version = content[len(content)-8:]
-				r.target = bytes.TrimSpace(content[sp+1 : len(content)-9])
-			}
-			p.beginRequest(s, r, false, s.lastAt)
-			addAnomaly(s.msg, "bad_request_line")
-			p.abort(s, IncompleteMalformed)
-			s.st = stResync
+			p.malformedRequest(s, content)
 			return
 		}
 	} else {
@@ -317,6 +321,32 @@ func (p *Conn) notStart(s *stream, content []byte) {
 			addAnomaly(s.last, "stray_bytes_after_message")
 		}
 	}
+}
+
+// malformedRequest keeps a line that should have been a request line as a
+// malformed request (anomaly "bad_request_line"), reading what it can: the
+// leading token as the method, a trailing " HTTP/x.y" as the version, the
+// rest as the target. The lines after it are skipped up to the next valid
+// start line.
+func (p *Conn) malformedRequest(s *stream, content []byte) {
+	var r requestLine
+	n := 0
+	for n < len(content) && tchar[content[n]] {
+		n++
+	}
+	r.method = content[:n]
+	rest := bytes.TrimSpace(content[n:])
+	if len(rest) >= 8 {
+		if _, _, ok := httpVersion(rest[len(rest)-8:]); ok && (len(rest) == 8 || rest[len(rest)-9] == ' ') {
+			r.version = rest[len(rest)-8:]
+			rest = bytes.TrimSpace(rest[:len(rest)-8])
+		}
+	}
+	r.target = rest
+	p.beginRequest(s, r, false, s.lastAt)
+	addAnomaly(s.msg, "bad_request_line")
+	p.abort(s, IncompleteMalformed)
+	s.st = stResync
 }
 
 // beginRequest opens a transaction for a request line.
