@@ -21,6 +21,9 @@ import (
 	"github.com/connscope/connscope/capture/bpf"
 )
 
+// pureGo reports which implementation this build uses.
+const pureGo = true
+
 // Source reads frames live from one network interface through an AF_PACKET
 // socket with a TPACKET_V3 ring. It has the shape of capture.Reader: Next
 // until io.EOF, then Close.

@@ -1,0 +1,391 @@
+package capture_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	ct "github.com/connscope/connscope/capture/capturetest"
+)
+
+// readAll reads every packet, copying what the Reader reuses.
+func readAll(t testing.TB, r *capture.Reader) ([]capture.Packet, error) {
+	t.Helper()
+	var out []capture.Packet
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			if _, again := r.Next(); again != io.EOF {
+				t.Errorf("Next after a damage error returned %v, want io.EOF", again)
+			}
+			return out, err
+		}
+		q := *p
+		q.Data = bytes.Clone(p.Data)
+		out = append(out, q)
+	}
+}
+
+func mustRead(t testing.TB, data []byte) (*capture.Reader, []capture.Packet) {
+	t.Helper()
+	r, err := capture.NewReader(bytes.NewReader(data), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := readAll(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, pkts
+}
+
+func frameBytes(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + n)
+	}
+	return b
+}
+
+func TestClassicPcapVariants(t *testing.T) {
+	const t0 = int64(1_600_000_000_123_456_789)
+	for _, tc := range []struct {
+		desc       string
+		big, nano  bool
+		wantFormat string
+		wantT0     int64
+	}{
+		{"little-endian microseconds", false, false, "pcap", t0 - 789},
+		{"big-endian microseconds", true, false, "pcap", t0 - 789},
+		{"little-endian nanoseconds", false, true, "pcap-ns", t0},
+		{"big-endian nanoseconds", true, true, "pcap-ns", t0},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := ct.NewPcap(&buf, capture.LinkTypeLinuxSLL2, ct.PcapOptions{BigEndian: tc.big, Nanosecond: tc.nano, Snaplen: 100})
+			w.Write(t0, frameBytes(60))
+			w.WriteRecord(t0+2_000_000_000, frameBytes(100), 1514) // cut by the snap length
+			w.Write(t0+3_000_000_000, nil)                         // zero-length record
+			r, pkts := mustRead(t, buf.Bytes())
+			if r.Format() != tc.wantFormat {
+				t.Errorf("Format = %q, want %q", r.Format(), tc.wantFormat)
+			}
+			if len(pkts) != 3 || r.Frames() != 3 {
+				t.Fatalf("read %d packets (Frames %d), want 3", len(pkts), r.Frames())
+			}
+			for i, p := range pkts {
+				if p.Frame != uint64(i+1) || p.LinkType != capture.LinkTypeLinuxSLL2 || p.Interface != 0 {
+					t.Errorf("packet %d: frame %d link %v interface %d", i, p.Frame, p.LinkType, p.Interface)
+				}
+			}
+			if pkts[0].Time != tc.wantT0 || pkts[1].Time != tc.wantT0+2e9 {
+				t.Errorf("times %d, %d; want %d, %d", pkts[0].Time, pkts[1].Time, tc.wantT0, tc.wantT0+2e9)
+			}
+			if !bytes.Equal(pkts[0].Data, frameBytes(60)) || pkts[0].CaptureLength != 60 || pkts[0].OriginalLength != 60 {
+				t.Errorf("packet 1: %d/%d bytes, data ok %v", pkts[0].CaptureLength, pkts[0].OriginalLength, bytes.Equal(pkts[0].Data, frameBytes(60)))
+			}
+			if pkts[1].CaptureLength != 100 || pkts[1].OriginalLength != 1514 || len(pkts[1].Data) != 100 {
+				t.Errorf("cut packet: capture %d original %d len %d", pkts[1].CaptureLength, pkts[1].OriginalLength, len(pkts[1].Data))
+			}
+			if pkts[2].CaptureLength != 0 || len(pkts[2].Data) != 0 {
+				t.Errorf("zero-length packet has %d bytes", len(pkts[2].Data))
+			}
+			if pkts[0].Offset != 24 || pkts[1].Offset != 24+16+60 {
+				t.Errorf("offsets %d, %d; want 24, 100", pkts[0].Offset, pkts[1].Offset)
+			}
+			if r.WarningCount() != 0 {
+				t.Errorf("unexpected warnings %v", r.Warnings())
+			}
+		})
+	}
+}
+
+// TestPcapngSectionsAndInterfaces covers several sections in both byte
+// orders, interfaces with their own link types and timestamp units, and
+// every packet block type, with non-packet blocks in between.
+func TestPcapngSectionsAndInterfaces(t *testing.T) {
+	var buf bytes.Buffer
+	w := ct.NewPcapng(&buf)
+	w.Section(false)
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet})                                // 0: µs
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeNull, TSResol: 9})                        // 1: ns
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeRaw, TSResol: 0x80 | 20, TSOffset: 1000}) // 2: 2^-20 s, +1000 s
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeIPv6, TSResol: 12})                       // 3: ps
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeLinuxSLL, Snaplen: 64, TSResol: 3})       // 4: ms, snaplen 64
+	w.EPB(0, 1_500_000_000_250_000, frameBytes(70), 70)                                          // frame 1
+	w.Block(ct.BlockNRB, []byte{0, 0, 0, 0})                                                     // no frame
+	w.EPB(1, 1_500_000_000_000_000_001, frameBytes(10), 40)                                      // frame 2
+	w.Block(ct.BlockISB, make([]byte, 12))                                                       // no frame
+	w.EPB(2, 3<<20|1<<19, frameBytes(20), 20)                                                    // frame 3: 3.5 s + 1000 s
+	w.Block(ct.BlockCustom, make([]byte, 8))                                                     // frame 4, not a packet
+	w.EPB(3, 1_000_000_000_000_123, frameBytes(30), 30)                                          // frame 5
+	w.PB(0, 1_500_000_001_000_000, frameBytes(33), 33)                                           // frame 6
+	w.SPB(frameBytes(80), 100)                                                                   // frame 7: interface 0, whole
+	w.Section(true)
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeLinuxSLL2, TSResol: 3})
+	w.EPB(0, 1_500_000_002_000, frameBytes(44), 44) // frame 8: ms, big-endian section
+	w.Block(ct.BlockDSB, make([]byte, 8))
+	w.Block(ct.BlockJournal, []byte("MESSAGE=x\n")) // frame 9, not a packet
+	w.SPB(frameBytes(10), 10)                       // frame 10
+
+	r, pkts := mustRead(t, buf.Bytes())
+	if r.Format() != "pcapng" {
+		t.Errorf("Format = %q", r.Format())
+	}
+	type want struct {
+		frame   uint64
+		time    int64
+		link    capture.LinkType
+		iface   int
+		capLen  int
+		origLen int
+	}
+	wants := []want{
+		{1, 1_500_000_000_250_000_000, capture.LinkTypeEthernet, 0, 70, 70},
+		{2, 1_500_000_000_000_000_001, capture.LinkTypeNull, 1, 10, 40},
+		{3, 1003_500_000_000, capture.LinkTypeRaw, 2, 20, 20},
+		{5, 1000_000_000_000, capture.LinkTypeIPv6, 3, 30, 30},
+		{6, 1_500_000_001_000_000_000, capture.LinkTypeEthernet, 0, 33, 33},
+		{7, 1_500_000_001_000_000_000, capture.LinkTypeEthernet, 0, 80, 100}, // SPB: previous time
+		{8, 1_500_000_002_000_000_000, capture.LinkTypeLinuxSLL2, 0, 44, 44},
+		{10, 1_500_000_002_000_000_000, capture.LinkTypeLinuxSLL2, 0, 10, 10},
+	}
+	if len(pkts) != len(wants) {
+		t.Fatalf("read %d packets, want %d", len(pkts), len(wants))
+	}
+	for i, w := range wants {
+		p := pkts[i]
+		got := want{p.Frame, p.Time, p.LinkType, p.Interface, p.CaptureLength, p.OriginalLength}
+		if got != w {
+			t.Errorf("packet %d = %+v, want %+v", i, got, w)
+		}
+		if !bytes.Equal(p.Data, frameBytes(w.capLen)) {
+			t.Errorf("packet %d: data differs", i)
+		}
+	}
+	if r.Frames() != 10 || r.NonPacketFrames() != 2 {
+		t.Errorf("Frames %d NonPacketFrames %d, want 10 and 2", r.Frames(), r.NonPacketFrames())
+	}
+}
+
+func TestPcapngSimplePacketBlockHonoursSnaplen(t *testing.T) {
+	var buf bytes.Buffer
+	w := ct.NewPcapng(&buf)
+	w.Section(false)
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet, Snaplen: 50})
+	w.EPB(0, 1e6, frameBytes(40), 40)
+	w.SPB(frameBytes(60), 200) // block carries 60 bytes, snap length says 50
+	_, pkts := mustRead(t, buf.Bytes())
+	if len(pkts) != 2 || pkts[1].CaptureLength != 50 || pkts[1].OriginalLength != 200 {
+		t.Fatalf("got %+v", pkts)
+	}
+}
+
+// TestPcapngLargeBlock reads an EPB larger than the read buffer (big
+// options), which goes through the copying path.
+func TestPcapngLargeBlock(t *testing.T) {
+	var buf bytes.Buffer
+	w := ct.NewPcapng(&buf)
+	w.Section(false)
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet})
+	data := frameBytes(1000)
+	body := make([]byte, 20, 3<<20)
+	w.Order().PutUint32(body[12:], 1000)
+	w.Order().PutUint32(body[16:], 1000)
+	body = append(body, data...)
+	opt := make([]byte, 4)
+	w.Order().PutUint16(opt, 1) // opt_comment
+	w.Order().PutUint16(opt[2:], 60000)
+	for len(body) < 2<<20 {
+		body = append(body, opt...)
+		body = append(body, make([]byte, 60000)...)
+	}
+	w.Block(ct.BlockEPB, body)
+	w.EPB(0, 5, frameBytes(10), 10)
+	r, pkts := mustRead(t, buf.Bytes())
+	if len(pkts) != 2 || !bytes.Equal(pkts[0].Data, data) || !bytes.Equal(pkts[1].Data, frameBytes(10)) {
+		t.Fatalf("got %d packets", len(pkts))
+	}
+	if pkts[1].Offset != int64(buf.Len()-44) { // the last block: 32 bytes around 10 data bytes padded to 12
+		t.Errorf("second packet offset %d", pkts[1].Offset)
+	}
+	_ = r
+}
+
+func gzipped(t testing.TB, b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestGzipAndFiles(t *testing.T) {
+	var plain bytes.Buffer
+	w := ct.NewPcap(&plain, capture.LinkTypeEthernet, ct.PcapOptions{Nanosecond: true})
+	for i := range 100 {
+		w.Write(int64(i), frameBytes(100+i))
+	}
+	var ng bytes.Buffer
+	nw := ct.NewPcapng(&ng)
+	nw.Section(false)
+	nw.Interface(ct.Interface{LinkType: capture.LinkTypeRaw})
+	nw.EPB(0, 7, frameBytes(50), 50)
+
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, format string
+		data         []byte
+		packets      int
+	}{
+		{"a.pcapng", "pcap-ns", plain.Bytes(), 100}, // the name lies; the magic decides
+		{"b.pcap.gz", "pcap-ns+gzip", gzipped(t, plain.Bytes()), 100},
+		{"c.pcap", "pcapng+gzip", gzipped(t, ng.Bytes()), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := capture.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if r.Format() != tc.format || r.Size() != int64(len(tc.data)) {
+				t.Errorf("Format %q Size %d; want %q %d", r.Format(), r.Size(), tc.format, len(tc.data))
+			}
+			pkts, err := readAll(t, r)
+			if err != nil || len(pkts) != tc.packets {
+				t.Fatalf("read %d packets, err %v", len(pkts), err)
+			}
+			if r.BytesRead() != int64(len(tc.data)) {
+				t.Errorf("BytesRead = %d at the end, want %d", r.BytesRead(), len(tc.data))
+			}
+		})
+	}
+}
+
+func TestStandardInput(t *testing.T) {
+	var buf bytes.Buffer
+	w := ct.NewPcap(&buf, capture.LinkTypeEthernet, ct.PcapOptions{})
+	w.Write(1e9, frameBytes(64))
+	path := filepath.Join(t.TempDir(), "in")
+	if err := os.WriteFile(path, gzipped(t, buf.Bytes()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+
+	r, err := capture.Open("-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := readAll(t, r)
+	if err != nil || len(pkts) != 1 || r.Format() != "pcap+gzip" {
+		t.Fatalf("%d packets, format %q, err %v", len(pkts), r.Format(), err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Stat(); err != nil {
+		t.Errorf("Close closed standard input: %v", err)
+	}
+}
+
+func TestStreamingInputHasUnknownSize(t *testing.T) {
+	var buf bytes.Buffer
+	ct.NewPcap(&buf, capture.LinkTypeEthernet, ct.PcapOptions{}).Write(1, frameBytes(10))
+	pr, pw := io.Pipe()
+	go func() { pw.Write(buf.Bytes()); pw.Close() }()
+	r, err := capture.NewReader(pr, "pipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Size() != -1 {
+		t.Errorf("Size = %d for a pipe, want -1", r.Size())
+	}
+	if pkts, err := readAll(t, r); err != nil || len(pkts) != 1 {
+		t.Fatalf("%d packets, %v", len(pkts), err)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	var buf bytes.Buffer
+	w := ct.NewPcap(&buf, capture.LinkTypeEthernet, ct.PcapOptions{Snaplen: 0, RawSnaplen: true})
+	w.Write(5e9, frameBytes(20))
+	w.Write(4e9, frameBytes(20)) // time goes backwards
+	w.WriteHeader(6e9, 20, 10)   // captured more than the original length
+	w.WriteRaw(frameBytes(20))
+	r, pkts := mustRead(t, buf.Bytes())
+	if len(pkts) != 3 {
+		t.Fatalf("%d packets", len(pkts))
+	}
+	var kinds []string
+	for _, w := range r.Warnings() {
+		kinds = append(kinds, fmt.Sprintf("%s@%d/%d", w.Kind, w.Frame, w.Offset))
+	}
+	want := "snaplen_zero@0/16 time_backwards@2/60 caplen_over_original_length@3/96"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("warnings %q, want %q", got, want)
+	}
+	if pkts[2].OriginalLength != 20 {
+		t.Errorf("original length %d, want it raised to 20", pkts[2].OriginalLength)
+	}
+	if s := r.Warnings()[1].String(); s != "test: frame 2 at byte offset 60: time_backwards: time 4000000000 ns is 1000000000 ns before the previous packet's" {
+		t.Errorf("warning text %q", s)
+	}
+
+	// Over the cap, warnings are counted but not kept.
+	buf.Reset()
+	w = ct.NewPcap(&buf, capture.LinkTypeEthernet, ct.PcapOptions{Snaplen: 10})
+	for i := range capture.MaxWarnings + 50 {
+		w.Write(int64(i), frameBytes(11)) // each exceeds the snap length
+	}
+	r, _ = mustRead(t, buf.Bytes())
+	if len(r.Warnings()) != capture.MaxWarnings || r.WarningCount() != capture.MaxWarnings+50 {
+		t.Errorf("kept %d warnings, counted %d", len(r.Warnings()), r.WarningCount())
+	}
+	if r.Warnings()[0].Kind != capture.WarnCaplenOverSnaplen {
+		t.Errorf("kind %s", r.Warnings()[0].Kind)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	e := &capture.Error{File: "x.pcap", Frame: 7, Offset: 1234, Err: capture.ErrTruncated}
+	if e.Error() != "x.pcap: frame 7 at byte offset 1234: capture file cut short" {
+		t.Errorf("%q", e.Error())
+	}
+	if !errors.Is(e, capture.ErrTruncated) {
+		t.Error("errors.Is does not see the cause")
+	}
+	e.Frame = 0
+	if e.Error() != "x.pcap: at byte offset 1234: capture file cut short" {
+		t.Errorf("%q", e.Error())
+	}
+}
+
+func TestOpenMissingFile(t *testing.T) {
+	_, err := capture.Open(filepath.Join(t.TempDir(), "nope.pcap"))
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope.pcap") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,140 @@
+package capture_test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+)
+
+// sharedPcapDir returns the folder of public captures recorded by others,
+// or skips the test when it is absent (users who clone the project do not
+// have it).
+func sharedPcapDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("CONNSCOPE_SHARED_PCAPS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "pcaps")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared captures not available (%v); set CONNSCOPE_SHARED_PCAPS", err)
+	}
+	return dir
+}
+
+type tsharkExpect struct {
+	file            string
+	frames, tcp     string // numbers, or "error" / "-"
+	firstNS, lastNS string
+}
+
+// readExpectations reads testdata/shared-pcaps.tsv, written by
+// testdata/gen-expect.sh from tshark's view of each capture.
+func readExpectations(t *testing.T) []tsharkExpect {
+	f, err := os.Open(filepath.Join("testdata", "shared-pcaps.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []tsharkExpect
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) != 5 {
+			t.Fatalf("shared-pcaps.tsv: bad line %q", sc.Text())
+		}
+		if c[0] == "file" {
+			continue
+		}
+		out = append(out, tsharkExpect{c[0], c[1], c[2], c[3], c[4]})
+	}
+	return out
+}
+
+// TestSharedPcaps reads every public capture and compares frame count, TCP
+// segment count and first/last timestamps with what tshark saw.
+func TestSharedPcaps(t *testing.T) {
+	dir := sharedPcapDir(t)
+	exp := readExpectations(t)
+	if len(exp) < 50 {
+		t.Fatalf("only %d expectations; regenerate testdata/shared-pcaps.tsv", len(exp))
+	}
+	for _, e := range exp {
+		t.Run(e.file, func(t *testing.T) {
+			path := filepath.Join(dir, e.file)
+			if _, err := os.Stat(path); err != nil {
+				t.Skip(err)
+			}
+			r, err := capture.Open(path)
+			if e.frames == "error" {
+				if err == nil {
+					r.Close()
+					t.Fatal("tshark cannot read this file, but Open accepted it")
+				}
+				var ce *capture.Error
+				if !errors.As(err, &ce) || ce.File != path {
+					t.Fatalf("error %v is not a *capture.Error naming the file", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			d := capture.NewDecoder()
+			var (
+				seg         capture.Segment
+				first, last int64
+				packets     int
+				readErr     error
+			)
+			for {
+				p, err := r.Next()
+				if err != nil {
+					if err != io.EOF {
+						readErr = err
+					}
+					break
+				}
+				if packets == 0 {
+					first = p.Time
+				}
+				last = p.Time
+				packets++
+				d.Decode(p, &seg)
+			}
+			if readErr != nil {
+				var ce *capture.Error
+				if !errors.As(readErr, &ce) || !errors.Is(readErr, capture.ErrTruncated) {
+					t.Errorf("read error %v: want a *capture.Error for a file cut short", readErr)
+				} else if ce.Frame != r.Frames()+1 {
+					t.Errorf("error names frame %d, want %d (the one after the last read)", ce.Frame, r.Frames()+1)
+				}
+			}
+			st := d.Stats()
+			check := func(what string, got int64, want string) {
+				t.Helper()
+				w, err := strconv.ParseInt(want, 10, 64)
+				if err != nil {
+					t.Fatalf("%s: bad expectation %q", what, want)
+				}
+				if got != w {
+					t.Errorf("%s = %d, tshark says %d", what, got, w)
+				}
+			}
+			check("frames", int64(r.Frames()), e.frames)
+			check("tcp segments", int64(st.TCPSegments), e.tcp)
+			check("packets", int64(st.Packets), strconv.Itoa(packets))
+			if e.firstNS != "-" {
+				check("first time", first, e.firstNS)
+				check("last time", last, e.lastNS)
+			}
+		})
+	}
+}
