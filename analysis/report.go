@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -184,6 +185,21 @@ func (t Time) String() string {
 // MarshalJSON implements json.Marshaler.
 func (t Time) MarshalJSON() ([]byte, error) {
 	return strconv.AppendQuote(nil, t.String()), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, so a report can be read back
+// (as --baseline does).
+func (t *Time) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("time %s: %w", b, err)
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("time %s: %w", b, err)
+	}
+	*t = Time(v.UnixNano())
+	return nil
 }
 
 // Millis is a duration in milliseconds printed with microsecond precision.

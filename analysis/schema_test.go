@@ -79,3 +79,19 @@ func jsonPaths(t reflect.Type, prefix string, out map[string]bool) {
 		jsonPaths(f.Type, p, out)
 	}
 }
+
+func TestTimeRoundTrip(t *testing.T) {
+	for _, ns := range []int64{0, 1, 1_700_000_000_123_456_789, -5} {
+		b, err := Time(ns).MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Time
+		if err := back.UnmarshalJSON(b); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if int64(back) != ns {
+			t.Errorf("%d → %s → %d", ns, b, back)
+		}
+	}
+}

@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/analysis"
+)
+
+const (
+	keepAlive = "../../../testdata/captures/keepalive-reuse.pcap"
+	rstDown   = "../../../testdata/captures/rst-teardown.pcap"
+)
+
+// run runs the CLI in process and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, stdin []byte, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(args, IO{Stdin: bytes.NewReader(stdin), Stdout: &out, Stderr: &errb})
+	return out.String(), errb.String(), code
+}
+
+func TestExitCodes(t *testing.T) {
+	notCapture := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notCapture, []byte("hello, this is not a capture\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc string
+		args []string
+		want int
+	}{
+		{"clean run", []string{"analyze", keepAlive}, ExitOK},
+		{"no command", nil, ExitUsage},
+		{"unknown command", []string{"frobnicate"}, ExitUsage},
+		{"no input", []string{"analyze"}, ExitUsage},
+		{"unknown flag", []string{"analyze", "--bogus", keepAlive}, ExitUsage},
+		{"bad format", []string{"analyze", "--format", "yaml", keepAlive}, ExitUsage},
+		{"bad fail-on", []string{"analyze", "--fail-on", "fatal", keepAlive}, ExitUsage},
+		{"unknown rule", []string{"analyze", "--disable", "XX9999", keepAlive}, ExitUsage},
+		{"bad threshold", []string{"analyze", "--threshold", "nonsense", keepAlive}, ExitUsage},
+		{"missing file", []string{"analyze", "/nonexistent/x.pcap"}, ExitFailure},
+		{"not a capture", []string{"analyze", notCapture}, ExitFailure},
+		{"explain unknown rule", []string{"explain", "XX9999"}, ExitUsage},
+		{"version", []string{"--version"}, ExitOK},
+		{"help", []string{"--help"}, ExitOK},
+		{"analyze help", []string{"analyze", "--help"}, ExitOK},
+		{"rules", []string{"rules"}, ExitOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			_, stderr, code := runCLI(t, nil, tc.args...)
+			if code != tc.want {
+				t.Errorf("connscope %s: exit %d, want %d (stderr: %s)", strings.Join(tc.args, " "), code, tc.want, stderr)
+			}
+		})
+	}
+}
+
+func TestNotACaptureNamesTheFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(name, []byte("GET / HTTP/1.1\r\n\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runCLI(t, nil, "analyze", name)
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d", code, ExitFailure)
+	}
+	if !strings.Contains(stderr, name) || !strings.Contains(stderr, "offset") {
+		t.Errorf("error %q should name the file and the offset", stderr)
+	}
+	if !strings.Contains(out, name) {
+		t.Errorf("the report should still name the unreadable input:\n%s", out)
+	}
+}
+
+// TestFailOn checks every --fail-on level against a capture with known
+// findings: the exit code is 3 exactly when a finding at or above the level
+// exists.
+func TestFailOn(t *testing.T) {
+	out, _, code := runCLI(t, nil, "analyze", "--format", "json", rstDown)
+	if code != ExitOK {
+		t.Fatalf("analyze exit %d", code)
+	}
+	var r analysis.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, f := range r.Findings {
+		has[f.Severity] = true
+	}
+	if len(has) == 0 {
+		t.Fatalf("%s has no findings; the test needs a capture with some", rstDown)
+	}
+	atOrAbove := map[string][]string{
+		"info":    {"info", "warning", "error"},
+		"warning": {"warning", "error"},
+		"error":   {"error"},
+	}
+	for level, sevs := range atOrAbove {
+		want := ExitOK
+		for _, s := range sevs {
+			if has[s] {
+				want = ExitFindings
+			}
+		}
+		_, stderr, code := runCLI(t, nil, "analyze", "--fail-on", level, rstDown)
+		if code != want {
+			t.Errorf("--fail-on %s: exit %d, want %d (severities present: %v; stderr %s)", level, code, want, has, stderr)
+		}
+	}
+	// A healthy capture never trips the gate.
+	if _, _, code := runCLI(t, nil, "analyze", "--fail-on", "info", keepAlive); code != ExitOK {
+		t.Errorf("--fail-on info on a healthy capture: exit %d, want 0", code)
+	}
+}
+
+func TestBaselineAbsorbsKnownFindings(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.json")
+	if _, _, code := runCLI(t, nil, "analyze", "--format", "json", "-o", base, rstDown); code != ExitOK {
+		t.Fatalf("writing baseline: exit %d", code)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--fail-on", "info", rstDown); code != ExitFindings {
+		t.Fatalf("without baseline: exit %d, want %d", code, ExitFindings)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--fail-on", "info", "--baseline", base, rstDown); code != ExitOK {
+		t.Errorf("with its own report as baseline: exit %d, want 0 (%s)", code, stderr)
+	}
+	// A baseline from a healthy capture absorbs nothing.
+	healthy := filepath.Join(dir, "healthy.json")
+	runCLI(t, nil, "analyze", "--format", "json", "-o", healthy, keepAlive)
+	if _, _, code := runCLI(t, nil, "analyze", "--fail-on", "info", "--baseline", healthy, rstDown); code != ExitFindings {
+		t.Errorf("with an unrelated baseline: exit %d, want %d", code, ExitFindings)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--baseline", filepath.Join(dir, "missing.json"), rstDown); code != ExitUsage {
+		t.Errorf("missing baseline file: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+func TestDisableSilencesRule(t *testing.T) {
+	out, _, _ := runCLI(t, nil, "analyze", "--format", "json", rstDown)
+	var r analysis.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) == 0 {
+		t.Fatal("need findings")
+	}
+	rule := r.Findings[0].Rule
+	out, _, _ = runCLI(t, nil, "analyze", "--format", "json", "--disable", rule, rstDown)
+	var r2 analysis.Report
+	if err := json.Unmarshal([]byte(out), &r2); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r2.Findings {
+		if f.Rule == rule {
+			t.Errorf("--disable %s: rule still reported", rule)
+		}
+	}
+	out, _, _ = runCLI(t, nil, "analyze", "--format", "json", "--enable", rule, rstDown)
+	var r3 analysis.Report
+	if err := json.Unmarshal([]byte(out), &r3); err != nil {
+		t.Fatal(err)
+	}
+	if len(r3.Findings) == 0 {
+		t.Errorf("--enable %s: no findings", rule)
+	}
+	for _, f := range r3.Findings {
+		if f.Rule != rule {
+			t.Errorf("--enable %s: rule %s also reported", rule, f.Rule)
+		}
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	out, _, _ := runCLI(t, nil, "analyze", "--format", "json", rstDown)
+	var r analysis.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) == 0 {
+		t.Fatal("need findings")
+	}
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	body := `{"disable": ["all"], "fail_on": "info"}`
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitOK {
+		t.Errorf("config disabling all rules: exit %d, want 0 (%s)", code, stderr)
+	}
+	if err := os.WriteFile(cfg, []byte(`{"fail_on": "info"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitFindings {
+		t.Errorf("config with fail_on info: exit %d, want %d", code, ExitFindings)
+	}
+	if err := os.WriteFile(cfg, []byte(`{"fail_in": "info"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitUsage {
+		t.Errorf("config with an unknown key: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+func TestJSONIsDeterministic(t *testing.T) {
+	for _, f := range []string{keepAlive, rstDown} {
+		a, _, _ := runCLI(t, nil, "analyze", "--format", "json", f)
+		b, _, _ := runCLI(t, nil, "analyze", "--format", "json", f)
+		if a != b {
+			t.Errorf("%s: two runs gave different JSON", f)
+		}
+		var r analysis.Report
+		if err := json.Unmarshal([]byte(a), &r); err != nil {
+			t.Fatalf("%s: invalid JSON: %v", f, err)
+		}
+		if r.Schema != analysis.Schema {
+			t.Errorf("schema %q", r.Schema)
+		}
+	}
+}
+
+func TestStdinMatchesFile(t *testing.T) {
+	data, err := os.ReadFile(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, _, _ := runCLI(t, nil, "analyze", "--format", "json", keepAlive)
+	fromStdin, _, code := runCLI(t, data, "analyze", "--format", "json", "-")
+	if code != ExitOK {
+		t.Fatalf("stdin: exit %d", code)
+	}
+	// Only the input name differs.
+	fromStdin = strings.Replace(fromStdin, `"name": "-"`, `"name": "`+keepAlive+`"`, 1)
+	if fromFile != fromStdin {
+		t.Error("reading standard input gave a different report from reading the file")
+	}
+}
+
+func TestSeveralInputsHaveUniqueIDs(t *testing.T) {
+	out, _, code := runCLI(t, nil, "analyze", "--format", "json", keepAlive, "-r", rstDown)
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var r analysis.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Inputs) != 2 {
+		t.Fatalf("%d inputs, want 2", len(r.Inputs))
+	}
+	seen := map[int]bool{}
+	for _, c := range r.Connections {
+		if seen[c.ID] {
+			t.Errorf("connection ID %d used twice", c.ID)
+		}
+		seen[c.ID] = true
+	}
+	for _, tx := range r.Transactions {
+		if !seen[tx.Connection] {
+			t.Errorf("transaction %d names unknown connection %d", tx.ID, tx.Connection)
+		}
+	}
+	text, _, _ := runCLI(t, nil, "analyze", "--color", "never", keepAlive, rstDown)
+	if strings.Count(text, "Capture ") != 2 {
+		t.Errorf("text report should have one section per input:\n%s", text)
+	}
+}
+
+func TestColor(t *testing.T) {
+	never, _, _ := runCLI(t, nil, "analyze", "--color", "never", rstDown)
+	always, _, _ := runCLI(t, nil, "analyze", "--color", "always", rstDown)
+	auto, _, _ := runCLI(t, nil, "analyze", rstDown)
+	if strings.Contains(never, "\x1b[") {
+		t.Error("--color never wrote escape sequences")
+	}
+	if !strings.Contains(always, "\x1b[") {
+		t.Error("--color always wrote no escape sequences")
+	}
+	if strings.Contains(auto, "\x1b[") {
+		t.Error("--color auto coloured output that is not a terminal")
+	}
+}
+
+func TestRulesAndExplain(t *testing.T) {
+	out, _, code := runCLI(t, nil, "rules", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("rules: exit %d", code)
+	}
+	var list struct {
+		Rules []ruleJSON `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Rules) == 0 {
+		t.Fatal("no rules listed")
+	}
+	for _, r := range list.Rules {
+		text, _, code := runCLI(t, nil, "explain", r.ID)
+		if code != ExitOK || !strings.Contains(text, r.Slug) || !strings.Contains(text, "How to fix it") {
+			t.Errorf("explain %s: exit %d, output %q", r.ID, code, text)
+		}
+		bySlug, _, _ := runCLI(t, nil, "explain", r.Slug)
+		if bySlug != text {
+			t.Errorf("explain %s and explain %s differ", r.ID, r.Slug)
+		}
+	}
+}
