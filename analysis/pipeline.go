@@ -25,6 +25,21 @@ type Options struct {
 	// KeepHeaders keeps the header fields of every message
 	// (TxnReport.RequestHeaders/ResponseHeaders), for HAR output.
 	KeepHeaders bool
+	// Events, when set, is told about results as soon as they are known
+	// (live capture prints them while it runs).
+	Events Events
+}
+
+// Events receives results while the capture is still being read.
+// Connection and transaction IDs are final; a transaction's ID in the
+// finished Report may differ (the Report numbers them in request order).
+type Events interface {
+	// Connection is called when a connection has closed (or expired) and
+	// been summarised, with its transactions.
+	Connection(c *ConnReport, txns []*TxnReport)
+	// Finding is called for each finding of a per-connection rule as
+	// soon as its connection closes.
+	Finding(f *FindingReport)
 }
 
 // Source is anything that yields packets in capture order: a capture file
@@ -260,6 +275,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 	h.a.report.Connections = append(h.a.report.Connections, cr)
 	h.in.Connections++
 	h.in.PayloadBytes += cr.Bytes.ClientToServer + cr.Bytes.ServerToClient
+	first := len(h.a.report.Transactions)
 	for _, t := range txns {
 		tr := newTxnReport(t)
 		tr.Connection = cr.ID
@@ -274,11 +290,23 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		h.a.report.Transactions = append(h.a.report.Transactions, tr)
 		h.in.Transactions++
 	}
+	if ev := h.a.opts.Events; ev != nil {
+		ev.Connection(cr, h.a.report.Transactions[first:])
+	}
 }
 
 // String gives a one-line description of an input for error messages.
 func (in *InputReport) String() string {
 	return fmt.Sprintf("%s (%s, %d packets)", in.Name, in.Format, in.Packets)
+}
+
+// Warn adds a warning to the input added last (e.g. kernel drops seen by a
+// live capture once it stopped).
+func (a *Analyzer) Warn(msg string) {
+	if n := len(a.report.Inputs); n > 0 {
+		in := a.report.Inputs[n-1]
+		in.Warnings = append(in.Warnings, msg)
+	}
 }
 
 // AddUnreadable records an input that could not be opened at all, so the

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -37,6 +38,8 @@ type analyzeFlags struct {
 	config     string
 	failOn     string
 	baseline   string
+	live       liveFlags
+	idle       time.Duration
 }
 
 func runAnalyze(args []string, stdio IO) error {
@@ -53,6 +56,13 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.StringVar(&f.config, "config", "", "read rule selection and thresholds from `FILE` (default: "+configFileName+" in the working directory, if present)")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` (info, warning, error) remains")
 	fs.StringVar(&f.baseline, "baseline", "", "an earlier JSON report `FILE`: findings already in it do not count for --fail-on")
+	fs.StringVarP(&f.live.iface, "interface", "i", "", "capture live on `IFACE` instead of reading files; trailing arguments are a tcpdump filter expression")
+	fs.BoolVarP(&f.live.noPromiscuous, "no-promiscuous", "p", false, "with -i: do not put the interface into promiscuous mode")
+	fs.Uint64VarP(&f.live.count, "count", "c", 0, "with -i: stop after `N` packets")
+	fs.DurationVar(&f.live.duration, "duration", 0, "with -i: stop after this long (e.g. 30s, 5m)")
+	fs.StringVarP(&f.live.write, "write", "w", "", "with -i: also write the captured packets to pcapng `FILE`")
+	fs.StringVar(&f.live.bpfFile, "bpf-file", "", "with -i: a filter compiled by `tcpdump -ddd` in `FILE`")
+	fs.DurationVar(&f.idle, "idle-timeout", 0, "close connections idle this long in capture time (default 10m)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return usagef("analyze: %v", err)
@@ -62,7 +72,15 @@ func runAnalyze(args []string, stdio IO) error {
 		return nil
 	}
 	inputs := append(f.reads, fs.Args()...)
-	if len(inputs) == 0 {
+	if f.live.iface != "" {
+		if len(f.reads) > 0 {
+			return usagef("analyze: -i captures live; it cannot be combined with -r")
+		}
+		inputs = nil
+	} else if f.live != (liveFlags{}) {
+		return usagef("analyze: -p, -c, --duration, -w and --bpf-file need -i")
+	}
+	if len(inputs) == 0 && f.live.iface == "" {
 		return usagef("analyze: no capture given (name a FILE, or - for standard input)")
 	}
 	switch f.format {
@@ -87,24 +105,32 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 	}
 
+	opts.Reassembly.IdleTimeout = int64(f.idle)
+	out := stdio.Stdout
+	var file *os.File
+	if f.output != "" && f.output != "-" {
+		if file, err = os.Create(f.output); err != nil {
+			return fmt.Errorf("analyze: %w", err)
+		}
+		out = file
+	}
+	if f.live.iface != "" && f.format == "text" {
+		opts.Events = &liveText{w: out, p: newPalette(f.color, out)}
+	}
+
 	a := analysis.New(opts)
 	var inputErrs []error
+	if f.live.iface != "" {
+		if err := analyzeLive(a, &f.live, fs.Args(), stdio.Stderr); err != nil {
+			inputErrs = append(inputErrs, err)
+		}
+	}
 	for _, name := range inputs {
 		if err := analyzeInput(a, name, stdio.Stdin); err != nil {
 			inputErrs = append(inputErrs, err)
 		}
 	}
 	report := a.Report()
-
-	out := stdio.Stdout
-	var file *os.File
-	if f.output != "" && f.output != "-" {
-		var err error
-		if file, err = os.Create(f.output); err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
-		out = file
-	}
 	w := bufio.NewWriter(out)
 	switch f.format {
 	case "json":
