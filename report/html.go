@@ -157,6 +157,7 @@ type htmlConn struct {
 	Retransmissions, Lost, ZeroWindows int
 	Transactions                       int
 	Findings                           int
+	WorstSeverity                      string
 	Drawn                              bool
 }
 
@@ -199,14 +200,20 @@ func buildPage(r *analysis.Report, opts HTMLOptions) *htmlPage {
 	p.CostMS = totalCostMS(findings)
 	p.Rules = ruleGroups(findings, start)
 
-	perConn := map[int]int{}
+	perConn, worst := map[int]int{}, map[int]string{}
+	count := func(id int, sev string) {
+		perConn[id]++
+		if severityRank(sev) > severityRank(worst[id]) {
+			worst[id] = clean(sev)
+		}
+	}
 	for _, f := range findings {
 		if f.Connection != 0 {
-			perConn[f.Connection]++
+			count(f.Connection, f.Severity)
 		}
 		for _, id := range f.Connections {
 			if id != f.Connection {
-				perConn[id]++
+				count(id, f.Severity)
 			}
 		}
 	}
@@ -218,7 +225,7 @@ func buildPage(r *analysis.Report, opts HTMLOptions) *htmlPage {
 			PacketsCS: c.Packets.ClientToServer, PacketsSC: c.Packets.ServerToClient,
 			BytesCS: c.Bytes.ClientToServer, BytesSC: c.Bytes.ServerToClient,
 			Retransmissions: c.Retransmissions, Lost: c.LostSegments, ZeroWindows: c.ZeroWindows,
-			Transactions: c.TransactionCount, Findings: perConn[c.ID],
+			Transactions: c.TransactionCount, Findings: perConn[c.ID], WorstSeverity: worst[c.ID],
 			Drawn: opts.MaxConnections < 0 || i < opts.MaxConnections,
 		}
 		if c.IRTTMS != nil {

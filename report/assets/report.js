@@ -46,6 +46,12 @@
     if (a >= 10) return x.toFixed(1) + ' ms';
     return x.toFixed(2) + ' ms';
   }
+  function bytesText(v, step) {
+    var digits = function (unit) { return step >= unit ? 0 : step >= unit / 10 ? 1 : 2; };
+    if (v >= 1e6) return (v / 1e6).toFixed(digits(1e6)) + ' MB';
+    if (v >= 1e3) return (v / 1e3).toFixed(digits(1e3)) + ' kB';
+    return String(Math.round(v));
+  }
   function niceStep(range, target) {
     var raw = range / target, p = Math.pow(10, Math.floor(Math.log(raw) / Math.LN10)), m = raw / p;
     return p * (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10);
@@ -90,6 +96,25 @@
     }
   }
 
+  // activityRange is the span of a connection worth looking at: from its
+  // first frame to the last transaction byte or data segment, leaving out
+  // an idle tail (a keep-alive connection that sat open for seconds before
+  // its FIN would otherwise squeeze every bar into a corner).
+  function activityRange(conn) {
+    var end = conn.start;
+    for (var i = 0; i < conn.txns.length; i++) {
+      var tx = conn.txns[i], spans = [tx.connect, tx.send, tx.wait, tx.receive];
+      for (var j = 0; j < spans.length; j++) if (spans[j]) end = Math.max(end, spans[j][1]);
+    }
+    for (i = 0; i < conn.segs.length; i++) if (conn.segs[i][3] > 0) end = Math.max(end, conn.segs[i][0]);
+    if (!(end > conn.start)) return [conn.start, conn.end];
+    // A short tail is worth seeing whole (the close); only a long idle
+    // one is cut off.
+    if (conn.end - end <= (end - conn.start) * 0.5) return [conn.start, conn.end];
+    end += (end - conn.start) * 0.04;
+    return [conn.start, Math.min(end, conn.end)];
+  }
+
   // drawWaterfall draws one connection; it returns the number of
   // transaction bars drawn.
   function drawWaterfall(conn, box, range) {
@@ -111,9 +136,10 @@
     label(svg, LEFT - 8, lanesY + 2 * LANE_H - 4, 'server → client', 'axis', 'end');
     el('line', { x1: LEFT, x2: LEFT + PW, y1: lanesY + LANE_H, y2: lanesY + LANE_H, stroke: '#e3e6ec' }, svg);
 
-    var segG = el('g', {}, svg);
+    var segG = el('g', {}, svg), outside = 0;
     for (var i = 0; i < conn.segs.length; i++) {
       var s = conn.segs[i], cls = segClass(s), x = sc.x(s[0]);
+      if (s[0] < sc.a - 1e-6 || s[0] > sc.b + 1e-6) { outside++; continue; }
       var top = lanesY + s[1] * LANE_H, h = (cls === 'ack') ? LANE_H * 0.45 : LANE_H - 2;
       var y = top + (LANE_H - h) - 1;
       tip(el('rect', { x: x - 0.75, y: y, width: cls === 'rst' ? 2.5 : 1.5, height: h, fill: COLORS[cls] }, segG), segTip(s, conn.start));
@@ -137,7 +163,7 @@
       }
       if (tx.noresp) {
         var from = tx.send ? tx.send[1] : conn.start;
-        var nx0 = sc.x(from), nx1 = Math.max(sc.x(conn.end), nx0 + 2);
+        var nx0 = sc.x(from), nx1 = Math.max(sc.x(Math.min(conn.end, sc.b)), nx0 + 2);
         el('rect', { x: nx0, y: by, width: nx1 - nx0, height: bh, fill: 'url(#hatch-' + conn.id + ')', stroke: '#b0b6c3', 'stroke-width': 0.6 }, g);
         last = Math.max(last === null ? nx0 : last, nx1);
       }
@@ -150,31 +176,46 @@
       var end = tx.receive ? tx.receive[1] : tx.send ? tx.send[1] : conn.end;
       var start = tx.connect ? tx.connect[0] : tx.send ? tx.send[0] : end;
       status += '  ' + fmtMs(end - start);
-      if (last === null) last = LEFT;
-      var anchorEnd = last + 4 > LEFT + PW - 90;
-      label(svg, anchorEnd ? Math.min(last, LEFT + PW) - 4 : last + 4, ry + ROW_H - 6, status, 'axis', anchorEnd ? 'end' : 'start');
+      // The label goes right of the bar, else left of it, else inside.
+      var barStart = sc.x(start), need = status.length * 6.2 + 8;
+      if (last === null) last = barStart;
+      var sl;
+      if (last + need <= LEFT + PW + RIGHT) sl = label(svg, last + 4, ry + ROW_H - 6, status, 'axis', 'start');
+      else if (barStart - need >= LEFT) sl = label(svg, barStart - 4, ry + ROW_H - 6, status, 'axis', 'end');
+      else { sl = label(svg, LEFT + PW - 4, ry + ROW_H - 6, status, 'axis', 'end'); sl.setAttribute('fill', '#ffffff'); }
+      if (tx.incomplete || tx.noresp) sl.setAttribute('fill', COLORS.error);
     }
     if (rows === 0) label(svg, 6, rowsY + ROW_H - 6, 'no HTTP transactions', 'axis');
 
-    // Findings: a marker at each evidence frame (or at the finding's time).
+    // Findings: a marker at each evidence frame (or at the finding's
+    // time), and the rule's name beside the first marker where it fits.
+    var labelEnd = -1e9;
     for (var f = 0; f < conn.finds.length; f++) {
       var fd = conn.finds[f], times = fd.times.length ? fd.times : [fd.t], color = COLORS[fd.sev] || COLORS.info;
       var text = fd.rule + ' [' + fd.sev + '] ' + fd.msg + '\nframes ' + fd.frames.join(', ');
+      var firstX = null;
       for (var j = 0; j < times.length; j++) {
+        if (times[j] < sc.a - 1e-6 || times[j] > sc.b + 1e-6) continue;
         var mx = sc.x(times[j]);
+        if (firstX === null) firstX = mx;
         el('line', { x1: mx, x2: mx, y1: AXIS_H + FIND_H, y2: H - 4, stroke: color, 'stroke-width': 0.8, 'stroke-dasharray': '3 3', opacity: 0.7 }, svg);
         tip(el('path', { d: 'M' + (mx - 5) + ' ' + (AXIS_H + 2) + ' h10 l-5 9 z', fill: color }, svg), text);
       }
-      var tag = label(svg, sc.x(times[0]) + 6, AXIS_H + 10, fd.rule, 'axis');
-      tag.setAttribute('fill', color);
-      tip(tag, text);
+      if (firstX !== null && firstX + 6 > labelEnd) {
+        var tag = label(svg, firstX + 6, AXIS_H + 10, fd.rule, 'axis');
+        tag.setAttribute('fill', color);
+        tip(tag, text);
+        labelEnd = firstX + 6 + fd.rule.length * 7 + 8;
+      }
     }
     box.textContent = '';
     box.appendChild(svg);
-    if (conn.cut > 0 || conn.dropped > 0) {
+    if (conn.cut > 0 || conn.dropped > 0 || outside > 0) {
       var note = document.createElement('p');
       note.className = 'note';
-      note.textContent = (conn.cut > 0 ? conn.cut + ' later segments are not drawn (segment cap). ' : '') +
+      note.textContent = (outside > 0 ? outside + ' segments after the activity (the connection stayed open ' +
+          fmtMs(conn.end - sc.b) + ' longer) are outside this axis; choose "whole connection" to see them. ' : '') +
+        (conn.cut > 0 ? conn.cut + ' later segments are not drawn (segment cap). ' : '') +
         (conn.dropped > 0 ? conn.dropped + ' earlier segments were released by the analysis.' : '');
       box.appendChild(note);
     }
@@ -189,7 +230,7 @@
     for (var i = 0; i < conn.segs.length; i++) bytes[conn.segs[i][1]] += conn.segs[i][3];
     var dir = bytes[1] >= bytes[0] ? 1 : 0;
     var GH = 300, top = 24, bottom = 24, ph = GH - top - bottom;
-    var sc = scale([conn.start, conn.end]);
+    var sc = scale(activityRange(conn));
     var maxSeq = 1;
     for (i = 0; i < conn.segs.length; i++) {
       var s = conn.segs[i];
@@ -203,7 +244,7 @@
     var ystep = niceStep(maxY, 5);
     for (var v = 0; v <= maxY; v += ystep) {
       el('line', { x1: LEFT, x2: LEFT + PW, y1: y(v), y2: y(v), 'class': 'grid' }, svg);
-      label(svg, LEFT - 6, y(v) + 4, v >= 1e6 ? (v / 1e6).toFixed(1) + ' MB' : v >= 1e3 ? (v / 1e3).toFixed(0) + ' kB' : String(v), 'axis', 'end');
+      label(svg, LEFT - 6, y(v) + 4, bytesText(v, ystep), 'axis', 'end');
     }
     label(svg, 6, top + 12, (dir === 1 ? 'server → client' : 'client → server') + ' data', 'lbl');
     label(svg, 6, top + 28, 'relative sequence number', 'axis');
@@ -216,6 +257,7 @@
     var dataG = el('g', {}, svg);
     for (i = 0; i < conn.segs.length; i++) {
       s = conn.segs[i];
+      if (s[0] > sc.b + 1e-6) break;
       var x = sc.x(s[0]);
       if (s[1] === dir) {
         if (s[3] > 0 || (s[6] & (SYN | FIN))) {
@@ -232,8 +274,8 @@
       }
     }
     if (ackPath) {
-      ackPath += ' H' + sc.x(conn.end);
-      winPath += ' H' + sc.x(conn.end);
+      ackPath += ' H' + sc.x(sc.b);
+      winPath += ' H' + sc.x(sc.b);
       el('path', { d: winPath, fill: 'none', stroke: '#8e4ec6', 'stroke-width': 1, 'stroke-dasharray': '4 3', opacity: 0.6 }, svg);
       el('path', { d: ackPath, fill: 'none', stroke: '#3d4451', 'stroke-width': 1.1 }, svg);
     }
@@ -252,7 +294,7 @@
       for (var i = 0; i < boxes.length; i++) {
         var conn = byId[boxes[i].getAttribute('data-conn')];
         if (!conn) continue;
-        var range = select.value === 'capture' ? data.span : [conn.start, conn.end];
+        var range = select.value === 'capture' ? data.span : select.value === 'conn' ? [conn.start, conn.end] : activityRange(conn);
         bars += drawWaterfall(conn, boxes[i], range);
         segs += conn.segs.length;
       }
