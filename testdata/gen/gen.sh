@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# gen.sh - regenerate connscope's real-kernel test captures (testdata/captures).
+#
+# Every capture records real Linux TCP stacks talking HTTP/1.x: a client and a
+# server (testdata/gen/csgen) run in two network namespaces made here
+# (csgen-cli, csgen-srv) and joined either by a veth pair or by two TAP
+# devices and the userspace delay relay testdata/gen/tapdelay (netem is not
+# available; the relay gives a real RTT and can drop chosen frames). tcpdump
+# or dumpcap records on the client's interface unless a scenario says
+# otherwise. Traffic only ever flows between 10.77.0.1/fd77::1 (client) and
+# 10.77.0.2/fd77::2 (server) inside those namespaces, plus 127.0.0.1 inside the
+# server namespace for the proxy scenarios.
+#
+# Usage (as root; needs ip, tcpdump, dumpcap, editcap, mergecap, tshark, Go;
+# installs ethtool with apt if missing):
+#
+#   testdata/gen/gen.sh              # every scenario, about 2-3 minutes
+#   testdata/gen/gen.sh NAME...      # only these (names: see scenario_* below)
+#   testdata/gen/gen.sh -l           # list scenario names
+#
+# It is idempotent: it first removes anything a previous run left behind
+# (namespaces named csgen-*), and on exit, even on failure or Ctrl-C, it kills
+# the processes it started and deletes its namespaces and temporary files.
+# Captures are written to testdata/captures/, replacing files of the same name.
+# Timing-dependent details (exact timestamps, ports, ISNs, how many probes)
+# change from run to run; MANIFEST.md describes what each capture must show.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$ROOT/testdata/captures
+WORK=$(mktemp -d /tmp/csgen.XXXXXX)
+BIN=$WORK/bin
+NSC=csgen-cli
+NSS=csgen-srv
+NSM=csgen-mon # mirror-port namespace, VLAN captures only
+C4=10.77.0.1
+S4=10.77.0.2
+C6=fd77::1
+S6=fd77::2
+declare -a PIDS=()   # background processes this run started
+IFC=""               # client-side interface of the current topology
+IFS_SRV=""           # server-side interface
+IFMON=""             # mirror TAP (VLAN captures)
+CAP_PID=""
+CAP_FILE=""
+
+log() { printf '[gen %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+kill_ours() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+}
+
+del_namespaces() {
+	local ns pid
+	for ns in $(ip netns list | awk '{print $1}' | grep '^csgen-' || true); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill "$pid" 2>/dev/null || true
+		done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+cleanup() {
+	kill_ours
+	del_namespaces
+	if [ "${KEEP:-0}" = 1 ]; then echo "gen.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need() {
+	command -v "$1" >/dev/null || { echo "gen.sh: $1 is required" >&2; exit 1; }
+}
+
+prepare() {
+	[ "$(id -u)" = 0 ] || { echo "gen.sh: must run as root (network namespaces, tcpdump)" >&2; exit 1; }
+	for t in ip tcpdump dumpcap editcap mergecap tshark go; do need "$t"; done
+	if ! command -v ethtool >/dev/null; then
+		apt-get install -y -qq ethtool >/dev/null || { apt-get update -qq && apt-get install -y -qq ethtool >/dev/null; }
+	fi
+	del_namespaces
+	mkdir -p "$BIN" "$OUT"
+	(cd "$ROOT" && go build -o "$BIN/csgen" ./testdata/gen/csgen && go build -o "$BIN/tapdelay" ./testdata/gen/tapdelay)
+}
+
+# ---- topologies -----------------------------------------------------------
+
+new_namespaces() {
+	local ns
+	for ns in "$NSC" "$NSS"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=${1:-1} net.ipv6.conf.default.disable_ipv6=${1:-1}
+	done
+}
+
+no_offloads() { # $1 ns, $2 dev: keep every captured segment MSS-sized
+	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+}
+
+# topo_veth [v4|v6]: client and server joined by a veth pair.
+topo_veth() {
+	local mode=${1:-v4} dc=csgc0 ds=csgs0
+	if [ "$mode" = v6 ]; then new_namespaces 0; else new_namespaces 1; fi
+	ip link add "$dc" netns "$NSC" address 02:00:00:77:00:01 type veth peer name "$ds" netns "$NSS" address 02:00:00:77:00:02
+	no_offloads "$NSC" "$dc"
+	no_offloads "$NSS" "$ds"
+	ip -n "$NSC" link set "$dc" up
+	ip -n "$NSS" link set "$ds" up
+	IFC=$dc
+	IFS_SRV=$ds
+	if [ "$mode" = v6 ]; then
+		ip -n "$NSC" addr add "$C6/64" dev "$dc" nodad
+		ip -n "$NSS" addr add "$S6/64" dev "$ds" nodad
+	else
+		ip -n "$NSC" addr add "$C4/24" dev "$dc"
+		ip -n "$NSS" addr add "$S4/24" dev "$ds"
+	fi
+}
+
+# topo_relay DELAY [DROP...]: client and server on TAP devices joined by the
+# tapdelay relay, which delays each frame by DELAY one way and applies the
+# drop rules (see testdata/gen/tapdelay).
+#
+# With MIRROR_TAGS set (e.g. 100, or ad200,100 for QinQ), the relay also
+# copies every frame, with those VLAN tags inserted, to a third TAP in a
+# namespace csgen-mon that has no addresses: a switch mirror port on a trunk.
+# This kernel has no 802.1Q support (CONFIG_VLAN_8021Q is off, and bridge VLAN
+# filtering too), so tagged traffic cannot come from a VLAN device; the TCP
+# exchange is still the two real stacks, only the tags are added on the way.
+# IFMON then names the mirror TAP, in namespace $NSM.
+topo_relay() {
+	local delay=$1
+	shift
+	local args=()
+	for d in "$@"; do args+=(-drop "$d"); done
+	new_namespaces 1
+	if [ -n "${MIRROR_TAGS:-}" ]; then
+		ip netns add "$NSM"
+		ip netns exec "$NSM" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$NSM" tuntap add dev csgtapm mode tap
+		no_offloads "$NSM" csgtapm
+		ip -n "$NSM" link set csgtapm up
+		IFMON=csgtapm
+		args+=(-mirror "$NSM/csgtapm" -mirror-tags "$MIRROR_TAGS")
+	fi
+	ip -n "$NSC" tuntap add dev csgtapc mode tap
+	ip -n "$NSS" tuntap add dev csgtaps mode tap
+	ip -n "$NSC" link set csgtapc address 02:00:00:77:00:01
+	ip -n "$NSS" link set csgtaps address 02:00:00:77:00:02
+	no_offloads "$NSC" csgtapc
+	no_offloads "$NSS" csgtaps
+	ip -n "$NSC" addr add "$C4/24" dev csgtapc
+	ip -n "$NSS" addr add "$S4/24" dev csgtaps
+	ip -n "$NSC" link set csgtapc up
+	ip -n "$NSS" link set csgtaps up
+	IFC=csgtapc
+	IFS_SRV=csgtaps
+	"$BIN/tapdelay" -a "$NSC/csgtapc" -b "$NSS/csgtaps" -delay "$delay" "${args[@]}" >"$WORK/relay.log" 2>&1 &
+	PIDS+=($!)
+	wait_for "$WORK/relay.log" ready
+}
+
+wait_for() { # $1 file, $2 text: wait up to 5 s for text to appear in file
+	local i
+	for i in $(seq 100); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "gen.sh: timed out waiting for '$2' in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+# ---- capture, server, client ---------------------------------------------
+
+# cap_start FILE [ns] [iface] [tcpdump args...]: start recording. A name ending
+# in .pcapng is recorded with dumpcap (tcpdump 4.99 writes pcap only).
+cap_start() {
+	CAP_FILE=$1
+	local ns=${2:-$NSC} dev=${3:-$IFC}
+	shift $(( $# < 3 ? $# : 3 ))
+	: >"$WORK/cap.log"
+	if [[ $CAP_FILE == *.pcapng ]]; then
+		ip netns exec "$ns" dumpcap -q -i "$dev" -s 0 -w "$WORK/$CAP_FILE" "$@" >"$WORK/cap.log" 2>&1 &
+		CAP_PID=$!
+		wait_for "$WORK/cap.log" "Capturing on"
+	else
+		ip netns exec "$ns" tcpdump -i "$dev" -s 0 -U --immediate-mode -w "$WORK/$CAP_FILE" "$@" >"$WORK/cap.log" 2>&1 &
+		CAP_PID=$!
+		wait_for "$WORK/cap.log" "listening on"
+	fi
+	sleep 0.2
+}
+
+cap_stop() {
+	sleep 0.3 # let the last ACKs and FINs arrive
+	kill -INT "$CAP_PID" 2>/dev/null || true
+	wait "$CAP_PID" 2>/dev/null || true
+	CAP_PID=""
+}
+
+srv_start() { # srv_start PORT [csgen server flags...]: server on S4 (or S6 with SRV6=1)
+	local port=$1
+	shift
+	local addr="$S4:$port"
+	[ "${SRV6:-0}" = 1 ] && addr="[$S6]:$port"
+	ip netns exec "$NSS" "$BIN/csgen" server "$@" "$addr" >>"$WORK/server.log" 2>&1 &
+	PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		ip netns exec "$NSS" ss -Hltn "sport = :$port" | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "gen.sh: server did not listen on $port" >&2
+	cat "$WORK/server.log" >&2
+	return 1
+}
+
+client() { # client SCENARIO [ADDR]
+	ip netns exec "$NSC" "$BIN/csgen" client "$1" "${2:-$S4:80}" 2>>"$WORK/client.log"
+}
+
+# finish: stop recording, tear the topology down, move the capture into place.
+finish() {
+	local name=$CAP_FILE
+	cap_stop
+	kill_ours
+	del_namespaces
+	mv "$WORK/$name" "$OUT/$name"
+	chmod 644 "$OUT/$name"
+	log "$name: $(stat -c %s "$OUT/$name") bytes"
+}
+
+# ---- scenarios ------------------------------------------------------------
+# Each scenario_NAME records one or more files. MANIFEST.md explains them.
+
+scenario_keepalive_reuse() {
+	topo_veth
+	srv_start 80
+	cap_start keepalive-reuse.pcap
+	client keepalive-reuse
+	finish
+}
+
+scenario_conn_per_request() {
+	topo_veth
+	srv_start 80
+	cap_start conn-per-request.pcap
+	client conn-per-request
+	finish
+}
+
+scenario_tuple_reuse_fin() {
+	topo_veth
+	srv_start 80
+	cap_start tuple-reuse-fin.pcap
+	client tuple-reuse-fin
+	finish
+}
+
+scenario_tuple_reuse_rst() {
+	topo_veth
+	srv_start 80
+	cap_start tuple-reuse-rst.pcap
+	client tuple-reuse-rst
+	finish
+}
+
+scenario_rst_teardown() {
+	topo_veth
+	srv_start 80
+	cap_start rst-teardown.pcap
+	client rst-teardown
+	finish
+}
+
+scenario_loss_retransmit() {
+	# Recorded on the server's TAP, before the relay drops anything, so the
+	# lost originals and their retransmissions are both in the file.
+	topo_relay 10ms b2a:data:5 b2a:has=X-Drop:1 a2b:has=/loss/3:1
+	srv_start 80
+	cap_start loss-retransmit.pcap "$NSS" "$IFS_SRV"
+	client loss-retransmit
+	finish
+}
+
+scenario_zero_window() {
+	topo_veth
+	srv_start 80
+	cap_start zero-window.pcap
+	client zero-window
+	finish
+}
+
+scenario_ipv6() {
+	topo_veth v6
+	SRV6=1 srv_start 80
+	cap_start ipv6.pcap
+	client keepalive-reuse "[$S6]:80"
+	finish
+}
+
+scenario_vlan() {
+	MIRROR_TAGS=100 topo_relay 0ms # recorded on the mirror port: 802.1Q tag 100
+	srv_start 80
+	cap_start vlan.pcap "$NSM" "$IFMON"
+	client basic
+	finish
+}
+
+scenario_qinq() {
+	MIRROR_TAGS=ad200,100 topo_relay 0ms # outer 802.1ad tag 200, inner 802.1Q tag 100
+	srv_start 80
+	cap_start qinq.pcap "$NSM" "$IFMON"
+	client basic
+	finish
+}
+
+scenario_sll2_any() {
+	topo_veth
+	srv_start 80
+	cap_start sll2-any.pcap "$NSC" any # tcpdump 4.99 -i any: LINKTYPE_LINUX_SLL2
+	client basic
+	finish
+}
+
+scenario_pcapng() {
+	topo_veth
+	srv_start 80
+	cap_start basic.pcapng
+	client basic
+	finish
+}
+
+scenario_ns_resolution() {
+	topo_veth
+	srv_start 80
+	cap_start ns-resolution.pcap "$NSC" "$IFC" --time-stamp-precision=nano
+	client basic
+	finish
+}
+
+scenario_multi_linktype() {
+	# Two interfaces with different link types in one pcapng: an Ethernet
+	# recording of one exchange and an SLL2 recording of another, merged
+	# with mergecap (which keeps one interface block per link type).
+	topo_veth
+	srv_start 80
+	cap_start part-eth.pcap
+	client basic
+	finish
+	topo_veth
+	srv_start 80
+	cap_start part-sll2.pcap "$NSC" any
+	client keepalive-reuse
+	finish
+	mergecap -F pcapng -w "$OUT/multi-linktype.pcapng" "$OUT/part-eth.pcap" "$OUT/part-sll2.pcap"
+	rm -f "$OUT/part-eth.pcap" "$OUT/part-sll2.pcap"
+	chmod 644 "$OUT/multi-linktype.pcapng"
+}
+
+scenario_gzip() {
+	# Compressed copies: gzip -n so the bytes do not depend on file times.
+	[ -f "$OUT/basic.pcapng" ] || scenario_pcapng
+	[ -f "$OUT/ns-resolution.pcap" ] || scenario_ns_resolution
+	gzip -9nc "$OUT/basic.pcapng" >"$OUT/basic.pcapng.gz"
+	gzip -9nc "$OUT/ns-resolution.pcap" >"$OUT/ns-resolution.pcap.gz"
+	chmod 644 "$OUT/basic.pcapng.gz" "$OUT/ns-resolution.pcap.gz"
+}
+
+FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip"
+ALL="$FOUNDATION"
+
+main() {
+	if [ "${1:-}" = -l ]; then
+		echo "$ALL" | tr ' ' '\n'
+		exit 0
+	fi
+	prepare
+	local list=("$@")
+	[ ${#list[@]} -gt 0 ] || read -r -a list <<<"$ALL"
+	local s
+	for s in "${list[@]}"; do
+		s=${s//-/_}
+		declare -F "scenario_$s" >/dev/null || { echo "gen.sh: unknown scenario $s (gen.sh -l lists them)" >&2; exit 2; }
+		log "scenario $s"
+		"scenario_$s"
+	done
+	log "done; logs were in $WORK (removed)"
+}
+
+main "$@"
