@@ -39,7 +39,7 @@ func findAckWaits(v *connView, lim ackWaitLimits) []ackWait {
 		last := -1
 		for j := range segs {
 			y := &segs[j]
-			if y.Dir != d {
+			if y.Dir != d || y.Kind&reassembly.KindCaptureDuplicate != 0 {
 				continue
 			}
 			if !isNewData(y) {
@@ -66,7 +66,7 @@ func ackWaitBetween(v *connView, d reassembly.Direction, xi, yi int, lim ackWait
 	ai := -1
 	for k := xi + 1; k < yi; k++ {
 		s := &segs[k]
-		if s.Dir == d {
+		if s.Dir == d || s.Kind&reassembly.KindCaptureDuplicate != 0 {
 			continue
 		}
 		if ai >= 0 {

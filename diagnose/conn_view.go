@@ -23,9 +23,16 @@ type connView struct {
 	legKnown bool
 	// irtt is the whole initial round trip (both legs).
 	irtt int64
-	// mss[d] is the largest segment the sender in direction d may send:
-	// the receiver's announced MSS, or the largest payload seen.
+	// mss[d] is the payload of a full-sized segment in direction d: the
+	// receiver's announced MSS less the 12 bytes the timestamp option takes
+	// from every segment when both sides use it, or the largest payload
+	// seen when no MSS was announced.
 	mss [2]uint32
+	// missed[d] is set when the capture did not see all of direction d's
+	// bytes: reassembly counted lost bytes, or the peer acknowledged
+	// sequence numbers the capture never saw. Rules that conclude from the
+	// absence of a response stay quiet when the server's side was missed.
+	missed [2]bool
 }
 
 func newConnView(ci *ConnInfo) *connView {
@@ -38,12 +45,35 @@ func newConnView(ci *ConnInfo) *connView {
 	}
 	v.mss[reassembly.ClientToServer] = uint32(c.Handshake.ServerMSS)
 	v.mss[reassembly.ServerToClient] = uint32(c.Handshake.ClientMSS)
+	for d := range v.mss {
+		if c.Handshake.Timestamps && v.mss[d] > timestampOptionBytes {
+			v.mss[d] -= timestampOptionBytes
+		}
+	}
 	var largest [2]uint32
+	var sentEnd, acked [2]uint32
+	var sentSeen, ackSeen [2]bool
 	for i := range c.Segments {
 		s := &c.Segments[i]
-		if s.Dir <= reassembly.ServerToClient && s.Len > largest[s.Dir] {
-			largest[s.Dir] = s.Len
+		if s.Dir > reassembly.ServerToClient {
+			continue
 		}
+		largest[s.Dir] = max(largest[s.Dir], s.Len)
+		f := flagsOf(s)
+		end := seqEnd(s)
+		if f&(capture.FlagSYN|capture.FlagFIN) != 0 {
+			end++
+		}
+		if !sentSeen[s.Dir] || seqGE(end, sentEnd[s.Dir]) {
+			sentEnd[s.Dir], sentSeen[s.Dir] = end, true
+		}
+		if r := s.Dir.Reverse(); f.Has(capture.FlagACK) && (!ackSeen[r] || seqGE(s.Ack, acked[r])) {
+			acked[r], ackSeen[r] = s.Ack, true
+		}
+	}
+	for d := range v.missed {
+		v.missed[d] = c.Dir[d].LostBytes > 0 || c.Dir[d].LostSegments > 0 ||
+			ackSeen[d] && (!sentSeen[d] || !seqGE(sentEnd[d], acked[d]))
 	}
 	for d := range v.mss {
 		if v.mss[d] == 0 {
@@ -52,6 +82,10 @@ func newConnView(ci *ConnInfo) *connView {
 	}
 	return v
 }
+
+// timestampOptionBytes is what the TCP timestamp option (RFC 7323) takes
+// from each segment's payload room, padding included.
+const timestampOptionBytes = 12
 
 // finRST matches segments that close a connection.
 const finRST = capture.FlagFIN | capture.FlagRST
@@ -119,6 +153,26 @@ func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *httpflow
 		return v.transactionAt(reassembly.ClientToServer, frame)
 	}
 	return found
+}
+
+// retransmitted reports whether the segment carried by frame is a
+// retransmission (its first transmission was lost or not captured).
+func (v *connView) retransmitted(frame uint64) bool {
+	i := v.segmentAt(frame)
+	return i >= 0 && v.c.Segments[i].Kind&(reassembly.KindRetransmission|reassembly.KindFastRetransmission) != 0
+}
+
+// sentData reports whether direction d carried new payload in a frame after
+// from and before until.
+func (v *connView) sentData(d reassembly.Direction, from, until uint64) bool {
+	segs := v.c.Segments
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].Frame > from })
+	for ; i < len(segs) && segs[i].Frame < until; i++ {
+		if segs[i].Dir == d && isNewData(&segs[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // vantageNote returns a note for findings whose timing depends on where the

@@ -15,9 +15,11 @@ type flight struct {
 
 // responseFlights splits the new data of a response into flights: a new
 // flight starts when the gap since the previous data segment exceeds half
-// the initial RTT. ok is false when the RTT is unknown or below minRTT (the
-// flights cannot be told apart), or when a gap between flights is longer
-// than two RTTs (the server paused; the flights are not ACK-clocked).
+// the initial RTT. ok is false when the flights do not show a sender limited
+// by its congestion window: the RTT is unknown or below minRTT (flights
+// cannot be told apart), a gap between flights is longer than two RTTs (the
+// server paused), or a flight before the last holds a segment smaller than
+// the MSS (the server had no more data ready: application-limited).
 func responseFlights(v *connView, m *httpflow.Message, minRTT int64) (fl []flight, ok bool) {
 	if m == nil || m.FirstFrame == 0 || !v.legKnown || v.irtt < minRTT || v.irtt <= 0 {
 		return nil, false
@@ -43,7 +45,18 @@ func responseFlights(v *connView, m *httpflow.Message, minRTT int64) (fl []fligh
 		f.last, f.bytes, f.segments = i, f.bytes+int64(s.Len), f.segments+1
 		prev = s.Time
 	}
-	return fl, len(fl) > 0
+	if len(fl) == 0 {
+		return nil, false
+	}
+	mss := v.mss[reassembly.ServerToClient]
+	for _, f := range fl[:len(fl)-1] {
+		for i := f.first; i <= f.last; i++ {
+			if s := &segs[i]; s.Dir == reassembly.ServerToClient && isNewData(s) && s.Len < mss {
+				return nil, false
+			}
+		}
+	}
+	return fl, true
 }
 
 // flightsBytes sums the flights' payload.

@@ -126,8 +126,29 @@ func TestCloseRules(t *testing.T) {
 			build: func() []*fx { return one(cutResponse(httpflow.FramingContentLength, httpflow.IncompleteFIN)) }},
 		{desc: "look-alike: HEAD response with a Content-Length", rule: "CC1001", want: 0,
 			build: func() []*fx { return one(headWithLength()) }},
-		{desc: "look-alike: body incomplete because of a capture gap", rule: "CC1001", want: 0,
-			build: func() []*fx { return one(cutResponse(httpflow.FramingContentLength, httpflow.IncompleteGap)) }},
+		{desc: "look-alike: the capture missed the rest of the body, then FIN", rule: "CC1001", want: 0,
+			build: func() []*fx {
+				f := cutResponse(httpflow.FramingContentLength, httpflow.IncompleteGap)
+				f.c.Dir[s2c].LostBytes = 6000
+				return one(f)
+			}},
+		{desc: "capture gap, then a FIN before the rest of the body", rule: "CC1001", want: 1,
+			build: func() []*fx {
+				f := cutResponse(httpflow.FramingContentLength, httpflow.IncompleteGap)
+				f.c.Dir[s2c].LostBytes = 1000
+				return one(f)
+			}, check: wantText("cut 5000 bytes short by a FIN", "1000 bytes the capture missed")},
+		{desc: "look-alike: capture gap and the capture ended", rule: "CC1001", want: 0,
+			build: func() []*fx {
+				f := newConn(1, 0.1)
+				q := f.data(2, c2s, 100)
+				a := f.data(5, s2c, 1460)
+				resp := msg(a, a)
+				f.tx(msg(q, q), resp)
+				resp.BodyBytes, resp.DeclaredLength, resp.Complete, resp.Incomplete = 1000, 10000, false, httpflow.IncompleteGap
+				f.c.Dir[s2c].LostBytes = 1000
+				return one(f)
+			}},
 
 		{desc: "chunked body without its last chunk", rule: "CC1002", want: 1,
 			build: func() []*fx { return one(cutResponse(httpflow.FramingChunked, httpflow.IncompleteFIN)) }},

@@ -14,10 +14,10 @@ var ruleHandshakeOverhead = &Rule{
 	Doc: Doc{
 		What: "A connection carried only a few transactions, and its TCP handshake (SYN, SYN/ACK, ACK) took a large " +
 			"share of the time from the first SYN to the last response byte.",
-		Detection: "The handshake time is first SYN to the ACK that completed it, as seen at the capture point. The " +
-			"rule fires when the connection carried at most max-transactions transactions and that time is at least " +
-			"min-share of the span from the first SYN to the end of the last response. The cost is the initial " +
-			"round trip, which a reused connection would not pay.",
+		Detection: "The handshake time is the (last) SYN to the ACK that completed it, as seen at the capture " +
+			"point; SYN retransmissions are CT1002's. The rule fires when the connection carried at most " +
+			"max-transactions transactions and that time is at least min-share of the span from the SYN to the " +
+			"end of the last response. The cost is the initial round trip, which a reused connection would not pay.",
 		Why: "Every new connection pays a full round trip before the first request byte can leave. For small " +
 			"transactions over a long path this dominates: the user waits mostly for connection setup.",
 		Fix: "Reuse connections: keep-alive in the client (a pooled http.Client in Go, requests.Session in Python, " +
@@ -41,11 +41,8 @@ func checkHandshakeOverhead(p *connPass) {
 	if last.Response == nil || last.Response.End == 0 {
 		return
 	}
-	first := h.FirstSYNTime
-	if first == 0 {
-		first = h.SYNTime
-	}
-	handshake, span := h.ACKTime-first, last.Response.End-first
+	// From the last SYN: time lost to SYN retransmissions is CT1002's.
+	handshake, span := h.ACKTime-h.SYNTime, last.Response.End-h.SYNTime
 	if span <= 0 || handshake <= 0 {
 		return
 	}

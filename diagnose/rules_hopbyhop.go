@@ -14,48 +14,44 @@ import (
 type messageCheck func(m *httpflow.Message) string
 
 // reportMessages runs check over every request and response of the
-// connection and reports one finding per sending side, citing each offending
-// message's first frame and describing the first one.
+// connection and reports one finding per connection, citing each offending
+// message's first frame and describing the earliest one.
 func reportMessages(p *connPass, check messageCheck) {
-	for _, d := range [...]reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {
-		var first *httpflow.Transaction
-		var firstMsg *httpflow.Message
-		var desc string
-		var frames []uint64
-		count, total := 0, 0
-		for _, t := range p.v.txs {
-			m := message(t, d)
-			if m == nil {
-				continue
-			}
-			total++
-			what := check(m)
-			if what == "" {
-				continue
-			}
-			count++
-			if first == nil {
-				first, firstMsg, desc = t, m, what
-			}
-			if len(frames) < maxCited {
-				frames = append(frames, m.FirstFrame)
-			}
+	var first *httpflow.Transaction
+	var firstMsg *httpflow.Message
+	var desc string
+	var frames []uint64
+	var count, total [2]int
+	eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+		total[d]++
+		what := check(m)
+		if what == "" {
+			return
 		}
-		if first == nil {
-			continue
+		count[d]++
+		if first == nil || m.Start < firstMsg.Start {
+			first, firstMsg, desc = t, m, what
 		}
-		kind := "requests"
-		if d == reassembly.ServerToClient {
-			kind = "responses"
+		if len(frames) < maxCited {
+			frames = append(frames, m.FirstFrame)
 		}
-		p.report(Finding{
-			Transaction: first,
-			Frames:      frames,
-			Time:        firstMsg.Start,
-			Cost:        -1,
-			Message:     fmt.Sprintf("%s (in %d of %d %s on this connection)", desc, count, total, kind),
-		})
+	})
+	if first == nil {
+		return
 	}
+	var where []string
+	for d, kind := range [2]string{"requests", "responses"} {
+		if count[d] > 0 {
+			where = append(where, fmt.Sprintf("%d of %d %s", count[d], total[d], kind))
+		}
+	}
+	p.report(Finding{
+		Transaction: first,
+		Frames:      frames,
+		Time:        firstMsg.Start,
+		Cost:        -1,
+		Message:     fmt.Sprintf("%s (in %s on this connection)", desc, strings.Join(where, " and ")),
+	})
 }
 
 var ruleProxyConnection = &Rule{
@@ -65,8 +61,8 @@ var ruleProxyConnection = &Rule{
 	Doc: Doc{
 		What: "A message carried a Proxy-Connection header, an old Netscape invention for talking keep-alive to " +
 			"proxies that was never standardised.",
-		Detection: "Any request or response with a Proxy-Connection header field. One finding per sending side " +
-			"of a connection, citing each message.",
+		Detection: "Any request or response with a Proxy-Connection header field. One finding per connection, " +
+			"citing each message.",
 		Why: "Proxy-Connection was meant to let a client ask a proxy for keep-alive without a dumb proxy forwarding " +
 			"Connection: keep-alive to the server. It only works when the client talks to the proxy directly: " +
 			"behind a second, dumb proxy it is forwarded like any header and the hang comes back. RFC 9112 " +
@@ -92,7 +88,7 @@ var ruleKeepAliveWithoutToken = &Rule{
 		What: "A message carried a Keep-Alive header (timeout, max) but its Connection header does not list " +
 			"keep-alive.",
 		Detection: "A request or response whose Keep-Alive header is present while its Connection tokens lack " +
-			"keep-alive. One finding per sending side of a connection.",
+			"keep-alive. One finding per connection.",
 		Why: "Keep-Alive is hop-by-hop and only meaningful together with Connection: Keep-Alive (RFC 2068 section " +
 			"19.7.1); on its own a proxy may forward it as an end-to-end header, and peers ignore it, so the " +
 			"limits it announces (timeout, max) are not in force.",
@@ -115,7 +111,7 @@ var ruleRedundantKeepAlive = &Rule{
 	Doc: Doc{
 		What: "An HTTP/1.1 message said Connection: keep-alive, which is the default for HTTP/1.1.",
 		Detection: "A request or response with version HTTP/1.1 whose Connection tokens include keep-alive. One " +
-			"finding per sending side of a connection.",
+			"finding per connection.",
 		Why: "Harmless on its own, but it shows a client or server written for HTTP/1.0 habits, and through a dumb " +
 			"proxy the header can cause the hang of CH1006.",
 		Fix: "Nothing needs fixing; drop the header from HTTP/1.1 messages when convenient.",
@@ -145,7 +141,7 @@ var ruleConnectionEndToEnd = &Rule{
 		What: "A message's Connection header names a header that must travel end to end (such as Content-Length, " +
 			"Authorization or Cookie), marking it hop-by-hop.",
 		Detection: "A Connection token that is a well-known end-to-end header name (Host, Content-Length, " +
-			"Content-Type, Authorization, Cookie, Cache-Control, ...). One finding per sending side of a connection.",
+			"Content-Type, Authorization, Cookie, Cache-Control, ...). One finding per connection.",
 		Why: "Every compliant proxy removes the headers listed in Connection before forwarding (RFC 9110 section " +
 			"7.6.1), so the message arrives without them: a request loses its credentials or length, a response " +
 			"its caching headers. Attackers use this to strip security headers through proxies.",

@@ -168,13 +168,17 @@ var ruleDumbProxyHang = &Rule{
 }
 
 func checkDumbProxyHang(p *connPass) {
+	if p.v.missed[reassembly.ServerToClient] {
+		return // a response may be in what the capture missed
+	}
 	for _, t := range p.v.txs {
 		req := t.Request
 		if t.Index == 0 || t.Response != nil || req == nil || req.End == 0 {
 			continue
 		}
 		closeFrame, closeTime := closeAfter(p.c, req.End)
-		if closeFrame == 0 || closeTime-req.End < p.dur("min-wait") {
+		if closeFrame == 0 || closeTime-req.End < p.dur("min-wait") ||
+			p.v.sentData(reassembly.ServerToClient, req.FirstFrame, closeFrame) {
 			continue
 		}
 		prev := p.v.txs[slices.Index(p.v.txs, t)-1]
@@ -240,7 +244,7 @@ func checkIdleRace(p *connPass) {
 	if srv.RSTFrame != 0 && (closeFrame == 0 || srv.RSTFrame < closeFrame) {
 		closeFrame, closeTime = srv.RSTFrame, srv.RSTTime
 	}
-	if closeFrame == 0 {
+	if closeFrame == 0 || p.v.missed[reassembly.ServerToClient] {
 		return
 	}
 	slack := p.dur("slack")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
 )
 
 var rulePipelinedNonIdempotent = &Rule{
@@ -114,7 +115,7 @@ var rulePipelinedUnanswered = &Rule{
 			anyPipelined = anyPipelined || t.Pipelined
 		}
 		closeFrame, closeTime := firstClose(p.c)
-		if !anyPipelined || closeFrame == 0 {
+		if !anyPipelined || closeFrame == 0 || p.v.missed[reassembly.ServerToClient] {
 			return
 		}
 		frames := []uint64{closeFrame}

@@ -42,7 +42,8 @@ func viewReset(p *connPass) (*resetView, bool) {
 		r.finFrame, r.finTime = st.FINFrame, st.FINTime
 	}
 	for _, t := range p.v.txs {
-		if t.Response == nil && t.Request != nil && t.Request.FirstFrame != 0 && t.Request.FirstFrame < r.frame {
+		if t.Response == nil && t.Request != nil && t.Request.FirstFrame != 0 && t.Request.FirstFrame < r.frame &&
+			!p.v.missed[reassembly.ServerToClient] {
 			r.unanswered = append(r.unanswered, t)
 		}
 		if r.cut == nil {
@@ -117,16 +118,26 @@ func checkResetWithUnreadData(p *connPass) {
 	default:
 		return
 	}
-	outcome := "after every response had arrived complete; the peer may still lose data it had not read"
 	var tx *httpflow.Transaction
-	if r.cut != nil {
+	var outcome string
+	unfinished := firstIncompleteResponse(p.v.txs)
+	switch {
+	case r.cut != nil:
 		tx = r.cut
 		m := message(r.cut, r.cutDir)
 		outcome = fmt.Sprintf("cutting the %s short after %d body bytes", messageName(r.cut, r.cutDir), m.BodyBytes)
 		frames = append(frames, m.FirstFrame)
 		related = append(related, Related{Frame: m.FirstFrame, Time: m.Start, Message: kindOf(r.cutDir) + " cut short"})
-	} else if len(r.unanswered) > 0 {
-		tx = r.unanswered[0]
+	case !anyResponse(p.v.txs):
+		outcome = "before any response was sent"
+		if len(r.unanswered) > 0 {
+			tx = r.unanswered[0]
+		}
+	case unfinished != nil:
+		tx = unfinished
+		outcome = fmt.Sprintf("while the response to %s was unfinished", requestLine(unfinished))
+	default:
+		outcome = "after every response it got had arrived complete; the peer may still lose data it had not read"
 	}
 	p.report(Finding{
 		Transaction: tx,
@@ -136,6 +147,26 @@ func checkResetWithUnreadData(p *connPass) {
 		Message:     fmt.Sprintf("the %s reset the connection (frame %d) instead of closing it: %s, %s", r.by, r.frame, evidence, outcome),
 		Related:     related,
 	})
+}
+
+// firstIncompleteResponse returns the first transaction whose response
+// started but did not complete, or nil.
+func firstIncompleteResponse(txs []*httpflow.Transaction) *httpflow.Transaction {
+	for _, t := range txs {
+		if t.Response != nil && !t.Response.Complete {
+			return t
+		}
+	}
+	return nil
+}
+
+func anyResponse(txs []*httpflow.Transaction) bool {
+	for _, t := range txs {
+		if t.Response != nil {
+			return true
+		}
+	}
+	return false
 }
 
 var ruleResetAfterResponse = &Rule{
@@ -159,11 +190,16 @@ var ruleResetAfterResponse = &Rule{
 		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
 			return
 		}
+		if firstIncompleteResponse(p.v.txs) != nil || len(unanswered(p.v.txs)) > 0 {
+			return
+		}
 		p.report(Finding{
-			Frames:  []uint64{r.frame},
-			Time:    r.time,
-			Cost:    -1,
-			Message: fmt.Sprintf("the %s reset the connection (frame %d) after all %s had complete responses", r.by, r.frame, plural(len(p.v.txs), "request", "requests")),
+			Frames: []uint64{r.frame},
+			Time:   r.time,
+			Cost:   -1,
+			Message: fmt.Sprintf("the %s reset the connection (frame %d) after every request had its complete "+
+				"response (%s): an abortive close that cost nothing this time", r.by, r.frame,
+				plural(len(p.v.txs), "transaction", "transactions")),
 		})
 	},
 }

@@ -17,7 +17,8 @@ var ruleSerialIdleGaps = &Rule{
 			"waited after each response before sending the next request.",
 		Detection: "On a connection with several transactions, the idle gap before each non-pipelined transaction " +
 			"after the first (the previous response's last byte to the request's first byte, from httpflow) of at " +
-			"least min-gap. One finding per connection lists the gaps; the cost is their sum.",
+			"least min-gap, unless the request's first segment is a retransmission (the time went to a loss, " +
+			"not to idleness). One finding per connection lists the gaps; the cost is their sum.",
 		Why: "Serial transactions add up: every gap, plus every request's round trip, is on the critical path. A " +
 			"page fetching many objects one after another over one connection spends most of its time waiting. " +
 			"Gaps can be user think time, which is not a problem; gaps of a few hundred milliseconds between " +
@@ -43,8 +44,8 @@ func checkSerialIdleGaps(p *connPass) {
 			continue
 		}
 		prev := p.v.txs[i-1]
-		if prev.Response == nil {
-			continue
+		if prev.Response == nil || p.v.retransmitted(t.Request.FirstFrame) {
+			continue // a request first seen as a retransmission was not idle: it was lost
 		}
 		count++
 		total += t.GapBefore
@@ -54,7 +55,9 @@ func checkSerialIdleGaps(p *connPass) {
 		if t.GapBefore > longest {
 			longest, longestTx = t.GapBefore, t
 		}
-		frames = append(frames, prev.Response.LastFrame, t.Request.FirstFrame)
+		if len(frames) < maxCited {
+			frames = append(frames, prev.Response.LastFrame, t.Request.FirstFrame)
+		}
 	}
 	if count == 0 {
 		return

@@ -181,13 +181,16 @@ func checkSmallInitialWindow(p *connPass) {
 	})
 }
 
-// flightFrames cites the first and last frame of each flight.
+// flightFrames cites the first frame of each flight and the last frame of
+// the last one.
 func flightFrames(segs []reassembly.SegmentRecord, fl []flight) []uint64 {
-	out := make([]uint64, 0, 2*len(fl))
+	out := make([]uint64, 0, len(fl)+1)
 	for _, f := range fl {
-		out = append(out, segs[f.first].Frame, segs[f.last].Frame)
+		if len(out) < maxCited {
+			out = append(out, segs[f.first].Frame)
+		}
 	}
-	return out
+	return append(out, segs[fl[len(fl)-1].last].Frame)
 }
 
 // flightSizes lists flights as "10+20+8 segments".

@@ -15,8 +15,8 @@ var ruleRetransmissionTimeout = &Rule{
 	Title:    "Retransmission timeouts delayed a transaction",
 	Severity: SeverityWarning,
 	Doc: Doc{
-		What: "Data of a request or response was lost and resent only after the sender's retransmission timer " +
-			"expired.",
+		What: "Data of a request or response was lost and resent only after a sender's timer expired: the " +
+			"retransmission timeout, or on Linux first the shorter tail-loss probe (about two round trips).",
 		Detection: "Segments classified by reassembly as timeout retransmissions (not fast, not spurious, not " +
 			"capture duplicates), grouped by the transaction whose message they carried. Each is paired with the " +
 			"first transmission of the same bytes; the cost is the union of the intervals from first " +
@@ -29,7 +29,7 @@ var ruleRetransmissionTimeout = &Rule{
 			"the other end to see where packets disappear.",
 	},
 	checkConnection: func(p *connPass) {
-		reportRetransmissions(p, "retransmission timeout", "retransmission timeouts", func(k reassembly.SegmentKind) bool {
+		reportRetransmissions(p, "timer-driven retransmission (RTO or tail-loss probe)", "timer-driven retransmissions (RTO or tail-loss probe)", func(k reassembly.SegmentKind) bool {
 			return k&reassembly.KindRetransmission != 0 && k&(reassembly.KindFastRetransmission|reassembly.KindSpuriousRetrans) == 0
 		})
 	},

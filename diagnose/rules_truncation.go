@@ -8,21 +8,44 @@ import (
 	"github.com/connscope/connscope/reassembly"
 )
 
-// endedBy says how a message that stopped early ended, for messages.
-func endedBy(m *httpflow.Message) string {
+// cutShort reports whether m, sent in direction d, stopped early because
+// its connection was closed, and by what ("a FIN", "a RST"). A message that
+// httpflow marked incomplete for a capture gap counts too when it was the
+// last in its direction and the connection then closed: the close, not the
+// gap, ended it. A response whose request was not parsed is never judged:
+// its framing depends on the request's method (a HEAD response declares a
+// length it does not send).
+func cutShort(c *reassembly.Connection, txs []*httpflow.Transaction, t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) (string, bool) {
+	if m == nil || m.Complete || (m == t.Response && (t.Request == nil || t.Request.Method == "")) {
+		return "", false
+	}
 	switch m.Incomplete {
 	case httpflow.IncompleteFIN:
-		return "a FIN"
+		return "a FIN", true
 	case httpflow.IncompleteRST:
-		return "a RST"
+		return "a RST", true
+	case httpflow.IncompleteGap:
+		for _, later := range txs[slices.Index(txs, t)+1:] {
+			if message(later, d) != nil {
+				return "", false // parsing went on after the gap: not cut here
+			}
+		}
+		switch {
+		case c.Close == reassembly.CloseRST:
+			return "a RST", true
+		case c.Dir[d].FINFrame != 0:
+			return "a FIN", true
+		}
 	}
-	return string(m.Incomplete)
+	return "", false
 }
 
-// cutByClose reports whether m stopped early because its connection was
-// closed (not a capture gap or the end of the capture).
-func cutByClose(m *httpflow.Message) bool {
-	return m != nil && !m.Complete && (m.Incomplete == httpflow.IncompleteFIN || m.Incomplete == httpflow.IncompleteRST)
+// lostNote mentions bytes of direction d the capture did not see.
+func lostNote(c *reassembly.Connection, d reassembly.Direction) string {
+	if n := c.Dir[d].LostBytes; n > 0 {
+		return fmt.Sprintf(" (and %d bytes the capture missed)", n)
+	}
+	return ""
 }
 
 // eachMessage calls fn for every request and response of the connection.
@@ -61,8 +84,10 @@ var ruleTruncatedBody = &Rule{
 		What: "A message declared a Content-Length, but its connection closed (FIN or RST) before that many body " +
 			"bytes arrived: the body was truncated.",
 		Detection: "A request or response framed by Content-Length that httpflow marks incomplete because of a FIN " +
-			"or RST (not a capture gap or the end of the capture). The message gives the bytes missing; the " +
-			"evidence is the message's first and last frame and the close.",
+			"or RST, or because of a capture gap when it was the last message in its direction and the " +
+			"connection then closed (not the end of the capture). Bytes the capture missed are counted as if they " +
+			"were body, so only a shortfall beyond them is reported. The evidence is the message's first and last " +
+			"frame and the close.",
 		Why: "The receiver got a partial object; a client that does not check the length (or a proxy that forwards " +
 			"it) passes on corrupt data. The cause is a server or proxy that crashed, timed out, or closed with " +
 			"unread data (a RST), or a client that gave up.",
@@ -72,7 +97,11 @@ var ruleTruncatedBody = &Rule{
 	},
 	checkConnection: func(p *connPass) {
 		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
-			if m.Framing != httpflow.FramingContentLength || !cutByClose(m) || m.DeclaredLength < 0 || m.BodyBytes >= m.DeclaredLength {
+			how, cut := cutShort(p.c, p.v.txs, t, m, d)
+			// Bytes the capture missed may have been body: only what is
+			// short even counting them is provably truncated.
+			missing := m.DeclaredLength - m.BodyBytes - p.c.Dir[d].LostBytes
+			if m.Framing != httpflow.FramingContentLength || !cut || m.DeclaredLength < 0 || missing <= 0 {
 				return
 			}
 			closeFrame, closeTime := closeAfter(p.c, m.Start)
@@ -81,8 +110,8 @@ var ruleTruncatedBody = &Rule{
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
 				Time:        closeTime,
 				Cost:        -1,
-				Message: fmt.Sprintf("%s cut %d bytes short by %s: %d of %d body bytes arrived",
-					messageName(t, d), m.DeclaredLength-m.BodyBytes, endedBy(m), m.BodyBytes, m.DeclaredLength),
+				Message: fmt.Sprintf("%s cut %d bytes short by %s: %d of %d body bytes arrived%s",
+					messageName(t, d), missing, how, m.BodyBytes, m.DeclaredLength, lostNote(p.c, d)),
 				Related: cutRelated(t, d, closeFrame, closeTime),
 				Vantage: truncationVantage(p.v, d),
 			})
@@ -134,7 +163,9 @@ var ruleUnterminatedChunked = &Rule{
 	Doc: Doc{
 		What: "A chunked message's connection closed before the zero-size last chunk arrived: the body was " +
 			"truncated, and the receiver cannot know how much is missing.",
-		Detection: "A request or response framed as chunked that httpflow marks incomplete because of a FIN or RST.",
+		Detection: "A request or response framed as chunked that httpflow marks incomplete because of a FIN or " +
+			"RST, or because of a capture gap when it was the last message in its direction and the connection " +
+			"then closed.",
 		Why: "The last chunk is the only way a chunked body says it is complete; without it the receiver has a " +
 			"partial object. Typical causes are a crashed or timed-out backend behind a proxy that had already " +
 			"started streaming.",
@@ -143,7 +174,8 @@ var ruleUnterminatedChunked = &Rule{
 	},
 	checkConnection: func(p *connPass) {
 		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
-			if m.Framing != httpflow.FramingChunked || !cutByClose(m) {
+			how, cut := cutShort(p.c, p.v.txs, t, m, d)
+			if m.Framing != httpflow.FramingChunked || !cut {
 				return
 			}
 			closeFrame, closeTime := closeAfter(p.c, m.Start)
@@ -153,7 +185,7 @@ var ruleUnterminatedChunked = &Rule{
 				Time:        closeTime,
 				Cost:        -1,
 				Message: fmt.Sprintf("chunked %s ended by %s after %d body bytes, without its final zero-size chunk",
-					messageName(t, d), endedBy(m), m.BodyBytes),
+					messageName(t, d), how, m.BodyBytes),
 				Related: cutRelated(t, d, closeFrame, closeTime),
 				Vantage: truncationVantage(p.v, d),
 			})

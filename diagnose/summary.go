@@ -62,7 +62,7 @@ func summarize(ci *ConnInfo, v *connView) *connSummary {
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
 		}
-		if last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) {
+		if last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missed[reassembly.ServerToClient] {
 			s.lastUnanswered = last
 		}
 		if first.Request != nil && !idempotent(first.Request.Method) {

@@ -1,0 +1,299 @@
+package diagnose_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.findings from the current rules (review every change against the capture before committing)")
+
+const (
+	capturesDir     = "../testdata/captures"
+	goldenDir       = "../testdata/golden"
+	sharedPcapsDir  = "../../shared/pcaps"
+	sharedGoldenDir = "../testdata/golden/shared"
+)
+
+// healthyShared are the captures in ../shared/pcaps that show nothing
+// wrong with connection management: they must raise no warning or error.
+var healthyShared = []string{
+	"zeek__get.pcap",
+	"zeek__pipelined-requests.pcap",
+	"zeek__http-vlan-0.pcap",
+	"zeek__workshop_2011_browse.pcap",
+	"suricata-verify__http-brotli-ce__input.pcap",
+	"suricata-verify__ruletype-firewall-88-default-accept-tx-pipeline__input.pcap",
+	"gopacket__test_loopback.pcap",
+	"chrissanders-packets__http_ip4and6.pcapng",
+	"nDPI__http_ua_splitted_in_two_pkts.pcapng",
+}
+
+// diagnoseFile runs the whole pipeline on one capture: read, decode,
+// reassemble, parse HTTP, diagnose. Transaction IDs are numbered in the
+// order connections close, as a caller would.
+func diagnoseFile(t *testing.T, path string) []diagnose.Finding {
+	t.Helper()
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer r.Close()
+	engine, err := diagnose.NewEngine(diagnose.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &pipeline{engine: engine, parsers: map[*reassembly.Connection]*httpflow.Conn{}}
+	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	dec := capture.NewDecoder()
+	var seg capture.Segment
+	for {
+		p, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Logf("%s: reading stopped: %v", path, err)
+			}
+			break
+		}
+		if dec.Decode(p, &seg) == capture.SkipNone {
+			asm.Add(&seg)
+		}
+	}
+	asm.Flush()
+	return engine.Finish()
+}
+
+type pipeline struct {
+	engine  *diagnose.Engine
+	parsers map[*reassembly.Connection]*httpflow.Conn
+	nextTx  int
+}
+
+func (h *pipeline) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	p := httpflow.NewConn(c, httpflow.Config{})
+	h.parsers[c] = p
+	return p
+}
+
+func (h *pipeline) Closed(c *reassembly.Connection) {
+	p := h.parsers[c]
+	delete(h.parsers, c)
+	ci := &diagnose.ConnInfo{Conn: c, App: httpflow.AppUnknown}
+	if p != nil {
+		ci.App, ci.Transactions = p.App(), p.Transactions()
+	}
+	for _, t := range ci.Transactions {
+		h.nextTx++
+		t.ID = h.nextTx
+	}
+	h.engine.Connection(ci)
+}
+
+// goldenLine renders a finding for a golden file. The part before " # "
+// is compared: rule, connection(s), transaction (connection.index, 1-based
+// index as users count) and evidence frames. Severity, cost and message
+// after it are for the person reviewing the file.
+func goldenLine(f diagnose.Finding) (key, full string) {
+	tx := "-"
+	if f.Transaction != nil {
+		tx = fmt.Sprintf("%d.%d", f.Transaction.Connection, f.Transaction.Index+1)
+	}
+	conns := make([]string, len(f.Connections))
+	for i, c := range f.Connections {
+		conns[i] = fmt.Sprint(c)
+	}
+	frames := make([]string, len(f.Frames))
+	for i, fr := range f.Frames {
+		frames[i] = fmt.Sprint(fr)
+	}
+	key = fmt.Sprintf("%s conn=%d conns=%s tx=%s frames=%s", f.Rule, f.Connection, orDash(strings.Join(conns, ",")),
+		tx, orDash(strings.Join(frames, ",")))
+	cost := "?"
+	if f.Cost >= 0 {
+		cost = fmt.Sprintf("%.1fms", float64(f.Cost)/1e6)
+	}
+	return key, fmt.Sprintf("%s # %s %s cost=%s: %s", key, f.Slug, f.Severity, cost, f.Message)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+const goldenHeader = `# Expected connscope findings for %s, one per line.
+# Compared: rule, conn (0 for findings about several), conns, tx (connection.transaction), frames.
+# After " # ": slug, severity, estimated cost and message, for the reviewer only.
+# Regenerate with: go test ./diagnose -run TestGolden -update  (then check every changed line with tshark)
+`
+
+// checkGolden compares a capture's findings with its golden file, or
+// rewrites the file under -update.
+func checkGolden(t *testing.T, capturePath, goldenPath string) []diagnose.Finding {
+	t.Helper()
+	findings := diagnoseFile(t, capturePath)
+	var keys, lines []string
+	for _, f := range findings {
+		k, l := goldenLine(f)
+		keys, lines = append(keys, k), append(lines, l)
+	}
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(goldenPath), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(goldenHeader, filepath.Base(capturePath)) + strings.Join(lines, "\n")
+		if len(lines) > 0 {
+			body += "\n"
+		}
+		if err := os.WriteFile(goldenPath, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return findings
+	}
+	data, err := os.ReadFile(goldenPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A capture that just landed has no reviewed expectations yet;
+		// the healthy check below still applies to it.
+		t.Logf("%s: no golden file yet: run go test ./diagnose -run TestGolden -update and review it", filepath.Base(capturePath))
+		return findings
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, _ := strings.Cut(line, " # ")
+		want = append(want, strings.TrimSpace(k))
+	}
+	for _, k := range missingFrom(keys, want) {
+		t.Errorf("%s: missing finding: %s", filepath.Base(capturePath), k)
+	}
+	for i, k := range keys {
+		if slices.Contains(missingFrom(want, keys), k) {
+			t.Errorf("%s: unexpected finding: %s", filepath.Base(capturePath), lines[i])
+		}
+	}
+	return findings
+}
+
+// missingFrom returns the entries of want that have no counterpart in got,
+// counting repeats.
+func missingFrom(got, want []string) []string {
+	left := slices.Clone(got)
+	var missing []string
+	for _, w := range want {
+		if i := slices.Index(left, w); i >= 0 {
+			left = slices.Delete(left, i, i+1)
+		} else {
+			missing = append(missing, w)
+		}
+	}
+	return missing
+}
+
+func captureFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".pcapng") ||
+			strings.HasSuffix(n, ".pcap.gz") || strings.HasSuffix(n, ".pcapng.gz")) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestGolden runs every capture in testdata/captures through the pipeline
+// and compares the findings with testdata/golden/<capture>.findings. The
+// captures that MANIFEST.md calls healthy must raise no warning or error.
+func TestGolden(t *testing.T) {
+	names := captureFiles(t, capturesDir)
+	if len(names) == 0 {
+		t.Skip("no captures in " + capturesDir)
+	}
+	healthy := healthyInManifest(t, filepath.Join(capturesDir, "MANIFEST.md"))
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			fs := checkGolden(t, filepath.Join(capturesDir, name), filepath.Join(goldenDir, name+".findings"))
+			if healthy[strings.TrimSuffix(name, ".gz")] {
+				noWarnings(t, fs)
+			}
+		})
+	}
+}
+
+// healthyInManifest reads the capture table of MANIFEST.md: rows whose
+// expectation column says "Healthy" name captures that must stay quiet.
+func healthyInManifest(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Logf("no manifest: %v", err)
+		return nil
+	}
+	healthy := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 || !strings.HasPrefix(line, "|") {
+			continue
+		}
+		name := strings.TrimSpace(cells[1])
+		if strings.Contains(cells[len(cells)-2], "Healthy") {
+			healthy[name] = true
+		}
+	}
+	return healthy
+}
+
+func noWarnings(t *testing.T, fs []diagnose.Finding) {
+	t.Helper()
+	for _, f := range fs {
+		if f.Severity >= diagnose.SeverityWarning {
+			_, l := goldenLine(f)
+			t.Errorf("healthy capture raised %s", l)
+		}
+	}
+}
+
+// TestGoldenShared does the same for the public captures in ../shared/pcaps
+// (skipped when absent, as for users who clone the project), and checks
+// that the healthy ones raise no warning or error.
+func TestGoldenShared(t *testing.T) {
+	names := captureFiles(t, sharedPcapsDir)
+	if len(names) == 0 {
+		t.Skip("no shared captures in " + sharedPcapsDir)
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "libpcap__pcap-invalid") {
+			continue // deliberately unreadable
+		}
+		t.Run(name, func(t *testing.T) {
+			fs := checkGolden(t, filepath.Join(sharedPcapsDir, name), filepath.Join(sharedGoldenDir, name+".findings"))
+			if slices.Contains(healthyShared, name) {
+				noWarnings(t, fs)
+			}
+		})
+	}
+}
