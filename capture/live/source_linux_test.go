@@ -1,4 +1,4 @@
-//go:build linux && !libpcap
+//go:build linux
 
 package live
 

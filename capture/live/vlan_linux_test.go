@@ -1,4 +1,4 @@
-//go:build linux && !libpcap
+//go:build linux
 
 package live
 
@@ -83,7 +83,7 @@ func TestVLANTagRestored(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if src.KernelFilter() {
+	if pureGo && src.KernelFilter() {
 		t.Error("a VLAN filter was attached to the kernel, which sees frames without their tag")
 	}
 	got := collect(src)
@@ -105,7 +105,7 @@ func TestVLANTagRestored(t *testing.T) {
 			t.Errorf("frame %d: original length %d, want %d", i+1, ours[i].OriginalLength, len(want[i]))
 		}
 	}
-	if src.Filtered() == 0 {
+	if pureGo && src.Filtered() == 0 {
 		t.Error("the user-space check rejected nothing, but the kernel let every frame through")
 	}
 	if stopTcpdump != nil {
