@@ -222,11 +222,11 @@ func TestPcapngLargeBlock(t *testing.T) {
 	_ = r
 }
 
-func gzipped(t testing.TB, b []byte) []byte {
+func gzipped(t testing.TB, b []byte) []byte { // t may be nil
 	var out bytes.Buffer
 	zw := gzip.NewWriter(&out)
 	zw.Write(b)
-	if err := zw.Close(); err != nil {
+	if err := zw.Close(); err != nil && t != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
