@@ -128,7 +128,14 @@ func (p *Conn) End(d reassembly.Direction, reason reassembly.EndReason, at reass
 	if d > reassembly.ServerToClient {
 		return
 	}
-	p.end(&p.streams[d], incompleteFor(reason), at)
+	s := &p.streams[d]
+	if s.held > 0 {
+		// A lone first byte that might have started a TLS record.
+		held := s.held
+		s.held = 0
+		p.feed(s, s.first[:held], s.heldAt)
+	}
+	p.end(s, incompleteFor(reason), at)
 }
 
 func incompleteFor(r reassembly.EndReason) Incomplete {

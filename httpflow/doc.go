@@ -1,2 +1,150 @@
-// Package httpflow parses HTTP/1.x messages from reassembled byte streams.
+// Package httpflow turns the two byte streams of a TCP connection into
+// HTTP/1.x transactions and ties every message to the segments that carried
+// it: first and last frame, capture times, bytes, and why it did not end
+// when it did not.
+//
+// # Where it sits
+//
+// The reassembly package delivers each direction of a connection in
+// sequence order through reassembly.StreamConsumer: Data for new bytes
+// (with the frame and capture time of the segment that carried them), Gap
+// for bytes that were never captured, End when a direction finishes. A Conn
+// is that consumer for one connection:
+//
+//	func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+//		p := httpflow.NewConn(c, httpflow.Config{})
+//		h.parsers[c] = p
+//		return p
+//	}
+//
+//	func (h *handler) Closed(c *reassembly.Connection) {
+//		p := h.parsers[c]
+//		app, txns := p.App(), p.Transactions()
+//		...
+//	}
+//
+// The parser is incremental: each direction is a small state machine fed
+// byte ranges as they arrive, so a connection is never buffered whole. It
+// keeps at most one partial line and one header block per direction
+// (bounded by Config.MaxHeaderBytes) and one record per transaction
+// (bounded by Config.MaxTransactionsPerConn). Bodies are counted, never
+// stored. Only capture time is used, so results do not depend on when or
+// how fast the capture is read.
+//
+// # What a connection carries
+//
+// The first bytes decide Conn.App. A client that opens with a request line
+// ("GET /path HTTP/1.1") makes the connection http1. A TLS record (0x16
+// 0x03) is tls, the HTTP/2 prior-knowledge preface ("PRI * HTTP/2.0") is
+// http2, and anything else (binary, SSH, SMTP) is unknown; such connections
+// are skipped without HTTP errors. A first line of text that is not a valid
+// request line is kept tentatively as a malformed request: if the server
+// answers with an HTTP status line (usually 400) the connection is http1,
+// otherwise it is unknown. When the capture missed the handshake, the first
+// bytes may be in the middle of a message, so both directions scan for the
+// first start line instead (up to 256 KiB).
+//
+// # Message framing (RFC 9112 section 6)
+//
+// A message is a start line, header fields, a blank line, and perhaps a
+// body. How long the body is decides where the next message starts, so it
+// is the heart of the parser:
+//
+//   - No body by rule: responses to HEAD, 1xx, 204 and 304 responses
+//     (whatever Content-Length they carry), and requests with neither
+//     Content-Length nor Transfer-Encoding. Framing is "none".
+//   - Transfer-Encoding whose last coding is chunked: chunks of
+//     "hex-size[;extensions] CRLF data CRLF", ended by a zero-size chunk and
+//     an optional trailer section. BodyBytes counts the data only.
+//   - Content-Length: exactly that many bytes. Identical repeated values are
+//     accepted ("repeated_content_length"), differing ones are
+//     "conflicting_content_length" (the first is used), and with
+//     Transfer-Encoding present the anomaly is "te_and_cl" and chunked wins:
+//     both are request-smuggling vectors.
+//   - A response with neither is close-delimited: its body ends when the
+//     server closes. A FIN ends it normally; a RST leaves it unverifiable
+//     (incomplete "rst").
+//   - CONNECT answered by 2xx and 101 Switching Protocols turn the
+//     connection into a tunnel from the next byte on (framing "tunnel"):
+//     parsing stops in both directions.
+//
+// A message that ends early says why in Incomplete: "fin" or "rst" when the
+// connection closed first, "gap" when bytes were not captured,
+// "end_of_capture" when the capture (or connscope's tracking of the
+// connection) stopped, "malformed" when it could not be parsed. Bytes after
+// a Content-Length body that do not start the next message are
+// "body_beyond_content_length" on that message. Every parsing problem is an
+// anomaly key on the message, never a panic or an error.
+//
+// Header fields are kept as received (original case, raw bytes, possibly
+// not UTF-8) up to the bounds; a message that hit them says so with
+// HeadersTruncated, and the fields beyond are still interpreted for framing
+// and connection management. Obsolete line folding joins the continuation
+// to the previous value ("obs_fold").
+//
+// # Pairing and pipelining
+//
+// HTTP/1.x has no request IDs: on a connection, responses come back in the
+// order the requests were sent (RFC 9112 section 9.3.2). So a status line
+// pairs with the oldest request still waiting for its final response. 1xx
+// interim responses (100 Continue, 103 Early Hints) join that request's
+// Interim list and it keeps waiting. Whether a response has a body depends
+// on its request (HEAD, CONNECT), which is why pairing happens while
+// parsing, not afterwards.
+//
+// A request is Pipelined when its first byte was sent before the previous
+// transaction's response had ended. Pairing in order is what makes
+// pipelining come out right: Wireshark pairs a response with the most
+// recent request instead, which is wrong as soon as two requests are
+// outstanding.
+//
+// A response whose request was not captured gets a transaction with a nil
+// Request; a request never answered gets a nil Response.
+//
+// # Persistence (RFC 9112 section 9.3)
+//
+// Transaction.PersistentAfter says whether the connection may carry another
+// transaction under the protocol's rules: a "close" connection option on
+// either side ends it; otherwise HTTP/1.1 persists by default, while
+// HTTP/1.0 persists only when the request asked for keep-alive and the
+// response agreed. A close-delimited response, a tunnel, and a response
+// whose header block was not captured whole end it too.
+//
+// # Gaps
+//
+// A gap (bytes lost before the capture point, or cut by the snap length) is
+// not glued over. Inside a body of known length (Content-Length, or chunk
+// data) the parser subtracts the gap and stays in step: the message is
+// incomplete ("gap") but the next one is found exactly. Anywhere else the
+// parser has lost its place, so it resynchronises: it scans line starts for
+// the next start line ("HTTP/1.x NNN" for responses, "METHOD SP target SP
+// HTTP/1.x" for requests) and carries on from there. The interrupted
+// message is marked "gap" and later transactions pair as they should, so
+// one lost segment costs one transaction, not every pair after it.
+//
+// # Timings
+//
+// Transaction timings are nanoseconds of capture time, -1 when they do not
+// apply:
+//
+//   - Connect: first SYN to the ACK that completed the handshake, for the
+//     first transaction of a connection whose handshake was captured. It
+//     starts at the first SYN so that SYN retransmissions count.
+//   - Send: the request's first to last byte.
+//   - Wait: the request's last byte to the first response byte, interim or
+//     final, that came after it. A 100 Continue sent before the request body
+//     does not end the wait; a response that began before the request ended
+//     (an early rejection) gives 0.
+//   - Receive: the final response's first to last byte.
+//   - Total: the request's first byte (plus Connect) to the final
+//     response's last byte. With interim responses it can exceed
+//     Send+Wait+Receive.
+//   - GapBefore: idle time before the request's first byte: since the
+//     previous response's last byte (the previous request's, if it had no
+//     response), or since the handshake for the first transaction; 0 for a
+//     pipelined request, which did not wait.
+//
+// Times are those of the frames that carried the first and last bytes, as
+// seen at the capture point: a capture taken near the client and one taken
+// near the server show the same transaction with different timings.
 package httpflow

@@ -42,6 +42,10 @@ type stream struct {
 	lineTrunc bool  // the line outgrew MaxHeaderBytes: the rest is dropped
 	lineSkip  bool  // the line cannot be a start line: dropped to its end
 	lineStart reassembly.Span
+	// lineMsg is the message an unfinished line was already given to (a
+	// malformed start line recognised before its end): the rest of the
+	// line's bytes count for it.
+	lineMsg *Message
 	// prevDone (client) is whether the previous transaction's response had
 	// ended when this line's first byte arrived: false makes the request
 	// pipelined.
@@ -65,6 +69,9 @@ type stream struct {
 }
 
 func (s *stream) toTunnel() {
+	if s.inLine && s.msg == nil && s.lineMsg == nil {
+		s.skipped += s.lineLen // a partial line that will never be parsed
+	}
 	s.st = stTunnel
 	s.inLine = false
 	s.line = nil
@@ -135,6 +142,7 @@ func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span) []byte {
 		s.lineStart = at
 		s.lineLen = 0
 		s.lineTrunc, s.lineSkip = false, false
+		s.lineMsg = nil
 		s.line = s.line[:0]
 		if s.dir == reassembly.ClientToServer && s.msg == nil {
 			lb := p.lastBox()
@@ -148,6 +156,10 @@ func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span) []byte {
 		if s.st == stHeaders {
 			m.HeaderBytes += int64(len(part))
 		}
+		touch(m, at)
+	} else if m := s.lineMsg; m != nil {
+		m.WireBytes += int64(len(part))
+		m.HeaderBytes += int64(len(part))
 		touch(m, at)
 	}
 	var line []byte
@@ -217,15 +229,17 @@ func (p *Conn) checkPartial(s *stream) {
 		return
 	}
 	s.lineSkip = true
-	if s.st == stStart {
-		p.notStart(s, head)
+	if s.st == stStart && p.notStart(s, head) {
+		s.lineMsg = s.last
 	}
 }
 
 // startLine handles a complete line where a message may start.
 func (p *Conn) startLine(s *stream, line []byte, at reassembly.Span) {
 	if s.lineSkip {
-		s.skipped += s.lineLen
+		if s.lineMsg == nil {
+			s.skipped += s.lineLen
+		}
 		return
 	}
 	content, bare := trimEOL(line)
@@ -263,14 +277,15 @@ func (p *Conn) startLine(s *stream, line []byte, at reassembly.Span) {
 			return
 		}
 	}
-	s.skipped += s.lineLen
-	if s.st == stStart {
-		p.notStart(s, content)
+	if s.st == stStart && p.notStart(s, content) {
+		return
 	}
+	s.skipped += s.lineLen
 }
 
 // notStart handles bytes at a message boundary that do not start a message.
-func (p *Conn) notStart(s *stream, content []byte) {
+// It reports whether it kept them as a (malformed) message.
+func (p *Conn) notStart(s *stream, content []byte) bool {
 	if !p.appDecided {
 		if s.dir == reassembly.ClientToServer && len(p.boxes) == 0 && !s.lineSkip && !hasCTL(content) {
 			// A first line of text that is not a valid request line: keep
@@ -278,14 +293,14 @@ func (p *Conn) notStart(s *stream, content []byte) {
 			// status line in answer (typically 400) makes the connection
 			// HTTP/1.x; anything else makes it unknown.
 			p.malformedRequest(s, content)
-			return
+			return true
 		}
 		// The connection's first bytes are not HTTP/1.x.
 		p.decide(AppUnknown)
-		return
+		return false
 	}
 	if s.st == stTunnel || s.st == stDone {
-		return
+		return false
 	}
 	s.st = stResync
 	if s.dir == reassembly.ClientToServer {
@@ -293,13 +308,13 @@ func (p *Conn) notStart(s *stream, content []byte) {
 			// Bytes after CONNECT or Upgrade that are not a request: the
 			// client already speaks the tunnelled protocol.
 			s.toTunnel()
-			return
+			return false
 		}
 		if sp := bytes.IndexByte(content, ' '); sp > 0 && isToken(content[:sp]) {
 			// A broken request line: keep it as a malformed request, since
 			// the server will most likely answer it.
 			p.malformedRequest(s, content)
-			return
+			return true
 		}
 	} else {
 		if bytes.HasPrefix(content, []byte("HTTP/")) || (s.last == nil && len(p.pending) > 0) {
@@ -311,7 +326,7 @@ func (p *Conn) notStart(s *stream, content []byte) {
 			addAnomaly(s.msg, key)
 			p.abort(s, IncompleteMalformed)
 			s.st = stResync
-			return
+			return true
 		}
 	}
 	if s.last != nil {
@@ -321,6 +336,7 @@ func (p *Conn) notStart(s *stream, content []byte) {
 			addAnomaly(s.last, "stray_bytes_after_message")
 		}
 	}
+	return false
 }
 
 // malformedRequest keeps a line that should have been a request line as a
@@ -379,12 +395,14 @@ func (p *Conn) beginRequest(s *stream, r requestLine, bareLF bool, at reassembly
 func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembly.Span) {
 	interim := st.status >= 100 && st.status < 200 && st.status != 101
 	var b *txnBox
-	if len(p.pending) > 0 {
+	if len(p.pending) > 0 && startedBefore(p.pending[0], s.lineStart.Frame) {
 		b = p.pending[0]
 	} else {
 		b = p.newBox()
 		if interim {
-			p.pending = append(p.pending, b)
+			// Its request was not captured, so it was sent before every
+			// request still waiting: the final response comes first.
+			p.pending = append([]*txnBox{b}, p.pending...)
 		}
 	}
 	var m *Message
@@ -411,6 +429,13 @@ func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembl
 	if bareLF {
 		addAnomaly(m, "bare_lf")
 	}
+}
+
+// startedBefore reports whether a waiting transaction's request began
+// before frame: a response cannot answer a request sent after it began.
+func startedBefore(b *txnBox, frame uint64) bool {
+	q := b.t.Request
+	return q == nil || q.FirstFrame < frame
 }
 
 func (p *Conn) beginMessage(s *stream, m *Message, b *txnBox, at reassembly.Span) {
@@ -667,14 +692,43 @@ func (p *Conn) done(s *stream) {
 		s.toTunnel()
 	}
 	if tunnel {
-		// CONNECT 2xx or 101: from the next byte on, both directions carry
-		// another protocol.
-		s.toTunnel()
-		if c := &p.streams[reassembly.ClientToServer]; c.msg == nil {
-			c.toTunnel()
-		} else {
-			c.tunnelAfter = true
+		p.openTunnel(b)
+	}
+}
+
+// openTunnel handles CONNECT 2xx or 101: from the byte after the request
+// that asked for it, both directions carry another protocol. Requests the
+// client sent after that one were tunnel bytes, not HTTP: they are
+// forgotten and their bytes counted as skipped.
+func (p *Conn) openTunnel(b *txnBox) {
+	p.streams[reassembly.ServerToClient].toTunnel()
+	c := &p.streams[reassembly.ClientToServer]
+	if b.kept {
+		kept := p.boxes[:b.t.Index+1]
+		for _, later := range p.boxes[b.t.Index+1:] {
+			if q := later.t.Request; q != nil {
+				c.skipped += q.WireBytes
+				continue
+			}
+			// A response whose request was not captured stays.
+			later.t.Index = len(kept)
+			kept = append(kept, later)
 		}
+		clear(p.boxes[len(kept):])
+		p.boxes = kept
+	}
+	p.pending = p.pending[:0]
+	switch {
+	case c.msg == nil:
+		c.toTunnel()
+	case c.box != b:
+		// A later request in progress: its bytes so far were counted above.
+		c.msg, c.box, c.blkOpen = nil, nil, false
+		c.inLine = false
+		c.toTunnel()
+	default:
+		// The request itself is still being sent (a body).
+		c.tunnelAfter = true
 	}
 }
 
@@ -705,9 +759,7 @@ func (p *Conn) gap(s *stream, size int64, at reassembly.Span) {
 		}
 		p.abort(s, IncompleteGap)
 	case stStart, stResync:
-		if s.inLine && !s.lineSkip {
-			p.partialStart(s, IncompleteGap)
-		}
+		p.dropLine(s, IncompleteGap)
 	default:
 		p.abort(s, IncompleteGap)
 	}
@@ -738,9 +790,7 @@ func (p *Conn) end(s *stream, why Incomplete, at reassembly.Span) {
 			p.abort(s, why)
 		}
 	case stStart, stResync:
-		if s.inLine && !s.lineSkip {
-			p.partialStart(s, why)
-		}
+		p.dropLine(s, why)
 	case stTunnel:
 	default:
 		p.abort(s, why)
@@ -751,34 +801,47 @@ func (p *Conn) end(s *stream, why Incomplete, at reassembly.Span) {
 	s.blk = headerBlock{}
 }
 
+// dropLine handles an unfinished line where a message may start, when a gap
+// or the end of the stream cuts it: kept as an incomplete message if it is
+// recognisable, skipped otherwise.
+func (p *Conn) dropLine(s *stream, why Incomplete) {
+	if !s.inLine || s.lineMsg != nil {
+		return
+	}
+	if s.lineSkip || !p.partialStart(s, why) {
+		s.skipped += s.lineLen
+	}
+}
+
 // partialStart keeps a start line that a gap or the end of the stream cut
 // before its line end, as an incomplete message, when enough of it arrived
 // to recognise it (a method and a space; a version and a status code).
-func (p *Conn) partialStart(s *stream, why Incomplete) {
+func (p *Conn) partialStart(s *stream, why Incomplete) bool {
 	content, _ := trimEOL(s.line)
 	if p.appDecided && p.app != AppHTTP1 {
-		return
+		return false
 	}
 	if s.dir == reassembly.ClientToServer {
 		r, ok := parseRequestLine(content, true)
 		if !ok {
-			return
+			return false
 		}
 		if _, known := internMethod(r.method); !known && !p.appDecided {
-			return
+			return false
 		}
 		p.decide(AppHTTP1)
 		p.beginRequest(s, r, false, s.lastAt)
 	} else {
 		if len(content) < 12 {
-			return
+			return false
 		}
 		st, ok := parseStatusLine(content[:12])
 		if !ok {
-			return
+			return false
 		}
 		p.decide(AppHTTP1)
 		p.beginResponse(s, st, false, s.lastAt)
 	}
 	p.abort(s, why)
+	return true
 }

@@ -176,18 +176,16 @@ func parseStatusLine(line []byte) (s statusLine, ok bool) {
 }
 
 // couldStartRequest reports whether a partial line could still become a
-// request line: a token, then SP, then no control bytes. It lets the parser
-// give up on binary data without waiting for a line end.
+// request line, or a line worth keeping as a malformed request: it must
+// open with a token. Binary data fails at once; anything after the first
+// space waits for the line end, so the decision never depends on how the
+// bytes were split into segments.
 func couldStartRequest(p []byte) bool {
-	const maxMethod = 64
 	for i, c := range p {
 		if c == ' ' {
-			if i == 0 {
-				return false
-			}
-			return !hasCTL(bytes.TrimRight(p[i+1:], "\r\n"))
+			return i > 0
 		}
-		if !tchar[c] || i >= maxMethod {
+		if !tchar[c] {
 			return false
 		}
 	}
@@ -210,6 +208,12 @@ const h2Preface = "PRI * HTTP/2.0"
 // mid-stream, change_cipher_spec, alert or application_data, then major
 // version 3.
 func looksLikeTLS(p []byte, midStream bool) (yes, decided bool) {
+	if len(p) == 0 {
+		return false, false
+	}
+	if p[0] != 0x16 && (!midStream || p[0] < 0x14 || p[0] > 0x17) {
+		return false, true
+	}
 	if len(p) < 2 {
 		return false, false
 	}

@@ -1,25 +1,8 @@
 package httpflow
 
 // finalize computes a transaction's timings and persistence from its
-// messages and the connection's handshake. It is idempotent.
-//
-// Timings (nanoseconds of capture time, -1 when they do not apply):
-//   - Connect: first SYN to the ACK that completed the handshake, for the
-//     first transaction of a connection whose handshake was captured. It
-//     starts at the first SYN so that SYN retransmissions count.
-//   - Send: the request's first to last byte.
-//   - Wait: the request's last byte to the first response byte (interim or
-//     final) that came after it. A 100 Continue sent before the request
-//     body does not end the wait; a response that started before the
-//     request ended (an early rejection) gives 0.
-//   - Receive: the final response's first to last byte.
-//   - Total: the request's first byte (plus Connect) to the final
-//     response's last byte. With interim responses it can exceed
-//     Send+Wait+Receive.
-//   - GapBefore: idle time before the request's first byte: since the
-//     previous response's last byte (its request's last byte if it had
-//     none), or since the handshake for the first transaction; 0 for a
-//     pipelined request, which did not wait at all.
+// messages and the connection's handshake, as the package documentation
+// defines them. It is idempotent.
 func (p *Conn) finalize(i int, b *txnBox) {
 	t := &b.t
 	req, resp := t.Request, t.Response

@@ -1,0 +1,182 @@
+package httpflow
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/reassembly"
+)
+
+// FuzzConn feeds random bytes as the two directions of a connection, cut
+// into random segments, interleaved at random, with random gaps and a
+// random ending. It checks that the parser never panics, that every
+// delivered byte is accounted for (by a message or as skipped), that
+// messages are internally consistent, and that cutting the same bytes
+// into one-byte segments gives the same transactions.
+func FuzzConn(f *testing.F) {
+	for _, tc := range parseCases {
+		var c, s strings.Builder
+		for _, o := range tc.ops {
+			if o.kind == opData {
+				if o.dir == c2s {
+					c.WriteString(o.data)
+				} else {
+					s.WriteString(o.data)
+				}
+			}
+		}
+		f.Add([]byte(c.String()), []byte(s.String()), uint64(len(tc.desc)), byte(0))
+	}
+	f.Add([]byte(getA+getB), []byte(ok5+ok3), uint64(1), byte(1))
+	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n0\r\nT: 1\r\n\r\n"),
+		[]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nKeep-Alive: max=5\r\n\r\nbody"), uint64(7), byte(6))
+	f.Fuzz(func(t *testing.T, client, server []byte, seed uint64, flags byte) {
+		ops := fuzzOps(client, server, seed, flags)
+		p := run(testConn(), Config{MaxHeaderBytes: 256, MaxHeaders: 8}, ops, whole)
+		checkInvariants(t, p)
+		q := run(testConn(), Config{MaxHeaderBytes: 256, MaxHeaders: 8}, ops, bytewise)
+		if a, b := strings.Join(render(p.Transactions()), "\n"), strings.Join(render(q.Transactions()), "\n"); a != b || p.App() != q.App() {
+			t.Errorf("delivery split changed the result:\nwhole (%s):\n%s\nbytewise (%s):\n%s", p.App(), a, q.App(), b)
+		}
+	})
+}
+
+// fuzzOps turns fuzz input into StreamConsumer calls: both directions cut
+// into segments of 1 to 64 bytes, interleaved by a seeded generator, with
+// gaps when flags&1 and an ending chosen by flags>>1.
+func fuzzOps(client, server []byte, seed uint64, flags byte) []op {
+	r := rand.New(rand.NewPCG(seed, seed>>32|1))
+	data := [2][]byte{client, server}
+	var ops []op
+	for len(data[0])+len(data[1]) > 0 {
+		d := reassembly.Direction(r.IntN(2))
+		if len(data[d]) == 0 {
+			d = d.Reverse()
+		}
+		n := min(len(data[d]), 1+r.IntN(64))
+		if flags&1 != 0 && r.IntN(8) == 0 {
+			ops = append(ops, gapOp(d, int64(n)))
+		} else {
+			ops = append(ops, op{kind: opData, dir: d, data: string(data[d][:n])})
+		}
+		data[d] = data[d][n:]
+	}
+	reasons := []reassembly.EndReason{reassembly.EndFIN, reassembly.EndRST, reassembly.EndOfCapture, reassembly.EndIdleExpired}
+	first := reassembly.Direction((flags >> 1) & 1)
+	why := reasons[(flags>>2)%4]
+	ops = append(ops, op{kind: opEnd, dir: first, reason: why}, op{kind: opEnd, dir: first.Reverse(), reason: why})
+	return ops
+}
+
+var anomalyKey = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// checkInvariants checks what must hold for any input once both
+// directions ended.
+func checkInvariants(t *testing.T, p *Conn) {
+	t.Helper()
+	switch p.App() {
+	case AppUnknown, AppHTTP1, AppTLS, AppHTTP2:
+	default:
+		t.Fatalf("App() = %q", p.App())
+	}
+	txns := p.Transactions()
+	if p.App() != AppHTTP1 {
+		if len(txns) != 0 {
+			t.Fatalf("%s connection has %d transactions", p.App(), len(txns))
+		}
+		return
+	}
+	var wire [2]int64
+	for i, tx := range txns {
+		if tx.Index != i || tx.Connection != 7 {
+			t.Errorf("txn %d: Index %d Connection %d", i, tx.Index, tx.Connection)
+		}
+		if tx.Request == nil && tx.Response == nil && len(tx.Interim) == 0 {
+			t.Errorf("txn %d has no message", i)
+		}
+		if i == 0 && tx.Pipelined {
+			t.Errorf("first transaction pipelined")
+		}
+		if tx.Request != nil {
+			checkMessage(t, fmt.Sprintf("txn %d request", i), tx.Request, p.cfg)
+			wire[0] += tx.Request.WireBytes
+			if tx.Send < 0 {
+				t.Errorf("txn %d: Send %d", i, tx.Send)
+			}
+		}
+		for _, m := range tx.Interim {
+			checkMessage(t, fmt.Sprintf("txn %d interim", i), m, p.cfg)
+			if m.Status < 100 || m.Status > 199 || m.Status == 101 {
+				t.Errorf("txn %d: interim status %d", i, m.Status)
+			}
+			wire[1] += m.WireBytes
+		}
+		if s := tx.Response; s != nil {
+			checkMessage(t, fmt.Sprintf("txn %d response", i), s, p.cfg)
+			wire[1] += s.WireBytes
+			if s.Status >= 100 && s.Status < 200 && s.Status != 101 {
+				t.Errorf("txn %d: final response with status %d", i, s.Status)
+			}
+			if tx.Tunnel != (s.Framing == FramingTunnel) {
+				t.Errorf("txn %d: Tunnel %v with framing %s", i, tx.Tunnel, s.Framing)
+			}
+			if tx.Receive < 0 || tx.Total < 0 {
+				t.Errorf("txn %d: Receive %d Total %d", i, tx.Receive, tx.Total)
+			}
+			if q := tx.Request; q != nil && s.FirstFrame <= q.FirstFrame {
+				t.Errorf("txn %d: response (frame %d) before its request (frame %d)", i, s.FirstFrame, q.FirstFrame)
+			}
+		}
+		if tx.Tunnel && i != len(txns)-1 {
+			t.Errorf("txn %d: tunnel is not the last transaction", i)
+		}
+	}
+	for d := range p.streams {
+		if s := &p.streams[d]; wire[d]+s.skipped != s.total {
+			t.Errorf("direction %d: %d bytes delivered, %d in messages + %d skipped", d, s.total, wire[d], s.skipped)
+		}
+	}
+}
+
+func checkMessage(t *testing.T, what string, m *Message, cfg Config) {
+	t.Helper()
+	if m.FirstFrame == 0 || m.FirstFrame > m.LastFrame || m.Start > m.End {
+		t.Errorf("%s: frames %d-%d, times %d-%d", what, m.FirstFrame, m.LastFrame, m.Start, m.End)
+	}
+	if m.HeaderBytes <= 0 || m.BodyBytes < 0 || m.WireBytes < m.HeaderBytes+m.BodyBytes {
+		t.Errorf("%s: header %d body %d wire %d bytes", what, m.HeaderBytes, m.BodyBytes, m.WireBytes)
+	}
+	if m.Complete == (m.Incomplete != IncompleteNone) {
+		t.Errorf("%s: Complete %v with Incomplete %q", what, m.Complete, m.Incomplete)
+	}
+	if m.Complete && m.Framing == FramingContentLength && m.BodyBytes != m.DeclaredLength {
+		t.Errorf("%s: complete with %d of %d body bytes", what, m.BodyBytes, m.DeclaredLength)
+	}
+	if len(m.Headers) > cfg.MaxHeaders {
+		t.Errorf("%s: %d headers kept, bound %d", what, len(m.Headers), cfg.MaxHeaders)
+	}
+	switch m.Framing {
+	case FramingNone, FramingContentLength, FramingChunked, FramingCloseDelimited, FramingTunnel:
+	default:
+		t.Errorf("%s: framing %q", what, m.Framing)
+	}
+	seen := map[string]bool{}
+	for _, a := range m.Anomalies {
+		if !anomalyKey.MatchString(a) || seen[a] {
+			t.Errorf("%s: anomaly key %q (repeated: %v)", what, a, seen[a])
+		}
+		seen[a] = true
+	}
+}
+
+// TestInvariantsOnCases runs the fuzz invariants over the table cases.
+func TestInvariantsOnCases(t *testing.T) {
+	for _, tc := range parseCases {
+		for _, sp := range []splitter{whole, bytewise} {
+			checkInvariants(t, run(testConn(), Config{}, tc.ops, sp))
+		}
+	}
+}
