@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 
 	"github.com/connscope/connscope/capture"
@@ -33,6 +35,11 @@ type connView struct {
 	// sequence numbers the capture never saw. Rules that conclude from the
 	// absence of a response stay quiet when the server's side was missed.
 	missed [2]bool
+
+	// Indexes built on first use by the lookups below.
+	byFrame [2][]msgRef
+	closes  []int
+	newData [2][]int32 // newData[d][i]: new-data segments of d among the first i
 }
 
 func newConnView(ci *ConnInfo) *connView {
@@ -132,27 +139,62 @@ func message(t *httpflow.Transaction, d reassembly.Direction) *httpflow.Message 
 	return t.Response
 }
 
+// msgRef locates one message of a transaction by its first frame.
+type msgRef struct {
+	frame uint64
+	tx    *httpflow.Transaction
+}
+
+// messagesByFrame returns direction d's messages ordered by first frame,
+// built on first use.
+func (v *connView) messagesByFrame(d reassembly.Direction) []msgRef {
+	if v.byFrame[d] == nil {
+		refs := make([]msgRef, 0, len(v.txs))
+		for _, t := range v.txs {
+			if m := message(t, d); m != nil && m.FirstFrame != 0 {
+				refs = append(refs, msgRef{m.FirstFrame, t})
+			}
+		}
+		slices.SortStableFunc(refs, func(a, b msgRef) int { return cmp.Compare(a.frame, b.frame) })
+		v.byFrame[d] = refs
+	}
+	return v.byFrame[d]
+}
+
 // transactionAt returns the transaction whose message in direction d was
 // being sent at frame: the last one whose message started at or before it.
-// It returns nil before the first message.
+// Server-to-client data before any response belongs to the request
+// waiting for one. It returns nil before the first message.
 func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *httpflow.Transaction {
-	var found *httpflow.Transaction
-	for _, t := range v.txs {
-		m := message(t, d)
-		if m == nil || m.FirstFrame == 0 {
-			continue
-		}
-		if m.FirstFrame > frame {
-			break
-		}
-		found = t
+	refs := v.messagesByFrame(d)
+	if i := sortSearchLast(len(refs), func(i int) bool { return refs[i].frame <= frame }); i >= 0 {
+		return refs[i].tx
 	}
-	if found == nil && d == reassembly.ServerToClient {
-		// Nothing answered yet: the data (or the stall) belongs to the
-		// request waiting for an answer.
+	if d == reassembly.ServerToClient {
 		return v.transactionAt(reassembly.ClientToServer, frame)
 	}
-	return found
+	return nil
+}
+
+// closeAfter returns the first FIN or RST of either side at or after
+// capture time at (0, 0 when none).
+func (v *connView) closeAfter(at int64) (uint64, int64) {
+	if v.closes == nil {
+		v.closes = []int{}
+		for i := range v.c.Segments {
+			s := &v.c.Segments[i]
+			if flagsOf(s)&finRST != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
+				v.closes = append(v.closes, i)
+			}
+		}
+	}
+	segs := v.c.Segments
+	for _, i := range v.closes {
+		if segs[i].Time >= at {
+			return segs[i].Frame, segs[i].Time
+		}
+	}
+	return 0, 0
 }
 
 // retransmitted reports whether the segment carried by frame is a
@@ -163,16 +205,22 @@ func (v *connView) retransmitted(frame uint64) bool {
 }
 
 // sentData reports whether direction d carried new payload in a frame after
-// from and before until.
+// from and before until, from prefix counts built on first use.
 func (v *connView) sentData(d reassembly.Direction, from, until uint64) bool {
 	segs := v.c.Segments
-	i := sort.Search(len(segs), func(i int) bool { return segs[i].Frame > from })
-	for ; i < len(segs) && segs[i].Frame < until; i++ {
-		if segs[i].Dir == d && isNewData(&segs[i]) {
-			return true
+	if v.newData[d] == nil {
+		counts := make([]int32, len(segs)+1)
+		for i := range segs {
+			counts[i+1] = counts[i]
+			if segs[i].Dir == d && isNewData(&segs[i]) {
+				counts[i+1]++
+			}
 		}
+		v.newData[d] = counts
 	}
-	return false
+	lo := sort.Search(len(segs), func(i int) bool { return segs[i].Frame > from })
+	hi := sort.Search(len(segs), func(i int) bool { return segs[i].Frame >= until })
+	return hi > lo && v.newData[d][hi] > v.newData[d][lo]
 }
 
 // vantageNote returns a note for findings whose timing depends on where the

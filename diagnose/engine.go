@@ -35,8 +35,11 @@ type Engine struct {
 	thresholds map[*Rule]map[string]float64
 	findings   []Finding
 	// summaries keeps what the capture-scope rules need of each connection
-	// (no segments, no headers), in the order connections closed.
-	summaries []*connSummary
+	// (no segments, no headers), in the order connections closed; the
+	// client→server groups they belong to are interned in groupOf.
+	summaries []connSummary
+	groupOf   map[serverKey]int32
+	groupKeys []serverKey
 	finished  bool
 }
 
@@ -44,7 +47,7 @@ type Engine struct {
 // no rule or no threshold of that rule, or whose value is not a finite,
 // non-negative number.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{thresholds: make(map[*Rule]map[string]float64)}
+	e := &Engine{thresholds: make(map[*Rule]map[string]float64), groupOf: make(map[serverKey]int32)}
 	for _, r := range registry {
 		if cfg.Enabled == nil || cfg.Enabled(r) {
 			e.rules = append(e.rules, r)
@@ -100,7 +103,9 @@ func (e *Engine) Connection(ci *ConnInfo) {
 		}
 		r.checkConnection(&connPass{pass: pass{e: e, rule: r}, ci: ci, c: ci.Conn, v: v})
 	}
-	e.summaries = append(e.summaries, summarize(ci, v))
+	if keepsSummary(ci.Conn) {
+		e.summarize(ci, v)
+	}
 }
 
 // Finish runs the capture-scope rules and returns every finding, sorted by
@@ -108,7 +113,7 @@ func (e *Engine) Connection(ci *ConnInfo) {
 func (e *Engine) Finish() []Finding {
 	if !e.finished {
 		e.finished = true
-		cap := newCaptureView(e.summaries)
+		cap := newCaptureView(e)
 		for _, r := range e.rules {
 			if r.checkCapture == nil {
 				continue

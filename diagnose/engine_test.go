@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -193,4 +194,27 @@ func FuzzRules(f *testing.F) {
 		}
 		e.Finish()
 	})
+}
+
+// TestSummariesSkipUnopened checks that SYNs nobody answered (a scan or a
+// flood) cost the capture-scope rules no memory, while opened connections
+// are kept.
+func TestSummariesSkipUnopened(t *testing.T) {
+	e, err := NewEngine(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := &captureFx{}
+	for i := 0; i < 100; i++ {
+		f := cf.conn(i+1, uint16(50000+i), float64(i), -1, 0)
+		f.c.RolesInferred = false
+		f.seg(float64(i), c2s, 0, capture.FlagSYN, 0, true)
+		e.Connection(f.info())
+	}
+	opened := oneShot(cf, 101, 200, false)
+	e.Connection(opened.info())
+	if len(e.summaries) != 1 || e.summaries[0].ID != 101 {
+		t.Fatalf("kept %d summaries, want only connection 101's", len(e.summaries))
+	}
+	e.Finish()
 }

@@ -176,7 +176,7 @@ func checkDumbProxyHang(p *connPass) {
 		if t.Index == 0 || t.Response != nil || req == nil || req.End == 0 {
 			continue
 		}
-		closeFrame, closeTime := closeAfter(p.c, req.End)
+		closeFrame, closeTime := p.v.closeAfter(req.End)
 		if closeFrame == 0 || closeTime-req.End < p.dur("min-wait") ||
 			p.v.sentData(reassembly.ServerToClient, req.FirstFrame, closeFrame) {
 			continue
@@ -197,18 +197,6 @@ func checkDumbProxyHang(p *connPass) {
 			Related: []Related{{Frame: closeFrame, Time: closeTime, Message: "close that ended the wait"}},
 		})
 	}
-}
-
-// closeAfter returns the first FIN or RST of either side at or after at
-// (0, 0 when none).
-func closeAfter(c *reassembly.Connection, at int64) (uint64, int64) {
-	for i := range c.Segments {
-		s := &c.Segments[i]
-		if s.Time >= at && flagsOf(s)&(finRST) != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
-			return s.Frame, s.Time
-		}
-	}
-	return 0, 0
 }
 
 var ruleIdleRace = &Rule{

@@ -34,15 +34,18 @@ func checkNonIdempotentRetry(p *capturePass) {
 	for _, k := range p.v.keys {
 		g := p.v.groups[k]
 		for _, a := range g {
-			lost := a.lastUnanswered
-			if lost == nil || a.CloseFrame == 0 {
+			if a.retry == nil || a.retry.lastUnanswered == nil || a.CloseFrame == 0 {
 				continue
 			}
+			lost := a.retry.lastUnanswered
 			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime })
 			for ; i < len(g) && opening(g[i])-a.CloseTime <= window; i++ {
 				b := g[i]
-				again := b.firstNonIdempotent
-				if b == a || again == nil || again.Request.Method != lost.Request.Method ||
+				if b == a || b.retry == nil || b.retry.firstNonIdempotent == nil {
+					continue
+				}
+				again := b.retry.firstNonIdempotent
+				if again.Request.Method != lost.Request.Method ||
 					again.Request.Target != lost.Request.Target || again.Request.BodyBytes != lost.Request.BodyBytes {
 					continue
 				}

@@ -37,7 +37,7 @@ var ruleTimeWaitReuse = &Rule{
 func checkTimeWaitReuse(p *capturePass) {
 	for _, k := range p.v.keys {
 		for _, s := range p.v.groups[k] {
-			prev := p.v.byID[s.PreviousID]
+			prev := p.v.find(s.PreviousID)
 			if !s.ReusedTuple || prev == nil || prev.Close != reassembly.CloseFIN {
 				continue
 			}
@@ -61,7 +61,7 @@ func checkTimeWaitReuse(p *capturePass) {
 				Cost:        -1,
 				Message: fmt.Sprintf("connection %d reused the 4-tuple %s -> %s %s after connection %d closed, "+
 					"inside the %s TIME_WAIT period; the %s closed connection %d first and still held the tuple",
-					s.ID, s.Client, s.Server, ms(gap), prev.ID, ms(p.dur("time-wait")), holder, prev.ID),
+					s.ID, p.v.client(s), p.v.server(s), ms(gap), prev.ID, ms(p.dur("time-wait")), holder, prev.ID),
 				Related: []Related{{Frame: prev.CloseFrame, Time: prev.CloseTime,
 					Message: fmt.Sprintf("connection %d's first FIN", prev.ID)}},
 			})

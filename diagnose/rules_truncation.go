@@ -104,7 +104,7 @@ var ruleTruncatedBody = &Rule{
 			if m.Framing != httpflow.FramingContentLength || !cut || m.DeclaredLength < 0 || missing <= 0 {
 				return
 			}
-			closeFrame, closeTime := closeAfter(p.c, m.Start)
+			closeFrame, closeTime := p.v.closeAfter(m.Start)
 			p.report(Finding{
 				Transaction: t,
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
@@ -178,7 +178,7 @@ var ruleUnterminatedChunked = &Rule{
 			if m.Framing != httpflow.FramingChunked || !cut {
 				return
 			}
-			closeFrame, closeTime := closeAfter(p.c, m.Start)
+			closeFrame, closeTime := p.v.closeAfter(m.Start)
 			p.report(Finding{
 				Transaction: t,
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},

@@ -4,57 +4,89 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"sort"
 
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
 // connSummary is what the engine keeps of a connection after it closed,
-// for the capture-scope rules: a few numbers, no segments and no headers.
+// for the capture-scope rules: about a hundred bytes, no segments and no
+// headers. Summaries are stored by value in one slice.
 type connSummary struct {
-	ID             int
-	Client, Server netip.AddrPort
-	Start, End     int64
-	// SYN evidence: the first SYN's time and the last SYN's frame (0
-	// when the handshake was not seen); irtt is 0 when unknown.
-	FirstSYNTime int64
-	SYNFrame     uint64
-	irtt         int64
+	ID, PreviousID int
+	// group indexes the engine's client address → server address and
+	// port groups; clientPort completes the 4-tuple.
+	group      int32
+	clientPort uint16
 
 	Close         reassembly.CloseKind
 	ClosedFirstBy reassembly.Role
+	ReusedTuple   bool
+	HTTP          bool // the connection carried HTTP/1.x
+	Transactions  int32
+
+	Start, End int64
+	// FirstSYNTime is the first SYN's time (the first frame's when the
+	// handshake was not seen); SYNFrame is the last SYN's frame (0 when
+	// not seen); irtt is 0 when unknown.
+	FirstSYNTime int64
+	SYNFrame     uint64
+	irtt         int64
 	// CloseFrame/CloseTime are of the first FIN or RST (0 when open).
 	CloseFrame uint64
 	CloseTime  int64
 
-	ReusedTuple bool
-	PreviousID  int
-
-	HTTP         bool // the connection carried HTTP/1.x
-	Transactions int
 	// refusal says how persistence was refused on a single-transaction
-	// connection ("" when it was not refused by a header or framing).
+	// connection ("" when it was not refused by a header or framing); it
+	// is one of persistenceRefusal's constant strings.
 	refusal string
-	// lastUnanswered is the last transaction when it got no response and
-	// is not idempotent (a candidate for a retry elsewhere);
-	// firstNonIdempotent is the first transaction when it is not
-	// idempotent (a candidate retry of an earlier one).
-	lastUnanswered     *httpflow.Transaction
-	firstNonIdempotent *httpflow.Transaction
+	// retry is set only for connections with a non-idempotent request
+	// that may have been resent elsewhere (CC1008).
+	retry *retryEvidence
 }
 
-func summarize(ci *ConnInfo, v *connView) *connSummary {
+// retryEvidence keeps the transactions CC1008 compares across connections.
+type retryEvidence struct {
+	// lastUnanswered is the last transaction when it got no response and is
+	// not idempotent; firstNonIdempotent is the first transaction when it is
+	// not idempotent (a candidate resend of an earlier one).
+	lastUnanswered, firstNonIdempotent *httpflow.Transaction
+}
+
+// keepsSummary reports whether a connection matters to the capture-scope
+// rules: it completed a handshake or carried payload. A SYN that was never
+// answered (a scan, a flood) or refused holds no TIME_WAIT, carries no
+// HTTP, and is not a parallel connection; per-connection rules still see it.
+func keepsSummary(c *reassembly.Connection) bool {
+	if c.Handshake.SYNACKFrame != 0 || c.RolesInferred {
+		return true
+	}
+	return c.Dir[reassembly.ClientToServer].Bytes > 0 || c.Dir[reassembly.ServerToClient].Bytes > 0
+}
+
+func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	c := ci.Conn
-	s := &connSummary{
-		ID: c.ID, Client: c.Client, Server: c.Server, Start: c.Start, End: c.End,
-		FirstSYNTime: c.Handshake.FirstSYNTime, SYNFrame: c.Handshake.SYNFrame, irtt: v.irtt,
-		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy,
-		ReusedTuple: c.ReusedTuple, PreviousID: c.PreviousID,
+	k := serverKey{c.Client.Addr(), c.Server}
+	g, ok := e.groupOf[k]
+	if !ok {
+		g = int32(len(e.groupKeys))
+		e.groupOf[k] = g
+		e.groupKeys = append(e.groupKeys, k)
+	}
+	s := connSummary{
+		ID: c.ID, PreviousID: c.PreviousID, group: g, clientPort: c.Client.Port(),
+		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy, ReusedTuple: c.ReusedTuple,
 		HTTP:         ci.App == httpflow.AppHTTP1 || len(ci.Transactions) > 0,
-		Transactions: len(ci.Transactions),
+		Transactions: int32(min(len(ci.Transactions), 1<<30)),
+		Start:        c.Start, End: c.End,
+		FirstSYNTime: c.Handshake.FirstSYNTime, SYNFrame: c.Handshake.SYNFrame, irtt: v.irtt,
 	}
 	if s.FirstSYNTime == 0 {
 		s.FirstSYNTime = c.Handshake.SYNTime
+	}
+	if s.FirstSYNTime == 0 {
+		s.FirstSYNTime = c.Start
 	}
 	s.CloseFrame, s.CloseTime = firstClose(c)
 	if n := len(ci.Transactions); n > 0 {
@@ -62,14 +94,18 @@ func summarize(ci *ConnInfo, v *connView) *connSummary {
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
 		}
+		var r retryEvidence
 		if last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missed[reassembly.ServerToClient] {
-			s.lastUnanswered = last
+			r.lastUnanswered = last
 		}
 		if first.Request != nil && !idempotent(first.Request.Method) {
-			s.firstNonIdempotent = first
+			r.firstNonIdempotent = first
+		}
+		if r != (retryEvidence{}) {
+			s.retry = &r
 		}
 	}
-	return s
+	e.summaries = append(e.summaries, s)
 }
 
 // firstClose returns the frame and time of the first FIN or RST of the
@@ -100,23 +136,26 @@ type serverKey struct {
 
 // captureView indexes the summaries for the capture-scope rules.
 type captureView struct {
-	byID map[int]*connSummary
-	// groups holds each client→server group's connections by opening time.
+	byID []*connSummary // sorted by ID
+	// groups holds each client→server group's connections by opening
+	// time; keys lists the groups in a deterministic order.
 	groups map[serverKey][]*connSummary
-	keys   []serverKey // groups' keys in a deterministic order
+	keys   []serverKey
+	e      *Engine
 }
 
-func newCaptureView(sums []*connSummary) *captureView {
-	v := &captureView{byID: make(map[int]*connSummary, len(sums)), groups: make(map[serverKey][]*connSummary)}
-	for _, s := range sums {
-		v.byID[s.ID] = s
-		k := serverKey{s.Client.Addr(), s.Server}
-		if _, ok := v.groups[k]; !ok {
-			v.keys = append(v.keys, k)
-		}
+func newCaptureView(e *Engine) *captureView {
+	v := &captureView{groups: make(map[serverKey][]*connSummary, len(e.groupKeys)), e: e}
+	v.byID = make([]*connSummary, len(e.summaries))
+	for i := range e.summaries {
+		s := &e.summaries[i]
+		v.byID[i] = s
+		k := e.groupKeys[s.group]
 		v.groups[k] = append(v.groups[k], s)
 	}
-	for _, g := range v.groups {
+	slices.SortFunc(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
+	for k, g := range v.groups {
+		v.keys = append(v.keys, k)
 		slices.SortFunc(g, func(a, b *connSummary) int {
 			return cmp.Or(cmp.Compare(opening(a), opening(b)), cmp.Compare(a.ID, b.ID))
 		})
@@ -126,3 +165,19 @@ func newCaptureView(sums []*connSummary) *captureView {
 	})
 	return v
 }
+
+// find returns the summary of connection id, or nil.
+func (v *captureView) find(id int) *connSummary {
+	i := sort.Search(len(v.byID), func(i int) bool { return v.byID[i].ID >= id })
+	if i < len(v.byID) && v.byID[i].ID == id {
+		return v.byID[i]
+	}
+	return nil
+}
+
+// client and server rebuild a summary's endpoints.
+func (v *captureView) client(s *connSummary) netip.AddrPort {
+	return netip.AddrPortFrom(v.e.groupKeys[s.group].client, s.clientPort)
+}
+
+func (v *captureView) server(s *connSummary) netip.AddrPort { return v.e.groupKeys[s.group].server }
