@@ -16,6 +16,7 @@ import (
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/report"
 )
 
 const analyzeUsage = `Usage: connscope analyze [flags] FILE...
@@ -28,18 +29,23 @@ Flags:
 `
 
 type analyzeFlags struct {
-	reads      []string
-	format     string
-	output     string
-	color      string
-	enable     []string
-	disable    []string
-	thresholds []string
-	config     string
-	failOn     string
-	baseline   string
-	live       liveFlags
-	idle       time.Duration
+	reads       []string
+	format      string
+	output      string
+	color       string
+	enable      []string
+	disable     []string
+	thresholds  []string
+	config      string
+	failOn      string
+	baseline    string
+	live        liveFlags
+	idle        time.Duration
+	conn        int
+	show        map[string]bool
+	showList    []string
+	allFindings bool
+	progress    string
 }
 
 func runAnalyze(args []string, stdio IO) error {
@@ -47,7 +53,11 @@ func runAnalyze(args []string, stdio IO) error {
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture `FILE` to read (repeatable; - for standard input)")
-	fs.StringVarP(&f.format, "format", "f", "text", "output `FORMAT`: text or json")
+	fs.StringVarP(&f.format, "format", "f", "text", "output `FORMAT`: "+formatNames)
+	fs.StringSliceVar(&f.showList, "show", []string{"summary", "findings", "connections"}, "text sections to show: summary, findings, connections, transactions, or all")
+	fs.BoolVar(&f.allFindings, "all-findings", false, "text: list every finding (by default each rule lists its first "+fmt.Sprint(findingsPerRule)+")")
+	fs.IntVar(&f.conn, "conn", 0, "text: draw a timeline of connection `ID` (its segments and transactions)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr for large inputs: auto (over 100 MB, on a terminal), always or never")
 	fs.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&f.color, "color", "auto", "colour the text report: auto, always or never (NO_COLOR is honoured)")
 	fs.StringArrayVar(&f.enable, "enable", nil, "run only these `RULES` (IDs, slugs, globs, categories, all; comma-separated, repeatable)")
@@ -83,10 +93,30 @@ func runAnalyze(args []string, stdio IO) error {
 	if len(inputs) == 0 && f.live.iface == "" {
 		return usagef("analyze: no capture given (name a FILE, or - for standard input)")
 	}
-	switch f.format {
-	case "text", "json":
+	need, ok := formats[f.format]
+	if !ok {
+		return usagef("analyze: unknown --format %q (want %s)", f.format, formatNames)
+	}
+	if f.conn != 0 && f.format != "text" {
+		return usagef("analyze: --conn draws a text timeline; it cannot be combined with --format %s", f.format)
+	}
+	f.show = map[string]bool{}
+	for _, s := range f.showList {
+		switch s {
+		case "all":
+			for _, k := range []string{"summary", "findings", "connections", "transactions"} {
+				f.show[k] = true
+			}
+		case "summary", "findings", "connections", "transactions":
+			f.show[s] = true
+		default:
+			return usagef("analyze: --show %q: want summary, findings, connections, transactions or all", s)
+		}
+	}
+	switch f.progress {
+	case "auto", "always", "never":
 	default:
-		return usagef("analyze: unknown --format %q (want text or json)", f.format)
+		return usagef("analyze: unknown --progress %q (want auto, always or never)", f.progress)
 	}
 	switch f.color {
 	case "auto", "always", "never":
@@ -106,6 +136,8 @@ func runAnalyze(args []string, stdio IO) error {
 	}
 
 	opts.Reassembly.IdleTimeout = int64(f.idle)
+	opts.KeepSegments = need.keepSegments || f.conn != 0
+	opts.KeepHeaders = need.keepHeaders
 	out := stdio.Stdout
 	var file *os.File
 	if f.output != "" && f.output != "-" {
@@ -114,8 +146,15 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 		out = file
 	}
-	if f.live.iface != "" && f.format == "text" {
-		opts.Events = &liveText{w: out, p: newPalette(f.color, out)}
+	var stream *liveNDJSON
+	if f.live.iface != "" {
+		switch f.format {
+		case "text":
+			opts.Events = &liveText{w: out, p: newPalette(f.color, out)}
+		case "ndjson":
+			stream = &liveNDJSON{s: report.NewNDJSONStream(out)}
+			opts.Events = stream
+		}
 	}
 
 	a := analysis.New(opts)
@@ -126,17 +165,22 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 	}
 	for _, name := range inputs {
-		if err := analyzeInput(a, name, stdio.Stdin); err != nil {
+		if err := analyzeInput(a, name, stdio.Stdin, progressFor(f.progress, stdio.Stderr)); err != nil {
 			inputErrs = append(inputErrs, err)
 		}
 	}
-	report := a.Report()
+	rep := a.Report()
 	w := bufio.NewWriter(out)
-	switch f.format {
-	case "json":
-		err = writeJSON(w, report)
-	default:
-		err = writeText(w, report, newPalette(f.color, out))
+	if stream != nil {
+		// Connections and transactions went out as they closed; the
+		// findings follow.
+		for _, fr := range rep.Findings {
+			if err = stream.s.Finding(fr); err != nil {
+				break
+			}
+		}
+	} else {
+		err = render(w, &f, rep, newPalette(f.color, out), enabledRules(opts))
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
@@ -145,6 +189,10 @@ func runAnalyze(args []string, stdio IO) error {
 		if cerr := file.Close(); err == nil {
 			err = cerr
 		}
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("analyze: writing report: %w", err)
@@ -156,9 +204,9 @@ func runAnalyze(args []string, stdio IO) error {
 		return &exitCodeError{code: ExitFailure, err: inputErrs[len(inputErrs)-1]}
 	}
 	if failOn != 0 {
-		counted := report.Findings
+		counted := rep.Findings
 		if base != nil {
-			counted = base.newFindings(report)
+			counted = base.newFindings(rep)
 		}
 		n := 0
 		for _, fr := range counted {
@@ -230,7 +278,7 @@ func plural(n int, one, many string) string {
 
 // analyzeInput opens and analyses one input. Damage part way through is
 // returned as an error after what came before it was analysed.
-func analyzeInput(a *analysis.Analyzer, name string, stdin io.Reader) error {
+func analyzeInput(a *analysis.Analyzer, name string, stdin io.Reader, progress *progressMeter) error {
 	var r *capture.Reader
 	var err error
 	if name == "-" {
@@ -243,7 +291,23 @@ func analyzeInput(a *analysis.Analyzer, name string, stdin io.Reader) error {
 		return err
 	}
 	defer r.Close()
-	return a.AddSource(name, r.Format(), r)
+	var src analysis.Source = r
+	if progress != nil && progress.wants(r.Size()) {
+		src = progress.wrap(name, r)
+		defer progress.done()
+	}
+	return a.AddSource(name, r.Format(), src)
+}
+
+// enabledRules lists the rules the selection left on, for JUnit.
+func enabledRules(opts analysis.Options) []*diagnose.Rule {
+	var out []*diagnose.Rule
+	for _, r := range diagnose.Rules() {
+		if opts.Diagnose.Enabled == nil || opts.Diagnose.Enabled(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func writeJSON(w io.Writer, r *analysis.Report) error {

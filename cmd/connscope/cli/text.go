@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/internal/textsafe"
 )
 
@@ -66,20 +67,33 @@ func (p *palette) severity(s string) string {
 	return p.info.Sprint(s)
 }
 
+// textOptions choose what the text report shows.
+type textOptions struct {
+	// show lists the sections: summary, findings, connections, transactions.
+	show map[string]bool
+	// allFindings lists every finding; otherwise each rule shows its
+	// first few and counts the rest.
+	allFindings bool
+}
+
+// findingsPerRule is how many findings of one rule the text report lists
+// before it only counts the rest (--all-findings lists them all).
+const findingsPerRule = 5
+
 // writeText renders the report for a person: per input, a summary, the
-// findings, then the connection and transaction tables.
-func writeText(w io.Writer, r *analysis.Report, p *palette) error {
+// findings grouped by rule, then the tables asked for.
+func writeText(w io.Writer, r *analysis.Report, p *palette, opts textOptions) error {
 	ew := &errWriter{w: w}
 	for i, in := range r.Inputs {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		writeInput(ew, r, in, p)
+		writeInput(ew, r, in, p, opts)
 	}
 	return ew.err
 }
 
-func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *palette) {
+func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *palette, opts textOptions) {
 	w.printf("%s %s\n", p.bold.Sprint("Capture"), textsafe.Terminal(in.Name))
 	if in.Format == "" {
 		w.printf("  %s %s\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
@@ -109,15 +123,49 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *p
 			findings = append(findings, f)
 		}
 	}
-	writeFindings(w, findings, p)
-	writeConnections(w, conns, in, p)
-	var txns []*analysis.TxnReport
-	for _, t := range r.Transactions {
-		if ids[t.Connection] {
-			txns = append(txns, t)
+	writeFindingSummary(w, findings, p)
+	if opts.show["findings"] {
+		writeFindings(w, findings, p, opts.allFindings)
+	}
+	if opts.show["connections"] {
+		writeConnections(w, conns, in, p)
+	}
+	if opts.show["transactions"] {
+		var txns []*analysis.TxnReport
+		for _, t := range r.Transactions {
+			if ids[t.Connection] {
+				txns = append(txns, t)
+			}
+		}
+		writeTransactions(w, txns, in, p)
+	}
+}
+
+// writeFindingSummary counts findings by severity and adds up their cost.
+func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette) {
+	bySeverity := map[string]int{}
+	var cost float64
+	for _, f := range fs {
+		bySeverity[f.Severity]++
+		if f.CostMS != nil {
+			cost += float64(*f.CostMS)
 		}
 	}
-	writeTransactions(w, txns, in, p)
+	if len(fs) == 0 {
+		w.printf("  findings: %s\n", p.good.Sprint("none"))
+		return
+	}
+	var parts []string
+	for _, s := range []string{"error", "warning", "info"} {
+		if n := bySeverity[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, p.severity(s)))
+		}
+	}
+	line := "  findings: " + strings.Join(parts, ", ")
+	if cost > 0 {
+		line += fmt.Sprintf("; estimated time lost %s", p.bold.Sprint(millis(cost)))
+	}
+	w.printf("%s\n", line)
 }
 
 func anyIn(xs []int, set map[int]bool) bool {
@@ -139,9 +187,8 @@ func connectionsOf(r *analysis.Report, input int) []*analysis.ConnReport {
 	return out
 }
 
-func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette) {
+func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette, all bool) {
 	if len(fs) == 0 {
-		w.printf("\n%s none\n", p.bold.Sprint("Findings:"))
 		return
 	}
 	// Group by rule, rules in order of first appearance.
@@ -169,7 +216,14 @@ func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette) {
 			head += fmt.Sprintf(" (%d)", len(group))
 		}
 		w.printf("  %s\n", head)
-		for _, f := range group {
+		if r := diagnose.Lookup(rule); r != nil {
+			w.printf("    %s %s\n", p.dim.Sprint(r.Title+"."), p.dim.Sprint("Fix: "+firstSentence(r.Doc.Fix)))
+		}
+		for i, f := range group {
+			if !all && i == findingsPerRule {
+				w.printf("    %s\n", p.dim.Sprintf("… and %d more (--all-findings lists them)", len(group)-i))
+				break
+			}
 			where := fmt.Sprintf("conn %d", f.Connection)
 			if f.Connection == 0 {
 				where = fmt.Sprintf("conns %s", joinInts(f.Connections))
@@ -191,6 +245,17 @@ func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette) {
 			}
 		}
 	}
+}
+
+// firstSentence returns text up to its first full stop.
+func firstSentence(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	for i := 0; i+1 < len(text); i++ {
+		if text[i] == '.' && text[i+1] == ' ' {
+			return text[:i+1]
+		}
+	}
+	return text
 }
 
 func writeConnections(w *errWriter, conns []*analysis.ConnReport, in *analysis.InputReport, p *palette) {

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/report"
+)
+
+// formats lists every --format value; needs says what the analysis must
+// keep for it.
+var formats = map[string]struct {
+	keepSegments, keepHeaders bool
+}{
+	"text":   {},
+	"json":   {},
+	"ndjson": {},
+	"har":    {keepHeaders: true},
+	"html":   {keepSegments: true},
+	"junit":  {},
+}
+
+const formatNames = "text, json, ndjson, har, html or junit"
+
+// render writes the finished report in the chosen format.
+func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules []*diagnose.Rule) error {
+	switch f.format {
+	case "json":
+		return writeJSON(w, r)
+	case "ndjson":
+		return report.WriteNDJSON(w, r)
+	case "har":
+		return report.WriteHAR(w, r, report.HAROptions{CreatorVersion: version(), Indent: true})
+	case "html":
+		return report.WriteHTML(w, r, report.HTMLOptions{Version: version()})
+	case "junit":
+		return report.WriteJUnitWith(w, r, report.JUnitOptions{Rules: rules, MinSeverity: f.failOn})
+	case "text":
+		if f.conn != 0 {
+			if !hasConnection(r, f.conn) {
+				return usagef("analyze: --conn %d: no such connection (the report has %d)", f.conn, len(r.Connections))
+			}
+			return report.WriteTimeline(w, r, f.conn, p)
+		}
+		return writeText(w, r, p, textOptions{show: f.show, allFindings: f.allFindings})
+	}
+	return fmt.Errorf("unknown format %q", f.format)
+}
+
+func hasConnection(r *analysis.Report, id int) bool {
+	for _, c := range r.Connections {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Style implements report.Styler for the terminal timeline.
+func (p *palette) Style(kind, s string) string {
+	if !p.on {
+		return s
+	}
+	switch kind {
+	case report.StyleHeader:
+		return p.bold.Sprint(s)
+	case report.StyleDim:
+		return p.dim.Sprint(s)
+	case report.StyleClientToServer:
+		return p.info.Sprint(s)
+	case report.StyleServerToClient:
+		return p.good.Sprint(s)
+	case report.StyleRetransmission, report.StyleLoss, report.StyleWindow, report.StyleWarning:
+		return p.warn.Sprint(s)
+	case report.StyleReset, report.StyleError:
+		return p.err.Sprint(s)
+	case report.StyleHandshake, report.StyleRequest, report.StyleResponse:
+		return p.bold.Sprint(s)
+	case report.StyleInfo:
+		return p.info.Sprint(s)
+	}
+	return s
+}
+
+// liveNDJSON streams NDJSON lines while a live capture runs.
+type liveNDJSON struct{ s *report.NDJSONStream }
+
+func (l liveNDJSON) Connection(c *analysis.ConnReport, txns []*analysis.TxnReport) {
+	_ = l.s.Connection(c)
+	for _, t := range txns {
+		_ = l.s.Transaction(t)
+	}
+}
+
+func (l liveNDJSON) Finding(f *analysis.FindingReport) { _ = l.s.Finding(f) }

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+)
+
+func TestEveryFormatRenders(t *testing.T) {
+	for name := range formats {
+		t.Run(name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, nil, "analyze", "--format", name, rstDown)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			switch name {
+			case "json", "har":
+				var v map[string]any
+				if err := json.Unmarshal([]byte(out), &v); err != nil {
+					t.Fatalf("invalid JSON: %v", err)
+				}
+			case "ndjson":
+				lines := strings.Split(strings.TrimSpace(out), "\n")
+				types := map[string]int{}
+				for _, l := range lines {
+					var v struct{ Type string }
+					if err := json.Unmarshal([]byte(l), &v); err != nil {
+						t.Fatalf("line %q: %v", l, err)
+					}
+					types[v.Type]++
+				}
+				if types["connection"] != 2 || types["transaction"] != 2 || types["finding"] == 0 {
+					t.Errorf("ndjson record counts %v, want 2 connections, 2 transactions and findings", types)
+				}
+			case "junit":
+				d := xml.NewDecoder(strings.NewReader(out))
+				for {
+					if _, err := d.Token(); err != nil {
+						if err.Error() != "EOF" {
+							t.Fatalf("invalid XML: %v", err)
+						}
+						break
+					}
+				}
+			case "html":
+				if !strings.HasPrefix(strings.TrimSpace(out), "<!DOCTYPE html>") {
+					t.Errorf("HTML report does not start with a doctype: %.80q", out)
+				}
+			case "text":
+				if !strings.Contains(out, "Findings:") {
+					t.Errorf("text report without findings section:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
+func TestTextSections(t *testing.T) {
+	def, _, _ := runCLI(t, nil, "analyze", rstDown)
+	if strings.Contains(def, "Transactions:") || !strings.Contains(def, "Connections:") {
+		t.Errorf("default text report should show connections but not transactions:\n%s", def)
+	}
+	all, _, _ := runCLI(t, nil, "analyze", "--show", "all", rstDown)
+	if !strings.Contains(all, "Transactions:") {
+		t.Errorf("--show all lacks the transactions table:\n%s", all)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--show", "everything", rstDown); code != ExitUsage {
+		t.Errorf("--show everything: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+func TestConnTimeline(t *testing.T) {
+	out, _, code := runCLI(t, nil, "analyze", "--conn", "2", rstDown)
+	if code != ExitOK || !strings.Contains(out, "connection 2") || !strings.Contains(out, "frame") {
+		t.Errorf("--conn 2: exit %d\n%s", code, out)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--conn", "99", rstDown); code != ExitUsage {
+		t.Errorf("--conn 99: exit %d, want %d", code, ExitUsage)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--conn", "1", "--format", "json", rstDown); code != ExitUsage {
+		t.Errorf("--conn with --format json: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+func TestLiveFlagsNeedInterface(t *testing.T) {
+	if _, _, code := runCLI(t, nil, "analyze", "-c", "10", rstDown); code != ExitUsage {
+		t.Errorf("-c without -i: exit %d, want %d", code, ExitUsage)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "-i", "lo", "-r", rstDown); code != ExitUsage {
+		t.Errorf("-i with -r: exit %d, want %d", code, ExitUsage)
+	}
+}
