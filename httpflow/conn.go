@@ -27,9 +27,13 @@ type Conn struct {
 
 	streams [2]stream
 
-	boxes   []*txnBox // kept transactions, in request order
-	pending []*txnBox // requests waiting for their final response, oldest first
-	dropped int       // transactions beyond MaxTransactionsPerConn
+	boxes []*txnBox // kept transactions, in request order
+	// pending[pendHead:] are the transactions waiting for their final
+	// response, oldest first.
+	pending  []*txnBox
+	pendHead int
+	dropped  int // transactions beyond MaxTransactionsPerConn
+	mem      slab
 }
 
 // txnBox holds a transaction, its request and its final response in one
@@ -202,16 +206,18 @@ func (p *Conn) lastBox() *txnBox {
 // newBox starts a transaction. Beyond the per-connection bound it is
 // parsed but not kept.
 func (p *Conn) newBox() *txnBox {
-	b := &txnBox{}
-	b.t.Connection = p.connID()
-	b.t.Connect, b.t.Send, b.t.Wait, b.t.Receive, b.t.Total, b.t.GapBefore = -1, -1, -1, -1, -1, -1
+	var b *txnBox
 	if len(p.boxes) < p.cfg.MaxTransactionsPerConn {
+		b = p.mem.box()
 		b.kept = true
 		b.t.Index = len(p.boxes)
 		p.boxes = append(p.boxes, b)
 	} else {
+		b = new(txnBox) // not kept: garbage once answered
 		p.dropped++
 	}
+	b.t.Connection = p.connID()
+	b.t.Connect, b.t.Send, b.t.Wait, b.t.Receive, b.t.Total, b.t.GapBefore = -1, -1, -1, -1, -1, -1
 	return b
 }
 
@@ -222,13 +228,42 @@ func (p *Conn) connID() int {
 	return p.conn.ID
 }
 
-// popPending removes the oldest pending request.
+// waiting returns how many requests wait for their final response.
+func (p *Conn) waiting() int { return len(p.pending) - p.pendHead }
+
+// oldest returns the oldest waiting request (waiting() > 0).
+func (p *Conn) oldest() *txnBox { return p.pending[p.pendHead] }
+
+// popPending removes the oldest waiting request.
 func (p *Conn) popPending() {
-	p.pending[0] = nil
-	p.pending = p.pending[1:]
-	if len(p.pending) == 0 {
-		p.pending = p.pending[:0:0]
+	p.pending[p.pendHead] = nil
+	p.pendHead++
+	if p.pendHead == len(p.pending) {
+		p.pending, p.pendHead = p.pending[:0], 0
+	} else if p.pendHead >= 1024 && p.pendHead*2 >= len(p.pending) {
+		// Many answered, many still waiting (deep pipelining): compact.
+		n := copy(p.pending, p.pending[p.pendHead:])
+		clear(p.pending[n:])
+		p.pending, p.pendHead = p.pending[:n], 0
 	}
+}
+
+// pushFront makes b the oldest waiting request.
+func (p *Conn) pushFront(b *txnBox) {
+	if p.pendHead > 0 {
+		p.pendHead--
+		p.pending[p.pendHead] = b
+		return
+	}
+	p.pending = append(p.pending, nil)
+	copy(p.pending[1:], p.pending)
+	p.pending[0] = b
+}
+
+// clearPending forgets every waiting request.
+func (p *Conn) clearPending() {
+	clear(p.pending)
+	p.pending, p.pendHead = p.pending[:0], 0
 }
 
 func newMessage(m *Message, tok []string) {

@@ -317,7 +317,7 @@ func (p *Conn) notStart(s *stream, content []byte) bool {
 			return true
 		}
 	} else {
-		if bytes.HasPrefix(content, []byte("HTTP/")) || (s.last == nil && len(p.pending) > 0) {
+		if bytes.HasPrefix(content, []byte("HTTP/")) || (s.last == nil && p.waiting() > 0) {
 			key := "bad_status_line"
 			if s.last == nil && !bytes.HasPrefix(content, []byte("HTTP/")) {
 				key = "not_http_response"
@@ -395,14 +395,14 @@ func (p *Conn) beginRequest(s *stream, r requestLine, bareLF bool, at reassembly
 func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembly.Span) {
 	interim := st.status >= 100 && st.status < 200 && st.status != 101
 	var b *txnBox
-	if len(p.pending) > 0 && startedBefore(p.pending[0], s.lineStart.Frame) {
-		b = p.pending[0]
+	if p.waiting() > 0 && startedBefore(p.oldest(), s.lineStart.Frame) {
+		b = p.oldest()
 	} else {
 		b = p.newBox()
 		if interim {
 			// Its request was not captured, so it was sent before every
 			// request still waiting: the final response comes first.
-			p.pending = append([]*txnBox{b}, p.pending...)
+			p.pushFront(b)
 		}
 	}
 	var m *Message
@@ -414,7 +414,7 @@ func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembl
 		m = &b.resp
 		newMessage(m, b.respTok[:])
 		b.t.Response = m
-		if len(p.pending) > 0 && p.pending[0] == b {
+		if p.waiting() > 0 && p.oldest() == b {
 			p.popPending()
 		}
 	}
@@ -565,9 +565,9 @@ func (p *Conn) closeBlock(s *stream) {
 	}
 	s.blkOpen = false
 	m := s.msg
-	str := string(s.blk.buf)
+	str := p.mem.string(s.blk.buf)
 	if n := len(s.blk.fields); n > 0 {
-		m.Headers = make([]Header, n)
+		m.Headers = p.mem.headerSlice(n)
 		for i, f := range s.blk.fields {
 			m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
 		}
@@ -717,7 +717,7 @@ func (p *Conn) openTunnel(b *txnBox) {
 		clear(p.boxes[len(kept):])
 		p.boxes = kept
 	}
-	p.pending = p.pending[:0]
+	p.clearPending()
 	switch {
 	case c.msg == nil:
 		c.toTunnel()

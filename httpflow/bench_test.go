@@ -1,0 +1,175 @@
+package httpflow
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// Benchmarks run on a keep-alive-heavy stream: browser-like GETs with a
+// dozen header fields, answered by small Content-Length responses, many
+// transactions per connection.
+
+const benchTxnsPerConn = 100
+
+var (
+	benchRequest = []byte("GET /static/img/logo-%04d.png HTTP/1.1\r\n" +
+		"Host: www.example.com\r\n" +
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n" +
+		"Accept: image/avif,image/webp,*/*\r\n" +
+		"Accept-Language: en-US,en;q=0.5\r\n" +
+		"Accept-Encoding: gzip, deflate, br\r\n" +
+		"Connection: keep-alive\r\n" +
+		"Referer: https://www.example.com/\r\n" +
+		"Cookie: session=8f2a9c1e77b04d3f; theme=dark\r\n" +
+		"Sec-Fetch-Dest: image\r\n" +
+		"Sec-Fetch-Mode: no-cors\r\n" +
+		"If-None-Match: \"5f2a-61b0c\"\r\n\r\n")
+	benchResponse = []byte("HTTP/1.1 200 OK\r\n" +
+		"Date: Thu, 26 Nov 2026 01:00:00 GMT\r\n" +
+		"Server: nginx/1.24.0\r\n" +
+		"Content-Type: image/png\r\n" +
+		"Content-Length: 512\r\n" +
+		"Last-Modified: Mon, 02 Nov 2026 10:00:00 GMT\r\n" +
+		"Connection: keep-alive\r\n" +
+		"Keep-Alive: timeout=5, max=100\r\n" +
+		"ETag: \"5f2a-61b0c\"\r\n" +
+		"Cache-Control: max-age=3600\r\n" +
+		"Accept-Ranges: bytes\r\n\r\n" + string(make([]byte, 512)))
+)
+
+// BenchmarkParseKeepAlive measures the parser alone: one op is one
+// connection of 100 transactions, each message delivered as one segment.
+func BenchmarkParseKeepAlive(b *testing.B) {
+	perConn := int64(benchTxnsPerConn * (len(benchRequest) + len(benchResponse)))
+	b.SetBytes(perConn)
+	b.ReportAllocs()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for b.Loop() {
+		p := NewConn(nil, Config{})
+		var t int64
+		for i := range benchTxnsPerConn {
+			t += 1000
+			p.Data(c2s, benchRequest, reassembly.Span{Frame: uint64(2*i + 1), Time: t})
+			t += 1000
+			p.Data(s2c, benchResponse, reassembly.Span{Frame: uint64(2*i + 2), Time: t})
+		}
+		p.End(c2s, reassembly.EndFIN, reassembly.Span{Time: t})
+		p.End(s2c, reassembly.EndFIN, reassembly.Span{Time: t})
+		if n := len(p.Transactions()); n != benchTxnsPerConn {
+			b.Fatalf("%d transactions", n)
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N*benchTxnsPerConn), "allocs/txn")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N*benchTxnsPerConn), "B/txn")
+}
+
+// BenchmarkPipeline compares reassembly alone with reassembly feeding
+// httpflow over the same synthetic segments (no capture decoding): the
+// difference is what HTTP parsing adds to the foundation pass. One op is
+// one connection: handshake, 100 keep-alive transactions with their ACKs,
+// and the close.
+func BenchmarkPipeline(b *testing.B) {
+	segs := keepAliveSegments(benchTxnsPerConn)
+	for _, withHTTP := range []bool{false, true} {
+		name := "reassembly"
+		if withHTTP {
+			name = "reassembly+httpflow"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			h := &benchHandler{http: withHTTP}
+			asm := reassembly.NewAssembler(reassembly.Config{}, h)
+			var conn int
+			for b.Loop() {
+				conn++
+				port := uint16(1024 + conn%60000)
+				base := int64(conn) * 10e9
+				for i := range segs {
+					s := segs[i]
+					s.Src = netip.AddrPortFrom(s.Src.Addr(), rewritePort(s.Src.Port(), port))
+					s.Dst = netip.AddrPortFrom(s.Dst.Addr(), rewritePort(s.Dst.Port(), port))
+					s.Time += base
+					s.Frame += uint64(conn) * uint64(len(segs))
+					asm.Add(&s)
+				}
+			}
+			asm.Flush()
+			b.ReportMetric(float64(b.N*len(segs))/b.Elapsed().Seconds(), "segments/s")
+			if withHTTP && h.txns != b.N*benchTxnsPerConn {
+				b.Fatalf("%d transactions for %d connections", h.txns, b.N)
+			}
+		})
+	}
+}
+
+func rewritePort(p, client uint16) uint16 {
+	if p == 80 {
+		return 80
+	}
+	return client
+}
+
+type benchHandler struct {
+	http bool
+	txns int
+	open map[*reassembly.Connection]*Conn
+}
+
+func (h *benchHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	if !h.http {
+		return nil
+	}
+	if h.open == nil {
+		h.open = map[*reassembly.Connection]*Conn{}
+	}
+	p := NewConn(c, Config{})
+	h.open[c] = p
+	return p
+}
+
+func (h *benchHandler) Closed(c *reassembly.Connection) {
+	if p := h.open[c]; p != nil {
+		h.txns += len(p.Transactions())
+		delete(h.open, c)
+	}
+}
+
+// keepAliveSegments builds one connection's segments: handshake, n
+// transactions (request, ACK, response, ACK) and a FIN exchange, 1 ms
+// apart.
+func keepAliveSegments(n int) []capture.Segment {
+	cli := netip.MustParseAddrPort("10.0.0.1:40000")
+	srv := netip.MustParseAddrPort("10.0.0.2:80")
+	var out []capture.Segment
+	var t int64
+	cseq, sseq := uint32(1000), uint32(5000)
+	add := func(from, to netip.AddrPort, seq, ack uint32, flags capture.TCPFlags, payload []byte) {
+		t += 1e6
+		out = append(out, capture.Segment{Frame: uint64(len(out) + 1), Time: t, Src: from, Dst: to,
+			Seq: seq, Ack: ack, Flags: flags, Window: 65535, Payload: payload, PayloadLength: len(payload)})
+	}
+	add(cli, srv, cseq, 0, capture.FlagSYN, nil)
+	add(srv, cli, sseq, cseq+1, capture.FlagSYN|capture.FlagACK, nil)
+	cseq++
+	sseq++
+	add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	for i := range n {
+		req := fmt.Appendf(nil, string(benchRequest), i)
+		add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagPSH, req)
+		cseq += uint32(len(req))
+		add(srv, cli, sseq, cseq, capture.FlagACK|capture.FlagPSH, benchResponse)
+		sseq += uint32(len(benchResponse))
+		add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	}
+	add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagFIN, nil)
+	add(srv, cli, sseq, cseq+1, capture.FlagACK|capture.FlagFIN, nil)
+	add(cli, srv, cseq+1, sseq+1, capture.FlagACK, nil)
+	return out
+}

@@ -1,0 +1,62 @@
+package httpflow
+
+import "unsafe"
+
+// slab hands out the strings, header slices and transaction records of one
+// connection from a few larger allocations, so that a keep-alive
+// connection does not pay several allocations per message. Chunks grow
+// from small to slabMax, so a short connection wastes little.
+//
+// Strings are made with unsafe.String over slab bytes that are written
+// once, when the string is made, and never again: that is what makes them
+// safe to share.
+type slab struct {
+	bytes   []byte
+	headers []Header
+	boxes   []txnBox
+
+	nextBytes, nextHeaders, nextBoxes int
+}
+
+const (
+	slabFirstBytes = 1 << 10
+	slabMaxBytes   = 32 << 10
+	slabMaxHeaders = 1 << 10
+	slabMaxBoxes   = 64
+)
+
+// string returns a string holding a copy of b.
+func (a *slab) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > cap(a.bytes)-len(a.bytes) {
+		a.nextBytes = min(max(a.nextBytes*2, slabFirstBytes), slabMaxBytes)
+		a.bytes = make([]byte, 0, max(len(b), a.nextBytes))
+	}
+	start := len(a.bytes)
+	a.bytes = append(a.bytes, b...)
+	return unsafe.String(&a.bytes[start], len(b))
+}
+
+// headerSlice returns n zeroed Headers, capped so that appending to them
+// cannot reach another message's.
+func (a *slab) headerSlice(n int) []Header {
+	if n > cap(a.headers)-len(a.headers) {
+		a.nextHeaders = min(max(a.nextHeaders*2, 16), slabMaxHeaders)
+		a.headers = make([]Header, 0, max(n, a.nextHeaders))
+	}
+	start := len(a.headers)
+	a.headers = a.headers[:start+n]
+	return a.headers[start : start+n : start+n]
+}
+
+// box returns a zeroed transaction record.
+func (a *slab) box() *txnBox {
+	if len(a.boxes) == cap(a.boxes) {
+		a.nextBoxes = min(max(a.nextBoxes*2, 1), slabMaxBoxes)
+		a.boxes = make([]txnBox, 0, a.nextBoxes)
+	}
+	a.boxes = a.boxes[:len(a.boxes)+1]
+	return &a.boxes[len(a.boxes)-1]
+}
