@@ -417,6 +417,14 @@ func TestBadCorpus(t *testing.T) {
 				}
 			}
 
+			// In memory the Reader sizes its buffer to the input; the
+			// result must be the same as with a file's full-size buffer.
+			if mr, merr := capture.NewReader(bytes.NewReader(data), path); merr != nil {
+				t.Errorf("NewReader failed where Open did not: %v", merr)
+			} else if mpkts, mErr := readAll(t, mr); len(mpkts) != len(pkts) || fmt.Sprint(mErr) != fmt.Sprint(readErr) {
+				t.Errorf("in memory: %d packets, error %v; from the file: %d, %v", len(mpkts), mErr, len(pkts), readErr)
+			}
+
 			if strings.HasSuffix(bc.file, ".gz") {
 				checkGzipDamage(t, path, pkts, readErr)
 				return

@@ -1,3 +1,130 @@
-// Package capture reads packet captures (pcap, pcapng, gzip-compressed
-// either way, standard input) and decodes the TCP segments inside them.
+// Package capture reads packet captures (classic pcap, pcapng, either one
+// gzip-compressed, from a file or standard input) and decodes the TCP
+// segments inside them. It is the first stage of connscope:
+//
+//	capture.Reader → capture.Decoder → reassembly → httpflow → diagnose
+//
+// # Using it
+//
+//	r, err := capture.Open(name) // "-" reads standard input
+//	if err != nil { ... }         // *capture.Error: not a capture, bad header
+//	defer r.Close()
+//	d := capture.NewDecoder()
+//	var seg capture.Segment
+//	for {
+//		p, err := r.Next()
+//		if err == io.EOF { break }
+//		if err != nil { ... }     // *capture.Error: damage; packets before it were returned
+//		if d.Decode(p, &seg) == capture.SkipNone {
+//			// seg is a TCP segment; seg.Payload aliases p.Data
+//		}
+//	}
+//	stats := d.Stats()            // packets, TCP segments, skipped by reason
+//
+// Packet.Data and Segment.Payload point into the Reader's buffer and are
+// valid only until the next call to Next: copy what must outlive it. In
+// exchange, reading and decoding allocate nothing per packet
+// (TestSteadyStateAllocations proves it).
+//
+// # Classic pcap
+//
+// A 24-byte file header, then records. The header starts with a magic
+// number written in the byte order of the machine that wrote the file:
+// a1b2c3d4 means timestamps in microseconds, a1b23c4d nanoseconds; read
+// backwards (d4c3b2a1, 4d3cb2a1) it means the other byte order. The header
+// also gives the version (always 2.4 in practice), the snap length (the most
+// bytes captured per packet) and the link type of every packet in the file.
+// Each record is a 16-byte header (seconds, fraction of a second, captured
+// length, original length) and the captured bytes. When the snap length cut
+// a packet, the captured length is smaller than the original length.
+//
+// # pcapng
+//
+// A sequence of blocks, each "type, total length, body, total length". A
+// Section Header Block (SHB) starts each section; its byte-order mark sets
+// the byte order of the blocks that follow, until the next SHB. Interface
+// Description Blocks (IDB) declare interfaces, numbered from 0 within the
+// section, each with its own link type, snap length, timestamp unit
+// (if_tsresol: 10^-n s, or 2^-n s with the top bit set; default 10^-6) and
+// timestamp offset (if_tsoffset, seconds). Packets come in Enhanced Packet
+// Blocks (EPB: interface, 64-bit timestamp, lengths, data), Simple Packet
+// Blocks (SPB: interface 0, no timestamp; the Reader gives them the previous
+// packet's time) and obsolete Packet Blocks (PB). Name resolution,
+// statistics, decryption secrets and unknown blocks are skipped. So one
+// pcapng file can mix link types, and Packet.LinkType and Packet.Interface
+// say which one each packet has.
+//
+// Compressed input is recognised by the gzip magic (1f 8b), never by the
+// file name; so are pcap and pcapng. Reader.Format says which it was.
+//
+// # Frame numbers
+//
+// Packet.Frame counts from 1, exactly as Wireshark (tshark 4.0) numbers
+// frames, so a user can go from connscope's output to the same frame in
+// Wireshark: every packet record counts, whatever it contains (including
+// zero-length packets and packets of unknown link types). pcapng blocks that
+// Wireshark also lists as frames (custom blocks, systemd journal entries)
+// take a number too but are not returned, so Frame has a gap there; other
+// non-packet blocks take none. TestSharedPcaps checks frame counts against
+// tshark on every public capture.
+//
+// # Link types
+//
+// The Decoder understands Ethernet (with 802.1Q, and QinQ tags 0x88a8 and
+// 0x9100: Segment.VLAN is the outer ID, InnerVLAN the inner), Linux cooked
+// captures v1 (SLL, "tcpdump -i any" before libpcap 1.10) and v2 (SLL2),
+// raw IP (LINKTYPE_RAW 101, and DLT_RAW's 12 and 14 from older systems,
+// where the IP version nibble picks IPv4 or IPv6; LINKTYPE_IPV4 228,
+// LINKTYPE_IPV6 229), BSD loopback (LINKTYPE_NULL: a 4-byte address family
+// in the capturing host's byte order; AF_INET6 is 24, 28 or 30 depending on
+// the BSD) and OpenBSD loopback (LINKTYPE_LOOP 108: the same in network
+// order). Packets of any other link type are counted and skipped
+// (SkipUnknownLinkType), not an error.
+//
+// # Decoding
+//
+// The link and IP layers are decoded by gopacket's DecodingLayerParser over
+// preallocated layers, which costs no allocation per packet. Small wrappers
+// add what gopacket lacks: the 0x9100 QinQ tag, remembering the outer VLAN
+// ID of a QinQ frame, and the IPv6 extension headers (hop-by-hop, routing,
+// destination options) with their lengths. The TCP header is read by a
+// hand-written view (tcp.go): gopacket's layers.TCP refuses a header that
+// the snap length cut inside its options, and allocates for Multipath TCP
+// options.
+//
+// Segment.PayloadLength comes from the IP header (so Ethernet padding is
+// ignored and a snap-length cut is visible as PayloadLength > len(Payload)).
+// IP fragments are skipped (SkipIPFragment), not reassembled; so are tunnels
+// (IP in IP). Everything that is not a TCP segment is counted under a
+// SkipReason with a stable snake_case name: udp, icmp, arp, other_ip_proto,
+// non_ip, unknown_link_type, ip_fragment, malformed (headers that contradict
+// themselves) and truncated (the snap length cut the frame before the TCP
+// header's first 20 bytes).
+//
+// # Damaged input
+//
+// Nothing here panics, whatever the input (the fuzz targets FuzzReader and
+// FuzzDecode check it). Damage is an *Error naming the file, the frame and
+// the byte offset (in the decompressed input) of the damaged header, record
+// or block, wrapping ErrNotCapture, ErrUnsupportedVersion, ErrTruncated,
+// ErrTooLarge or ErrCorrupt (test with errors.Is). The packets before the
+// damage are returned first, and after the error Next returns io.EOF.
+// Lengths are checked before anything is allocated: a record over
+// MaxPacketLength (256 KiB) or a block over MaxBlockLength (16 MiB) is
+// refused, so a hostile file cannot make the Reader allocate more than that.
+// Oddities that do not stop reading (time going backwards, a packet longer
+// than the snap length, snap length 0) are Warnings, kept up to MaxWarnings
+// and counted beyond. testdata/bad at the repository root holds a corpus of
+// damaged captures with the expected result of each (see its README.md).
+//
+// Timestamps are the capture's own: nothing in this package reads the
+// clock, so every run over the same file gives the same result.
+//
+// # Tests
+//
+// The capturetest package writes synthetic captures of every format and
+// link type for tests (also other packages' tests). testdata/gen-expect.sh
+// records what tshark sees in the shared public captures
+// (testdata/shared-pcaps.tsv), and TestSharedPcaps compares.
+// BenchmarkReadDecode measures read + decode throughput.
 package capture

@@ -176,7 +176,7 @@ func (r *Reader) readBlock(frame uint64, typ, length, minLen uint32) ([]byte, er
 	n := int(length)
 	off := r.offset
 	var b []byte
-	if n <= readBufferSize {
+	if n <= r.br.Size() {
 		var err error
 		if b, err = r.br.Peek(n); len(b) < n {
 			return nil, r.peekErr(frame, "the "+blockName(typ), n, b, err)

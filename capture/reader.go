@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Limits on what a Reader accepts. Lengths above them come from damaged or
@@ -27,6 +28,8 @@ const (
 	readBufferSize = 1 << 20
 	// gzipBufferSize buffers the compressed input under the decompressor.
 	gzipBufferSize = 64 << 10
+	// minBufferSize is the smallest read buffer, for small in-memory inputs.
+	minBufferSize = 4 << 10
 )
 
 var gzipMagic = []byte{0x1f, 0x8b}
@@ -116,7 +119,7 @@ func newReader(src io.Reader, name string, closer io.Closer) (*Reader, error) {
 		r.gz = gz
 		input = gz
 	}
-	r.br = bufio.NewReaderSize(input, readBufferSize)
+	r.br = bufio.NewReaderSize(input, bufferSizeFor(src, compressed))
 
 	magic, err := r.br.Peek(4)
 	if len(magic) < 4 {
@@ -230,9 +233,31 @@ func (r *Reader) errAt(frame uint64, offset int64, err error) *Error {
 	return &Error{File: r.name, Frame: frame, Offset: offset, Err: err}
 }
 
+// bufferSizeFor returns readBufferSize, or less for an in-memory input that
+// is smaller: its whole content fits, so any Peek the buffer cannot hold
+// asks for more than there is (see peekErr). Files keep the full size, as
+// a file may grow while it is read (tcpdump still writing it).
+func bufferSizeFor(src io.Reader, compressed bool) int {
+	if m, ok := src.(interface{ Len() int }); ok && !compressed {
+		switch src.(type) {
+		case *bytes.Reader, *strings.Reader:
+			return max(minBufferSize, min(readBufferSize, m.Len()+16))
+		}
+	}
+	return readBufferSize
+}
+
 // peekErr explains a Peek that returned fewer bytes than wanted: the input
 // ended (ErrTruncated) or the read failed (an I/O or decompression error).
 func (r *Reader) peekErr(frame uint64, what string, want int, got []byte, err error) *Error {
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// Only for a buffer sized to the whole input: there is not enough
+		// left. Peek returned what was buffered; count everything left.
+		got, err = r.br.Peek(r.br.Size())
+		if len(got) >= want {
+			err = fmt.Errorf("internal error: %d bytes buffered, %d wanted", len(got), want)
+		}
+	}
 	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return r.errAt(frame, r.offset, fmt.Errorf("%w: %s needs %d bytes, only %d remain", ErrTruncated, what, want, len(got)))
 	}

@@ -138,3 +138,33 @@ func TestSharedPcaps(t *testing.T) {
 		})
 	}
 }
+
+// TestRealDamagedCaptures pins the errors for the two damaged captures
+// among the public ones: a pcap header with version 1.4, and a file cut
+// one byte into a record header.
+func TestRealDamagedCaptures(t *testing.T) {
+	dir := sharedPcapDir(t)
+
+	path := filepath.Join(dir, "libpcap__pcap-invalid-version-1.pcap")
+	_, err := capture.Open(path)
+	if want := path + ": at byte offset 4: unsupported capture format version: pcap version 1.4 (only 2.x exists)"; err == nil || err.Error() != want {
+		t.Errorf("Open error:\n got %v\nwant %s", err, want)
+	}
+	if !errors.Is(err, capture.ErrUnsupportedVersion) {
+		t.Errorf("%v does not wrap ErrUnsupportedVersion", err)
+	}
+
+	path = filepath.Join(dir, "suricata-verify__http-mime-truncated__input.pcap")
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pkts, err := readAll(t, r)
+	if want := path + ": frame 2697 at byte offset 2715459: capture file cut short: the record header needs 16 bytes, only 1 remain"; err == nil || err.Error() != want {
+		t.Errorf("read error:\n got %v\nwant %s", err, want)
+	}
+	if len(pkts) != 2696 {
+		t.Errorf("%d packets before the damage, want 2696 (as tshark)", len(pkts))
+	}
+}

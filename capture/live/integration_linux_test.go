@@ -28,7 +28,7 @@ func startHTTPServer(t testing.TB, ns, ip string) {
 	var ln net.Listener
 	if err := inNetns(ns, func() error {
 		var err error
-		ln, err = net.Listen("tcp4", fmt.Sprintf("%s:%d", ip, httpPort))
+		ln, err = net.Listen("tcp4", net.JoinHostPort(ip, fmt.Sprint(httpPort)))
 		return err
 	}); err != nil {
 		t.Fatal(err)

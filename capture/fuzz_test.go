@@ -1,0 +1,137 @@
+package capture_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+)
+
+// FuzzReader feeds arbitrary bytes to the Reader and Decoder. Whatever the
+// input, they must not panic, must stop (every Next consumes input or ends),
+// must report damage as a *capture.Error, and must keep packet fields
+// consistent.
+//
+//	go test ./capture -run XXX -fuzz FuzzReader -fuzztime 1m
+func FuzzReader(f *testing.F) {
+	for _, seed := range readerSeeds(f) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := capture.NewReader(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			var ce *capture.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Open error %v is not a *capture.Error", err)
+			}
+			return
+		}
+		d := capture.NewDecoder()
+		var s capture.Segment
+		var last uint64
+		for n := 0; ; n++ {
+			p, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				var ce *capture.Error
+				if !errors.As(err, &ce) || ce.Frame != last+1 && ce.Frame != 0 {
+					t.Fatalf("error %v after frame %d", err, last)
+				}
+				if _, err := r.Next(); err != io.EOF {
+					t.Fatalf("Next after an error returned %v", err)
+				}
+				break
+			}
+			if p.Frame <= last || len(p.Data) != p.CaptureLength || p.CaptureLength > capture.MaxPacketLength || p.OriginalLength < p.CaptureLength {
+				t.Fatalf("inconsistent packet %+v (previous frame %d)", *p, last)
+			}
+			if n > len(data) {
+				t.Fatalf("%d packets from %d bytes", n, len(data))
+			}
+			last = p.Frame
+			if d.Decode(p, &s) == capture.SkipNone {
+				checkSegment(t, p, &s)
+			}
+		}
+	})
+}
+
+// FuzzDecode feeds arbitrary frames under every link type.
+//
+//	go test ./capture -run XXX -fuzz FuzzDecode -fuzztime 1m
+func FuzzDecode(f *testing.F) {
+	s4, s6 := seg4(), seg6()
+	for _, lt := range []capture.LinkType{1, 0, 101, 108, 113, 228, 229, 276} {
+		f.Add(uint16(lt), s4.IP(), 0)
+		f.Add(uint16(lt), s6.IP(), 10)
+	}
+	for _, p := range mixedPackets(f) {
+		f.Add(uint16(p.LinkType), p.Data, p.OriginalLength-p.CaptureLength)
+	}
+	f.Fuzz(func(t *testing.T, lt uint16, frame []byte, cut int) {
+		d := capture.NewDecoder()
+		p := &capture.Packet{Frame: 1, LinkType: capture.LinkType(lt), Data: frame, CaptureLength: len(frame), OriginalLength: len(frame) + max(0, cut%65536)}
+		var s capture.Segment
+		r := d.Decode(p, &s)
+		if r == capture.SkipNone {
+			checkSegment(t, p, &s)
+		}
+		st := d.Stats()
+		if st.Packets != 1 || st.TCPSegments+st.SkippedTotal() != 1 {
+			t.Fatalf("stats %+v for reason %v", st, r)
+		}
+	})
+}
+
+// checkSegment checks what holds for every decoded segment.
+func checkSegment(t *testing.T, p *capture.Packet, s *capture.Segment) {
+	t.Helper()
+	if s.Frame != p.Frame || s.Time != p.Time || !s.Src.IsValid() || !s.Dst.IsValid() {
+		t.Fatalf("segment %+v from packet %d", s, p.Frame)
+	}
+	if len(s.Payload) > s.PayloadLength || s.PayloadLength < 0 || s.PayloadLength > 1<<20 {
+		t.Fatalf("payload %d of %d", len(s.Payload), s.PayloadLength)
+	}
+	if len(s.Payload) > 0 && !aliases(p.Data, s.Payload) {
+		t.Fatal("payload does not alias the packet data")
+	}
+	if s.Options.WindowScale > 14 || s.Options.SACKBlocks > 4 {
+		t.Fatalf("options %+v", s.Options)
+	}
+}
+
+// aliases reports whether inner is a subslice of outer: slicing keeps the
+// end of the backing array, so both reach the same last element.
+func aliases(outer, inner []byte) bool {
+	if cap(inner) == 0 || cap(outer) == 0 {
+		return false
+	}
+	return &outer[:cap(outer)][cap(outer)-1] == &inner[:cap(inner)][cap(inner)-1]
+}
+
+// readerSeeds returns small captures of every format and the corrupt corpus.
+func readerSeeds(t testing.TB) [][]byte {
+	seeds := [][]byte{httpPcap(5), mixedPcapng(7), gzipped(t, httpPcap(3))}
+	files, _ := filepath.Glob(filepath.Join(badDir, "*"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && len(b) < 64<<10 {
+			seeds = append(seeds, b)
+		}
+	}
+	return seeds
+}
+
+func mixedPackets(t testing.TB) []capture.Packet {
+	r, err := capture.NewReader(bytes.NewReader(mixedPcapng(6)), "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, _ := readAll(t, r)
+	return pkts
+}
