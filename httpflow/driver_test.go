@@ -62,6 +62,8 @@ func bytewise(n int) []int {
 	return out
 }
 
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
+
 func randomSplit(r *rand.Rand) splitter {
 	return func(n int) []int {
 		var out []int
