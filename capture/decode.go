@@ -164,8 +164,12 @@ func (d *Decoder) decode(p *Packet, s *Segment) SkipReason {
 	}
 	switch {
 	case ipLayers == 0:
-		if d.linkNext(last) == layers.LayerTypeARP {
+		switch d.linkNext(last) {
+		case layers.LayerTypeARP:
 			return SkipARP
+		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
+			// The link layer announced IP, but nothing followed it.
+			return d.damaged(p, parser.Truncated)
 		}
 		return SkipNonIP
 	case ipLayers > 1:

@@ -224,6 +224,9 @@ func TestDecodeSkips(t *testing.T) {
 		{"ip header cut by snaplen", capture.LinkTypeEthernet, eth[:14+12], len(eth), capture.SkipTruncated},
 		{"tcp header cut by snaplen", capture.LinkTypeEthernet, eth[:14+20+12], len(eth), capture.SkipTruncated},
 		{"ethernet too short", capture.LinkTypeEthernet, eth[:10], 0, capture.SkipMalformed},
+		{"ethernet header only, cut by snaplen", capture.LinkTypeEthernet, eth[:14], len(eth), capture.SkipTruncated},
+		{"ethernet header only, nothing after it", capture.LinkTypeEthernet, eth[:14], 0, capture.SkipMalformed},
+		{"vlan tag then nothing", capture.LinkTypeEthernet, ct.EthernetType(ct.EtherIPv6, nil, ct.VLANTag{TPID: ct.EtherVLAN, ID: 1}), 0, capture.SkipMalformed},
 		{"ip total length below header", capture.LinkTypeRaw, func() []byte { b := seg4().IP(); b[2], b[3] = 0, 10; return b }(), 0, capture.SkipMalformed},
 		{"null unknown family", capture.LinkTypeNull, ct.Null(99, false, seg4().IP()), 0, capture.SkipNonIP},
 	} {

@@ -74,17 +74,20 @@ func FuzzDecode(f *testing.F) {
 	for _, p := range mixedPackets(f) {
 		f.Add(uint16(p.LinkType), p.Data, p.OriginalLength-p.CaptureLength)
 	}
+	// One Decoder for all inputs, as in real use: state left by one packet
+	// must not break the next. Inputs run one at a time per process.
+	d := capture.NewDecoder()
 	f.Fuzz(func(t *testing.T, lt uint16, frame []byte, cut int) {
-		d := capture.NewDecoder()
 		p := &capture.Packet{Frame: 1, LinkType: capture.LinkType(lt), Data: frame, CaptureLength: len(frame), OriginalLength: len(frame) + max(0, cut%65536)}
 		var s capture.Segment
+		before := d.Stats()
 		r := d.Decode(p, &s)
 		if r == capture.SkipNone {
 			checkSegment(t, p, &s)
 		}
 		st := d.Stats()
-		if st.Packets != 1 || st.TCPSegments+st.SkippedTotal() != 1 {
-			t.Fatalf("stats %+v for reason %v", st, r)
+		if st.Packets != before.Packets+1 || st.TCPSegments+st.SkippedTotal() != before.TCPSegments+before.SkippedTotal()+1 {
+			t.Fatalf("stats %+v after %+v for reason %v", st, before, r)
 		}
 	})
 }
