@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/internal/textsafe"
 )
 
 // HTMLOptions tune WriteHTML. The zero value gives the defaults.
@@ -105,6 +106,7 @@ type htmlPage struct {
 	CostMS           float64
 	Rules            []htmlRuleGroup
 	Conns            []htmlConn
+	Txns             []htmlTxn
 	Drawn, NotDrawn  int
 	KeptSegments     bool
 	CSS              template.CSS
@@ -143,6 +145,17 @@ type htmlFinding struct {
 	Message     string
 	Related     []string
 	Vantage     string
+}
+
+type htmlTxn struct {
+	ID, Connection               int
+	StartMS                      float64
+	Request, Status              string
+	Connect, Send, Wait, Receive string
+	Total                        string
+	RequestBytes, ResponseBytes  string
+	Notes                        string
+	Failed                       bool
 }
 
 type htmlConn struct {
@@ -241,7 +254,61 @@ func buildPage(r *analysis.Report, opts HTMLOptions) *htmlPage {
 		}
 		p.Conns = append(p.Conns, hc)
 	}
+	for _, t := range txns {
+		p.Txns = append(p.Txns, htmlTxnOf(t, start))
+	}
 	return p
+}
+
+func htmlTxnOf(t *analysis.TxnReport, origin analysis.Time) htmlTxn {
+	opt := func(m *analysis.Millis) string {
+		if v := millis(m, -1); v >= 0 {
+			return fmt.Sprintf("%.3f", v)
+		}
+		return "–"
+	}
+	size := func(m *analysis.MessageReport) string {
+		if m == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%d + %d", m.HeaderBytes, m.BodyBytes)
+	}
+	h := htmlTxn{
+		ID: t.ID, Connection: t.Connection, StartMS: relMS(txnStart(t), origin),
+		Request: textsafe.Truncate(clean(t.Method+" "+t.Target+" "+t.Version), 300),
+		Connect: opt(t.Timings.ConnectMS), Send: opt(t.Timings.SendMS), Wait: opt(t.Timings.WaitMS),
+		Receive: opt(t.Timings.ReceiveMS), Total: opt(t.Timings.TotalMS),
+		RequestBytes: size(t.Request), ResponseBytes: size(t.Response),
+	}
+	if t.Request == nil {
+		h.Request = "(no request captured)"
+	}
+	var notes []string
+	if t.Response != nil {
+		h.Status = textsafe.Truncate(clean(fmt.Sprintf("%d %s", t.Status, t.Reason)), 120)
+		if !t.Response.Complete {
+			notes = append(notes, "response incomplete ("+clean(t.Response.IncompleteReason)+")")
+			h.Failed = true
+		}
+	} else {
+		h.Status = "no response"
+		h.Failed = true
+	}
+	if t.Pipelined {
+		notes = append(notes, "pipelined")
+	}
+	if t.Tunnel {
+		notes = append(notes, "tunnel")
+	}
+	for _, m := range []*analysis.MessageReport{t.Request, t.Response} {
+		if m != nil {
+			for _, a := range m.Anomalies {
+				notes = append(notes, clean(a))
+			}
+		}
+	}
+	h.Notes = strings.Join(notes, ", ")
+	return h
 }
 
 // ruleGroups groups findings by rule: most severe rules first, then by

@@ -229,7 +229,7 @@
     var bytes = [0, 0];
     for (var i = 0; i < conn.segs.length; i++) bytes[conn.segs[i][1]] += conn.segs[i][3];
     var dir = bytes[1] >= bytes[0] ? 1 : 0;
-    var GH = 300, top = 24, bottom = 24, ph = GH - top - bottom;
+    var GH = 260, top = 24, bottom = 24, ph = GH - top - bottom;
     var sc = scale(activityRange(conn));
     var maxSeq = 1;
     for (i = 0; i < conn.segs.length; i++) {
@@ -303,12 +303,14 @@
     }
     select.addEventListener('change', drawAll);
     drawAll();
-    var graphs = 0, plots = wf.querySelectorAll('details.tsg');
+    // Time-sequence graphs are drawn when opened; the one of the
+    // connection that carried the most data is opened at once.
+    var graphs = 0, plots = wf.querySelectorAll('details.tsg'), busiest = null, most = -1;
     for (i = 0; i < plots.length; i++) {
       (function (det) {
         var box = det.querySelector('.tsg-plot'), conn = byId[box.getAttribute('data-conn')];
         if (!conn || conn.segs.length === 0) { det.style.display = 'none'; return; }
-        var drawn = false;
+        var drawn = false, bytes = 0;
         function draw() {
           if (drawn || !det.open) return;
           drawn = true;
@@ -317,9 +319,11 @@
           wf.setAttribute('data-graphs', String(graphs));
         }
         det.addEventListener('toggle', draw);
-        if (graphs === 0) { det.open = true; draw(); }
+        for (var j = 0; j < conn.segs.length; j++) bytes += conn.segs[j][3];
+        if (bytes > most) { most = bytes; busiest = { det: det, draw: draw }; }
       })(plots[i]);
     }
+    if (busiest) { busiest.det.open = true; busiest.draw(); }
     wf.setAttribute('data-graphs', String(graphs));
   }
 
