@@ -32,8 +32,11 @@ type Conn struct {
 	// response, oldest first.
 	pending  []*txnBox
 	pendHead int
-	dropped  int // transactions beyond MaxTransactionsPerConn
-	mem      slab
+	// serverGaps are the most recent gaps in the server's stream, as
+	// [from, to) stream offsets.
+	serverGaps [][2]int64
+	dropped    int // transactions beyond MaxTransactionsPerConn
+	mem        slab
 }
 
 // txnBox holds a transaction, its request and its final response in one
@@ -44,11 +47,14 @@ type txnBox struct {
 	reqTok    [2]string // backing arrays for the usual one Connection token
 	respTok   [2]string
 
-	kept         bool // in Conn.boxes (false beyond MaxTransactionsPerConn)
-	respHeaders  bool // the final response's header block ended
-	responseDone bool // the final response ended (complete or not)
-	head         bool // the request is HEAD: its response has no body
-	connect      bool // the request is CONNECT: a 2xx answer opens a tunnel
+	reqOff       int64 // client stream offset of the request's first byte
+	cliAck       int64 // server bytes the client had received when it sent the request (-1 unknown)
+	respEnd      int64 // server stream offset after the final response (-1 unknown)
+	kept         bool  // in Conn.boxes (false beyond MaxTransactionsPerConn)
+	respHeaders  bool  // the final response's header block ended
+	responseDone bool  // the final response ended (complete or not)
+	head         bool  // the request is HEAD: its response has no body
+	connect      bool  // the request is CONNECT: a 2xx answer opens a tunnel
 }
 
 // midStreamScanLimit bounds how far a connection whose handshake was not
@@ -217,6 +223,7 @@ func (p *Conn) newBox() *txnBox {
 		p.dropped++
 	}
 	b.t.Connection = p.connID()
+	b.cliAck, b.respEnd = -1, -1
 	b.t.Connect, b.t.Send, b.t.Wait, b.t.Receive, b.t.Total, b.t.GapBefore = -1, -1, -1, -1, -1, -1
 	return b
 }

@@ -247,6 +247,44 @@ var parseCases = []struct {
 		},
 	},
 	{
+		desc: "a request lost whole in a client gap does not shift the pairs after it",
+		// The server's acknowledgment numbers show which requests it had
+		// when it answered: the first 200 went out before it had any of
+		// /c, so it answers the lost request.
+		ops: seq(cli(getA), gapOp(c2s, int64(len(getB))), cli(getC),
+			ackedUpTo(len(getA), srv(ok5)), ackedUpTo(len(getA+getB), srv(ok3)),
+			ackedUpTo(len(getA+getB+getC), srv(ok5)), closeBoth()),
+		want: []string{
+			"GET /a HTTP/1.1 ok => 200 content_length ok body=5 persistent",
+			"GET /c HTTP/1.1 ok => 200 content_length ok body=5 pipelined persistent",
+			"(no request) => 200 content_length ok body=3 persistent",
+		},
+	},
+	{
+		desc: "a response lost whole in a server gap does not shift the pairs after it",
+		// /c left after the client had received 1 more response than when
+		// /b left, and those bytes are the ones the capture lost.
+		ops: seq(ackedUpTo(0, cli(getA)), srv(ok5), ackedUpTo(len(ok5), cli(getB)),
+			ackedUpTo(len(ok5+ok3), cli(getC)), gapOp(s2c, int64(len(ok3))), srv(ok5), closeBoth()),
+		want: []string{
+			"GET /a HTTP/1.1 ok => 200 content_length ok body=5 persistent",
+			"GET /b HTTP/1.1 ok !response_lost_in_gap => (no response)",
+			"GET /c HTTP/1.1 ok => 200 content_length ok body=5 persistent",
+		},
+	},
+	{
+		desc: "acknowledgments tell sequential from pipelined across a gap",
+		// In capture order /b leaves before the end of /a's response is
+		// seen (it was lost), but /b acknowledges all of that response.
+		ops: seq(ackedUpTo(0, cli(getA)), srv("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab"),
+			ackedUpTo(len("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")+10, cli(getB)), gapOp(s2c, 8), srv(ok3),
+			closeBoth()),
+		want: []string{
+			"GET /a HTTP/1.1 ok => 200 content_length incomplete:gap body=2 persistent",
+			"GET /b HTTP/1.1 ok => 200 content_length ok body=3 persistent",
+		},
+	},
+	{
 		desc: "request line cut by a gap is kept as an incomplete request",
 		ops:  seq(cli("GET /lost-in-the-mid"), gapOp(c2s, 20), cli(getB), srv(ok5+ok3), closeBoth()),
 		want: []string{

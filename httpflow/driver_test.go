@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -36,7 +37,14 @@ type op struct {
 	reason reassembly.EndReason
 	// after is the capture time step before this op, in ms (default 1).
 	after int64
+	// With hasAck, the op's segments get a SegmentRecord whose
+	// acknowledgment covers acked bytes of the other direction.
+	hasAck bool
+	acked  int64
 }
+
+// ackedUpTo makes a data op carry an acknowledgment of n peer bytes.
+func ackedUpTo(n int, o op) op { o.hasAck, o.acked = true, int64(n); return o }
 
 func cli(s string) op                          { return op{kind: opData, dir: c2s, data: s} }
 func srv(s string) op                          { return op{kind: opData, dir: s2c, data: s} }
@@ -108,6 +116,10 @@ func run(c *reassembly.Connection, cfg Config, ops []op, split splitter) *Conn {
 			data := []byte(o.data)
 			for _, n := range split(len(data)) {
 				frame++
+				if o.hasAck {
+					c.Segments = append(c.Segments, reassembly.SegmentRecord{Frame: frame, Dir: o.dir,
+						Ack: uint32(o.acked) + 1, Flags: uint8(capture.FlagACK | capture.FlagPSH), Len: uint32(n)})
+				}
 				buf := append([]byte(nil), data[:n]...)
 				p.Data(o.dir, buf, reassembly.Span{Frame: frame, Time: ms(now), Offset: off[o.dir]})
 				// The Assembler reuses its buffer: so does the test.

@@ -3,6 +3,7 @@ package httpflow
 import (
 	"bytes"
 
+	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -42,6 +43,8 @@ type stream struct {
 	lineTrunc bool  // the line outgrew MaxHeaderBytes: the rest is dropped
 	lineSkip  bool  // the line cannot be a start line: dropped to its end
 	lineStart reassembly.Span
+	lineOff   int64 // stream offset of the line's first byte
+	pos       int64 // stream offset of the next byte to parse
 	// lineMsg is the message an unfinished line was already given to (a
 	// malformed start line recognised before its end): the rest of the
 	// line's bytes count for it.
@@ -84,10 +87,12 @@ func touch(m *Message, at reassembly.Span) {
 // feed runs the state machine over newly delivered in-order bytes.
 func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 	s.lastAt = at
+	end := at.Offset + int64(len(data)) // stream offset after data
 	for len(data) > 0 {
 		switch s.st {
 		case stTunnel, stDone:
 			s.skipped += int64(len(data))
+			s.pos = end
 			return
 		case stBodyLength, stChunkData:
 			n := min(int64(len(data)), s.remaining)
@@ -96,6 +101,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			touch(s.msg, at)
 			s.remaining -= n
 			data = data[n:]
+			s.pos = end - int64(len(data))
 			if s.remaining == 0 {
 				if s.st == stBodyLength {
 					p.finish(s)
@@ -108,6 +114,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			s.msg.BodyBytes += n
 			s.msg.WireBytes += n
 			touch(s.msg, at)
+			s.pos = end
 			return
 		default:
 			if s.st == stResync && !p.appDecided {
@@ -117,7 +124,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 					continue
 				}
 			}
-			data = p.lineBytes(s, data, at)
+			data = p.lineBytes(s, data, at, end-int64(len(data)))
 		}
 	}
 }
@@ -130,16 +137,18 @@ const partialCheckLimit = 128
 // lineBytes consumes data up to and including the next LF, assembling the
 // current line, and handles the line when it is complete. It returns the
 // bytes after the line.
-func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span) []byte {
+func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span, off int64) []byte {
 	part, rest := data, []byte(nil)
 	i := bytes.IndexByte(data, '\n')
 	complete := i >= 0
 	if complete {
 		part, rest = data[:i+1], data[i+1:]
 	}
+	s.pos = off + int64(len(part))
 	if !s.inLine {
 		s.inLine = true
 		s.lineStart = at
+		s.lineOff = off
 		s.lineLen = 0
 		s.lineTrunc, s.lineSkip = false, false
 		s.lineMsg = nil
@@ -374,6 +383,8 @@ func (p *Conn) beginRequest(s *stream, r requestLine, bareLF bool, at reassembly
 	b.head = string(r.method) == "HEAD"
 	b.connect = string(r.method) == "CONNECT"
 	b.t.Pipelined = !s.prevDone
+	b.reqOff = s.lineOff
+	b.cliAck = p.ackedAt(reassembly.ClientToServer, s.lineStart.Frame)
 	p.pending = append(p.pending, b)
 	p.beginMessage(s, m, b, at)
 	s.blk.start[0] = s.blk.add(r.method)
@@ -394,8 +405,9 @@ func (p *Conn) beginRequest(s *stream, r requestLine, bareLF bool, at reassembly
 // Request is nil.
 func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembly.Span) {
 	interim := st.status >= 100 && st.status < 200 && st.status != 101
+	p.skipLostResponses(s.lineOff)
 	var b *txnBox
-	if p.waiting() > 0 && startedBefore(p.oldest(), s.lineStart.Frame) {
+	if p.waiting() > 0 && startedBefore(p.oldest(), s.lineStart.Frame) && p.serverHadRequest(p.oldest(), s.lineStart.Frame) {
 		b = p.oldest()
 	} else {
 		b = p.newBox()
@@ -429,6 +441,97 @@ func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembl
 	if bareLF {
 		addAnomaly(m, "bare_lf")
 	}
+}
+
+// serverHadRequest reports whether the server could have received the
+// start of b's request when it sent the segment (frame) that carried a
+// response's first byte: that segment's acknowledgment number says how
+// many client bytes the server had. A response sent before the server had
+// any of the oldest waiting request answers a request the capture lost (a
+// gap in the client's stream), so it must not take that request's place
+// and shift every later pair. Without the segment's record, the answer is
+// yes.
+func (p *Conn) serverHadRequest(b *txnBox, frame uint64) bool {
+	acked := p.ackedAt(reassembly.ServerToClient, frame)
+	if acked < 0 || b.t.Request == nil {
+		return true
+	}
+	return seqBefore(b.reqOff, acked)
+}
+
+// ackedAt returns how many bytes of the other direction the sender in
+// direction d had received when it sent frame: the segment's relative
+// acknowledgment number minus one (the SYN counts one). It returns -1 when
+// the segment's record is not at hand or carries no acknowledgment. The
+// value is a 32-bit sequence distance: compare it with seqBefore.
+func (p *Conn) ackedAt(d reassembly.Direction, frame uint64) int64 {
+	if p.conn == nil {
+		return -1
+	}
+	segs := p.conn.Segments
+	for i := len(segs) - 1; i >= 0 && i >= len(segs)-256; i-- {
+		r := &segs[i]
+		if r.Frame != frame {
+			continue
+		}
+		if r.Dir != d || !capture.TCPFlags(r.Flags).Has(capture.FlagACK) || r.Kind&reassembly.KindCaptureDuplicate != 0 {
+			return -1
+		}
+		return int64(r.Ack - 1)
+	}
+	return -1
+}
+
+// seqBefore reports whether stream offset a comes before b, comparing in
+// 32-bit sequence space as acknowledgment numbers do (RFC 9293 section
+// 3.4), so that streams longer than 4 GiB compare right.
+func seqBefore(a, b int64) bool { return int32(uint32(b)-uint32(a)) > 0 }
+
+// skipLostResponses handles a status line found at server stream offset
+// off while the oldest waiting request has no response yet. When the next
+// request was sent after the client had received more of the server's
+// stream than when it sent the oldest one, and those bytes fell into a
+// capture gap, then the oldest request's response began inside the gap
+// and was lost whole: that request gets no response (anomaly
+// "response_lost_in_gap") instead of taking this one and shifting every
+// later pair.
+func (p *Conn) skipLostResponses(off int64) {
+	for p.waiting() >= 2 {
+		b, next := p.oldest(), p.pending[p.pendHead+1]
+		if len(b.t.Interim) > 0 || b.t.Request == nil || b.cliAck < 0 || next.cliAck < 0 {
+			return
+		}
+		if !seqBefore(b.cliAck, next.cliAck) || seqBefore(off, next.cliAck) || !p.serverGapWithin(b.cliAck, next.cliAck) {
+			return
+		}
+		addAnomaly(b.t.Request, "response_lost_in_gap")
+		b.responseDone = true
+		// It ended before the next request, as far as the client's
+		// acknowledgments tell.
+		b.respEnd = next.cliAck
+		p.popPending()
+	}
+}
+
+// noteServerGap remembers a gap in the server's stream (the most recent
+// ones only).
+func (p *Conn) noteServerGap(from, to int64) {
+	if len(p.serverGaps) == cap(p.serverGaps) && len(p.serverGaps) >= 16 {
+		copy(p.serverGaps, p.serverGaps[1:])
+		p.serverGaps = p.serverGaps[:len(p.serverGaps)-1]
+	}
+	p.serverGaps = append(p.serverGaps, [2]int64{from, to})
+}
+
+// serverGapWithin reports whether a remembered server gap overlaps the
+// stream range [from, to).
+func (p *Conn) serverGapWithin(from, to int64) bool {
+	for _, g := range p.serverGaps {
+		if seqBefore(g[0], to) && seqBefore(from, g[1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // startedBefore reports whether a waiting transaction's request began
@@ -684,6 +787,9 @@ func (p *Conn) done(s *stream) {
 	if s.dir == reassembly.ServerToClient && s.final {
 		b.responseDone = true
 		tunnel = b.t.Tunnel
+		if s.msg.Complete || (s.msg.Incomplete == IncompleteGap && s.remaining == 0 && s.st == stBodyLength) {
+			b.respEnd = s.pos
+		}
 	}
 	s.last = s.msg
 	s.msg, s.box, s.final = nil, nil, false
@@ -734,6 +840,11 @@ func (p *Conn) openTunnel(b *txnBox) {
 
 // gap handles bytes of the direction that were never captured.
 func (p *Conn) gap(s *stream, size int64, at reassembly.Span) {
+	from := s.pos
+	s.pos += size
+	if s.dir == reassembly.ServerToClient {
+		p.noteServerGap(from, s.pos)
+	}
 	switch s.st {
 	case stTunnel, stDone:
 		return
@@ -756,6 +867,10 @@ func (p *Conn) gap(s *stream, size int64, at reassembly.Span) {
 				s.st = stChunkDataEnd
 			}
 			return
+		}
+		if s.st == stBodyLength && s.final {
+			// The gap ran past the body's end, which is known.
+			s.box.respEnd = from + s.remaining
 		}
 		p.abort(s, IncompleteGap)
 	case stStart, stResync:

@@ -6,6 +6,15 @@ package httpflow
 func (p *Conn) finalize(i int, b *txnBox) {
 	t := &b.t
 	req, resp := t.Request, t.Response
+	if i > 0 {
+		// The client's acknowledgment says whether it had received all of
+		// the previous response when it sent this request: that is what
+		// pipelining means, and unlike capture order it survives capture
+		// gaps and does not depend on where the capture was taken.
+		if prev := p.boxes[i-1]; prev.respEnd >= 0 && b.cliAck >= 0 {
+			t.Pipelined = seqBefore(b.cliAck, prev.respEnd)
+		}
+	}
 	t.Connect, t.Send, t.Wait, t.Receive, t.Total, t.GapBefore = -1, -1, -1, -1, -1, -1
 
 	var synTime, ackTime int64
