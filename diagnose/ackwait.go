@@ -33,6 +33,17 @@ type ackWaitLimits struct {
 // between that Y could be answering, the sender was waiting for that ACK.
 // Each pair (X, Y) is examined once, so the scan is linear.
 func findAckWaits(v *connView, lim ackWaitLimits) []ackWait {
+	if w, ok := v.ackWaits[lim]; ok {
+		return w // CT1003 and CT1007 share one scan when their limits agree
+	}
+	if v.ackWaits == nil {
+		v.ackWaits = map[ackWaitLimits][]ackWait{}
+	}
+	v.ackWaits[lim] = scanAckWaits(v, lim)
+	return v.ackWaits[lim]
+}
+
+func scanAckWaits(v *connView, lim ackWaitLimits) []ackWait {
 	segs := v.c.Segments
 	var out []ackWait
 	for _, d := range [...]reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {

@@ -37,9 +37,12 @@ type connView struct {
 	missed [2]bool
 
 	// Indexes built on first use by the lookups below.
-	byFrame [2][]msgRef
-	closes  []int
-	newData [2][]int32 // newData[d][i]: new-data segments of d among the first i
+	byFrame   [2][]msgRef
+	originals *[2][]int // new-data segment indexes per direction, by sequence number
+	ackWaits  map[ackWaitLimits][]ackWait
+	flights   []flightResult // by transaction index
+	closes    []int
+	newData   [2][]int32 // newData[d][i]: new-data segments of d among the first i
 }
 
 func newConnView(ci *ConnInfo) *connView {
@@ -174,6 +177,26 @@ func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *httpflow
 		return v.transactionAt(reassembly.ClientToServer, frame)
 	}
 	return nil
+}
+
+// originalsBySeq returns each direction's new-data segments (indexes)
+// sorted by sequence number, for finding a retransmission's first
+// transmission.
+func (v *connView) originalsBySeq() [2][]int {
+	if v.originals == nil {
+		segs := v.c.Segments
+		var o [2][]int
+		for i := range segs {
+			if isNewData(&segs[i]) && segs[i].Dir <= reassembly.ServerToClient {
+				o[segs[i].Dir] = append(o[segs[i].Dir], i)
+			}
+		}
+		for d := range o {
+			slices.SortStableFunc(o[d], func(a, b int) int { return cmp.Compare(segs[a].Seq, segs[b].Seq) })
+		}
+		v.originals = &o
+	}
+	return *v.originals
 }
 
 // closeAfter returns the first FIN or RST of either side at or after

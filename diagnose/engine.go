@@ -31,8 +31,9 @@ type ConnInfo struct {
 // connection as it closes, then call Finish once. An Engine is not safe for
 // concurrent use.
 type Engine struct {
-	rules      []*Rule
-	thresholds map[*Rule]map[string]float64
+	rules []*Rule
+	// thresholds holds each rule's values, aligned with Rule.Thresholds.
+	thresholds map[*Rule][]float64
 	findings   []Finding
 	// summaries keeps what the capture-scope rules need of each connection
 	// (no segments, no headers), in the order connections closed; the
@@ -47,16 +48,16 @@ type Engine struct {
 // no rule or no threshold of that rule, or whose value is not a finite,
 // non-negative number.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{thresholds: make(map[*Rule]map[string]float64), groupOf: make(map[serverKey]int32)}
+	e := &Engine{thresholds: make(map[*Rule][]float64), groupOf: make(map[serverKey]int32)}
 	for _, r := range registry {
 		if cfg.Enabled == nil || cfg.Enabled(r) {
 			e.rules = append(e.rules, r)
 		}
-		m := make(map[string]float64, len(r.Thresholds))
-		for _, t := range r.Thresholds {
-			m[t.Name] = t.Default
+		vals := make([]float64, len(r.Thresholds))
+		for i, t := range r.Thresholds {
+			vals[i] = t.Default
 		}
-		e.thresholds[r] = m
+		e.thresholds[r] = vals
 	}
 	for key, v := range cfg.Thresholds {
 		ruleName, name, ok := strings.Cut(key, ".")
@@ -67,13 +68,14 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if r == nil {
 			return nil, fmt.Errorf("diagnose: threshold %q: no rule %q", key, ruleName)
 		}
-		if _, ok := r.threshold(name); !ok {
+		i := r.thresholdIndex(name)
+		if i < 0 {
 			return nil, fmt.Errorf("diagnose: threshold %q: rule %s has no threshold %q (has %s)", key, r.ID, name, thresholdNames(r))
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			return nil, fmt.Errorf("diagnose: threshold %q: value %v is not a finite non-negative number", key, v)
 		}
-		e.thresholds[r][name] = v
+		e.thresholds[r][i] = v
 	}
 	return e, nil
 }
@@ -97,11 +99,13 @@ func (e *Engine) Connection(ci *ConnInfo) {
 		return
 	}
 	v := newConnView(ci)
+	p := &connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
 	for _, r := range e.rules {
 		if r.checkConnection == nil {
 			continue
 		}
-		r.checkConnection(&connPass{pass: pass{e: e, rule: r}, ci: ci, c: ci.Conn, v: v})
+		p.rule, p.vals = r, e.thresholds[r]
+		r.checkConnection(p)
 	}
 	if keepsSummary(ci.Conn) {
 		e.summarize(ci, v)
@@ -118,7 +122,7 @@ func (e *Engine) Finish() []Finding {
 			if r.checkCapture == nil {
 				continue
 			}
-			r.checkCapture(&capturePass{pass: pass{e: e, rule: r}, v: cap})
+			r.checkCapture(&capturePass{pass: pass{e: e, rule: r, vals: e.thresholds[r]}, v: cap})
 		}
 		sortFindings(e.findings)
 	}
@@ -130,25 +134,25 @@ func (e *Engine) Finish() []Finding {
 type pass struct {
 	e    *Engine
 	rule *Rule
+	vals []float64 // the rule's threshold values, aligned with rule.Thresholds
 }
 
 // num returns a threshold's value in its unit.
 func (p *pass) num(name string) float64 {
-	v, ok := p.e.thresholds[p.rule][name]
-	if !ok {
+	i := p.rule.thresholdIndex(name)
+	if i < 0 {
 		// A rule reading a threshold it did not declare is a programming
-		// error that TestRegistryThresholdsDeclared catches.
+		// error; TestRulesSurviveRandomInput runs every rule and would panic.
 		panic(fmt.Sprintf("diagnose: rule %s reads undeclared threshold %q", p.rule.ID, name))
 	}
-	return v
+	return p.vals[i]
 }
 
 // dur returns a threshold in ms or s as nanoseconds.
 func (p *pass) dur(name string) int64 {
-	t, _ := p.rule.threshold(name)
 	ns := p.num(name) * 1e6
-	if t.Unit == "s" {
-		ns = p.num(name) * 1e9
+	if p.rule.Thresholds[p.rule.thresholdIndex(name)].Unit == "s" {
+		ns *= 1e3
 	}
 	// Overrides are validated as finite and non-negative; clamp the huge
 	// ones so the conversion stays defined.

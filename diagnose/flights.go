@@ -20,10 +20,31 @@ type flight struct {
 // cannot be told apart), a gap between flights is longer than two RTTs (the
 // server paused), or a flight before the last holds a segment smaller than
 // the MSS (the server had no more data ready: application-limited).
-func responseFlights(v *connView, m *httpflow.Message, minRTT int64) (fl []flight, ok bool) {
+func responseFlights(v *connView, i int, minRTT int64) ([]flight, bool) {
+	m := v.txs[i].Response
 	if m == nil || m.FirstFrame == 0 || !v.legKnown || v.irtt < minRTT || v.irtt <= 0 {
 		return nil, false
 	}
+	// CT1004, CT1005 and CT1006 ask for the same responses: split each once.
+	if v.flights == nil {
+		v.flights = make([]flightResult, len(v.txs))
+	}
+	r := &v.flights[i]
+	if !r.done {
+		r.fl, r.ok = splitFlights(v, m)
+		r.done = true
+	}
+	return r.fl, r.ok
+}
+
+// flightResult caches splitFlights for one transaction; it does not depend
+// on minRTT, which only decides whether to split at all.
+type flightResult struct {
+	fl       []flight
+	ok, done bool
+}
+
+func splitFlights(v *connView, m *httpflow.Message) (fl []flight, ok bool) {
 	segs := v.c.Segments
 	start := v.segmentAt(m.FirstFrame)
 	if start < 0 {

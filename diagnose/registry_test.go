@@ -132,7 +132,7 @@ func TestNewEngineThresholds(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("NewEngine: err = %v, want error %v", err, tc.wantErr)
 			}
-			if err == nil && e.thresholds[ruleTooManyParallel]["max-connections"] != tc.value {
+			if err == nil && e.thresholds[ruleTooManyParallel][ruleTooManyParallel.thresholdIndex("max-connections")] != tc.value {
 				t.Errorf("override not applied: %v", e.thresholds[ruleTooManyParallel])
 			}
 		})

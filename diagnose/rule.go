@@ -62,12 +62,13 @@ func (s Scope) String() string {
 	return "unknown"
 }
 
-// threshold returns the rule's declared threshold called name.
-func (r *Rule) threshold(name string) (Threshold, bool) {
-	for _, t := range r.Thresholds {
-		if t.Name == name {
-			return t, true
+// thresholdIndex returns the index of the rule's threshold called name, or
+// -1.
+func (r *Rule) thresholdIndex(name string) int {
+	for i := range r.Thresholds {
+		if r.Thresholds[i].Name == name {
+			return i
 		}
 	}
-	return Threshold{}, false
+	return -1
 }

@@ -100,13 +100,13 @@ func checkSlowStart(p *connPass) {
 		return
 	}
 	t := p.v.txs[i]
-	fl, ok := responseFlights(p.v, t.Response, p.dur("min-rtt"))
+	fl, ok := responseFlights(p.v, i, p.dur("min-rtt"))
 	if !ok || len(fl) < 2 {
 		return
 	}
 	warm := largestFlight(fl)
-	for _, later := range p.v.txs[i+1:] {
-		if lf, ok := responseFlights(p.v, later.Response, p.dur("min-rtt")); ok {
+	for j := i + 1; j < len(p.v.txs); j++ {
+		if lf, ok := responseFlights(p.v, j, p.dur("min-rtt")); ok {
 			warm = max(warm, largestFlight(lf))
 		}
 	}
@@ -131,7 +131,7 @@ func checkSlowStartRestart(p *connPass) {
 	minRTT := p.dur("min-rtt")
 	var warm int64
 	for i, t := range p.v.txs {
-		fl, ok := responseFlights(p.v, t.Response, minRTT)
+		fl, ok := responseFlights(p.v, i, minRTT)
 		if !ok {
 			continue
 		}
@@ -161,7 +161,7 @@ func checkSmallInitialWindow(p *connPass) {
 	if i < 0 {
 		return
 	}
-	fl, ok := responseFlights(p.v, p.v.txs[i].Response, p.dur("min-rtt"))
+	fl, ok := responseFlights(p.v, i, p.dur("min-rtt"))
 	mss := int64(p.v.mss[reassembly.ServerToClient])
 	if !ok || len(fl) < 2 || mss == 0 {
 		return

@@ -68,15 +68,10 @@ type retransGroup struct {
 
 func reportRetransmissions(p *connPass, one, many string, match func(reassembly.SegmentKind) bool) {
 	segs := p.c.Segments
-	var originals [2][]int // new-data segment indexes per direction, by sequence number
-	for i := range segs {
-		if isNewData(&segs[i]) && segs[i].Dir <= reassembly.ServerToClient {
-			originals[segs[i].Dir] = append(originals[segs[i].Dir], i)
-		}
+	if !slices.ContainsFunc(segs, func(s reassembly.SegmentRecord) bool { return match(s.Kind) }) {
+		return
 	}
-	for d := range originals {
-		slices.SortStableFunc(originals[d], func(a, b int) int { return cmp.Compare(segs[a].Seq, segs[b].Seq) })
-	}
+	originals := p.v.originalsBySeq()
 	var groups []*retransGroup
 	byTx := map[*httpflow.Transaction]*retransGroup{}
 	for i := range segs {

@@ -1,0 +1,190 @@
+package diagnose_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// Benchmarks compare the pass without rules (reassembly + httpflow) with
+// the same pass feeding the diagnose engine, on the same input: the
+// difference is what the rules cost (issue 4 asks for at most 15%).
+
+const benchTxnsPerConn = 50
+
+var (
+	benchRequest  = "GET /static/img/logo-%04d.png HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n"
+	benchResponse = []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: image/png\r\nContent-Length: 1200\r\nConnection: keep-alive\r\n\r\n" + string(make([]byte, 1200)))
+)
+
+// keepAliveSegments builds one connection: handshake, n transactions
+// (request, ACK, response in two segments, ACK) and a FIN exchange.
+func keepAliveSegments(n int) []capture.Segment {
+	cli := netip.MustParseAddrPort("10.0.0.1:40000")
+	srv := netip.MustParseAddrPort("10.0.0.2:80")
+	var out []capture.Segment
+	var t int64
+	cseq, sseq := uint32(1000), uint32(5000)
+	add := func(from, to netip.AddrPort, seq, ack uint32, flags capture.TCPFlags, payload []byte) {
+		t += 1e6
+		out = append(out, capture.Segment{Frame: uint64(len(out) + 1), Time: t, Src: from, Dst: to,
+			Seq: seq, Ack: ack, Flags: flags, Window: 65535, Payload: payload, PayloadLength: len(payload)})
+	}
+	add(cli, srv, cseq, 0, capture.FlagSYN, nil)
+	add(srv, cli, sseq, cseq+1, capture.FlagSYN|capture.FlagACK, nil)
+	cseq++
+	sseq++
+	add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	for i := range n {
+		req := fmt.Appendf(nil, benchRequest, i)
+		add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagPSH, req)
+		cseq += uint32(len(req))
+		add(srv, cli, sseq, cseq, capture.FlagACK, benchResponse[:700])
+		add(srv, cli, sseq+700, cseq, capture.FlagACK|capture.FlagPSH, benchResponse[700:])
+		sseq += uint32(len(benchResponse))
+		add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	}
+	add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagFIN, nil)
+	add(srv, cli, sseq, cseq+1, capture.FlagACK|capture.FlagFIN, nil)
+	add(cli, srv, cseq+1, sseq+1, capture.FlagACK, nil)
+	return out
+}
+
+// benchHandler is the pipeline's handler, with or without the engine.
+type benchHandler struct {
+	engine  *diagnose.Engine
+	parsers map[*reassembly.Connection]*httpflow.Conn
+	txns    int
+}
+
+func (h *benchHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	p := httpflow.NewConn(c, httpflow.Config{})
+	h.parsers[c] = p
+	return p
+}
+
+func (h *benchHandler) Closed(c *reassembly.Connection) {
+	p := h.parsers[c]
+	delete(h.parsers, c)
+	txns := p.Transactions()
+	h.txns += len(txns)
+	if h.engine != nil {
+		h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: p.App(), Transactions: txns})
+	}
+}
+
+func newBenchHandler(b *testing.B, withRules bool) *benchHandler {
+	h := &benchHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}}
+	if withRules {
+		e, err := diagnose.NewEngine(diagnose.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.engine = e
+	}
+	return h
+}
+
+// BenchmarkPipeline: one op is one keep-alive connection of 50
+// transactions (205 segments), fed through reassembly and httpflow, with
+// and without the rules.
+func BenchmarkPipeline(b *testing.B) {
+	segs := keepAliveSegments(benchTxnsPerConn)
+	for _, withRules := range []bool{false, true} {
+		name := "httpflow"
+		if withRules {
+			name = "httpflow+diagnose"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			h := newBenchHandler(b, withRules)
+			asm := reassembly.NewAssembler(reassembly.Config{}, h)
+			var conn int
+			for b.Loop() {
+				conn++
+				port := uint16(1024 + conn%60000)
+				base := int64(conn) * 10e9
+				for i := range segs {
+					s := segs[i]
+					if s.Src.Port() == 40000 {
+						s.Src = netip.AddrPortFrom(s.Src.Addr(), port)
+					} else {
+						s.Dst = netip.AddrPortFrom(s.Dst.Addr(), port)
+					}
+					s.Time += base
+					s.Frame += uint64(conn) * uint64(len(segs))
+					asm.Add(&s)
+				}
+			}
+			asm.Flush()
+			if h.engine != nil {
+				h.engine.Finish()
+			}
+			b.ReportMetric(float64(b.N*len(segs))/b.Elapsed().Seconds(), "segments/s")
+			if h.txns != b.N*benchTxnsPerConn {
+				b.Fatalf("%d transactions for %d connections", h.txns, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkCaptureFile runs the whole pipeline (read, decode, reassemble,
+// parse, diagnose) over the capture named by CONNSCOPE_BENCH_PCAP, with and
+// without the rules, and reports packets/s and the heap in use at the end.
+func BenchmarkCaptureFile(b *testing.B) {
+	path := os.Getenv("CONNSCOPE_BENCH_PCAP")
+	if path == "" {
+		b.Skip("set CONNSCOPE_BENCH_PCAP to a capture file")
+	}
+	for _, withRules := range []bool{false, true} {
+		name := "httpflow"
+		if withRules {
+			name = "httpflow+diagnose"
+		}
+		b.Run(name, func(b *testing.B) {
+			var packets int
+			for b.Loop() {
+				packets = 0
+				r, err := capture.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := newBenchHandler(b, withRules)
+				asm := reassembly.NewAssembler(reassembly.Config{}, h)
+				dec := capture.NewDecoder()
+				var seg capture.Segment
+				for {
+					p, err := r.Next()
+					if err != nil {
+						if !errors.Is(err, io.EOF) {
+							b.Logf("reading stopped: %v", err)
+						}
+						break
+					}
+					packets++
+					if dec.Decode(p, &seg) == capture.SkipNone {
+						asm.Add(&seg)
+					}
+				}
+				asm.Flush()
+				if h.engine != nil {
+					h.engine.Finish()
+				}
+				r.Close()
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(b.N*packets)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+		})
+	}
+}
