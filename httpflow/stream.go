@@ -226,9 +226,9 @@ func (p *Conn) checkPartial(s *stream) {
 	var ok bool
 	switch {
 	case s.dir == reassembly.ClientToServer && !p.appDecided && s.st == stStart && len(p.boxes) == 0:
-		// The first line: text waits for its line end (see notStart),
-		// binary is rejected now.
-		ok = !hasCTL(bytes.TrimRight(head, "\r"))
+		// The first line: text, or a known method and a space, waits for
+		// its line end (see startLine and notStart); binary is rejected now.
+		ok = !hasCTL(bytes.TrimRight(head, "\r")) || knownMethodSP(head)
 	case s.dir == reassembly.ClientToServer:
 		ok = couldStartRequest(head)
 	default:

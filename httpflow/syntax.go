@@ -128,6 +128,17 @@ func brokenRequestLine(line []byte) bool {
 	return ok && major == 1 && line[len(line)-9] == ' '
 }
 
+// knownMethodSP reports a line that opens with a well-known method and a
+// space.
+func knownMethodSP(line []byte) bool {
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 {
+		return false
+	}
+	_, known := internMethod(line[:sp])
+	return known
+}
+
 // hasCTL reports control bytes (other than HTAB) and DEL. Bytes >= 0x80 are
 // not controls: they are kept raw.
 func hasCTL(b []byte) bool {
