@@ -104,8 +104,12 @@ func (e *Engine) Connection(ci *ConnInfo) {
 		if r.checkConnection == nil {
 			continue
 		}
-		p.rule, p.vals = r, e.thresholds[r]
+		p.rule, p.vals, p.reported, p.leftOut = r, e.thresholds[r], 0, 0
 		r.checkConnection(p)
+		if p.leftOut > 0 {
+			last := &e.findings[len(e.findings)-1]
+			last.Message += fmt.Sprintf(" (%d more %s findings on this connection were left out)", p.leftOut, r.ID)
+		}
 	}
 	if keepsSummary(ci.Conn) {
 		e.summarize(ci, v)
@@ -159,11 +163,24 @@ func (p *pass) dur(name string) int64 {
 	return int64(min(ns, math.MaxInt64/2))
 }
 
+// Bounds on what hostile input can make the engine keep.
+const (
+	// maxFrames is how many evidence frames one finding cites: the first
+	// maxFrames-1 and the last.
+	maxFrames = 100
+	// maxFindingsPerRule is how many findings one rule reports about one
+	// connection; the last one kept says how many more were left out.
+	maxFindingsPerRule = 100
+)
+
 // report records a finding, filling in the rule's identity and tidying the
 // evidence.
 func (p *pass) report(f Finding) {
 	f.Rule, f.Slug, f.Severity = p.rule.ID, p.rule.Slug, p.rule.Severity
 	f.Frames = normalizeFrames(f.Frames)
+	if n := len(f.Frames); n > maxFrames {
+		f.Frames = append(f.Frames[:maxFrames-1], f.Frames[n-1])
+	}
 	if f.Cost < 0 {
 		f.Cost = -1
 	}
@@ -176,10 +193,18 @@ type connPass struct {
 	ci *ConnInfo
 	c  *reassembly.Connection
 	v  *connView
+	// reported and leftOut count the rule's findings on this connection.
+	reported, leftOut int
 }
 
-// report records a finding about this connection.
+// report records a finding about this connection, up to
+// maxFindingsPerRule of them per rule.
 func (p *connPass) report(f Finding) {
+	if p.reported >= maxFindingsPerRule {
+		p.leftOut++
+		return
+	}
+	p.reported++
 	if f.Connection == 0 && len(f.Connections) == 0 {
 		f.Connection = p.c.ID
 	}

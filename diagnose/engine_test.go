@@ -3,6 +3,7 @@ package diagnose
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
@@ -217,4 +218,34 @@ func TestSummariesSkipUnopened(t *testing.T) {
 		t.Fatalf("kept %d summaries, want only connection 101's", len(e.summaries))
 	}
 	e.Finish()
+}
+
+// TestEngineBoundsHostileInput checks the caps: a connection with 1000
+// pipelined POSTs and one with 1000 unanswered requests give at most
+// maxFindingsPerRule findings per rule, each citing at most maxFrames
+// frames, and say what was left out.
+func TestEngineBoundsHostileInput(t *testing.T) {
+	methods := make([]string, 1000)
+	for i := range methods {
+		methods[i] = "POST"
+	}
+	posts := pipelined(methods, 1)
+	posts.finish(5000, s2c)
+	all := runRules(t, Config{}, posts)
+	ch1010 := only(all, "CH1010")
+	if len(ch1010) != maxFindingsPerRule {
+		t.Fatalf("CH1010 fired %d times, want the cap %d", len(ch1010), maxFindingsPerRule)
+	}
+	if !strings.Contains(ch1010[len(ch1010)-1].Message, "899 more CH1010 findings on this connection were left out") {
+		t.Errorf("last finding does not say what was left out: %q", ch1010[len(ch1010)-1].Message)
+	}
+	for _, f := range all {
+		if len(f.Frames) > maxFrames {
+			t.Errorf("%s cites %d frames", f.Rule, len(f.Frames))
+		}
+	}
+	ch1012 := only(all, "CH1012")
+	if len(ch1012) != 1 || !strings.Contains(ch1012[0].Message, "and 979 more") {
+		t.Errorf("CH1012 should list 20 of 999 unanswered requests:%s", describe(ch1012))
+	}
 }

@@ -102,6 +102,15 @@ func plural(n int, one, many string) string {
 // joinInts lists numbers for messages: "1, 2, 3".
 func joinInts(xs []int) string { return joinIntsWith(xs, ", ") }
 
+// listInts lists at most n numbers for a message, saying how many more
+// there were.
+func listInts(xs []int, n int) string {
+	if len(xs) <= n {
+		return joinInts(xs)
+	}
+	return fmt.Sprintf("%s and %d more", joinInts(xs[:n]), len(xs)-n)
+}
+
 // joinIntsWith joins numbers with sep.
 func joinIntsWith(xs []int, sep string) string {
 	s := make([]string, len(xs))

@@ -131,7 +131,7 @@ var rulePipelinedUnanswered = &Rule{
 			Cost:        -1,
 			Message: fmt.Sprintf("the connection closed at frame %d with %s unanswered (transactions %s, "+
 				"pipelined ones among them); the client must resend them on a new connection", closeFrame,
-				plural(len(lost), "request", "requests"), joinInts(idx)),
+				plural(len(lost), "request", "requests"), listInts(idx, 20)),
 			Related: []Related{{Frame: lost[0].Request.FirstFrame, Time: lost[0].Request.Start, Message: "first unanswered request"}},
 		})
 	},
