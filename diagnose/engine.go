@@ -121,12 +121,12 @@ func (e *Engine) Connection(ci *ConnInfo) {
 func (e *Engine) Finish() []Finding {
 	if !e.finished {
 		e.finished = true
-		cap := newCaptureView(e)
+		view := newCaptureView(e)
 		for _, r := range e.rules {
 			if r.checkCapture == nil {
 				continue
 			}
-			r.checkCapture(&capturePass{pass: pass{e: e, rule: r, vals: e.thresholds[r]}, v: cap})
+			r.checkCapture(&capturePass{pass: pass{e: e, rule: r, vals: e.thresholds[r]}, v: view})
 		}
 		sortFindings(e.findings)
 	}

@@ -26,3 +26,29 @@ func BenchmarkEngineConnection(b *testing.B) {
 	b.StopTimer()
 	e.Finish()
 }
+
+// BenchmarkEngineChurn measures the capture-scope rules on a client that
+// opens 5000 one-transaction connections to one server, 1 ms apart: one op
+// feeds all of them and calls Finish. Its ns/op should grow linearly with
+// the count (compare -benchtime runs after changing churnConns).
+func BenchmarkEngineChurn(b *testing.B) {
+	const churnConns = 5000
+	cf := &captureFx{}
+	infos := make([]*ConnInfo, churnConns)
+	for i := range infos {
+		infos[i] = oneShot(cf, i+1, float64(i), false).info()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := NewEngine(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ci := range infos {
+			e.Connection(ci)
+		}
+		if fs := e.Finish(); len(fs) == 0 {
+			b.Fatal("no findings for a churning client")
+		}
+	}
+}

@@ -39,6 +39,10 @@ var ruleMissingKeepAlive = &Rule{
 	checkCapture: checkMissingKeepAlive,
 }
 
+// maxCandidates bounds how many later connections a capture-scope rule
+// examines for each earlier one.
+const maxCandidates = 256
+
 func checkMissingKeepAlive(p *capturePass) {
 	window := p.dur("reopen-window")
 	for _, k := range p.v.keys {
@@ -55,8 +59,10 @@ func checkMissingKeepAlive(p *capturePass) {
 			// Groups are sorted by opening time: find the first connection
 			// opened after a closed (less a round trip of tolerance for
 			// where the capture was taken).
+			// The scan is bounded so that a burst of simultaneous
+			// connections cannot make it quadratic.
 			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime-a.irtt })
-			for ; i < len(g); i++ {
+			for end := min(len(g), i+maxCandidates); i < end; i++ {
 				b := g[i]
 				if b == a || taken[b.ID] || !b.HTTP {
 					continue

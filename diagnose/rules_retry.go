@@ -39,7 +39,7 @@ func checkNonIdempotentRetry(p *capturePass) {
 			}
 			lost := a.retry.lastUnanswered
 			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime })
-			for ; i < len(g) && opening(g[i])-a.CloseTime <= window; i++ {
+			for end := min(len(g), i+maxCandidates); i < end && opening(g[i])-a.CloseTime <= window; i++ {
 				b := g[i]
 				if b == a || b.retry == nil || b.retry.firstNonIdempotent == nil {
 					continue
