@@ -11,7 +11,7 @@
 // time costs a system call and a copy per frame; instead the socket is
 // given a receive ring (setsockopt PACKET_RX_RING) that the kernel and the
 // process share through mmap. With TPACKET_V3 the ring is a set of large
-// blocks (1 MiB here). The kernel packs frames one after another into the
+// blocks (256 KiB here). The kernel packs frames one after another into the
 // current block, each behind a struct tpacket3_hdr that carries its capture
 // time in nanoseconds, its length on the wire, and VLAN metadata. When a
 // block is full, or its timer (tp_retire_blk_tov, Options.BlockTimeout)

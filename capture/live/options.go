@@ -45,8 +45,12 @@ const (
 	DefaultBlockTimeout = 10 * time.Millisecond
 	// blockSize is the size of one ring block. It must hold the largest
 	// frame the interface can deliver, which with GSO/GRO can be a 64 KiB
-	// "super-packet" (as on veth and loopback).
-	blockSize = 1 << 20
+	// "super-packet" (as on veth and loopback). Blocks are not larger
+	// because at low packet rates the kernel hands a block over every
+	// BlockTimeout however empty it is: the ring then holds
+	// blocks×BlockTimeout of traffic (128×10 ms by default) before a stalled
+	// reader loses frames, so more, smaller blocks absorb longer stalls.
+	blockSize = 256 << 10
 	// frameSize is TPACKET_V3's nominal frame size: V3 packs frames of any
 	// length into a block, so it only has to divide the block size.
 	frameSize = 2048
