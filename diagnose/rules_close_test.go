@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
 )
 
 // cutResponse: a GET answered by a response whose body (declared 10000
@@ -208,5 +209,44 @@ func TestCloseRules(t *testing.T) {
 			build: func() []*fx { return one(idleRace(2000)) }},
 		{desc: "look-alike: dumb-proxy hang", rule: "CC1009", want: 0,
 			build: func() []*fx { return one(hang(5000, false)) }},
+	})
+}
+
+// earlyAnswer: a POST whose 20 kB body is still arriving when the server
+// answers 413 and closes with the rest unread: the kernel resets.
+func earlyAnswer(reset bool) *fx {
+	f := newConn(1, 0.1)
+	h := f.data(2, c2s, 300)
+	f.data(2.1, c2s, 1448)
+	r := f.data(3, s2c, 200)
+	last := f.data(3.2, c2s, 1448)
+	t := f.tx(msg(h, last), msg(r, r))
+	t.Request.Method = "POST"
+	t.Response.Status = 413
+	t.PersistentAfter = false
+	if reset {
+		f.rst(4, s2c)
+	} else {
+		f.finish(4, s2c)
+	}
+	return f
+}
+
+func TestResetEvidence(t *testing.T) {
+	runCases(t, []ruleCase{
+		{desc: "server answers an upload early and resets with its body unread", rule: "CC1005", want: 1,
+			build: func() []*fx { return one(earlyAnswer(true)) },
+			check: wantText("before its request had fully arrived")},
+		{desc: "look-alike: the same early answer closed with FIN", rule: "CC1005", want: 0,
+			build: func() []*fx { return one(earlyAnswer(false)) }},
+		{desc: "client stops reading a response and resets", rule: "CC1005", want: 1,
+			build: func() []*fx {
+				f := cutResponse(httpflow.FramingContentLength, httpflow.IncompleteRST)
+				f.c.Segments[len(f.c.Segments)-1].Dir = c2s
+				f.c.RSTBy, f.c.ClosedFirstBy = reassembly.RoleClient, reassembly.RoleClient
+				f.c.Dir[c2s].RSTFrame, f.c.Dir[c2s].RSTTime = f.c.Dir[s2c].RSTFrame, f.c.Dir[s2c].RSTTime
+				f.c.Dir[s2c].RSTFrame, f.c.Dir[s2c].RSTTime = 0, 0
+				return one(f)
+			}, check: wantText("the client stopped reading the response", "cutting the response to")},
 	})
 }

@@ -226,7 +226,7 @@ var ruleIdleRace = &Rule{
 			"can announce their timeout with Keep-Alive: timeout=N. Retry idempotent requests automatically.",
 	},
 	Thresholds: []Threshold{
-		{Name: "min-idle", Default: 1000, Unit: "ms", Doc: "idle time before the request that makes a server timeout plausible"},
+		{Name: "min-idle", Default: 200, Unit: "ms", Doc: "idle time before the request that makes a server's idle timeout plausible (shorter gaps mean the server closed right after a response, not on a timeout)"},
 		{Name: "slack", Default: 5, Unit: "ms", Doc: "added to each round trip when deciding the two messages crossed"},
 	},
 	checkConnection: checkIdleRace,

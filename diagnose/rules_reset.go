@@ -80,11 +80,13 @@ var ruleResetWithUnreadData = &Rule{
 	Doc: Doc{
 		What: "One side ended the connection with a RST instead of a FIN while data it had received was still " +
 			"unread: the kernel's answer to close() on a socket with unread data.",
-		Detection: "The first RST of the connection, sent without a FIN before it by that side, when reassembly " +
-			"saw payload in flight toward the RST sender, or when the RST sender is the server and requests had " +
-			"reached it that it never answered (a pipelined request, an unread body). The finding tells apart a " +
-			"RST that cut a message short (named, with the truncation rule reporting the bytes) from one after " +
-			"every response was complete.",
+		Detection: "The first RST of the connection, sent without a FIN before it by that side, when the RST " +
+			"sender is the server and requests had reached it that it never answered (a pipelined request), a " +
+			"request was still arriving, or a response began before its request had fully arrived (an upload " +
+			"answered early, its body unread); when the client reset while a response was still arriving; or when " +
+			"reassembly saw payload in flight toward the RST sender. The finding tells apart a RST that cut a " +
+			"message short (named, with the truncation rule reporting the bytes) from one after every response " +
+			"was complete.",
 		Why: "A RST makes the peer's kernel discard data it has not yet delivered to its application, so even a " +
 			"response that was fully sent can be lost on the client as 'connection reset by peer'. RFC 9112 " +
 			"section 9.6 describes this and asks servers to close in stages (shutdown the write side, keep " +
@@ -104,6 +106,7 @@ func checkResetWithUnreadData(p *connPass) {
 	var evidence string
 	frames := []uint64{r.frame}
 	var related []Related
+	early := earlyAnswered(p.v.txs)
 	switch {
 	case r.by == reassembly.RoleServer && len(r.unanswered) > 0:
 		t := r.unanswered[0]
@@ -113,6 +116,16 @@ func checkResetWithUnreadData(p *connPass) {
 			frames = append(frames, u.Request.FirstFrame)
 		}
 		related = append(related, Related{Frame: t.Request.FirstFrame, Time: t.Request.Start, Message: "unanswered request"})
+	case r.by == reassembly.RoleServer && r.cut != nil && r.cutDir == reassembly.ClientToServer:
+		evidence = fmt.Sprintf("request %s was still arriving", requestLine(r.cut))
+	case r.by == reassembly.RoleServer && early != nil:
+		evidence = fmt.Sprintf("the server answered %s before its request had fully arrived (the last request "+
+			"bytes, frame %d, came after the response began, frame %d), so it likely never read them",
+			requestLine(early), early.Request.LastFrame, early.Response.FirstFrame)
+		frames = append(frames, early.Request.LastFrame, early.Response.FirstFrame)
+		related = append(related, Related{Frame: early.Request.LastFrame, Time: early.Request.End, Message: "request bytes that arrived after the response began"})
+	case r.by == reassembly.RoleClient && r.cut != nil && r.cutDir == reassembly.ServerToClient:
+		evidence = "the client stopped reading the response"
 	case p.c.RSTWithUnreadData:
 		evidence = fmt.Sprintf("the %s had data in flight toward it that it never took in", r.by)
 	default:
@@ -147,6 +160,18 @@ func checkResetWithUnreadData(p *connPass) {
 		Message:     fmt.Sprintf("the %s reset the connection (frame %d) instead of closing it: %s, %s", r.by, r.frame, evidence, outcome),
 		Related:     related,
 	})
+}
+
+// earlyAnswered returns the first transaction whose response began before
+// its request had fully arrived (a server answering an upload early, for
+// example with 413 or 401), or nil.
+func earlyAnswered(txs []*httpflow.Transaction) *httpflow.Transaction {
+	for _, t := range txs {
+		if t.Request != nil && t.Response != nil && t.Request.LastFrame > t.Response.FirstFrame && t.Response.FirstFrame != 0 {
+			return t
+		}
+	}
+	return nil
 }
 
 // firstIncompleteResponse returns the first transaction whose response
