@@ -175,3 +175,23 @@ func BenchmarkRunTCPPort80(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseDDD checks that any text either fails with an error or yields a
+// program that passes Validate and survives a round trip.
+func FuzzParseDDD(f *testing.F) {
+	f.Add("9\n40 0 0 12\n21 0 5 34525\n48 0 0 20\n21 2 0 6\n21 0 3 44\n48 0 0 54\n21 0 1 6\n6 0 0 262144\n6 0 0 0\n")
+	f.Add("1\n6 0 0 0\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		prog, err := ParseDDD(text)
+		if err != nil {
+			return
+		}
+		if err := Validate(prog); err != nil {
+			t.Fatalf("ParseDDD returned an invalid program: %v", err)
+		}
+		back, err := ParseDDD(FormatDDD(prog))
+		if err != nil || len(back) != len(prog) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
