@@ -98,6 +98,14 @@ var ruleEphemeralPortPressure = &Rule{
 	checkCapture: checkEphemeralPortPressure,
 }
 
+// rate renders n events over span ns as a per-second rate.
+func rate(n int, span int64) string {
+	if span <= 0 {
+		return "all at once"
+	}
+	return fmt.Sprintf("%.1f per second", float64(n)/(float64(span)/1e9))
+}
+
 // maxCited bounds the connections and frames a capture-wide finding lists.
 const maxCited = 100
 
@@ -112,7 +120,6 @@ func checkEphemeralPortPressure(p *capturePass) {
 		type event struct {
 			at    int64
 			delta int
-			s     *connSummary
 		}
 		events := make([]event, 0, 2*len(g))
 		for _, s := range g {
@@ -120,7 +127,7 @@ func checkEphemeralPortPressure(p *capturePass) {
 			if s.Close == reassembly.CloseFIN {
 				held += tw
 			}
-			events = append(events, event{s.Start, +1, s}, event{held, -1, s})
+			events = append(events, event{s.Start, +1}, event{held, -1})
 		}
 		slices.SortFunc(events, func(a, b event) int {
 			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.delta, b.delta))
@@ -138,11 +145,14 @@ func checkEphemeralPortPressure(p *capturePass) {
 		}
 		var conns []int
 		var frames []uint64
-		byClient, byServer := 0, 0
+		opened, byClient, byServer := 0, 0, 0
+		firstOpen := peakAt
 		for _, s := range g {
 			if s.Start > peakAt || s.Start < peakAt-tw {
 				continue
 			}
+			opened++
+			firstOpen = min(firstOpen, s.Start)
 			switch s.ClosedFirstBy {
 			case reassembly.RoleClient:
 				byClient++
@@ -160,10 +170,11 @@ func checkEphemeralPortPressure(p *capturePass) {
 			Frames:      frames,
 			Time:        peakAt,
 			Cost:        -1,
-			Message: fmt.Sprintf("client %s held %d tuples toward %s at once (%.0f%% of a %.0f-port ephemeral "+
-				"range); of the connections opened in the %s before the peak the client closed %d first (TIME_WAIT "+
-				"on the client, using its ports) and the server %d (TIME_WAIT on the server)",
-				k.client, peak, k.server, share*100, rangeSize, ms(tw), byClient, byServer),
+			Message: fmt.Sprintf("client %s held %d tuples toward %s at once (%.1f%% of a %.0f-port ephemeral "+
+				"range): it opened %d connections in the %s before the peak, %s; the client closed %d of them first "+
+				"(TIME_WAIT on the client, holding its ports) and the server %d (TIME_WAIT on the server)",
+				k.client, peak, k.server, share*100, rangeSize, opened, ms(peakAt-firstOpen),
+				rate(opened, peakAt-firstOpen), byClient, byServer),
 		})
 	}
 }
