@@ -4,19 +4,17 @@
 #
 #   testdata/gen/facts.sh > testdata/captures/FACTS.md
 #
-# Needs tshark and capinfos (no root). Columns: file type and link type,
-# packets, TCP conversations (tshark's conv,tcp rows: a reused 4-tuple that
-# tshark splits by SYN counts once per connection), payload bytes client to
-# server and server to client (sum of tcp.len per direction, where the client
-# is the side that sent the first SYN, or the higher port without one), HTTP
-# requests and responses from tshark's HTTP dissector, and counts of the
-# tcp.analysis flags that matter here.
+# Needs tshark and capinfos (no root); two tshark runs per file. Columns:
+# file type and link type; packets; TCP conversations (tshark's conv,tcp rows:
+# tshark, like connscope, splits a reused 4-tuple at a new SYN); TCP payload
+# bytes client to server and server to client (sum of tcp.len, so
+# retransmitted bytes count again; the client is the side that sent the
+# stream's first SYN, else the sender of its first frame); HTTP requests and
+# responses from tshark's HTTP dissector (it parses tunnelled and post-Upgrade
+# bytes too, and counts 1xx as responses); and frames carrying the tcp.analysis
+# flags that matter here.
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")/../captures" && pwd)
-
-count() { # count FILE FILTER
-	tshark -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | wc -l
-}
 
 echo "# tshark facts for the generated captures"
 echo
@@ -27,27 +25,24 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for f in "$DIR"/*.pcap "$DIR"/*.pcapng "$DIR"/*.gz; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f")
-	info=$(capinfos -t -E -c -M "$f" 2>/dev/null)
+	info=$(capinfos -t -E -c "$f" 2>/dev/null)
 	ftype=$(awk -F': *' '/^File type/{print $2}' <<<"$info" | sed 's/Wireshark\/tcpdump\/... - //; s/Wireshark\/... - //')
 	encap=$(awk -F': *' '/^File encapsulation/{print $2}' <<<"$info")
 	packets=$(awk -F': *' '/^Number of packets/{print $2}' <<<"$info")
 	conns=$(tshark -r "$f" -q -z conv,tcp 2>/dev/null | grep -c '<->' || true)
-	# Payload per direction: the client is the SYN sender of each stream.
-	read -r c2s s2c < <(tshark -r "$f" -Y tcp -T fields -e tcp.stream -e tcp.flags.syn -e tcp.flags.ack -e ip.src -e ipv6.src -e tcp.srcport -e tcp.len 2>/dev/null | awk -F'\t' '
+	row=$(tshark -r "$f" -Y tcp -T fields -E occurrence=f \
+		-e tcp.stream -e tcp.flags.syn -e tcp.flags.ack -e ip.src -e ipv6.src -e tcp.srcport -e tcp.len \
+		-e http.request -e http.response -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
+		-e tcp.analysis.duplicate_ack -e tcp.analysis.lost_segment -e tcp.analysis.zero_window -e tcp.flags.reset \
+		2>/dev/null | awk -F'\t' '
 		{ src = ($4 != "" ? $4 : $5) ":" $6; key = $1
 		  if ($2 == 1 && $3 == 0 && !(key in client)) client[key] = src
 		  if (!(key in first)) first[key] = src
-		  n++; s[n] = key; a[n] = src; l[n] = $7 }
+		  n++; s[n] = key; a[n] = src; l[n] = $7
+		  req += ($8 != ""); resp += ($9 != ""); retr += ($10 != ""); fretr += ($11 != "")
+		  dup += ($12 != ""); lost += ($13 != ""); zw += ($14 != ""); rst += ($15 == 1) }
 		END { for (i = 1; i <= n; i++) { c = (s[i] in client) ? client[s[i]] : first[s[i]]
 		        if (a[i] == c) up += l[i]; else down += l[i] }
-		      printf "%d %d\n", up, down }')
-	req=$(count "$f" http.request)
-	resp=$(count "$f" http.response)
-	retr=$(count "$f" tcp.analysis.retransmission)
-	fretr=$(count "$f" tcp.analysis.fast_retransmission)
-	dup=$(count "$f" tcp.analysis.duplicate_ack)
-	lost=$(count "$f" tcp.analysis.lost_segment)
-	zw=$(count "$f" tcp.analysis.zero_window)
-	rst=$(count "$f" tcp.flags.reset==1)
-	echo "| $name | $ftype / $encap | $packets | $conns | $c2s | $s2c | $req | $resp | $retr | $fretr | $dup | $lost | $zw | $rst |"
+		      printf "%d | %d | %d | %d | %d | %d | %d | %d | %d | %d\n", up, down, req, resp, retr, fretr, dup, lost, zw, rst }')
+	echo "| $name | $ftype / $encap | $packets | $conns | $row |"
 done

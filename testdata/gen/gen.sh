@@ -376,8 +376,59 @@ scenario_gzip() {
 	chmod 644 "$OUT/basic.pcapng.gz" "$OUT/ns-resolution.pcap.gz"
 }
 
+
+# simple NAME [csgen server flags...]: veth, origin server on port 80, the
+# client scenario NAME recorded as NAME.pcap on the client's interface.
+simple() {
+	local name=$1
+	shift
+	topo_veth
+	srv_start 80 "$@"
+	cap_start "$name.pcap"
+	client "$name"
+	finish
+}
+
+# ---- HTTP scenarios (issue 3) ----
+
+scenario_pipeline_get() { simple pipeline-get; }
+scenario_pipeline_post() { simple pipeline-post; }
+scenario_expect_100_continue() { simple expect-100-continue; }
+scenario_chunked_trailers() { simple chunked-trailers; }
+scenario_head_content_length() { simple head-content-length; }
+scenario_not_modified_304() { simple not-modified-304; }
+scenario_http10_close_delimited() { simple http10-close-delimited; }
+scenario_truncated_fin() { simple truncated-fin; }
+scenario_truncated_rst() { simple truncated-rst; }
+scenario_chunked_no_last_chunk() { simple chunked-no-last-chunk; }
+scenario_upgrade_101() { simple upgrade-101; }
+
+scenario_gap_mid_response() {
+	# Recorded whole, then the single frame carrying "csgen body line 000100"
+	# (inside the 12000-byte body of /gap/2) is deleted with editcap: a
+	# capture gap (the packet was on the wire, acknowledged, but not recorded).
+	simple gap-mid-response
+	local f=$OUT/gap-mid-response.pcap frame
+	frame=$(tshark -r "$f" -Y 'frame contains "csgen body line 000100"' -T fields -e frame.number 2>/dev/null | head -1)
+	[ -n "$frame" ] || { echo "gen.sh: gap frame not found" >&2; return 1; }
+	editcap -F pcap "$f" "$WORK/gap.pcap" "$frame"
+	mv "$WORK/gap.pcap" "$f"
+	chmod 644 "$f"
+	log "gap-mid-response.pcap: deleted original frame $frame"
+	echo "$frame" >"$WORK/gap-frame"
+}
+
+scenario_connect_tunnel() {
+	topo_veth
+	srv_start 3128 -kind connectproxy
+	cap_start connect-tunnel.pcap
+	client connect-tunnel "$S4:3128"
+	finish
+}
+
 FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip"
-ALL="$FOUNDATION"
+HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
+ALL="$FOUNDATION $HTTP"
 
 main() {
 	if [ "${1:-}" = -l ]; then
