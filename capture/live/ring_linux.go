@@ -52,7 +52,13 @@ const (
 	pktVlanTCI    = 32
 	pktVlanTPID   = 36
 	pktHdrLen     = 48
+	sllProtoOff   = pktHdrLen + 2 // network byte order
+	sllIfindexOff = pktHdrLen + 4
+	sllHatypeOff  = pktHdrLen + 8
 	sllPkttypeOff = pktHdrLen + 10
+	sllHalenOff   = pktHdrLen + 11
+	sllAddrOff    = pktHdrLen + 12
+	sllEnd        = pktHdrLen + 20
 )
 
 func newRing(fd, bufferSize int, blockTimeoutMs uint32) (*ring, error) {
@@ -129,7 +135,13 @@ type rawPacket struct {
 	status   uint32
 	vlanTCI  uint16
 	vlanTPID uint16
+	// From the sockaddr_ll the kernel puts behind the header.
 	pkttype  uint8
+	protocol uint16 // EtherType of the network layer
+	ifindex  uint32
+	hatype   uint16
+	halen    uint8
+	addr     [8]byte
 }
 
 // nextPacket returns the next frame of the held block, or false when the
@@ -141,7 +153,7 @@ func (r *ring) nextPacket() (rawPacket, bool) {
 	}
 	base := r.block * r.blockSize
 	h := base + r.next
-	if r.next < 0 || r.next+pktHdrLen+16 > r.blockSize {
+	if r.next < 0 || r.next+sllEnd > r.blockSize {
 		r.left = 0
 		return rawPacket{}, false
 	}
@@ -160,7 +172,12 @@ func (r *ring) nextPacket() (rawPacket, bool) {
 		vlanTCI:  uint16(r.u32(h + pktVlanTCI)),
 		vlanTPID: r.u16(h + pktVlanTPID),
 		pkttype:  r.mem[h+sllPkttypeOff],
+		protocol: binary.BigEndian.Uint16(r.mem[h+sllProtoOff:]),
+		ifindex:  r.u32(h + sllIfindexOff),
+		hatype:   r.u16(h + sllHatypeOff),
+		halen:    r.mem[h+sllHalenOff],
 	}
+	copy(p.addr[:], r.mem[h+sllAddrOff:h+sllEnd])
 	r.left--
 	next := r.u32(h + pktNextOff)
 	if next == 0 && r.left > 0 {

@@ -42,12 +42,16 @@ type Source struct {
 	opts     Options
 	// kernelFilter reports whether prog is attached to the socket too.
 	kernelFilter bool
+	// cooked: capturing on AnyInterface; frames get an SLL2 header.
+	cooked  bool
+	loIndex int // index of the loopback interface, for cooked mode; -1 if none
 
 	mu       sync.Mutex // held by Next and Close; owns everything below
 	closed   bool
 	frame    uint64
 	pkt      capture.Packet
 	vlanBuf  []byte
+	cookBuf  []byte
 	filtered uint64 // frames the user-space check rejected
 	// drainLeft counts the ring blocks still to deliver after Stop; -1
 	// while capturing.
@@ -62,12 +66,24 @@ type Source struct {
 	drops   uint64
 }
 
-// Open starts capturing on iface. The capture runs from this moment: frames
-// queue in the kernel ring until Next reads them.
+// AnyInterface is the pseudo-interface that captures on every interface at
+// once, as `tcpdump -i any` does. Frames then have no common link-layer
+// header, so they come in Linux cooked form (LINKTYPE_LINUX_SLL2), which
+// names the interface each frame passed through.
+const AnyInterface = "any"
+
+// Open starts capturing on iface (or on every interface, AnyInterface).
+// The capture runs from this moment: frames queue in the kernel ring until
+// Next reads them.
 func Open(iface string, opts Options) (*Source, error) {
-	ifi, err := net.InterfaceByName(iface)
-	if err != nil {
-		return nil, noSuchInterface(iface, err)
+	ifi := &net.Interface{Name: AnyInterface} // index 0: every interface
+	cooked := iface == AnyInterface
+	if !cooked {
+		var err error
+		ifi, err = net.InterfaceByName(iface)
+		if err != nil {
+			return nil, noSuchInterface(iface, err)
+		}
 	}
 	snaplen := opts.Snaplen
 	if snaplen <= 0 {
@@ -81,12 +97,18 @@ func Open(iface string, opts Options) (*Source, error) {
 	}
 
 	// The socket starts with protocol 0: it receives nothing until the
-	// ring and the filter are in place and the final bind below.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	// ring and the filter are in place and the final bind below. A cooked
+	// (SOCK_DGRAM) socket gets frames without their link-layer header and
+	// the kernel's description of it in a sockaddr_ll instead.
+	sockType := unix.SOCK_RAW
+	if cooked {
+		sockType = unix.SOCK_DGRAM
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, sockType|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, openError(iface, "opening a packet socket", err)
 	}
-	s := &Source{iface: iface, fd: fd, wake: -1, snaplen: snaplen, opts: opts, drainLeft: -1}
+	s := &Source{iface: iface, fd: fd, wake: -1, snaplen: snaplen, opts: opts, drainLeft: -1, cooked: cooked, loIndex: -1}
 	if err := s.setUp(ifi); err != nil {
 		s.closeFDs()
 		return nil, err
@@ -111,8 +133,12 @@ func (s *Source) setUp(ifi *net.Interface) error {
 		return openError(s.iface, "reading the interface type", errors.New("not a link-layer address"))
 	}
 	s.hatype = ll.Hatype
-	s.linkType, err = linkTypeFor(ll.Hatype)
-	if err != nil {
+	if s.cooked {
+		s.linkType = capture.LinkTypeLinuxSLL2
+		if lo, err := net.InterfaceByName("lo"); err == nil {
+			s.loIndex = lo.Index
+		}
+	} else if s.linkType, err = linkTypeFor(ll.Hatype); err != nil {
 		return fmt.Errorf("live: interface %s: %w", s.iface, err)
 	}
 
@@ -129,7 +155,7 @@ func (s *Source) setUp(ifi *net.Interface) error {
 	if err := s.attachFilter(); err != nil {
 		return err
 	}
-	if !s.opts.NoPromiscuous {
+	if !s.opts.NoPromiscuous && !s.cooked { // "any" has no promiscuous mode, as in libpcap
 		mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
 		if err := unix.SetsockoptPacketMreq(s.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
 			return openError(s.iface, "entering promiscuous mode", err)
@@ -170,7 +196,9 @@ func (s *Source) compileFilter() error {
 func (s *Source) attachFilter() error {
 	kernelProg := s.prog
 	s.kernelFilter = true
-	if s.opts.Program == nil && mentionsVLAN(s.opts.Filter) {
+	// On a cooked socket the kernel runs the filter on the frame from its
+	// network header, not on the SLL2 header the program expects.
+	if s.cooked || s.opts.Program == nil && mentionsVLAN(s.opts.Filter) {
 		kernelProg = []bpf.RawInstruction{{Op: 0x06, K: uint32(s.snaplen)}} // ret #snaplen
 		s.kernelFilter = false
 	}
@@ -236,14 +264,19 @@ func (s *Source) Next() (*capture.Packet, error) {
 			}
 			continue
 		}
-		if s.hatype == unix.ARPHRD_LOOPBACK && raw.pkttype == unix.PACKET_OUTGOING {
+		if raw.pkttype == unix.PACKET_OUTGOING &&
+			(s.hatype == unix.ARPHRD_LOOPBACK || s.cooked && int(raw.ifindex) == s.loIndex) {
 			// On loopback every frame is seen leaving and arriving;
 			// keep one copy, as libpcap does.
 			continue
 		}
 		data := raw.data
 		wire := int(raw.wireLen)
-		if s.linkType == capture.LinkTypeEthernet && raw.status&unix.TP_STATUS_VLAN_VALID != 0 {
+		switch {
+		case s.cooked:
+			data = s.cook(raw)
+			wire += sll2HeaderLen
+		case s.linkType == capture.LinkTypeEthernet && raw.status&unix.TP_STATUS_VLAN_VALID != 0:
 			data = s.insertVLAN(raw)
 			wire += 4
 		}
@@ -282,6 +315,26 @@ func (s *Source) insertVLAN(raw rawPacket) []byte {
 	b = binary.BigEndian.AppendUint16(b, raw.vlanTCI)
 	b = append(b, raw.data[12:]...)
 	s.vlanBuf = b
+	return b
+}
+
+// sll2HeaderLen is the size of a LINKTYPE_LINUX_SLL2 header.
+const sll2HeaderLen = 20
+
+// cook prefixes a network-layer frame from a cooked socket with the SLL2
+// header libpcap writes for `-i any`: protocol, reserved, interface index,
+// ARPHRD type, packet type, address length, 8 address bytes; all in
+// network byte order.
+func (s *Source) cook(raw rawPacket) []byte {
+	b := s.cookBuf[:0]
+	b = binary.BigEndian.AppendUint16(b, raw.protocol)
+	b = append(b, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, raw.ifindex)
+	b = binary.BigEndian.AppendUint16(b, raw.hatype)
+	b = append(b, raw.pkttype, raw.halen)
+	b = append(b, raw.addr[:]...)
+	b = append(b, raw.data...)
+	s.cookBuf = b
 	return b
 }
 

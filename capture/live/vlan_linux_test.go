@@ -9,7 +9,6 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,8 +67,8 @@ func TestVLANTagRestored(t *testing.T) {
 	tcpdumpFile := filepath.Join(t.TempDir(), "vlan.pcap")
 	var stopTcpdump func()
 	if _, err := exec.LookPath("tcpdump"); err == nil {
-		cmd := startTcpdump(t, v.nsB, v.ifB, filter, tcpdumpFile)
-		stopTcpdump = func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() }
+		td := startTcpdump(t, v.nsB, v.ifB, filter, tcpdumpFile)
+		stopTcpdump = func() { td.stop(t) }
 	} else {
 		t.Log("tcpdump not installed: checking against the frames sent only")
 	}
