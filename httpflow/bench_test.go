@@ -1,12 +1,16 @@
 package httpflow
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	ct "github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -172,4 +176,137 @@ func keepAliveSegments(n int) []capture.Segment {
 	add(srv, cli, sseq, cseq+1, capture.FlagACK|capture.FlagFIN, nil)
 	add(cli, srv, cseq+1, sseq+1, capture.FlagACK, nil)
 	return out
+}
+
+// BenchmarkFoundationPass measures the whole pass over a capture file held
+// in memory: read, decode and reassembly ("foundation"), then the same with
+// httpflow parsing every connection. The capture is 50 keep-alive
+// connections of 100 transactions (about 15 000 packets). The difference
+// between the two is what issue 3 bounds at 30%.
+func BenchmarkFoundationPass(b *testing.B) {
+	pcap := keepAlivePcap(b, 50)
+	for _, withHTTP := range []bool{false, true} {
+		name := "foundation"
+		if withHTTP {
+			name = "foundation+httpflow"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(pcap)))
+			b.ReportAllocs()
+			var packets int
+			for b.Loop() {
+				r, err := capture.NewReader(bytes.NewReader(pcap), "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := &benchHandler{http: withHTTP}
+				asm := reassembly.NewAssembler(reassembly.Config{}, h)
+				dec := capture.NewDecoder()
+				var seg capture.Segment
+				for {
+					p, err := r.Next()
+					if err != nil {
+						break
+					}
+					packets++
+					if dec.Decode(p, &seg) == capture.SkipNone {
+						asm.Add(&seg)
+					}
+				}
+				asm.Flush()
+				if withHTTP && h.txns != 50*benchTxnsPerConn {
+					b.Fatalf("%d transactions", h.txns)
+				}
+			}
+			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
+
+// keepAlivePcap writes conns keep-alive connections, one after the other,
+// as an Ethernet pcap.
+func keepAlivePcap(b *testing.B, conns int) []byte {
+	var buf bytes.Buffer
+	w := ct.NewPcap(&buf, capture.LinkTypeEthernet, ct.PcapOptions{Nanosecond: true})
+	segs := keepAliveSegments(benchTxnsPerConn)
+	for c := range conns {
+		for _, s := range segs {
+			src, dst := s.Src, s.Dst
+			if src.Port() != 80 {
+				src = netip.AddrPortFrom(src.Addr(), uint16(20000+c))
+			} else {
+				dst = netip.AddrPortFrom(dst.Addr(), uint16(20000+c))
+			}
+			frame := ct.Ethernet(ct.TCP{Src: src, Dst: dst, Seq: s.Seq, Ack: s.Ack, Flags: s.Flags,
+				Window: s.Window, Payload: s.Payload}.IP())
+			w.Write(int64(c)*1e9+s.Time, frame)
+		}
+	}
+	if err := w.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkRealCaptures runs the same comparison over the public captures
+// with the most HTTP (skipped when ../shared/pcaps is absent): real page
+// loads and downloads, where responses span many packets.
+func BenchmarkRealCaptures(b *testing.B) {
+	dir := sharedPcaps()
+	if dir == "" {
+		b.Skip("shared captures not found")
+	}
+	var files [][]byte
+	for _, name := range []string{
+		"chrissanders-packets__http_espn.pcapng",
+		"suricata-verify__http-mime-truncated__input.pcap",
+		"suricata-verify__http-range-file__input.pcap",
+		"nDPI__http_ua_splitted_in_two_pkts.pcapng",
+		"zeek__workshop_2011_browse.pcap",
+		"suricata-verify__http-protocol-nodup__input.pcap",
+	} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	for _, withHTTP := range []bool{false, true} {
+		name := "foundation"
+		if withHTTP {
+			name = "foundation+httpflow"
+		}
+		b.Run(name, func(b *testing.B) {
+			var size int64
+			for _, f := range files {
+				size += int64(len(f))
+			}
+			b.SetBytes(size)
+			var packets int
+			for b.Loop() {
+				for _, f := range files {
+					r, err := capture.NewReader(bytes.NewReader(f), "bench")
+					if err != nil {
+						b.Fatal(err)
+					}
+					h := &benchHandler{http: withHTTP}
+					asm := reassembly.NewAssembler(reassembly.Config{}, h)
+					dec := capture.NewDecoder()
+					var seg capture.Segment
+					for {
+						p, err := r.Next()
+						if err != nil {
+							break
+						}
+						packets++
+						if dec.Decode(p, &seg) == capture.SkipNone {
+							asm.Add(&seg)
+						}
+					}
+					asm.Flush()
+				}
+			}
+			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
 }

@@ -33,6 +33,10 @@ func (b *headerBlock) reset() {
 	if cap(b.fields) > 1024 {
 		b.fields = nil
 	}
+	if b.buf == nil {
+		b.buf = make([]byte, 0, 2<<10)
+		b.fields = make([]fieldRef, 0, 32)
+	}
 	b.buf = b.buf[:0]
 	b.fields = b.fields[:0]
 	b.start = [3]ref{}
