@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
 
 	"github.com/connscope/connscope/capture"
@@ -20,6 +21,10 @@ import (
 
 // pureGo reports which implementation this build uses.
 const pureGo = false
+
+// AnyInterface is the pseudo-interface that captures on every interface at
+// once, as `tcpdump -i any` does, in Linux cooked form (LINKTYPE_LINUX_SLL2).
+const AnyInterface = "any"
 
 // readTimeout bounds how long Next waits inside libpcap before checking
 // whether Stop was called.
@@ -78,6 +83,11 @@ func Open(iface string, opts Options) (*Source, error) {
 	h, err := in.Activate()
 	if err != nil {
 		return nil, activateError(iface, err)
+	}
+	if iface == AnyInterface {
+		// Cooked v2 names the interface of each frame; libpcap still
+		// defaults to v1 for `any`, tcpdump asks for v2 like this.
+		_ = h.SetLinkType(layers.LinkType(capture.LinkTypeLinuxSLL2))
 	}
 	s := &Source{iface: iface, handle: h, linkType: capture.LinkType(h.LinkType()), snaplen: snaplen, opts: opts}
 	if err := s.setFilter(); err != nil {
