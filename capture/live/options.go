@@ -39,6 +39,13 @@ type Options struct {
 	Duration time.Duration
 }
 
+// AnyInterface is the pseudo-interface that captures on every interface at
+// once, as `tcpdump -i any` does. Frames then have no common link-layer
+// header, so they come in Linux cooked form (LINKTYPE_LINUX_SLL2), which
+// names the interface each frame passed through. On a cooked capture the
+// filter runs in user space only, and there is no promiscuous mode.
+const AnyInterface = "any"
+
 // Defaults for Options.
 const (
 	DefaultBufferSize   = 32 << 20

@@ -22,10 +22,6 @@ import (
 // pureGo reports which implementation this build uses.
 const pureGo = false
 
-// AnyInterface is the pseudo-interface that captures on every interface at
-// once, as `tcpdump -i any` does, in Linux cooked form (LINKTYPE_LINUX_SLL2).
-const AnyInterface = "any"
-
 // readTimeout bounds how long Next waits inside libpcap before checking
 // whether Stop was called.
 const readTimeout = 100 * time.Millisecond

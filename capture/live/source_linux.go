@@ -66,12 +66,6 @@ type Source struct {
 	drops   uint64
 }
 
-// AnyInterface is the pseudo-interface that captures on every interface at
-// once, as `tcpdump -i any` does. Frames then have no common link-layer
-// header, so they come in Linux cooked form (LINKTYPE_LINUX_SLL2), which
-// names the interface each frame passed through.
-const AnyInterface = "any"
-
 // Open starts capturing on iface (or on every interface, AnyInterface).
 // The capture runs from this moment: frames queue in the kernel ring until
 // Next reads them.

@@ -3,6 +3,7 @@
 package live
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -258,5 +259,30 @@ func TestPermissionError(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "--- PASS: TestPermissionError") {
 		t.Fatalf("unprivileged child did not run the check:\n%s", out)
+	}
+}
+
+func TestStopWhenDone(t *testing.T) {
+	requireRoot(t)
+	src, err := Open("lo", Options{Filter: "udp port 9 and host 127.0.0.253"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	src.StopWhenDone(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Next()
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Fatalf("Next after cancel: %v, want io.EOF", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next still blocked 10 s after the context was cancelled")
 	}
 }

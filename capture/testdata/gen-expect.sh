@@ -30,3 +30,11 @@ for f in "$dir"/*.pcap "$dir"/*.pcapng; do
 	ns() { [ -n "$1" ] && echo "$1" | awk -F. '{ f = $2; while (length(f) < 9) f = f "0"; printf "%s%s", $1, substr(f, 1, 9) }' | sed 's/^0*\([0-9]\)/\1/' || echo -; }
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$frames" "$tcp" "$(ns "$first")" "$(ns "$last")"
 done
+
+# linktypes.tsv: tshark's dissection of linktypes.pcapng (written by
+# go test ./capture -run TestLinkTypesAgainstTshark -update-linktypes).
+here=$(dirname "$0")
+tshark -n -r "$here/linktypes.pcapng" -o tcp.relative_sequence_numbers:FALSE -T fields \
+	-e frame.number -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst -e tcp.srcport -e tcp.dstport -e tcp.len \
+	-e ieee8021ad.id -e vlan.id -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm \
+	-e tcp.options.timestamp.tsval -e tcp.options.timestamp.tsecr 2>/dev/null > "$here/linktypes.tsv"

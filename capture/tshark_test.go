@@ -1,0 +1,173 @@
+package capture_test
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	ct "github.com/connscope/connscope/capture/capturetest"
+)
+
+var updateLinktypes = flag.Bool("update-linktypes", false, "rewrite testdata/linktypes.pcapng; then run testdata/gen-expect.sh to refresh linktypes.tsv")
+
+// linktypesCapture is a pcapng file with one interface per frame, covering
+// every link type and the decoding cases that matter, for comparison with
+// tshark (testdata/linktypes.tsv, written by testdata/gen-expect.sh).
+func linktypesCapture() []byte {
+	ip4, ip6 := seg4().IP(), seg6().IP()
+	s6 := seg6()
+	ext := ct.IPv6(cli6.Addr(), srv6.Addr(), 0, ct.IPv6Ext(43, ct.IPv6Ext(60, ct.IPv6Ext(ct.ProtoTCP, s6.Segment()))))
+	syn := seg4()
+	syn.Flags, syn.Payload = capture.FlagSYN, nil
+	syn.Options = append(append(ct.OptMSS(1460), ct.OptSACKPermitted()...), append(ct.OptTimestamps(1000, 0), ct.OptWindowScale(7)...)...)
+	big := seg4()
+	big.Payload = make([]byte, 1000)
+	cut := ct.Ethernet(big.IP())
+	frag := seg4().IP()
+	frag[6] |= 0x20
+	frames := []struct {
+		lt      capture.LinkType
+		data    []byte
+		origLen int
+	}{
+		{1, ct.Ethernet(ip4), 0},
+		{1, ct.Ethernet(ip6), 0},
+		{1, ct.Ethernet(ip4, ct.VLANTag{TPID: ct.EtherVLAN, ID: 3136}), 0},
+		{1, ct.Ethernet(ip6, ct.VLANTag{TPID: ct.EtherQinQ, ID: 100}, ct.VLANTag{TPID: ct.EtherVLAN, ID: 200}), 0},
+		{1, ct.Ethernet(ip4, ct.VLANTag{TPID: 0x9100, ID: 7}, ct.VLANTag{TPID: ct.EtherVLAN, ID: 8}), 0},
+		{113, ct.LinuxSLL(ct.EtherIPv4, ip4), 0},
+		{276, ct.LinuxSLL2(ct.EtherIPv6, ip6), 0},
+		{101, ip4, 0}, {101, ip6, 0}, {12, ip4, 0}, {14, ip6, 0}, {228, ip4, 0}, {229, ip6, 0},
+		{0, ct.Null(2, false, ip4), 0}, {0, ct.Null(2, true, ip4), 0},
+		{0, ct.Null(24, false, ip6), 0}, {0, ct.Null(28, true, ip6), 0}, {0, ct.Null(30, false, ip6), 0},
+		{108, ct.Null(24, true, ip6), 0},
+		{101, ext, 0},
+		{1, ct.Ethernet(syn.IP()), 0},
+		{1, cut[:100], len(cut)},
+		{1, append(ct.Ethernet(seg4().IP()), make([]byte, 6)...), 0}, // Ethernet padding
+		{1, ct.Ethernet(ct.UDP(cli4, srv4, []byte("q"))), 0},
+		{1, ct.EthernetType(ct.EtherARP, make([]byte, 28)), 0},
+		{101, frag, 0},
+		{101, ct.IPv4(cli4.Addr(), srv4.Addr(), ct.ProtoICMP, 1, []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0}), 0},
+	}
+	var b bytes.Buffer
+	w := ct.NewPcapng(&b)
+	w.Section(false)
+	for i, f := range frames {
+		w.Interface(ct.Interface{LinkType: f.lt})
+		w.EPB(uint32(i), uint64(1_600_000_000_000_000+i), f.data, max(f.origLen, len(f.data)))
+	}
+	return b.Bytes()
+}
+
+// TestLinkTypesAgainstTshark decodes testdata/linktypes.pcapng and compares
+// each frame with what tshark 4.0 dissected in it: addresses, ports, TCP
+// payload length (from the IP header), VLAN IDs and TCP options. Frames
+// tshark shows without TCP must be skipped.
+func TestLinkTypesAgainstTshark(t *testing.T) {
+	path := filepath.Join("testdata", "linktypes.pcapng")
+	if *updateLinktypes {
+		if err := os.WriteFile(path, linktypesCapture(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, linktypesCapture()) {
+		t.Fatalf("%s differs from linktypesCapture; run with -update-linktypes, then gen-expect.sh", path)
+	}
+	want := readTsharkFields(t, filepath.Join("testdata", "linktypes.tsv"))
+
+	r, err := capture.NewReader(bytes.NewReader(data), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := readAll(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkts) != len(want) {
+		t.Fatalf("%d packets, tshark %d", len(pkts), len(want))
+	}
+	d := capture.NewDecoder()
+	for i := range pkts {
+		var s capture.Segment
+		reason := d.Decode(&pkts[i], &s)
+		got := "-"
+		if reason == capture.SkipNone {
+			got = segmentFields(&s)
+		}
+		if got != want[i] {
+			t.Errorf("frame %d (link type %v, %v):\n got %s\nwant %s", pkts[i].Frame, pkts[i].LinkType, reason, got, want[i])
+		}
+	}
+}
+
+// segmentFields spells a segment the way linktypes.tsv does.
+func segmentFields(s *capture.Segment) string {
+	o := s.Options
+	ts := "-"
+	if o.HasTimestamps {
+		ts = fmt.Sprintf("%d/%d", o.TSVal, o.TSEcr)
+	}
+	return fmt.Sprintf("%v %v len=%d vlan=%d/%d mss=%d ws=%d sackok=%t ts=%s",
+		s.Src, s.Dst, s.PayloadLength, s.VLAN, s.InnerVLAN, o.MSS, o.WindowScale, o.SACKPermitted, ts)
+}
+
+// readTsharkFields reads linktypes.tsv (tshark -T fields, columns as in
+// gen-expect.sh) into the segmentFields spelling, "-" for frames without TCP.
+func readTsharkFields(t *testing.T, path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) != 15 {
+			t.Fatalf("%s: %d columns in %q", path, len(c), sc.Text())
+		}
+		// frame ip.src ip.dst ipv6.src ipv6.dst tcp.srcport tcp.dstport tcp.len
+		// ieee8021ad.id vlan.id mss wscale.shift sack_perm tsval tsecr
+		if c[5] == "" {
+			out = append(out, "-")
+			continue
+		}
+		src, dst := c[1], c[2]
+		if src == "" {
+			src, dst = "["+c[3]+"]", "["+c[4]+"]"
+		}
+		var vlans []string
+		for _, v := range []string{c[8], c[9]} {
+			if v != "" {
+				vlans = append(vlans, strings.Split(v, ",")...)
+			}
+		}
+		vlans = append(vlans, "0", "0")
+		ws := c[11]
+		if ws == "" {
+			ws = "-1"
+		}
+		mss := c[10]
+		if mss == "" {
+			mss = "0"
+		}
+		ts := "-"
+		if c[13] != "" {
+			ts = c[13] + "/" + c[14]
+		}
+		out = append(out, fmt.Sprintf("%s:%s %s:%s len=%s vlan=%s/%s mss=%s ws=%s sackok=%t ts=%s",
+			src, c[5], dst, c[6], c[7], vlans[0], vlans[1], mss, ws, c[12] != "", ts))
+	}
+	return out
+}
