@@ -267,7 +267,7 @@ func unescapeQuery(s string) string {
 // harURL rebuilds the request URL: an absolute-form target as it is,
 // otherwise http:// + host + target, the host taken from the Host header
 // and, without one (or with one that is not a valid host), from the server
-// address. CONNECT's authority-form target becomes http://authority/ ;
+// address; unknown-host.invalid when neither is usable. CONNECT's authority-form target becomes http://authority/ ;
 // OPTIONS' asterisk-form http://host/* . Bytes that cannot appear in a URL
 // are percent-encoded, so the result always parses.
 func harURL(t *analysis.TxnReport, c *analysis.ConnReport) string {
@@ -285,6 +285,11 @@ func harURL(t *analysis.TxnReport, c *analysis.ConnReport) string {
 		host = ""
 		if c != nil {
 			host = c.Server
+		}
+		if !validHost(host) || !validURL("http://"+host+"/") {
+			// Nothing names the server: a reserved name (RFC 6761) keeps
+			// the URL parseable without pretending to know it.
+			host = "unknown-host.invalid"
 		}
 	}
 	switch {

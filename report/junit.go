@@ -260,8 +260,12 @@ func hasConn(conns []*analysis.ConnReport, id int) bool {
 // connLabel names a connection in a test case: stable across runs of the
 // same capture, readable on a dashboard.
 func connLabel(c *analysis.ConnReport) string {
-	return fmt.Sprintf("connection %d %s -> %s", c.ID, clean(c.Client), clean(c.Server))
+	return fmt.Sprintf("connection %d %s -> %s", c.ID, short(c.Client, 64), short(c.Server, 64))
 }
+
+// short cleans s and cuts it to n runes, for names and attributes that a
+// dashboard shows on one line.
+func short(s string, n int) string { return textsafe.Truncate(clean(s), n) }
 
 // junitCaseOf builds one test case from the findings of one rule there.
 func junitCaseOf(ruleID, name string, fs []*analysis.FindingReport, minRank int, c *analysis.ConnReport, inputs map[int]string) junitCase {
@@ -275,7 +279,7 @@ func junitCaseOf(ruleID, name string, fs []*analysis.FindingReport, minRank int,
 		}
 	}
 	if len(failing) > 0 {
-		msg := clean(failing[0].Message)
+		msg := short(failing[0].Message, 500)
 		if len(failing) > 1 {
 			msg += fmt.Sprintf(" (and %d more)", len(failing)-1)
 		}
@@ -299,7 +303,7 @@ func findingsText(fs []*analysis.FindingReport, c *analysis.ConnReport, inputs m
 	b.WriteByte('\n')
 	if c != nil {
 		fmt.Fprintf(&b, "connection %d: %s -> %s, input %s, frames %d-%d\n",
-			c.ID, clean(c.Client), clean(c.Server), clean(inputs[c.Input]), c.FirstFrame, c.LastFrame)
+			c.ID, short(c.Client, 64), short(c.Server, 64), short(inputs[c.Input], 200), c.FirstFrame, c.LastFrame)
 	}
 	for _, f := range fs {
 		fmt.Fprintf(&b, "\n[%s] %s %s at %s\n", clean(f.Severity), clean(f.Rule), clean(f.Slug), f.Time)
