@@ -3,6 +3,28 @@
 // Open, Next until io.EOF, Close; the analysis pipeline cannot tell a live
 // capture from a file except that Stats reports kernel drops.
 //
+//	src, err := live.Open("eth0", live.Options{Filter: "tcp port 80"})
+//	if err != nil {
+//		return err // says how to fix missing privileges or a wrong name
+//	}
+//	defer src.Close()
+//	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	src.StopWhenDone(ctx) // Ctrl-C: Next returns io.EOF, report as usual
+//	for {
+//		p, err := src.Next() // p.Data is valid until the next call
+//		if err == io.EOF {
+//			break
+//		}
+//		...
+//	}
+//	if _, drops := src.Stats(); drops > 0 {
+//		// warn: the kernel dropped frames, the analysis misses packets
+//	}
+//
+// Options.Count and Options.Duration stop the capture by themselves (-c,
+// --duration); package capture/pcapngw writes the frames for -w FILE.
+//
 // # AF_PACKET and the TPACKET_V3 ring
 //
 // On Linux a packet socket (socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)) bound to
@@ -39,6 +61,23 @@
 //     super-packet longer than the MTU. Blocks are large enough to hold one.
 //   - Promiscuous mode is requested as a socket membership
 //     (PACKET_MR_PROMISC), which the kernel undoes when the socket closes.
+//   - At low packet rates the kernel hands over a block every BlockTimeout
+//     however empty it is, so the ring holds blocks × BlockTimeout of
+//     traffic before a stalled reader loses frames: many small blocks
+//     (128 × 256 KiB by default) beat a few large ones.
+//   - Capture times are the kernel's. A frame this host receives is stamped
+//     once for every socket; a frame it sends is stamped by each packet
+//     socket as it gets its copy, so two captures of the same traffic (say
+//     connscope and tcpdump) differ there by a few microseconds.
+//
+// # The any device
+//
+// AnyInterface ("any") captures every interface at once through a cooked
+// socket (SOCK_DGRAM): frames arrive without a link-layer header, and Next
+// prefixes each with a Linux cooked v2 (SLL2) header built from the
+// kernel's sockaddr_ll — byte for byte what `tcpdump -i any` writes. The
+// kernel runs filters on such a socket from the network header, so on any
+// the filter runs in user space only.
 //
 // # Filters
 //
@@ -60,7 +99,21 @@
 // # Other systems
 //
 // The pure-Go AF_PACKET source is the default on Linux and builds with
-// CGO_ENABLED=0. Building with -tags libpcap (cgo and libpcap-dev) replaces
-// it with one based on libpcap (gopacket's pcap package), which also
-// captures on the `any` device and works on other systems.
+// CGO_ENABLED=0. (It drives the ring with golang.org/x/sys/unix rather
+// than gopacket's afpacket package, which imports golang.org/x/net/bpf, a
+// module connscope does not depend on.) Building with -tags libpcap (cgo
+// and libpcap-dev) replaces it with one based on libpcap (gopacket's pcap
+// package), which works on other systems, supports every device type, and
+// lets libpcap compile and place the filter. Elsewhere Open fails with
+// ErrUnsupported.
+//
+// # Tests and measurements
+//
+// The tests that need root (CAP_NET_RAW, network namespaces) skip with a
+// message otherwise. The integration tests create namespaces named
+// cslive-* joined by a veth pair, run a real HTTP server and client, and
+// compare what a Source captures with what tcpdump captures at the same
+// time. measure_veth.sh runs BenchmarkVethCapture, which reports the
+// packets per second captured without kernel drops during bulk transfers
+// over the veth.
 package live
