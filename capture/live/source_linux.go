@@ -46,20 +46,20 @@ type Source struct {
 	cooked  bool
 	loIndex int // index of the loopback interface, for cooked mode; -1 if none
 
-	mu       sync.Mutex // held by Next and Close; owns everything below
-	closed   bool
-	frame    uint64
-	pkt      capture.Packet
-	vlanBuf  []byte
-	cookBuf  []byte
-	filtered uint64 // frames the user-space check rejected
+	mu      sync.Mutex // held by Next and Close; owns everything below
+	closed  bool
+	frame   uint64
+	pkt     capture.Packet
+	vlanBuf []byte
+	cookBuf []byte
 	// drainLeft counts the ring blocks still to deliver after Stop; -1
 	// while capturing.
 	drainLeft int
 
-	stopped atomic.Bool
-	timer   *time.Timer
-	wakeMu  sync.Mutex // guards wake against Stop racing with Close
+	stopped  atomic.Bool
+	filtered atomic.Uint64 // frames the user-space check rejected
+	timer    *time.Timer
+	wakeMu   sync.Mutex // guards wake against Stop racing with Close
 
 	statsMu sync.Mutex // guards the accumulated kernel counters
 	packets uint64
@@ -278,7 +278,7 @@ func (s *Source) Next() (*capture.Packet, error) {
 			data = data[:s.snaplen]
 		}
 		if !bpf.Run(s.prog, data) {
-			s.filtered++
+			s.filtered.Add(1)
 			continue
 		}
 		s.frame++
@@ -392,11 +392,7 @@ func (s *Source) Stats() (packets, drops uint64) {
 
 // Filtered returns how many frames the user-space filter check rejected
 // (frames the kernel filter let through or could not judge).
-func (s *Source) Filtered() uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.filtered
-}
+func (s *Source) Filtered() uint64 { return s.filtered.Load() }
 
 // LinkType is the link-layer header type of the frames Next returns.
 func (s *Source) LinkType() capture.LinkType { return s.linkType }
