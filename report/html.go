@@ -27,11 +27,17 @@ type HTMLOptions struct {
 	// MaxSegments caps the segments drawn per connection (default 20000);
 	// the page says when a connection was cut. Negative means no cap.
 	MaxSegments int
+	// MaxTotalSegments caps the segments embedded in the whole page
+	// (default 250000, about 10 MB of page), so a large capture still
+	// gives a page a browser opens; connections past the budget are drawn
+	// with their transactions only. Negative means no cap.
+	MaxTotalSegments int
 }
 
 const (
-	defaultHTMLMaxConnections = 200
-	defaultHTMLMaxSegments    = 20000
+	defaultHTMLMaxConnections   = 200
+	defaultHTMLMaxSegments      = 20000
+	defaultHTMLMaxTotalSegments = 250000
 )
 
 //go:embed assets/report.css
@@ -71,6 +77,9 @@ func WriteHTML(w io.Writer, r *analysis.Report, opts HTMLOptions) error {
 	}
 	if opts.MaxSegments == 0 {
 		opts.MaxSegments = defaultHTMLMaxSegments
+	}
+	if opts.MaxTotalSegments == 0 {
+		opts.MaxTotalSegments = defaultHTMLMaxTotalSegments
 	}
 	page := buildPage(r, opts)
 	data, err := json.Marshal(buildChartData(r, opts, page.origin))

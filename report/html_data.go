@@ -69,6 +69,7 @@ func buildChartData(r *analysis.Report, opts HTMLOptions, origin analysis.Time) 
 		conns = conns[:opts.MaxConnections]
 	}
 	index := map[int]int{}
+	budget := opts.MaxTotalSegments
 	for _, c := range conns {
 		cc := chartConn{
 			ID: c.ID, Label: clean(c.Client) + " → " + clean(c.Server),
@@ -77,10 +78,16 @@ func buildChartData(r *analysis.Report, opts HTMLOptions, origin analysis.Time) 
 			Segs: [][9]float64{}, Txns: []chartTxn{}, Finds: []chartFinding{}, Dropped: c.SegmentsDropped,
 		}
 		segs := c.Segments
-		if opts.MaxSegments >= 0 && len(segs) > opts.MaxSegments {
-			cc.Cut = len(segs) - opts.MaxSegments
-			segs = segs[:opts.MaxSegments]
+		limit := len(segs)
+		if opts.MaxSegments >= 0 {
+			limit = min(limit, opts.MaxSegments)
 		}
+		if opts.MaxTotalSegments >= 0 {
+			limit = min(limit, max(budget, 0))
+			budget -= limit
+		}
+		cc.Cut = len(segs) - limit
+		segs = segs[:limit]
 		for _, s := range segs {
 			cc.Segs = append(cc.Segs, [9]float64{
 				round3(relMS(analysis.Time(s.Time), origin)), float64(s.Dir), float64(s.Seq), float64(s.Len),

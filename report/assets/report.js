@@ -215,7 +215,7 @@
       note.className = 'note';
       note.textContent = (outside > 0 ? outside + ' segments after the activity (the connection stayed open ' +
           fmtMs(conn.end - sc.b) + ' longer) are outside this axis; choose "whole connection" to see them. ' : '') +
-        (conn.cut > 0 ? conn.cut + ' later segments are not drawn (segment cap). ' : '') +
+        (conn.cut > 0 ? conn.cut + ' segments are not drawn (the page caps how many it embeds). ' : '') +
         (conn.dropped > 0 ? conn.dropped + ' earlier segments were released by the analysis.' : '');
       box.appendChild(note);
     }
