@@ -233,3 +233,23 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// TestCompileWithoutTcpdump checks that Compile falls back to the built-in
+// compiler when tcpdump is not on the PATH.
+func TestCompileWithoutTcpdump(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	got, err := Compile("tcp port 80", capture.LinkTypeEthernet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := CompileBuiltin("tcp port 80", capture.LinkTypeEthernet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if FormatDDD(got) != FormatDDD(want) {
+		t.Errorf("Compile without tcpdump:\n%s\nwant the built-in program:\n%s", FormatDDD(got), FormatDDD(want))
+	}
+	if _, err := CompileTcpdump("tcp", capture.LinkTypeEthernet, 0); err == nil {
+		t.Error("CompileTcpdump succeeded without tcpdump")
+	}
+}
