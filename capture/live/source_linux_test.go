@@ -286,3 +286,40 @@ func TestStopWhenDone(t *testing.T) {
 		t.Fatal("Next still blocked 10 s after the context was cancelled")
 	}
 }
+
+// TestInterfaceRemoved deletes the interface under a running capture:
+// Next must return an error naming the interface instead of blocking.
+func TestInterfaceRemoved(t *testing.T) {
+	v := newVethPair(t)
+	var src *Source
+	if err := inNetns(v.nsB, func() error {
+		var err error
+		src, err = Open(v.ifB, Options{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := src.Next(); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	if out, err := exec.Command("ip", "-n", v.nsA, "link", "del", v.ifA).CombinedOutput(); err != nil {
+		t.Fatalf("deleting the veth: %v\n%s", err, out)
+	}
+	select {
+	case err := <-done:
+		if err == io.EOF || !strings.Contains(err.Error(), v.ifB) {
+			t.Errorf("Next after the interface went away: %v, want an error naming %s", err, v.ifB)
+		}
+		t.Logf("Next: %v", err)
+	case <-time.After(10 * time.Second):
+		src.Stop()
+		t.Fatal("Next still blocked 10 s after the interface was deleted")
+	}
+}
