@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/connscope/connscope/capture"
 )
@@ -57,6 +58,7 @@ type Interface struct {
 // Writer writes one pcapng section with one interface. It buffers: call
 // Flush (or Close) to push everything to the underlying writer.
 type Writer struct {
+	file    *os.File // the file Create made; nil for NewWriter
 	w       *bufio.Writer
 	buf     []byte
 	hdr     [8]byte
@@ -166,6 +168,35 @@ func (pw *Writer) WriteStats(st Stats) error {
 	body = appendOption(body, optEnd, nil)
 	pw.block(blockISB, body)
 	return pw.err
+}
+
+// Create creates (or truncates) the file at path and starts a pcapng
+// capture in it, for -w FILE. Close flushes and closes the file.
+func Create(path, appName string, iface Interface) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("pcapngw: %w", err)
+	}
+	w, err := NewWriter(f, appName, iface)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("pcapngw: %s: %w", path, err)
+	}
+	w.file = f
+	return w, nil
+}
+
+// Close flushes the buffered blocks and, for a Writer made by Create,
+// closes the file. The first error met while writing is returned.
+func (pw *Writer) Close() error {
+	err := pw.Flush()
+	if pw.file != nil {
+		if cerr := pw.file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("pcapngw: %w", cerr)
+		}
+		pw.file = nil
+	}
+	return err
 }
 
 // Packets returns how many packets were written.

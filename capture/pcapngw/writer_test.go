@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -41,11 +40,7 @@ func writeSample(t *testing.T) (string, []capture.Packet) {
 	t.Helper()
 	pkts := samplePackets()
 	path := filepath.Join(t.TempDir(), "live.pcapng")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := NewWriter(f, "connscope test", Interface{Name: "cslive0", LinkType: capture.LinkTypeEthernet, Snaplen: 262144})
+	w, err := Create(path, "connscope test", Interface{Name: "cslive0", LinkType: capture.LinkTypeEthernet, Snaplen: 262144})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +52,7 @@ func writeSample(t *testing.T) (string, []capture.Packet) {
 	if err := w.WriteStats(Stats{Start: pkts[0].Time, End: pkts[len(pkts)-1].Time, Received: 10, Dropped: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if w.Packets() != uint64(len(pkts)) {
@@ -168,6 +160,9 @@ func TestWriteErrors(t *testing.T) {
 	}
 	if _, err := NewWriter(io.Discard, "", Interface{Snaplen: -1}); err == nil {
 		t.Error("negative snap length accepted")
+	}
+	if _, err := Create(filepath.Join(t.TempDir(), "no", "such", "dir.pcapng"), "", Interface{}); err == nil {
+		t.Error("Create in a missing directory succeeded")
 	}
 }
 
