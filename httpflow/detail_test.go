@@ -282,3 +282,17 @@ func TestServerAnomalies(t *testing.T) {
 		})
 	}
 }
+
+func TestChunkedTrailers(t *testing.T) {
+	resp := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+		"4;ext=\"q\"\r\nabcd\r\n0\r\nX-Sum: 42\r\nX-Other: y\r\n\r\n"
+	for _, sp := range []splitter{whole, bytewise} {
+		m := run(testConn(), Config{}, seq(cli(getA), srv(resp), closeBoth()), sp).Transactions()[0].Response
+		if len(m.Trailers) != 2 || m.Trailers[0] != (Header{"X-Sum", "42"}) || m.Trailers[1] != (Header{"X-Other", "y"}) {
+			t.Errorf("trailers %q", m.Trailers)
+		}
+		if v, _ := m.Get("trailer"); v != "X-Sum" || m.BodyBytes != 4 || m.WireBytes != int64(len(resp)) {
+			t.Errorf("Trailer header %q, body %d, wire %d of %d", v, m.BodyBytes, m.WireBytes, len(resp))
+		}
+	}
+}

@@ -61,7 +61,9 @@ type stream struct {
 	remaining int64    // body or chunk bytes still to come
 	blk       headerBlock
 	blkOpen   bool // blk belongs to msg and is not turned into strings yet
-	fi        framingInfo
+	// trailersOpen: blk collects msg's trailer fields (chunked body).
+	trailersOpen bool
+	fi           framingInfo
 
 	last        *Message // the last message that ended in this direction
 	mayTunnel   bool     // client: after CONNECT or Upgrade, non-HTTP bytes are tunnel bytes
@@ -209,11 +211,49 @@ func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span, off int64) 
 			s.st = stChunkSize
 		}
 	case stTrailers:
-		if c, _ := trimEOL(line); len(c) == 0 && !s.lineTrunc {
-			p.finish(s)
-		}
+		p.trailerLine(s, line)
 	}
 	return rest
+}
+
+// trailerLine handles one line of the trailer section that ends a chunked
+// body (RFC 9112 section 7.1.2): fields kept in Message.Trailers within
+// the same bounds as headers, until the blank line that ends the message.
+func (p *Conn) trailerLine(s *stream, line []byte) {
+	c, _ := trimEOL(line)
+	if len(c) == 0 && !s.lineTrunc {
+		p.finish(s)
+		return
+	}
+	if s.lineTrunc || c[0] == ' ' || c[0] == '\t' {
+		s.msg.HeadersTruncated = s.msg.HeadersTruncated || s.lineTrunc
+		return
+	}
+	name, value, anomaly, ok := splitField(c)
+	if anomaly != "" {
+		addAnomaly(s.msg, anomaly)
+	}
+	if ok && !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
+		s.msg.HeadersTruncated = true
+	}
+}
+
+// closeTrailers turns the trailer fields collected so far into
+// Message.Trailers.
+func (p *Conn) closeTrailers(s *stream) {
+	if !s.trailersOpen {
+		return
+	}
+	s.trailersOpen = false
+	if len(s.blk.fields) == 0 {
+		return
+	}
+	str := p.mem.string(s.blk.buf)
+	m := s.msg
+	m.Trailers = p.mem.headerSlice(len(s.blk.fields))
+	for i, f := range s.blk.fields {
+		m.Trailers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+	}
 }
 
 // checkPartial rejects an unfinished line that can no longer become a start
@@ -726,6 +766,8 @@ func (p *Conn) chunkSizeLine(s *stream, line []byte) {
 	}
 	if n == 0 {
 		s.st = stTrailers
+		s.blk.reset()
+		s.trailersOpen = true
 		return
 	}
 	s.remaining = n
@@ -782,6 +824,7 @@ func (p *Conn) abort(s *stream, why Incomplete) {
 // done is the bookkeeping shared by every end of a message.
 func (p *Conn) done(s *stream) {
 	p.closeBlock(s)
+	p.closeTrailers(s)
 	b := s.box
 	tunnel := false
 	if s.dir == reassembly.ServerToClient && s.final {
@@ -829,7 +872,7 @@ func (p *Conn) openTunnel(b *txnBox) {
 		c.toTunnel()
 	case c.box != b:
 		// A later request in progress: its bytes so far were counted above.
-		c.msg, c.box, c.blkOpen = nil, nil, false
+		c.msg, c.box, c.blkOpen, c.trailersOpen = nil, nil, false, false
 		c.inLine = false
 		c.toTunnel()
 	default:

@@ -56,6 +56,9 @@ type Message struct {
 	// Headers kept up to the parser's header cap (HeadersTruncated set when hit).
 	Headers          []Header
 	HeadersTruncated bool
+	// Trailers holds the trailer fields after a chunked body, within the
+	// same caps (added by httpflow).
+	Trailers []Header
 
 	HeaderBytes int64 // start line + headers + blank line
 	BodyBytes   int64 // body bytes seen (chunk framing excluded for chunked)

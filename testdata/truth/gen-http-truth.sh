@@ -70,7 +70,7 @@ gen() { # gen FILE SOURCE-LABEL
 }
 
 shopt -s nullglob
-for f in "$root"/testdata/captures/*.pcap "$root"/testdata/captures/*.pcapng; do
+for f in "$root"/testdata/captures/*.pcap "$root"/testdata/captures/*.pcapng "$root"/testdata/captures/*.gz; do
 	gen "$f" "testdata/captures"
 done
 if [ -d "$shared" ]; then

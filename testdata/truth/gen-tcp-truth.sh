@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# gen-tcp-truth.sh regenerates tshark's view of the TCP connections in every
+# capture that reassembly's ground-truth test (reassembly/truth_test.go)
+# compares connscope against:
+#
+#   testdata/**/*.{pcap,pcapng,cap,pcap.gz,pcapng.gz}  -> testdata/truth/tcp/local/<path with / as __>.json
+#   ../shared/pcaps/*  (or $CONNSCOPE_SHARED_PCAPS)    -> testdata/truth/tcp/shared/<name>.json
+#
+# Each JSON file holds tshark's TCP stream count and, per stream (tcp.stream),
+# the endpoints (a = source of the stream's first frame), first and last
+# frame, packets and payload bytes (sum of tcp.len) per direction, and how
+# many frames tshark flags as retransmissions (tcp.analysis.retransmission,
+# which includes fast and spurious ones) per direction. The capture's SHA-256
+# lets the test tell a stale truth file from a real disagreement.
+#
+# Needs tshark and python3. Run from anywhere: ./testdata/truth/gen-tcp-truth.sh
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+out="$root/testdata/truth/tcp"
+shared="${CONNSCOPE_SHARED_PCAPS:-$root/../shared/pcaps}"
+command -v tshark >/dev/null || { echo "gen-tcp-truth: tshark not found" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "gen-tcp-truth: python3 not found" >&2; exit 1; }
+version="$(tshark --version 2>/dev/null | head -1)"
+
+# one FILE OUTPUT SOURCE-NAME: writes tshark's view of FILE to OUTPUT.
+one() {
+	local file="$1" json="$2" name="$3" fields err
+	mkdir -p "$(dirname "$json")"
+	fields="$(mktemp)"; err="$(mktemp)"
+	# Frames carrying TCP, except ICMP errors that quote a TCP header.
+	tshark -n -r "$file" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l -E separator='|' \
+		-e frame.number -e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
+		-e tcp.len -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
+		-e tcp.analysis.spurious_retransmission >"$fields" 2>"$err" || true
+	python3 - "$fields" "$err" "$json" "$name" "$version" "$file" <<'PY'
+import hashlib, json, sys
+fields, errf, out, name, version, capfile = sys.argv[1:7]
+streams = {}
+for line in open(fields):
+    f = line.rstrip("\n").split("|")
+    if len(f) < 12 or not f[1]:
+        continue
+    frame, stream = int(f[0]), int(f[1])
+    src = f[2] or f[3]; dst = f[5] or f[6]
+    fmt = lambda ip, port: ("[%s]:%s" % (ip, port)) if ":" in ip else ("%s:%s" % (ip, port))
+    s, d = fmt(src, f[4]), fmt(dst, f[7])
+    st = streams.get(stream)
+    if st is None:
+        st = streams[stream] = {"stream": stream, "a": s, "b": d, "first_frame": frame, "last_frame": frame,
+                                "packets": {"a_to_b": 0, "b_to_a": 0}, "bytes": {"a_to_b": 0, "b_to_a": 0},
+                                "retransmissions": {"a_to_b": 0, "b_to_a": 0},
+                                "fast_retransmissions": 0, "spurious_retransmissions": 0}
+    way = "a_to_b" if s == st["a"] else "b_to_a"
+    st["last_frame"] = frame
+    st["packets"][way] += 1
+    st["bytes"][way] += int(f[8] or 0)
+    if f[9]:
+        st["retransmissions"][way] += 1
+    if f[10]:
+        st["fast_retransmissions"] += 1
+    if f[11]:
+        st["spurious_retransmissions"] += 1
+err = [l for l in open(errf).read().splitlines() if l.strip() and not l.startswith("Running as user")]
+sha = hashlib.sha256(open(capfile, "rb").read()).hexdigest()
+doc = {"capture": name, "sha256": sha, "generator": "testdata/truth/gen-tcp-truth.sh", "tshark": version,
+       "tcp_streams": len(streams), "streams": [streams[k] for k in sorted(streams)]}
+if err:
+    doc["tshark_stderr"] = err[0].replace(capfile, name)
+with open(out, "w") as o:
+    json.dump(doc, o, indent=1, sort_keys=True)
+    o.write("\n")
+PY
+	rm -f "$fields" "$err"
+}
+
+n=0
+while IFS= read -r -d '' f; do
+	rel="${f#"$root/testdata/"}"
+	one "$f" "$out/local/${rel//\//__}.json" "testdata/$rel"
+	n=$((n + 1))
+done < <(find "$root/testdata" -path "$root/testdata/truth" -prune -o -type f \
+	\( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.pcap.gz' -o -name '*.pcapng.gz' \) -print0 | sort -z)
+
+if [ -d "$shared" ]; then
+	for f in "$shared"/*; do
+		case "$f" in *.md) continue ;; esac
+		[ -f "$f" ] || continue
+		one "$f" "$out/shared/$(basename "$f").json" "$(basename "$f")"
+		n=$((n + 1))
+	done
+else
+	echo "gen-tcp-truth: $shared not found; shared captures skipped" >&2
+fi
+echo "gen-tcp-truth: wrote $n files under ${out#"$root/"}"
