@@ -426,9 +426,93 @@ scenario_connect_tunnel() {
 	finish
 }
 
+# run_as FILE CLIENT [csgen server flags...]: like simple, but the capture
+# FILE.pcap records client scenario CLIENT (used when two files share one
+# client and differ in the server's socket options).
+run_as() {
+	local file=$1 name=$2
+	shift 2
+	topo_veth
+	srv_start 80 "$@"
+	cap_start "$file.pcap"
+	client "$name"
+	finish
+}
+
+# relayed FILE CLIENT DELAY [DROP...]: over the delay relay, origin server
+# with SRVFLAGS, recorded on the client's TAP.
+relayed() {
+	local file=$1 name=$2
+	shift 2
+	topo_relay "$@"
+	[ -z "${SYSCTL_SRV:-}" ] || ip netns exec "$NSS" sysctl -qw "$SYSCTL_SRV"
+	# shellcheck disable=SC2086
+	srv_start 80 ${SRVFLAGS:-}
+	cap_start "$file.pcap"
+	client "$name"
+	finish
+}
+
+# ---- diagnose scenarios (issue 4): the problem, and its look-alike ----
+
+scenario_handshake_short_conns() { relayed handshake-short-conns handshake-short-conns 25ms; }
+scenario_syn_retransmit() { relayed syn-retransmit syn-retransmit 25ms a2b:syn:1; }
+scenario_handshake_reused_conn() { relayed handshake-reused-conn handshake-reused-conn 25ms; }
+scenario_delayed_ack_wait() { run_as delayed-ack-wait delayed-ack-wait -nagle; }
+scenario_delayed_ack_nodelay() { run_as delayed-ack-nodelay delayed-ack-wait; }
+scenario_delayed_ack_harmless() { simple delayed-ack-harmless; }
+scenario_slow_start_fresh() { relayed slow-start-fresh slow-start-fresh 30ms; }
+scenario_slow_start_warm() { relayed slow-start-warm slow-start-warm 30ms; }
+scenario_slow_start_restart_idle() { relayed slow-start-restart-idle slow-start-idle 30ms; }
+scenario_slow_start_no_restart_idle() {
+	SYSCTL_SRV=net.ipv4.tcp_slow_start_after_idle=0 relayed slow-start-no-restart-idle slow-start-idle 30ms
+}
+scenario_nagle_stall_client() { simple nagle-stall-client; }
+scenario_nagle_nodelay_client() { simple nagle-nodelay-client; }
+scenario_churn_no_keepalive() { simple churn-no-keepalive; }
+scenario_time_wait_reuse() {
+	# Only four ephemeral ports, so sixteen short connections reuse 4-tuples
+	# that the server (which closes first) still holds in TIME_WAIT.
+	topo_veth
+	ip netns exec "$NSC" sysctl -qw net.ipv4.ip_local_port_range="40000 40003"
+	srv_start 80
+	cap_start time-wait-reuse.pcap
+	client time-wait-reuse
+	finish
+}
+scenario_hop_proxy_connection() { simple hop-proxy-connection; }
+scenario_hop_keepalive_without_connection() { simple hop-keepalive-without-connection; }
+scenario_hop_connection_keepalive_http11() { simple hop-connection-keepalive-http11; }
+scenario_hop_connection_e2e() { simple hop-connection-e2e; }
+scenario_dumb_proxy_hang() {
+	topo_veth
+	srv_start 3128 -kind dumbproxy -idle 1500ms
+	cap_start dumb-proxy-hang.pcap
+	client dumb-proxy-hang "$S4:3128"
+	finish
+}
+scenario_slow_response_reused() { simple slow-response-reused; }
+scenario_serial_idle_gaps() { simple serial-idle-gaps; }
+scenario_pipeline_hol_blocking() { simple pipeline-hol-blocking; }
+scenario_parallel_12() { simple parallel-12; }
+scenario_parallel_6() { simple parallel-6; }
+scenario_pipeline_http10() { simple pipeline-http10; }
+scenario_pipeline_unanswered_close() { simple pipeline-unanswered-close; }
+scenario_rst_unread_pipelined() { simple rst-unread-pipelined; }
+scenario_body_exceeds_content_length() { simple body-exceeds-content-length; }
+scenario_rst_unread_body() { simple rst-unread-body; }
+scenario_post_resent_new_conn() { simple post-resent-new-conn; }
+scenario_get_retried_new_conn() { simple get-retried-new-conn; }
+scenario_keepalive_race() { SRVFLAGS="-idle 500ms" relayed keepalive-race keepalive-race 30ms; }
+scenario_keepalive_idle_close_clean() { SRVFLAGS="-idle 500ms" relayed keepalive-idle-close-clean keepalive-idle-close-clean 30ms; }
+scenario_rto_delayed_transaction() { relayed rto-delayed-transaction rto-delayed-transaction 20ms b2a:has=X-Drop:1 a2b:has=/rto/3:1; }
+scenario_http10_keepalive_ok() { simple http10-keepalive-ok; }
+scenario_healthy_page_load() { simple healthy-page-load; }
+
 FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip"
 HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
-ALL="$FOUNDATION $HTTP"
+DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
+ALL="$FOUNDATION $HTTP $DIAGNOSE"
 
 main() {
 	if [ "${1:-}" = -l ]; then

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -18,25 +20,46 @@ import (
 func serveDumbProxy(c *net.TCPConn, origin string) {
 	defer c.Close() // the client's unread second request makes this a RST
 	br := bufio.NewReader(c)
-	req, err := http.ReadRequest(br)
+	head, bodyLen, err := readRawHead(br)
 	if err != nil {
 		return
 	}
-	logf("dumbproxy %s: %s %s", c.RemoteAddr(), req.Method, req.URL)
+	logf("dumbproxy %s: forwarding %q", c.RemoteAddr(), firstLine(head))
 	up, err := dial(origin, sockOpts{})
 	if err != nil {
 		logf("dumbproxy: %v", err)
 		return
 	}
 	defer up.Close()
-	// Forward exactly what a byte-copying proxy would: the request as read,
-	// with the absolute-form target it was given.
-	if err := req.WriteProxy(up); err != nil {
-		logf("dumbproxy: forward: %v", err)
+	// Forward the bytes exactly as received, hop-by-hop headers included.
+	if _, err := io.WriteString(up, head); err != nil {
+		return
+	}
+	if _, err := io.CopyN(up, br, bodyLen); err != nil {
 		return
 	}
 	n, _ := io.Copy(c, up) // until the origin closes
 	logf("dumbproxy %s: origin closed after %d bytes", c.RemoteAddr(), n)
+}
+
+// readRawHead reads a request's header block verbatim and returns it with the
+// Content-Length it declares (0 without one).
+func readRawHead(br *bufio.Reader) (string, int64, error) {
+	var b strings.Builder
+	var n int64
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return "", 0, err
+		}
+		b.WriteString(line)
+		if name, value, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "Content-Length") {
+			n, _ = strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		}
+		if line == "\r\n" || line == "\n" {
+			return b.String(), n, nil
+		}
+	}
 }
 
 // serveConnectProxy answers CONNECT host:port with 200 and then relays bytes

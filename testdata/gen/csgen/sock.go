@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -21,9 +22,29 @@ type sockOpts struct {
 	rcvBuf    int  // SO_RCVBUF in bytes (the kernel doubles it); 0 keeps the default
 }
 
+// congestionControl is set on every socket with TCP_CONGESTION. This machine's
+// kernel defaults to BBR, which paces and probes instead of the slow start
+// and slow-start restart most servers show; CUBIC is the Linux default
+// elsewhere. Root may pick any available algorithm per socket. Override with
+// CSGEN_CC (empty keeps the namespace default).
+var congestionControl = envOr("CSGEN_CC", "cubic")
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
 func (o sockOpts) control(network, address string, rc syscall.RawConn) error {
 	var serr error
 	err := rc.Control(func(fd uintptr) {
+		if congestionControl != "" {
+			if serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, congestionControl); serr != nil {
+				serr = fmt.Errorf("TCP_CONGESTION %s: %w", congestionControl, serr)
+				return
+			}
+		}
 		if o.reuseAddr {
 			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
 				return
