@@ -41,6 +41,7 @@ type connView struct {
 	originals *[2][]int // new-data segment indexes per direction, by sequence number
 	ackWaits  map[ackWaitLimits][]ackWait
 	flights   []flightResult // by transaction index
+	flightBuf []flight       // every response's flights, see responseFlights
 	closes    []int
 	newData   [2][]int32 // newData[d][i]: new-data segments of d among the first i
 }

@@ -177,6 +177,9 @@ const (
 // evidence.
 func (p *pass) report(f Finding) {
 	f.Rule, f.Slug, f.Severity = p.rule.ID, p.rule.Slug, p.rule.Severity
+	if f.Connection == 0 && len(f.Connections) == 1 {
+		f.Connection = f.Connections[0] // about one connection after all
+	}
 	f.Frames = normalizeFrames(f.Frames)
 	if n := len(f.Frames); n > maxFrames {
 		f.Frames = append(f.Frames[:maxFrames-1], f.Frames[n-1])

@@ -20,9 +20,11 @@ func BenchmarkEngineConnection(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu0 := ProcessCPU()
 	for b.Loop() {
 		e.Connection(ci)
 	}
+	b.ReportMetric(float64(ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.StopTimer()
 	e.Finish()
 }

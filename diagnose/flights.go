@@ -25,59 +25,60 @@ func responseFlights(v *connView, i int, minRTT int64) ([]flight, bool) {
 	if m == nil || m.FirstFrame == 0 || !v.legKnown || v.irtt < minRTT || v.irtt <= 0 {
 		return nil, false
 	}
-	// CT1004, CT1005 and CT1006 ask for the same responses: split each once.
+	// CT1004, CT1005 and CT1006 ask for the same responses: split each
+	// once, into one buffer shared by the connection's responses.
 	if v.flights == nil {
 		v.flights = make([]flightResult, len(v.txs))
 	}
 	r := &v.flights[i]
 	if !r.done {
-		r.fl, r.ok = splitFlights(v, m)
-		r.done = true
+		r.lo = len(v.flightBuf)
+		r.ok = v.splitFlights(m)
+		if !r.ok {
+			v.flightBuf = v.flightBuf[:r.lo]
+		}
+		r.hi, r.done = len(v.flightBuf), true
 	}
-	return r.fl, r.ok
+	return v.flightBuf[r.lo:r.hi:r.hi], r.ok
 }
 
-// flightResult caches splitFlights for one transaction; it does not depend
-// on minRTT, which only decides whether to split at all.
+// flightResult caches one response's flights as v.flightBuf[lo:hi]. It does
+// not depend on minRTT, which only decides whether to split at all.
 type flightResult struct {
-	fl       []flight
+	lo, hi   int
 	ok, done bool
 }
 
-func splitFlights(v *connView, m *httpflow.Message) (fl []flight, ok bool) {
+// splitFlights appends m's flights to v.flightBuf and reports whether they
+// show a window-limited sender.
+func (v *connView) splitFlights(m *httpflow.Message) bool {
 	segs := v.c.Segments
 	start := v.segmentAt(m.FirstFrame)
 	if start < 0 {
-		return nil, false
+		return false
 	}
+	lo := len(v.flightBuf)
+	mss := v.mss[reassembly.ServerToClient]
 	prev := int64(0)
+	small := false // the current flight holds a segment smaller than the MSS
 	for i := start; i < len(segs) && segs[i].Frame <= m.LastFrame; i++ {
 		s := &segs[i]
 		if s.Dir != reassembly.ServerToClient || !isNewData(s) {
 			continue
 		}
-		if len(fl) == 0 || s.Time-prev > v.irtt/2 {
-			if len(fl) > 0 && s.Time-prev > 2*v.irtt {
-				return nil, false
+		if len(v.flightBuf) == lo || s.Time-prev > v.irtt/2 {
+			if len(v.flightBuf) > lo && (s.Time-prev > 2*v.irtt || small) {
+				return false // a pause, or an application-limited flight
 			}
-			fl = append(fl, flight{first: i})
+			v.flightBuf = append(v.flightBuf, flight{first: i})
+			small = false
 		}
-		f := &fl[len(fl)-1]
+		f := &v.flightBuf[len(v.flightBuf)-1]
 		f.last, f.bytes, f.segments = i, f.bytes+int64(s.Len), f.segments+1
+		small = small || s.Len < mss
 		prev = s.Time
 	}
-	if len(fl) == 0 {
-		return nil, false
-	}
-	mss := v.mss[reassembly.ServerToClient]
-	for _, f := range fl[:len(fl)-1] {
-		for i := f.first; i <= f.last; i++ {
-			if s := &segs[i]; s.Dir == reassembly.ServerToClient && isNewData(s) && s.Len < mss {
-				return nil, false
-			}
-		}
-	}
-	return fl, true
+	return len(v.flightBuf) > lo
 }
 
 // flightsBytes sums the flights' payload.

@@ -105,25 +105,83 @@ var ruleKeepAliveWithoutToken = &Rule{
 }
 
 var ruleRedundantKeepAlive = &Rule{
-	ID: "CH1004", Slug: "redundant-connection-keep-alive", Since: "0.1", Scope: ScopeConnection,
+	ID: "CH1004", Slug: "redundant-connection-keep-alive", Since: "0.1", Scope: ScopeCapture,
 	Title:    "Connection: keep-alive on HTTP/1.1 is redundant",
 	Severity: SeverityInfo,
 	Doc: Doc{
-		What: "An HTTP/1.1 message said Connection: keep-alive, which is the default for HTTP/1.1.",
-		Detection: "A request or response with version HTTP/1.1 whose Connection tokens include keep-alive. One " +
-			"finding per connection.",
+		What: "HTTP/1.1 messages said Connection: keep-alive, which is the default for HTTP/1.1.",
+		Detection: "Requests and responses with version HTTP/1.1 whose Connection tokens include keep-alive. " +
+			"Browsers still send it on every request, so the rule reports once per client address and server " +
+			"address and port, with the counts, the connections and the first such message of each.",
 		Why: "Harmless on its own, but it shows a client or server written for HTTP/1.0 habits, and through a dumb " +
 			"proxy the header can cause the hang of CH1006.",
 		Fix: "Nothing needs fixing; drop the header from HTTP/1.1 messages when convenient.",
 	},
-	checkConnection: func(p *connPass) {
-		reportMessages(p, func(m *httpflow.Message) string {
-			if m.Version != "HTTP/1.1" || !hasToken(m, "keep-alive") {
-				return ""
+	checkCapture: checkRedundantKeepAlive,
+}
+
+// redundantKeepAlive reports whether m is HTTP/1.1 and says Connection:
+// keep-alive anyway.
+func redundantKeepAlive(m *httpflow.Message) bool {
+	return m.Version == "HTTP/1.1" && hasToken(m, "keep-alive")
+}
+
+// keepAliveCounts is what connSummary keeps for CH1004.
+type keepAliveCounts struct {
+	said, total [2]int32 // messages with the token, and all messages, per direction
+	frame       uint64   // first message with the token
+	at          int64
+}
+
+func countKeepAlive(txs []*httpflow.Transaction) (k keepAliveCounts) {
+	eachMessage(txs, func(_ *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+		k.total[d]++
+		if redundantKeepAlive(m) {
+			k.said[d]++
+			if k.frame == 0 || m.FirstFrame < k.frame {
+				k.frame, k.at = m.FirstFrame, m.Start
 			}
-			return "HTTP/1.1 message with Connection: keep-alive, the default already"
+		}
+	})
+	return k
+}
+
+func checkRedundantKeepAlive(p *capturePass) {
+	for _, k := range p.v.keys {
+		var said, total [2]int
+		var conns []int
+		var frames []uint64
+		first := int64(0)
+		for _, s := range p.v.groups[k] {
+			ka := &s.keepAlive
+			if ka.frame == 0 {
+				continue
+			}
+			for d := range said {
+				said[d] += int(ka.said[d])
+				total[d] += int(ka.total[d])
+			}
+			if len(conns) < maxCited {
+				conns, frames = append(conns, s.ID), append(frames, ka.frame)
+			}
+			if first == 0 || ka.at < first {
+				first = ka.at
+			}
+		}
+		if len(conns) == 0 {
+			continue
+		}
+		slices.Sort(conns)
+		p.report(Finding{
+			Connections: conns,
+			Frames:      frames,
+			Time:        first,
+			Cost:        -1,
+			Message: fmt.Sprintf("%d of %d requests from %s and %d of %d responses from %s said Connection: "+
+				"keep-alive on HTTP/1.1, where it is the default (%s)", said[0], total[0], k.client, said[1],
+				total[1], k.server, plural(len(conns), "connection", "connections")),
 		})
-	},
+	}
 }
 
 // endToEnd are well-known end-to-end header names: a Connection header

@@ -2,6 +2,9 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
+
+	"github.com/connscope/connscope/httpflow"
 
 	"github.com/connscope/connscope/reassembly"
 )
@@ -128,14 +131,17 @@ func checkSlowStart(p *connPass) {
 }
 
 func checkSlowStartRestart(p *connPass) {
-	minRTT := p.dur("min-rtt")
+	minRTT, minIdle := p.dur("min-rtt"), p.dur("min-idle")
+	if !slices.ContainsFunc(p.v.txs[min(1, len(p.v.txs)):], func(t *httpflow.Transaction) bool { return t.GapBefore >= minIdle }) {
+		return // no idle period for slow start to restart after
+	}
 	var warm int64
 	for i, t := range p.v.txs {
 		fl, ok := responseFlights(p.v, i, minRTT)
 		if !ok {
 			continue
 		}
-		if i > 0 && warm > 0 && t.GapBefore >= p.dur("min-idle") && len(fl) >= 2 && 2*fl[0].bytes < warm {
+		if i > 0 && warm > 0 && t.GapBefore >= minIdle && len(fl) >= 2 && 2*fl[0].bytes < warm {
 			total := flightsBytes(fl)
 			extra := int64(len(fl)) - ceilDiv(total, warm)
 			if extra >= 1 && float64(extra) >= p.num("min-extra-round-trips") {

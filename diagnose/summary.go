@@ -41,6 +41,9 @@ type connSummary struct {
 	// connection ("" when it was not refused by a header or framing); it
 	// is one of persistenceRefusal's constant strings.
 	refusal string
+	// keepAlive counts the HTTP/1.1 messages saying Connection: keep-alive
+	// (CH1004).
+	keepAlive keepAliveCounts
 	// retry is set only for connections with a non-idempotent request
 	// that may have been resent elsewhere (CC1008).
 	retry *retryEvidence
@@ -89,6 +92,7 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		s.FirstSYNTime = c.Start
 	}
 	s.CloseFrame, s.CloseTime = firstClose(c)
+	s.keepAlive = countKeepAlive(ci.Transactions)
 	if n := len(ci.Transactions); n > 0 {
 		first, last := ci.Transactions[0], ci.Transactions[n-1]
 		if n == 1 {
