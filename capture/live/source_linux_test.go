@@ -66,7 +66,7 @@ func TestLoopbackCapture(t *testing.T) {
 	}
 	before := time.Now().UnixNano()
 	go func() {
-		for _, l := range []net.Listener{ln, other} {
+		for _, l := range []net.Listener{other, ln} { // other first: its frames precede ours in the ring
 			go func() {
 				c, err := l.Accept()
 				if err == nil {
@@ -132,6 +132,11 @@ func TestLoopbackCapture(t *testing.T) {
 	}
 	if !src.KernelFilter() {
 		t.Error("the port filter was not attached to the kernel")
+	}
+	// The exchange with the other listener must have been dropped by the
+	// kernel filter, never reaching the user-space check.
+	if pureGo && src.Filtered() != 0 {
+		t.Errorf("the user-space check rejected %d frames the kernel filter should have dropped", src.Filtered())
 	}
 }
 
