@@ -96,6 +96,22 @@
     }
   }
 
+  // One floating tooltip for the segment lanes (SVG <title> on every tick
+  // would cost an element per segment).
+  var tipBox = null;
+  function showTip(text, ev) {
+    if (!tipBox) {
+      tipBox = document.createElement('div');
+      tipBox.className = 'tip';
+      document.body.appendChild(tipBox);
+    }
+    tipBox.textContent = text;
+    tipBox.style.left = (ev.clientX + 14) + 'px';
+    tipBox.style.top = (ev.clientY + 14) + 'px';
+    tipBox.style.display = 'block';
+  }
+  function hideTip() { if (tipBox) tipBox.style.display = 'none'; }
+
   // activityRange is the span of a connection worth looking at: from its
   // first frame to the last transaction byte or data segment, leaving out
   // an idle tail (a keep-alive connection that sat open for seconds before
@@ -136,13 +152,36 @@
     label(svg, LEFT - 8, lanesY + 2 * LANE_H - 4, 'server → client', 'axis', 'end');
     el('line', { x1: LEFT, x2: LEFT + PW, y1: lanesY + LANE_H, y2: lanesY + LANE_H, stroke: '#e3e6ec' }, svg);
 
-    var segG = el('g', {}, svg), outside = 0;
+    // Segments are drawn as one path per class (thousands of ticks stay a
+    // handful of elements); hovering a lane shows the nearest segment.
+    var paths = {}, outside = 0, inRange = [];
     for (var i = 0; i < conn.segs.length; i++) {
       var s = conn.segs[i], cls = segClass(s), x = sc.x(s[0]);
       if (s[0] < sc.a - 1e-6 || s[0] > sc.b + 1e-6) { outside++; continue; }
       var top = lanesY + s[1] * LANE_H, h = (cls === 'ack') ? LANE_H * 0.45 : LANE_H - 2;
       var y = top + (LANE_H - h) - 1;
-      tip(el('rect', { x: x - 0.75, y: y, width: cls === 'rst' ? 2.5 : 1.5, height: h, fill: COLORS[cls] }, segG), segTip(s, conn.start));
+      paths[cls] = (paths[cls] || '') + 'M' + x.toFixed(2) + ' ' + y.toFixed(2) + 'v' + h.toFixed(2);
+      inRange.push(s);
+    }
+    // Draw the common classes first so that the telling ones lie on top.
+    var order = ['ack', 'dataC', 'dataS', 'ctl', 'win', 'loss', 'retr', 'rst'];
+    for (var o = 0; o < order.length; o++) {
+      if (paths[order[o]]) el('path', { d: paths[order[o]], stroke: COLORS[order[o]], 'stroke-width': order[o] === 'rst' ? 2.5 : 1.5, fill: 'none' }, svg);
+    }
+    if (inRange.length > 0) {
+      var hover = el('rect', { x: LEFT, y: lanesY, width: PW, height: 2 * LANE_H, fill: 'transparent', 'class': 'lanes' }, svg);
+      hover.addEventListener('mousemove', function (ev) {
+        var box = svg.getBoundingClientRect(), ux = (ev.clientX - box.left) * W / box.width;
+        var uy = (ev.clientY - box.top) * W / box.width, dir = uy < lanesY + LANE_H ? 0 : 1;
+        var best = null, bestD = 1e9;
+        for (var k = 0; k < inRange.length; k++) {
+          if (inRange[k][1] !== dir) continue;
+          var d = Math.abs(sc.x(inRange[k][0]) - ux);
+          if (d < bestD) { bestD = d; best = inRange[k]; }
+        }
+        if (best && bestD < 12) showTip(segTip(best, conn.start), ev); else hideTip();
+      });
+      hover.addEventListener('mouseleave', hideTip);
     }
     if (conn.segs.length === 0) label(svg, LEFT + 4, lanesY + LANE_H + 4, 'no segment records', 'axis');
 
@@ -284,6 +323,7 @@
   }
 
   function main() {
+    var t0 = Date.now();
     var data = JSON.parse(document.getElementById('connscope-data').textContent);
     var byId = {};
     for (var i = 0; i < data.conns.length; i++) byId[data.conns[i].id] = data.conns[i];
@@ -324,6 +364,7 @@
       })(plots[i]);
     }
     if (busiest) { busiest.det.open = true; busiest.draw(); }
+    wf.setAttribute('data-draw-ms', String(Date.now() - t0));
     wf.setAttribute('data-graphs', String(graphs));
   }
 
