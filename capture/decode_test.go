@@ -164,6 +164,26 @@ func TestDecodeLengths(t *testing.T) {
 		t.Errorf("%v: options %+v payload %d/%d", r, got.Options, len(got.Payload), got.PayloadLength)
 	}
 
+	// IPv4 with header options (IHL 7): the TCP header starts after them.
+	s4 := seg4()
+	plain := s4.IP()
+	withOpts := append(append([]byte{0x47}, plain[1:20]...), 0x94, 0x04, 0, 0, 1, 1, 1, 0) // router alert, NOPs, end
+	withOpts = append(withOpts, plain[20:]...)
+	withOpts[2], withOpts[3] = byte(len(withOpts)>>8), byte(len(withOpts))
+	r, got, _ = decodeOne(capture.LinkTypeRaw, withOpts, 0)
+	if r != capture.SkipNone || got.Seq != 1000 || string(got.Payload) != string(s4.Payload) {
+		t.Errorf("%v: IPv4 with options: seq %d payload %q", r, got.Seq, got.Payload)
+	}
+
+	// Total length 0, as captured on a host doing TCP segmentation offload:
+	// the packet runs to the end of the frame.
+	tso := seg4().IP()
+	tso[2], tso[3] = 0, 0
+	r, got, _ = decodeOne(capture.LinkTypeRaw, tso, 0)
+	if r != capture.SkipNone || got.PayloadLength != len(s4.Payload) {
+		t.Errorf("%v: IPv4 total length 0: payload length %d", r, got.PayloadLength)
+	}
+
 	// IPv6 with hop-by-hop, routing and destination-options headers.
 	s6 := seg6()
 	tcp := s6.Segment()
