@@ -70,6 +70,8 @@ var (
 	// ErrNoSuchInterface: the named interface does not exist; the error
 	// text lists the ones that do.
 	ErrNoSuchInterface = errors.New("no such network interface")
+	// ErrInterfaceDown: the interface exists but is administratively down.
+	ErrInterfaceDown = errors.New("interface is down")
 	// ErrUnsupported: live capture is not available for this interface or
 	// system in this build.
 	ErrUnsupported = errors.New("live capture not supported")

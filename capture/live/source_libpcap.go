@@ -124,6 +124,8 @@ func activateError(iface string, err error) error {
 	switch {
 	case strings.Contains(msg, "Permission Denied") || strings.Contains(msg, "permission"):
 		return fmt.Errorf("live: interface %s: %w: %w", iface, ErrPermission, err)
+	case strings.Contains(msg, "Interface Not Up"):
+		return fmt.Errorf("live: interface %s: %w (bring it up with `ip link set %s up`)", iface, ErrInterfaceDown, iface)
 	case strings.Contains(msg, "No Such Device"):
 		var names []string
 		if devs, derr := pcap.FindAllDevs(); derr == nil {

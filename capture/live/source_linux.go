@@ -78,6 +78,11 @@ func Open(iface string, opts Options) (*Source, error) {
 		if err != nil {
 			return nil, noSuchInterface(iface, err)
 		}
+		if ifi.Flags&net.FlagUp == 0 {
+			// As tcpdump does: a capture on a down interface would sit
+			// silent, and look like an idle service.
+			return nil, fmt.Errorf("live: interface %s: %w (bring it up with `ip link set %s up`)", iface, ErrInterfaceDown, iface)
+		}
 	}
 	snaplen := opts.Snaplen
 	if snaplen <= 0 {

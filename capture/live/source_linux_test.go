@@ -328,3 +328,20 @@ func TestInterfaceRemoved(t *testing.T) {
 		t.Fatal("Next still blocked 10 s after the interface was deleted")
 	}
 }
+
+func TestInterfaceDown(t *testing.T) {
+	v := newVethPair(t)
+	if out, err := exec.Command("ip", "-n", v.nsB, "link", "set", v.ifB, "down").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	err := inNetns(v.nsB, func() error {
+		src, err := Open(v.ifB, Options{})
+		if err == nil {
+			src.Close()
+		}
+		return err
+	})
+	if !errors.Is(err, ErrInterfaceDown) || !strings.Contains(err.Error(), "ip link set "+v.ifB+" up") {
+		t.Fatalf("got %v, want ErrInterfaceDown saying how to bring it up", err)
+	}
+}
