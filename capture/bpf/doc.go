@@ -30,7 +30,8 @@
 // matches SCTP and only first IPv4 fragments; `host` on an IPv4 address
 // also matches ARP; `vlan` shifts every later offset by four bytes. A test
 // runs both compilers' programs over synthetic frames and requires the same
-// decision for every frame.
+// decision for every frame. Disassemble prints a program exactly as
+// `tcpdump -d` does, for reading and comparing programs while debugging.
 //
 // # Running programs in user space
 //
