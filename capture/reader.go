@@ -126,6 +126,9 @@ func newReader(src io.Reader, name string, closer io.Closer) (*Reader, error) {
 		if len(magic) == 0 && compressed && (err == nil || errors.Is(err, io.EOF)) {
 			return nil, r.errAt(0, 0, fmt.Errorf("%w: the decompressed input is empty", ErrNotCapture))
 		}
+		if !isMagicPrefix(magic) {
+			return nil, r.errAt(0, 0, fmt.Errorf("%w: unknown magic number % x", ErrNotCapture, magic))
+		}
 		return nil, r.peekErr(0, "the magic number", 4, magic, err)
 	}
 	switch {
@@ -143,6 +146,22 @@ func newReader(src io.Reader, name string, closer io.Closer) (*Reader, error) {
 		r.format += "+gzip"
 	}
 	return r, nil
+}
+
+// isMagicPrefix reports whether b, shorter than a magic number, could be
+// the start of one: then the input is a capture cut short, not something
+// else.
+func isMagicPrefix(b []byte) bool {
+	for _, m := range [][]byte{
+		{0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1}, // pcap, µs
+		{0xa1, 0xb2, 0x3c, 0x4d}, {0x4d, 0x3c, 0xb2, 0xa1}, // pcap, ns
+		pcapngSHBMagic,
+	} {
+		if bytes.HasPrefix(m, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // Next returns the next packet. It returns io.EOF at a clean end of input and

@@ -389,3 +389,21 @@ func TestOpenMissingFile(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestShortInputs(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want error
+	}{
+		{"hi\n", capture.ErrNotCapture},
+		{"\xd4\xc3", capture.ErrTruncated},     // start of a pcap magic
+		{"\x0a\x0d\x0d", capture.ErrTruncated}, // start of a pcapng magic
+		{"\x1f\x8b", capture.ErrCorrupt},       // a gzip header cut short
+	} {
+		_, err := capture.NewReader(strings.NewReader(tc.in), "short")
+		var ce *capture.Error
+		if !errors.Is(err, tc.want) || !errors.As(err, &ce) || ce.Offset != 0 {
+			t.Errorf("%q: error %v, want %v at offset 0", tc.in, err, tc.want)
+		}
+	}
+}
