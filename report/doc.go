@@ -85,8 +85,10 @@
 //
 // Golden files in testdata/golden-report hold every text format for a
 // hand-made report (one connection with hostile text everywhere) and for
-// real captures from testdata/captures; go test ./report -update rewrites
-// them after a deliberate change. The HTML is checked by a small
+// two real captures (frozen copies of testdata/captures files in
+// testdata/golden-report/captures, since those are regenerated with new
+// ports and times); go test ./report -update rewrites them after a
+// deliberate change. The HTML is checked by a small
 // tokenizer (only the page's own tags and scripts, no event handlers, no
 // script URLs) and, when Chromium is installed, loaded headless.
 package report

@@ -14,11 +14,17 @@ import (
 	"github.com/connscope/connscope/httpflow"
 )
 
-const capturesDir = "../testdata/captures"
+// capturesDir holds frozen copies of two real captures from
+// testdata/captures (recorded from real Linux TCP stacks by
+// testdata/gen): the captures there are regenerated from time to time with
+// new ports and times, which would change every byte of a rendering, so
+// the report goldens are made from copies that never change. Refresh them
+// by copying the files over and running go test ./report -update.
+const capturesDir = "../testdata/golden-report/captures"
 
-// goldenCaptures are the testdata captures whose renderings are kept as
-// golden files: keep-alive reuse (several transactions per connection) and
-// loss with retransmissions (segment classification on the timeline).
+// goldenCaptures are the captures whose renderings are kept as golden
+// files: keep-alive reuse (several transactions per connection) and loss
+// with retransmissions (segment classification on the timeline).
 var goldenCaptures = []string{"keepalive-reuse.pcap", "loss-retransmit.pcap"}
 
 // realCaptures returns the paths of the golden captures that exist.
