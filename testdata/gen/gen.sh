@@ -14,7 +14,7 @@
 # Usage (as root; needs ip, tcpdump, dumpcap, editcap, mergecap, tshark, Go;
 # installs ethtool with apt if missing):
 #
-#   testdata/gen/gen.sh              # every scenario, about 2-3 minutes
+#   testdata/gen/gen.sh              # every scenario, about 5 minutes
 #   testdata/gen/gen.sh NAME...      # only these (names: see scenario_* below)
 #   testdata/gen/gen.sh -l           # list scenario names
 #

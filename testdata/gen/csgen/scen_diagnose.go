@@ -257,11 +257,12 @@ func parallel(addr string, n int) error {
 // pipelineCutShort pipelines three GETs; the server answers the first with
 // Connection: close and closes. With drain the server first reads the two
 // unanswered requests (its close is a FIN); without, they are unread in its
-// receive queue and the close becomes a RST. Requests 2 and 3 leave 10 ms
-// after request 1, still 20 ms before its response. The client then sends the two
+// receive queue and the close becomes a RST. Requests 2 and 3 leave 100 ms
+// after request 1 (long after the server read it, even on a loaded machine),
+// still 200 ms before its response. The client then sends the two
 // unanswered GETs again, one after the other, on a new connection.
 func pipelineCutShort(addr, prefix string, drain bool) error {
-	first := prefix + "/1?size=600&delay=30&close=1"
+	first := prefix + "/1?size=600&delay=300&close=1"
 	if drain {
 		first += "&drain=1"
 	}
@@ -275,7 +276,7 @@ func pipelineCutShort(addr, prefix string, drain bool) error {
 		if i == 1 {
 			// Let the server's first read take only the first request, so
 			// the others wait in its kernel receive queue, unread.
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
 		logf("  -> %s (pipelined)", firstLine(r))
 		if err := cl.send(r); err != nil {
