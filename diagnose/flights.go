@@ -81,6 +81,23 @@ func (v *connView) splitFlights(m *httpflow.Message) bool {
 	return len(v.flightBuf) > lo
 }
 
+// windowReached estimates the sender's congestion window after it sent
+// these flights. In slow start the window grows by the bytes acknowledged,
+// so after flights that kept growing it is at least the first flight (the
+// initial window) plus everything sent; otherwise it is at least the
+// largest flight.
+func windowReached(fl []flight) int64 {
+	if len(fl) < 2 {
+		return largestFlight(fl)
+	}
+	for i := 1; i < len(fl)-1; i++ {
+		if fl[i].bytes < fl[i-1].bytes {
+			return largestFlight(fl) // not growing: not slow start
+		}
+	}
+	return fl[0].bytes + flightsBytes(fl)
+}
+
 // flightsBytes sums the flights' payload.
 func flightsBytes(fl []flight) int64 {
 	var n int64

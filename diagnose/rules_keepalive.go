@@ -76,7 +76,7 @@ func checkMissingKeepAlive(p *capturePass) {
 				cost += b.irtt
 				reason := a.refusal
 				if reason == "" {
-					reason = "no header refused persistence, yet the " + roleOr(a.ClosedFirstBy, "one side") + " closed the connection"
+					reason = unannouncedClose(a)
 				}
 				reasons[reason]++
 				break
@@ -103,6 +103,29 @@ func checkMissingKeepAlive(p *capturePass) {
 				k.server, ms(cost), describeReasons(reasons)),
 		})
 	}
+}
+
+// unannouncedClose describes a close that no header announced: right after
+// the response, or after the connection sat idle (a keep-alive timeout).
+func unannouncedClose(s *connSummary) string {
+	who := roleOr(s.ClosedFirstBy, "one side")
+	if s.idleBeforeClose < 0 {
+		return "the " + who + " closed the connection before a response"
+	}
+	if s.idleBeforeClose >= idleTimeoutHint {
+		return fmt.Sprintf("no header refused persistence; the %s closed the connection after it sat idle %s "+
+			"(a keep-alive timeout shorter than the client's pause)", who, roundMS(s.idleBeforeClose))
+	}
+	return "no header refused persistence, yet the " + who + " closed the connection right after the response"
+}
+
+// idleTimeoutHint is the idle time before a close from which the close
+// reads as a keep-alive timeout rather than part of the exchange.
+const idleTimeoutHint = 100e6
+
+// roundMS renders a duration for grouping messages, to 100 ms.
+func roundMS(ns int64) string {
+	return fmt.Sprintf("about %d ms", (ns+50e6)/100e6*100)
 }
 
 // opening is when a connection was first tried: its first SYN, or its first

@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 
+	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -83,8 +84,10 @@ var ruleResetWithUnreadData = &Rule{
 		Detection: "The first RST of the connection, sent without a FIN before it by that side, when the RST " +
 			"sender is the server and requests had reached it that it never answered (a pipelined request), a " +
 			"request was still arriving, or a response began before its request had fully arrived (an upload " +
-			"answered early, its body unread); when the client reset while a response was still arriving; or when " +
-			"reassembly saw payload in flight toward the RST sender. The finding tells apart a RST that cut a " +
+			"answered early, its body unread); when the client reset while a response was still arriving; when " +
+			"reassembly saw payload in flight toward the RST sender; or when the RST sender's last advertised " +
+			"receive window was at least one MSS below the largest it had advertised (received bytes sat unread " +
+			"in its buffer). The finding tells apart a RST that cut a " +
 			"message short (named, with the truncation rule reporting the bytes) from one after every response " +
 			"was complete.",
 		Why: "A RST makes the peer's kernel discard data it has not yet delivered to its application, so even a " +
@@ -129,7 +132,13 @@ func checkResetWithUnreadData(p *connPass) {
 	case p.c.RSTWithUnreadData:
 		evidence = fmt.Sprintf("the %s had data in flight toward it that it never took in", r.by)
 	default:
-		return
+		peak, last, lastFrame, ok := shrunkWindow(p.v, r)
+		if !ok {
+			return
+		}
+		evidence = fmt.Sprintf("its receive window had shrunk from %d to %d bytes (frame %d) and never reopened: "+
+			"about %d bytes it had received were still unread", peak, last, lastFrame, peak-last)
+		frames = append(frames, lastFrame)
 	}
 	var tx *httpflow.Transaction
 	var outcome string
@@ -151,6 +160,15 @@ func checkResetWithUnreadData(p *connPass) {
 		outcome = fmt.Sprintf("while the response to %s was unfinished", requestLine(unfinished))
 	default:
 		outcome = "after every response it got had arrived complete; the peer may still lose data it had not read"
+		if r.by == reassembly.RoleServer {
+			outcome = "after every response it sent was complete; the client may still lose a response it had not read"
+		}
+		if len(r.unanswered) > 0 {
+			tx = r.unanswered[0]
+		}
+	}
+	if tx == nil {
+		tx = p.v.transactionAt(r.dir.Reverse(), r.frame) // the message the unread data belonged to
 	}
 	p.report(Finding{
 		Transaction: tx,
@@ -160,6 +178,29 @@ func checkResetWithUnreadData(p *connPass) {
 		Message:     fmt.Sprintf("the %s reset the connection (frame %d) instead of closing it: %s, %s", r.by, r.frame, evidence, outcome),
 		Related:     related,
 	})
+}
+
+// shrunkWindow reports whether the RST sender's receive window, as it last
+// advertised it before the RST, was at least one MSS below the largest it
+// had advertised: received bytes sat in its buffer unread when it closed.
+// (A window only shrinks as data arrives that the application has not
+// read; small unread requests do not move it and need other evidence.)
+func shrunkWindow(v *connView, r *resetView) (peak, last uint32, lastFrame uint64, ok bool) {
+	segs := v.c.Segments
+	for i := range segs {
+		s := &segs[i]
+		if s.Frame >= r.frame {
+			break
+		}
+		f := flagsOf(s)
+		if s.Dir != r.dir || f.Has(capture.FlagSYN) || f&finRST != 0 || s.Kind&reassembly.KindCaptureDuplicate != 0 {
+			continue
+		}
+		peak = max(peak, s.Window)
+		last, lastFrame = s.Window, s.Frame
+	}
+	toward := r.dir.Reverse() // data toward the RST sender
+	return peak, last, lastFrame, lastFrame != 0 && v.mss[toward] > 0 && peak-last >= v.mss[toward]
 }
 
 // earlyAnswered returns the first transaction whose response began before
@@ -202,8 +243,8 @@ var ruleResetAfterResponse = &Rule{
 		What: "A connection ended with a RST, but every request had its complete response before it and no " +
 			"unread data was seen: an abortive close that lost nothing visible.",
 		Detection: "The connection's first RST, when no message was cut by it, no request was left unanswered, " +
-			"no payload was in flight toward the RST sender, and no data reached that side after its FIN (those " +
-			"cases are CC1001-CC1003, CC1005 and CC1007).",
+			"no payload was in flight toward the RST sender, its receive window showed no unread data, and no " +
+			"data reached that side after its FIN (those cases are CC1001-CC1003, CC1005 and CC1007).",
 		Why: "Harmless to these transactions, but it shows an application closing abortively (SO_LINGER 0, or " +
 			"close with a few unread bytes such as a trailing CRLF); the same code will truncate responses when " +
 			"the timing is less lucky. Load balancers also reset idle connections this way.",
@@ -214,6 +255,9 @@ var ruleResetAfterResponse = &Rule{
 		r, ok := viewReset(p)
 		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
 			return
+		}
+		if _, _, _, shrunk := shrunkWindow(p.v, r); shrunk {
+			return // unread data: CC1005's
 		}
 		if firstIncompleteResponse(p.v.txs) != nil || len(unanswered(p.v.txs)) > 0 {
 			return

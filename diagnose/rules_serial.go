@@ -109,17 +109,53 @@ func checkHeadOfLineBlocking(p *connPass) {
 		if blocked < p.dur("min-blocked") {
 			continue
 		}
+		slow, held := slowestAhead(p.v.txs, i)
 		p.report(Finding{
 			Transaction: t,
-			Frames:      []uint64{t.Request.LastFrame, prev.Response.FirstFrame, prev.Response.LastFrame, t.Response.FirstFrame},
+			Frames:      []uint64{t.Request.LastFrame, slow.Response.FirstFrame, slow.Response.LastFrame, t.Response.FirstFrame},
 			Time:        t.Request.End,
 			Cost:        blocked,
-			Message: fmt.Sprintf("pipelined request %s waited %s behind the response to %s (frames %d-%d) before "+
-				"its own response could start", requestLine(t), ms(blocked), requestLine(prev),
-				prev.Response.FirstFrame, prev.Response.LastFrame),
-			Related: []Related{{Frame: prev.Response.LastFrame, Time: prev.Response.End, Message: "end of the blocking response"}},
+			Message: fmt.Sprintf("pipelined request %s waited %s for the responses queued ahead of it before its own "+
+				"could start; the slowest, to %s (%s), held the line for %s", requestLine(t), ms(blocked),
+				requestLine(slow), frameRange(slow.Response.FirstFrame, slow.Response.LastFrame), ms(held)),
+			Related: []Related{{Frame: slow.Response.LastFrame, Time: slow.Response.End, Message: "end of the slowest response ahead"}},
 		})
 	}
+}
+
+// slowestAhead returns, among the transactions before txs[i] whose
+// responses were still due when its request had been sent, the one whose
+// response held the line longest, and for how long: from when it could
+// have started (its request sent, the response before it done, txs[i]'s
+// request sent) to its end.
+func slowestAhead(txs []*httpflow.Transaction, i int) (*httpflow.Transaction, int64) {
+	t := txs[i]
+	slow, held := txs[i-1], int64(-1)
+	for j := i - 1; j >= 0; j-- {
+		r := txs[j].Response
+		if r == nil || r.End <= t.Request.End {
+			break // answered before this request was sent: not ahead of it
+		}
+		from := t.Request.End
+		if txs[j].Request != nil {
+			from = max(from, txs[j].Request.End)
+		}
+		if j > 0 && txs[j-1].Response != nil {
+			from = max(from, txs[j-1].Response.End)
+		}
+		if h := r.End - from; h > held {
+			slow, held = txs[j], h
+		}
+	}
+	return slow, max(held, 0)
+}
+
+// frameRange renders "frame 12" or "frames 12-15".
+func frameRange(first, last uint64) string {
+	if first == last {
+		return fmt.Sprintf("frame %d", first)
+	}
+	return fmt.Sprintf("frames %d-%d", first, last)
 }
 
 var ruleTooManyParallel = &Rule{

@@ -20,9 +20,11 @@ var ruleSlowStart = &Rule{
 		What: "The first response on a new connection was larger than the sender's initial window, so it left in " +
 			"several flights, each a round trip after the previous, while the congestion window grew.",
 		Detection: "The response's new data is split into flights at gaps longer than half the initial RTT (gaps " +
-			"longer than two RTTs mean the server paused, and the rule stays quiet). The largest flight on the " +
-			"connection stands for a warm window; the flights beyond ceil(response bytes / largest flight) are " +
-			"the extra round trips. Cost: extra round trips × initial RTT.",
+			"longer than two RTTs mean the server paused, and a flight before the last with a segment smaller than " +
+			"the MSS means it had no more data ready: the rule stays quiet). A warm window is estimated from every " +
+			"response on the connection: after growing flights, slow start has opened the window to at least " +
+			"the first flight plus the bytes sent; otherwise at least the largest flight. The flights beyond " +
+			"ceil(response bytes / warm window) are the extra round trips. Cost: extra round trips × initial RTT.",
 		Why: "TCP starts every connection with a small window (10 segments on current stacks, 2-4 on older ones) " +
 			"and roughly doubles it each round trip. A large response on a fresh connection needs several round " +
 			"trips that a warm, reused connection would not.",
@@ -45,9 +47,9 @@ var ruleSlowStartRestart = &Rule{
 		What: "A connection that had already sent large flights sat idle, and the next response left in small " +
 			"flights again: the sender reset its congestion window after the idle period.",
 		Detection: "A transaction after the first whose idle gap before it is at least min-idle, whose response " +
-			"left in several flights with the first smaller than half the largest flight of earlier responses on " +
-			"the connection. Extra round trips: flights beyond ceil(response bytes / earlier largest flight). " +
-			"Cost: extra round trips × initial RTT.",
+			"left in several flights with the first smaller than half the window earlier responses on the " +
+			"connection had opened (estimated as for CT1004). Extra round trips: flights beyond ceil(response " +
+			"bytes / that window). Cost: extra round trips × initial RTT.",
 		Why: "RFC 5681 (section 4.1) and Linux (net.ipv4.tcp_slow_start_after_idle=1, the default) restart slow " +
 			"start when a connection was idle longer than its retransmission timeout, so keep-alive loses part of " +
 			"its benefit for bursty traffic.",
@@ -107,10 +109,10 @@ func checkSlowStart(p *connPass) {
 	if !ok || len(fl) < 2 {
 		return
 	}
-	warm := largestFlight(fl)
+	warm := windowReached(fl)
 	for j := i + 1; j < len(p.v.txs); j++ {
 		if lf, ok := responseFlights(p.v, j, p.dur("min-rtt")); ok {
-			warm = max(warm, largestFlight(lf))
+			warm = max(warm, windowReached(lf))
 		}
 	}
 	total := flightsBytes(fl)
@@ -152,13 +154,13 @@ func checkSlowStartRestart(p *connPass) {
 					Time:        segs[fl[0].first].Time,
 					Cost:        extra * p.v.irtt,
 					Message: fmt.Sprintf("after %s idle the server restarted slow start: the %d-byte response "+
-						"left in %d flights (%s) although earlier flights reached %d bytes; %s of %s each",
+						"left in %d flights (%s) although earlier responses had opened its window to about %d bytes; %s of %s each",
 						ms(t.GapBefore), total, len(fl), flightSizes(fl), warm,
 						plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
 				})
 			}
 		}
-		warm = max(warm, largestFlight(fl))
+		warm = max(warm, windowReached(fl))
 	}
 }
 

@@ -125,7 +125,8 @@ func TestTCPRules(t *testing.T) {
 
 		{desc: "large first response in flights of 10, 20, 40 segments", rule: "CT1004", want: 1,
 			build: func() []*fx { return one(slowStartConn(10, 20, 40)) },
-			check: both(wantCost(20), wantText("3 flights (10+20+40 segments)"))},
+			// Slow start opened the window to 10+70 segments: warm, the 70 fit one flight.
+			check: both(wantCost(40), wantText("3 flights (10+20+40 segments)", "2 extra round trips"))},
 		{desc: "look-alike: response fits the initial window", rule: "CT1004", want: 0,
 			build: func() []*fx { return one(slowStartConn(8)) }},
 
@@ -137,7 +138,9 @@ func TestTCPRules(t *testing.T) {
 
 		{desc: "slow start again after 1 s idle", rule: "CT1005", want: 1,
 			build: func() []*fx { return one(idleRestartConn(1000, 10, 20, 40)) },
-			check: wantCost(20)},
+			check: wantCost(40)},
+		{desc: "look-alike: flights that do not grow are not slow start", rule: "CT1004", want: 0,
+			build: func() []*fx { return one(slowStartConn(20, 10, 20)) }},
 		{desc: "look-alike: window kept after idle", rule: "CT1005", want: 0,
 			build: func() []*fx { return one(idleRestartConn(1000, 70)) }},
 		{desc: "look-alike: short pause", rule: "CT1005", want: 0,

@@ -41,6 +41,9 @@ type connSummary struct {
 	// connection ("" when it was not refused by a header or framing); it
 	// is one of persistenceRefusal's constant strings.
 	refusal string
+	// idleBeforeClose is the time from the last response's end to the
+	// first FIN or RST (-1 when the last request got no response).
+	idleBeforeClose int64
 	// keepAlive counts the HTTP/1.1 messages saying Connection: keep-alive
 	// (CH1004).
 	keepAlive keepAliveCounts
@@ -93,8 +96,12 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	}
 	s.CloseFrame, s.CloseTime = firstClose(c)
 	s.keepAlive = countKeepAlive(ci.Transactions)
+	s.idleBeforeClose = -1
 	if n := len(ci.Transactions); n > 0 {
 		first, last := ci.Transactions[0], ci.Transactions[n-1]
+		if last.Response != nil && last.Response.End != 0 && s.CloseFrame != 0 && s.CloseTime >= last.Response.End {
+			s.idleBeforeClose = s.CloseTime - last.Response.End
+		}
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
 		}
