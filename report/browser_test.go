@@ -40,8 +40,9 @@ type browserPage struct {
 // (the page records errors in data-js-error; Chromium's log must hold no
 // "Uncaught"), a waterfall with one bar per transaction of the drawn
 // connections (data-rendered), and at least one time-sequence graph. It
-// keeps a screenshot in the test's temporary directory, or in
-// testdata/golden-report with -update, for a person to look at.
+// keeps a screenshot for a person to look at: in the test's temporary
+// directory, in testdata/golden-report with -update, and in
+// $CONNSCOPE_SCREENSHOT_DIR when set (for CI artifacts).
 func TestHTMLInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -68,6 +69,7 @@ var (
 	renderedAttr = regexp.MustCompile(`id="waterfall"[^>]*data-rendered="(\d+) bars"|data-rendered="(\d+) bars"[^>]*id="waterfall"`)
 	graphsAttr   = regexp.MustCompile(`data-graphs="(\d+)"`)
 	jsErrorAttr  = regexp.MustCompile(`data-js-error="([^"]*)"`)
+	drawMSAttr   = regexp.MustCompile(`data-draw-ms="(\d+)"`)
 )
 
 func checkInBrowser(t *testing.T, chromium string, p browserPage) {
@@ -127,6 +129,18 @@ func checkInBrowser(t *testing.T, chromium string, p browserPage) {
 		if err := os.WriteFile(filepath.Join(goldenDir, "browser-"+p.name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// CI can keep the screenshots as artifacts.
+	if dir := os.Getenv("CONNSCOPE_SCREENSHOT_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "browser-"+p.name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := drawMSAttr.FindStringSubmatch(dom); m != nil {
+		t.Logf("the page drew its graphs in %s ms", m[1])
 	}
 	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
 }
