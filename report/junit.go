@@ -74,90 +74,36 @@ func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 	if rules == nil {
 		rules = diagnose.Rules()
 	}
-	conns := nonNil(r.Connections)
-	sort.SliceStable(conns, func(i, j int) bool { return conns[i].ID < conns[j].ID })
-	inputs := inputNames(r)
-
-	// Group findings by rule, then by connection (0 for capture scope).
-	byRule := map[string]map[int][]*analysis.FindingReport{}
+	j := &junitBuilder{minRank: minRank, inputs: inputNames(r), byRule: map[string]map[int][]*analysis.FindingReport{}}
+	j.conns = nonNil(r.Connections)
+	sort.SliceStable(j.conns, func(a, b int) bool { return j.conns[a].ID < j.conns[b].ID })
+	j.connByID = connsByID(r)
 	for _, f := range sortedFindings(r.Findings) {
-		if byRule[f.Rule] == nil {
-			byRule[f.Rule] = map[int][]*analysis.FindingReport{}
+		if j.byRule[f.Rule] == nil {
+			j.byRule[f.Rule] = map[int][]*analysis.FindingReport{}
 		}
-		byRule[f.Rule][f.Connection] = append(byRule[f.Rule][f.Connection], f)
+		j.byRule[f.Rule][f.Connection] = append(j.byRule[f.Rule][f.Connection], f)
 	}
-
 	var suites []junitSuite
 	seen := map[string]bool{}
-	addSuite := func(s junitSuite) { suites = append(suites, s) }
 	for _, rule := range rules {
 		if rule == nil || seen[rule.ID] {
 			continue
 		}
 		seen[rule.ID] = true
-		found := byRule[rule.ID]
-		s := junitSuite{
-			Name: rule.ID + " " + rule.Slug,
-			Properties: [][2]string{
-				{"title", clean(rule.Title)},
-				{"severity", rule.Severity.String()},
-				{"scope", rule.Scope.String()},
-			},
-		}
-		if rule.Scope == diagnose.ScopeCapture {
-			var all []*analysis.FindingReport
-			for _, fs := range found {
-				all = append(all, fs...)
-			}
-			s.add(junitCaseOf(rule.ID, "capture", sortedFindings(all), minRank, nil, inputs))
-		} else {
-			for _, c := range conns {
-				s.add(junitCaseOf(rule.ID, connLabel(c), found[c.ID], minRank, c, inputs))
-			}
-			// Findings naming no connection, or one the report lacks.
-			var stray []*analysis.FindingReport
-			for id, fs := range found {
-				if id == 0 || !hasConn(conns, id) {
-					stray = append(stray, fs...)
-				}
-			}
-			if len(stray) > 0 {
-				s.add(junitCaseOf(rule.ID, "capture", sortedFindings(stray), minRank, nil, inputs))
-			}
-		}
-		addSuite(s)
+		suites = append(suites, j.ruleSuite(rule))
 	}
 	// Rules the registry does not list (a newer report, a plugin): keep
 	// their findings visible.
 	var unknown []string
-	for id := range byRule {
+	for id := range j.byRule {
 		if !seen[id] {
 			unknown = append(unknown, id)
 		}
 	}
 	sort.Strings(unknown)
 	for _, id := range unknown {
-		s := junitSuite{Name: clean(id), Properties: [][2]string{{"note", "rule not in this build's registry"}}}
-		for _, fs := range byRule[id] {
-			s.Name = clean(id + " " + fs[0].Slug)
-			break
-		}
-		ids := make([]int, 0, len(byRule[id]))
-		for cid := range byRule[id] {
-			ids = append(ids, cid)
-		}
-		sort.Ints(ids)
-		for _, cid := range ids {
-			name := "capture"
-			var conn *analysis.ConnReport
-			for _, c := range conns {
-				if c.ID == cid {
-					conn, name = c, connLabel(c)
-				}
-			}
-			s.add(junitCaseOf(id, name, byRule[id][cid], minRank, conn, inputs))
-		}
-		addSuite(s)
+		suites = append(suites, j.unknownRuleSuite(id))
 	}
 
 	bw := bufio.NewWriter(w)
@@ -240,21 +186,72 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
+// junitBuilder holds what every suite is built from: the findings grouped
+// by rule and then by connection (0 for findings that name none).
+type junitBuilder struct {
+	minRank  int
+	inputs   map[int]string
+	conns    []*analysis.ConnReport // by ID
+	connByID map[int]*analysis.ConnReport
+	byRule   map[string]map[int][]*analysis.FindingReport
+}
+
+// ruleSuite is one registered rule's suite: a case per connection, or one
+// "capture" case for a capture-scope rule. Findings of a connection-scope
+// rule that name no connection of the report get a "capture" case too.
+func (j *junitBuilder) ruleSuite(rule *diagnose.Rule) junitSuite {
+	found := j.byRule[rule.ID]
+	s := junitSuite{
+		Name: clean(rule.ID + " " + rule.Slug),
+		Properties: [][2]string{
+			{"title", clean(rule.Title)},
+			{"severity", rule.Severity.String()},
+			{"scope", rule.Scope.String()},
+		},
+	}
+	var capture []*analysis.FindingReport
+	for id, fs := range found {
+		if rule.Scope == diagnose.ScopeCapture || j.connByID[id] == nil {
+			capture = append(capture, fs...)
+		}
+	}
+	if rule.Scope != diagnose.ScopeCapture {
+		for _, c := range j.conns {
+			s.add(j.caseOf(rule.ID, connLabel(c), found[c.ID], c))
+		}
+	}
+	if rule.Scope == diagnose.ScopeCapture || len(capture) > 0 {
+		s.add(j.caseOf(rule.ID, "capture", sortedFindings(capture), nil))
+	}
+	return s
+}
+
+// unknownRuleSuite is the suite of a rule the registry lacks: a case for
+// each connection it named.
+func (j *junitBuilder) unknownRuleSuite(id string) junitSuite {
+	ids := make([]int, 0, len(j.byRule[id]))
+	for cid := range j.byRule[id] {
+		ids = append(ids, cid)
+	}
+	sort.Ints(ids)
+	first := j.byRule[id][ids[0]][0]
+	s := junitSuite{Name: clean(id + " " + first.Slug), Properties: [][2]string{{"note", "rule not in this build's registry"}}}
+	for _, cid := range ids {
+		if c := j.connByID[cid]; c != nil {
+			s.add(j.caseOf(id, connLabel(c), j.byRule[id][cid], c))
+		} else {
+			s.add(j.caseOf(id, "capture", j.byRule[id][cid], nil))
+		}
+	}
+	return s
+}
+
 func (s *junitSuite) add(c junitCase) {
 	s.Cases = append(s.Cases, c)
 	s.Tests++
 	if c.Failure != nil {
 		s.Failures++
 	}
-}
-
-func hasConn(conns []*analysis.ConnReport, id int) bool {
-	for _, c := range conns {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // connLabel names a connection in a test case: stable across runs of the
@@ -267,8 +264,9 @@ func connLabel(c *analysis.ConnReport) string {
 // dashboard shows on one line.
 func short(s string, n int) string { return textsafe.Truncate(clean(s), n) }
 
-// junitCaseOf builds one test case from the findings of one rule there.
-func junitCaseOf(ruleID, name string, fs []*analysis.FindingReport, minRank int, c *analysis.ConnReport, inputs map[int]string) junitCase {
+// caseOf builds one test case from the findings of one rule there.
+func (j *junitBuilder) caseOf(ruleID, name string, fs []*analysis.FindingReport, c *analysis.ConnReport) junitCase {
+	minRank, inputs := j.minRank, j.inputs
 	tc := junitCase{Name: name, ClassName: "connscope." + clean(ruleID)}
 	var failing, passing []*analysis.FindingReport
 	for _, f := range fs {
