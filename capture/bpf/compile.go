@@ -50,6 +50,11 @@ func Compile(expr string, linkType capture.LinkType, snaplen int) ([]RawInstruct
 // after it by the 4-byte tag.
 //
 // Link types: Ethernet, Linux cooked v1 and v2, and raw IP.
+//
+// The programs are not optimized as libpcap's are, which matters only for
+// frames cut short before a field the filter reads: BPF rejects a frame as
+// soon as an executed load falls outside it, and libpcap's optimizer drops
+// loads it proves redundant, so on such frames the decisions can differ.
 func CompileBuiltin(expr string, linkType capture.LinkType, snaplen int) ([]RawInstruction, error) {
 	snap, err := checkSnaplen(snaplen)
 	if err != nil {
