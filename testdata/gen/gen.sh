@@ -87,7 +87,7 @@ prepare() {
 	fi
 	del_namespaces
 	mkdir -p "$BIN" "$OUT"
-	(cd "$ROOT" && go build -o "$BIN/csgen" ./testdata/gen/csgen && go build -o "$BIN/tapdelay" ./testdata/gen/tapdelay)
+	(cd "$ROOT" && go build -o "$BIN/csgen" ./testdata/gen/csgen && go build -o "$BIN/tapdelay" ./testdata/gen/tapdelay && go build -o "$BIN/pcapswap" ./testdata/gen/pcapswap)
 }
 
 # ---- topologies -----------------------------------------------------------
@@ -509,7 +509,17 @@ scenario_rto_delayed_transaction() { relayed rto-delayed-transaction rto-delayed
 scenario_http10_keepalive_ok() { simple http10-keepalive-ok; }
 scenario_healthy_page_load() { simple healthy-page-load; }
 
-FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip"
+scenario_bigendian() {
+	# Big-endian copies (tcpdump writes host order, little-endian here):
+	# every header field byte-swapped by testdata/gen/pcapswap, packets as
+	# recorded.
+	[ -f "$OUT/keepalive-reuse.pcap" ] || scenario_keepalive_reuse
+	[ -f "$OUT/ns-resolution.pcap" ] || scenario_ns_resolution
+	"$BIN/pcapswap" "$OUT/keepalive-reuse.pcap" "$OUT/keepalive-reuse-be.pcap"
+	"$BIN/pcapswap" "$OUT/ns-resolution.pcap" "$OUT/ns-resolution-be.pcap"
+}
+
+FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian"
 HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
 DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
 ALL="$FOUNDATION $HTTP $DIAGNOSE"
