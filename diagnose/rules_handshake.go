@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -101,10 +102,15 @@ func checkSYNRetransmission(p *connPass) {
 		for i, j := range idx {
 			frames[i] = segs[j].Frame
 		}
+		var tx *httpflow.Transaction
+		if len(p.v.txs) > 0 {
+			tx = p.v.txs[0] // the transaction that waited for the connection
+		}
 		p.report(Finding{
-			Frames: frames,
-			Time:   firstSeg.Time,
-			Cost:   lastSeg.Time - firstSeg.Time,
+			Transaction: tx,
+			Frames:      frames,
+			Time:        firstSeg.Time,
+			Cost:        lastSeg.Time - firstSeg.Time,
 			Message: fmt.Sprintf("%s sent %d times over %s before %s", what, len(idx),
 				ms(lastSeg.Time-firstSeg.Time), answered),
 			Vantage: p.v.vantageNote(),

@@ -18,8 +18,9 @@ var ruleMissingKeepAlive = &Rule{
 		What: "A client closed a connection after a single transaction and opened a new one to the same server " +
 			"right afterwards, paying a handshake (and slow start) each time instead of reusing the connection.",
 		Detection: "For each client address and server address and port: an HTTP connection that carried exactly " +
-			"one transaction and closed, followed by a new connection to the same server whose first SYN came " +
-			"within reopen-window of that close. One finding per client and server lists the extra connections " +
+			"one transaction, answered, and closed, followed by a new connection to the same server whose first " +
+			"SYN came within reopen-window of that close (a connection that died unanswered is a failure, not " +
+			"churn: see CC1008 and CH1006). One finding per client and server lists the extra connections " +
 			"and says which side refused persistence and how: Connection: close from the client or the server, " +
 			"HTTP/1.0 without Connection: keep-alive, or a close-delimited response body. The cost is the sum of " +
 			"the extra connections' initial round trips.",
@@ -53,8 +54,8 @@ func checkMissingKeepAlive(p *capturePass) {
 		taken := map[int]bool{}
 		var cost int64
 		for _, a := range g {
-			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 {
-				continue
+			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 || a.idleBeforeClose < 0 {
+				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
 			}
 			// Groups are sorted by opening time: find the first connection
 			// opened after a closed (less a round trip of tolerance for
@@ -109,9 +110,6 @@ func checkMissingKeepAlive(p *capturePass) {
 // the response, or after the connection sat idle (a keep-alive timeout).
 func unannouncedClose(s *connSummary) string {
 	who := roleOr(s.ClosedFirstBy, "one side")
-	if s.idleBeforeClose < 0 {
-		return "the " + who + " closed the connection before a response"
-	}
 	if s.idleBeforeClose >= idleTimeoutHint {
 		return fmt.Sprintf("no header refused persistence; the %s closed the connection after it sat idle %s "+
 			"(a keep-alive timeout shorter than the client's pause)", who, roundMS(s.idleBeforeClose))

@@ -126,9 +126,10 @@ func checkSlowStart(p *connPass) {
 		Frames:      flightFrames(segs, fl),
 		Time:        segs[fl[0].first].Time,
 		Cost:        extra * p.v.irtt,
-		Message: fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection; a warm window "+
-			"of %d bytes would have needed %d, so slow start cost %s of %s each",
-			total, len(fl), flightSizes(fl), warm, ceilDiv(total, warm), plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
+		Message: fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection, starting from "+
+			"an initial window of %d bytes; a warm window of about %d bytes would have needed %d, so slow start "+
+			"cost %s of %s each", total, len(fl), flightSizes(fl), fl[0].bytes, warm, ceilDiv(total, warm),
+			plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
 	})
 }
 

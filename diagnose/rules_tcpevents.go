@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/httpflow"
@@ -17,10 +18,12 @@ var ruleRetransmissionTimeout = &Rule{
 	Doc: Doc{
 		What: "Data of a request or response was lost and resent only after a sender's timer expired: the " +
 			"retransmission timeout, or on Linux first the shorter tail-loss probe (about two round trips).",
-		Detection: "Segments classified by reassembly as timeout retransmissions (not fast, not spurious, not " +
-			"capture duplicates), grouped by the transaction whose message they carried. Each is paired with the " +
-			"first transmission of the same bytes; the cost is the union of the intervals from first " +
-			"transmission to retransmission.",
+		Detection: "Segments classified by reassembly as timeout retransmissions (not fast, not capture " +
+			"duplicates), grouped by the transaction whose message they carried. Each is paired with the first " +
+			"transmission of the same bytes; the cost is the union of the intervals from first transmission to " +
+			"retransmission. Spurious ones (data the receiver already had) are counted apart and add no cost: " +
+			"they show a lost ACK, or a first copy lost before the capture point, which then saw only the " +
+			"retransmission (the finding says so).",
 		Why: "A retransmission timeout is at least 200 ms on Linux (1 s by RFC 6298) and doubles on every repeat; " +
 			"the transaction stalls for all of it. Timeouts instead of fast retransmits mean the sender had too " +
 			"little data in flight to get three duplicate ACKs (small windows, tail loss) or lost a whole flight.",
@@ -30,7 +33,7 @@ var ruleRetransmissionTimeout = &Rule{
 	},
 	checkConnection: func(p *connPass) {
 		reportRetransmissions(p, "timer-driven retransmission (RTO or tail-loss probe)", "timer-driven retransmissions (RTO or tail-loss probe)", func(k reassembly.SegmentKind) bool {
-			return k&reassembly.KindRetransmission != 0 && k&(reassembly.KindFastRetransmission|reassembly.KindSpuriousRetrans) == 0
+			return k&(reassembly.KindRetransmission|reassembly.KindSpuriousRetrans) != 0 && k&reassembly.KindFastRetransmission == 0
 		})
 	},
 }
@@ -64,6 +67,7 @@ type retransGroup struct {
 	intervals [][2]int64
 	first     int64
 	count     int
+	spurious  int
 }
 
 func reportRetransmissions(p *connPass, one, many string, match func(reassembly.SegmentKind) bool) {
@@ -89,8 +93,14 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 		}
 		g.count++
 		g.frames = append(g.frames, s.Frame)
-		if o := originalOf(segs, originals[s.Dir], s); o >= 0 {
+		o := originalOf(segs, originals[s.Dir], s)
+		if o >= 0 {
 			g.frames = append(g.frames, segs[o].Frame)
+		}
+		switch {
+		case s.Kind&reassembly.KindSpuriousRetrans != 0:
+			g.spurious++
+		case o >= 0:
 			g.intervals = append(g.intervals, [2]int64{segs[o].Time, s.Time})
 		}
 	}
@@ -103,17 +113,32 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 		if g.tx != nil {
 			what = "transaction " + requestLine(g.tx)
 		}
-		costText := "by an unknown time (the first transmissions were not captured)"
-		if cost >= 0 {
-			costText = "by " + ms(cost)
+		var parts []string
+		if real := g.count - g.spurious; real > 0 {
+			costText := "by an unknown time (the first transmissions were not captured)"
+			if cost >= 0 {
+				costText = "by " + ms(cost)
+			}
+			parts = append(parts, fmt.Sprintf("%s delayed %s %s", plural(real, one, many), what, costText))
 		}
+		vantage := p.v.vantageNote()
+		if g.spurious > 0 {
+			parts = append(parts, fmt.Sprintf("%s of %s repeated data the receiver already had (spurious): an "+
+				"ACK was lost, or an earlier copy was lost before the capture point, which then saw only the "+
+				"retransmission", plural(g.spurious, one, many), what))
+			if vantage == "" {
+				vantage = "losses between the sender and the capture point are invisible here: the first copy seen may " +
+					"itself have been a retransmission"
+			}
+		}
+		msg := strings.Join(parts, "; ")
 		p.report(Finding{
 			Transaction: g.tx,
 			Frames:      g.frames,
 			Time:        g.first,
 			Cost:        cost,
-			Message:     fmt.Sprintf("%s delayed %s %s", plural(g.count, one, many), what, costText),
-			Vantage:     p.v.vantageNote(),
+			Message:     msg,
+			Vantage:     vantage,
 		})
 	}
 }
