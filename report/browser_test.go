@@ -70,6 +70,7 @@ var (
 	graphsAttr   = regexp.MustCompile(`data-graphs="(\d+)"`)
 	jsErrorAttr  = regexp.MustCompile(`data-js-error="([^"]*)"`)
 	drawMSAttr   = regexp.MustCompile(`data-draw-ms="(\d+)"`)
+	overviewAttr = regexp.MustCompile(`id="overview" data-rendered="(\d+) rows"`)
 )
 
 func checkInBrowser(t *testing.T, chromium string, p browserPage) {
@@ -114,6 +115,12 @@ func checkInBrowser(t *testing.T, chromium string, p browserPage) {
 	bars, _ := strconv.Atoi(m[1] + m[2])
 	if want := len(p.report.Transactions); bars != want {
 		t.Errorf("waterfall drew %d bars, want one per transaction (%d)", bars, want)
+	}
+	if n := len(p.report.Connections); n > 1 {
+		o := overviewAttr.FindStringSubmatch(dom)
+		if o == nil || o[1] != strconv.Itoa(n) {
+			t.Errorf("overview drew %v rows, want one per connection (%d)", o, n)
+		}
 	}
 	if g := graphsAttr.FindStringSubmatch(dom); g == nil || g[1] == "0" {
 		t.Errorf("no time-sequence graph drawn (data-graphs %v)", g)

@@ -261,6 +261,48 @@
     return rows;
   }
 
+  // drawOverview draws every drawn connection as one row on the whole
+  // capture's time axis: its lifetime, its transactions' phases and its
+  // findings, so parallel and serial connections show at a glance. A row
+  // links to the connection's own waterfall. It returns the rows drawn.
+  function drawOverview(data, box) {
+    var conns = data.conns, OV_ROW = 14, H = AXIS_H + 6 + Math.max(conns.length, 1) * OV_ROW + 4;
+    var sc = scale(data.span), origin = data.span[0];
+    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'all connections on one time axis' });
+    axis(svg, sc, AXIS_H, H - AXIS_H, origin);
+    for (var i = 0; i < conns.length; i++) {
+      var c = conns[i], y = AXIS_H + 6 + i * OV_ROW;
+      var row = el('g', { 'class': 'ovrow' }, svg);
+      if (i % 2 === 1) el('rect', { x: 0, y: y, width: W, height: OV_ROW, fill: '#fafbfc' }, row);
+      label(row, 6, y + OV_ROW - 3, short('#' + c.id + ' ' + c.client + ' → ' + c.server, 40), 'lbl');
+      var x0 = sc.x(c.start), x1 = Math.max(sc.x(c.end), x0 + 1);
+      el('rect', { x: x0, y: y + OV_ROW / 2 - 1, width: x1 - x0, height: 2, fill: '#b0b6c3' }, row);
+      for (var k = 0; k < c.txns.length; k++) {
+        var tx = c.txns[k], phases = [['connect', tx.connect], ['send', tx.send], ['wait', tx.wait], ['receive', tx.receive]];
+        for (var p = 0; p < phases.length; p++) {
+          var span = phases[p][1];
+          if (!span) continue;
+          var a = sc.x(span[0]), b = sc.x(span[1]);
+          el('rect', { x: a, y: y + 3, width: Math.max(b - a, 1.2), height: OV_ROW - 6, fill: COLORS[phases[p][0]] }, row);
+        }
+        if (tx.noresp && tx.send) {
+          var na = sc.x(tx.send[1]);
+          el('rect', { x: na, y: y + 3, width: Math.max(sc.x(c.end) - na, 1.2), height: OV_ROW - 6, fill: '#f3c4c4' }, row);
+        }
+      }
+      for (var f = 0; f < c.finds.length; f++) {
+        var fx = sc.x(c.finds[f].times.length ? c.finds[f].times[0] : c.finds[f].t);
+        el('path', { d: 'M' + (fx - 3.5) + ' ' + (y + 1) + ' h7 l-3.5 5 z', fill: COLORS[c.finds[f].sev] || COLORS.info }, row);
+      }
+      tip(row, '#' + c.id + ' ' + c.client + ' → ' + c.server + '\n' + c.txns.length + ' transactions, ' +
+        c.finds.length + ' findings\nclick to open its waterfall');
+      (function (id) { row.addEventListener('click', function () { location.hash = 'conn-' + id; }); })(c.id);
+    }
+    box.textContent = '';
+    box.appendChild(svg);
+    return conns.length;
+  }
+
   // drawTimeSequence draws a Stevens graph: relative sequence number
   // against time for the direction that carried more data, with the other
   // side's ACK line and its advertised window.
@@ -343,6 +385,12 @@
     }
     select.addEventListener('change', drawAll);
     drawAll();
+    var overview = document.getElementById('overview');
+    if (overview && data.conns.length > 1) {
+      overview.setAttribute('data-rendered', drawOverview(data, overview) + ' rows');
+    } else if (overview) {
+      overview.parentNode.style.display = 'none';
+    }
     // Time-sequence graphs are drawn when opened; the one of the
     // connection that carried the most data is opened at once.
     var graphs = 0, plots = wf.querySelectorAll('details.tsg'), busiest = null, most = -1;
