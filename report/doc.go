@@ -49,8 +49,11 @@
 // a colour library.
 //
 // WriteHTML writes one self-contained page (inline CSS and script, no
-// fetches, no external fonts): the summary, the findings grouped by rule
-// with their evidence, and per connection a waterfall in the style of
+// fetches, no external fonts; a Content-Security-Policy forbids any): the
+// summary, the findings grouped by rule with their evidence, an overview
+// of every connection on the capture's time axis (lifetime, transaction
+// phases, findings), tables of connections and transactions, and per
+// connection a waterfall in the style of
 // browser developer tools (connect, send, wait and receive bars on a time
 // axis) with the connection's TCP segments as ticks on the same axis
 // (retransmissions, segments not captured, zero windows and resets
