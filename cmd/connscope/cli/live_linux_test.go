@@ -148,7 +148,7 @@ func generic(t *testing.T, v any) any {
 
 // timeTolerance is how far two packet sockets' timestamps of one frame
 // may drift apart.
-const timeTolerance = 50 * time.Microsecond
+const timeTolerance = time.Millisecond
 
 // compareJSON lists the differences between a and b, allowing time fields
 // (start, end, time, *_ms) to differ by timeTolerance.
