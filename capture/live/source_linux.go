@@ -299,44 +299,6 @@ func (s *Source) Next() (*capture.Packet, error) {
 	}
 }
 
-// insertVLAN puts back the 802.1Q tag the driver stripped, so the frame
-// reads as it was on the wire (and as tcpdump writes it).
-func (s *Source) insertVLAN(raw rawPacket) []byte {
-	if len(raw.data) < 12 {
-		return raw.data
-	}
-	tpid := uint16(0x8100)
-	if raw.status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && raw.vlanTPID != 0 {
-		tpid = raw.vlanTPID
-	}
-	b := append(s.vlanBuf[:0], raw.data[:12]...)
-	b = binary.BigEndian.AppendUint16(b, tpid)
-	b = binary.BigEndian.AppendUint16(b, raw.vlanTCI)
-	b = append(b, raw.data[12:]...)
-	s.vlanBuf = b
-	return b
-}
-
-// sll2HeaderLen is the size of a LINKTYPE_LINUX_SLL2 header.
-const sll2HeaderLen = 20
-
-// cook prefixes a network-layer frame from a cooked socket with the SLL2
-// header libpcap writes for `-i any`: protocol, reserved, interface index,
-// ARPHRD type, packet type, address length, 8 address bytes; all in
-// network byte order.
-func (s *Source) cook(raw rawPacket) []byte {
-	b := s.cookBuf[:0]
-	b = binary.BigEndian.AppendUint16(b, raw.protocol)
-	b = append(b, 0, 0)
-	b = binary.BigEndian.AppendUint32(b, raw.ifindex)
-	b = binary.BigEndian.AppendUint16(b, raw.hatype)
-	b = append(b, raw.pkttype, raw.halen)
-	b = append(b, raw.addr[:]...)
-	b = append(b, raw.data...)
-	s.cookBuf = b
-	return b
-}
-
 // wait blocks until the kernel hands over a block or Stop is called.
 func (s *Source) wait() error {
 	fds := []unix.PollFd{
@@ -455,42 +417,4 @@ func htons(v uint16) uint16 {
 	var b [2]byte
 	binary.BigEndian.PutUint16(b[:], v)
 	return *(*uint16)(unsafe.Pointer(&b[0]))
-}
-
-// linkTypeFor maps a device's ARPHRD_ type to the link type of the frames
-// a SOCK_RAW packet socket delivers for it.
-func linkTypeFor(hatype uint16) (capture.LinkType, error) {
-	switch hatype {
-	case unix.ARPHRD_ETHER, unix.ARPHRD_LOOPBACK:
-		return capture.LinkTypeEthernet, nil
-	case unix.ARPHRD_NONE, unix.ARPHRD_TUNNEL, unix.ARPHRD_TUNNEL6, unix.ARPHRD_SIT, unix.ARPHRD_IPGRE, unix.ARPHRD_PPP, unix.ARPHRD_RAWIP:
-		// No link-layer header: frames start with the IP header.
-		return capture.LinkTypeRaw, nil
-	}
-	return 0, fmt.Errorf("device type ARPHRD %d: %w (build with -tags libpcap to capture it)", hatype, ErrUnsupported)
-}
-
-// openError explains failures to open a capture, turning a missing
-// privilege into advice.
-func openError(iface, what string, err error) error {
-	if what != "" {
-		err = fmt.Errorf("%s: %w", what, err)
-	}
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("live: interface %s: %w: %w", iface, ErrPermission, err)
-	}
-	return fmt.Errorf("live: interface %s: %w", iface, err)
-}
-
-// noSuchInterface lists the interfaces that exist, so the user can pick.
-func noSuchInterface(iface string, cause error) error {
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return fmt.Errorf("live: interface %q: %w (%w)", iface, ErrNoSuchInterface, cause)
-	}
-	names := make([]string, 0, len(ifaces))
-	for _, ifi := range ifaces {
-		names = append(names, ifi.Name)
-	}
-	return fmt.Errorf("live: interface %q: %w; available: %s", iface, ErrNoSuchInterface, strings.Join(names, ", "))
 }
