@@ -235,6 +235,20 @@ func (p *Conn) connID() int {
 	return p.conn.ID
 }
 
+// moveBefore moves the kept transaction b (the last one) to just before
+// the kept transaction at, renumbering those after it.
+func (p *Conn) moveBefore(b, at *txnBox) {
+	if !b.kept || !at.kept || at.t.Index >= b.t.Index {
+		return
+	}
+	i := at.t.Index
+	copy(p.boxes[i+1:], p.boxes[i:len(p.boxes)-1])
+	p.boxes[i] = b
+	for j := i; j < len(p.boxes); j++ {
+		p.boxes[j].t.Index = j
+	}
+}
+
 // waiting returns how many requests wait for their final response.
 func (p *Conn) waiting() int { return len(p.pending) - p.pendHead }
 

@@ -256,8 +256,8 @@ var parseCases = []struct {
 			ackedUpTo(len(getA+getB+getC), srv(ok5)), closeBoth()),
 		want: []string{
 			"GET /a HTTP/1.1 ok => 200 content_length ok body=5 persistent",
-			"GET /c HTTP/1.1 ok => 200 content_length ok body=5 pipelined persistent",
 			"(no request) => 200 content_length ok body=3 persistent",
+			"GET /c HTTP/1.1 ok => 200 content_length ok body=5 pipelined persistent",
 		},
 	},
 	{

@@ -82,6 +82,16 @@ func TestHTTPScenarioCaptures(t *testing.T) {
 		{"connect-tunnel.pcap", []string{
 			"CONNECT 127.0.0.1:8080 HTTP/1.1 ok => 200 tunnel ok tunnel",
 		}, nil},
+		{"body-exceeds-content-length.pcap", []string{
+			"GET /exceeds?size=100&extra=50 HTTP/1.1 ok => 200 content_length ok body=100 !body_beyond_content_length persistent",
+		}, nil},
+		{"pipeline-unanswered-close.pcap", []string{
+			"GET /pu/1?size=600&delay=300&close=1&drain=1 HTTP/1.1 ok => 200 content_length ok body=600",
+			"GET /pu/2?size=300 HTTP/1.1 ok => (no response) pipelined",
+			"GET /pu/3?size=300 HTTP/1.1 ok => (no response) pipelined",
+			"GET /pu/2?size=300 HTTP/1.1 ok => 200 content_length ok body=300 persistent",
+			"GET /pu/3?size=300 HTTP/1.1 ok => 200 content_length ok body=300 persistent",
+		}, nil},
 		{"keepalive-reuse.pcap", nil, func(t *testing.T, txns []*Transaction) {
 			if len(txns) != 5 {
 				t.Fatalf("%d transactions", len(txns))

@@ -451,9 +451,13 @@ func (p *Conn) beginResponse(s *stream, st statusLine, bareLF bool, at reassembl
 		b = p.oldest()
 	} else {
 		b = p.newBox()
+		if p.waiting() > 0 {
+			// Its request was not captured and was sent before every
+			// request still waiting: its transaction goes before theirs.
+			p.moveBefore(b, p.oldest())
+		}
 		if interim {
-			// Its request was not captured, so it was sent before every
-			// request still waiting: the final response comes first.
+			// The final response comes first too.
 			p.pushFront(b)
 		}
 	}

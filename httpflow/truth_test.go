@@ -1,6 +1,8 @@
 package httpflow
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,6 +27,7 @@ import (
 type truthFile struct {
 	File      string `json:"file"`
 	Source    string `json:"source"`
+	SHA256    string `json:"sha256"`
 	Requests  []truthRequest
 	Responses []truthResponse
 }
@@ -138,6 +141,14 @@ var truthExpectations = map[string]truthExpectation{
 		why:          "GET, POST, GET pipelined: tshark pairs the first response with the last request",
 		pairingCount: 1,
 	},
+	"pipeline-hol-blocking.pcap": {
+		why:          "pipelined GETs behind a slow first response: tshark pairs the first response with the last request",
+		pairingCount: 1,
+	},
+	"pipeline-http10.pcap": {
+		why:          "pipelined HTTP/1.0 requests: tshark pairs the first response with the last request",
+		pairingCount: 1,
+	},
 	"truncated-fin.pcap": {
 		why:      "8000 of 20000 bytes, then the server's FIN: incomplete (fin), tshark drops it",
 		onlyOurs: []string{"*:200"},
@@ -197,8 +208,12 @@ func TestTsharkTruth(t *testing.T) {
 			default:
 				path = filepath.Join("..", "testdata", "captures", tf.File)
 			}
-			if _, err := os.Stat(path); err != nil {
+			data, err := os.ReadFile(path)
+			if err != nil {
 				t.Skipf("capture not present: %v", err)
+			}
+			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != tf.SHA256 {
+				t.Skipf("STALE: %s changed since its tshark truth was written; run testdata/truth/gen-http-truth.sh", tf.File)
 			}
 			res, _ := analyzeFile(t, path, Config{})
 			compareTruth(t, &tf, res, truthExpectations[tf.File])

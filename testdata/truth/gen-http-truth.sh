@@ -12,7 +12,11 @@
 # response with the most recent unanswered request it saw, which is wrong
 # for pipelining; the Go test says where and why.
 #
-# Usage: testdata/truth/gen-http-truth.sh   (from anywhere; needs tshark and jq)
+# Each file also records the capture's SHA-256: when a capture is
+# regenerated, the test notices that its truth is stale.
+#
+# Usage: testdata/truth/gen-http-truth.sh   (from anywhere; needs tshark, jq
+# and sha256sum)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +36,7 @@ def num: if . == null then null else tonumber end;
 {
   file: $file,
   source: $source,
+  sha256: $sha256,
   tshark: $version,
   requests: [ $frames[] | select(.["http.request.method"]) | . as $l
     | range(0; ($l["http.request.method"] | length)) as $i
@@ -63,7 +68,8 @@ gen() { # gen FILE SOURCE-LABEL
 		fi
 	fi
 	[ -s "$json.raw" ] || echo '[]' >"$json.raw"
-	jq --arg file "$name" --arg source "$label" --arg version "$version" "$program" "$json.raw" >"$json"
+	jq --arg file "$name" --arg source "$label" --arg version "$version" \
+		--arg sha256 "$(sha256sum "$f" | cut -d' ' -f1)" "$program" "$json.raw" >"$json"
 	rm -f "$json.raw" "$json.err"
 	printf '%-70s requests=%s responses=%s\n' "$name" \
 		"$(jq '.requests | length' "$json")" "$(jq '.responses | length' "$json")"

@@ -23,55 +23,25 @@ command -v tshark >/dev/null || { echo "gen-tcp-truth: tshark not found" >&2; ex
 command -v python3 >/dev/null || { echo "gen-tcp-truth: python3 not found" >&2; exit 1; }
 version="$(tshark --version 2>/dev/null | head -1)"
 
-# one FILE OUTPUT SOURCE-NAME: writes tshark's view of FILE to OUTPUT.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+
+# one FILE OUTPUT SOURCE-NAME: runs tshark over FILE and queues the result
+# for the single aggregation pass below.
 one() {
-	local file="$1" json="$2" name="$3" fields err
-	mkdir -p "$(dirname "$json")"
-	fields="$(mktemp)"; err="$(mktemp)"
+	local file="$1" json="$2" name="$3" i
+	i="$(printf '%04d' "$n")"
+	# Work on a snapshot, so that the hash describes exactly what tshark
+	# read even if the capture is rewritten meanwhile.
+	cp "$file" "$work/$i.capture"
 	# Frames carrying TCP, except ICMP errors that quote a TCP header.
-	tshark -n -r "$file" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l -E separator='|' \
+	tshark -n -r "$work/$i.capture" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l -E separator='|' \
 		-e frame.number -e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
 		-e tcp.len -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
-		-e tcp.analysis.spurious_retransmission >"$fields" 2>"$err" || true
-	python3 - "$fields" "$err" "$json" "$name" "$version" "$file" <<'PY'
-import hashlib, json, sys
-fields, errf, out, name, version, capfile = sys.argv[1:7]
-streams = {}
-for line in open(fields):
-    f = line.rstrip("\n").split("|")
-    if len(f) < 12 or not f[1]:
-        continue
-    frame, stream = int(f[0]), int(f[1])
-    src = f[2] or f[3]; dst = f[5] or f[6]
-    fmt = lambda ip, port: ("[%s]:%s" % (ip, port)) if ":" in ip else ("%s:%s" % (ip, port))
-    s, d = fmt(src, f[4]), fmt(dst, f[7])
-    st = streams.get(stream)
-    if st is None:
-        st = streams[stream] = {"stream": stream, "a": s, "b": d, "first_frame": frame, "last_frame": frame,
-                                "packets": {"a_to_b": 0, "b_to_a": 0}, "bytes": {"a_to_b": 0, "b_to_a": 0},
-                                "retransmissions": {"a_to_b": 0, "b_to_a": 0},
-                                "fast_retransmissions": 0, "spurious_retransmissions": 0}
-    way = "a_to_b" if s == st["a"] else "b_to_a"
-    st["last_frame"] = frame
-    st["packets"][way] += 1
-    st["bytes"][way] += int(f[8] or 0)
-    if f[9]:
-        st["retransmissions"][way] += 1
-    if f[10]:
-        st["fast_retransmissions"] += 1
-    if f[11]:
-        st["spurious_retransmissions"] += 1
-err = [l for l in open(errf).read().splitlines() if l.strip() and not l.startswith("Running as user")]
-sha = hashlib.sha256(open(capfile, "rb").read()).hexdigest()
-doc = {"capture": name, "sha256": sha, "generator": "testdata/truth/gen-tcp-truth.sh", "tshark": version,
-       "tcp_streams": len(streams), "streams": [streams[k] for k in sorted(streams)]}
-if err:
-    doc["tshark_stderr"] = err[0].replace(capfile, name)
-with open(out, "w") as o:
-    json.dump(doc, o, indent=1, sort_keys=True)
-    o.write("\n")
-PY
-	rm -f "$fields" "$err"
+		-e tcp.analysis.spurious_retransmission >"$work/$i.fields" 2>"$work/$i.err" || true
+	printf '%s\t%s\t%s\t%s\n' "$i" "$file" "$json" "$name" >>"$work/manifest"
 }
 
 n=0
@@ -92,4 +62,49 @@ if [ -d "$shared" ]; then
 else
 	echo "gen-tcp-truth: $shared not found; shared captures skipped" >&2
 fi
+[ -f "$work/manifest" ] || { echo "gen-tcp-truth: no captures found" >&2; exit 1; }
+"$py" - "$work" "$version" <<'PY'
+import hashlib, json, os, sys
+work, version = sys.argv[1:3]
+def fmt(ip, port):
+    return ("[%s]:%s" % (ip, port)) if ":" in ip else ("%s:%s" % (ip, port))
+for entry in open(os.path.join(work, "manifest")):
+    i, capfile, out, name = entry.rstrip("\n").split("\t")
+    streams = {}
+    for line in open(os.path.join(work, i + ".fields")):
+        f = line.rstrip("\n").split("|")
+        if len(f) < 12 or not f[1]:
+            continue
+        frame, stream = int(f[0]), int(f[1])
+        s, d = fmt(f[2] or f[3], f[4]), fmt(f[5] or f[6], f[7])
+        st = streams.get(stream)
+        if st is None:
+            st = streams[stream] = {"stream": stream, "a": s, "b": d, "first_frame": frame, "last_frame": frame,
+                                    "packets": {"a_to_b": 0, "b_to_a": 0}, "bytes": {"a_to_b": 0, "b_to_a": 0},
+                                    "retransmissions": {"a_to_b": 0, "b_to_a": 0},
+                                    "fast_retransmissions": 0, "spurious_retransmissions": 0}
+        way = "a_to_b" if s == st["a"] else "b_to_a"
+        st["last_frame"] = frame
+        st["packets"][way] += 1
+        st["bytes"][way] += int(f[8] or 0)
+        if f[9]:
+            st["retransmissions"][way] += 1
+        if f[10]:
+            st["fast_retransmissions"] += 1
+        if f[11]:
+            st["spurious_retransmissions"] += 1
+    err = [l for l in open(os.path.join(work, i + ".err")).read().splitlines()
+           if l.strip() and not l.startswith("Running as user")]
+    snapshot = os.path.join(work, i + ".capture")
+    with open(snapshot, "rb") as c:
+        sha = hashlib.sha256(c.read()).hexdigest()
+    doc = {"capture": name, "sha256": sha, "generator": "testdata/truth/gen-tcp-truth.sh", "tshark": version,
+           "tcp_streams": len(streams), "streams": [streams[k] for k in sorted(streams)]}
+    if err:
+        doc["tshark_stderr"] = err[0].replace(snapshot, name)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as o:
+        json.dump(doc, o, indent=1, sort_keys=True)
+        o.write("\n")
+PY
 echo "gen-tcp-truth: wrote $n files under ${out#"$root/"}"
