@@ -27,7 +27,8 @@
 // the request start less the handshake. "connection" is our connection ID
 // and serverIPAddress the server's address. The URL is http:// + the Host
 // header (the server address when it is missing or not a host) + the
-// target, percent-encoded so that it parses. Bodies are never included. A
+// target, percent-encoded so that it parses. Each input is a page (HAR
+// viewers group entries by page). Bodies are never included. A
 // transaction without a response gets status 0 and sizes -1, as browsers
 // write an aborted request.
 //

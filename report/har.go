@@ -33,14 +33,27 @@ type (
 	harLog struct {
 		Version string     `json:"version"`
 		Creator harCreator `json:"creator"`
+		Pages   []harPage  `json:"pages,omitempty"`
 		Entries []harEntry `json:"entries"`
 		Comment string     `json:"comment,omitempty"`
+	}
+	// harPage stands for one input: HAR viewers group entries by page.
+	harPage struct {
+		StartedDateTime string         `json:"startedDateTime"`
+		ID              string         `json:"id"`
+		Title           string         `json:"title"`
+		PageTimings     harPageTimings `json:"pageTimings"`
+	}
+	harPageTimings struct {
+		OnContentLoad float64 `json:"onContentLoad"`
+		OnLoad        float64 `json:"onLoad"`
 	}
 	harCreator struct {
 		Name    string `json:"name"`
 		Version string `json:"version"`
 	}
 	harEntry struct {
+		PageRef         string      `json:"pageref,omitempty"`
 		StartedDateTime string      `json:"startedDateTime"`
 		Time            float64     `json:"time"`
 		Request         harRequest  `json:"request"`
@@ -115,8 +128,23 @@ func WriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
 		Creator: harCreator{Name: "connscope", Version: version},
 		Entries: []harEntry{},
 	}}
+	pages := map[int]bool{}
+	for _, in := range nonNil(r.Inputs) {
+		doc.Log.Pages = append(doc.Log.Pages, harPage{
+			StartedDateTime: harTime(int64(in.Start)),
+			ID:              harPageID(in.Index),
+			Title:           in.Name,
+			PageTimings:     harPageTimings{OnContentLoad: -1, OnLoad: -1},
+		})
+		pages[in.Index] = true
+	}
 	for _, t := range nonNil(r.Transactions) {
-		doc.Log.Entries = append(doc.Log.Entries, harEntryOf(t, conns[t.Connection]))
+		c := conns[t.Connection]
+		e := harEntryOf(t, c)
+		if c != nil && pages[c.Input] {
+			e.PageRef = harPageID(c.Input)
+		}
+		doc.Log.Entries = append(doc.Log.Entries, e)
 	}
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
@@ -147,12 +175,12 @@ func harEntryOf(t *analysis.TxnReport, c *analysis.ConnReport) harEntry {
 	}
 	// The entry starts when the request started, handshake included: a
 	// browser's entry begins before it connects.
-	started := time.Unix(0, int64(txnStart(t)))
+	started := int64(txnStart(t))
 	if connect > 0 {
-		started = started.Add(-time.Duration(connect * float64(time.Millisecond)))
+		started -= int64(connect * float64(time.Millisecond))
 	}
 	e := harEntry{
-		StartedDateTime: started.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
+		StartedDateTime: harTime(started),
 		Time:            round3(total),
 		Request:         harRequestOf(t, c),
 		Response:        harResponseOf(t),
@@ -182,6 +210,14 @@ func harEntryOf(t *analysis.TxnReport, c *analysis.ConnReport) harEntry {
 	e.Comment = strings.Join(notes, "; ")
 	return e
 }
+
+// harTime formats a capture time as ISO 8601 with microseconds.
+func harTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// harPageID names the page of input i.
+func harPageID(i int) string { return "input_" + strconv.Itoa(i) }
 
 func harRequestOf(t *analysis.TxnReport, c *analysis.ConnReport) harRequest {
 	q := harRequest{

@@ -31,6 +31,29 @@ func checkHAR(doc []byte) []string {
 		c.str(cr, "log.creator", "version")
 	}
 	c.optional(log, "log", "comment", "string")
+	pageIDs := map[string]bool{}
+	if pages, ok := log["pages"]; ok {
+		list, ok := pages.([]any)
+		if !ok {
+			c.errf("log.pages is not an array")
+		}
+		for i, x := range list {
+			p := fmt.Sprintf("log.pages[%d]", i)
+			pg, ok := x.(map[string]any)
+			if !ok {
+				c.errf("%s is not an object", p)
+				continue
+			}
+			if started := c.str(pg, p, "startedDateTime"); started != "" {
+				if _, err := time.Parse(time.RFC3339Nano, started); err != nil {
+					c.errf("%s.startedDateTime %q is not ISO 8601", p, started)
+				}
+			}
+			pageIDs[c.str(pg, p, "id")] = true
+			c.str(pg, p, "title")
+			c.object(pg, p, "pageTimings")
+		}
+	}
 	entries := c.array(log, "log", "entries")
 	for i, e := range entries {
 		p := fmt.Sprintf("log.entries[%d]", i)
@@ -40,6 +63,9 @@ func checkHAR(doc []byte) []string {
 			continue
 		}
 		c.checkEntry(entry, p)
+		if ref, ok := entry["pageref"].(string); ok && !pageIDs[ref] {
+			c.errf("%s.pageref %q names no page", p, ref)
+		}
 	}
 	return c.errs
 }
