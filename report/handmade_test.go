@@ -60,6 +60,16 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("%s: two renderings differ\n%s", first[i].name, firstDiff(a.Bytes(), b.Bytes()))
 		}
 	}
+	var a, b bytes.Buffer
+	if err := WriteHTML(&a, fixtureReport(), HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&b, fixtureReport(), HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("html: two renderings differ\n%s", firstDiff(a.Bytes(), b.Bytes()))
+	}
 }
 
 func TestNilReport(t *testing.T) {
