@@ -235,58 +235,6 @@ func (p *Conn) connID() int {
 	return p.conn.ID
 }
 
-// moveBefore moves the kept transaction b (the last one) to just before
-// the kept transaction at, renumbering those after it.
-func (p *Conn) moveBefore(b, at *txnBox) {
-	if !b.kept || !at.kept || at.t.Index >= b.t.Index {
-		return
-	}
-	i := at.t.Index
-	copy(p.boxes[i+1:], p.boxes[i:len(p.boxes)-1])
-	p.boxes[i] = b
-	for j := i; j < len(p.boxes); j++ {
-		p.boxes[j].t.Index = j
-	}
-}
-
-// waiting returns how many requests wait for their final response.
-func (p *Conn) waiting() int { return len(p.pending) - p.pendHead }
-
-// oldest returns the oldest waiting request (waiting() > 0).
-func (p *Conn) oldest() *txnBox { return p.pending[p.pendHead] }
-
-// popPending removes the oldest waiting request.
-func (p *Conn) popPending() {
-	p.pending[p.pendHead] = nil
-	p.pendHead++
-	if p.pendHead == len(p.pending) {
-		p.pending, p.pendHead = p.pending[:0], 0
-	} else if p.pendHead >= 1024 && p.pendHead*2 >= len(p.pending) {
-		// Many answered, many still waiting (deep pipelining): compact.
-		n := copy(p.pending, p.pending[p.pendHead:])
-		clear(p.pending[n:])
-		p.pending, p.pendHead = p.pending[:n], 0
-	}
-}
-
-// pushFront makes b the oldest waiting request.
-func (p *Conn) pushFront(b *txnBox) {
-	if p.pendHead > 0 {
-		p.pendHead--
-		p.pending[p.pendHead] = b
-		return
-	}
-	p.pending = append(p.pending, nil)
-	copy(p.pending[1:], p.pending)
-	p.pending[0] = b
-}
-
-// clearPending forgets every waiting request.
-func (p *Conn) clearPending() {
-	clear(p.pending)
-	p.pending, p.pendHead = p.pending[:0], 0
-}
-
 func newMessage(m *Message, tok []string) {
 	m.DeclaredLength = -1
 	m.KeepAliveMax = -1

@@ -1,0 +1,256 @@
+package httpflow
+
+// This file parses inside a message: header fields, the framing decision
+// at the end of the header block, chunked bodies and their trailers.
+
+import (
+	"bytes"
+
+	"github.com/connscope/connscope/reassembly"
+)
+
+// trailerLine handles one line of the trailer section that ends a chunked
+// body (RFC 9112 section 7.1.2): fields kept in Message.Trailers within
+// the same bounds as headers, until the blank line that ends the message.
+func (p *Conn) trailerLine(s *stream, line []byte) {
+	c, _ := trimEOL(line)
+	if len(c) == 0 && !s.lineTrunc {
+		p.finish(s)
+		return
+	}
+	if s.lineTrunc || c[0] == ' ' || c[0] == '\t' {
+		s.msg.HeadersTruncated = s.msg.HeadersTruncated || s.lineTrunc
+		return
+	}
+	name, value, anomaly, ok := splitField(c)
+	if anomaly != "" {
+		addAnomaly(s.msg, anomaly)
+	}
+	if ok && !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
+		s.msg.HeadersTruncated = true
+	}
+}
+
+// closeTrailers turns the trailer fields collected so far into
+// Message.Trailers.
+func (p *Conn) closeTrailers(s *stream) {
+	if !s.trailersOpen {
+		return
+	}
+	s.trailersOpen = false
+	if len(s.blk.fields) == 0 {
+		return
+	}
+	str := p.mem.string(s.blk.buf)
+	m := s.msg
+	m.Trailers = p.mem.headerSlice(len(s.blk.fields))
+	for i, f := range s.blk.fields {
+		m.Trailers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+	}
+}
+
+// headerLine handles one complete line of a header block.
+func (p *Conn) headerLine(s *stream, line []byte, at reassembly.Span) {
+	m := s.msg
+	content, bare := trimEOL(line)
+	if bare {
+		addAnomaly(m, "bare_lf")
+	}
+	if len(content) == 0 && !s.lineTrunc {
+		p.endHeaders(s)
+		return
+	}
+	if s.lineTrunc {
+		addAnomaly(m, "header_line_too_long")
+		m.HeadersTruncated = true
+	}
+	if content[0] == ' ' || content[0] == '\t' {
+		// Obsolete line folding (RFC 9112 section 5.2): the line continues
+		// the previous field's value.
+		addAnomaly(m, "obs_fold")
+		s.blk.fold(trimOWS(content), p.cfg.MaxHeaderBytes)
+		return
+	}
+	name, value, anomaly, ok := splitField(content)
+	if anomaly != "" {
+		addAnomaly(m, anomaly)
+	}
+	if !ok {
+		return
+	}
+	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
+		// Not stored, but connection management still depends on it.
+		m.HeadersTruncated = true
+		interpret(m, &s.fi, string(name), string(value))
+	}
+}
+
+// endHeaders turns the header block into strings and decides how the body
+// is framed (RFC 9112 section 6.3).
+func (p *Conn) endHeaders(s *stream) {
+	m, b := s.msg, s.box
+	p.closeBlock(s)
+	fi := &s.fi
+	if fi.teSeen && (fi.clSeen || fi.clBad) {
+		// Transfer-Encoding overrides Content-Length (RFC 9112 section
+		// 6.3), but a message with both is a smuggling vector.
+		addAnomaly(m, "te_and_cl")
+	}
+	if s.dir == reassembly.ClientToServer {
+		if m.Upgrade != "" || b.connect {
+			s.mayTunnel = true
+		}
+		switch {
+		case fi.teSeen && fi.chunkedLast:
+			m.Framing = FramingChunked
+		case fi.teSeen:
+			// A request whose final coding is not chunked has no knowable
+			// length (RFC 9112 section 6.3 rule 4).
+			addAnomaly(m, "bad_transfer_encoding")
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+			return
+		case fi.clBad && !fi.clSeen:
+			p.abort(s, IncompleteMalformed)
+			s.st = stResync
+			return
+		case fi.clSeen:
+			m.Framing = FramingContentLength
+		}
+	} else {
+		switch status := m.Status; {
+		case status == 101 || (b.connect && status >= 200 && status < 300):
+			m.Framing = FramingTunnel
+			b.t.Tunnel = true
+		case status < 200:
+		case b.head, status == 204, status == 304:
+			// No body by rule, whatever the headers say.
+		case fi.teSeen && fi.chunkedLast:
+			m.Framing = FramingChunked
+		case fi.teSeen:
+			m.Framing = FramingCloseDelimited
+		case fi.clSeen:
+			m.Framing = FramingContentLength
+		default:
+			m.Framing = FramingCloseDelimited
+		}
+	}
+	if s.final {
+		b.respHeaders = true
+	}
+	switch m.Framing {
+	case FramingContentLength:
+		if fi.cl == 0 {
+			p.finish(s)
+			return
+		}
+		s.remaining = fi.cl
+		s.st = stBodyLength
+	case FramingChunked:
+		s.st = stChunkSize
+	case FramingCloseDelimited:
+		s.st = stBodyClose
+	default:
+		p.finish(s)
+	}
+}
+
+// closeBlock turns the header block collected so far into the message's
+// strings (one allocation for all of them) and interprets the fields. It
+// runs at the blank line that ends the block, or when the message ends
+// before it.
+func (p *Conn) closeBlock(s *stream) {
+	if !s.blkOpen {
+		return
+	}
+	s.blkOpen = false
+	m := s.msg
+	str := p.mem.string(s.blk.buf)
+	if n := len(s.blk.fields); n > 0 {
+		m.Headers = p.mem.headerSlice(n)
+		for i, f := range s.blk.fields {
+			m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+		}
+	}
+	if s.blk.truncated {
+		m.HeadersTruncated = true
+	}
+	if s.dir == reassembly.ClientToServer {
+		method := s.blk.start[0]
+		if v, ok := internMethod(s.blk.buf[method.lo:method.hi]); ok {
+			m.Method = v
+		} else {
+			m.Method = method.of(str)
+		}
+		m.Target = s.blk.start[1].of(str)
+		m.Version = versionString(s.blk.buf, str, s.blk.start[2])
+	} else {
+		m.Version = versionString(s.blk.buf, str, s.blk.start[0])
+		m.Reason = s.blk.start[1].of(str)
+	}
+	for _, h := range m.Headers {
+		interpret(m, &s.fi, h.Name, h.Value)
+	}
+	if s.fi.clSeen {
+		m.DeclaredLength = s.fi.cl
+	}
+}
+
+func versionString(buf []byte, str string, r ref) string {
+	if v, ok := internVersion(buf[r.lo:r.hi]); ok {
+		return v
+	}
+	return r.of(str)
+}
+
+// chunkSizeLine handles "chunk-size [; extensions] CRLF" (RFC 9112
+// section 7.1).
+func (p *Conn) chunkSizeLine(s *stream, line []byte) {
+	m := s.msg
+	content, bare := trimEOL(line)
+	if bare {
+		addAnomaly(m, "bare_lf")
+	}
+	if i := bytes.IndexByte(content, ';'); i >= 0 {
+		content = content[:i]
+	}
+	n, ok := parseHex(trimOWS(content))
+	if !ok || s.lineTrunc {
+		addAnomaly(m, "bad_chunk_size")
+		p.abort(s, IncompleteMalformed)
+		s.st = stResync
+		return
+	}
+	if n == 0 {
+		s.st = stTrailers
+		s.blk.reset()
+		s.trailersOpen = true
+		return
+	}
+	s.remaining = n
+	s.st = stChunkData
+}
+
+// parseHex parses a chunk size; more than 15 hex digits would overflow
+// int64 and is rejected.
+func parseHex(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		var v byte
+		switch {
+		case c >= '0' && c <= '9':
+			v = c - '0'
+		case c >= 'a' && c <= 'f':
+			v = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(v)
+	}
+	return n, true
+}
