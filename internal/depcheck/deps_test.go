@@ -21,6 +21,8 @@ func TestLibrariesStayFree(t *testing.T) {
 		"github.com/connscope/connscope/httpflow/...",
 		"github.com/connscope/connscope/diagnose/...",
 		"github.com/connscope/connscope/analysis/...",
+		"github.com/connscope/connscope/report/...",
+		"github.com/connscope/connscope/internal/textsafe/...",
 	}
 	forbidden := []string{"github.com/spf13/pflag", "github.com/fatih/color"}
 	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, libs...)
