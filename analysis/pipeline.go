@@ -128,6 +128,7 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 		in.DurationMS = MillisOf(int64(in.End - in.Start))
 	}
 	in.PeakOpenConns = asm.Stats().PeakOpen
+	in.Warnings = append(in.Warnings, limitWarnings(a.opts, asm.Stats(), h.limits)...)
 	if w, ok := src.(interface{ Warnings() []capture.Warning }); ok {
 		for _, x := range w.Warnings() {
 			in.Warnings = append(in.Warnings, x.String())
@@ -236,6 +237,7 @@ type handler struct {
 	engine    *diagnose.Engine
 	parsers   map[*reassembly.Connection]*httpflow.Conn
 	maxConnID int
+	limits    limitCounts // what the httpflow limits left out, for warnings
 }
 
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
@@ -253,6 +255,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		txns = p.Transactions()
 		app = p.App()
 	}
+	h.limits.addConn(p, txns)
 	// Provisional IDs, unique across inputs; Report renumbers them.
 	for _, t := range txns {
 		h.a.nextTxn++

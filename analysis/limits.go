@@ -1,0 +1,84 @@
+package analysis
+
+import (
+	"fmt"
+
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// limitCounts adds up, for one input, what the httpflow limits left out.
+// The reassembly limits are counted by the Assembler's Stats.
+type limitCounts struct {
+	// txnsDropped counts transactions parsed but not kept because a
+	// connection reached httpflow.Config.MaxTransactionsPerConn, on
+	// connsDropping connections.
+	txnsDropped   int64
+	connsDropping int64
+	// headersCut counts messages whose header block went over
+	// MaxHeaderBytes or MaxHeaders (Message.HeadersTruncated).
+	headersCut int64
+}
+
+// addConn counts what one closed connection's parser left out.
+func (l *limitCounts) addConn(p *httpflow.Conn, txns []*httpflow.Transaction) {
+	if p != nil {
+		if n := p.TransactionsDropped(); n > 0 {
+			l.txnsDropped += int64(n)
+			l.connsDropping++
+		}
+	}
+	for _, t := range txns {
+		if t.Request != nil && t.Request.HeadersTruncated {
+			l.headersCut++
+		}
+		for _, m := range t.Interim {
+			if m != nil && m.HeadersTruncated {
+				l.headersCut++
+			}
+		}
+		if t.Response != nil && t.Response.HeadersTruncated {
+			l.headersCut++
+		}
+	}
+}
+
+// orDefault is v, or def when v is unset (<= 0), as the packages' Config
+// types read their fields.
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// limitWarnings says, for one input, every limit that was reached, so that
+// a report cut short by a bound never passes for a complete one. The words
+// in parentheses name the analyze flag that raises the limit.
+func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
+	var out []string
+	if st.Evicted > 0 {
+		out = append(out, fmt.Sprintf("connection table full (%d connections, --max-conns): %d connections closed early, the idlest first; their later packets start new connections with inferred roles",
+			orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections), st.Evicted))
+	}
+	if st.SegmentsDropped > 0 {
+		out = append(out, fmt.Sprintf("segment records capped at %d per connection (--max-segments-per-conn): %d oldest records released, so timelines and segment evidence of long connections are partial",
+			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), st.SegmentsDropped))
+	}
+	if st.BufferOverflows > 0 {
+		out = append(out, fmt.Sprintf("out-of-order buffer full (%d bytes per direction): %d holes given up on and reported as gaps",
+			orDefault(opts.Reassembly.MaxBufferedBytes, reassembly.DefaultMaxBufferedBytes), st.BufferOverflows))
+	}
+	if l.headersCut > 0 {
+		out = append(out, fmt.Sprintf("header block over %d bytes or %d fields cut on %d messages (--max-header-bytes): framing was still read, the fields beyond were not kept",
+			orDefault(opts.HTTP.MaxHeaderBytes, httpflow.DefaultMaxHeaderBytes), orDefault(opts.HTTP.MaxHeaders, httpflow.DefaultMaxHeaders), l.headersCut))
+	}
+	if l.txnsDropped > 0 {
+		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more transactions on %d connections were parsed but not listed",
+			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, l.connsDropping))
+	}
+	if st.CaptureDuplicates > 0 {
+		out = append(out, fmt.Sprintf("%d frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions", st.CaptureDuplicates))
+	}
+	return out
+}

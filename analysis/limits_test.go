@@ -1,0 +1,76 @@
+package analysis
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// limitCapture writes conns connections to one server; each sends reqs
+// pipelined requests with a 300-byte header field and gets no answer.
+func limitCapture(t *testing.T, conns, reqs int) *capture.Reader {
+	t.Helper()
+	var buf bytes.Buffer
+	w := capturetest.NewPcap(&buf, capture.LinkTypeEthernet, capturetest.PcapOptions{})
+	srv := netip.MustParseAddrPort("192.0.2.1:80")
+	now := int64(1e18)
+	req := "GET / HTTP/1.1\r\nX-Pad: " + strings.Repeat("p", 300) + "\r\n\r\n"
+	for i := range conns {
+		cli := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i))
+		seg := func(src, dst netip.AddrPort, seq, ack uint32, fl capture.TCPFlags, payload string) {
+			w.Write(now, capturetest.Ethernet(capturetest.TCP{Src: src, Dst: dst, Seq: seq, Ack: ack, Flags: fl, Window: 65535, Payload: []byte(payload)}.IP()))
+			now += 1e6
+		}
+		seg(cli, srv, 100, 0, capture.FlagSYN, "")
+		seg(srv, cli, 500, 101, capture.FlagSYN|capture.FlagACK, "")
+		seg(cli, srv, 101, 501, capture.FlagACK, "")
+		seg(cli, srv, 101, 501, capture.FlagACK|capture.FlagPSH, strings.Repeat(req, reqs))
+	}
+	r, err := capture.NewReader(&buf, "limits.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestLimitsAreReported(t *testing.T) {
+	for _, c := range []struct {
+		desc  string
+		opts  Options
+		conns int
+		reqs  int
+		want  []string // substrings of the input's warnings, in order
+	}{
+		{"no limit reached", Options{}, 3, 2, nil},
+		{"connection table", Options{Reassembly: reassembly.Config{MaxConnections: 2}}, 5, 1,
+			[]string{"connection table full (2 connections, --max-conns): 3 connections closed early"}},
+		{"segment records", Options{Reassembly: reassembly.Config{MaxSegmentsPerConn: 3}}, 2, 1,
+			[]string{"segment records capped at 3 per connection (--max-segments-per-conn): 2 oldest records released"}},
+		{"header block", Options{HTTP: httpflow.Config{MaxHeaderBytes: 100}}, 2, 2,
+			[]string{"header block over 100 bytes or 256 fields cut on 4 messages"}},
+		{"transactions", Options{HTTP: httpflow.Config{MaxTransactionsPerConn: 2}}, 3, 5,
+			[]string{"transactions per connection capped at 2 (--max-txns-per-conn): 9 more transactions on 3 connections"}},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			a := New(c.opts)
+			if err := a.AddSource("limits.pcap", "pcap", limitCapture(t, c.conns, c.reqs)); err != nil {
+				t.Fatal(err)
+			}
+			got := a.Report().Inputs[0].Warnings
+			if len(got) != len(c.want) {
+				t.Fatalf("warnings %q, want %d matching %q", got, len(c.want), c.want)
+			}
+			for i, w := range c.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %d = %q, want it to contain %q", i, got[i], w)
+				}
+			}
+		})
+	}
+}
