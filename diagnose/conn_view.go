@@ -228,6 +228,12 @@ func (v *connView) retransmitted(frame uint64) bool {
 	return i >= 0 && v.c.Segments[i].Kind&(reassembly.KindRetransmission|reassembly.KindFastRetransmission) != 0
 }
 
+// timingTrusted reports whether the capture saw every byte of the
+// connection, so that httpflow's message times, and the pipelining and
+// idle gaps derived from them, describe what the endpoints did. When bytes
+// were missed, a message may seem to end late or a request to start early.
+func (v *connView) timingTrusted() bool { return !v.missed[0] && !v.missed[1] }
+
 // sentData reports whether direction d carried new payload in a frame after
 // from and before until, from prefix counts built on first use.
 func (v *connView) sentData(d reassembly.Direction, from, until uint64) bool {

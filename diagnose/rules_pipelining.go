@@ -16,7 +16,9 @@ var rulePipelinedNonIdempotent = &Rule{
 			"non-idempotent one before its response arrived.",
 		Detection: "A transaction marked pipelined by httpflow (its request started before the previous response " +
 			"was complete) whose method is not idempotent, or whose preceding request's method is not idempotent. " +
-			"Idempotent: GET, HEAD, OPTIONS, TRACE, PUT, DELETE and the idempotent WebDAV methods.",
+			"Idempotent: GET, HEAD, OPTIONS, TRACE, PUT, DELETE and the idempotent WebDAV methods. Connections " +
+			"where the capture missed bytes are skipped (a response whose end was not seen makes the next request " +
+			"look pipelined).",
 		Why: "If the connection drops, the client cannot tell which pipelined requests the server processed. " +
 			"Idempotent ones can be resent; a POST cannot without risking doing it twice. RFC 9112 section 9.3.2: " +
 			"a client should not pipeline after a non-idempotent request until its final response arrives.",
@@ -24,6 +26,9 @@ var rulePipelinedNonIdempotent = &Rule{
 			"their response before sending more.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.timingTrusted() {
+			return // pipelining is judged from message times
+		}
 		for i, t := range p.v.txs {
 			if i == 0 || !t.Pipelined || t.Request == nil {
 				continue
@@ -58,7 +63,8 @@ var rulePipeliningBeforePersistence = &Rule{
 			"had said the connection would stay open.",
 		Detection: "A pipelined transaction whose request started before the first response on the connection " +
 			"that kept it persistent (httpflow's PersistentAfter), on a connection where an earlier request or " +
-			"response is HTTP/1.0 (which persists only by negotiation).",
+			"response is HTTP/1.0 (which persists only by negotiation). Connections where the capture missed " +
+			"bytes are skipped.",
 		Why: "An HTTP/1.0 connection persists only when the response agrees (Connection: keep-alive). If it does " +
 			"not, the server closes after the first response and the pipelined requests are lost; RFC 9112 " +
 			"section 9.3.2 asks clients not to pipeline before they know the connection is persistent.",
@@ -66,6 +72,9 @@ var rulePipeliningBeforePersistence = &Rule{
 			"HTTP/1.1 to servers that support it.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.timingTrusted() {
+			return // pipelining is judged from message times
+		}
 		var persistentFrom int64 = -1 // start of the first response that confirmed persistence
 		for _, t := range p.v.txs {
 			if t.Response != nil && t.PersistentAfter {

@@ -18,7 +18,8 @@ var ruleSerialIdleGaps = &Rule{
 		Detection: "On a connection with several transactions, the idle gap before each non-pipelined transaction " +
 			"after the first (the previous response's last byte to the request's first byte, from httpflow) of at " +
 			"least min-gap, unless the request's first segment is a retransmission (the time went to a loss, " +
-			"not to idleness). One finding per connection lists the gaps; the cost is their sum.",
+			"not to idleness). Connections where the capture missed bytes are skipped: their message times " +
+			"cannot be trusted. One finding per connection lists the gaps; the cost is their sum.",
 		Why: "Serial transactions add up: every gap, plus every request's round trip, is on the critical path. A " +
 			"page fetching many objects one after another over one connection spends most of its time waiting. " +
 			"Gaps can be user think time, which is not a problem; gaps of a few hundred milliseconds between " +
@@ -34,6 +35,9 @@ var ruleSerialIdleGaps = &Rule{
 }
 
 func checkSerialIdleGaps(p *connPass) {
+	if !p.v.timingTrusted() {
+		return
+	}
 	minGap := p.dur("min-gap")
 	var frames []uint64
 	var total, longest int64
@@ -83,7 +87,8 @@ var ruleHeadOfLineBlocking = &Rule{
 		Detection: "For each pipelined transaction with a response: the time from its request's last byte to the " +
 			"end of the previous response (responses must come back in request order). When that blocked time is " +
 			"at least min-blocked the transaction is reported, with the previous response as related evidence. " +
-			"The cost is the blocked time.",
+			"The cost is the blocked time. Connections where the capture missed bytes are skipped: their " +
+			"message times cannot be trusted.",
 		Why: "HTTP/1.1 pipelining returns responses strictly in order, so one slow response (a large download, a " +
 			"slow backend) delays every response queued behind it: head-of-line blocking. It is one reason " +
 			"browsers abandoned pipelining.",
@@ -97,6 +102,9 @@ var ruleHeadOfLineBlocking = &Rule{
 }
 
 func checkHeadOfLineBlocking(p *connPass) {
+	if !p.v.timingTrusted() {
+		return
+	}
 	for i, t := range p.v.txs {
 		if i == 0 || !t.Pipelined || t.Request == nil || t.Response == nil {
 			continue

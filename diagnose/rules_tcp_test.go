@@ -172,7 +172,7 @@ func TestTCPRules(t *testing.T) {
 
 		{desc: "tuple reused 5 s after a graceful close", rule: "CT1011", want: 1,
 			build: func() []*fx { return reusedTuple(5000, false) },
-			check: wantText("the client closed connection 1 first")},
+			check: wantText("1 connection reused a 4-tuple", "after connection 1", "the client (1x)")},
 		{desc: "look-alike: previous connection ended by RST", rule: "CT1011", want: 0,
 			build: func() []*fx { return reusedTuple(5000, true) }},
 		{desc: "look-alike: reuse after 2MSL", rule: "CT1011", want: 0,

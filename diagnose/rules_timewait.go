@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/connscope/connscope/reassembly"
 )
@@ -20,8 +21,9 @@ var ruleTimeWaitReuse = &Rule{
 			"closed gracefully less than 2MSL before, while the side that closed first still held the tuple in " +
 			"TIME_WAIT.",
 		Detection: "A connection marked by reassembly as reusing its 4-tuple, whose previous connection ended with " +
-			"FINs (a RST skips TIME_WAIT) less than time-wait before the new SYN. The finding names the side that " +
-			"closed the previous connection first: that side held TIME_WAIT.",
+			"FINs (a RST skips TIME_WAIT) less than time-wait before the new SYN. One finding per client address " +
+			"and server address and port counts them, cites each reusing SYN and the previous connection's FIN, " +
+			"and names the side that closed the previous connections first: that side held TIME_WAIT.",
 		Why: "TIME_WAIT exists so that late segments of the old connection are not taken for the new one. Reusing " +
 			"a tuple inside it relies on timestamps or a higher ISN (RFC 6191); when that fails the SYN is " +
 			"answered by a stale ACK or dropped and the connect stalls. It also shows a client cycling through " +
@@ -35,38 +37,70 @@ var ruleTimeWaitReuse = &Rule{
 }
 
 func checkTimeWaitReuse(p *capturePass) {
+	tw := p.dur("time-wait")
 	for _, k := range p.v.keys {
+		var conns []int
+		var frames []uint64
+		var related []Related
+		var first, firstPrev *connSummary
+		var firstGap, shortest int64
+		count := 0
+		holders := map[string]int{}
 		for _, s := range p.v.groups[k] {
 			prev := p.v.find(s.PreviousID)
 			if !s.ReusedTuple || prev == nil || prev.Close != reassembly.CloseFIN {
 				continue
 			}
-			opened := s.FirstSYNTime
-			if opened == 0 {
-				opened = s.Start
-			}
-			gap := opened - prev.End
-			if gap < 0 || gap >= p.dur("time-wait") {
+			gap := opening(s) - prev.End
+			if gap < 0 || gap >= tw {
 				continue
 			}
-			holder := prev.ClosedFirstBy.String()
-			if holder == "" {
-				holder = "closing side"
+			count++
+			holders[roleOr(prev.ClosedFirstBy, "closing side")]++
+			if first == nil {
+				first, firstPrev, firstGap, shortest = s, prev, gap, gap
 			}
-			p.report(Finding{
-				Connection:  s.ID,
-				Connections: []int{prev.ID, s.ID},
-				Frames:      []uint64{s.SYNFrame},
-				Time:        opened,
-				Cost:        -1,
-				Message: fmt.Sprintf("connection %d reused the 4-tuple %s -> %s %s after connection %d closed, "+
-					"inside the %s TIME_WAIT period; the %s closed connection %d first and still held the tuple",
-					s.ID, p.v.client(s), p.v.server(s), ms(gap), prev.ID, ms(p.dur("time-wait")), holder, prev.ID),
-				Related: []Related{{Frame: prev.CloseFrame, Time: prev.CloseTime,
-					Message: fmt.Sprintf("connection %d's first FIN", prev.ID)}},
-			})
+			shortest = min(shortest, gap)
+			if len(conns) < maxCited {
+				conns = append(conns, prev.ID, s.ID)
+				frames = append(frames, s.SYNFrame)
+				related = append(related, Related{Frame: prev.CloseFrame, Time: prev.CloseTime,
+					Message: fmt.Sprintf("connection %d's first FIN", prev.ID)})
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		slices.Sort(conns)
+		conns = slices.Compact(conns)
+		f := Finding{
+			Connections: conns,
+			Frames:      frames,
+			Time:        opening(first),
+			Cost:        -1,
+			Message: fmt.Sprintf("%s reused a 4-tuple toward %s inside the %s TIME_WAIT period (the shortest "+
+				"reuse %s after the previous connection closed; first: connection %d on %s, %s after connection %d); "+
+				"the side that closed the previous connection first held it in TIME_WAIT: %s",
+				plural(count, "connection", "connections"), k.server, ms(tw), ms(shortest), first.ID,
+				p.v.client(first), ms(firstGap), firstPrev.ID, describeHolders(holders)),
+			Related: related,
+		}
+		if count == 1 {
+			f.Connection = first.ID // about that connection, with its predecessor
+		}
+		p.report(f)
+	}
+}
+
+// describeHolders renders TIME_WAIT holders: "the server (14x), the client (1x)".
+func describeHolders(holders map[string]int) string {
+	parts := make([]string, 0, len(holders))
+	for _, who := range []string{"server", "client", "closing side"} {
+		if n := holders[who]; n > 0 {
+			parts = append(parts, fmt.Sprintf("the %s (%dx)", who, n))
 		}
 	}
+	return strings.Join(parts, ", ")
 }
 
 var ruleEphemeralPortPressure = &Rule{
