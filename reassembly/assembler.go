@@ -16,6 +16,7 @@ type Assembler struct {
 	conns     map[connKey]*conn
 	active    connList // open connections, idlest first
 	lingering connList // finished connections waiting for late packets
+	closing   connList // completed teardowns (both FINs acknowledged), shorter wait
 	nextID    int
 	now       int64 // latest capture time seen (time never runs backwards here)
 	stats     Stats
@@ -23,6 +24,17 @@ type Assembler struct {
 	memory  reuseMemory
 	servers map[netip.AddrPort]struct{} // endpoints seen answering a handshake
 }
+
+// completeTeardownLinger is how long a connection whose both FINs were
+// acknowledged waits for stragglers (copies of the last ACK, a FIN resent
+// because that ACK was lost: Linux's minimum RTO is 200 ms) before it is
+// released. Much shorter than CloseLinger, so a high rate of short
+// connections does not keep thousands of finished ones in memory.
+const completeTeardownLinger = int64(250e6)
+
+// initialSegments is the starting capacity of Connection.Segments: a short
+// HTTP connection fits without growing it.
+const initialSegments = 16
 
 // maxKnownServers bounds the set of endpoints remembered as servers.
 const maxKnownServers = 1 << 16
@@ -83,6 +95,10 @@ func (a *Assembler) Add(s *capture.Segment) {
 		c.list.moveToBack(c)
 	}
 	c.process(s, c.dirOf(s.Src))
+	if c.complete && c.list != &a.closing {
+		c.list.remove(c)
+		a.closing.pushBack(c)
+	}
 }
 
 // Flush ends the capture: every connection still in the table gets End
@@ -103,7 +119,10 @@ func (a *Assembler) Flush() {
 // connection that used the 4-tuple before (0 when none is known).
 func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd int64) *conn {
 	for len(a.conns) >= a.cfg.MaxConnections {
-		victim := a.lingering.head
+		victim := a.closing.head
+		if victim == nil {
+			victim = a.lingering.head
+		}
 		if victim == nil {
 			victim = a.active.head
 		}
@@ -114,6 +133,7 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 		a.release(victim, EndEvicted)
 	}
 	c := &conn{a: a, key: key}
+	c.Segments = make([]SegmentRecord, 0, initialSegments)
 	a.nextID++
 	c.ID = a.nextID
 	c.Client, c.Server, c.RolesInferred = a.inferRoles(s, key)
@@ -123,8 +143,9 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 	c.half[0].winScale, c.half[1].winScale = -1, -1
 	c.Handshake.ClientWindowScale, c.Handshake.ServerWindowScale = -1, -1
 	c.firstDir = c.dirOf(s.Src)
+	c.history = c.historyBuf[:0]
 	if c.RolesInferred && c.firstDir == ServerToClient {
-		c.History = "^"
+		c.history = append(c.history, '^')
 	}
 	if prevID != 0 {
 		c.ReusedTuple, c.PreviousID, c.PreviousEnd = true, prevID, prevEnd
@@ -159,6 +180,10 @@ func (a *Assembler) expire() {
 	for c := a.lingering.head; c != nil && (a.now-c.lastSeen > a.cfg.CloseLinger); c = a.lingering.head {
 		a.release(c, EndOfCapture)
 	}
+	completeLinger := min(a.cfg.CloseLinger, completeTeardownLinger)
+	for c := a.closing.head; c != nil && (a.now-c.lastSeen > completeLinger); c = a.closing.head {
+		a.release(c, EndOfCapture)
+	}
 	for c := a.active.head; c != nil && a.now-c.lastSeen > a.cfg.IdleTimeout; c = a.active.head {
 		a.stats.Expired++
 		a.release(c, EndIdleExpired)
@@ -170,6 +195,7 @@ func (a *Assembler) expire() {
 func (a *Assembler) release(c *conn, reason EndReason) {
 	c.finish(ClientToServer, reason, c.LastFrame, c.End)
 	c.finish(ServerToClient, reason, c.LastFrame, c.End)
+	c.History = string(c.history)
 	c.State = c.connState()
 	if c.list != nil {
 		c.list.remove(c)
@@ -179,7 +205,6 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 	a.stats.Closed++
 	a.handler.Closed(&c.Connection)
 	c.consumer = nil
-	c.half = [2]halfConn{}
 }
 
 // rememberServer notes an endpoint that answered a handshake, to infer

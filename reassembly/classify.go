@@ -73,6 +73,12 @@ func (c *conn) classifyResend(s *capture.Segment, d Direction, seq Seq, seglen i
 	if notAdvanced && r.dupAcks >= 2 && r.ackSet && r.lastAck == seq && t-r.lastAckTime < fastRetransWindow {
 		return KindRetransmission | KindFastRetransmission
 	}
+	// Spurious: the peer had already acknowledged every byte of it. Checked
+	// before out-of-order, as tshark 4.0 does: data acknowledged cannot be
+	// filling a hole.
+	if seglen > 0 && r.ackSet && seq.Add(seglen).LessThanEq(r.lastAck) {
+		return KindRetransmission | KindSpuriousRetrans
+	}
 	// Out-of-order: fills a hole soon (within the initial RTT) after the
 	// highest segment, and is not simply a resend of the last one.
 	window := defaultOutOfOrderWindow
@@ -85,10 +91,6 @@ func (c *conn) classifyResend(s *capture.Segment, d Direction, seq Seq, seglen i
 	}
 	if notAdvanced && t-h.nextSeqTime < window && h.nextSeq != seq.Add(span) {
 		return KindOutOfOrder
-	}
-	// Spurious: the peer had already acknowledged every byte of it.
-	if seglen > 0 && r.ackSet && seq.Add(seglen).LessThanEq(r.lastAck) {
-		return KindRetransmission | KindSpuriousRetrans
 	}
 	if notAdvanced {
 		return KindRetransmission

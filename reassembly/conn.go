@@ -19,10 +19,18 @@ type conn struct {
 
 	// finished is set once both sides sent FIN or either sent RST: the
 	// connection then lingers (Config.CloseLinger) for late packets.
+	// complete is set once both FINs were acknowledged: the Assembler then
+	// releases the connection at once.
 	finished bool
+	complete bool
 	lastSeen int64 // capture time of the latest packet, for expiry
 	// firstDir is the direction of the first segment (for Zeek's '^').
 	firstDir Direction
+	// history collects Connection.History's letters; it is copied to the
+	// string when the connection is released. historyBuf holds the usual
+	// dozen letters without an allocation.
+	history    []byte
+	historyBuf [16]byte
 
 	prev, next *conn // links in the active or lingering list
 	list       *connList
@@ -78,7 +86,7 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	ds.Packets++
 	rec := SegmentRecord{Time: t, Frame: s.Frame, Len: uint32(max(s.PayloadLength, 0)), Flags: uint8(s.Flags), Dir: d}
 
-	if h.isCaptureDuplicate(fingerprintOf(s)) {
+	if h.isCaptureDuplicate(fingerprintOf(s), s.IPID) {
 		ds.CaptureDuplicates++
 		ds.CaptureDuplicateBytes += int64(rec.Len)
 		c.a.stats.CaptureDuplicates++
@@ -162,6 +170,12 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	}
 	if rst || (h.finSeen && r.finSeen) {
 		c.a.markFinished(c)
+	}
+	// Both FINs seen and acknowledged: the teardown is complete and nothing
+	// more belongs to this connection (short of a lost final ACK), so it is
+	// released right away instead of lingering.
+	if !rst && !c.rstSeen() && h.finSeen && r.finSeen && h.finAcked(r) && r.finAcked(h) {
+		c.complete = true
 	}
 }
 
@@ -308,4 +322,12 @@ func (c *conn) trackRST(d Direction, t int64, frame uint64) {
 		c.ClosedFirstBy = d.Sender()
 	}
 	c.Close = CloseRST
+}
+
+// rstSeen reports whether either side sent a RST.
+func (c *conn) rstSeen() bool { return c.half[0].rstSeen || c.half[1].rstSeen }
+
+// finAcked reports whether peer acknowledged h's FIN.
+func (h *halfConn) finAcked(peer *halfConn) bool {
+	return h.finSeen && peer.maxAckSet && h.finSeq.LessThan(peer.maxAck)
 }

@@ -62,16 +62,12 @@ type halfConn struct {
 	stream stream
 }
 
-// fingerprint is what makes two captured frames "the same frame".
+// fingerprint is what makes two captured frames "the same frame": a hash
+// of the IP ID, TCP checksum, sequence and acknowledgment numbers, payload
+// length, window and flags, and the capture time.
 type fingerprint struct {
-	time     int64
-	seq, ack uint32
-	length   uint32
-	ipid     uint16
-	checksum uint16
-	window   uint16
-	flags    capture.TCPFlags
-	set      bool
+	sum  uint64
+	time int64
 }
 
 const (
@@ -85,23 +81,31 @@ const (
 )
 
 func fingerprintOf(s *capture.Segment) fingerprint {
-	return fingerprint{
-		time: s.Time, seq: s.Seq, ack: s.Ack, length: uint32(s.PayloadLength),
-		ipid: s.IPID, checksum: s.TCPChecksum, window: s.Window, flags: s.Flags, set: true,
+	// Two multiply-xorshift rounds over the identifying fields: cheap, and
+	// a collision (2^-64) would only merge two frames already alike.
+	x := uint64(s.Seq)<<32 | uint64(s.Ack)
+	y := uint64(uint32(s.PayloadLength))<<32 | uint64(s.IPID)<<16 | uint64(s.TCPChecksum)
+	z := uint64(s.Window)<<8 | uint64(s.Flags)
+	h := (x ^ 0x9E3779B97F4A7C15) * 0xBF58476D1CE4E5B9
+	h = (h ^ h>>31 ^ y) * 0x94D049BB133111EB
+	h = (h ^ h>>29 ^ z) * 0xBF58476D1CE4E5B9
+	h ^= h >> 32
+	if h == 0 {
+		h = 1 // 0 marks an empty slot
 	}
+	return fingerprint{sum: h, time: s.Time}
 }
 
 // isCaptureDuplicate reports whether f repeats a frame this direction
-// recently carried, and remembers f otherwise.
-func (h *halfConn) isCaptureDuplicate(f fingerprint) bool {
+// recently carried, and remembers f otherwise. ipid is the frame's IP ID.
+func (h *halfConn) isCaptureDuplicate(f fingerprint, ipid uint16) bool {
 	window := dupWindowWithID
-	if f.ipid == 0 {
+	if ipid == 0 {
 		window = dupWindowWithoutID
 	}
 	for i := range h.recent {
 		r := &h.recent[i]
-		if !r.set || r.seq != f.seq || r.ack != f.ack || r.length != f.length ||
-			r.ipid != f.ipid || r.checksum != f.checksum || r.window != f.window || r.flags != f.flags {
+		if r.sum != f.sum {
 			continue
 		}
 		if d := f.time - r.time; d >= 0 && d <= window {

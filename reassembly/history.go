@@ -69,7 +69,7 @@ func (c *conn) appendLetter(d Direction, l byte) {
 	if d == ClientToServer {
 		l -= 'a' - 'A'
 	}
-	c.History += string(l)
+	c.history = append(c.history, l)
 }
 
 // historyCount records a repeated letter at counts 1, 10, 100, ...
@@ -176,7 +176,7 @@ func (c *conn) connState() string {
 		return "RSTR"
 	case os == epReset:
 		if rInactive {
-			if rstos0History.MatchString(c.History) {
+			if rstos0History.Match(c.history) {
 				return "RSTOS0"
 			}
 			return "OTH"

@@ -1,29 +1,53 @@
 package reassembly
 
-import "net/netip"
+import (
+	"hash/maphash"
+	"net/netip"
+)
 
 // connKey identifies a 4-tuple regardless of direction: the two endpoints
-// are stored in a canonical order (lower address and port first), so A→B and
-// B→A produce the same key. It is comparable, so it keys a Go map without
-// any allocation. The VLAN tag is deliberately not part of it: some networks
-// tag only one direction of a connection (a SPAN port behind a trunk), and
-// tshark, like connscope, treats both directions as one connection.
+// (each a netip.AddrPort, flattened to 16 address bytes and a port) are
+// stored in a canonical order, lower first, so A→B and B→A produce the same
+// key and the same hash. It holds no pointers, so it keys a Go map cheaply,
+// without allocation and without work for the garbage collector. IPv4
+// addresses are stored in their IPv4-mapped IPv6 form; IPv6 zones are
+// dropped (a capture's addresses carry none).
+//
+// The VLAN tag is deliberately not part of it: some networks tag only one
+// direction of a connection (a SPAN port behind a trunk), and tshark, like
+// connscope, treats both directions as one connection.
 type connKey struct {
-	lo, hi netip.AddrPort
+	loAddr, hiAddr [16]byte
+	loPort, hiPort uint16
 }
 
 // makeKey returns the symmetric key of the segment's endpoints.
 func makeKey(a, b netip.AddrPort) connKey {
-	if lessAddrPort(b, a) {
-		a, b = b, a
+	aa, ba := a.Addr().As16(), b.Addr().As16()
+	ap, bp := a.Port(), b.Port()
+	if lessEndpoint(ba, bp, aa, ap) {
+		aa, ap, ba, bp = ba, bp, aa, ap
 	}
-	return connKey{lo: a, hi: b}
+	return connKey{loAddr: aa, hiAddr: ba, loPort: ap, hiPort: bp}
 }
 
-// lessAddrPort orders endpoints by address, then port, cheaply.
-func lessAddrPort(a, b netip.AddrPort) bool {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c < 0
+func lessEndpoint(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
+	if a != b {
+		for i := range a {
+			if a[i] != b[i] {
+				return a[i] < b[i]
+			}
+		}
 	}
-	return a.Port() < b.Port()
+	return ap < bp
 }
+
+// isLo reports whether ep is the key's lower endpoint.
+func (k connKey) isLo(ep netip.AddrPort) bool {
+	return ep.Addr().As16() == k.loAddr && ep.Port() == k.loPort
+}
+
+var keySeed = maphash.MakeSeed()
+
+// hash returns a 64-bit hash of the key, symmetric like the key itself.
+func (k connKey) hash() uint64 { return maphash.Comparable(keySeed, k) }

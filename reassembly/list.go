@@ -38,6 +38,9 @@ func (l *connList) remove(c *conn) {
 
 // moveToBack marks c as the most recently touched.
 func (l *connList) moveToBack(c *conn) {
+	if c.list != l {
+		return
+	}
 	if l.tail == c {
 		return
 	}

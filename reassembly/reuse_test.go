@@ -81,11 +81,23 @@ func TestTupleReuse(t *testing.T) {
 			conns: 1,
 		},
 		{
-			desc: "late ACK after both FINs stays in the connection",
+			desc: "FIN resent after the last ACK stays in the connection",
 			build: func(f *flow) {
 				f.handshake()
 				closeFIN(f, 30)
-				f.seg("s", 1000, "A", 2, 2, "")
+				f.seg("s", 230, "FA", 1, 2, "") // the server did not get the last ACK
+				f.seg("c", 231, "A", 2, 2, "")
+			},
+			conns: 1,
+		},
+		{
+			desc: "RST long after a reset stays in the connection",
+			build: func(f *flow) {
+				f.handshake()
+				f.seg("c", 30, "PA", 1, 1, "x")
+				f.seg("s", 31, "RA", 1, 2, "")
+				f.seg("c", 3000, "PA", 2, 1, "y") // the client did not see the RST
+				f.seg("s", 3001, "R", 1, 0, "")
 			},
 			conns: 1,
 		},

@@ -34,7 +34,7 @@ func (a *Assembler) inferRoles(s *capture.Segment, key connKey) (client, server 
 		return srcIsClient(false)
 	}
 	if prev, ok := a.memory.get(key, a.now, a.cfg.ReuseMemory); ok {
-		return srcIsClient(prev.client == src)
+		return srcIsClient(prev.clientIsLo == key.isLo(src))
 	}
 	_, srcServes := a.servers[src]
 	_, dstServes := a.servers[dst]
@@ -55,40 +55,43 @@ func (a *Assembler) inferRoles(s *capture.Segment, key connKey) (client, server 
 // reuseMemory remembers recently released 4-tuples so that a later
 // connection on the same tuple can be marked ReusedTuple and keep the
 // roles. It is bounded by count and by age (Config.MaxRemembered,
-// Config.ReuseMemory), so it does not grow with the capture.
+// Config.ReuseMemory), so it does not grow with the capture. Tuples are kept
+// by their 64-bit hash: 40 bytes an entry, and a collision (about 2^-64 per
+// pair) would only mislabel a connection as reused.
 type reuseMemory struct {
-	byKey map[connKey]remembered
-	queue []rememberedKey // in release order
-	head  int
+	byHash map[uint64]remembered
+	queue  []rememberedKey // in release order
+	head   int
 }
 
 type remembered struct {
-	id     int
-	end    int64
-	at     int64 // capture time it was remembered
-	client netip.AddrPort
+	id         int
+	end        int64
+	at         int64 // capture time it was remembered
+	clientIsLo bool  // the client was the key's lower endpoint
 }
 
 type rememberedKey struct {
-	key connKey
-	id  int
-	at  int64
+	hash uint64
+	id   int
+	at   int64
 }
 
 func newReuseMemory() reuseMemory {
-	return reuseMemory{byKey: make(map[connKey]remembered)}
+	return reuseMemory{byHash: make(map[uint64]remembered, 1024)}
 }
 
 func (m *reuseMemory) remember(key connKey, id int, end int64, client netip.AddrPort, now int64, cfg Config) {
-	m.byKey[key] = remembered{id: id, end: end, at: now, client: client}
-	m.queue = append(m.queue, rememberedKey{key: key, id: id, at: now})
+	h := key.hash()
+	m.byHash[h] = remembered{id: id, end: end, at: now, clientIsLo: key.isLo(client)}
+	m.queue = append(m.queue, rememberedKey{hash: h, id: id, at: now})
 	for m.head < len(m.queue) {
 		old := m.queue[m.head]
 		if len(m.queue)-m.head <= cfg.MaxRemembered && now-old.at <= cfg.ReuseMemory {
 			break
 		}
-		if r, ok := m.byKey[old.key]; ok && r.id == old.id {
-			delete(m.byKey, old.key)
+		if r, ok := m.byHash[old.hash]; ok && r.id == old.id {
+			delete(m.byHash, old.hash)
 		}
 		m.head++
 	}
@@ -102,7 +105,10 @@ func (m *reuseMemory) remember(key connKey, id int, end int64, client netip.Addr
 // get returns what is remembered of the last connection on key, if it was
 // released no longer than ttl before now.
 func (m *reuseMemory) get(key connKey, now, ttl int64) (remembered, bool) {
-	r, ok := m.byKey[key]
+	if len(m.byHash) == 0 {
+		return remembered{}, false
+	}
+	r, ok := m.byHash[key.hash()]
 	if !ok || now-r.at > ttl {
 		return remembered{}, false
 	}
