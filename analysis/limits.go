@@ -18,6 +18,39 @@ type limitCounts struct {
 	// headersCut counts messages whose header block went over
 	// MaxHeaderBytes or MaxHeaders (Message.HeadersTruncated).
 	headersCut int64
+	// connsUnlisted and txnsUnlisted count what the report did not list
+	// because of Options.MaxListedConnections/MaxListedTransactions.
+	connsUnlisted, txnsUnlisted int64
+}
+
+// Defaults of Options.MaxListedConnections and MaxListedTransactions: a
+// listed connection costs about 350 bytes, a transaction about 600, so the
+// report stays under about 100 MB.
+const (
+	DefaultMaxListedConnections  = 100_000
+	DefaultMaxListedTransactions = 100_000
+)
+
+// listedCounts counts what the report lists, across inputs.
+type listedCounts struct{ conns, txns int }
+
+// conn reports whether one more connection may be listed under max, and
+// counts it when it may.
+func (l *listedCounts) conn(max int) bool {
+	if l.conns >= orDefault(max, DefaultMaxListedConnections) {
+		return false
+	}
+	l.conns++
+	return true
+}
+
+// txn is conn for transactions.
+func (l *listedCounts) txn(max int) bool {
+	if l.txns >= orDefault(max, DefaultMaxListedTransactions) {
+		return false
+	}
+	l.txns++
+	return true
 }
 
 // addConn counts what one closed connection's parser left out.
@@ -76,6 +109,14 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	if l.txnsDropped > 0 {
 		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more transactions on %d connections were parsed but not listed",
 			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, l.connsDropping))
+	}
+	if l.connsUnlisted > 0 {
+		out = append(out, fmt.Sprintf("report lists at most %d connections (--max-listed-conns): %d more were counted in the totals and diagnosed but not listed",
+			orDefault(opts.MaxListedConnections, DefaultMaxListedConnections), l.connsUnlisted))
+	}
+	if l.txnsUnlisted > 0 {
+		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more were counted in the totals and diagnosed but not listed",
+			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), l.txnsUnlisted))
 	}
 	if st.CaptureDuplicates > 0 {
 		out = append(out, fmt.Sprintf("%d frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions", st.CaptureDuplicates))

@@ -74,3 +74,41 @@ func TestLimitsAreReported(t *testing.T) {
 		})
 	}
 }
+
+func TestListingCaps(t *testing.T) {
+	a := New(Options{MaxListedConnections: 2, MaxListedTransactions: 3})
+	if err := a.AddSource("limits.pcap", "pcap", limitCapture(t, 5, 2)); err != nil {
+		t.Fatal(err)
+	}
+	// A second input shares the budget: nothing more is listed.
+	if err := a.AddSource("more.pcap", "pcap", limitCapture(t, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	r := a.Report()
+	if len(r.Connections) != 2 || len(r.Transactions) != 3 {
+		t.Errorf("listed %d connections and %d transactions, want 2 and 3", len(r.Connections), len(r.Transactions))
+	}
+	in := r.Inputs[0]
+	if in.Connections != 5 || in.Transactions != 10 {
+		t.Errorf("input totals %d connections, %d transactions; want all 5 and 10 counted", in.Connections, in.Transactions)
+	}
+	for i, want := range [][]string{
+		{"report lists at most 2 connections (--max-listed-conns): 3 more", "report lists at most 3 transactions (--max-listed-txns): 7 more"},
+		{"report lists at most 2 connections (--max-listed-conns): 1 more", "report lists at most 3 transactions (--max-listed-txns): 1 more"},
+	} {
+		got := r.Inputs[i].Warnings
+		if len(got) != len(want) {
+			t.Fatalf("input %d warnings %q, want %q", i, got, want)
+		}
+		for j := range want {
+			if !strings.Contains(got[j], want[j]) {
+				t.Errorf("input %d warning %d = %q, want %q", i, j, got[j], want[j])
+			}
+		}
+	}
+	for _, tr := range r.Transactions {
+		if tr.ID < 1 || tr.ID > 3 {
+			t.Errorf("listed transaction numbered %d, want 1..3", tr.ID)
+		}
+	}
+}

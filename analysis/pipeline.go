@@ -28,6 +28,16 @@ type Options struct {
 	// Events, when set, is told about results as soon as they are known
 	// (live capture prints them while it runs).
 	Events Events
+	// MaxListedConnections and MaxListedTransactions bound how many
+	// connections and transactions the Report keeps, across all inputs
+	// (defaults DefaultMaxListedConnections, DefaultMaxListedTransactions;
+	// <= 0 means the default). Beyond them connections and transactions
+	// are still counted in the input's totals and diagnosed, but not
+	// listed, and the input's warnings say how many were left out. They
+	// keep a capture of millions of connections (a SYN flood) inside a
+	// fixed memory budget.
+	MaxListedConnections  int
+	MaxListedTransactions int
 }
 
 // Events receives results while the capture is still being read.
@@ -59,6 +69,9 @@ type Analyzer struct {
 	findings []diagnose.Finding
 	nextTxn  int
 	connBase int
+	// listed counts the connections and transactions kept in the report,
+	// against Options.MaxListedConnections/MaxListedTransactions.
+	listed listedCounts
 }
 
 // New returns an Analyzer with the given options.
@@ -275,11 +288,22 @@ func (h *handler) Closed(c *reassembly.Connection) {
 	if c.ID > h.maxConnID {
 		h.maxConnID = c.ID
 	}
-	h.a.report.Connections = append(h.a.report.Connections, cr)
 	h.in.Connections++
 	h.in.PayloadBytes += cr.Bytes.ClientToServer + cr.Bytes.ServerToClient
-	first := len(h.a.report.Transactions)
+	h.in.Transactions += len(txns)
+	listConn := h.a.listed.conn(h.a.opts.MaxListedConnections)
+	if !listConn {
+		h.limits.connsUnlisted++
+	}
+	var trs []*TxnReport // every transaction, for Events
 	for _, t := range txns {
+		listTxn := listConn && h.a.listed.txn(h.a.opts.MaxListedTransactions)
+		if !listTxn {
+			h.limits.txnsUnlisted++
+			if h.a.opts.Events == nil {
+				continue
+			}
+		}
 		tr := newTxnReport(t)
 		tr.Connection = cr.ID
 		if h.a.opts.KeepHeaders {
@@ -290,11 +314,16 @@ func (h *handler) Closed(c *reassembly.Connection) {
 				tr.ResponseHeaders = t.Response.Headers
 			}
 		}
-		h.a.report.Transactions = append(h.a.report.Transactions, tr)
-		h.in.Transactions++
+		trs = append(trs, tr)
+		if listTxn {
+			h.a.report.Transactions = append(h.a.report.Transactions, tr)
+		}
+	}
+	if listConn {
+		h.a.report.Connections = append(h.a.report.Connections, cr)
 	}
 	if ev := h.a.opts.Events; ev != nil {
-		ev.Connection(cr, h.a.report.Transactions[first:])
+		ev.Connection(cr, trs)
 	}
 }
 
