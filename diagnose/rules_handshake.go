@@ -9,16 +9,18 @@ import (
 )
 
 var ruleHandshakeOverhead = &Rule{
-	ID: "CT1001", Slug: "handshake-overhead", Since: "0.1", Scope: ScopeConnection,
-	Title:    "Handshake is a large share of a short connection's time",
+	ID: "CT1001", Slug: "handshake-overhead", Since: "0.1", Scope: ScopeCapture,
+	Title:    "Handshakes are a large share of short connections' time",
 	Severity: SeverityInfo,
 	Doc: Doc{
-		What: "A connection carried only a few transactions, and its TCP handshake (SYN, SYN/ACK, ACK) took a large " +
-			"share of the time from the first SYN to the last response byte.",
-		Detection: "The handshake time is the (last) SYN to the ACK that completed it, as seen at the capture " +
-			"point; SYN retransmissions are CT1002's. The rule fires when the connection carried at most " +
-			"max-transactions transactions and that time is at least min-share of the span from the SYN to the " +
-			"end of the last response. The cost is the initial round trip, which a reused connection would not pay.",
+		What: "Connections that carried only a few transactions spent a large share of their time, from the SYN " +
+			"to the last response byte, in the TCP handshake (SYN, SYN/ACK, ACK).",
+		Detection: "For each connection, the handshake time is the (last) SYN to the ACK that completed it, as seen " +
+			"at the capture point (SYN retransmissions are CT1002's), and its share is that time over the span " +
+			"from the SYN to the end of the last response. Connections with at most max-transactions " +
+			"transactions and a share of at least min-share are counted; one finding per client address and " +
+			"server address and port lists them. The cost is their initial round trips, which reused " +
+			"connections would not pay.",
 		Why: "Every new connection pays a full round trip before the first request byte can leave. For small " +
 			"transactions over a long path this dominates: the user waits mostly for connection setup.",
 		Fix: "Reuse connections: keep-alive in the client (a pooled http.Client in Go, requests.Session in Python, " +
@@ -29,36 +31,81 @@ var ruleHandshakeOverhead = &Rule{
 		{Name: "max-transactions", Default: 1, Unit: "count", Doc: "connections with more transactions than this are not short"},
 		{Name: "min-share", Default: 0.3, Unit: "ratio", Doc: "handshake time as a share of the connection's useful span"},
 	},
-	checkConnection: checkHandshakeOverhead,
+	checkCapture: checkHandshakeOverhead,
 }
 
-func checkHandshakeOverhead(p *connPass) {
-	h, v := &p.c.Handshake, p.v
-	n := len(v.txs)
-	if !v.legKnown || n == 0 || float64(n) > p.num("max-transactions") {
-		return
+// handshakeShare is what connSummary keeps for CT1001: the handshake's
+// frames, its time, and its share of the connection's useful span.
+type handshakeShare struct {
+	synack, ack uint64
+	time        int64
+	share       float32
+}
+
+// measureHandshake computes a connection's handshake share (zero when the
+// handshake or a completed last response was not seen).
+func measureHandshake(c *reassembly.Connection, txs []*httpflow.Transaction) handshakeShare {
+	h := &c.Handshake
+	_, _, ok := handshakeLegs(h)
+	if !ok || len(txs) == 0 {
+		return handshakeShare{}
 	}
-	last := v.txs[n-1]
+	last := txs[len(txs)-1]
 	if last.Response == nil || last.Response.End == 0 {
-		return
+		return handshakeShare{}
 	}
 	// From the last SYN: time lost to SYN retransmissions is CT1002's.
 	handshake, span := h.ACKTime-h.SYNTime, last.Response.End-h.SYNTime
 	if span <= 0 || handshake <= 0 {
-		return
+		return handshakeShare{}
 	}
-	share := float64(handshake) / float64(span)
-	if share < p.num("min-share") {
-		return
+	return handshakeShare{synack: h.SYNACKFrame, ack: h.ACKFrame, time: handshake, share: float32(float64(handshake) / float64(span))}
+}
+
+func checkHandshakeOverhead(p *capturePass) {
+	maxTx, minShare := p.num("max-transactions"), p.num("min-share")
+	for _, k := range p.v.keys {
+		var conns []int
+		var frames []uint64
+		var cost, spent int64
+		var shares float64
+		var first *connSummary
+		for _, s := range p.v.groups[k] {
+			hs := &s.handshake
+			if hs.share == 0 || float64(s.Transactions) > maxTx || float64(hs.share) < minShare {
+				continue
+			}
+			if first == nil {
+				first = s
+			}
+			conns = append(conns, s.ID)
+			if len(frames) < maxCited {
+				frames = append(frames, s.SYNFrame, hs.synack, hs.ack)
+			}
+			cost += s.irtt
+			spent += hs.time
+			shares += float64(hs.share)
+		}
+		if len(conns) == 0 {
+			continue
+		}
+		n := len(conns)
+		msg := fmt.Sprintf("%d short connections from %s to %s (at most %.0f transactions each) spent on average "+
+			"%.0f%% of their time in the TCP handshake, %s in all; reused connections would have skipped it",
+			n, k.client, k.server, maxTx, 100*shares/float64(n), ms(spent))
+		if n == 1 {
+			msg = fmt.Sprintf("connection %d to %s spent %.0f%% of its time in the TCP handshake (%s) for %s; a "+
+				"reused connection would have skipped it", first.ID, k.server, 100*shares, ms(spent),
+				plural(int(first.Transactions), "transaction", "transactions"))
+		}
+		p.report(Finding{
+			Connections: capInts(conns, maxCited),
+			Frames:      frames,
+			Time:        opening(first),
+			Cost:        cost,
+			Message:     msg,
+		})
 	}
-	p.report(Finding{
-		Transaction: v.txs[0],
-		Frames:      []uint64{h.SYNFrame, h.SYNACKFrame, h.ACKFrame},
-		Time:        h.SYNTime,
-		Cost:        v.irtt,
-		Message: fmt.Sprintf("the handshake took %s of this connection's %s (%.0f%%) for %s; a reused connection "+
-			"would have skipped it", ms(handshake), ms(span), share*100, plural(n, "transaction", "transactions")),
-	})
 }
 
 var ruleSYNRetransmission = &Rule{

@@ -44,6 +44,8 @@ type connSummary struct {
 	// idleBeforeClose is the time from the last response's end to the
 	// first FIN or RST (-1 when the last request got no response).
 	idleBeforeClose int64
+	// handshake is CT1001's measure of the handshake's share.
+	handshake handshakeShare
 	// keepAlive counts the HTTP/1.1 messages saying Connection: keep-alive
 	// (CH1004).
 	keepAlive keepAliveCounts
@@ -96,6 +98,7 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	}
 	s.CloseFrame, s.CloseTime = firstClose(c)
 	s.keepAlive = countKeepAlive(ci.Transactions)
+	s.handshake = measureHandshake(c, ci.Transactions)
 	s.idleBeforeClose = -1
 	if n := len(ci.Transactions); n > 0 {
 		first, last := ci.Transactions[0], ci.Transactions[n-1]
