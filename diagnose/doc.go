@@ -71,9 +71,31 @@
 //
 // Connection-scope rules run inside Connection, while the connection's
 // segments are still there; the engine keeps only a small summary of each
-// connection (no segments, no headers) for the capture-scope rules that run
-// in Finish. Rules read reassembly's and httpflow's values only; they never
-// re-parse packets, and they use capture time only, never the wall clock.
+// connection (about 150 bytes: no segments, no headers) for the
+// capture-scope rules that run in Finish. Rules read reassembly's and
+// httpflow's values only; they never re-parse packets, and they use capture
+// time only, never the wall clock. Rules that would fire on most
+// connections of a busy client (handshake overhead, churn, redundant
+// keep-alive, TIME_WAIT reuse) report once per client address and server
+// address and port.
+//
+// # Trusting the capture
+//
+// A capture can miss bytes (a snap length, a busy capture host dropping
+// packets, a one-sided capture). connView.missed tells rules when the peer
+// acknowledged bytes the capture never saw; rules that conclude from the
+// absence of a response, or from message times (pipelining, idle gaps),
+// stay quiet then. Capture duplicates (the same frame recorded twice) are
+// never taken for retransmissions or new data.
+//
+// # Bounds
+//
+// Hostile input cannot make the engine grow without bound: each rule
+// reports at most 100 findings per connection (the last says how many were
+// left out), each finding cites at most 100 frames, lookups over a
+// connection's segments and transactions are indexed once, capture-scope
+// scans look at a bounded number of candidates, and SYNs that were never
+// answered keep no summary.
 //
 // # Adding a rule
 //
@@ -91,8 +113,12 @@
 //  3. Report with p.report(Finding{...}): evidence frames, the capture time,
 //     the cost in ns (-1 when it cannot be estimated), a message with the
 //     numbers in it, captured text only through quote().
-//  4. Add it to registry in ID order, then a table test case that must fire
-//     and a look-alike that must not (rules_test.go), and regenerate the
-//     golden files (go test ./diagnose -update) and review every changed line
-//     against the capture.
+//  4. Add it to registry in ID order, then a table case that must fire and a
+//     look-alike that must not (rules_tcp_test.go, rules_http_test.go,
+//     rules_close_test.go: connections built by hand with fixture_test.go),
+//     then regenerate the golden files (go test ./diagnose -run TestGolden
+//     -update) and review every changed line against the capture with
+//     tshark. The golden files record each capture's SHA-256: after a
+//     capture is regenerated only the set of rules that fire on it is
+//     compared, until the file is reviewed again.
 package diagnose
