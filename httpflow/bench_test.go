@@ -146,10 +146,20 @@ func (h *benchHandler) Closed(c *reassembly.Connection) {
 }
 
 // keepAliveSegments builds one connection's segments: handshake, n
-// transactions (request, ACK, response, ACK) and a FIN exchange, 1 ms
-// apart.
+// transactions (request, response, ACK) and a FIN exchange, 1 ms apart.
 func keepAliveSegments(n int) []capture.Segment {
-	cli := netip.MustParseAddrPort("10.0.0.1:40000")
+	exchanges := make([][2][]byte, n)
+	for i := range exchanges {
+		exchanges[i] = [2][]byte{fmt.Appendf(nil, string(benchRequest), i), benchResponse}
+	}
+	return connSegments(40000, exchanges)
+}
+
+// connSegments builds one connection from client port port: handshake,
+// each request and response cut into 1448-byte segments with an ACK
+// every second segment, and a FIN exchange, 1 ms apart.
+func connSegments(port uint16, exchanges [][2][]byte) []capture.Segment {
+	cli := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), port)
 	srv := netip.MustParseAddrPort("10.0.0.2:80")
 	var out []capture.Segment
 	var t int64
@@ -164,13 +174,23 @@ func keepAliveSegments(n int) []capture.Segment {
 	cseq++
 	sseq++
 	add(cli, srv, cseq, sseq, capture.FlagACK, nil)
-	for i := range n {
-		req := fmt.Appendf(nil, string(benchRequest), i)
-		add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagPSH, req)
-		cseq += uint32(len(req))
-		add(srv, cli, sseq, cseq, capture.FlagACK|capture.FlagPSH, benchResponse)
-		sseq += uint32(len(benchResponse))
-		add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	const mss = 1448
+	for _, x := range exchanges {
+		for req := x[0]; len(req) > 0; {
+			n := min(len(req), mss)
+			add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagPSH, req[:n])
+			cseq += uint32(n)
+			req = req[n:]
+		}
+		for i, resp := 0, x[1]; len(resp) > 0; i++ {
+			n := min(len(resp), mss)
+			add(srv, cli, sseq, cseq, capture.FlagACK|capture.FlagPSH, resp[:n])
+			sseq += uint32(n)
+			resp = resp[n:]
+			if i%2 == 1 || len(resp) == 0 {
+				add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+			}
+		}
 	}
 	add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagFIN, nil)
 	add(srv, cli, sseq, cseq+1, capture.FlagACK|capture.FlagFIN, nil)
@@ -180,56 +200,100 @@ func keepAliveSegments(n int) []capture.Segment {
 
 // BenchmarkFoundationPass measures the whole pass over a capture file held
 // in memory: read, decode and reassembly ("foundation"), then the same with
-// httpflow parsing every connection. The capture is 50 keep-alive
-// connections of 100 transactions (about 15 000 packets). The difference
-// between the two is what issue 3 bounds at 30%.
+// httpflow parsing every connection. The difference is what issue 3
+// bounds at 30%. Two workloads:
+//   - keepalive-small: 50 connections of 100 browser-like transactions with
+//     512-byte responses (about 15 000 packets): the worst case, nearly
+//     every packet carries a header block.
+//   - loadgen-mix: the mix of bench/record.sh, scaled down: 600 short
+//     connections (one GET, 200 to 2000 bytes, server closes) and 3
+//     keep-alive connections of 200 GETs with responses of 1 to 181 kB.
 func BenchmarkFoundationPass(b *testing.B) {
-	pcap := keepAlivePcap(b, 50)
-	for _, withHTTP := range []bool{false, true} {
-		name := "foundation"
-		if withHTTP {
-			name = "foundation+httpflow"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.SetBytes(int64(len(pcap)))
-			b.ReportAllocs()
-			var packets int
-			for b.Loop() {
-				r, err := capture.NewReader(bytes.NewReader(pcap), "bench")
-				if err != nil {
-					b.Fatal(err)
-				}
-				h := &benchHandler{http: withHTTP}
-				asm := reassembly.NewAssembler(reassembly.Config{}, h)
-				dec := capture.NewDecoder()
-				var seg capture.Segment
-				for {
-					p, err := r.Next()
-					if err != nil {
-						break
-					}
-					packets++
-					if dec.Decode(p, &seg) == capture.SkipNone {
-						asm.Add(&seg)
-					}
-				}
-				asm.Flush()
-				if withHTTP && h.txns != 50*benchTxnsPerConn {
-					b.Fatalf("%d transactions", h.txns)
-				}
+	for _, w := range []struct {
+		name string
+		pcap []byte
+	}{
+		{"keepalive-small", writePcap(b, keepAliveConns(50))},
+		{"loadgen-mix", writePcap(b, loadgenConns(600, 3, 200))},
+	} {
+		for _, withHTTP := range []bool{false, true} {
+			name := w.name + "/foundation"
+			if withHTTP {
+				name += "+httpflow"
 			}
-			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
-		})
+			b.Run(name, func(b *testing.B) { benchPass(b, w.pcap, withHTTP) })
+		}
 	}
 }
 
-// keepAlivePcap writes conns keep-alive connections, one after the other,
-// as an Ethernet pcap.
-func keepAlivePcap(b *testing.B, conns int) []byte {
+func benchPass(b *testing.B, pcap []byte, withHTTP bool) {
+	b.SetBytes(int64(len(pcap)))
+	b.ReportAllocs()
+	var packets int
+	for b.Loop() {
+		r, err := capture.NewReader(bytes.NewReader(pcap), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := &benchHandler{http: withHTTP}
+		asm := reassembly.NewAssembler(reassembly.Config{}, h)
+		dec := capture.NewDecoder()
+		var seg capture.Segment
+		for {
+			p, err := r.Next()
+			if err != nil {
+				break
+			}
+			packets++
+			if dec.Decode(p, &seg) == capture.SkipNone {
+				asm.Add(&seg)
+			}
+		}
+		asm.Flush()
+		if withHTTP && h.txns == 0 {
+			b.Fatal("no transactions")
+		}
+	}
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}
+
+func keepAliveConns(conns int) [][]capture.Segment {
+	segs := keepAliveSegments(benchTxnsPerConn)
+	out := make([][]capture.Segment, conns)
+	for c := range out {
+		out[c] = segs
+	}
+	return out
+}
+
+func loadgenConns(short, keepalive, perConn int) [][]capture.Segment {
+	var out [][]capture.Segment
+	body := make([]byte, 181000)
+	for i := range short {
+		size := 200 + (i%7)*300
+		req := fmt.Appendf(nil, "GET /close?size=%d HTTP/1.1\r\nHost: bench\r\nUser-Agent: connscope-loadgen\r\n\r\n", size)
+		resp := fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s", size, body[:size])
+		out = append(out, connSegments(uint16(10000+i), [][2][]byte{{req, resp}}))
+	}
+	for k := range keepalive {
+		var ex [][2][]byte
+		for i := range perConn {
+			size := 1000 + (i%10)*20000
+			req := fmt.Appendf(nil, "GET /?size=%d HTTP/1.1\r\nHost: bench\r\n\r\n", size)
+			resp := fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nDate: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s", size, body[:size])
+			ex = append(ex, [2][]byte{req, resp})
+		}
+		out = append(out, connSegments(uint16(30000+k), ex))
+	}
+	return out
+}
+
+// writePcap writes connections one after the other as an Ethernet pcap,
+// each on its own client port.
+func writePcap(b *testing.B, conns [][]capture.Segment) []byte {
 	var buf bytes.Buffer
 	w := ct.NewPcap(&buf, capture.LinkTypeEthernet, ct.PcapOptions{Nanosecond: true})
-	segs := keepAliveSegments(benchTxnsPerConn)
-	for c := range conns {
+	for c, segs := range conns {
 		for _, s := range segs {
 			src, dst := s.Src, s.Dst
 			if src.Port() != 80 {
@@ -239,7 +303,7 @@ func keepAlivePcap(b *testing.B, conns int) []byte {
 			}
 			frame := ct.Ethernet(ct.TCP{Src: src, Dst: dst, Seq: s.Seq, Ack: s.Ack, Flags: s.Flags,
 				Window: s.Window, Payload: s.Payload}.IP())
-			w.Write(int64(c)*1e9+s.Time, frame)
+			w.Write(int64(c)*1e8+s.Time, frame)
 		}
 	}
 	if err := w.Err(); err != nil {

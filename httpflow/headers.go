@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // headerBlock collects one message's start line and header fields, bounded
@@ -26,16 +27,26 @@ type ref struct{ lo, hi int }
 
 type fieldRef struct{ name, value ref }
 
+// blockScratch is the reusable part of a headerBlock. Connections take one
+// when their first message starts and give it back when their stream ends,
+// so that many short connections share a few buffers.
+type blockScratch struct {
+	buf    []byte
+	fields []fieldRef
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &blockScratch{buf: make([]byte, 0, 2<<10), fields: make([]fieldRef, 0, 32)}
+}}
+
 func (b *headerBlock) reset() {
-	if cap(b.buf) > 16<<10 {
-		b.buf = nil // a hostile message made it big: do not keep it
-	}
-	if cap(b.fields) > 1024 {
-		b.fields = nil
+	if cap(b.buf) > 16<<10 || cap(b.fields) > 1024 {
+		// A hostile message made them big: do not keep them.
+		b.buf, b.fields = nil, nil
 	}
 	if b.buf == nil {
-		b.buf = make([]byte, 0, 2<<10)
-		b.fields = make([]fieldRef, 0, 32)
+		s := scratchPool.Get().(*blockScratch)
+		b.buf, b.fields = s.buf, s.fields
 	}
 	b.buf = b.buf[:0]
 	b.fields = b.fields[:0]
@@ -43,6 +54,15 @@ func (b *headerBlock) reset() {
 	b.truncated = false
 	b.lastStored = false
 	b.anyField = false
+}
+
+// release gives the buffers back for other connections; the block must
+// not be used again without reset.
+func (b *headerBlock) release() {
+	if b.buf != nil && cap(b.buf) <= 16<<10 && cap(b.fields) <= 1024 {
+		scratchPool.Put(&blockScratch{buf: b.buf[:0], fields: b.fields[:0]})
+	}
+	*b = headerBlock{}
 }
 
 func (b *headerBlock) add(p []byte) ref {

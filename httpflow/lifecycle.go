@@ -165,5 +165,5 @@ func (p *Conn) end(s *stream, why Incomplete, at reassembly.Span) {
 	s.st = stDone
 	s.inLine = false
 	s.line = nil
-	s.blk = headerBlock{}
+	s.blk.release()
 }
