@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/report"
 )
 
@@ -46,7 +48,26 @@ type analyzeFlags struct {
 	showList    []string
 	allFindings bool
 	progress    string
+	limits      limitFlags
 }
+
+// limitFlags bound what hostile or huge captures can make the analysis
+// keep. Each hit limit is named in the input's warnings.
+type limitFlags struct {
+	maxConns, maxSegments, maxHeaderBytes, maxTxns int
+	maxListedConns, maxListedTxns                  int
+}
+
+// Default limits of connscope analyze. Together they keep the peak
+// resident memory of one run under about 256 MB whatever the capture holds
+// (internal/hostile proves it on adversarial captures): an open connection
+// costs about 3 KB of reassembly and parser state, a listed connection
+// about 350 bytes, a listed transaction about 600 bytes.
+const (
+	defaultMaxConns       = 16384
+	defaultMaxSegments    = 65536
+	defaultMaxTxnsPerConn = 10000
+)
 
 func runAnalyze(args []string, stdio IO) error {
 	var f analyzeFlags
@@ -73,6 +94,12 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.StringVarP(&f.live.write, "write", "w", "", "with -i: also write the captured packets to pcapng `FILE`")
 	fs.StringVar(&f.live.bpfFile, "bpf-file", "", "with -i: a filter compiled by `tcpdump -ddd` in `FILE`")
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "close connections idle this long in capture time (default 10m)")
+	fs.IntVar(&f.limits.maxConns, "max-conns", defaultMaxConns, "track at most `N` connections at once; beyond it the idlest is closed early")
+	fs.IntVar(&f.limits.maxSegments, "max-segments-per-conn", defaultMaxSegments, "keep at most `N` segment records per connection (the oldest are released)")
+	fs.IntVar(&f.limits.maxHeaderBytes, "max-header-bytes", httpflow.DefaultMaxHeaderBytes, "keep at most `N` bytes of each message's header block")
+	fs.IntVar(&f.limits.maxTxns, "max-txns-per-conn", defaultMaxTxnsPerConn, "keep at most `N` transactions per connection (later ones are parsed and counted, not kept)")
+	fs.IntVar(&f.limits.maxListedConns, "max-listed-conns", analysis.DefaultMaxListedConnections, "list at most `N` connections in the report (the rest are counted and diagnosed)")
+	fs.IntVar(&f.limits.maxListedTxns, "max-listed-txns", analysis.DefaultMaxListedTransactions, "list at most `N` transactions in the report (the rest are counted and diagnosed)")
 	help := fs.BoolP("help", "h", false, "show this help")
 	if err := fs.Parse(args); err != nil {
 		return usagef("analyze: %v", err)
@@ -136,6 +163,10 @@ func runAnalyze(args []string, stdio IO) error {
 	}
 
 	opts.Reassembly.IdleTimeout = int64(f.idle)
+	if err := f.limits.apply(&opts); err != nil {
+		return err
+	}
+	setSoftMemoryLimit()
 	opts.KeepSegments = need.keepSegments || f.conn != 0
 	opts.KeepHeaders = need.keepHeaders
 	out := stdio.Stdout
@@ -319,3 +350,36 @@ func writeJSON(w io.Writer, r *analysis.Report) error {
 }
 
 var errNoRules = errors.New("no diagnostic rules are registered")
+
+// softMemoryLimit is the Go runtime's soft memory limit during analyze
+// (GOMEMLIMIT overrides it). Near it the garbage collector runs more often,
+// so peak RSS stays close to the live heap instead of up to twice it; it
+// is a target for the collector, not a cap that fails the run.
+const softMemoryLimit = 192 << 20
+
+// setSoftMemoryLimit applies softMemoryLimit unless GOMEMLIMIT is set.
+func setSoftMemoryLimit() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(softMemoryLimit)
+	}
+}
+
+// apply sets the limits in the pipeline options; a limit must be positive.
+func (l limitFlags) apply(opts *analysis.Options) error {
+	for _, x := range []struct {
+		flag string
+		v    int
+	}{{"--max-conns", l.maxConns}, {"--max-segments-per-conn", l.maxSegments}, {"--max-header-bytes", l.maxHeaderBytes},
+		{"--max-txns-per-conn", l.maxTxns}, {"--max-listed-conns", l.maxListedConns}, {"--max-listed-txns", l.maxListedTxns}} {
+		if x.v <= 0 {
+			return usagef("analyze: %s %d: want a positive number", x.flag, x.v)
+		}
+	}
+	opts.Reassembly.MaxConnections = l.maxConns
+	opts.Reassembly.MaxSegmentsPerConn = l.maxSegments
+	opts.HTTP.MaxHeaderBytes = l.maxHeaderBytes
+	opts.HTTP.MaxTransactionsPerConn = l.maxTxns
+	opts.MaxListedConnections = l.maxListedConns
+	opts.MaxListedTransactions = l.maxListedTxns
+	return nil
+}
