@@ -82,6 +82,9 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	if t > c.End {
 		c.End = t
 	}
+	if c.VLAN == 0 {
+		c.VLAN = s.VLAN // the first tag seen: some setups tag one direction only
+	}
 	ds := &c.Dir[d]
 	ds.Packets++
 	rec := SegmentRecord{Time: t, Frame: s.Frame, Len: uint32(max(s.PayloadLength, 0)), Flags: uint8(s.Flags), Dir: d}

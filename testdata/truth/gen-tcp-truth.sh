@@ -14,6 +14,8 @@
 # lets the test tell a stale truth file from a real disagreement.
 #
 # Needs tshark and python3. Run from anywhere: ./testdata/truth/gen-tcp-truth.sh
+# With arguments, only the captures named (paths under testdata/, or names in
+# the shared folder) are redone: gen-tcp-truth.sh testdata/captures/vlan.pcap
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -45,7 +47,18 @@ one() {
 }
 
 n=0
+wanted() { # wanted PATH: true when no arguments were given or PATH is one of them
+	[ "${#args[@]}" -eq 0 ] && return 0
+	local a
+	for a in "${args[@]}"; do
+		case "$1" in *"/${a#./}" | "${a}") return 0 ;; esac
+	done
+	return 1
+}
+args=("$@")
+
 while IFS= read -r -d '' f; do
+	wanted "$f" || continue
 	rel="${f#"$root/testdata/"}"
 	one "$f" "$out/local/${rel//\//__}.json" "testdata/$rel"
 	n=$((n + 1))
@@ -56,6 +69,7 @@ if [ -d "$shared" ]; then
 	for f in "$shared"/*; do
 		case "$f" in *.md) continue ;; esac
 		[ -f "$f" ] || continue
+		wanted "$f" || continue
 		one "$f" "$out/shared/$(basename "$f").json" "$(basename "$f")"
 		n=$((n + 1))
 	done
