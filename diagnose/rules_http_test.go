@@ -1,7 +1,9 @@
 package diagnose
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/connscope/connscope/httpflow"
 )
@@ -215,4 +217,30 @@ func TestHTTPRules(t *testing.T) {
 				return one(f)
 			}},
 	})
+}
+
+// TestMessagesQuoteCapturedText: captured text with terminal escapes, NUL
+// and invalid UTF-8 reaches messages only quoted (issue 7's safe output).
+func TestMessagesQuoteCapturedText(t *testing.T) {
+	f := pipelined([]string{"GET", "POST"}, 5, 5)
+	f.txs[1].Request.Target = "/\x1b[2J\x00\xff" + strings.Repeat("x", 200)
+	f.txs[0].Request.HasProxyConnection, f.txs[0].Request.ProxyConnection = true, "\x1b]0;owned\x07"
+	all := runRules(t, Config{}, f)
+	if len(only(all, "CH1010")) == 0 || len(only(all, "CH1002")) == 0 {
+		t.Fatalf("expected CH1010 and CH1002:%s", describe(all))
+	}
+	for _, x := range all {
+		if !utf8.ValidString(x.Message) {
+			t.Errorf("%s: message is not valid UTF-8: %q", x.Rule, x.Message)
+		}
+		for _, r := range x.Message {
+			if r < 0x20 || r == 0x7f {
+				t.Errorf("%s: raw control character %U in message %q", x.Rule, r, x.Message)
+				break
+			}
+		}
+		if len(x.Message) > 2000 {
+			t.Errorf("%s: message of %d bytes: captured text is not cut", x.Rule, len(x.Message))
+		}
+	}
 }
