@@ -230,6 +230,7 @@ func benchPass(b *testing.B, pcap []byte, withHTTP bool) {
 	b.SetBytes(int64(len(pcap)))
 	b.ReportAllocs()
 	var packets int
+	cpu0 := processCPU()
 	for b.Loop() {
 		r, err := capture.NewReader(bytes.NewReader(pcap), "bench")
 		if err != nil {
@@ -253,6 +254,9 @@ func benchPass(b *testing.B, pcap []byte, withHTTP bool) {
 		if withHTTP && h.txns == 0 {
 			b.Fatal("no transactions")
 		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 	}
 	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 }
@@ -347,6 +351,7 @@ func BenchmarkRealCaptures(b *testing.B) {
 			}
 			b.SetBytes(size)
 			var packets int
+			cpu0 := processCPU()
 			for b.Loop() {
 				for _, f := range files {
 					r, err := capture.NewReader(bytes.NewReader(f), "bench")
@@ -369,6 +374,9 @@ func BenchmarkRealCaptures(b *testing.B) {
 					}
 					asm.Flush()
 				}
+			}
+			if cpu := processCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 			}
 			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 		})
