@@ -122,6 +122,22 @@
 // message is marked "gap" and later transactions pair as they should, so
 // one lost segment costs one transaction, not every pair after it.
 //
+// A gap can also swallow whole messages, and then counting responses in
+// order would shift every later pair. TCP acknowledgment numbers (from the
+// reassembly.SegmentRecord of the segment that carried a message's first
+// byte) say how much of the other direction each side had received:
+//
+//   - A response whose segment acknowledges none of the oldest waiting
+//     request cannot answer it: its request was lost in a client-side gap,
+//     and it gets a transaction of its own with a nil Request.
+//   - When a request was sent after the client had received server bytes
+//     that the capture lost, the older request's response was lost in that
+//     gap: the older request keeps a nil Response (anomaly
+//     "response_lost_in_gap") instead of taking the next response.
+//   - Pipelined compares the client's acknowledgment with the end of the
+//     previous response when both are known, so a response whose end was
+//     lost does not make the next request look pipelined.
+//
 // # Timings
 //
 // Transaction timings are nanoseconds of capture time, -1 when they do not

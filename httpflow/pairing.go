@@ -1,8 +1,9 @@
 package httpflow
 
-// This file holds the evidence used to pair responses with requests when
-// the capture lost bytes: TCP acknowledgment numbers say how much of the
-// other direction each side had received when it sent a segment.
+// This file holds the queue of requests waiting for their responses, and
+// the evidence used to pair responses with requests when the capture lost
+// bytes: TCP acknowledgment numbers say how much of the other direction
+// each side had received when it sent a segment.
 
 import (
 	"github.com/connscope/connscope/capture"
