@@ -43,6 +43,11 @@ func (p *Conn) done(s *stream) {
 			b.respEnd = s.pos
 		}
 	}
+	if s.inLine && s.lineMsg == nil {
+		// The message ended inside a line (a gap or the end of the
+		// stream): that line's bytes are the message's.
+		s.lineMsg = s.msg
+	}
 	s.last = s.msg
 	s.msg, s.box, s.final = nil, nil, false
 	s.st = stStart
@@ -132,9 +137,7 @@ func (p *Conn) gap(s *stream, size int64, at reassembly.Span) {
 	}
 	s.inLine = false
 	s.line = s.line[:0]
-	if s.st != stTunnel {
-		s.st = stResync
-	}
+	s.resync()
 }
 
 func markGap(m *Message) {

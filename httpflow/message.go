@@ -108,11 +108,11 @@ func (p *Conn) endHeaders(s *stream) {
 			// length (RFC 9112 section 6.3 rule 4).
 			addAnomaly(m, "bad_transfer_encoding")
 			p.abort(s, IncompleteMalformed)
-			s.st = stResync
+			s.resync()
 			return
 		case fi.clBad && !fi.clSeen:
 			p.abort(s, IncompleteMalformed)
-			s.st = stResync
+			s.resync()
 			return
 		case fi.clSeen:
 			m.Framing = FramingContentLength
@@ -218,7 +218,7 @@ func (p *Conn) chunkSizeLine(s *stream, line []byte) {
 	if !ok || s.lineTrunc {
 		addAnomaly(m, "bad_chunk_size")
 		p.abort(s, IncompleteMalformed)
-		s.st = stResync
+		s.resync()
 		return
 	}
 	if n == 0 {

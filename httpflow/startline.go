@@ -78,7 +78,7 @@ func (p *Conn) notStart(s *stream, content []byte) bool {
 	if s.st == stTunnel || s.st == stDone {
 		return false
 	}
-	s.st = stResync
+	s.resync()
 	if s.dir == reassembly.ClientToServer {
 		if s.mayTunnel {
 			// Bytes after CONNECT or Upgrade that are not a request: the
@@ -101,7 +101,7 @@ func (p *Conn) notStart(s *stream, content []byte) bool {
 			p.beginResponse(s, statusLine{}, false, s.lastAt)
 			addAnomaly(s.msg, key)
 			p.abort(s, IncompleteMalformed)
-			s.st = stResync
+			s.resync()
 			return true
 		}
 	}
@@ -138,7 +138,7 @@ func (p *Conn) malformedRequest(s *stream, content []byte) {
 	p.beginRequest(s, r, false, s.lastAt)
 	addAnomaly(s.msg, "bad_request_line")
 	p.abort(s, IncompleteMalformed)
-	s.st = stResync
+	s.resync()
 }
 
 // beginRequest opens a transaction for a request line.

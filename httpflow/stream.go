@@ -81,6 +81,14 @@ func (s *stream) toTunnel() {
 	s.line = nil
 }
 
+// resync makes the direction scan for the next start line, unless it
+// stopped carrying HTTP/1.x.
+func (s *stream) resync() {
+	if s.st != stTunnel && s.st != stDone {
+		s.st = stResync
+	}
+}
+
 func touch(m *Message, at reassembly.Span) {
 	m.LastFrame, m.End = at.Frame, at.Time
 }
@@ -205,7 +213,7 @@ func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span, off int64) 
 		if c, _ := trimEOL(line); len(c) != 0 || s.lineTrunc {
 			addAnomaly(s.msg, "bad_chunk_terminator")
 			p.abort(s, IncompleteMalformed)
-			s.st = stResync
+			s.resync()
 		} else {
 			s.st = stChunkSize
 		}
