@@ -21,8 +21,9 @@ type Assembler struct {
 	now       int64 // latest capture time seen (time never runs backwards here)
 	stats     Stats
 
-	memory  reuseMemory
-	servers map[netip.AddrPort]struct{} // endpoints seen answering a handshake
+	memory    reuseMemory
+	servers   map[netip.AddrPort]struct{} // endpoints seen answering a handshake
+	histories map[string]string           // interned Connection.History values
 }
 
 // completeTeardownLinger is how long a connection whose both FINs were
@@ -46,11 +47,12 @@ func NewAssembler(cfg Config, h Handler) *Assembler {
 		h = nopHandler{}
 	}
 	return &Assembler{
-		cfg:     cfg.withDefaults(),
-		handler: h,
-		conns:   make(map[connKey]*conn),
-		memory:  newReuseMemory(),
-		servers: make(map[netip.AddrPort]struct{}),
+		cfg:       cfg.withDefaults(),
+		handler:   h,
+		conns:     make(map[connKey]*conn),
+		memory:    newReuseMemory(),
+		servers:   make(map[netip.AddrPort]struct{}),
+		histories: make(map[string]string),
 	}
 }
 
@@ -90,14 +92,14 @@ func (a *Assembler) Add(s *capture.Segment) {
 		prev, _ := a.memory.get(key, a.now, a.cfg.ReuseMemory)
 		c = a.open(s, key, prev.id, prev.end)
 	}
-	c.lastSeen = s.Time
-	if c.list != nil {
-		c.list.moveToBack(c)
+	if s.Time > c.lastSeen {
+		c.lastSeen = s.Time
 	}
 	c.process(s, c.dirOf(s.Src))
 	if c.complete && c.list != &a.closing {
 		c.list.remove(c)
 		a.closing.pushBack(c)
+		c.listedAt = c.lastSeen
 	}
 }
 
@@ -133,7 +135,7 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 		a.release(victim, EndEvicted)
 	}
 	c := &conn{a: a, key: key}
-	c.Segments = make([]SegmentRecord, 0, initialSegments)
+	c.Segments = c.segmentBuf[:0]
 	a.nextID++
 	c.ID = a.nextID
 	c.Client, c.Server, c.RolesInferred = a.inferRoles(s, key)
@@ -153,6 +155,7 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 	}
 	a.conns[key] = c
 	a.active.pushBack(c)
+	c.lastSeen, c.listedAt = s.Time, s.Time
 	a.stats.Connections++
 	if n := len(a.conns); n > a.stats.PeakOpen {
 		a.stats.PeakOpen = n
@@ -172,21 +175,34 @@ func (a *Assembler) markFinished(c *conn) {
 		c.list.remove(c)
 	}
 	a.lingering.pushBack(c)
+	c.listedAt = c.lastSeen
 }
 
 // expire releases lingering connections past CloseLinger and open ones
 // past IdleTimeout, measured on capture time.
 func (a *Assembler) expire() {
-	for c := a.lingering.head; c != nil && (a.now-c.lastSeen > a.cfg.CloseLinger); c = a.lingering.head {
-		a.release(c, EndOfCapture)
-	}
-	completeLinger := min(a.cfg.CloseLinger, completeTeardownLinger)
-	for c := a.closing.head; c != nil && (a.now-c.lastSeen > completeLinger); c = a.closing.head {
-		a.release(c, EndOfCapture)
-	}
-	for c := a.active.head; c != nil && a.now-c.lastSeen > a.cfg.IdleTimeout; c = a.active.head {
-		a.stats.Expired++
-		a.release(c, EndIdleExpired)
+	a.expireList(&a.lingering, a.cfg.CloseLinger, EndOfCapture)
+	a.expireList(&a.closing, min(a.cfg.CloseLinger, completeTeardownLinger), EndOfCapture)
+	a.expireList(&a.active, a.cfg.IdleTimeout, EndIdleExpired)
+}
+
+// expireList releases the connections of l that saw no packet for longer
+// than timeout. The list is kept in order of when each connection was put
+// at its back (listedAt), not of its latest packet: touching a connection
+// costs nothing per packet. A connection found at the front that was
+// touched since is moved to the back instead, at most once per timeout, so
+// the work stays amortised O(1) per packet.
+func (a *Assembler) expireList(l *connList, timeout int64, reason EndReason) {
+	for c := l.head; c != nil && a.now-c.listedAt > timeout; c = l.head {
+		if a.now-c.lastSeen > timeout {
+			if reason == EndIdleExpired {
+				a.stats.Expired++
+			}
+			a.release(c, reason)
+			continue
+		}
+		l.remove(c)
+		l.pushBack(c)
 	}
 }
 
@@ -195,7 +211,7 @@ func (a *Assembler) expire() {
 func (a *Assembler) release(c *conn, reason EndReason) {
 	c.finish(ClientToServer, reason, c.LastFrame, c.End)
 	c.finish(ServerToClient, reason, c.LastFrame, c.End)
-	c.History = string(c.history)
+	c.History = a.internHistory(c.history)
 	c.State = c.connState()
 	if c.list != nil {
 		c.list.remove(c)
@@ -205,6 +221,24 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 	a.stats.Closed++
 	a.handler.Closed(&c.Connection)
 	c.consumer = nil
+}
+
+// maxInternedHistories bounds the history strings shared between
+// connections: a capture of many similar connections repeats a few
+// histories ("ShADadFf"), and sharing them saves an allocation each.
+const maxInternedHistories = 4096
+
+// internHistory returns h as a string, shared with earlier connections
+// that had the same history.
+func (a *Assembler) internHistory(h []byte) string {
+	if s, ok := a.histories[string(h)]; ok {
+		return s
+	}
+	s := string(h)
+	if len(a.histories) < maxInternedHistories {
+		a.histories[s] = s
+	}
+	return s
 }
 
 // rememberServer notes an endpoint that answered a handshake, to infer

@@ -24,6 +24,7 @@ type conn struct {
 	finished bool
 	complete bool
 	lastSeen int64 // capture time of the latest packet, for expiry
+	listedAt int64 // lastSeen when it was last put at the back of its list
 	// firstDir is the direction of the first segment (for Zeek's '^').
 	firstDir Direction
 	// history collects Connection.History's letters; it is copied to the
@@ -31,6 +32,9 @@ type conn struct {
 	// dozen letters without an allocation.
 	history    []byte
 	historyBuf [16]byte
+	// segmentBuf holds the first SegmentRecords in the same allocation as
+	// the connection: a short connection needs no other.
+	segmentBuf [initialSegments]SegmentRecord
 
 	prev, next *conn // links in the active or lingering list
 	list       *connList

@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 )
@@ -32,12 +33,13 @@ func makeKey(a, b netip.AddrPort) connKey {
 }
 
 func lessEndpoint(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
-	if a != b {
-		for i := range a {
-			if a[i] != b[i] {
-				return a[i] < b[i]
-			}
-		}
+	ah, bh := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if ah != bh {
+		return ah < bh
+	}
+	al, bl := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	if al != bl {
+		return al < bl
 	}
 	return ap < bp
 }

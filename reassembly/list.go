@@ -1,9 +1,9 @@
 package reassembly
 
-// connList is an intrusive doubly linked list of connections in the order
-// they were last touched: the front is the idlest. Moving a connection to
-// the back on every packet is O(1) and allocates nothing, and expiry only
-// ever looks at the front.
+// connList is an intrusive doubly linked list of connections, roughly in
+// the order they were last touched: the front is the idlest candidate.
+// Insertion and removal are O(1) and allocate nothing, and expiry only ever
+// looks at the front (see Assembler.expireList).
 type connList struct {
 	head, tail *conn
 	n          int
@@ -34,16 +34,4 @@ func (l *connList) remove(c *conn) {
 	}
 	c.prev, c.next, c.list = nil, nil, nil
 	l.n--
-}
-
-// moveToBack marks c as the most recently touched.
-func (l *connList) moveToBack(c *conn) {
-	if c.list != l {
-		return
-	}
-	if l.tail == c {
-		return
-	}
-	l.remove(c)
-	l.pushBack(c)
 }
