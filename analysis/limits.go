@@ -21,6 +21,9 @@ type limitCounts struct {
 	// connsUnlisted and txnsUnlisted count what the report did not list
 	// because of Options.MaxListedConnections/MaxListedTransactions.
 	connsUnlisted, txnsUnlisted int64
+	// timeClamped counts TCP segments stamped before an earlier one, whose
+	// time the analysis raised to the latest time seen.
+	timeClamped int64
 }
 
 // Defaults of Options.MaxListedConnections and MaxListedTransactions: a
@@ -117,6 +120,9 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	if l.txnsUnlisted > 0 {
 		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more were counted in the totals and diagnosed but not listed",
 			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), l.txnsUnlisted))
+	}
+	if l.timeClamped > 0 {
+		out = append(out, fmt.Sprintf("%d TCP segments were stamped before an earlier frame: the analysis used the latest earlier time for them, so time never runs backwards", l.timeClamped))
 	}
 	if st.CaptureDuplicates > 0 {
 		out = append(out, fmt.Sprintf("%d frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions", st.CaptureDuplicates))

@@ -112,3 +112,59 @@ func TestListingCaps(t *testing.T) {
 		}
 	}
 }
+
+// A response stamped seconds before the request it answers must not give
+// negative timings (nor, on later transactions, idle gaps of seconds that
+// never happened).
+func TestTimeNeverRunsBackwards(t *testing.T) {
+	var buf bytes.Buffer
+	w := capturetest.NewPcap(&buf, capture.LinkTypeEthernet, capturetest.PcapOptions{Nanosecond: true})
+	cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.1:80")
+	now := int64(1e18)
+	seg := func(skew int64, src, dst netip.AddrPort, seq, ack uint32, fl capture.TCPFlags, payload string) {
+		w.Write(now+skew, capturetest.Ethernet(capturetest.TCP{Src: src, Dst: dst, Seq: seq, Ack: ack, Flags: fl, Window: 65535, Payload: []byte(payload)}.IP()))
+		now += 1e6
+	}
+	req, resp := "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	seg(0, cli, srv, 100, 0, capture.FlagSYN, "")
+	seg(0, srv, cli, 500, 101, capture.FlagSYN|capture.FlagACK, "")
+	seg(0, cli, srv, 101, 501, capture.FlagACK, "")
+	seg(0, cli, srv, 101, 501, capture.FlagACK|capture.FlagPSH, req)
+	seg(-10e9, srv, cli, 501, 101+uint32(len(req)), capture.FlagACK|capture.FlagPSH, resp) // 10 s early
+	c, s := 101+uint32(len(req)), 501+uint32(len(resp))
+	now += 1e9 // the client closes after a second of keep-alive
+	seg(0, cli, srv, c, s, capture.FlagACK|capture.FlagFIN, "")
+	seg(0, srv, cli, s, c+1, capture.FlagACK|capture.FlagFIN, "")
+	seg(0, cli, srv, c+1, s+1, capture.FlagACK, "")
+	r, err := capture.NewReader(&buf, "skewed.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{})
+	if err := a.AddSource("skewed.pcap", "pcap", r); err != nil {
+		t.Fatal(err)
+	}
+	rep := a.Report()
+	if len(rep.Connections) != 1 {
+		t.Fatalf("%d connections, want 1", len(rep.Connections))
+	}
+	if c := rep.Connections[0]; c.DurationMS < 0 || c.End < c.Start || c.State != "SF" {
+		t.Errorf("connection %s → %s (%v ms), state %s; want SF, forward in time", c.Start, c.End, c.DurationMS, c.State)
+	}
+	if len(rep.Transactions) != 1 {
+		t.Fatalf("%d transactions, want 1", len(rep.Transactions))
+	}
+	for name, v := range map[string]*Millis{"wait": rep.Transactions[0].Timings.WaitMS, "total": rep.Transactions[0].Timings.TotalMS} {
+		if v == nil || *v < 0 {
+			t.Errorf("%s time %v, want a non-negative time", name, v)
+		}
+	}
+	want := "1 TCP segments were stamped before an earlier frame"
+	found := false
+	for _, w := range rep.Inputs[0].Warnings {
+		found = found || strings.Contains(w, want)
+	}
+	if !found {
+		t.Errorf("warnings %q lack %q", rep.Inputs[0].Warnings, want)
+	}
+}

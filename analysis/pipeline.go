@@ -105,6 +105,7 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	dec := capture.NewDecoder()
 	var seg capture.Segment
 	var readErr error
+	var latest int64 // latest segment time given to the Assembler
 	first := true
 	for {
 		p, err := src.Next()
@@ -121,6 +122,16 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 			in.End = Time(p.Time)
 		}
 		if dec.Decode(p, &seg) == capture.SkipNone {
+			// Time never runs backwards in the analysis, as Zeek's
+			// network time: a frame stamped before its predecessor
+			// (the reader warns about each) takes the latest time seen,
+			// so durations stay non-negative and a skewed FIN cannot
+			// end a connection seconds before its last ACK.
+			if seg.Time < latest {
+				seg.Time = latest
+				h.limits.timeClamped++
+			}
+			latest = seg.Time
 			asm.Add(&seg)
 		}
 	}
