@@ -14,6 +14,7 @@ type Assembler struct {
 	handler Handler
 
 	conns     map[connKey]*conn
+	last      *conn    // the connection of the previous segment, if still open
 	active    connList // open connections, idlest first
 	lingering connList // finished connections waiting for late packets
 	closing   connList // completed teardowns (both FINs acknowledged), shorter wait
@@ -80,8 +81,16 @@ func (a *Assembler) Add(s *capture.Segment) {
 	}
 	a.expire()
 
-	key := makeKey(s.Src, s.Dst)
-	c := a.conns[key]
+	// Segments come in bursts per connection (a flight of data, its ACKs):
+	// the last connection is checked before hashing the 4-tuple.
+	var key connKey
+	c := a.last
+	if c == nil || !((s.Src == c.Client && s.Dst == c.Server) || (s.Src == c.Server && s.Dst == c.Client)) {
+		key = makeKey(s.Src, s.Dst)
+		c = a.conns[key]
+	} else {
+		key = c.key
+	}
 	if c != nil && s.Flags&(synFlags|ackFlags) == synFlags && c.isNewSYN(s) {
 		// A SYN with a new ISN: the 4-tuple is being reused.
 		prev := c
@@ -95,6 +104,7 @@ func (a *Assembler) Add(s *capture.Segment) {
 	if s.Time > c.lastSeen {
 		c.lastSeen = s.Time
 	}
+	a.last = c
 	c.process(s, c.dirOf(s.Src))
 	if c.complete && c.list != &a.closing {
 		c.list.remove(c)
@@ -217,6 +227,9 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 		c.list.remove(c)
 	}
 	delete(a.conns, c.key)
+	if a.last == c {
+		a.last = nil
+	}
 	a.memory.remember(c.key, c.ID, c.End, c.Client, a.now, a.cfg)
 	a.stats.Closed++
 	a.handler.Closed(&c.Connection)
