@@ -1,0 +1,50 @@
+// Package hostile builds adversarial captures and runs them through the
+// whole connscope pipeline (capture → reassembly → httpflow → diagnose →
+// report), to prove that hostile input cannot crash connscope, hang it, run
+// it out of memory, or reach the user's terminal or browser.
+//
+// # Why
+//
+// Captures come from production incidents: truncated, corrupt, full of
+// attack traffic. A packet analyser is an attack surface (Wireshark's
+// dissectors have a long history of crashes found by fuzzing). Every
+// structure that grows with the input must be bounded by a limit, and every
+// limit that is hit must be said in the report: a silent cap makes a report
+// that lies.
+//
+// # The captures
+//
+// Each Scenario writes one classic pcap, streamed to an io.Writer so a
+// million-packet capture never sits in memory. Its size is a parameter N:
+// the tests run small N (a few seconds in all), scripts/hostile-bench.sh
+// runs the full sizes named in issue 7 through the built binary and prints
+// time and peak RSS for N and N/2, so linear growth can be read off.
+//
+//   - syn-flood: N SYNs to distinct ports, never answered (connection table).
+//   - open-conns: N connections with a handshake and one request, never
+//     closed (table and per-connection parser state).
+//   - huge-header: one request whose header line is N bytes (header cap).
+//   - huge-chunk: a chunk size of 0xFFFFFFFFFFFF (length arithmetic).
+//   - pipelined: N requests pipelined on one connection, then N responses
+//     (transactions per connection).
+//   - tuple-reuse: one 4-tuple opened and closed N times, FIN and RST mixed
+//     (reuse detection and its memory).
+//   - time-backwards, capture-dups, ip-fragments, overlap-retrans: the
+//     oddities of real captures at volume.
+//
+// # The limits
+//
+// Limits live in the packages that hold the state: reassembly.Config
+// (MaxConnections, MaxSegmentsPerConn, MaxBufferedBytes, IdleTimeout),
+// httpflow.Config (MaxHeaderBytes, MaxHeaders, MaxTransactionsPerConn). The
+// CLI exposes them as --max-conns, --max-segments-per-conn,
+// --max-header-bytes, --max-txns-per-conn; analysis turns every limit that
+// was hit into an input warning. The tests here read those warnings.
+//
+// # Safe output
+//
+// Captured text (request targets, header values, reason phrases) is
+// attacker-controlled. TestSafeOutput runs a capture full of terminal escape
+// sequences, NUL bytes, invalid UTF-8 and HTML through every output format
+// and checks each format's own guarantee.
+package hostile
