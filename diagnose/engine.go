@@ -38,7 +38,7 @@ type Engine struct {
 	// summaries keeps what the capture-scope rules need of each connection
 	// (no segments, no headers), in the order connections closed; the
 	// client→server groups they belong to are interned in groupOf.
-	summaries []connSummary
+	summaries summaryStore
 	groupOf   map[serverKey]int32
 	groupKeys []serverKey
 	finished  bool

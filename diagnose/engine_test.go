@@ -214,8 +214,8 @@ func TestSummariesSkipUnopened(t *testing.T) {
 	}
 	opened := oneShot(cf, 101, 200, false)
 	e.Connection(opened.info())
-	if len(e.summaries) != 1 || e.summaries[0].ID != 101 {
-		t.Fatalf("kept %d summaries, want only connection 101's", len(e.summaries))
+	if e.summaries.n != 1 || e.summaries.chunks[0][0].ID != 101 {
+		t.Fatalf("kept %d summaries, want only connection 101's", e.summaries.n)
 	}
 	e.Finish()
 }

@@ -119,7 +119,34 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 			s.retry = &r
 		}
 	}
-	e.summaries = append(e.summaries, s)
+	e.summaries.add(s)
+}
+
+// summaryStore keeps summaries by value in fixed-size chunks: appending
+// never copies earlier ones, and pointers to them stay valid.
+type summaryStore struct {
+	chunks [][]connSummary
+	n      int
+}
+
+const summaryChunk = 1024
+
+func (st *summaryStore) add(s connSummary) {
+	if len(st.chunks) == 0 || len(st.chunks[len(st.chunks)-1]) == summaryChunk {
+		st.chunks = append(st.chunks, make([]connSummary, 0, summaryChunk))
+	}
+	last := &st.chunks[len(st.chunks)-1]
+	*last = append(*last, s)
+	st.n++
+}
+
+// all calls fn with a pointer to every summary, in the order added.
+func (st *summaryStore) all(fn func(*connSummary)) {
+	for _, c := range st.chunks {
+		for i := range c {
+			fn(&c[i])
+		}
+	}
 }
 
 // firstClose returns the frame and time of the first FIN or RST of the
@@ -160,13 +187,12 @@ type captureView struct {
 
 func newCaptureView(e *Engine) *captureView {
 	v := &captureView{groups: make(map[serverKey][]*connSummary, len(e.groupKeys)), e: e}
-	v.byID = make([]*connSummary, len(e.summaries))
-	for i := range e.summaries {
-		s := &e.summaries[i]
-		v.byID[i] = s
+	v.byID = make([]*connSummary, 0, e.summaries.n)
+	e.summaries.all(func(s *connSummary) {
+		v.byID = append(v.byID, s)
 		k := e.groupKeys[s.group]
 		v.groups[k] = append(v.groups[k], s)
-	}
+	})
 	slices.SortFunc(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
 	for k, g := range v.groups {
 		v.keys = append(v.keys, k)
