@@ -21,13 +21,14 @@
 # It is idempotent: it first removes anything a previous run left behind
 # (namespaces named csgen-*), and on exit, even on failure or Ctrl-C, it kills
 # the processes it started and deletes its namespaces and temporary files.
-# Captures are written to testdata/captures/, replacing files of the same name.
+# Captures are written to testdata/captures/ (or $CSGEN_OUT), replacing files of
+# the same name.
 # Timing-dependent details (exact timestamps, ports, ISNs, how many probes)
 # change from run to run; MANIFEST.md describes what each capture must show.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=$ROOT/testdata/captures
+OUT=${CSGEN_OUT:-$ROOT/testdata/captures} # CSGEN_OUT: write elsewhere (e.g. to try changes)
 WORK=$(mktemp -d /tmp/csgen.XXXXXX)
 BIN=$WORK/bin
 NSC=csgen-cli
