@@ -147,7 +147,9 @@ func randomConn(r *rand.Rand, id int) *ConnInfo {
 		return m
 	}
 	for i := r.IntN(6); i > 0; i-- {
-		t := &httpflow.Transaction{ID: id*10 + i, Connection: id, Index: len(txs), Request: randMsg(), Response: randMsg(),
+		// Index usually matches the position, but need not (a parser that
+		// dropped transactions past its cap).
+		t := &httpflow.Transaction{ID: id*10 + i, Connection: id, Index: []int{len(txs), r.IntN(5)}[r.IntN(2)], Request: randMsg(), Response: randMsg(),
 			Pipelined: r.IntN(2) == 0, PersistentAfter: r.IntN(2) == 0, GapBefore: r.Int64N(3e9) - 1e9}
 		if r.IntN(3) == 0 {
 			t.Interim = []*httpflow.Message{randMsg()}

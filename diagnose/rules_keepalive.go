@@ -198,9 +198,9 @@ func checkDumbProxyHang(p *connPass) {
 	if p.v.missed[reassembly.ServerToClient] {
 		return // a response may be in what the capture missed
 	}
-	for _, t := range p.v.txs {
+	for i, t := range p.v.txs {
 		req := t.Request
-		if t.Index == 0 || t.Response != nil || req == nil || req.End == 0 {
+		if i == 0 || t.Response != nil || req == nil || req.End == 0 {
 			continue
 		}
 		closeFrame, closeTime := p.v.closeAfter(req.End)
@@ -208,7 +208,7 @@ func checkDumbProxyHang(p *connPass) {
 			p.v.sentData(reassembly.ServerToClient, req.FirstFrame, closeFrame) {
 			continue
 		}
-		prev := p.v.txs[slices.Index(p.v.txs, t)-1]
+		prev := p.v.txs[i-1]
 		how := ""
 		if hasToken(prev.Request, "keep-alive") || hasToken(prev.Response, "keep-alive") {
 			how = "; the previous exchange asked for persistence with Connection: keep-alive, which a proxy that " +
@@ -263,9 +263,9 @@ func checkIdleRace(p *connPass) {
 		return
 	}
 	slack := p.dur("slack")
-	for _, t := range p.v.txs {
+	for i, t := range p.v.txs {
 		req := t.Request
-		if t.Index == 0 || t.Response != nil || req == nil || req.FirstFrame == 0 || t.GapBefore < p.dur("min-idle") {
+		if i == 0 || t.Response != nil || req == nil || req.FirstFrame == 0 || t.GapBefore < p.dur("min-idle") {
 			continue
 		}
 		if req.Start < closeTime-p.v.leg[reassembly.ClientToServer]-slack || req.Start > closeTime+p.v.leg[reassembly.ServerToClient]+slack {
