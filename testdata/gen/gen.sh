@@ -14,7 +14,7 @@
 # Usage (as root; needs ip, tcpdump, dumpcap, editcap, mergecap, tshark, Go;
 # installs ethtool with apt if missing):
 #
-#   testdata/gen/gen.sh              # every scenario, about 5 minutes
+#   testdata/gen/gen.sh              # every scenario, about 5-6 minutes
 #   testdata/gen/gen.sh NAME...      # only these (names: see scenario_* below)
 #   testdata/gen/gen.sh -l           # list scenario names
 #
@@ -68,9 +68,11 @@ del_namespaces() {
 	done
 }
 
+PREPARED=0 # set once this run may own csgen-* namespaces (not for -l)
+
 cleanup() {
 	kill_ours
-	del_namespaces
+	[ "$PREPARED" = 0 ] || del_namespaces
 	if [ "${KEEP:-0}" = 1 ]; then echo "gen.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -86,6 +88,7 @@ prepare() {
 	if ! command -v ethtool >/dev/null; then
 		apt-get install -y -qq ethtool >/dev/null || { apt-get update -qq && apt-get install -y -qq ethtool >/dev/null; }
 	fi
+	PREPARED=1
 	del_namespaces
 	mkdir -p "$BIN" "$OUT"
 	(cd "$ROOT" && go build -o "$BIN/csgen" ./testdata/gen/csgen && go build -o "$BIN/tapdelay" ./testdata/gen/tapdelay && go build -o "$BIN/pcapswap" ./testdata/gen/pcapswap)
