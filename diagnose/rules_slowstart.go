@@ -128,8 +128,8 @@ func checkSlowStart(p *connPass) {
 		Cost:        extra * p.v.irtt,
 		Message: fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection, starting from "+
 			"an initial window of %d bytes; a warm window of about %d bytes would have needed %d, so slow start "+
-			"cost %s of %s each", total, len(fl), flightSizes(fl), fl[0].bytes, warm, ceilDiv(total, warm),
-			plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
+			"cost %s", total, len(fl), flightSizes(fl), fl[0].bytes, warm, ceilDiv(total, warm),
+			roundTrips(extra, p.v.irtt)),
 	})
 }
 
@@ -155,9 +155,8 @@ func checkSlowStartRestart(p *connPass) {
 					Time:        segs[fl[0].first].Time,
 					Cost:        extra * p.v.irtt,
 					Message: fmt.Sprintf("after %s idle the server restarted slow start: the %d-byte response "+
-						"left in %d flights (%s) although earlier responses had opened its window to about %d bytes; %s of %s each",
-						ms(t.GapBefore), total, len(fl), flightSizes(fl), warm,
-						plural(int(extra), "extra round trip", "extra round trips"), ms(p.v.irtt)),
+						"left in %d flights (%s) although earlier responses had opened its window to about %d bytes; %s",
+						ms(t.GapBefore), total, len(fl), flightSizes(fl), warm, roundTrips(extra, p.v.irtt)),
 				})
 			}
 		}
@@ -188,6 +187,15 @@ func checkSmallInitialWindow(p *connPass) {
 		Message: fmt.Sprintf("the server's initial window was %d segments (%d bytes at MSS %d); current stacks "+
 			"start with 10", iw, fl[0].bytes, mss),
 	})
+}
+
+// roundTrips renders "1 extra round trip of 60.0 ms" or "2 extra round
+// trips of 60.0 ms each".
+func roundTrips(n, rtt int64) string {
+	if n == 1 {
+		return "1 extra round trip of " + ms(rtt)
+	}
+	return fmt.Sprintf("%d extra round trips of %s each", n, ms(rtt))
 }
 
 // flightFrames cites the first frame of each flight and the last frame of
