@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,14 +47,14 @@ var healthyShared = []string{
 // diagnoseFile runs the whole pipeline on one capture: read, decode,
 // reassemble, parse HTTP, diagnose. Transaction IDs are numbered in the
 // order connections close, as a caller would.
-func diagnoseFile(t *testing.T, path string) []diagnose.Finding {
+func diagnoseFile(t *testing.T, path string, cfg diagnose.Config) []diagnose.Finding {
 	t.Helper()
 	r, err := capture.Open(path)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
 	defer r.Close()
-	engine, err := diagnose.NewEngine(diagnose.Config{})
+	engine, err := diagnose.NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,11 +172,40 @@ func ruleSet(keys []string) []string {
 	return slices.Compact(ids)
 }
 
+// goldenConfig reads optional threshold overrides for one capture from
+// <golden>.thresholds, one RULE.name=value a line ('#' starts a comment),
+// the way a user passes --threshold: for a capture recorded under
+// conditions a default does not describe (a narrowed port range, say).
+func goldenConfig(t *testing.T, goldenPath string) diagnose.Config {
+	t.Helper()
+	data, err := os.ReadFile(strings.TrimSuffix(goldenPath, ".findings") + ".thresholds")
+	if errors.Is(err, fs.ErrNotExist) {
+		return diagnose.Config{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := diagnose.Config{Thresholds: map[string]float64{}}
+	for _, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if !ok || err != nil {
+			t.Fatalf("%s.thresholds: bad line %q", goldenPath, line)
+		}
+		cfg.Thresholds[strings.TrimSpace(key)] = v
+	}
+	return cfg
+}
+
 // checkGolden compares a capture's findings with its golden file, or
 // rewrites the file under -update.
 func checkGolden(t *testing.T, capturePath, goldenPath string) []diagnose.Finding {
 	t.Helper()
-	findings := diagnoseFile(t, capturePath)
+	findings := diagnoseFile(t, capturePath, goldenConfig(t, goldenPath))
 	var keys, lines []string
 	for _, f := range findings {
 		k, l := goldenLine(f)

@@ -112,7 +112,7 @@ var ruleEphemeralPortPressure = &Rule{
 			"(open, or in TIME_WAIT after a close) approach the size of the client's ephemeral port range.",
 		Detection: "For each client address and server address and port, every connection holds its tuple from " +
 			"its start until its end plus time-wait when it closed with FINs (the side that closed first keeps " +
-			"TIME_WAIT), or until its end after a RST. The peak number held at once, divided by port-range " +
+			"TIME_WAIT), or until its end after a RST, or until a new connection reused the tuple. The peak number held at once, divided by port-range " +
 			"(Linux's default 32768-60999), is compared with min-share. The finding says which side closed first " +
 			"and so accumulates TIME_WAIT.",
 		Why: "A client can have only one connection per source port to a given server address and port. Linux's " +
@@ -155,13 +155,23 @@ func checkEphemeralPortPressure(p *capturePass) {
 			at    int64
 			delta int
 		}
+		// A tuple is held from its connection's start to its end plus
+		// TIME_WAIT after FINs, or until a new connection took it over.
+		holdEnd := make(map[int]int64, len(g))
+		for _, s := range g {
+			holdEnd[s.ID] = s.End
+			if s.Close == reassembly.CloseFIN {
+				holdEnd[s.ID] += tw
+			}
+		}
+		for _, s := range g {
+			if end, ok := holdEnd[s.PreviousID]; ok && s.ReusedTuple && opening(s) < end {
+				holdEnd[s.PreviousID] = max(opening(s), 0)
+			}
+		}
 		events := make([]event, 0, 2*len(g))
 		for _, s := range g {
-			held := s.End
-			if s.Close == reassembly.CloseFIN {
-				held += tw
-			}
-			events = append(events, event{s.Start, +1}, event{held, -1})
+			events = append(events, event{s.Start, +1}, event{holdEnd[s.ID], -1})
 		}
 		slices.SortFunc(events, func(a, b event) int {
 			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.delta, b.delta))
