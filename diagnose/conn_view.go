@@ -42,6 +42,8 @@ type connView struct {
 	ackWaits  map[ackWaitLimits][]ackWait
 	flights   []flightResult // by transaction index
 	flightBuf []flight       // every response's flights, see responseFlights
+	reset     *resetView     // see viewReset
+	resetDone bool
 	closes    []int
 	newData   [2][]int32 // newData[d][i]: new-data segments of d among the first i
 }

@@ -15,7 +15,8 @@ type resetView struct {
 	time  int64
 	by    reassembly.Role
 	dir   reassembly.Direction // direction of the RST
-	// finBefore is the RST sender's FIN, when it sent one before the RST.
+	// finFrame/finTime are the RST sender's FIN, when it sent one before
+	// the RST (0 otherwise).
 	finFrame uint64
 	finTime  int64
 	// unanswered requests that reached the server before the RST.
@@ -25,10 +26,19 @@ type resetView struct {
 	cutDir reassembly.Direction
 }
 
+// viewReset returns the connection's first RST as the reset rules see it,
+// computed once per connection; ok is false when there was no RST.
 func viewReset(p *connPass) (*resetView, bool) {
+	if !p.v.resetDone {
+		p.v.reset, p.v.resetDone = buildResetView(p), true
+	}
+	return p.v.reset, p.v.reset != nil
+}
+
+func buildResetView(p *connPass) *resetView {
 	c := p.c
 	if c.RSTBy == reassembly.RoleNone {
-		return nil, false
+		return nil
 	}
 	r := &resetView{by: c.RSTBy, dir: reassembly.ClientToServer}
 	if c.RSTBy == reassembly.RoleServer {
@@ -37,7 +47,7 @@ func viewReset(p *connPass) (*resetView, bool) {
 	st := &c.Dir[r.dir]
 	r.frame, r.time = st.RSTFrame, st.RSTTime
 	if r.frame == 0 {
-		return nil, false
+		return nil
 	}
 	if st.FINFrame != 0 && st.FINFrame < r.frame {
 		r.finFrame, r.finTime = st.FINFrame, st.FINTime
@@ -56,7 +66,7 @@ func viewReset(p *connPass) (*resetView, bool) {
 			}
 		}
 	}
-	return r, true
+	return r
 }
 
 // dataAfterFIN returns the first new-data segment the peer sent toward the
