@@ -142,18 +142,21 @@ func truncationVantage(v *connView, d reassembly.Direction) string {
 	if v.vantage == near {
 		return ""
 	}
-	return fmt.Sprintf("the capture was taken at the %s end, not at the receiving %s: bytes seen here may still have "+
-		"been lost before reaching it, or bytes lost before this point resent", vantageName(v.vantage), d.Reverse().Sender())
+	return fmt.Sprintf("the capture was taken %s, not at the receiving %s: bytes seen here may still have "+
+		"been lost before reaching it, or bytes lost before this point resent", vantagePhrase(v.vantage), d.Reverse().Sender())
 }
 
-func vantageName(v string) string {
-	if v == VantageMiddle {
-		return "middle"
+// vantagePhrase says where a capture was taken, for messages.
+func vantagePhrase(v string) string {
+	switch v {
+	case VantageClient:
+		return "near the client"
+	case VantageServer:
+		return "near the server"
+	case VantageMiddle:
+		return "between client and server"
 	}
-	if v == VantageUnknown {
-		return "unknown"
-	}
-	return v
+	return "at a point the handshake did not reveal"
 }
 
 var ruleUnterminatedChunked = &Rule{
