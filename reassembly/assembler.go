@@ -213,6 +213,7 @@ func (a *Assembler) expireList(l *connList, timeout int64, reason EndReason) {
 		}
 		l.remove(c)
 		l.pushBack(c)
+		c.listedAt = c.lastSeen
 	}
 }
 

@@ -65,3 +65,34 @@ func TestNoAllocationPerSegment(t *testing.T) {
 		t.Errorf("%.3f allocations per pair of segments, want none but record growth", allocs)
 	}
 }
+
+// TestIdleExpiryKeepsTouchedConnections: expiry looks at the list's front
+// lazily; a connection touched since it was listed must survive and the
+// idle one behind it must still go.
+func TestIdleExpiryKeepsTouchedConnections(t *testing.T) {
+	a1 := newFlow("10.0.0.1:40001", "10.0.0.2:80")
+	a1.seg("c", 0, "S", 0, 0, "")
+	b := newFlow("10.0.0.1:40002", "10.0.0.2:80")
+	b.frame = 1
+	b.seg("c", 1, "S", 0, 0, "")
+	a1.frame = 2
+	a1.seg("c", 8000, "S", 0, 0, "") // a retransmitted SYN touches the first connection
+	c := newFlow("10.0.0.1:40003", "10.0.0.2:80")
+	c.frame = 3
+	c.seg("c", 15000, "S", 0, 0, "")
+	c.seg("c", 30000, "S", 0, 0, "")
+	segs := []*capture.Segment{a1.segs[0], b.segs[0], a1.segs[1], c.segs[0], c.segs[1]}
+	r, _ := run(t, Config{IdleTimeout: 10e9}, segs)
+	var order []int
+	for _, x := range r.closed {
+		order = append(order, x.ID)
+	}
+	// b (ID 2) expires at 15 s, the first connection (ID 1) at 30 s, the
+	// third is flushed at the end.
+	if len(order) != 3 || order[0] != 2 || order[1] != 1 || order[2] != 3 {
+		t.Errorf("closed in order %v, want [2 1 3]", order)
+	}
+	if got := r.streams[r.closed[1]].reasons; got != [2]EndReason{EndIdleExpired, EndIdleExpired} {
+		t.Errorf("first connection ended %v", got)
+	}
+}

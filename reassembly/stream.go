@@ -20,6 +20,11 @@ type stream struct {
 	finAt    Seq // sequence number of the FIN: the stream ends when next reaches it
 }
 
+// maxWindow is the largest window TCP can advertise (65535 << 14): a
+// segment starting further than this beyond the next expected byte cannot
+// belong to the stream.
+const maxWindow = 65535 << 14
+
 // pendingSegment is an out-of-order segment waiting for a hole to fill.
 type pendingSegment struct {
 	seq     Seq
@@ -48,6 +53,10 @@ func (c *conn) streamSegment(d Direction, seq Seq, payload []byte, wireLen int, 
 		switch {
 		case end.LessThanEq(st.next):
 			// Entirely old: a retransmission of delivered bytes.
+		case seq.Diff(st.next) > maxWindow:
+			// Further ahead than any TCP window allows: not part of this
+			// byte stream (a stray or corrupt segment). It is counted and
+			// classified, never delivered or buffered.
 		case seq.LessThanEq(st.next):
 			c.emit(d, seq, payload, len(payload), wireLen, frame, t)
 			c.drain(d)
@@ -172,9 +181,13 @@ func (c *conn) peerAcked(d Direction, ack Seq, frame uint64, t int64) {
 		return
 	}
 	// Only holes before data we know of: an ACK beyond everything this
-	// direction was seen sending means the capture missed the tail, which
-	// is reported the same way but must not run past the FIN.
-	limit := ack
+	// direction was seen sending (the capture missed the tail, or the ACK
+	// is bogus) reports nothing beyond what was seen, and never past the FIN.
+	h := &c.half[d]
+	if !h.nextSeqSet {
+		return
+	}
+	limit := minSeq(ack, h.nextSeq)
 	if st.finKnown && st.finAt.LessThan(limit) {
 		limit = st.finAt
 	}
