@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
@@ -87,10 +88,14 @@ func TestIdleExpiryKeepsTouchedConnections(t *testing.T) {
 	for _, x := range r.closed {
 		order = append(order, x.ID)
 	}
-	// b (ID 2) expires at 15 s, the first connection (ID 1) at 30 s, the
-	// third is flushed at the end.
-	if len(order) != 3 || order[0] != 2 || order[1] != 1 || order[2] != 3 {
-		t.Errorf("closed in order %v, want [2 1 3]", order)
+	// b (ID 2) expires at 15 s; at 30 s the first connection (ID 1, idle
+	// since 8 s) and the third (idle since 15 s) expire, and the SYN at 30 s
+	// opens a fourth on the third's tuple, flushed at the end.
+	if !slices.Equal(order, []int{2, 1, 3, 4}) {
+		t.Errorf("closed in order %v, want [2 1 3 4]", order)
+	}
+	if !r.closed[3].ReusedTuple || r.closed[3].PreviousID != 3 {
+		t.Errorf("fourth connection must reuse the third's tuple: %+v", r.closed[3].ReusedTuple)
 	}
 	if got := r.streams[r.closed[1]].reasons; got != [2]EndReason{EndIdleExpired, EndIdleExpired} {
 		t.Errorf("first connection ended %v", got)
