@@ -100,8 +100,9 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *p
 		return
 	}
 	w.printf("  format %s, %d packets over %s, starting %s\n", in.Format, in.Packets, seconds(float64(in.DurationMS)), in.Start)
-	w.printf("  %d TCP packets in %d connections, %s of TCP payload, %d HTTP transactions\n",
-		in.TCPPackets, in.Connections, byteSize(in.PayloadBytes), in.Transactions)
+	w.printf("  %d TCP packets in %d %s, %s of TCP payload, %d HTTP %s\n",
+		in.TCPPackets, in.Connections, plural(in.Connections, "connection", "connections"),
+		byteSize(in.PayloadBytes), in.Transactions, plural(in.Transactions, "transaction", "transactions"))
 	if skipped := skippedSummary(in.Skipped); skipped != "" {
 		w.printf("  skipped: %s\n", skipped)
 	}

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connscope/connscope/capture"
+)
+
+func TestProgressModes(t *testing.T) {
+	var buf bytes.Buffer
+	if progressFor("never", &buf) != nil {
+		t.Error("--progress never gave a meter")
+	}
+	if progressFor("auto", &buf) != nil {
+		t.Error("--progress auto gave a meter on a stream that is not a terminal")
+	}
+	m := progressFor("always", &buf)
+	if m == nil || !m.wants(1) {
+		t.Fatal("--progress always should meter any input")
+	}
+	auto := &progressMeter{w: &buf}
+	if auto.wants(50<<20) || !auto.wants(200<<20) {
+		t.Error("auto should meter inputs over 100 MB only")
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	r, err := capture.Open(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	m := progressFor("always", &buf)
+	src := m.wrap(keepAlive, r)
+	for {
+		if _, err := src.Next(); err != nil {
+			break
+		}
+	}
+	line := m.line(m.start.Add(2 * time.Second))
+	if !strings.Contains(line, "100%") || !strings.Contains(line, "of ") || !strings.Contains(line, "/s") {
+		t.Errorf("progress line %q should give bytes of total, percent and rate", line)
+	}
+	m.tick() // within 250 ms of the start: nothing drawn yet
+	if buf.Len() != 0 {
+		t.Errorf("meter drew too early: %q", buf.String())
+	}
+	m.last = m.start.Add(-time.Second)
+	m.tick()
+	m.done()
+	if !strings.Contains(buf.String(), "reading:") || !strings.HasSuffix(buf.String(), "\r\x1b[K") {
+		t.Errorf("meter output %q should draw a line and clear it when done", buf.String())
+	}
+}
