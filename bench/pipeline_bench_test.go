@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// benchCapture returns the capture named by CONNSCOPE_BENCH_PCAP, or skips.
+func benchCapture(b *testing.B) string {
+	name := os.Getenv("CONNSCOPE_BENCH_PCAP")
+	if name == "" {
+		b.Skip("CONNSCOPE_BENCH_PCAP names no capture")
+	}
+	return name
+}
+
+// stage is one prefix of the pipeline: it reads the whole capture and
+// returns how many packets it read.
+type stage func(b *testing.B, name string) int64
+
+// BenchmarkPipeline measures each prefix of the pipeline on the same
+// capture. Run one sub-benchmark per process (see doc.go) to have the
+// process's peak RSS belong to that stage alone.
+func BenchmarkPipeline(b *testing.B) {
+	name := benchCapture(b)
+	for _, st := range []struct {
+		name string
+		run  stage
+	}{
+		{"decode", decodeOnly},
+		{"reassembly", throughReassembly},
+		{"httpflow", throughHTTP},
+		{"diagnose", throughDiagnose},
+		{"analysis", fullAnalysis},
+	} {
+		b.Run(st.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := processCPUSeconds()
+			var packets int64
+			for b.Loop() {
+				packets += st.run(b, name)
+			}
+			cpu := processCPUSeconds() - cpu0
+			b.ReportMetric(float64(packets)/float64(b.N), "packets/op")
+			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(packets)/cpu, "packets/cpu-s")
+			}
+			if kb := peakRSSKB(); kb > 0 {
+				b.ReportMetric(float64(kb)/1024, "peak-RSS-MB")
+			}
+		})
+	}
+}
+
+// eachSegment reads and decodes the capture, giving every TCP segment to
+// fn, as analysis.Analyzer does (including its clamp of backward time).
+func eachSegment(b *testing.B, name string, fn func(*capture.Segment)) int64 {
+	r, err := capture.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	dec := capture.NewDecoder()
+	var seg capture.Segment
+	var latest int64
+	for {
+		p, err := r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				b.Fatal(err)
+			}
+			break
+		}
+		if dec.Decode(p, &seg) == capture.SkipNone && fn != nil {
+			if seg.Time < latest {
+				seg.Time = latest
+			}
+			latest = seg.Time
+			fn(&seg)
+		}
+	}
+	return int64(dec.Stats().Packets)
+}
+
+func decodeOnly(b *testing.B, name string) int64 { return eachSegment(b, name, nil) }
+
+// nopConsumer takes every byte range and drops it: reassembly's cost with
+// a consumer attached, without any parsing.
+type nopConsumer struct{}
+
+func (nopConsumer) Data(reassembly.Direction, []byte, reassembly.Span)              {}
+func (nopConsumer) Gap(reassembly.Direction, int64, reassembly.Span)                {}
+func (nopConsumer) End(reassembly.Direction, reassembly.EndReason, reassembly.Span) {}
+func (nopConsumer) Opened(*reassembly.Connection) reassembly.StreamConsumer         { return nopConsumer{} }
+func (nopConsumer) Closed(*reassembly.Connection)                                   {}
+
+func throughReassembly(b *testing.B, name string) int64 {
+	asm := reassembly.NewAssembler(reassembly.Config{}, nopConsumer{})
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
+	return n
+}
+
+// httpHandler parses every connection's HTTP and, when engine is set,
+// diagnoses it, as analysis does without building a report.
+type httpHandler struct {
+	parsers map[*reassembly.Connection]*httpflow.Conn
+	engine  *diagnose.Engine
+	nextTxn int
+	txns    int
+}
+
+func (h *httpHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	p := httpflow.NewConn(c, httpflow.Config{})
+	h.parsers[c] = p
+	return p
+}
+
+func (h *httpHandler) Closed(c *reassembly.Connection) {
+	p := h.parsers[c]
+	delete(h.parsers, c)
+	txns := p.Transactions()
+	for _, t := range txns {
+		h.nextTxn++
+		t.ID = h.nextTxn
+	}
+	h.txns += len(txns)
+	if h.engine != nil {
+		h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: p.App(), Transactions: txns})
+	}
+}
+
+func throughHTTP(b *testing.B, name string) int64 {
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}}
+	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
+	b.ReportMetric(float64(h.txns), "txns/op")
+	return n
+}
+
+func throughDiagnose(b *testing.B, name string) int64 {
+	engine, err := diagnose.NewEngine(diagnose.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, engine: engine}
+	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
+	b.ReportMetric(float64(len(engine.Finish())), "findings/op")
+	return n
+}
+
+// fullAnalysis is what `connscope analyze` does before rendering.
+func fullAnalysis(b *testing.B, name string) int64 {
+	r, err := capture.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	a := analysis.New(analysis.Options{})
+	if err := a.AddSource(name, r.Format(), r); err != nil {
+		b.Fatal(err)
+	}
+	rep := a.Report()
+	var n int64
+	for _, in := range rep.Inputs {
+		n += in.Packets
+	}
+	return n
+}
+
+// peakRSSKB returns the process's peak resident set (VmHWM) in kB, or 0
+// where /proc does not say.
+func peakRSSKB() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:")); ok {
+			kb, _ := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}
