@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -16,11 +17,17 @@ import (
 // pipelined requests with a 300-byte header field and gets no answer.
 func limitCapture(t *testing.T, conns, reqs int) *capture.Reader {
 	t.Helper()
+	return padCapture(t, conns, reqs, 300)
+}
+
+// padCapture is limitCapture with a header field of pad bytes.
+func padCapture(t *testing.T, conns, reqs, pad int) *capture.Reader {
+	t.Helper()
 	var buf bytes.Buffer
 	w := capturetest.NewPcap(&buf, capture.LinkTypeEthernet, capturetest.PcapOptions{})
 	srv := netip.MustParseAddrPort("192.0.2.1:80")
 	now := int64(1e18)
-	req := "GET / HTTP/1.1\r\nX-Pad: " + strings.Repeat("p", 300) + "\r\n\r\n"
+	req := "GET / HTTP/1.1\r\nX-Pad: " + strings.Repeat("p", pad) + "\r\n\r\n"
 	for i := range conns {
 		cli := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i))
 		seg := func(src, dst netip.AddrPort, seq, ack uint32, fl capture.TCPFlags, payload string) {
@@ -166,5 +173,41 @@ func TestTimeNeverRunsBackwards(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("warnings %q lack %q", rep.Inputs[0].Warnings, want)
+	}
+}
+
+// The report must not keep the parser's buffers alive: listed
+// transactions used to alias their connection's slab (several KB here, for
+// a few bytes of method and target), so memory grew with every connection
+// far beyond what the report itself holds.
+func TestReportDoesNotPinParserBuffers(t *testing.T) {
+	for _, keepHeaders := range []bool{false, true} {
+		r := padCapture(t, 1000, 1, 1200) // one request, 1200 header bytes
+		a := New(Options{KeepHeaders: keepHeaders})
+		var before runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if err := a.AddSource("pin.pcap", "pcap", r); err != nil {
+			t.Fatal(err)
+		}
+		rep := a.Report()
+		var after runtime.MemStats
+		runtime.GC()
+		runtime.GC() // the parser's sync.Pool of scratch buffers empties in two
+		runtime.ReadMemStats(&after)
+		perTxn := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / int64(len(rep.Transactions))
+		// A listed connection and its transaction take about 800 bytes,
+		// the headers (HAR) 1.3 KB more; the parser's buffers of the
+		// connection, pinned by aliasing strings, took 1.3 KB more.
+		limit := int64(1300)
+		if keepHeaders {
+			limit = 2400
+		}
+		t.Logf("keepHeaders=%v: %d bytes per listed transaction", keepHeaders, perTxn)
+		if perTxn > limit {
+			t.Errorf("keepHeaders=%v: %d bytes kept per listed transaction (%d transactions), want at most %d", keepHeaders, perTxn, len(rep.Transactions), limit)
+		}
+		runtime.KeepAlive(rep)
+		runtime.KeepAlive(r)
 	}
 }

@@ -319,10 +319,10 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		tr.Connection = cr.ID
 		if h.a.opts.KeepHeaders {
 			if t.Request != nil {
-				tr.RequestHeaders = t.Request.Headers
+				tr.RequestHeaders = detachHeaders(t.Request.Headers)
 			}
 			if t.Response != nil {
-				tr.ResponseHeaders = t.Response.Headers
+				tr.ResponseHeaders = detachHeaders(t.Response.Headers)
 			}
 		}
 		trs = append(trs, tr)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/connscope/connscope/httpflow"
@@ -310,18 +311,68 @@ func newTxnReport(t *httpflow.Transaction) *TxnReport {
 		},
 		GapBeforeMS: optMillis(t.GapBefore),
 	}
+	// The parser's strings share its per-connection slabs: copy them, so
+	// a listed transaction does not keep its connection's buffers alive.
 	if q := t.Request; q != nil {
-		r.Method, r.Target, r.Version = q.Method, q.Target, q.Version
+		r.Method, r.Target, r.Version = detach(q.Method), strings.Clone(q.Target), detach(q.Version)
 	}
 	if s := t.Response; s != nil {
 		r.Status = s.Status
-		r.Reason = s.Reason
+		r.Reason = detach(s.Reason)
 		if r.Version == "" {
-			r.Version = s.Version
+			r.Version = detach(s.Version)
 		}
 	}
 	for _, m := range t.Interim {
 		r.Interim = append(r.Interim, m.Status)
 	}
 	return r
+}
+
+// commonTokens are methods, versions and reason phrases seen in most
+// messages, shared instead of copied.
+var commonTokens = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+		"HTTP/1.0", "HTTP/1.1", "OK", "Created", "No Content", "Not Modified", "Found", "Moved Permanently",
+		"Bad Request", "Unauthorized", "Forbidden", "Not Found", "Internal Server Error", "Bad Gateway",
+		"Service Unavailable", "Gateway Timeout", "Continue", "Switching Protocols", "Partial Content"} {
+		m[s] = s
+	}
+	return m
+}()
+
+// detach returns s in memory of its own (a shared constant when it is a
+// common token), not aliasing the parser's buffers.
+func detach(s string) string {
+	if c, ok := commonTokens[s]; ok {
+		return c
+	}
+	return strings.Clone(s)
+}
+
+// detachHeaders copies header fields out of the parser's buffers, in one
+// allocation for all their bytes.
+func detachHeaders(hs []httpflow.Header) []httpflow.Header {
+	if hs == nil {
+		return nil
+	}
+	n := 0
+	for _, h := range hs {
+		n += len(h.Name) + len(h.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, h := range hs {
+		b.WriteString(h.Name)
+		b.WriteString(h.Value)
+	}
+	all := b.String()
+	out := make([]httpflow.Header, len(hs))
+	for i, h := range hs {
+		out[i] = h
+		out[i].Name, all = all[:len(h.Name)], all[len(h.Name):]
+		out[i].Value, all = all[:len(h.Value)], all[len(h.Value):]
+	}
+	return out
 }
