@@ -50,7 +50,8 @@
 // Rule IDs have a category prefix and are never reused: CT for TCP
 // behaviour, CH for HTTP connection handling, CC for closing. Each rule
 // documents what it means, how it is detected, why it matters and how to fix
-// it (Rule.Doc), which `connscope explain ID` prints.
+// it (Rule.Doc), which `connscope explain ID` prints and RULES.md, generated
+// from the registry and kept in step by a test, lists.
 //
 // # Where the capture was taken
 //
@@ -120,5 +121,6 @@
 //     -update) and review every changed line against the capture with
 //     tshark. The golden files record each capture's SHA-256: after a
 //     capture is regenerated only the set of rules that fire on it is
-//     compared, until the file is reviewed again.
+//     compared, until the file is reviewed again. Finally regenerate RULES.md
+//     (go test ./diagnose -run TestRulesDoc -update-doc).
 package diagnose
