@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/connscope/connscope/httpflow"
@@ -93,11 +94,14 @@ func thresholdNames(r *Rule) string {
 
 // Connection runs the connection-scope rules on a closed connection (its
 // segments still present) and keeps a small summary of it for the
-// capture-scope rules. A nil ci or ci.Conn is ignored.
-func (e *Engine) Connection(ci *ConnInfo) {
+// capture-scope rules. A nil ci or ci.Conn is ignored. It returns the
+// findings of this connection's rules, so a live capture can show them at
+// once; Finish returns them again with the capture-scope ones.
+func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	if ci == nil || ci.Conn == nil || e.finished {
-		return
+		return nil
 	}
+	start := len(e.findings)
 	v := newConnView(ci)
 	p := &connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
 	for _, r := range e.rules {
@@ -114,6 +118,8 @@ func (e *Engine) Connection(ci *ConnInfo) {
 	if keepsSummary(ci.Conn) {
 		e.summarize(ci, v)
 	}
+	// A copy: Finish reorders the engine's own list.
+	return slices.Clone(e.findings[start:])
 }
 
 // Finish runs the capture-scope rules and returns every finding, sorted by
