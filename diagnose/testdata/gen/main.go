@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -115,6 +116,39 @@ var scenarios = map[string]scenario{
 	},
 }
 
+func init() {
+	// A 30000-byte response on a fresh connection, recorded with the
+	// server's route set to initcwnd 4 (gen.sh): the first flight holds 4
+	// segments, where current stacks send 10.
+	scenarios["small-initial-window"] = scenario{
+		server: func(c *net.TCPConn) error {
+			if err := readRequest(c); err != nil {
+				return err
+			}
+			_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n"+strings.Repeat("c", 30000))
+			_, _ = io.Copy(io.Discard, c) // until the client closes
+			c.Close()
+			return err
+		},
+		client: func(addr string) error {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: dgen\r\n\r\n"); err != nil {
+				return err
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			return err
+		},
+	}
+}
+
 // serve accepts connections until the process is killed.
 func serve(addr string, handle func(*net.TCPConn) error) error {
 	ln, err := net.Listen("tcp", addr)
@@ -126,12 +160,33 @@ func serve(addr string, handle func(*net.TCPConn) error) error {
 		if err != nil {
 			return err
 		}
+		tc := c.(*net.TCPConn)
+		if err := useCubic(tc); err != nil {
+			log.Printf("server: %v", err)
+		}
 		go func() {
-			if err := handle(c.(*net.TCPConn)); err != nil {
+			if err := handle(tc); err != nil {
 				log.Printf("server: %v", err)
 			}
 		}()
 	}
+}
+
+// useCubic selects CUBIC congestion control on the socket: this kernel
+// defaults to BBR, which paces its sending and never shows classic
+// slow-start flights.
+func useCubic(c *net.TCPConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptString(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CONGESTION, "cubic")
+	}); err != nil {
+		return err
+	}
+	return serr
 }
 
 // readRequest reads one request's header block.
