@@ -1,0 +1,116 @@
+package analysis
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+)
+
+// WriteJSON writes r as indented JSON (two spaces, HTML-escaped, a final
+// newline), byte for byte what json.Encoder with SetIndent("", "  ") writes
+// for r, but one connection, transaction and finding at a time.
+//
+// The Encoder builds the whole document in memory before writing it, and
+// indents it into a second copy: a report listing 100 000 connections and
+// 100 000 transactions is about 200 MB of JSON, so the Encoder needs
+// several hundred MB more than the report itself, and the garbage
+// collector works hard near the CLI's soft memory limit. WriteJSON's extra
+// memory is one element.
+func (r *Report) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	jw := &jsonWriter{w: bw}
+	jw.raw("{\n")
+	jw.field("schema", r.Schema, false)
+	writeArrayField(jw, "inputs", r.Inputs, false)
+	writeArrayField(jw, "connections", r.Connections, false)
+	writeArrayField(jw, "transactions", r.Transactions, false)
+	writeArrayField(jw, "findings", r.Findings, true)
+	jw.raw("}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return bw.Flush()
+}
+
+// jsonWriter writes indented JSON pieces, keeping the first error.
+type jsonWriter struct {
+	w   *bufio.Writer
+	buf bytes.Buffer // one indented value
+	err error
+}
+
+func (jw *jsonWriter) raw(s string) {
+	if jw.err == nil {
+		_, jw.err = jw.w.WriteString(s)
+	}
+}
+
+// value writes v indented as if nested depth levels deep.
+func (jw *jsonWriter) value(v any, depth int) {
+	if jw.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		jw.err = err
+		return
+	}
+	jw.buf.Reset()
+	prefix := "  "
+	for range depth - 1 {
+		prefix += "  "
+	}
+	if err := json.Indent(&jw.buf, b, prefix, "  "); err != nil {
+		jw.err = err
+		return
+	}
+	_, jw.err = jw.w.Write(jw.buf.Bytes())
+}
+
+// key writes a member name at depth 1.
+func (jw *jsonWriter) key(name string) {
+	jw.raw("  ")
+	jw.value(name, 1)
+	jw.raw(": ")
+}
+
+// field writes one top-level member whole.
+func (jw *jsonWriter) field(name string, v any, last bool) {
+	jw.key(name)
+	jw.value(v, 1)
+	jw.end(last)
+}
+
+func (jw *jsonWriter) end(last bool) {
+	if last {
+		jw.raw("\n")
+	} else {
+		jw.raw(",\n")
+	}
+}
+
+// writeArrayField writes a top-level array member element by element, as
+// the Encoder would: null for a nil slice, [] for an empty one.
+func writeArrayField[T any](jw *jsonWriter, name string, xs []T, last bool) {
+	jw.key(name)
+	switch {
+	case xs == nil:
+		jw.raw("null")
+	case len(xs) == 0:
+		jw.raw("[]")
+	default:
+		jw.raw("[\n")
+		for i, x := range xs {
+			jw.raw("    ")
+			jw.value(x, 2)
+			if i < len(xs)-1 {
+				jw.raw(",\n")
+			} else {
+				jw.raw("\n")
+			}
+		}
+		jw.raw("  ]")
+	}
+	jw.end(last)
+}
