@@ -43,13 +43,17 @@ type Engine struct {
 	groupOf   map[serverKey]int32
 	groupKeys []serverKey
 	finished  bool
+	// kept counts each rule's findings; leftOut those beyond
+	// MaxFindingsPerRuleInCapture, by rule ID.
+	kept    map[*Rule]int
+	leftOut map[string]int
 }
 
 // NewEngine builds an engine. It fails for a threshold override that names
 // no rule or no threshold of that rule, or whose value is not a finite,
 // non-negative number.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{thresholds: make(map[*Rule][]float64), groupOf: make(map[serverKey]int32)}
+	e := &Engine{thresholds: make(map[*Rule][]float64), groupOf: make(map[serverKey]int32), kept: make(map[*Rule]int)}
 	for _, r := range registry {
 		if cfg.Enabled == nil || cfg.Enabled(r) {
 			e.rules = append(e.rules, r)
@@ -177,11 +181,38 @@ const (
 	// maxFindingsPerRule is how many findings one rule reports about one
 	// connection; the last one kept says how many more were left out.
 	maxFindingsPerRule = 100
+	// MaxFindingsPerRuleInCapture is how many findings one rule keeps over
+	// a whole capture (an attack can make every connection raise one, and
+	// a finding keeps its transaction alive). Beyond it findings are
+	// counted in LeftOut, not kept.
+	MaxFindingsPerRuleInCapture = 10000
 )
+
+// roomFor reports whether rule r may keep one more finding under
+// MaxFindingsPerRuleInCapture, and counts the finding in LeftOut when it
+// may not.
+func (e *Engine) roomFor(r *Rule) bool {
+	if e.kept[r] < MaxFindingsPerRuleInCapture {
+		return true
+	}
+	if e.leftOut == nil {
+		e.leftOut = make(map[string]int)
+	}
+	e.leftOut[r.ID]++
+	return false
+}
+
+// LeftOut returns, by rule ID, how many findings were not kept because the
+// rule had reached MaxFindingsPerRuleInCapture (nil when none were).
+func (e *Engine) LeftOut() map[string]int { return e.leftOut }
 
 // report records a finding, filling in the rule's identity and tidying the
 // evidence.
 func (p *pass) report(f Finding) {
+	if !p.e.roomFor(p.rule) {
+		return
+	}
+	p.e.kept[p.rule]++
 	f.Rule, f.Slug, f.Severity = p.rule.ID, p.rule.Slug, p.rule.Severity
 	if f.Connection == 0 && len(f.Connections) == 1 {
 		f.Connection = f.Connections[0] // about one connection after all
@@ -212,6 +243,9 @@ func (p *connPass) report(f Finding) {
 	if p.reported >= maxFindingsPerRule {
 		p.leftOut++
 		return
+	}
+	if !p.e.roomFor(p.rule) {
+		return // counted capture-wide; the per-connection note stays right
 	}
 	p.reported++
 	if f.Connection == 0 && len(f.Connections) == 0 {
