@@ -1,23 +1,56 @@
 #!/usr/bin/env bash
-# Measures connscope on a benchmark capture (bench/record.sh makes one):
-# packets per second and peak RSS of the full pipeline, with tshark's and
-# tcptrace's conversation summaries on the same file for reference.
+# Measures connscope on a benchmark capture (bench/record.sh makes them),
+# stage by stage, in CPU time (user + system) and peak RSS, on one core:
 #
-#   bench/run.sh [CAPTURE]
+#   read+decode  capture.Reader and capture.Decoder only
+#   +reassembly  the Assembler with a consumer that drops the bytes
+#   +httpflow    HTTP/1.x parsing and pairing of every connection
+#   +diagnose    the rules over every connection, then Finish
+#   analysis     analysis.Analyzer: all of the above plus the Report
+#   cli json     the connscope binary, --format json to /dev/null
+#   cli text     the connscope binary, text report to /dev/null
+#
+# Each stage runs in its own process (the Go benchmarks in bench/, one at a
+# time) so its peak RSS is its own. CPU time, not wall time, is what the
+# targets are stated in: the machine is shared, and wall time measures the
+# neighbours too. tshark's and tcptrace's conversation summaries of the
+# same file are shown for reference with BENCH_REFERENCE=1.
+#
+#   bench/run.sh [CAPTURE...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-f="${1:-bench/out/loopback-http.pcap}"
+[ $# -gt 0 ] || set -- bench/out/short.pcap bench/out/mixed.pcap
 go build -o /tmp/connscope-bench ./cmd/connscope
-packets=$(capinfos -c -M "$f" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
-echo "capture: $f, $packets packets, $(du -h "$f" | cut -f1)"
+go test -c -o /tmp/connscope-stages.test ./bench
+cpu="${BENCH_CPU:-0}" # the one core every stage is pinned to
+
+# measure LABEL PACKETS CMD... prints CPU seconds, packets per CPU second
+# and peak RSS of CMD, and leaves the CPU seconds in $last_cpu.
 measure() {
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o /tmp/csbench-time "$@" >/dev/null 2>/tmp/csbench-err || { cat /tmp/csbench-err; return 1; }
-  read -r secs kb < /tmp/csbench-time
-  printf '%-28s %8.2f s  %10.0f packets/s  peak RSS %6.1f MB\n' "$label" "$secs" "$(echo "$packets / $secs" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+  local label=$1 packets=$2; shift 2
+  /usr/bin/time -f "%U %S %M %e" -o /tmp/csbench-time "$@" >/dev/null 2>/tmp/csbench-err || { cat /tmp/csbench-err; return 1; }
+  read -r usr sys kb wall < /tmp/csbench-time
+  last_cpu=$(echo "$usr + $sys" | bc -l)
+  printf '%-14s user %6.2f s  sys %6.2f s  cpu %6.2f s  %9.0f packets/cpu-s  peak RSS %7.1f MB  (wall %6.2f s)\n' \
+    "$label" "$usr" "$sys" "$last_cpu" "$(echo "$packets / $last_cpu" | bc -l)" "$(echo "$kb / 1024" | bc -l)" "$wall"
 }
-# One core, as the targets are stated.
-measure "connscope (json, 1 core)" taskset -c 0 env GOMAXPROCS=1 /tmp/connscope-bench analyze --format json "$f"
-measure "connscope (text, 1 core)" taskset -c 0 env GOMAXPROCS=1 /tmp/connscope-bench analyze "$f"
-if command -v tshark >/dev/null; then measure "tshark -z conv,tcp" tshark -q -z conv,tcp -r "$f"; fi
-if command -v tcptrace >/dev/null; then measure "tcptrace -n" tcptrace -n "$f"; fi
+
+for f in "$@"; do
+  packets=$(capinfos -c -M "$f" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
+  echo "== $f: $packets packets, $(du -h "$f" | cut -f1)"
+  declare -A cost=()
+  for st in decode reassembly httpflow diagnose analysis; do
+    measure "$st" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 CONNSCOPE_BENCH_PCAP="$f" \
+      /tmp/connscope-stages.test -test.run '^$' -test.bench "^BenchmarkPipeline/$st\$" -test.benchtime 1x
+    cost[$st]=$last_cpu
+  done
+  measure "cli json" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 /tmp/connscope-bench analyze --format json "$f"
+  measure "cli text" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 /tmp/connscope-bench analyze "$f"
+  pct() { echo "100 * ($1 - $2) / $2" | bc -l; }
+  printf 'httpflow adds %.0f %% to reassembly; diagnose adds %.0f %% to httpflow\n' \
+    "$(pct "${cost[httpflow]}" "${cost[reassembly]}")" "$(pct "${cost[diagnose]}" "${cost[httpflow]}")"
+  if [ "${BENCH_REFERENCE:-0}" = 1 ]; then
+    if command -v tshark >/dev/null; then measure "tshark conv" "$packets" tshark -q -z conv,tcp -r "$f"; fi
+    if command -v tcptrace >/dev/null; then measure "tcptrace -n" "$packets" tcptrace -n "$f"; fi
+  fi
+done

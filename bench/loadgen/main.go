@@ -27,12 +27,13 @@ func main() {
 	keepalive := flag.Int("keepalive", 200, "client: keep-alive connections")
 	perConn := flag.Int("requests", 200, "client: requests per keep-alive connection")
 	workers := flag.Int("workers", 8, "client: concurrent workers")
+	pause := flag.Duration("pause", 0, "client: pause between requests on a keep-alive connection (paces the load so the capture keeps up)")
 	flag.Parse()
 	switch *mode {
 	case "server":
 		serve(*addr)
 	case "client":
-		run(*addr, *short, *keepalive, *perConn, *workers)
+		run(*addr, *short, *keepalive, *perConn, *workers, *pause)
 	default:
 		log.Fatalf("unknown -mode %q", *mode)
 	}
@@ -56,7 +57,7 @@ func serve(addr string) {
 	log.Fatal((&http.Server{Addr: addr, Handler: h, IdleTimeout: 30 * time.Second}).ListenAndServe())
 }
 
-func run(addr string, short, keepalive, perConn, workers int) {
+func run(addr string, short, keepalive, perConn, workers int, pause time.Duration) {
 	var done atomic.Int64
 	jobs := make(chan func() error)
 	var wg sync.WaitGroup
@@ -77,7 +78,7 @@ func run(addr string, short, keepalive, perConn, workers int) {
 		size := 200 + (i%7)*300
 		jobs <- func() error { return oneShot(addr, size) }
 		if keepalive > 0 && i%(short/keepalive+1) == 0 {
-			jobs <- func() error { return reuse(addr, perConn) }
+			jobs <- func() error { return reuse(addr, perConn, pause) }
 		}
 	}
 	close(jobs)
@@ -97,8 +98,9 @@ func oneShot(addr string, size int) error {
 	return err
 }
 
-// reuse sends n requests on one keep-alive connection with larger bodies.
-func reuse(addr string, n int) error {
+// reuse sends n requests on one keep-alive connection with larger bodies,
+// pausing between them.
+func reuse(addr string, n int, pause time.Duration) error {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		return err
@@ -114,6 +116,9 @@ func reuse(addr string, n int) error {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		if pause > 0 {
+			time.Sleep(pause)
+		}
 	}
 	return nil
 }
