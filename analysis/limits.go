@@ -2,7 +2,9 @@ package analysis
 
 import (
 	"fmt"
+	"sort"
 
+	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -126,6 +128,21 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	}
 	if st.CaptureDuplicates > 0 {
 		out = append(out, fmt.Sprintf("%d frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions", st.CaptureDuplicates))
+	}
+	return out
+}
+
+// findingCapWarnings says, by rule in ID order, how many findings the
+// engine counted but did not keep (diagnose.MaxFindingsPerRuleInCapture).
+func findingCapWarnings(leftOut map[string]int) []string {
+	ids := make([]string, 0, len(leftOut))
+	for id := range leftOut {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []string
+	for _, id := range ids {
+		out = append(out, fmt.Sprintf("rule %s kept its first %d findings: %d more were counted but not listed", id, diagnose.MaxFindingsPerRuleInCapture, leftOut[id]))
 	}
 	return out
 }

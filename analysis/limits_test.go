@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,5 +210,19 @@ func TestReportDoesNotPinParserBuffers(t *testing.T) {
 		}
 		runtime.KeepAlive(rep)
 		runtime.KeepAlive(r)
+	}
+}
+
+func TestFindingCapWarnings(t *testing.T) {
+	got := findingCapWarnings(map[string]int{"CT1011": 7, "CC1005": 40000})
+	want := []string{
+		"rule CC1005 kept its first 10000 findings: 40000 more were counted but not listed",
+		"rule CT1011 kept its first 10000 findings: 7 more were counted but not listed",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := findingCapWarnings(nil); len(got) != 0 {
+		t.Errorf("no finding left out gave %q", got)
 	}
 }

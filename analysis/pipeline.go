@@ -167,7 +167,9 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 		in.Error = readErr.Error()
 	}
 
-	for _, f := range engine.Finish() {
+	findings := engine.Finish()
+	in.Warnings = append(in.Warnings, findingCapWarnings(engine.LeftOut())...)
+	for _, f := range findings {
 		f.Connection = a.globalConn(f.Connection)
 		for i := range f.Connections {
 			f.Connections[i] = a.globalConn(f.Connections[i])
@@ -285,7 +287,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		h.a.nextTxn++
 		t.ID = h.a.nextTxn
 	}
-	h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: app, Transactions: txns})
+	found := h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: app, Transactions: txns})
 
 	cr := newConnReport(c, h.in.Index, p, len(txns))
 	cr.ID = h.a.globalConn(c.ID)
@@ -335,6 +337,14 @@ func (h *handler) Closed(c *reassembly.Connection) {
 	}
 	if ev := h.a.opts.Events; ev != nil {
 		ev.Connection(cr, trs)
+		for _, f := range found {
+			f.Connection = h.a.globalConn(f.Connection)
+			fr := newFindingReport(f)
+			if f.Transaction != nil {
+				fr.Transaction = f.Transaction.ID // provisional: the Report renumbers
+			}
+			ev.Finding(fr)
+		}
 	}
 }
 
