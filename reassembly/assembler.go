@@ -15,6 +15,7 @@ type Assembler struct {
 
 	conns     map[connKey]*conn
 	last      *conn    // the connection of the previous segment, if still open
+	free      []*conn  // released connection states, for reuse
 	active    connList // open connections, idlest first
 	lingering connList // finished connections waiting for late packets
 	closing   connList // completed teardowns (both FINs acknowledged), shorter wait
@@ -93,9 +94,9 @@ func (a *Assembler) Add(s *capture.Segment) {
 	}
 	if c != nil && s.Flags&(synFlags|ackFlags) == synFlags && c.isNewSYN(s) {
 		// A SYN with a new ISN: the 4-tuple is being reused.
-		prev := c
+		prevID, prevEnd := c.ID, c.End
 		a.release(c, EndReused)
-		c = a.open(s, key, prev.ID, prev.End)
+		c = a.open(s, key, prevID, prevEnd)
 	}
 	if c == nil {
 		prev, _ := a.memory.get(key, a.now, a.cfg.ReuseMemory)
@@ -107,7 +108,9 @@ func (a *Assembler) Add(s *capture.Segment) {
 	a.last = c
 	c.process(s, c.dirOf(s.Src))
 	if c.complete && c.list != &a.closing {
-		c.list.remove(c)
+		if c.list != nil {
+			c.list.remove(c)
+		}
 		a.closing.pushBack(c)
 		c.listedAt = c.lastSeen
 	}
@@ -144,8 +147,11 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 		a.stats.Evicted++
 		a.release(victim, EndEvicted)
 	}
-	c := &conn{a: a, key: key}
-	c.Segments = c.segmentBuf[:0]
+	c := a.newConn()
+	c.a, c.key = a, key
+	rec := &connectionRecord{}
+	c.Connection = &rec.Connection
+	c.Segments = rec.segmentBuf[:0]
 	a.nextID++
 	c.ID = a.nextID
 	c.Client, c.Server, c.RolesInferred = a.inferRoles(s, key)
@@ -170,7 +176,7 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 	if n := len(a.conns); n > a.stats.PeakOpen {
 		a.stats.PeakOpen = n
 	}
-	c.consumer = a.handler.Opened(&c.Connection)
+	c.consumer = a.handler.Opened(c.Connection)
 	return c
 }
 
@@ -233,8 +239,34 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 	}
 	a.memory.remember(c.key, c.ID, c.End, c.Client, a.now, a.cfg)
 	a.stats.Closed++
-	a.handler.Closed(&c.Connection)
-	c.consumer = nil
+	a.handler.Closed(c.Connection)
+	a.recycle(c)
+}
+
+// maxFreeConns bounds the recycled connection states kept for reuse.
+const maxFreeConns = 1024
+
+// newConn returns a zeroed connection state, recycled when one is free.
+func (a *Assembler) newConn() *conn {
+	if n := len(a.free); n > 0 {
+		c := a.free[n-1]
+		a.free = a.free[:n-1]
+		*c = conn{}
+		return c
+	}
+	return &conn{}
+}
+
+// recycle keeps a released connection's state for the next connection.
+// The Connection itself belongs to the handler now and is not reused.
+func (a *Assembler) recycle(c *conn) {
+	c.Connection, c.consumer = nil, nil
+	for d := range c.half {
+		c.half[d].stream.pending = nil
+	}
+	if len(a.free) < maxFreeConns {
+		a.free = append(a.free, c)
+	}
 }
 
 // maxInternedHistories bounds the history strings shared between

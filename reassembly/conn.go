@@ -8,9 +8,11 @@ import (
 
 // conn is the Assembler's private view of a connection: the public
 // Connection it hands out, plus the per-direction state and its place in the
-// expiry lists. One allocation per connection.
+// expiry lists. The Connection (with room for its first SegmentRecords) is
+// the one allocation per connection, since the handler may keep it; the
+// conn itself is recycled once the connection is released.
 type conn struct {
-	Connection
+	*Connection
 
 	a        *Assembler
 	key      connKey
@@ -32,12 +34,17 @@ type conn struct {
 	// dozen letters without an allocation.
 	history    []byte
 	historyBuf [16]byte
-	// segmentBuf holds the first SegmentRecords in the same allocation as
-	// the connection: a short connection needs no other.
-	segmentBuf [initialSegments]SegmentRecord
 
 	prev, next *conn // links in the active or lingering list
 	list       *connList
+}
+
+// connectionRecord is what is allocated for each connection: the public
+// Connection and room for its first SegmentRecords, so that a short
+// connection needs no other allocation.
+type connectionRecord struct {
+	Connection
+	segmentBuf [initialSegments]SegmentRecord
 }
 
 // dirOf returns the direction of a segment sent by src.
