@@ -60,11 +60,12 @@ type limitFlags struct {
 
 // Default limits of connscope analyze. Together they keep the peak
 // resident memory of one run under about 256 MB whatever the capture holds
-// (internal/hostile proves it on adversarial captures): an open connection
-// costs about 3 KB of reassembly and parser state, a listed connection
-// about 350 bytes, a listed transaction about 600 bytes.
+// (internal/hostile proves it on adversarial captures; scripts/hostile-bench.sh
+// measures it): an open connection with a request in flight costs about
+// 9 KB of reassembly and parser state, a listed connection about 350
+// bytes, a listed transaction about 600 bytes.
 const (
-	defaultMaxConns       = 16384
+	defaultMaxConns       = 8192
 	defaultMaxSegments    = 65536
 	defaultMaxTxnsPerConn = 10000
 )
