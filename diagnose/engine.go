@@ -224,6 +224,7 @@ func (p *pass) report(f Finding) {
 	if f.Cost < 0 {
 		f.Cost = -1
 	}
+	f.Transaction = detach(f.Transaction) // keep no parser buffers alive
 	p.e.findings = append(p.e.findings, f)
 }
 

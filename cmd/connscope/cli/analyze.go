@@ -204,9 +204,12 @@ func runAnalyze(args []string, stdio IO) error {
 	rep := a.Report()
 	w := bufio.NewWriter(out)
 	if stream != nil {
-		// Connections and transactions went out as they closed; the
-		// findings follow.
+		// Connections, transactions and their findings went out as
+		// connections closed; the findings across connections follow.
 		for _, fr := range rep.Findings {
+			if r := diagnose.Lookup(fr.Rule); r != nil && r.Scope == diagnose.ScopeConnection {
+				continue
+			}
 			if err = stream.s.Finding(fr); err != nil {
 				break
 			}
