@@ -54,7 +54,8 @@ type connSummary struct {
 	retry *retryEvidence
 }
 
-// retryEvidence keeps the transactions CC1008 compares across connections.
+// retryEvidence keeps the transactions CC1008 compares across connections,
+// detached from the parser's buffers.
 type retryEvidence struct {
 	// lastUnanswered is the last transaction when it got no response and is
 	// not idempotent; firstNonIdempotent is the first transaction when it is
@@ -110,10 +111,10 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		}
 		var r retryEvidence
 		if last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missed[reassembly.ServerToClient] {
-			r.lastUnanswered = last
+			r.lastUnanswered = detach(last)
 		}
 		if first.Request != nil && !idempotent(first.Request.Method) {
-			r.firstNonIdempotent = first
+			r.firstNonIdempotent = detach(first)
 		}
 		if r != (retryEvidence{}) {
 			s.retry = &r

@@ -1,0 +1,37 @@
+package diagnose
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/connscope/connscope/httpflow"
+)
+
+// TestDetachCopiesOutOfBuffers: a detached transaction keeps what callers
+// render, shares no string bytes with the parser's buffer, and drops the
+// header lists.
+func TestDetachCopiesOutOfBuffers(t *testing.T) {
+	slab := "GET/pathHTTP/1.1keep-alive"
+	req := &httpflow.Message{Method: slab[0:3], Target: slab[3:8], Version: slab[8:16],
+		ConnectionTokens: []string{slab[16:26]}, Headers: []httpflow.Header{{Name: "Host", Value: "x"}}}
+	tx := &httpflow.Transaction{ID: 7, Connection: 3, Index: 2, Request: req, Pipelined: true}
+	d := detach(tx)
+	if d == tx || d.Request == req || d.ID != 7 || d.Connection != 3 || d.Index != 2 || !d.Pipelined {
+		t.Fatalf("detach lost identity: %+v", d)
+	}
+	if d.Request.Method != "GET" || d.Request.Target != "/path" || d.Request.ConnectionTokens[0] != "keep-alive" {
+		t.Errorf("detach changed text: %+v", d.Request)
+	}
+	if d.Request.Headers != nil {
+		t.Error("detach kept the header list")
+	}
+	lo, hi := uintptr(unsafe.Pointer(unsafe.StringData(slab))), uintptr(unsafe.Pointer(unsafe.StringData(slab)))+uintptr(len(slab))
+	for _, s := range []string{d.Request.Method, d.Request.Target, d.Request.Version, d.Request.ConnectionTokens[0]} {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p >= lo && p < hi {
+			t.Errorf("%q still points into the parser's buffer", s)
+		}
+	}
+	if detach(nil) != nil {
+		t.Error("detach(nil) is not nil")
+	}
+}
