@@ -33,14 +33,23 @@ type ackWaitLimits struct {
 // between that Y could be answering, the sender was waiting for that ACK.
 // Each pair (X, Y) is examined once, so the scan is linear.
 func findAckWaits(v *connView, lim ackWaitLimits) []ackWait {
-	if w, ok := v.ackWaits[lim]; ok {
-		return w // CT1003 and CT1007 share one scan when their limits agree
+	for _, s := range v.ackWaits {
+		if s.lim == lim {
+			return s.waits // CT1003 and CT1007 share one scan when their limits agree
+		}
 	}
-	if v.ackWaits == nil {
-		v.ackWaits = map[ackWaitLimits][]ackWait{}
-	}
-	v.ackWaits[lim] = scanAckWaits(v, lim)
-	return v.ackWaits[lim]
+	w := scanAckWaits(v, lim)
+	v.ackWaits = append(v.ackWaits, ackWaitScan{lim, w})
+	return w
+}
+
+// ackWaitScan is one scan's result, kept in the connView for the next rule
+// that asks with the same limits. A connection sees one or two sets of
+// limits, so a short list does what a map would without allocating one
+// per connection.
+type ackWaitScan struct {
+	lim   ackWaitLimits
+	waits []ackWait
 }
 
 func scanAckWaits(v *connView, lim ackWaitLimits) []ackWait {

@@ -38,8 +38,8 @@ type connView struct {
 
 	// Indexes built on first use by the lookups below.
 	byFrame   [2][]msgRef
-	originals *[2][]int // new-data segment indexes per direction, by sequence number
-	ackWaits  map[ackWaitLimits][]ackWait
+	originals *[2][]int      // new-data segment indexes per direction, by sequence number
+	ackWaits  []ackWaitScan  // findAckWaits results, by limits
 	flights   []flightResult // by transaction index
 	flightBuf []flight       // every response's flights, see responseFlights
 	reset     *resetView     // see viewReset
