@@ -59,9 +59,9 @@ func checkMissingKeepAlive(p *capturePass) {
 			}
 			// Groups are sorted by opening time: find the first connection
 			// opened after a closed (less a round trip of tolerance for
-			// where the capture was taken).
-			// The scan is bounded so that a burst of simultaneous
-			// connections cannot make it quadratic.
+			// where the capture was taken), looking at a bounded number of
+			// candidates so a burst of simultaneous connections cannot make
+			// the scan quadratic.
 			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime-a.irtt })
 			for end := min(len(g), i+maxCandidates); i < end; i++ {
 				b := g[i]
