@@ -34,12 +34,24 @@
 //
 // # The limits
 //
-// Limits live in the packages that hold the state: reassembly.Config
-// (MaxConnections, MaxSegmentsPerConn, MaxBufferedBytes, IdleTimeout),
-// httpflow.Config (MaxHeaderBytes, MaxHeaders, MaxTransactionsPerConn). The
-// CLI exposes them as --max-conns, --max-segments-per-conn,
-// --max-header-bytes, --max-txns-per-conn; analysis turns every limit that
-// was hit into an input warning. The tests here read those warnings.
+// Limits live where the state is: reassembly.Config (MaxConnections,
+// MaxSegmentsPerConn, MaxBufferedBytes, IdleTimeout), httpflow.Config
+// (MaxHeaderBytes, MaxHeaders, MaxTransactionsPerConn), analysis.Options
+// (MaxListedConnections, MaxListedTransactions: what the report lists) and
+// diagnose.MaxFindingsPerRuleInCapture. The CLI exposes them as
+// --max-conns, --max-segments-per-conn, --max-header-bytes,
+// --max-txns-per-conn, --max-listed-conns and --max-listed-txns, with
+// defaults chosen so one run stays under DefaultRSSCapMB, and sets a soft
+// memory limit for the Go runtime. analysis turns every limit that was hit
+// into an input warning ("connection table full (8192 connections,
+// --max-conns): 91808 connections closed early ..."); the tests here read
+// those warnings, with limits set low by flag so each one is reached at
+// the small sizes.
+//
+// Time going backwards is not a limit but is handled the same way: the
+// analysis never lets time run backwards (a frame stamped before its
+// predecessor takes the latest time seen) and says how many frames it
+// moved.
 //
 // # Safe output
 //
