@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"encoding/binary"
-	"hash/maphash"
 	"net/netip"
 )
 
@@ -49,7 +48,17 @@ func (k connKey) isLo(ep netip.AddrPort) bool {
 	return ep.Addr().As16() == k.loAddr && ep.Port() == k.loPort
 }
 
-var keySeed = maphash.MakeSeed()
-
-// hash returns a 64-bit hash of the key, symmetric like the key itself.
-func (k connKey) hash() uint64 { return maphash.Comparable(keySeed, k) }
+// hash returns a 64-bit hash of the key, symmetric like the key itself:
+// multiply-xorshift rounds over the address words and the ports.
+func (k connKey) hash() uint64 {
+	h := (uint64(k.loPort)<<16 | uint64(k.hiPort)) ^ 0x9E3779B97F4A7C15
+	for _, w := range [4]uint64{
+		binary.LittleEndian.Uint64(k.loAddr[:8]), binary.LittleEndian.Uint64(k.loAddr[8:]),
+		binary.LittleEndian.Uint64(k.hiAddr[:8]), binary.LittleEndian.Uint64(k.hiAddr[8:]),
+	} {
+		h = (h ^ w) * 0xBF58476D1CE4E5B9
+		h ^= h >> 31
+	}
+	h *= 0x94D049BB133111EB
+	return h ^ h>>29
+}
