@@ -142,6 +142,14 @@ func (d *Decoder) damaged(p *Packet, parserSawTruncation bool) SkipReason {
 }
 
 func (d *Decoder) decode(p *Packet, s *Segment) SkipReason {
+	if r, ok := decodePlainIPv4TCP(p, s); ok {
+		return r
+	}
+	return d.decodeLayers(p, s)
+}
+
+// decodeLayers decodes any packet through gopacket's layers.
+func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	parser, reason := d.parserFor(p)
 	if parser == nil {
 		return reason
