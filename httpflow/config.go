@@ -23,6 +23,10 @@ type Config struct {
 	// Later messages are still parsed (so framing and pairing stay right)
 	// but not kept; Conn.TransactionsDropped counts them.
 	MaxTransactionsPerConn int
+	// Budget, when set, is shared by many Conns and bounds the
+	// transactions they keep together (see Budget). Nil means no bound
+	// beyond MaxTransactionsPerConn. Additive.
+	Budget *Budget
 }
 
 func (c Config) withDefaults() Config {

@@ -35,7 +35,9 @@ type Conn struct {
 	// serverGaps are the most recent gaps in the server's stream, as
 	// [from, to) stream offsets.
 	serverGaps [][2]int64
-	dropped    int // transactions beyond MaxTransactionsPerConn
+	dropped    int // transactions not kept: beyond MaxTransactionsPerConn or Budget
+	overBudget int // of those, the ones Config.Budget refused
+	taken      int // units taken from Config.Budget, given back by Release
 	mem        slab
 }
 
@@ -90,7 +92,8 @@ func (p *Conn) begin() {
 func (p *Conn) App() App { return p.app }
 
 // TransactionsDropped counts transactions parsed but not kept because the
-// connection exceeded Config.MaxTransactionsPerConn.
+// connection exceeded Config.MaxTransactionsPerConn or Config.Budget was
+// spent.
 func (p *Conn) TransactionsDropped() int { return p.dropped }
 
 // Data implements reassembly.StreamConsumer.
@@ -209,11 +212,13 @@ func (p *Conn) lastBox() *txnBox {
 	return p.boxes[len(p.boxes)-1]
 }
 
-// newBox starts a transaction. Beyond the per-connection bound it is
-// parsed but not kept.
+// newBox starts a transaction. Beyond the per-connection bound, or when
+// the shared Budget is spent, it is parsed but not kept.
 func (p *Conn) newBox() *txnBox {
 	var b *txnBox
-	if len(p.boxes) < p.cfg.MaxTransactionsPerConn {
+	under := len(p.boxes) < p.cfg.MaxTransactionsPerConn
+	if under && p.cfg.Budget.take() {
+		p.taken++
 		b = p.mem.box()
 		b.kept = true
 		b.t.Index = len(p.boxes)
@@ -221,6 +226,9 @@ func (p *Conn) newBox() *txnBox {
 	} else {
 		b = new(txnBox) // not kept: garbage once answered
 		p.dropped++
+		if under {
+			p.overBudget++
+		}
 	}
 	b.t.Connection = p.connID()
 	b.cliAck, b.respEnd = -1, -1
