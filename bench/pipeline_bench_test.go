@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -180,6 +181,16 @@ func fullAnalysis(b *testing.B, name string) int64 {
 	for _, in := range rep.Inputs {
 		n += in.Packets
 	}
+	// What the finished report holds: the live heap once the pipeline's
+	// own buffers are garbage.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "report-heap-MB")
+	b.ReportMetric(float64(len(rep.Connections)), "listed-conns")
+	b.ReportMetric(float64(len(rep.Transactions)), "listed-txns")
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(rep)
 	return n
 }
 
