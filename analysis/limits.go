@@ -17,6 +17,10 @@ type limitCounts struct {
 	// connsDropping connections.
 	txnsDropped   int64
 	connsDropping int64
+	// overBudget counts transactions not kept because the connections
+	// open together had reached MaxOpenTransactions, on connsOverBudget
+	// connections.
+	overBudget, connsOverBudget int64
 	// headersCut counts messages whose header block went over
 	// MaxHeaderBytes or MaxHeaders (Message.HeadersTruncated).
 	headersCut int64
@@ -34,6 +38,10 @@ type limitCounts struct {
 const (
 	DefaultMaxListedConnections  = 100_000
 	DefaultMaxListedTransactions = 100_000
+	// DefaultMaxOpenTransactions is the default of
+	// Options.MaxOpenTransactions: a kept transaction costs about 1 KB
+	// until its connection closes.
+	DefaultMaxOpenTransactions = 50_000
 )
 
 // listedCounts counts what the report lists, across inputs.
@@ -61,9 +69,14 @@ func (l *listedCounts) txn(max int) bool {
 // addConn counts what one closed connection's parser left out.
 func (l *limitCounts) addConn(p *httpflow.Conn, txns []*httpflow.Transaction) {
 	if p != nil {
-		if n := p.TransactionsDropped(); n > 0 {
+		over := p.TransactionsOverBudget()
+		if n := p.TransactionsDropped() - over; n > 0 {
 			l.txnsDropped += int64(n)
 			l.connsDropping++
+		}
+		if over > 0 {
+			l.overBudget += int64(over)
+			l.connsOverBudget++
 		}
 	}
 	for _, t := range txns {
@@ -114,6 +127,10 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	if l.txnsDropped > 0 {
 		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more transactions on %d connections were parsed but not listed",
 			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, l.connsDropping))
+	}
+	if l.overBudget > 0 {
+		out = append(out, fmt.Sprintf("transactions kept by open connections capped at %d (--max-open-txns): %d more transactions on %d connections were parsed but not listed",
+			orDefault(opts.MaxOpenTransactions, DefaultMaxOpenTransactions), l.overBudget, l.connsOverBudget))
 	}
 	if l.connsUnlisted > 0 {
 		out = append(out, fmt.Sprintf("report lists at most %d connections (--max-listed-conns): %d more were counted in the totals and diagnosed but not listed",

@@ -64,6 +64,11 @@ func TestLimitsAreReported(t *testing.T) {
 			[]string{"header block over 100 bytes or 256 fields cut on 4 messages"}},
 		{"transactions", Options{HTTP: httpflow.Config{MaxTransactionsPerConn: 2}}, 3, 5,
 			[]string{"transactions per connection capped at 2 (--max-txns-per-conn): 9 more transactions on 3 connections"}},
+		{"transactions kept by open connections", Options{MaxOpenTransactions: 4}, 3, 5,
+			[]string{"transactions kept by open connections capped at 4 (--max-open-txns): 11 more transactions on 3 connections"}},
+		{"both transaction bounds", Options{MaxOpenTransactions: 4, HTTP: httpflow.Config{MaxTransactionsPerConn: 3}}, 2, 5,
+			[]string{"transactions per connection capped at 3 (--max-txns-per-conn): 2 more transactions on 1 connections",
+				"transactions kept by open connections capped at 4 (--max-open-txns): 4 more transactions on 1 connections"}},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			a := New(c.opts)

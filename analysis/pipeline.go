@@ -38,6 +38,12 @@ type Options struct {
 	// fixed memory budget.
 	MaxListedConnections  int
 	MaxListedTransactions int
+	// MaxOpenTransactions bounds the transactions kept by the connections
+	// open at one time, all together (default DefaultMaxOpenTransactions;
+	// <= 0 means the default); HTTP.Budget, when set, replaces it.
+	// Transactions beyond it are parsed and counted, not kept, and the
+	// input's warnings say how many.
+	MaxOpenTransactions int
 }
 
 // Events receives results while the capture is still being read.
@@ -100,7 +106,10 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	a.report.Inputs = append(a.report.Inputs, in)
 
-	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn)}
+	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn), http: a.opts.HTTP}
+	if h.http.Budget == nil {
+		h.http.Budget = httpflow.NewBudget(orDefault(a.opts.MaxOpenTransactions, DefaultMaxOpenTransactions))
+	}
 	asm := reassembly.NewAssembler(a.opts.Reassembly, h)
 	dec := capture.NewDecoder()
 	var seg capture.Segment
@@ -264,10 +273,12 @@ type handler struct {
 	parsers   map[*reassembly.Connection]*httpflow.Conn
 	maxConnID int
 	limits    limitCounts // what the httpflow limits left out, for warnings
+	// http is Options.HTTP with the input's transaction Budget.
+	http httpflow.Config
 }
 
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	p := httpflow.NewConn(c, h.a.opts.HTTP)
+	p := httpflow.NewConn(c, h.http)
 	h.parsers[c] = p
 	return p
 }
@@ -282,6 +293,11 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		app = p.App()
 	}
 	h.limits.addConn(p, txns)
+	if p != nil {
+		// Its transactions are handed on below: they no longer count
+		// against the transactions open connections may keep.
+		defer p.Release()
+	}
 	// Provisional IDs, unique across inputs; Report renumbers them.
 	for _, t := range txns {
 		h.a.nextTxn++
