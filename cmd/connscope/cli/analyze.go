@@ -55,7 +55,7 @@ type analyzeFlags struct {
 // keep. Each hit limit is named in the input's warnings.
 type limitFlags struct {
 	maxConns, maxSegments, maxHeaderBytes, maxTxns int
-	maxListedConns, maxListedTxns                  int
+	maxListedConns, maxListedTxns, maxOpenTxns     int
 }
 
 // Default limits of connscope analyze. Together they keep the peak
@@ -99,6 +99,7 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.IntVar(&f.limits.maxSegments, "max-segments-per-conn", defaultMaxSegments, "keep at most `N` segment records per connection (the oldest are released)")
 	fs.IntVar(&f.limits.maxHeaderBytes, "max-header-bytes", httpflow.DefaultMaxHeaderBytes, "keep at most `N` bytes of each message's header block")
 	fs.IntVar(&f.limits.maxTxns, "max-txns-per-conn", defaultMaxTxnsPerConn, "keep at most `N` transactions per connection (later ones are parsed and counted, not kept)")
+	fs.IntVar(&f.limits.maxOpenTxns, "max-open-txns", analysis.DefaultMaxOpenTransactions, "keep at most `N` transactions for all open connections together (later ones are parsed and counted, not kept)")
 	fs.IntVar(&f.limits.maxListedConns, "max-listed-conns", analysis.DefaultMaxListedConnections, "list at most `N` connections in the report (the rest are counted and diagnosed)")
 	fs.IntVar(&f.limits.maxListedTxns, "max-listed-txns", analysis.DefaultMaxListedTransactions, "list at most `N` transactions in the report (the rest are counted and diagnosed)")
 	help := fs.BoolP("help", "h", false, "show this help")
@@ -374,7 +375,7 @@ func (l limitFlags) apply(opts *analysis.Options) error {
 		flag string
 		v    int
 	}{{"--max-conns", l.maxConns}, {"--max-segments-per-conn", l.maxSegments}, {"--max-header-bytes", l.maxHeaderBytes},
-		{"--max-txns-per-conn", l.maxTxns}, {"--max-listed-conns", l.maxListedConns}, {"--max-listed-txns", l.maxListedTxns}} {
+		{"--max-txns-per-conn", l.maxTxns}, {"--max-open-txns", l.maxOpenTxns}, {"--max-listed-conns", l.maxListedConns}, {"--max-listed-txns", l.maxListedTxns}} {
 		if x.v <= 0 {
 			return usagef("analyze: %s %d: want a positive number", x.flag, x.v)
 		}
@@ -383,6 +384,7 @@ func (l limitFlags) apply(opts *analysis.Options) error {
 	opts.Reassembly.MaxSegmentsPerConn = l.maxSegments
 	opts.HTTP.MaxHeaderBytes = l.maxHeaderBytes
 	opts.HTTP.MaxTransactionsPerConn = l.maxTxns
+	opts.MaxOpenTransactions = l.maxOpenTxns
 	opts.MaxListedConnections = l.maxListedConns
 	opts.MaxListedTransactions = l.maxListedTxns
 	return nil
