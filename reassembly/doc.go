@@ -140,7 +140,7 @@
 // Only capture time is used, never the wall clock: runs are deterministic.
 //
 // Memory therefore grows with the connections open at once, never with the
-// file. Each open connection costs about 2.3 KiB (its state, its table
+// file. Each open connection costs about 2.4 KiB (its state, its table
 // entry and room for its first 16 SegmentRecords, measured) plus 40 bytes
 // per further kept SegmentRecord (at most Config.MaxSegmentsPerConn, 65536
 // by default: 2.5 MiB for a very long connection; beyond it the oldest
@@ -150,7 +150,7 @@
 // cost about 80 bytes each, at most Config.MaxRemembered (32768): 2.6 MiB.
 // So the bound is roughly
 //
-//	open connections × (2.3 KiB + 40 B × kept segments beyond 16 + buffered bytes) + 2.6 MiB
+//	open connections × (2.4 KiB + 40 B × kept segments beyond 16 + buffered bytes) + 2.6 MiB
 //
-// For example 10 000 open short connections take about 23 MiB.
+// For example 10 000 open short connections take about 24 MiB.
 package reassembly
