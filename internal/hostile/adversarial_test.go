@@ -42,6 +42,10 @@ var adversarialCases = []adversarialCase{
 		`segment records capped at 1000 per connection \(--max-segments-per-conn\): \d+ oldest records released`,
 		`transactions per connection capped at 1000 \(--max-txns-per-conn\): {txnsDropped} more transactions on 1 connections`,
 	}},
+	{scenario: "keepalive-hoard", args: []string{"--max-open-txns", "5000"}, want: []string{
+		`in 1000 connections, .* 5000 HTTP transactions`, // the ones kept
+		`transactions kept by open connections capped at 5000 \(--max-open-txns\): {overBudget} more transactions on 1000 connections`,
+	}},
 	{scenario: "tuple-reuse", want: []string{`in {n} connections, .* {n} HTTP transactions`}},
 	{scenario: "time-backwards", want: []string{
 		`in 100 connections, .* {n} HTTP transactions`,
@@ -68,6 +72,7 @@ func (c adversarialCase) wantFor(n int) []*regexp.Regexp {
 		"{unlisted}", num(n-1000), // connections beyond 1000 listed
 		"{txnsDropped}", num(n-1000), // requests beyond 1000 kept
 		"{fragments}", num(2*n), // two per request segment
+		"{overBudget}", num(n-5000), // transactions beyond 5000 kept by open connections
 	)
 	var out []*regexp.Regexp
 	for _, w := range c.want {
@@ -146,7 +151,7 @@ func TestEveryScenarioHasACase(t *testing.T) {
 
 // TestLimitFlagsRejectNonsense: a limit of zero or below is a usage error.
 func TestLimitFlagsRejectNonsense(t *testing.T) {
-	for _, flag := range []string{"--max-conns", "--max-segments-per-conn", "--max-header-bytes", "--max-txns-per-conn", "--max-listed-conns", "--max-listed-txns"} {
+	for _, flag := range []string{"--max-conns", "--max-segments-per-conn", "--max-header-bytes", "--max-txns-per-conn", "--max-open-txns", "--max-listed-conns", "--max-listed-txns"} {
 		for _, v := range []int{0, -1} {
 			r := connscope(t, "analyze", flag, strconv.Itoa(v), "/nonexistent.pcap")
 			if r.exitCode != 2 {

@@ -27,6 +27,8 @@
 //   - huge-chunk: a chunk size of 0xFFFFFFFFFFFF (length arithmetic).
 //   - pipelined: N requests pipelined on one connection, then N responses
 //     (transactions per connection).
+//   - keepalive-hoard: N transactions over 1000 keep-alive connections
+//     that stay open (transactions kept until their connection closes).
 //   - tuple-reuse: one 4-tuple opened and closed N times, FIN and RST mixed
 //     (reuse detection and its memory).
 //   - time-backwards, capture-dups, ip-fragments, overlap-retrans: the

@@ -33,6 +33,7 @@ func Scenarios() []Scenario {
 		{"huge-header", "one request whose header line is N bytes, then a normal response", 10 << 20, 2 << 20, "header bytes", writeHugeHeader},
 		{"huge-chunk", "a chunked response announcing a 0xFFFFFFFFFFFF-byte chunk, then N body bytes and a FIN", 10 << 20, 2 << 20, "body bytes", writeHugeChunk},
 		{"pipelined", "N requests pipelined on one connection, 64 to a segment, each batch answered in order", 1_000_000, 100_000, "requests", writePipelined},
+		{"keepalive-hoard", "N transactions round-robin over 1000 keep-alive connections that stay open to the end (transactions kept by open connections)", 1_000_000, 20_000, "transactions", writeKeepAliveHoard},
 		{"tuple-reuse", "one 4-tuple opened and closed N times, with FIN by either side and RST by either side in turn", 100_000, 10_000, "connections", writeTupleReuse},
 		{"time-backwards", "N keep-alive transactions over 100 connections; every 7th frame is stamped 5 s before its predecessor", 100_000, 5_000, "transactions", writeTimeBackwards},
 		{"capture-dups", "N transactions, every frame recorded twice 1 µs apart (same IP ID and bytes)", 100_000, 5_000, "transactions", writeCaptureDups},
@@ -172,6 +173,12 @@ func keepAlive(w *capWriter, n, conns int, tweak func(f *flow)) {
 	for _, f := range flows {
 		f.closeBoth(true)
 	}
+}
+
+func writeKeepAliveHoard(out io.Writer, n int) error {
+	w := newCapWriter(out)
+	keepAlive(w, n, 1000, nil)
+	return w.close()
 }
 
 func writeTimeBackwards(out io.Writer, n int) error {
