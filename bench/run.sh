@@ -17,10 +17,15 @@
 # same file are shown for reference with BENCH_REFERENCE=1.
 #
 #   bench/run.sh [CAPTURE...]
+#
+# BENCH_STAGES lists the stages to run (default: all of them, e.g.
+# BENCH_STAGES="decode reassembly" for the foundation alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- bench/out/short.pcap bench/out/mixed.pcap
-go build -o /tmp/connscope-bench ./cmd/connscope
+# CONNSCOPE_BIN measures another build of the CLI (e.g. a change being tried).
+bin="${CONNSCOPE_BIN:-/tmp/connscope-bench}"
+[ -n "${CONNSCOPE_BIN:-}" ] || go build -o "$bin" ./cmd/connscope
 go test -c -o /tmp/connscope-stages.test ./bench
 cpu="${BENCH_CPU:-0}" # the one core every stage is pinned to
 
@@ -39,16 +44,20 @@ for f in "$@"; do
   packets=$(capinfos -c -M "$f" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
   echo "== $f: $packets packets, $(du -h "$f" | cut -f1)"
   declare -A cost=()
-  for st in decode reassembly httpflow diagnose analysis; do
+  for st in ${BENCH_STAGES:-decode reassembly httpflow diagnose analysis}; do
     measure "$st" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 CONNSCOPE_BENCH_PCAP="$f" \
       /tmp/connscope-stages.test -test.run '^$' -test.bench "^BenchmarkPipeline/$st\$" -test.benchtime 1x
     cost[$st]=$last_cpu
   done
-  measure "cli json" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 /tmp/connscope-bench analyze --format json "$f"
-  measure "cli text" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 /tmp/connscope-bench analyze "$f"
+  if [ "${BENCH_CLI:-1}" = 1 ]; then # BENCH_CLI=0 skips the binary
+    measure "cli json" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 "$bin" analyze --format json "$f"
+    measure "cli text" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 "$bin" analyze "$f"
+  fi
   pct() { echo "100 * ($1 - $2) / $2" | bc -l; }
-  printf 'httpflow adds %.0f %% to reassembly; diagnose adds %.0f %% to httpflow\n' \
-    "$(pct "${cost[httpflow]}" "${cost[reassembly]}")" "$(pct "${cost[diagnose]}" "${cost[httpflow]}")"
+  if [ -n "${cost[httpflow]:-}" ] && [ -n "${cost[reassembly]:-}" ] && [ -n "${cost[diagnose]:-}" ]; then
+    printf 'httpflow adds %.0f %% to reassembly; diagnose adds %.0f %% to httpflow\n' \
+      "$(pct "${cost[httpflow]}" "${cost[reassembly]}")" "$(pct "${cost[diagnose]}" "${cost[httpflow]}")"
+  fi
   if [ "${BENCH_REFERENCE:-0}" = 1 ]; then
     if command -v tshark >/dev/null; then measure "tshark conv" "$packets" tshark -q -z conv,tcp -r "$f"; fi
     if command -v tcptrace >/dev/null; then measure "tcptrace -n" "$packets" tcptrace -n "$f"; fi
