@@ -6,6 +6,7 @@ import (
 
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/diagnose"
+	"github.com/connscope/connscope/internal/textsafe"
 	"github.com/connscope/connscope/report"
 )
 
@@ -27,12 +28,23 @@ const formatNames = "text, json, ndjson, har, html or junit"
 // render writes the finished report in the chosen format.
 func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules []*diagnose.Rule) error {
 	switch f.format {
-	case "json":
-		return writeJSON(w, r)
-	case "ndjson":
-		return report.WriteNDJSON(w, r)
-	case "har":
-		return report.WriteHAR(w, r, report.HAROptions{CreatorVersion: version(), Indent: true})
+	case "json", "ndjson", "har":
+		// encoding/json leaves C1 and bidi controls from the capture raw;
+		// the JSON often lands on a terminal, so they go out as \u escapes.
+		jw := textsafe.NewJSONWriter(w)
+		var err error
+		switch f.format {
+		case "json":
+			err = writeJSON(jw, r)
+		case "ndjson":
+			err = report.WriteNDJSON(jw, r)
+		default:
+			err = report.WriteHAR(jw, r, report.HAROptions{CreatorVersion: version(), Indent: true})
+		}
+		if ferr := jw.Flush(); err == nil {
+			err = ferr
+		}
+		return err
 	case "html":
 		return report.WriteHTML(w, r, report.HTMLOptions{Version: version()})
 	case "junit":
