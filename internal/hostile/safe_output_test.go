@@ -134,6 +134,13 @@ func jsonStrings(out []byte) error {
 	if bytes.Contains(out, []byte("<script")) || bytes.Contains(out, []byte("<img")) {
 		return errors.New("raw HTML from the capture in JSON output")
 	}
+	// JSON lands on terminals too: C1 and bidi controls must be escaped
+	// (encoding/json escapes C0 itself).
+	for i, r := range string(out) {
+		if (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f {
+			return fmt.Errorf("raw control character %U at byte %d of JSON output", r, i)
+		}
+	}
 	if !bytes.Contains(out, []byte("pwned")) {
 		return errNotShown
 	}
@@ -272,7 +279,8 @@ func TestCheckersCatchUnsafeOutput(t *testing.T) {
 			[]string{"GET /\x1b[2Jpwned\n", "pwned\x00", "pwned\xc2\x9b1m", "pwned\x9b", "pwned\u202e", "title\x1b]0;pwned\x07", "GET /ok\n"}},
 		{"terminal in colour", func(b []byte) error { return terminalSafe(b, true) }, "\x1b[1mpwned\x1b[0m\n",
 			[]string{"\x1b[1mpwned\x1b[2J", "\x1b[1mx\x1b]0;pwned\x07", "pwned"}},
-		{"json", jsonSafe, `{"target": "\u003cscript\u003epwned"}`, []string{`{"target": "<script>pwned"}`, `{"target": "pwned`, `{}`}},
+		{"json", jsonSafe, `{"target": "\u003cscript\u003epwned\u009b\u202e"}`, []string{`{"target": "<script>pwned"}`, `{"target": "pwned`, `{}`,
+			"{\"target\": \"pwned\u009b\"}", "{\"target\": \"pwned\u202e\"}"}},
 		{"ndjson", ndjsonSafe, "{\"a\":\"pwned\"}\n{}\n", []string{"{\"a\":\"pwned\"}\n{\n", "{\"a\":\"pwned\"}\n"}},
 		{"junit", junitSafe, `<testsuites><testcase name="&lt;script&gt;pwned"/></testsuites>`,
 			[]string{`<testsuites><testcase name="pwned"><script>x</script></testcase></testsuites>`, `<testsuites name="pwned"><a></testsuites>`}},
