@@ -13,7 +13,7 @@ type Assembler struct {
 	cfg     Config
 	handler Handler
 
-	conns     map[connKey]*conn
+	table     connTable
 	last      *conn    // the connection of the previous segment, if still open
 	free      []*conn  // released connection states, for reuse
 	active    connList // open connections, idlest first
@@ -51,7 +51,7 @@ func NewAssembler(cfg Config, h Handler) *Assembler {
 	return &Assembler{
 		cfg:       cfg.withDefaults(),
 		handler:   h,
-		conns:     make(map[connKey]*conn),
+		table:     newConnTable(),
 		memory:    newReuseMemory(),
 		servers:   make(map[netip.AddrPort]struct{}),
 		histories: make(map[string]string),
@@ -66,7 +66,7 @@ func (nopHandler) Closed(*Connection)                {}
 // Stats returns the counters so far.
 func (a *Assembler) Stats() Stats {
 	s := a.stats
-	s.OpenNow = len(a.conns)
+	s.OpenNow = a.table.n
 	return s
 }
 
@@ -88,7 +88,7 @@ func (a *Assembler) Add(s *capture.Segment) {
 	c := a.last
 	if c == nil || !((s.Src == c.Client && s.Dst == c.Server) || (s.Src == c.Server && s.Dst == c.Client)) {
 		key = makeKey(s.Src, s.Dst)
-		c = a.conns[key]
+		c = a.table.get(key)
 	} else {
 		key = c.key
 	}
@@ -120,10 +120,7 @@ func (a *Assembler) Add(s *capture.Segment) {
 // (EndOfCapture, or EndFIN for a side whose FIN was seen) on both
 // directions and then Closed, in connection ID order.
 func (a *Assembler) Flush() {
-	all := make([]*conn, 0, len(a.conns))
-	for _, c := range a.conns {
-		all = append(all, c)
-	}
+	all := a.table.all()
 	slices.SortFunc(all, func(x, y *conn) int { return x.ID - y.ID })
 	for _, c := range all {
 		a.release(c, EndOfCapture)
@@ -133,7 +130,7 @@ func (a *Assembler) Flush() {
 // open starts a new connection for segment s. prevID/prevEnd name the
 // connection that used the 4-tuple before (0 when none is known).
 func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd int64) *conn {
-	for len(a.conns) >= a.cfg.MaxConnections {
+	for a.table.n >= a.cfg.MaxConnections {
 		victim := a.closing.head
 		if victim == nil {
 			victim = a.lingering.head
@@ -169,11 +166,11 @@ func (a *Assembler) open(s *capture.Segment, key connKey, prevID int, prevEnd in
 		c.ReusedTuple, c.PreviousID, c.PreviousEnd = true, prevID, prevEnd
 		a.stats.ReusedTuples++
 	}
-	a.conns[key] = c
+	a.table.put(c)
 	a.active.pushBack(c)
 	c.lastSeen, c.listedAt = s.Time, s.Time
 	a.stats.Connections++
-	if n := len(a.conns); n > a.stats.PeakOpen {
+	if n := a.table.n; n > a.stats.PeakOpen {
 		a.stats.PeakOpen = n
 	}
 	c.consumer = a.handler.Opened(c.Connection)
@@ -233,7 +230,7 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 	if c.list != nil {
 		c.list.remove(c)
 	}
-	delete(a.conns, c.key)
+	a.table.remove(c)
 	if a.last == c {
 		a.last = nil
 	}

@@ -36,6 +36,7 @@ type conn struct {
 	historyBuf [16]byte
 
 	prev, next *conn // links in the active or lingering list
+	hashNext   *conn // next connection whose key has the same 64-bit hash
 	list       *connList
 }
 
