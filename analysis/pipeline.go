@@ -214,14 +214,27 @@ func (a *Analyzer) Report() *Report {
 		return x.Index < y.Index
 	})
 	final := make(map[int]int, len(txns)) // provisional ID → final ID
-	out := make([]*TxnReport, len(txns))
-	for i, t := range txns {
-		c := *t
-		final[t.ID] = i + 1
-		c.ID = i + 1
-		out[i] = &c
+	if a.opts.Events != nil {
+		// Events were handed these TxnReports with their provisional
+		// IDs: the Report numbers copies.
+		for i, t := range txns {
+			c := *t
+			c.ID = i + 1
+			txns[i] = &c
+		}
+	} else {
+		// Nobody else holds them: number them in place rather than
+		// copying every transaction of the report (a fifth of its
+		// memory). Report can still be called again, as the order and
+		// the provisional IDs do not change.
+		for i, t := range txns {
+			t.ID = i + 1
+		}
 	}
-	r.Transactions = out
+	for _, t := range txns {
+		final[t.provisional] = t.ID
+	}
+	r.Transactions = txns
 	r.Findings = make([]*FindingReport, 0, len(a.findings))
 	for _, f := range a.findings {
 		fr := newFindingReport(f)
@@ -334,6 +347,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 			}
 		}
 		tr := newTxnReport(t)
+		tr.provisional = tr.ID
 		tr.Connection = cr.ID
 		if h.a.opts.KeepHeaders {
 			if t.Request != nil {

@@ -149,6 +149,10 @@ type TxnReport struct {
 	ResponseHeaders []httpflow.Header `json:"-"`
 	// Reason is the final response's reason phrase (captured text).
 	Reason string `json:"-"`
+
+	// provisional is the ID the transaction had while the capture was
+	// read; findings name it until Analyzer.Report renumbers.
+	provisional int
 }
 
 // FindingReport is one diagnosis.
