@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 
@@ -184,6 +185,9 @@ func fullAnalysis(b *testing.B, name string) int64 {
 	// What the finished report holds: the live heap once the pipeline's
 	// own buffers are garbage.
 	runtime.GC()
+	if name := os.Getenv("CONNSCOPE_BENCH_HEAPPROFILE"); name != "" {
+		writeHeapProfile(b, name) // what the report is made of
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "report-heap-MB")
@@ -192,6 +196,18 @@ func fullAnalysis(b *testing.B, name string) int64 {
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(rep)
 	return n
+}
+
+// writeHeapProfile writes the live heap's profile to name.
+func writeHeapProfile(b *testing.B, name string) {
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // peakRSSKB returns the process's peak resident set (VmHWM) in kB, or 0
