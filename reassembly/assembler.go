@@ -236,6 +236,7 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 	}
 	a.memory.remember(c.key, c.ID, c.End, c.Client, a.now, a.cfg)
 	a.stats.Closed++
+	a.stats.SegmentsKept -= len(c.Segments)
 	a.handler.Closed(c.Connection)
 	a.recycle(c)
 }

@@ -33,6 +33,13 @@ type Config struct {
 	// At most MaxRemembered tuples are kept (default 32768). Additive.
 	ReuseMemory   int64
 	MaxRemembered int
+	// MaxSegmentsTotal bounds the SegmentRecords kept by all open
+	// connections together (default 1<<20, about 64 MB): thousands of
+	// long-lived connections, each under MaxSegmentsPerConn, could
+	// otherwise keep hundreds of millions. When it is reached, the
+	// connection adding a record releases its own oldest eighth first
+	// (counted in SegmentsDropped and Stats.SegmentsDroppedTotal). Additive.
+	MaxSegmentsTotal int
 }
 
 // Defaults.
@@ -44,6 +51,7 @@ const (
 	DefaultCloseLinger        = int64(5 * 1e9)
 	DefaultReuseMemory        = int64(4 * 60 * 1e9)
 	DefaultMaxRemembered      = 32768
+	DefaultMaxSegmentsTotal   = 1 << 20
 )
 
 // withDefaults returns c with every unset field set to its default.
@@ -69,6 +77,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxRemembered <= 0 {
 		c.MaxRemembered = DefaultMaxRemembered
 	}
+	if c.MaxSegmentsTotal <= 0 {
+		c.MaxSegmentsTotal = DefaultMaxSegmentsTotal
+	}
 	return c
 }
 
@@ -93,5 +104,10 @@ type Stats struct {
 	BufferedBytes     int   // out-of-order bytes buffered now, all connections
 	PeakBufferedBytes int   // most out-of-order bytes buffered at once
 
-	SegmentsDropped int64 // SegmentRecords released because of MaxSegmentsPerConn
+	SegmentsDropped int64 // SegmentRecords released because of MaxSegmentsPerConn or MaxSegmentsTotal
+	// SegmentsDroppedTotal counts the part of SegmentsDropped released
+	// because MaxSegmentsTotal was reached; SegmentsKept is the records
+	// open connections keep now.
+	SegmentsDroppedTotal int64
+	SegmentsKept         int
 }

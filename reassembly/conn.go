@@ -64,18 +64,30 @@ func (c *conn) isNewSYN(s *capture.Segment) bool {
 }
 
 // record appends a SegmentRecord, releasing the oldest eighth of them when
-// the per-connection cap is reached (so the cost is amortised).
+// the per-connection cap is reached (so the cost is amortised), or when
+// all open connections together keep MaxSegmentsTotal: then the
+// connection adding records pays with its own oldest.
 func (c *conn) record(r SegmentRecord) {
-	limit := c.a.cfg.MaxSegmentsPerConn
-	if len(c.Segments) >= limit {
-		drop := max(limit/8, 1)
-		drop = min(drop, len(c.Segments))
-		n := copy(c.Segments, c.Segments[drop:])
-		c.Segments = c.Segments[:n]
-		c.SegmentsDropped += drop
-		c.a.stats.SegmentsDropped += int64(drop)
+	a := c.a
+	if limit := a.cfg.MaxSegmentsPerConn; len(c.Segments) >= limit {
+		c.dropOldest(max(limit/8, 1))
+	} else if a.stats.SegmentsKept >= a.cfg.MaxSegmentsTotal && len(c.Segments) > 0 {
+		a.stats.SegmentsDroppedTotal += int64(c.dropOldest(max(len(c.Segments)/8, 1)))
 	}
 	c.Segments = append(c.Segments, r)
+	a.stats.SegmentsKept++
+}
+
+// dropOldest releases the n oldest SegmentRecords (at most all of them)
+// and returns how many it released.
+func (c *conn) dropOldest(n int) int {
+	n = min(n, len(c.Segments))
+	k := copy(c.Segments, c.Segments[n:])
+	c.Segments = c.Segments[:k]
+	c.SegmentsDropped += n
+	c.a.stats.SegmentsDropped += int64(n)
+	c.a.stats.SegmentsKept -= n
+	return n
 }
 
 const (
