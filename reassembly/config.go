@@ -34,7 +34,7 @@ type Config struct {
 	ReuseMemory   int64
 	MaxRemembered int
 	// MaxSegmentsTotal bounds the SegmentRecords kept by all open
-	// connections together (default 1<<20, about 64 MB): thousands of
+	// connections together (default 1<<20, about 40 MB): thousands of
 	// long-lived connections, each under MaxSegmentsPerConn, could
 	// otherwise keep hundreds of millions. When it is reached, the
 	// connection adding a record releases its own oldest eighth first
