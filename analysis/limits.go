@@ -112,9 +112,13 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 		out = append(out, fmt.Sprintf("connection table full (%d connections, --max-conns): %d connections closed early, the idlest first; their later packets start new connections with inferred roles",
 			orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections), st.Evicted))
 	}
-	if st.SegmentsDropped > 0 {
+	if n := st.SegmentsDropped - st.SegmentsDroppedTotal; n > 0 {
 		out = append(out, fmt.Sprintf("segment records capped at %d per connection (--max-segments-per-conn): %d oldest records released, so timelines and segment evidence of long connections are partial",
-			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), st.SegmentsDropped))
+			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), n))
+	}
+	if st.SegmentsDroppedTotal > 0 {
+		out = append(out, fmt.Sprintf("segment records kept by open connections capped at %d (--max-segments): %d oldest records released, so timelines and segment evidence of long connections are partial",
+			orDefault(opts.Reassembly.MaxSegmentsTotal, reassembly.DefaultMaxSegmentsTotal), st.SegmentsDroppedTotal))
 	}
 	if st.BufferOverflows > 0 {
 		out = append(out, fmt.Sprintf("out-of-order buffer full (%d bytes per direction): %d holes given up on and reported as gaps",

@@ -60,6 +60,8 @@ func TestLimitsAreReported(t *testing.T) {
 			[]string{"connection table full (2 connections, --max-conns): 3 connections closed early"}},
 		{"segment records", Options{Reassembly: reassembly.Config{MaxSegmentsPerConn: 3}}, 2, 1,
 			[]string{"segment records capped at 3 per connection (--max-segments-per-conn): 2 oldest records released"}},
+		{"segment records of all open connections", Options{Reassembly: reassembly.Config{MaxSegmentsTotal: 6}}, 3, 1,
+			[]string{"segment records kept by open connections capped at 6 (--max-segments): "}},
 		{"header block", Options{HTTP: httpflow.Config{MaxHeaderBytes: 100}}, 2, 2,
 			[]string{"header block over 100 bytes or 256 fields cut on 4 messages"}},
 		{"transactions", Options{HTTP: httpflow.Config{MaxTransactionsPerConn: 2}}, 3, 5,
