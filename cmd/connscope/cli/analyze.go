@@ -18,6 +18,7 @@ import (
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/reassembly"
 	"github.com/connscope/connscope/report"
 )
 
@@ -56,6 +57,7 @@ type analyzeFlags struct {
 type limitFlags struct {
 	maxConns, maxSegments, maxHeaderBytes, maxTxns int
 	maxListedConns, maxListedTxns, maxOpenTxns     int
+	maxSegmentsTotal                               int
 }
 
 // Default limits of connscope analyze. Together they keep the peak
@@ -97,6 +99,7 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.DurationVar(&f.idle, "idle-timeout", 0, "close connections idle this long in capture time (default 10m)")
 	fs.IntVar(&f.limits.maxConns, "max-conns", defaultMaxConns, "track at most `N` connections at once; beyond it the idlest is closed early")
 	fs.IntVar(&f.limits.maxSegments, "max-segments-per-conn", defaultMaxSegments, "keep at most `N` segment records per connection (the oldest are released)")
+	fs.IntVar(&f.limits.maxSegmentsTotal, "max-segments", reassembly.DefaultMaxSegmentsTotal, "keep at most `N` segment records for all open connections together (the busiest release their oldest)")
 	fs.IntVar(&f.limits.maxHeaderBytes, "max-header-bytes", httpflow.DefaultMaxHeaderBytes, "keep at most `N` bytes of each message's header block")
 	fs.IntVar(&f.limits.maxTxns, "max-txns-per-conn", defaultMaxTxnsPerConn, "keep at most `N` transactions per connection (later ones are parsed and counted, not kept)")
 	fs.IntVar(&f.limits.maxOpenTxns, "max-open-txns", analysis.DefaultMaxOpenTransactions, "keep at most `N` transactions for all open connections together (later ones are parsed and counted, not kept)")
@@ -374,7 +377,7 @@ func (l limitFlags) apply(opts *analysis.Options) error {
 	for _, x := range []struct {
 		flag string
 		v    int
-	}{{"--max-conns", l.maxConns}, {"--max-segments-per-conn", l.maxSegments}, {"--max-header-bytes", l.maxHeaderBytes},
+	}{{"--max-conns", l.maxConns}, {"--max-segments-per-conn", l.maxSegments}, {"--max-segments", l.maxSegmentsTotal}, {"--max-header-bytes", l.maxHeaderBytes},
 		{"--max-txns-per-conn", l.maxTxns}, {"--max-open-txns", l.maxOpenTxns}, {"--max-listed-conns", l.maxListedConns}, {"--max-listed-txns", l.maxListedTxns}} {
 		if x.v <= 0 {
 			return usagef("analyze: %s %d: want a positive number", x.flag, x.v)
@@ -382,6 +385,7 @@ func (l limitFlags) apply(opts *analysis.Options) error {
 	}
 	opts.Reassembly.MaxConnections = l.maxConns
 	opts.Reassembly.MaxSegmentsPerConn = l.maxSegments
+	opts.Reassembly.MaxSegmentsTotal = l.maxSegmentsTotal
 	opts.HTTP.MaxHeaderBytes = l.maxHeaderBytes
 	opts.HTTP.MaxTransactionsPerConn = l.maxTxns
 	opts.MaxOpenTransactions = l.maxOpenTxns
