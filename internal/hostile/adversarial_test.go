@@ -42,7 +42,8 @@ var adversarialCases = []adversarialCase{
 		`segment records capped at 1000 per connection \(--max-segments-per-conn\): \d+ oldest records released`,
 		`transactions per connection capped at 1000 \(--max-txns-per-conn\): {txnsDropped} more transactions on 1 connections`,
 	}},
-	{scenario: "keepalive-hoard", args: []string{"--max-open-txns", "5000"}, want: []string{
+	{scenario: "keepalive-hoard", args: []string{"--max-open-txns", "5000", "--max-segments", "20000"}, want: []string{
+		`segment records kept by open connections capped at 20000 \(--max-segments\): \d+ oldest records released`,
 		`in 1000 connections, .* 5000 HTTP transactions`, // the ones kept
 		`transactions kept by open connections capped at 5000 \(--max-open-txns\): {overBudget} more transactions on 1000 connections`,
 	}},
@@ -151,7 +152,7 @@ func TestEveryScenarioHasACase(t *testing.T) {
 
 // TestLimitFlagsRejectNonsense: a limit of zero or below is a usage error.
 func TestLimitFlagsRejectNonsense(t *testing.T) {
-	for _, flag := range []string{"--max-conns", "--max-segments-per-conn", "--max-header-bytes", "--max-txns-per-conn", "--max-open-txns", "--max-listed-conns", "--max-listed-txns"} {
+	for _, flag := range []string{"--max-conns", "--max-segments-per-conn", "--max-segments", "--max-header-bytes", "--max-txns-per-conn", "--max-open-txns", "--max-listed-conns", "--max-listed-txns"} {
 		for _, v := range []int{0, -1} {
 			r := connscope(t, "analyze", flag, strconv.Itoa(v), "/nonexistent.pcap")
 			if r.exitCode != 2 {
