@@ -34,7 +34,7 @@ type Config struct {
 	ReuseMemory   int64
 	MaxRemembered int
 	// MaxSegmentsTotal bounds the SegmentRecords kept by all open
-	// connections together (default 1<<20, about 40 MB): thousands of
+	// connections together (default 1<<19, 20 MB of 40-byte records): thousands of
 	// long-lived connections, each under MaxSegmentsPerConn, could
 	// otherwise keep hundreds of millions. When it is reached, the
 	// connection adding a record releases its own oldest eighth first
@@ -51,7 +51,7 @@ const (
 	DefaultCloseLinger        = int64(5 * 1e9)
 	DefaultReuseMemory        = int64(4 * 60 * 1e9)
 	DefaultMaxRemembered      = 32768
-	DefaultMaxSegmentsTotal   = 1 << 20
+	DefaultMaxSegmentsTotal   = 1 << 19
 )
 
 // withDefaults returns c with every unset field set to its default.
