@@ -39,9 +39,9 @@ const (
 	DefaultMaxListedConnections  = 100_000
 	DefaultMaxListedTransactions = 100_000
 	// DefaultMaxOpenTransactions is the default of
-	// Options.MaxOpenTransactions: a kept transaction costs about 1 KB
+	// Options.MaxOpenTransactions: a kept transaction costs 1 to 3 KB
 	// until its connection closes.
-	DefaultMaxOpenTransactions = 50_000
+	DefaultMaxOpenTransactions = 20_000
 )
 
 // listedCounts counts what the report lists, across inputs.
