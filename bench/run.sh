@@ -19,7 +19,8 @@
 #   bench/run.sh [CAPTURE...]
 #
 # BENCH_STAGES lists the stages to run (default: all of them, e.g.
-# BENCH_STAGES="decode reassembly" for the foundation alone).
+# BENCH_STAGES="decode reassembly" for the foundation alone, none for
+# the CLI alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- bench/out/short.pcap bench/out/mixed.pcap
@@ -45,6 +46,7 @@ for f in "$@"; do
   echo "== $f: $packets packets, $(du -h "$f" | cut -f1)"
   declare -A cost=()
   for st in ${BENCH_STAGES:-decode reassembly httpflow diagnose analysis}; do
+    [ "$st" != none ] || continue # BENCH_STAGES=none: the CLI alone
     measure "$st" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 CONNSCOPE_BENCH_PCAP="$f" \
       /tmp/connscope-stages.test -test.run '^$' -test.bench "^BenchmarkPipeline/$st\$" -test.benchtime 1x
     cost[$st]=$last_cpu
