@@ -34,10 +34,10 @@ type limitCounts struct {
 
 // Defaults of Options.MaxListedConnections and MaxListedTransactions: a
 // listed connection costs about 350 bytes, a transaction about 600, so the
-// report stays under about 100 MB.
+// report stays under about 50 MB.
 const (
-	DefaultMaxListedConnections  = 100_000
-	DefaultMaxListedTransactions = 100_000
+	DefaultMaxListedConnections  = 50_000
+	DefaultMaxListedTransactions = 50_000
 	// DefaultMaxOpenTransactions is the default of
 	// Options.MaxOpenTransactions: a kept transaction costs 1 to 3 KB
 	// until its connection closes.
