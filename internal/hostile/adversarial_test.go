@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/connscope/connscope/analysis"
 )
 
 // adversarialCase runs one scenario through connscope analyze and says
@@ -25,7 +27,7 @@ var adversarialCases = []adversarialCase{
 	{scenario: "syn-flood", args: []string{"--max-conns", "20000"}, want: []string{
 		`{n} TCP packets in {n} connections`,
 		`connection table full \(20000 connections, --max-conns\): {synEvicted} connections closed early`,
-		`report lists at most 100000 connections`, // only at n > 100 000
+		`report lists at most {listed} connections \(--max-listed-conns\): {overListed} more`, // only at n > {listed}
 	}},
 	{scenario: "open-conns", args: []string{"--max-conns", "5000", "--max-listed-conns", "1000"}, want: []string{
 		`in {n} connections, .* {n} HTTP transactions`,
@@ -74,10 +76,12 @@ func (c adversarialCase) wantFor(n int) []*regexp.Regexp {
 		"{txnsDropped}", num(n-1000), // requests beyond 1000 kept
 		"{fragments}", num(2*n), // two per request segment
 		"{overBudget}", num(n-5000), // transactions beyond 5000 kept by open connections
+		"{listed}", num(analysis.DefaultMaxListedConnections),
+		"{overListed}", num(n-analysis.DefaultMaxListedConnections),
 	)
 	var out []*regexp.Regexp
 	for _, w := range c.want {
-		if w == `report lists at most 100000 connections` && n <= 100_000 {
+		if strings.Contains(w, "{overListed}") && n <= analysis.DefaultMaxListedConnections {
 			continue
 		}
 		out = append(out, regexp.MustCompile(r.Replace(w)))
