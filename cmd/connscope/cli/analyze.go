@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/textsafe"
 	"github.com/connscope/connscope/reassembly"
 	"github.com/connscope/connscope/report"
 )
@@ -188,7 +188,9 @@ func runAnalyze(args []string, stdio IO) error {
 		case "text":
 			opts.Events = &liveText{w: out, p: newPalette(f.color, out)}
 		case "ndjson":
-			stream = &liveNDJSON{s: report.NewNDJSONStream(out)}
+			// Each record is one Write, so the escaping writer never holds
+			// bytes back between records.
+			stream = &liveNDJSON{s: report.NewNDJSONStream(textsafe.NewJSONWriter(out))}
 			opts.Events = stream
 		}
 	}
@@ -349,13 +351,11 @@ func enabledRules(opts analysis.Options) []*diagnose.Rule {
 	return out
 }
 
-func writeJSON(w io.Writer, r *analysis.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	// SetEscapeHTML stays on: <, > and & in captured text become \u003c...
-	// so the JSON is also safe to paste into an HTML page.
-	return enc.Encode(r)
-}
+// writeJSON writes the report an element at a time (byte for byte what
+// encoding/json with a two-space indent writes, <, > and & escaped so the
+// JSON is also safe to paste into an HTML page) without first building the
+// whole document in memory.
+func writeJSON(w io.Writer, r *analysis.Report) error { return r.WriteJSON(w) }
 
 var errNoRules = errors.New("no diagnostic rules are registered")
 
