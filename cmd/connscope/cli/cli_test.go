@@ -313,3 +313,12 @@ func TestRulesAndExplain(t *testing.T) {
 		}
 	}
 }
+
+// Invalid bytes in a long target show as \xNN escapes, not U+FFFD,
+// also when the target is cut to fit the table.
+func TestTableKeepsEscapesVisible(t *testing.T) {
+	got := txnRequestCell("GET", "/\x9b"+strings.Repeat("a", 80))
+	if strings.ContainsRune(got, '\uFFFD') || !strings.Contains(got, `\x9b`) {
+		t.Errorf("request cell %q should show the invalid byte as \\x9b", got)
+	}
+}

@@ -166,8 +166,8 @@ func (l *liveText) Connection(c *analysis.ConnReport, txns []*analysis.TxnReport
 		if t.Status != 0 {
 			status = fmt.Sprint(t.Status)
 		}
-		fmt.Fprintf(l.w, "    %s %s → %s  total %s\n", textsafe.Terminal(textsafe.Truncate(t.Method, 16)),
-			textsafe.Terminal(textsafe.Truncate(t.Target, 60)), status, optMillis(t.Timings.TotalMS))
+		fmt.Fprintf(l.w, "    %s %s → %s  total %s\n", textsafe.Truncate(textsafe.Terminal(t.Method), 16),
+			textsafe.Truncate(textsafe.Terminal(t.Target), 60), status, optMillis(t.Timings.TotalMS))
 	}
 }
 

@@ -308,7 +308,7 @@ func writeTransactions(w *errWriter, txns []*analysis.TxnReport, in *analysis.In
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ID\tCONN#\tREQUEST\tSTATUS\tFRAMES\tCONNECT\tSEND\tWAIT\tRECEIVE\tTOTAL\tFLAGS")
 	for _, t := range txns {
-		req := textsafe.Terminal(textsafe.Truncate(t.Method+" "+t.Target, 48))
+		req := txnRequestCell(t.Method, t.Target)
 		status := "-"
 		if t.Status != 0 {
 			status = fmt.Sprint(t.Status)
@@ -326,6 +326,12 @@ func writeTransactions(w *errWriter, txns []*analysis.TxnReport, in *analysis.In
 			optMillis(t.Timings.ReceiveMS), optMillis(t.Timings.TotalMS), txnFlags(t))
 	}
 	w.setErr(tw.Flush())
+}
+
+// txnRequestCell is the request column: method and target, escaped, then
+// cut to fit (escaping first keeps invalid bytes visible as \xNN).
+func txnRequestCell(method, target string) string {
+	return textsafe.Truncate(textsafe.Terminal(method+" "+target), 48)
 }
 
 func txnFlags(t *analysis.TxnReport) string {
