@@ -1,10 +1,6 @@
 package capture
 
-import (
-	"net/netip"
-
-	"github.com/gopacket/gopacket/layers"
-)
+import "net/netip"
 
 // Packet is one record read from a capture source, before any decoding.
 //
@@ -125,6 +121,3 @@ type Segment struct {
 
 // Flow returns the segment's direction as (source, destination).
 func (s *Segment) Flow() (netip.AddrPort, netip.AddrPort) { return s.Src, s.Dst }
-
-// gopacketLinkType converts to gopacket's link type enumeration.
-func (l LinkType) gopacketLinkType() layers.LinkType { return layers.LinkType(l) }

@@ -220,5 +220,3 @@ func (v *captureView) find(id int) *connSummary {
 func (v *captureView) client(s *connSummary) netip.AddrPort {
 	return netip.AddrPortFrom(v.e.groupKeys[s.group].client, s.clientPort)
 }
-
-func (v *captureView) server(s *connSummary) netip.AddrPort { return v.e.groupKeys[s.group].server }

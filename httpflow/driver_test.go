@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"testing"
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/reassembly"
@@ -186,12 +185,4 @@ func msgState(m *Message) string {
 		s += " !" + a
 	}
 	return s
-}
-
-func diffLines(t *testing.T, got, want []string) {
-	t.Helper()
-	if strings.Join(got, "\n") == strings.Join(want, "\n") {
-		return
-	}
-	t.Errorf("transactions differ\n got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 }

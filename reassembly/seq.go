@@ -29,14 +29,6 @@ func (s Seq) InWindow(start Seq, size uint32) bool {
 	return uint32(s-start) < size
 }
 
-// maxSeq returns whichever of a and b comes later in sequence space.
-func maxSeq(a, b Seq) Seq {
-	if a.LessThan(b) {
-		return b
-	}
-	return a
-}
-
 // minSeq returns whichever of a and b comes earlier in sequence space.
 func minSeq(a, b Seq) Seq {
 	if a.LessThan(b) {

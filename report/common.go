@@ -47,17 +47,6 @@ func txnStart(t *analysis.TxnReport) analysis.Time {
 	return 0
 }
 
-// txnEnd is the capture time of a transaction's last byte.
-func txnEnd(t *analysis.TxnReport) analysis.Time {
-	if t.Response != nil {
-		return t.Response.End
-	}
-	if t.Request != nil {
-		return t.Request.End
-	}
-	return 0
-}
-
 // connsByID indexes the report's connections, skipping nil entries.
 func connsByID(r *analysis.Report) map[int]*analysis.ConnReport {
 	m := make(map[int]*analysis.ConnReport, len(r.Connections))
