@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
@@ -29,34 +30,17 @@ var (
 // keepAliveSegments builds one connection: handshake, n transactions
 // (request, ACK, response in two segments, ACK) and a FIN exchange.
 func keepAliveSegments(n int) []capture.Segment {
-	cli := netip.MustParseAddrPort("10.0.0.1:40000")
-	srv := netip.MustParseAddrPort("10.0.0.2:80")
-	var out []capture.Segment
-	var t int64
-	cseq, sseq := uint32(1000), uint32(5000)
-	add := func(from, to netip.AddrPort, seq, ack uint32, flags capture.TCPFlags, payload []byte) {
-		t += 1e6
-		out = append(out, capture.Segment{Frame: uint64(len(out) + 1), Time: t, Src: from, Dst: to,
-			Seq: seq, Ack: ack, Flags: flags, Window: 65535, Payload: payload, PayloadLength: len(payload)})
-	}
-	add(cli, srv, cseq, 0, capture.FlagSYN, nil)
-	add(srv, cli, sseq, cseq+1, capture.FlagSYN|capture.FlagACK, nil)
-	cseq++
-	sseq++
-	add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	c := capturetest.NewConversation(netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80"))
+	c.Open()
 	for i := range n {
-		req := fmt.Appendf(nil, benchRequest, i)
-		add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagPSH, req)
-		cseq += uint32(len(req))
-		add(srv, cli, sseq, cseq, capture.FlagACK, benchResponse[:700])
-		add(srv, cli, sseq+700, cseq, capture.FlagACK|capture.FlagPSH, benchResponse[700:])
-		sseq += uint32(len(benchResponse))
-		add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+		c.Send(true, capture.FlagPSH, fmt.Appendf(nil, benchRequest, i))
+		c.SendAt(false, 0, 0, benchResponse[:700])
+		c.SendAt(false, 700, capture.FlagPSH, benchResponse[700:])
+		c.Advance(false, len(benchResponse))
+		c.Ack(true)
 	}
-	add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagFIN, nil)
-	add(srv, cli, sseq, cseq+1, capture.FlagACK|capture.FlagFIN, nil)
-	add(cli, srv, cseq+1, sseq+1, capture.FlagACK, nil)
-	return out
+	c.Close()
+	return c.Segments
 }
 
 // benchHandler is the pipeline's handler, with or without the engine.

@@ -159,43 +159,26 @@ func keepAliveSegments(n int) []capture.Segment {
 // each request and response cut into 1448-byte segments with an ACK
 // every second segment, and a FIN exchange, 1 ms apart.
 func connSegments(port uint16, exchanges [][2][]byte) []capture.Segment {
-	cli := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), port)
-	srv := netip.MustParseAddrPort("10.0.0.2:80")
-	var out []capture.Segment
-	var t int64
-	cseq, sseq := uint32(1000), uint32(5000)
-	add := func(from, to netip.AddrPort, seq, ack uint32, flags capture.TCPFlags, payload []byte) {
-		t += 1e6
-		out = append(out, capture.Segment{Frame: uint64(len(out) + 1), Time: t, Src: from, Dst: to,
-			Seq: seq, Ack: ack, Flags: flags, Window: 65535, Payload: payload, PayloadLength: len(payload)})
-	}
-	add(cli, srv, cseq, 0, capture.FlagSYN, nil)
-	add(srv, cli, sseq, cseq+1, capture.FlagSYN|capture.FlagACK, nil)
-	cseq++
-	sseq++
-	add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+	c := ct.NewConversation(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), port), netip.MustParseAddrPort("10.0.0.2:80"))
+	c.Open()
 	const mss = 1448
 	for _, x := range exchanges {
 		for req := x[0]; len(req) > 0; {
 			n := min(len(req), mss)
-			add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagPSH, req[:n])
-			cseq += uint32(n)
+			c.Send(true, capture.FlagPSH, req[:n])
 			req = req[n:]
 		}
 		for i, resp := 0, x[1]; len(resp) > 0; i++ {
 			n := min(len(resp), mss)
-			add(srv, cli, sseq, cseq, capture.FlagACK|capture.FlagPSH, resp[:n])
-			sseq += uint32(n)
+			c.Send(false, capture.FlagPSH, resp[:n])
 			resp = resp[n:]
 			if i%2 == 1 || len(resp) == 0 {
-				add(cli, srv, cseq, sseq, capture.FlagACK, nil)
+				c.Ack(true)
 			}
 		}
 	}
-	add(cli, srv, cseq, sseq, capture.FlagACK|capture.FlagFIN, nil)
-	add(srv, cli, sseq, cseq+1, capture.FlagACK|capture.FlagFIN, nil)
-	add(cli, srv, cseq+1, sseq+1, capture.FlagACK, nil)
-	return out
+	c.Close()
+	return c.Segments
 }
 
 // BenchmarkFoundationPass measures the whole pass over a capture file held
