@@ -32,10 +32,13 @@ type ConnInfo struct {
 // connection as it closes, then call Finish once. An Engine is not safe for
 // concurrent use.
 type Engine struct {
-	rules []*Rule
 	// thresholds holds each rule's values, aligned with Rule.Thresholds.
 	thresholds map[*Rule][]float64
-	findings   []Finding
+	// connRules and captureRules are the enabled rules of each scope, in
+	// registry order, with their thresholds resolved once: running a rule
+	// looks nothing up.
+	connRules, captureRules []*ruleRun
+	findings                []Finding
 	// summaries keeps what the capture-scope rules need of each connection
 	// (no segments, no headers), in the order connections closed; the
 	// client→server groups they belong to are interned in groupOf.
@@ -43,20 +46,32 @@ type Engine struct {
 	groupOf   map[serverKey]int32
 	groupKeys []serverKey
 	finished  bool
-	// kept counts each rule's findings; leftOut those beyond
-	// MaxFindingsPerRuleInCapture, by rule ID.
-	kept    map[*Rule]int
+	// leftOut counts findings beyond MaxFindingsPerRuleInCapture, by rule
+	// ID.
 	leftOut map[string]int
+}
+
+// ruleRun is one enabled rule as an Engine runs it.
+type ruleRun struct {
+	rule *Rule
+	// vals are the threshold values in their units and durs the same in
+	// nanoseconds (for "ms" and "s" thresholds), aligned with
+	// rule.Thresholds.
+	vals []float64
+	durs []int64
+	// kept counts the rule's findings in the capture.
+	kept int
 }
 
 // NewEngine builds an engine. It fails for a threshold override that names
 // no rule or no threshold of that rule, or whose value is not a finite,
 // non-negative number.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{thresholds: make(map[*Rule][]float64), groupOf: make(map[serverKey]int32), kept: make(map[*Rule]int)}
+	e := &Engine{thresholds: make(map[*Rule][]float64), groupOf: make(map[serverKey]int32)}
+	var enabled []*Rule
 	for _, r := range registry {
 		if cfg.Enabled == nil || cfg.Enabled(r) {
-			e.rules = append(e.rules, r)
+			enabled = append(enabled, r)
 		}
 		vals := make([]float64, len(r.Thresholds))
 		for i, t := range r.Thresholds {
@@ -82,7 +97,30 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 		e.thresholds[r][i] = v
 	}
+	for _, r := range enabled {
+		run := &ruleRun{rule: r, vals: e.thresholds[r], durs: make([]int64, len(r.Thresholds))}
+		for i, t := range r.Thresholds {
+			run.durs[i] = durationNS(run.vals[i], t.Unit)
+		}
+		switch {
+		case r.checkConnection != nil:
+			e.connRules = append(e.connRules, run)
+		case r.checkCapture != nil:
+			e.captureRules = append(e.captureRules, run)
+		}
+	}
 	return e, nil
+}
+
+// durationNS converts a threshold in ms or s (any other unit counts as ms)
+// to nanoseconds. Overrides are validated as finite and non-negative; huge
+// ones are clamped so the conversion stays defined.
+func durationNS(v float64, unit string) int64 {
+	ns := v * 1e6
+	if unit == "s" {
+		ns *= 1e3
+	}
+	return int64(min(ns, math.MaxInt64/2))
 }
 
 func thresholdNames(r *Rule) string {
@@ -108,15 +146,12 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	start := len(e.findings)
 	v := newConnView(ci)
 	p := &connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
-	for _, r := range e.rules {
-		if r.checkConnection == nil {
-			continue
-		}
-		p.rule, p.vals, p.reported, p.leftOut = r, e.thresholds[r], 0, 0
-		r.checkConnection(p)
+	for _, run := range e.connRules {
+		p.run, p.rule, p.reported, p.leftOut = run, run.rule, 0, 0
+		run.rule.checkConnection(p)
 		if p.leftOut > 0 {
 			last := &e.findings[len(e.findings)-1]
-			last.Message += fmt.Sprintf(" (%d more %s findings on this connection were left out)", p.leftOut, r.ID)
+			last.Message += fmt.Sprintf(" (%d more %s findings on this connection were left out)", p.leftOut, run.rule.ID)
 		}
 	}
 	if keepsSummary(ci.Conn) {
@@ -132,11 +167,8 @@ func (e *Engine) Finish() []Finding {
 	if !e.finished {
 		e.finished = true
 		view := newCaptureView(e)
-		for _, r := range e.rules {
-			if r.checkCapture == nil {
-				continue
-			}
-			r.checkCapture(&capturePass{pass: pass{e: e, rule: r, vals: e.thresholds[r]}, v: view})
+		for _, run := range e.captureRules {
+			run.rule.checkCapture(&capturePass{pass: pass{e: e, run: run, rule: run.rule}, v: view})
 		}
 		sortFindings(e.findings)
 	}
@@ -147,31 +179,26 @@ func (e *Engine) Finish() []Finding {
 // to report.
 type pass struct {
 	e    *Engine
-	rule *Rule
-	vals []float64 // the rule's threshold values, aligned with rule.Thresholds
+	run  *ruleRun
+	rule *Rule // run.rule
 }
 
-// num returns a threshold's value in its unit.
-func (p *pass) num(name string) float64 {
+// threshold returns the index of the rule's threshold called name.
+func (p *pass) threshold(name string) int {
 	i := p.rule.thresholdIndex(name)
 	if i < 0 {
 		// A rule reading a threshold it did not declare is a programming
 		// error; TestRulesSurviveRandomInput runs every rule and would panic.
 		panic(fmt.Sprintf("diagnose: rule %s reads undeclared threshold %q", p.rule.ID, name))
 	}
-	return p.vals[i]
+	return i
 }
 
+// num returns a threshold's value in its unit.
+func (p *pass) num(name string) float64 { return p.run.vals[p.threshold(name)] }
+
 // dur returns a threshold in ms or s as nanoseconds.
-func (p *pass) dur(name string) int64 {
-	ns := p.num(name) * 1e6
-	if p.rule.Thresholds[p.rule.thresholdIndex(name)].Unit == "s" {
-		ns *= 1e3
-	}
-	// Overrides are validated as finite and non-negative; clamp the huge
-	// ones so the conversion stays defined.
-	return int64(min(ns, math.MaxInt64/2))
-}
+func (p *pass) dur(name string) int64 { return p.run.durs[p.threshold(name)] }
 
 // Bounds on what hostile input can make the engine keep.
 const (
@@ -188,17 +215,17 @@ const (
 	MaxFindingsPerRuleInCapture = 10000
 )
 
-// roomFor reports whether rule r may keep one more finding under
+// roomFor reports whether the rule may keep one more finding under
 // MaxFindingsPerRuleInCapture, and counts the finding in LeftOut when it
 // may not.
-func (e *Engine) roomFor(r *Rule) bool {
-	if e.kept[r] < MaxFindingsPerRuleInCapture {
+func (e *Engine) roomFor(run *ruleRun) bool {
+	if run.kept < MaxFindingsPerRuleInCapture {
 		return true
 	}
 	if e.leftOut == nil {
 		e.leftOut = make(map[string]int)
 	}
-	e.leftOut[r.ID]++
+	e.leftOut[run.rule.ID]++
 	return false
 }
 
@@ -209,10 +236,10 @@ func (e *Engine) LeftOut() map[string]int { return e.leftOut }
 // report records a finding, filling in the rule's identity and tidying the
 // evidence.
 func (p *pass) report(f Finding) {
-	if !p.e.roomFor(p.rule) {
+	if !p.e.roomFor(p.run) {
 		return
 	}
-	p.e.kept[p.rule]++
+	p.run.kept++
 	f.Rule, f.Slug, f.Severity = p.rule.ID, p.rule.Slug, p.rule.Severity
 	if f.Connection == 0 && len(f.Connections) == 1 {
 		f.Connection = f.Connections[0] // about one connection after all
@@ -245,7 +272,7 @@ func (p *connPass) report(f Finding) {
 		p.leftOut++
 		return
 	}
-	if !p.e.roomFor(p.rule) {
+	if !p.e.roomFor(p.run) {
 		return // counted capture-wide; the per-connection note stays right
 	}
 	p.reported++

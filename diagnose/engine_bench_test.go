@@ -41,6 +41,7 @@ func BenchmarkEngineChurn(b *testing.B) {
 		infos[i] = oneShot(cf, i+1, float64(i), false).info()
 	}
 	b.ReportAllocs()
+	cpu0 := ProcessCPU()
 	for b.Loop() {
 		e, err := NewEngine(Config{})
 		if err != nil {
@@ -53,4 +54,5 @@ func BenchmarkEngineChurn(b *testing.B) {
 			b.Fatal("no findings for a churning client")
 		}
 	}
+	b.ReportMetric(float64(ProcessCPU()-cpu0)/float64(b.N*churnConns), "cpu-ns/conn")
 }
