@@ -44,6 +44,26 @@ type Options struct {
 	// Transactions beyond it are parsed and counted, not kept, and the
 	// input's warnings say how many.
 	MaxOpenTransactions int
+	// SpillListing keeps the listed connections and transactions out of
+	// the heap: encoded in memory up to SpillThreshold bytes, then in a
+	// temporary file (in os.TempDir, so TMPDIR chooses the disk), read
+	// back one at a time by Report.EachConnection and EachTransaction.
+	// The Report's Connections and Transactions slices are then nil, so
+	// only renderers that use the iterators may be given it; Report.Close
+	// releases the file. A full disk does not stop the analysis: the
+	// iterators return the error, naming the file.
+	SpillListing bool
+	// SpillThreshold is how many bytes of encoded records SpillListing
+	// keeps in memory before it writes them to disk (default
+	// DefaultSpillThreshold; < 0 spills from the first record).
+	SpillThreshold int
+	// OmitTransactions lists no transactions: they are counted against
+	// MaxListedTransactions, numbered and cited by findings exactly as
+	// when they are listed (the IDs are the same), but not kept, and
+	// Report.EachTransaction returns ErrNotListed. For outputs that show
+	// no transactions (the text report without --show transactions). It
+	// implies SpillListing's iterators: the Report's slices are nil.
+	OmitTransactions bool
 }
 
 // Events receives results while the capture is still being read.
@@ -78,14 +98,22 @@ type Analyzer struct {
 	// listed counts the connections and transactions kept in the report,
 	// against Options.MaxListedConnections/MaxListedTransactions.
 	listed listedCounts
+	// listing keeps them when Options.SpillListing or OmitTransactions is
+	// set; otherwise they are in report's slices.
+	listing *listing
 }
 
 // New returns an Analyzer with the given options.
 func New(opts Options) *Analyzer {
-	return &Analyzer{
+	a := &Analyzer{
 		opts:   opts,
 		report: Report{Schema: Schema},
 	}
+	if opts.SpillListing || opts.OmitTransactions {
+		a.listing = newListing(opts)
+		a.report.listing = a.listing
+	}
+	return a
 }
 
 // AddSource reads src to its end and analyses it as one input called name.
@@ -200,6 +228,9 @@ func (a *Analyzer) globalConn(id int) int {
 // in order of first frame, transactions numbered in request order, and
 // findings in the engine's deterministic order.
 func (a *Analyzer) Report() *Report {
+	if a.listing != nil {
+		return a.listedReport()
+	}
 	r := a.report
 	sort.SliceStable(r.Connections, func(i, j int) bool { return r.Connections[i].ID < r.Connections[j].ID })
 	txns := append([]*TxnReport(nil), r.Transactions...)
@@ -235,6 +266,29 @@ func (a *Analyzer) Report() *Report {
 		final[t.provisional] = t.ID
 	}
 	r.Transactions = txns
+	r.Findings = make([]*FindingReport, 0, len(a.findings))
+	for _, f := range a.findings {
+		fr := newFindingReport(f)
+		if f.Transaction != nil {
+			fr.Transaction = final[f.Transaction.ID]
+		}
+		r.Findings = append(r.Findings, fr)
+	}
+	return &r
+}
+
+// listedReport is Report for a run whose listing is kept by a listing:
+// the index is sorted, the records stay where they are.
+func (a *Analyzer) listedReport() *Report {
+	r := a.report
+	a.listing.sort()
+	final := map[int]int{} // provisional ID → final ID, for cited transactions
+	for _, f := range a.findings {
+		if f.Transaction != nil {
+			final[f.Transaction.ID] = 0
+		}
+	}
+	a.listing.finalIDs(final)
 	r.Findings = make([]*FindingReport, 0, len(a.findings))
 	for _, f := range a.findings {
 		fr := newFindingReport(f)
@@ -338,6 +392,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		h.limits.connsUnlisted++
 	}
 	var trs []*TxnReport // every transaction, for Events
+	l := h.a.listing
 	for _, t := range txns {
 		listTxn := listConn && h.a.listed.txn(h.a.opts.MaxListedTransactions)
 		if !listTxn {
@@ -345,6 +400,11 @@ func (h *handler) Closed(c *reassembly.Connection) {
 			if h.a.opts.Events == nil {
 				continue
 			}
+		}
+		if listTxn && l != nil && l.omitTxns && h.a.opts.Events == nil {
+			// Numbered, not kept: the index entry is enough.
+			l.addTxnRef(txnRef{start: httpTxnStart(t), conn: cr.ID, index: t.Index, provisional: t.ID, n: -1})
+			continue
 		}
 		tr := newTxnReport(t)
 		tr.provisional = tr.ID
@@ -358,11 +418,19 @@ func (h *handler) Closed(c *reassembly.Connection) {
 			}
 		}
 		trs = append(trs, tr)
-		if listTxn {
+		switch {
+		case !listTxn:
+		case l != nil:
+			l.addTxn(tr)
+		default:
 			h.a.report.Transactions = append(h.a.report.Transactions, tr)
 		}
 	}
-	if listConn {
+	switch {
+	case !listConn:
+	case l != nil:
+		l.addConn(cr)
+	default:
 		h.a.report.Connections = append(h.a.report.Connections, cr)
 	}
 	if ev := h.a.opts.Events; ev != nil {

@@ -17,12 +17,23 @@ const Schema = "connscope/report/v1"
 
 // Report is the whole result of one run: every input, its connections,
 // transactions and findings. It is what --format json prints.
+//
+// Read the connections and transactions with EachConnection and
+// EachTransaction (iterate.go): a report built with Options.SpillListing
+// keeps them out of the heap and leaves the two slices nil. Close a
+// report when done with it.
 type Report struct {
-	Schema       string           `json:"schema"`
-	Inputs       []*InputReport   `json:"inputs"`
+	Schema string         `json:"schema"`
+	Inputs []*InputReport `json:"inputs"`
+	// Connections and Transactions are the listing of a report held in
+	// memory (built without Options.SpillListing, or by hand); nil when
+	// the Report keeps it (see EachConnection).
 	Connections  []*ConnReport    `json:"connections"`
 	Transactions []*TxnReport     `json:"transactions"`
 	Findings     []*FindingReport `json:"findings"`
+
+	// listing holds the connections and transactions of a spilled report.
+	listing *listing
 }
 
 // InputReport summarises one capture source.
@@ -294,6 +305,17 @@ func newMessageReport(m *httpflow.Message, response bool) *MessageReport {
 		r.DeclaredLength = &d
 	}
 	return r
+}
+
+// httpTxnStart is txnStart of newTxnReport(t), without building it.
+func httpTxnStart(t *httpflow.Transaction) Time {
+	if t.Request != nil {
+		return Time(t.Request.Start)
+	}
+	if t.Response != nil {
+		return Time(t.Response.Start)
+	}
+	return 0
 }
 
 func newTxnReport(t *httpflow.Transaction) *TxnReport {

@@ -23,8 +23,19 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	jw.raw("{\n")
 	jw.field("schema", r.Schema, false)
 	writeArrayField(jw, "inputs", r.Inputs, false)
-	writeArrayField(jw, "connections", r.Connections, false)
-	writeArrayField(jw, "transactions", r.Transactions, false)
+	if r.listing != nil {
+		// As the Encoder writes the slices an in-memory report has:
+		// null when nothing is listed.
+		if err := writeEachField(jw, "connections", r.EachConnection); err != nil {
+			return err
+		}
+		if err := writeEachField(jw, "transactions", r.EachTransaction); err != nil {
+			return err
+		}
+	} else {
+		writeArrayField(jw, "connections", r.Connections, false)
+		writeArrayField(jw, "transactions", r.Transactions, false)
+	}
 	writeArrayField(jw, "findings", r.Findings, true)
 	jw.raw("}\n")
 	if jw.err != nil {
@@ -88,6 +99,36 @@ func (jw *jsonWriter) end(last bool) {
 	} else {
 		jw.raw(",\n")
 	}
+}
+
+// writeEachField writes a top-level array member from an iterator, as
+// writeArrayField writes a slice that has no nil entries: null when the
+// iterator yields nothing. It returns the iterator's own errors (reading
+// the listing back); write errors stay in jw.
+func writeEachField[T any](jw *jsonWriter, name string, each func(func(T) error) error) error {
+	jw.key(name)
+	n := 0
+	err := each(func(x T) error {
+		if n == 0 {
+			jw.raw("[\n")
+		} else {
+			jw.raw(",\n")
+		}
+		n++
+		jw.raw("    ")
+		jw.value(x, 2)
+		return jw.err
+	})
+	if err != nil && err != jw.err {
+		return err
+	}
+	if n == 0 {
+		jw.raw("null")
+	} else {
+		jw.raw("\n  ]")
+	}
+	jw.end(false)
+	return nil
 }
 
 // writeArrayField writes a top-level array member element by element, as
