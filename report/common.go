@@ -47,7 +47,28 @@ func txnStart(t *analysis.TxnReport) analysis.Time {
 	return 0
 }
 
-// connsByID indexes the report's connections, skipping nil entries.
+// findConnection returns the first listed connection with ID id, or nil.
+func findConnection(r *analysis.Report, id int) (*analysis.ConnReport, error) {
+	var found *analysis.ConnReport
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		if c.ID == id {
+			found = c
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return found, nil
+}
+
+// errStop ends an iteration early; it never leaves the package.
+var errStop = errors.New("stop")
+
+// connsByID indexes the report's connections, skipping nil entries. It
+// reads the slices of an in-memory report only; renderers use
+// findConnection or the report's iterators.
 func connsByID(r *analysis.Report) map[int]*analysis.ConnReport {
 	m := make(map[int]*analysis.ConnReport, len(r.Connections))
 	for _, c := range r.Connections {
@@ -128,10 +149,10 @@ func millis(m *analysis.Millis, def float64) float64 {
 	return float64(*m)
 }
 
-// reportSpan returns the earliest and latest capture time in the report
-// (inputs, connections and transactions), the range a whole-capture time
-// axis covers. ok is false when the report holds no time at all.
-func reportSpan(r *analysis.Report) (start, end analysis.Time, ok bool) {
+// reportSpan returns the earliest and latest capture time of the inputs
+// and connections, the range a whole-capture time axis covers. ok is
+// false when they hold no time at all.
+func reportSpan(inputs []*analysis.InputReport, conns []*analysis.ConnReport) (start, end analysis.Time, ok bool) {
 	add := func(t analysis.Time) {
 		if t == 0 {
 			return
@@ -144,13 +165,13 @@ func reportSpan(r *analysis.Report) (start, end analysis.Time, ok bool) {
 		}
 		ok = true
 	}
-	for _, in := range r.Inputs {
+	for _, in := range inputs {
 		if in != nil {
 			add(in.Start)
 			add(in.End)
 		}
 	}
-	for _, c := range r.Connections {
+	for _, c := range conns {
 		if c != nil {
 			add(c.Start)
 			add(c.End)

@@ -2,11 +2,13 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,8 +83,12 @@ func WriteHTML(w io.Writer, r *analysis.Report, opts HTMLOptions) error {
 	if opts.MaxTotalSegments == 0 {
 		opts.MaxTotalSegments = defaultHTMLMaxTotalSegments
 	}
-	page := buildPage(r, opts)
-	data, err := json.Marshal(buildChartData(r, opts, page.origin))
+	l, err := readHTMLListing(r)
+	if err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	page := buildPage(r, l, opts)
+	data, err := json.Marshal(buildChartData(r, l, opts, page.origin))
 	if err != nil {
 		return fmt.Errorf("report: html: encoding chart data: %w", err)
 	}
@@ -183,8 +189,34 @@ type htmlConn struct {
 	Drawn                              bool
 }
 
-func buildPage(r *analysis.Report, opts HTMLOptions) *htmlPage {
-	start, end, _ := reportSpan(r)
+// htmlListing is the report's listing as the page needs it: all of it.
+// The page embeds every listed connection (with its segments, up to the
+// HTMLOptions caps) and transaction, so it is built in memory whether or
+// not the report kept its listing out of the heap.
+type htmlListing struct {
+	conns []*analysis.ConnReport // by ID
+	txns  []*analysis.TxnReport  // in the report's order
+}
+
+func readHTMLListing(r *analysis.Report) (*htmlListing, error) {
+	l := &htmlListing{}
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		l.conns = append(l.conns, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(l.conns, func(a, b *analysis.ConnReport) int { return cmp.Compare(a.ID, b.ID) })
+	err = r.EachTransaction(func(t *analysis.TxnReport) error {
+		l.txns = append(l.txns, t)
+		return nil
+	})
+	return l, err
+}
+
+func buildPage(r *analysis.Report, l *htmlListing, opts HTMLOptions) *htmlPage {
+	start, end, _ := reportSpan(r.Inputs, l.conns)
 	p := &htmlPage{
 		Version: clean(opts.Version),
 		Start:   start.String(),
@@ -212,9 +244,7 @@ func buildPage(r *analysis.Report, opts HTMLOptions) *htmlPage {
 	if p.Title == "" {
 		p.Title = strings.Join(names, ", ")
 	}
-	conns := nonNil(r.Connections)
-	sort.SliceStable(conns, func(i, j int) bool { return conns[i].ID < conns[j].ID })
-	txns := nonNil(r.Transactions)
+	conns, txns := l.conns, l.txns
 	findings := sortedFindings(r.Findings)
 	p.Connections, p.Transactions, p.FindingsTotal = len(conns), len(txns), len(findings)
 	counts := severityCounts(findings)

@@ -60,11 +60,10 @@ type chartFinding struct {
 	Message  string    `json:"msg"`
 }
 
-func buildChartData(r *analysis.Report, opts HTMLOptions, origin analysis.Time) chartData {
-	_, end, _ := reportSpan(r)
+func buildChartData(r *analysis.Report, l *htmlListing, opts HTMLOptions, origin analysis.Time) chartData {
+	_, end, _ := reportSpan(r.Inputs, l.conns)
 	d := chartData{Span: [2]float64{0, relMS(end, origin)}, Conns: []chartConn{}}
-	conns := nonNil(r.Connections)
-	slices.SortStableFunc(conns, func(a, b *analysis.ConnReport) int { return a.ID - b.ID })
+	conns := l.conns
 	if opts.MaxConnections >= 0 && len(conns) > opts.MaxConnections {
 		conns = conns[:opts.MaxConnections]
 	}
@@ -97,7 +96,7 @@ func buildChartData(r *analysis.Report, opts HTMLOptions, origin analysis.Time) 
 		index[c.ID] = len(d.Conns)
 		d.Conns = append(d.Conns, cc)
 	}
-	for _, t := range nonNil(r.Transactions) {
+	for _, t := range l.txns {
 		i, ok := index[t.Connection]
 		if !ok {
 			continue

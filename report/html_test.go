@@ -277,7 +277,11 @@ func TestScanHTMLCatchesInjection(t *testing.T) {
 // connections, and each says how many of its segments are missing.
 func TestHTMLSegmentBudget(t *testing.T) {
 	r := fixtureReport()
-	d := buildChartData(r, HTMLOptions{MaxConnections: -1, MaxSegments: -1, MaxTotalSegments: 20}, 0)
+	l, err := readHTMLListing(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := buildChartData(r, l, HTMLOptions{MaxConnections: -1, MaxSegments: -1, MaxTotalSegments: 20}, 0)
 	got := []int{len(d.Conns[0].Segs), len(d.Conns[1].Segs), len(d.Conns[2].Segs)}
 	cut := []int{d.Conns[0].Cut, d.Conns[1].Cut, d.Conns[2].Cut}
 	if got[0] != 16 || got[1] != 4 || got[2] != 0 || cut[0] != 0 || cut[1] != 7 || cut[2] != 6 {

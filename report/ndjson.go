@@ -50,17 +50,26 @@ func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 	if r == nil {
 		return errNilReport
 	}
+	keys, findings, err := ndjsonOrder(r)
+	if err != nil {
+		return fmt.Errorf("report: ndjson: %w", err)
+	}
 	bw := bufio.NewWriter(w)
 	s := NewNDJSONStream(bw)
-	for _, rec := range ndjsonOrder(r) {
-		var err error
-		switch {
-		case rec.conn != nil:
-			err = s.Connection(rec.conn)
-		case rec.txn != nil:
-			err = s.Transaction(rec.txn)
+	for _, k := range keys {
+		switch k.rank {
+		case 0:
+			var c *analysis.ConnReport
+			if c, err = r.ConnectionAt(k.at); err == nil {
+				err = s.Connection(c)
+			}
+		case 1:
+			var t *analysis.TxnReport
+			if t, err = r.TransactionAt(k.at); err == nil {
+				err = s.Transaction(t)
+			}
 		default:
-			err = s.Finding(rec.finding)
+			err = s.Finding(findings[k.at])
 		}
 		if err != nil {
 			return err
@@ -72,36 +81,63 @@ func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 	return nil
 }
 
-// ndjsonRecord is one line to write, with the keys it is sorted by.
-type ndjsonRecord struct {
-	time    analysis.Time
-	rank    int // 0 connection, 1 transaction, 2 finding
-	seq     int // position in the report's order within its type
-	conn    *analysis.ConnReport
-	txn     *analysis.TxnReport
-	finding *analysis.FindingReport
+// ndjsonKey places one line: the keys it is sorted by, and where its
+// record is (a position in the report's iteration order, or in the
+// sorted findings).
+type ndjsonKey struct {
+	time analysis.Time
+	rank int // 0 connection, 1 transaction, 2 finding
+	seq  int // position in the report's order within its type
+	at   int
 }
 
-// ndjsonOrder merges the report's three lists into capture-time order.
-func ndjsonOrder(r *analysis.Report) []ndjsonRecord {
-	var recs []ndjsonRecord
-	conns := nonNil(r.Connections)
-	slices.SortStableFunc(conns, func(a, b *analysis.ConnReport) int { return cmp.Compare(a.ID, b.ID) })
-	for i, c := range conns {
-		recs = append(recs, ndjsonRecord{time: c.Start, rank: 0, seq: i, conn: c})
+// ndjsonOrder merges the report's three lists into capture-time order. It
+// holds a small key per record, not the records: the listing is read once
+// here for its keys, then once more record by record, in this order.
+func ndjsonOrder(r *analysis.Report) ([]ndjsonKey, []*analysis.FindingReport, error) {
+	var keys []ndjsonKey
+	// byID gives a listing's records their seq: their rank by ID, ties
+	// in iteration order. A report's listing is in ID order already;
+	// one built by hand need not be.
+	byID := func(first int, ids []int) {
+		order := make([]int, len(ids))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+		for seq, i := range order {
+			keys[first+i].seq = seq
+		}
 	}
-	txns := nonNil(r.Transactions)
-	slices.SortStableFunc(txns, func(a, b *analysis.TxnReport) int { return cmp.Compare(a.ID, b.ID) })
-	for i, t := range txns {
-		recs = append(recs, ndjsonRecord{time: txnStart(t), rank: 1, seq: i, txn: t})
+	var ids []int
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		keys = append(keys, ndjsonKey{time: c.Start, rank: 0, at: len(ids)})
+		ids = append(ids, c.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	for i, f := range sortedFindings(r.Findings) {
-		recs = append(recs, ndjsonRecord{time: f.Time, rank: 2, seq: i, finding: f})
+	byID(0, ids)
+	first := len(keys)
+	ids = ids[:0]
+	err = r.EachTransaction(func(t *analysis.TxnReport) error {
+		keys = append(keys, ndjsonKey{time: txnStart(t), rank: 1, at: len(ids)})
+		ids = append(ids, t.ID)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	slices.SortStableFunc(recs, func(a, b ndjsonRecord) int {
+	byID(first, ids)
+	findings := sortedFindings(r.Findings)
+	for i, f := range findings {
+		keys = append(keys, ndjsonKey{time: f.Time, rank: 2, seq: i, at: i})
+	}
+	slices.SortStableFunc(keys, func(a, b ndjsonKey) int {
 		return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.rank, b.rank), cmp.Compare(a.seq, b.seq))
 	})
-	return recs
+	return keys, findings, nil
 }
 
 // NDJSONStream writes NDJSON records one at a time, as they become known:

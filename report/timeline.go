@@ -62,11 +62,17 @@ func WriteTimeline(w io.Writer, r *analysis.Report, connID int, styler Styler) e
 	if styler == nil {
 		styler = PlainStyler{}
 	}
-	c := connsByID(r)[connID]
-	if c == nil {
-		return fmt.Errorf("report: timeline: no connection %d in the report (it has %d connections)", connID, len(nonNil(r.Connections)))
+	c, err := findConnection(r, connID)
+	if err != nil {
+		return fmt.Errorf("report: timeline: %w", err)
 	}
-	tl := buildTimeline(r, c)
+	if c == nil {
+		return fmt.Errorf("report: timeline: no connection %d in the report (it has %d connections)", connID, r.ConnectionCount())
+	}
+	tl, err := buildTimeline(r, c)
+	if err != nil {
+		return fmt.Errorf("report: timeline of connection %d: %w", connID, err)
+	}
 	bw := bufio.NewWriter(w)
 	tl.write(bw, styler, inputNames(r)[c.Input])
 	if err := bw.Flush(); err != nil {
@@ -98,7 +104,7 @@ type timeline struct {
 	findings int
 }
 
-func buildTimeline(r *analysis.Report, c *analysis.ConnReport) *timeline {
+func buildTimeline(r *analysis.Report, c *analysis.ConnReport) (*timeline, error) {
 	tl := &timeline{conn: c}
 	frameTime := map[uint64]analysis.Time{}
 	segByFrame := map[uint64]*timelineItem{}
@@ -119,9 +125,9 @@ func buildTimeline(r *analysis.Report, c *analysis.ConnReport) *timeline {
 		}
 		tl.items = append(tl.items, &timelineItem{time: t, frame: frame, order: order, kind: kind, text: text})
 	}
-	for _, t := range nonNil(r.Transactions) {
+	err := r.EachTransaction(func(t *analysis.TxnReport) error {
 		if t.Connection != c.ID {
-			continue
+			return nil
 		}
 		tl.txns++
 		name := fmt.Sprintf("T%d", t.ID)
@@ -141,6 +147,10 @@ func buildTimeline(r *analysis.Report, c *analysis.ConnReport) *timeline {
 		} else if q := t.Request; q != nil {
 			at(q.LastFrame, q.End, 2, StyleResponse, fmt.Sprintf("  %s no response captured", name))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, f := range sortedFindings(r.Findings) {
 		if f.Connection != c.ID && !slices.Contains(f.Connections, c.ID) {
@@ -178,7 +188,7 @@ func buildTimeline(r *analysis.Report, c *analysis.ConnReport) *timeline {
 	slices.SortStableFunc(tl.items, func(a, b *timelineItem) int {
 		return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.frame, b.frame), cmp.Compare(a.order, b.order), cmp.Compare(a.seq, b.seq))
 	})
-	return tl
+	return tl, nil
 }
 
 func sizeOf(m *analysis.MessageReport) string {

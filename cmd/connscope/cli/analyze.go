@@ -174,6 +174,13 @@ func runAnalyze(args []string, stdio IO) error {
 	setSoftMemoryLimit()
 	opts.KeepSegments = need.keepSegments || f.conn != 0
 	opts.KeepHeaders = need.keepHeaders
+	if !listingInMemory {
+		opts.SpillListing = need.spill
+		opts.SpillThreshold = spillThreshold
+		// The text report prints transactions only when asked to;
+		// findings still cite them by the IDs a listing would give them.
+		opts.OmitTransactions = f.format == "text" && !f.show["transactions"] && f.conn == 0 && base == nil
+	}
 	out := stdio.Stdout
 	var file *os.File
 	if f.output != "" && f.output != "-" {
@@ -208,6 +215,7 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 	}
 	rep := a.Report()
+	defer rep.Close()
 	w := bufio.NewWriter(out)
 	if stream != nil {
 		// Connections, transactions and their findings went out as
@@ -247,7 +255,9 @@ func runAnalyze(args []string, stdio IO) error {
 	if failOn != 0 {
 		counted := rep.Findings
 		if base != nil {
-			counted = base.newFindings(rep)
+			if counted, err = base.newFindings(rep); err != nil {
+				return fmt.Errorf("analyze: --baseline: %w", err)
+			}
 		}
 		n := 0
 		for _, fr := range counted {
@@ -356,6 +366,15 @@ func enabledRules(opts analysis.Options) []*diagnose.Rule {
 // JSON is also safe to paste into an HTML page) without first building the
 // whole document in memory.
 func writeJSON(w io.Writer, r *analysis.Report) error { return r.WriteJSON(w) }
+
+// Test hooks: spillThreshold is analysis.Options.SpillThreshold (0, the
+// default, for the analysis's default); listingInMemory keeps the listing
+// in the report's slices for every format, as before the listing could
+// spill. Tests compare the two.
+var (
+	spillThreshold  int
+	listingInMemory bool
+)
 
 var errNoRules = errors.New("no diagnostic rules are registered")
 

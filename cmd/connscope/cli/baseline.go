@@ -30,47 +30,78 @@ func loadBaseline(name string) (*baseline, error) {
 	if r.Schema != analysis.Schema {
 		return nil, fmt.Errorf("baseline %s: schema %q, want %q", name, r.Schema, analysis.Schema)
 	}
+	keys, err := fingerprints(&r)
+	if err != nil {
+		return nil, fmt.Errorf("baseline %s: %w", name, err)
+	}
 	b := &baseline{counts: map[string]int{}}
-	for _, f := range r.Findings {
-		b.counts[fingerprint(&r, f)]++
+	for _, k := range keys {
+		b.counts[k]++
 	}
 	return b, nil
 }
 
-// fingerprint identifies a finding independently of frame numbers and IDs.
-func fingerprint(r *analysis.Report, f *analysis.FindingReport) string {
-	server, request := "", ""
-	for _, c := range r.Connections {
-		if c.ID == f.Connection {
-			server = c.Server
-			break
+// fingerprints identifies each of r's findings, in order, independently
+// of frame numbers and IDs. It reads the listing once, keeping only the
+// connections and transactions the findings name.
+func fingerprints(r *analysis.Report) ([]string, error) {
+	servers, requests := map[int]string{}, map[int]string{}
+	for _, f := range r.Findings {
+		servers[f.Connection] = ""
+		if f.Transaction != 0 {
+			requests[f.Transaction] = ""
 		}
 	}
-	if f.Transaction != 0 {
-		for _, t := range r.Transactions {
-			if t.ID == f.Transaction {
-				request = t.Method + " " + t.Target
-				break
+	// The first listed entry with an ID wins, as a search would find it.
+	seenConn, seenTxn := map[int]bool{}, map[int]bool{}
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		if _, ok := servers[c.ID]; ok && !seenConn[c.ID] {
+			servers[c.ID], seenConn[c.ID] = c.Server, true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(requests) > 0 {
+		err = r.EachTransaction(func(t *analysis.TxnReport) error {
+			if _, ok := requests[t.ID]; ok && !seenTxn[t.ID] {
+				requests[t.ID], seenTxn[t.ID] = t.Method+" "+t.Target, true
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	return f.Rule + "|" + server + "|" + request
+	out := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		request := ""
+		if f.Transaction != 0 {
+			request = requests[f.Transaction]
+		}
+		out[i] = f.Rule + "|" + servers[f.Connection] + "|" + request
+	}
+	return out, nil
 }
 
 // newFindings returns the findings of r that the baseline does not absorb.
-func (b *baseline) newFindings(r *analysis.Report) []*analysis.FindingReport {
+func (b *baseline) newFindings(r *analysis.Report) ([]*analysis.FindingReport, error) {
+	keys, err := fingerprints(r)
+	if err != nil {
+		return nil, err
+	}
 	left := make(map[string]int, len(b.counts))
 	for k, v := range b.counts {
 		left[k] = v
 	}
 	var out []*analysis.FindingReport
-	for _, f := range r.Findings {
-		k := fingerprint(r, f)
-		if left[k] > 0 {
-			left[k]--
+	for i, f := range r.Findings {
+		if left[keys[i]] > 0 {
+			left[keys[i]]--
 			continue
 		}
 		out = append(out, f)
 	}
-	return out
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -10,14 +11,20 @@ import (
 	"github.com/connscope/connscope/report"
 )
 
-// formats lists every --format value; needs says what the analysis must
-// keep for it.
+// formats lists every --format value and what the analysis must keep for
+// it. spill is set for the renderers that read the listing with the
+// report's iterators only, so it may leave the heap
+// (analysis.Options.SpillListing): the memory of a run then stays that of
+// the pipeline whatever the listing holds. HTML embeds every listed
+// connection's segments in its page, so it builds the page in memory
+// anyway (bounded by its own caps); HAR and JUnit still read the
+// report's slices.
 var formats = map[string]struct {
-	keepSegments, keepHeaders bool
+	keepSegments, keepHeaders, spill bool
 }{
-	"text":   {},
-	"json":   {},
-	"ndjson": {},
+	"text":   {spill: true},
+	"json":   {spill: true},
+	"ndjson": {spill: true},
 	"har":    {keepHeaders: true},
 	"html":   {keepSegments: true},
 	"junit":  {},
@@ -51,8 +58,12 @@ func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules 
 		return report.WriteJUnitWith(w, r, report.JUnitOptions{Rules: rules, MinSeverity: f.failOn})
 	case "text":
 		if f.conn != 0 {
-			if !hasConnection(r, f.conn) {
-				return usagef("analyze: --conn %d: no such connection (the report has %d)", f.conn, len(r.Connections))
+			found, err := hasConnection(r, f.conn)
+			if err != nil {
+				return err
+			}
+			if !found {
+				return usagef("analyze: --conn %d: no such connection (the report has %d)", f.conn, r.ConnectionCount())
 			}
 			return report.WriteTimeline(w, r, f.conn, p)
 		}
@@ -61,13 +72,20 @@ func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules 
 	return fmt.Errorf("unknown format %q", f.format)
 }
 
-func hasConnection(r *analysis.Report, id int) bool {
-	for _, c := range r.Connections {
+// errFound stops an iteration that found what it looked for.
+var errFound = errors.New("found")
+
+func hasConnection(r *analysis.Report, id int) (bool, error) {
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
 		if c.ID == id {
-			return true
+			return errFound
 		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return true, nil
 	}
-	return false
+	return false, err
 }
 
 // Style implements report.Styler for the terminal timeline.

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
@@ -82,22 +83,82 @@ const findingsPerRule = 5
 
 // writeText renders the report for a person: per input, a summary, the
 // findings grouped by rule, then the tables asked for.
+//
+// The listing is read with the report's iterators, never held: one pass
+// over the connections learns which are listed for each input (the
+// findings shown are those of listed connections) and measures the
+// connection table, and each table is then printed row by row in a second
+// pass, aligned as text/tabwriter would align it (table.go).
 func writeText(w io.Writer, r *analysis.Report, p *palette, opts textOptions) error {
 	ew := &errWriter{w: w}
+	listed, err := listedByInput(r, opts.show["connections"])
+	if err != nil {
+		return err
+	}
 	for i, in := range r.Inputs {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		writeInput(ew, r, in, p, opts)
+		if err := writeInput(ew, r, in, listed[in.Index], p, opts); err != nil {
+			return err
+		}
 	}
 	return ew.err
 }
 
-func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *palette, opts textOptions) {
+// inputListing is what the text report knows of one input's listed
+// connections before it prints them.
+type inputListing struct {
+	ids      []int // sorted
+	table    table // the connection table's column widths
+	inferred bool  // some connection's roles were inferred
+}
+
+func (l *inputListing) has(id int) bool {
+	if l == nil {
+		return false
+	}
+	_, ok := slices.BinarySearch(l.ids, id)
+	return ok
+}
+
+// listedByInput reads the listed connections once, by input index;
+// measure also sizes each input's connection table.
+func listedByInput(r *analysis.Report, measure bool) (map[int]*inputListing, error) {
+	inputs := make(map[int]*analysis.InputReport, len(r.Inputs))
+	for _, in := range r.Inputs {
+		inputs[in.Index] = in
+	}
+	out := map[int]*inputListing{}
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		in := inputs[c.Input]
+		if in == nil {
+			return nil
+		}
+		l := out[c.Input]
+		if l == nil {
+			l = &inputListing{}
+			l.table.measure(connHeader)
+			out[c.Input] = l
+		}
+		l.ids = append(l.ids, c.ID)
+		l.inferred = l.inferred || c.RolesInferred
+		if measure {
+			l.table.measure(connRow(c, in))
+		}
+		return nil
+	})
+	for _, l := range out {
+		slices.Sort(l.ids)
+	}
+	return out, err
+}
+
+func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, listed *inputListing, p *palette, opts textOptions) error {
 	w.printf("%s %s\n", p.bold.Sprint("Capture"), textsafe.Terminal(in.Name))
 	if in.Format == "" {
 		w.printf("  %s %s\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
-		return
+		return nil
 	}
 	w.printf("  format %s, %d packets over %s, starting %s\n", in.Format, in.Packets, seconds(float64(in.DurationMS)), in.Start)
 	w.printf("  %d TCP packets in %d %s, %s of TCP payload, %d HTTP %s\n",
@@ -113,14 +174,9 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *p
 		w.printf("  %s %s\n  (everything before the damage is analysed below)\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
 	}
 
-	conns := connectionsOf(r, in.Index)
-	ids := make(map[int]bool, len(conns))
-	for _, c := range conns {
-		ids[c.ID] = true
-	}
 	var findings []*analysis.FindingReport
 	for _, f := range r.Findings {
-		if ids[f.Connection] || (f.Connection == 0 && anyIn(f.Connections, ids)) {
+		if listed.has(f.Connection) || (f.Connection == 0 && slices.ContainsFunc(f.Connections, listed.has)) {
 			findings = append(findings, f)
 		}
 	}
@@ -129,17 +185,16 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, p *p
 		writeFindings(w, findings, p, opts.allFindings)
 	}
 	if opts.show["connections"] {
-		writeConnections(w, conns, in, p)
+		if err := writeConnections(w, r, in, listed, p); err != nil {
+			return err
+		}
 	}
 	if opts.show["transactions"] {
-		var txns []*analysis.TxnReport
-		for _, t := range r.Transactions {
-			if ids[t.Connection] {
-				txns = append(txns, t)
-			}
+		if err := writeTransactions(w, r, in, listed, p); err != nil {
+			return err
 		}
-		writeTransactions(w, txns, in, p)
 	}
+	return nil
 }
 
 // writeFindingSummary counts findings by severity and adds up their cost.
@@ -167,25 +222,6 @@ func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette)
 		line += fmt.Sprintf("; estimated time lost %s", p.bold.Sprint(millis(cost)))
 	}
 	w.printf("%s\n", line)
-}
-
-func anyIn(xs []int, set map[int]bool) bool {
-	for _, x := range xs {
-		if set[x] {
-			return true
-		}
-	}
-	return false
-}
-
-func connectionsOf(r *analysis.Report, input int) []*analysis.ConnReport {
-	var out []*analysis.ConnReport
-	for _, c := range r.Connections {
-		if c.Input == input {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette, all bool) {
@@ -259,73 +295,107 @@ func firstSentence(text string) string {
 	return text
 }
 
-func writeConnections(w *errWriter, conns []*analysis.ConnReport, in *analysis.InputReport, p *palette) {
-	w.printf("\n%s %d\n", p.bold.Sprint("Connections:"), len(conns))
-	if len(conns) == 0 {
-		return
+// connHeader and connRow are the cells of the connection table.
+var connHeader = []string{"  ID", "CLIENT", "SERVER", "START", "DURATION", "PKTS c>s/s>c", "BYTES c>s/s>c", "iRTT", "STATE", "CLOSE", "RETX", "LOST", "APP", "TXNS"}
+
+func connRow(c *analysis.ConnReport, in *analysis.InputReport) []string {
+	irtt := "-"
+	if c.IRTTMS != nil {
+		irtt = millis(float64(*c.IRTTMS))
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tCLIENT\tSERVER\tSTART\tDURATION\tPKTS c>s/s>c\tBYTES c>s/s>c\tiRTT\tSTATE\tCLOSE\tRETX\tLOST\tAPP\tTXNS")
-	for _, c := range conns {
-		irtt := "-"
-		if c.IRTTMS != nil {
-			irtt = millis(float64(*c.IRTTMS))
-		}
-		client := c.Client
-		if c.RolesInferred {
-			client += "?"
-		}
-		closeStr := c.Close
-		if c.ClosedFirstBy != "" {
-			closeStr += " by " + c.ClosedFirstBy
-		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t+%s\t%s\t%d/%d\t%s/%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\n",
-			c.ID, client, c.Server, seconds(float64(c.Start-in.Start)/1e6), millis(float64(c.DurationMS)),
-			c.Packets.ClientToServer, c.Packets.ServerToClient,
-			byteSize(c.Bytes.ClientToServer), byteSize(c.Bytes.ServerToClient),
-			irtt, c.State, closeStr, c.Retransmissions, c.LostSegments, c.App, c.TransactionCount)
+	client := c.Client
+	if c.RolesInferred {
+		client += "?"
 	}
-	w.setErr(tw.Flush())
-	if anyInferred(conns) {
+	closeStr := c.Close
+	if c.ClosedFirstBy != "" {
+		closeStr += " by " + c.ClosedFirstBy
+	}
+	return []string{
+		"  " + strconv.Itoa(c.ID), client, c.Server, "+" + seconds(float64(c.Start-in.Start)/1e6), millis(float64(c.DurationMS)),
+		fmt.Sprintf("%d/%d", c.Packets.ClientToServer, c.Packets.ServerToClient),
+		byteSize(c.Bytes.ClientToServer) + "/" + byteSize(c.Bytes.ServerToClient),
+		irtt, c.State, closeStr, strconv.Itoa(c.Retransmissions), strconv.Itoa(c.LostSegments), c.App, strconv.Itoa(c.TransactionCount),
+	}
+}
+
+// writeConnections prints the input's listed connections, measured by
+// listedByInput.
+func writeConnections(w *errWriter, r *analysis.Report, in *analysis.InputReport, listed *inputListing, p *palette) error {
+	n := 0
+	if listed != nil {
+		n = len(listed.ids)
+	}
+	w.printf("\n%s %d\n", p.bold.Sprint("Connections:"), n)
+	if n == 0 {
+		return nil
+	}
+	listed.table.write(w, connHeader)
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		if c.Input == in.Index {
+			listed.table.write(w, connRow(c, in))
+		}
+		return w.err
+	})
+	if err != nil && err != w.err {
+		return err
+	}
+	if listed.inferred {
 		w.printf("  %s\n", p.dim.Sprint("? roles inferred: the capture missed the handshake"))
 	}
+	return nil
 }
 
-func anyInferred(conns []*analysis.ConnReport) bool {
-	for _, c := range conns {
-		if c.RolesInferred {
-			return true
-		}
+// txnHeader and txnRow are the cells of the transaction table.
+var txnHeader = []string{"  ID", "CONN#", "REQUEST", "STATUS", "FRAMES", "CONNECT", "SEND", "WAIT", "RECEIVE", "TOTAL", "FLAGS"}
+
+func txnRow(t *analysis.TxnReport) []string {
+	status := "-"
+	if t.Status != 0 {
+		status = strconv.Itoa(t.Status)
 	}
-	return false
+	frames := ""
+	if t.Request != nil {
+		frames = fmt.Sprintf("%d-%d", t.Request.FirstFrame, t.Request.LastFrame)
+	}
+	if t.Response != nil {
+		frames += fmt.Sprintf(" → %d-%d", t.Response.FirstFrame, t.Response.LastFrame)
+	}
+	return []string{
+		"  " + strconv.Itoa(t.ID), fmt.Sprintf("%d#%d", t.Connection, t.Index), txnRequestCell(t.Method, t.Target), status, frames,
+		optMillis(t.Timings.ConnectMS), optMillis(t.Timings.SendMS), optMillis(t.Timings.WaitMS),
+		optMillis(t.Timings.ReceiveMS), optMillis(t.Timings.TotalMS), txnFlags(t),
+	}
 }
 
-func writeTransactions(w *errWriter, txns []*analysis.TxnReport, in *analysis.InputReport, p *palette) {
-	if len(txns) == 0 {
-		return
+// writeTransactions prints the transactions of the input's listed
+// connections: one pass to count and measure them, one to print.
+func writeTransactions(w *errWriter, r *analysis.Report, in *analysis.InputReport, listed *inputListing, p *palette) error {
+	var tbl table
+	tbl.measure(txnHeader)
+	n := 0
+	err := r.EachTransaction(func(t *analysis.TxnReport) error {
+		if listed.has(t.Connection) {
+			n++
+			tbl.measure(txnRow(t))
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		return err
 	}
-	w.printf("\n%s %d\n", p.bold.Sprint("Transactions:"), len(txns))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tCONN#\tREQUEST\tSTATUS\tFRAMES\tCONNECT\tSEND\tWAIT\tRECEIVE\tTOTAL\tFLAGS")
-	for _, t := range txns {
-		req := txnRequestCell(t.Method, t.Target)
-		status := "-"
-		if t.Status != 0 {
-			status = fmt.Sprint(t.Status)
+	w.printf("\n%s %d\n", p.bold.Sprint("Transactions:"), n)
+	tbl.write(w, txnHeader)
+	err = r.EachTransaction(func(t *analysis.TxnReport) error {
+		if listed.has(t.Connection) {
+			tbl.write(w, txnRow(t))
 		}
-		frames := ""
-		if t.Request != nil {
-			frames = fmt.Sprintf("%d-%d", t.Request.FirstFrame, t.Request.LastFrame)
-		}
-		if t.Response != nil {
-			frames += fmt.Sprintf(" → %d-%d", t.Response.FirstFrame, t.Response.LastFrame)
-		}
-		fmt.Fprintf(tw, "  %d\t%d#%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			t.ID, t.Connection, t.Index, req, status, frames,
-			optMillis(t.Timings.ConnectMS), optMillis(t.Timings.SendMS), optMillis(t.Timings.WaitMS),
-			optMillis(t.Timings.ReceiveMS), optMillis(t.Timings.TotalMS), txnFlags(t))
+		return w.err
+	})
+	if err != nil && err != w.err {
+		return err
 	}
-	w.setErr(tw.Flush())
+	return nil
 }
 
 // txnRequestCell is the request column: method and target, escaped, then
