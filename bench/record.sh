@@ -12,10 +12,21 @@
 #                                 bench/out/mixed.pcap. The memory target's
 #                                 capture (1-2 GB, tens of thousands of
 #                                 connections).
+#   bench/record.sh keepalive [OUT]
+#                                 300 keep-alive connections x 1200
+#                                 browser-like GETs (a dozen header
+#                                 fields) with 100-4600-byte responses, no
+#                                 short connections: ~1.3 M packets,
+#                                 360 000 transactions, default OUT
+#                                 bench/out/keepalive.pcap. The capture of
+#                                 issue 3's parsing target (a
+#                                 keep-alive-heavy capture: nearly every
+#                                 packet carries a header block).
 #
-# SHORT, KEEPALIVE, WORKERS and PAUSE in the environment override the mode's
-# numbers. Needs root and tcpdump. tcpdump drops packets when it cannot keep
-# up (a loaded machine, too many concurrent workers): the script says how
+# SHORT, KEEPALIVE, REQUESTS (per keep-alive connection), KA_MIN and KA_MAX
+# (its response sizes), WORKERS and PAUSE in the environment override the
+# mode's numbers. Needs root and tcpdump. tcpdump drops packets when it
+# cannot keep up (a loaded machine, too many concurrent workers): the script says how
 # many and exits 1 if any were dropped, since a capture with holes measures
 # gap handling rather than the usual path. Fewer WORKERS and a longer PAUSE
 # between keep-alive requests keep it whole. Captures are not committed.
@@ -25,8 +36,14 @@ mode="${1:-short}"
 case "$mode" in
 short) : "${SHORT:=100000}" "${KEEPALIVE:=0}" "${WORKERS:=4}" "${PAUSE:=0s}" ;;
 mixed) : "${SHORT:=40000}" "${KEEPALIVE:=60}" "${WORKERS:=2}" "${PAUSE:=2ms}" ;;
-*) echo "usage: $0 short|mixed [OUT]" >&2; exit 2 ;;
+keepalive)
+  : "${SHORT:=0}" "${KEEPALIVE:=300}" "${REQUESTS:=1200}" "${KA_MIN:=100}" "${KA_MAX:=4600}" \
+    "${WORKERS:=2}" "${PAUSE:=0s}"
+  browser=-browser
+  ;;
+*) echo "usage: $0 short|mixed|keepalive [OUT]" >&2; exit 2 ;;
 esac
+: "${REQUESTS:=200}" "${KA_MIN:=1000}" "${KA_MAX:=181000}" "${browser:=}"
 out="${2:-bench/out/$mode.pcap}"
 ns=csbench-$$
 log=$(mktemp)
@@ -53,7 +70,8 @@ sleep 1
 ip netns exec "$ns" /tmp/connscope-loadgen -mode server -addr 127.0.0.1:8080 &
 sleep 0.5
 ip netns exec "$ns" /tmp/connscope-loadgen -mode client -addr 127.0.0.1:8080 \
-  -short "$SHORT" -keepalive "$KEEPALIVE" -workers "$WORKERS" -pause "$PAUSE"
+  -short "$SHORT" -keepalive "$KEEPALIVE" -requests "$REQUESTS" -ka-min "$KA_MIN" -ka-max "$KA_MAX" \
+  -workers "$WORKERS" -pause "$PAUSE" ${browser:+"$browser"}
 sleep 1
 kill -INT "$tcpdump_pid" || true
 wait "$tcpdump_pid" || true
