@@ -56,6 +56,7 @@ func BenchmarkParseKeepAlive(b *testing.B) {
 	runtime.ReadMemStats(&ms0)
 	for b.Loop() {
 		p := NewConn(nil, Config{})
+		benchConn = p
 		var t int64
 		for i := range benchTxnsPerConn {
 			t += 1000
@@ -72,6 +73,34 @@ func BenchmarkParseKeepAlive(b *testing.B) {
 	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N*benchTxnsPerConn), "allocs/txn")
 	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(b.N*benchTxnsPerConn), "B/txn")
+}
+
+// benchConn keeps the benchmarks' parsers on the heap.
+var benchConn *Conn
+
+// BenchmarkParseOneShot measures the parser on the commonest connection of
+// a capture of short connections: one request, one response, then the
+// close (bench/record.sh short). One op is one connection, so allocs/op is
+// what setting up and tearing down a parser costs along with its one
+// transaction.
+func BenchmarkParseOneShot(b *testing.B) {
+	req := []byte("GET /close?size=800 HTTP/1.1\r\nHost: bench\r\nUser-Agent: connscope-loadgen\r\n\r\n")
+	resp := []byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 800\r\n" +
+		"Date: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + string(make([]byte, 800)))
+	b.SetBytes(int64(len(req) + len(resp)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := NewConn(nil, Config{})
+		benchConn = p // as under the Assembler, the parser lives on the heap
+		p.Data(c2s, req, reassembly.Span{Frame: 4, Time: 1000})
+		p.Data(s2c, resp, reassembly.Span{Frame: 6, Time: 2000})
+		p.End(s2c, reassembly.EndFIN, reassembly.Span{Frame: 7, Time: 3000})
+		p.End(c2s, reassembly.EndFIN, reassembly.Span{Frame: 8, Time: 3000})
+		if n := len(p.Transactions()); n != 1 {
+			b.Fatalf("%d transactions", n)
+		}
+		p.Release()
+	}
 }
 
 // BenchmarkPipeline compares reassembly alone with reassembly feeding

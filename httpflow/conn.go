@@ -39,6 +39,11 @@ type Conn struct {
 	overBudget int // of those, the ones Config.Budget refused
 	taken      int // units taken from Config.Budget, given back by Release
 	mem        slab
+
+	// First backing arrays of boxes and pending: enough for a connection
+	// of one transaction, the commonest kind, without allocating.
+	firstBoxes   [1]*txnBox
+	firstPending [1]*txnBox
 }
 
 // txnBox holds a transaction, its request and its final response in one
@@ -67,6 +72,7 @@ const midStreamScanLimit = 256 << 10
 // it is read for the connection ID and the handshake, never modified.
 func NewConn(c *reassembly.Connection, cfg Config) *Conn {
 	p := &Conn{conn: c, cfg: cfg.withDefaults(), app: AppUnknown}
+	p.boxes, p.pending = p.firstBoxes[:0], p.firstPending[:0]
 	p.streams[0].dir = reassembly.ClientToServer
 	p.streams[1].dir = reassembly.ServerToClient
 	return p

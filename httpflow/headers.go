@@ -13,8 +13,11 @@ import (
 // ends it becomes a single string that every Header slices, so a message
 // costs one allocation for all its header text however many fields it has.
 type headerBlock struct {
-	buf       []byte
-	fields    []fieldRef
+	buf    []byte
+	fields []fieldRef
+	// scratch is where buf and fields came from (nil until the first
+	// reset), given back to scratchPool by release.
+	scratch   *blockScratch
 	start     [3]ref // request: method, target, version; response: version, reason
 	truncated bool
 	// lastStored says whether the last field line was stored, so that an
@@ -29,7 +32,8 @@ type fieldRef struct{ name, value ref }
 
 // blockScratch is the reusable part of a headerBlock. Connections take one
 // when their first message starts and give it back when their stream ends,
-// so that many short connections share a few buffers.
+// so that many short connections share a few buffers. The same
+// blockScratch goes back to the pool, so giving it back allocates nothing.
 type blockScratch struct {
 	buf    []byte
 	fields []fieldRef
@@ -39,14 +43,21 @@ var scratchPool = sync.Pool{New: func() any {
 	return &blockScratch{buf: make([]byte, 0, 2<<10), fields: make([]fieldRef, 0, 32)}
 }}
 
+// scratchMaxBytes and scratchMaxFields bound the buffers kept for reuse:
+// a hostile message that made them bigger leaves them to the collector.
+const (
+	scratchMaxBytes  = 16 << 10
+	scratchMaxFields = 1024
+)
+
 func (b *headerBlock) reset() {
-	if cap(b.buf) > 16<<10 || cap(b.fields) > 1024 {
+	if cap(b.buf) > scratchMaxBytes || cap(b.fields) > scratchMaxFields {
 		// A hostile message made them big: do not keep them.
-		b.buf, b.fields = nil, nil
+		b.buf, b.fields = b.scratch.buf, b.scratch.fields
 	}
-	if b.buf == nil {
-		s := scratchPool.Get().(*blockScratch)
-		b.buf, b.fields = s.buf, s.fields
+	if b.scratch == nil {
+		b.scratch = scratchPool.Get().(*blockScratch)
+		b.buf, b.fields = b.scratch.buf, b.scratch.fields
 	}
 	b.buf = b.buf[:0]
 	b.fields = b.fields[:0]
@@ -59,8 +70,12 @@ func (b *headerBlock) reset() {
 // release gives the buffers back for other connections; the block must
 // not be used again without reset.
 func (b *headerBlock) release() {
-	if b.buf != nil && cap(b.buf) <= 16<<10 && cap(b.fields) <= 1024 {
-		scratchPool.Put(&blockScratch{buf: b.buf[:0], fields: b.fields[:0]})
+	if sc := b.scratch; sc != nil {
+		if cap(b.buf) <= scratchMaxBytes && cap(b.fields) <= scratchMaxFields {
+			// Keep what the block grew to.
+			sc.buf, sc.fields = b.buf[:0], b.fields[:0]
+		}
+		scratchPool.Put(sc)
 	}
 	*b = headerBlock{}
 }
