@@ -53,9 +53,9 @@ type Message struct {
 	Status  int    // responses
 	Reason  string // responses
 
-	// Headers kept up to the parser's header cap (HeadersTruncated set when hit).
-	Headers          []Header
-	HeadersTruncated bool
+	// Headers kept up to the parser's header cap (HeadersTruncated, below,
+	// set when hit).
+	Headers []Header
 	// Trailers holds the trailer fields after a chunked body, within the
 	// same caps (added by httpflow).
 	Trailers []Header
@@ -68,18 +68,25 @@ type Message struct {
 	WireBytes      int64
 	DeclaredLength int64 // Content-Length value, -1 when absent
 	Framing        Framing
+	Incomplete     Incomplete // why not Complete
 	Complete       bool
-	Incomplete     Incomplete
+	// HeadersTruncated says the header cap was hit: Headers (or
+	// Trailers) are not all of the message's fields.
+	HeadersTruncated bool
+	// HasProxyConnection says a Proxy-Connection header was present (its
+	// value is ProxyConnection). The three flags sit together, which
+	// makes a Message 16 bytes smaller than with each between wider
+	// fields (see txnBox).
+	HasProxyConnection bool
 
 	// The hop-by-hop headers that connection management depends on.
-	ConnectionTokens   []string // lower-cased tokens of all Connection headers
-	KeepAlive          string   // raw Keep-Alive header value ("" when absent)
-	KeepAliveMax       int      // -1 when absent
-	KeepAliveTimeout   int      // seconds, -1 when absent
-	ProxyConnection    string   // raw Proxy-Connection value ("" when absent)
-	HasProxyConnection bool
-	Expect             string // Expect header value (requests)
-	Upgrade            string // Upgrade header value
+	ConnectionTokens []string // lower-cased tokens of all Connection headers
+	KeepAlive        string   // raw Keep-Alive header value ("" when absent)
+	KeepAliveMax     int      // -1 when absent
+	KeepAliveTimeout int      // seconds, -1 when absent
+	ProxyConnection  string   // raw Proxy-Connection value ("" when absent)
+	Expect           string   // Expect header value (requests)
+	Upgrade          string   // Upgrade header value
 
 	// Anomalies found while parsing, as stable snake_case keys
 	// (e.g. "conflicting_content_length", "te_and_cl", "obs_fold",
