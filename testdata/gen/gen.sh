@@ -474,6 +474,29 @@ scenario_handshake_reused_conn() { relayed handshake-reused-conn handshake-reuse
 scenario_delayed_ack_wait() { run_as delayed-ack-wait delayed-ack-wait -nagle; }
 scenario_delayed_ack_nodelay() { run_as delayed-ack-nodelay delayed-ack-wait; }
 scenario_delayed_ack_harmless() { simple delayed-ack-harmless; }
+
+# cwnd_clamped FILE [CLIENT ROUTE OPTIONS...]: relay 5 ms, the server's route
+# clamps its congestion window to one segment (initcwnd 1, cwnd locked at 1),
+# so every response segment waits for the client's ACK of the one before; the
+# client's route takes the given options (quickack 1: no delayed ACKs).
+cwnd_clamped() {
+	local file=$1
+	shift
+	topo_relay 5ms
+	ip -n "$NSS" route replace 10.77.0.0/24 dev "$IFS_SRV" src "$S4" initcwnd 1 cwnd lock 1
+	[ $# = 0 ] || ip -n "$NSC" route replace 10.77.0.0/24 dev "$IFC" src "$C4" "$@"
+	srv_start 80
+	# The cwnd lock applies through the kernel's TCP metrics cache, whose
+	# entry for the client appears when a first connection closes: warm it
+	# up unrecorded.
+	client basic >/dev/null
+	sleep 0.1
+	cap_start "$file.pcap"
+	client delayed-ack-cwnd
+	finish
+}
+scenario_delayed_ack_cwnd() { cwnd_clamped delayed-ack-cwnd; }
+scenario_delayed_ack_cwnd_quickack() { cwnd_clamped delayed-ack-cwnd-quickack quickack 1; }
 scenario_slow_start_fresh() { relayed slow-start-fresh slow-start-fresh 30ms; }
 scenario_slow_start_warm() { relayed slow-start-warm slow-start-warm 30ms; }
 scenario_slow_start_restart_idle() { relayed slow-start-restart-idle slow-start-idle 30ms; }
@@ -534,7 +557,7 @@ scenario_bigendian() {
 
 FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian"
 HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
-DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
+DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless delayed_ack_cwnd delayed_ack_cwnd_quickack slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
 ALL="$FOUNDATION $HTTP $DIAGNOSE"
 
 main() {

@@ -28,6 +28,12 @@ func init() {
 	scenarios["delayed-ack-wait"] = func(addr string) error {
 		return sequential(addr, 0, "/split/1?split=1&size=600", "/split/2?split=1&size=600", "/split/3?split=1&size=600", "/split/4?split=1&size=600")
 	}
+	// The server's route clamps its congestion window to one segment
+	// (gen.sh), so each 5000-byte response leaves one segment per ACK: a
+	// client that delays its ACKs holds the server up each time.
+	scenarios["delayed-ack-cwnd"] = func(addr string) error {
+		return sequential(addr, 0, "/cwnd/1?size=5000", "/cwnd/2?size=5000", "/cwnd/3?size=5000", "/cwnd/4?size=5000")
+	}
 	scenarios["delayed-ack-harmless"] = func(addr string) error {
 		return sequential(addr, 0, "/think/1?delay=120&size=600", "/think/2?delay=120&size=600", "/think/3?delay=120&size=600")
 	}
