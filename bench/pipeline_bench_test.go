@@ -142,6 +142,7 @@ func (h *httpHandler) Closed(c *reassembly.Connection) {
 	if h.engine != nil {
 		h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: p.App(), Transactions: txns})
 	}
+	p.Release() // as analysis does once the transactions are handed on
 }
 
 func throughHTTP(b *testing.B, name string) int64 {

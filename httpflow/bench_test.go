@@ -171,6 +171,7 @@ func (h *benchHandler) Closed(c *reassembly.Connection) {
 	if p := h.open[c]; p != nil {
 		h.txns += len(p.Transactions())
 		delete(h.open, c)
+		p.Release()
 	}
 }
 

@@ -46,11 +46,22 @@ func (b *Budget) give(n int) {
 }
 
 // Release gives the connection's share of Config.Budget back, once its
-// transactions have been handed on (the connection closed). The Conn must
-// not be fed afterwards. Calling it again does nothing.
+// transactions have been handed on (the connection closed), and gives the
+// parser back for a later NewConn to reuse: the Conn must not be used in
+// any way afterwards. The transactions it returned stay valid: they and
+// their strings live outside the Conn. Calling Release again, before any
+// NewConn, does nothing.
 func (p *Conn) Release() {
+	if p.released {
+		return
+	}
 	p.cfg.Budget.give(p.taken)
-	p.taken = 0
+	for i := range p.streams {
+		p.streams[i].blk.release() // when End never came
+	}
+	// Nothing the Conn pointed to is kept alive by the pool.
+	*p = Conn{released: true}
+	connPool.Put(p)
 }
 
 // TransactionsOverBudget counts the transactions parsed but not kept

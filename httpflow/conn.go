@@ -1,6 +1,8 @@
 package httpflow
 
 import (
+	"sync"
+
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -38,6 +40,7 @@ type Conn struct {
 	dropped    int // transactions not kept: beyond MaxTransactionsPerConn or Budget
 	overBudget int // of those, the ones Config.Budget refused
 	taken      int // units taken from Config.Budget, given back by Release
+	released   bool
 	mem        slab
 
 	// First backing arrays of boxes and pending: enough for a connection
@@ -71,10 +74,18 @@ type txnBox struct {
 // captured is scanned for a first start line before it is called unknown.
 const midStreamScanLimit = 256 << 10
 
+// connPool holds parsers given back by Release. A capture of short
+// connections opens one parser per connection; reusing them saves an
+// allocation of about a kilobyte each (the transactions and strings a
+// parser hands out live in its slab, never in the Conn, so they outlive
+// the reuse).
+var connPool = sync.Pool{New: func() any { return new(Conn) }}
+
 // NewConn returns the parser for one connection. c may be nil (tests);
 // it is read for the connection ID and the handshake, never modified.
 func NewConn(c *reassembly.Connection, cfg Config) *Conn {
-	p := &Conn{conn: c, cfg: cfg.withDefaults(), app: AppUnknown}
+	p := connPool.Get().(*Conn)
+	*p = Conn{conn: c, cfg: cfg.withDefaults(), app: AppUnknown}
 	p.boxes, p.pending = p.firstBoxes[:0], p.firstPending[:0]
 	p.streams[0].dir = reassembly.ClientToServer
 	p.streams[1].dir = reassembly.ServerToClient
