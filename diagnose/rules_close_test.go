@@ -65,6 +65,22 @@ func serverResetsPipelined() *fx {
 	return f
 }
 
+// clientResetUnacked: a complete exchange that the client resets before it
+// acknowledged the response (as reassembly flags it). With ackedByRST the
+// RST's own ACK covers the response, as a Linux RST after the data arrived
+// does; otherwise the RST acknowledges only the first 100 bytes and the
+// rest was still in flight toward the client.
+func clientResetUnacked(ackedByRST bool) *fx {
+	f := newConn(1, 0.1)
+	f.exchange(2, 100, 5, 300)
+	rst := f.rst(7.1, c2s)
+	if !ackedByRST {
+		rst.Ack -= 200
+	}
+	f.c.RSTWithUnreadData = true
+	return f
+}
+
 // clientResetAfterFIN: a complete exchange, the server closes with FIN,
 // and the client answers with RST (abortive close).
 func clientResetAfterFIN() *fx {
@@ -181,13 +197,29 @@ func TestCloseRules(t *testing.T) {
 			build: func() []*fx {
 				f := cutResponse(httpflow.FramingContentLength, httpflow.IncompleteRST)
 				f.c.RSTWithUnreadData = true
+				f.c.Segments[len(f.c.Segments)-1].Ack -= 50 // the request's last bytes were in flight
 				return one(f)
 			}, check: wantText("cutting the response to")},
 		{desc: "look-alike: client resets after the server's FIN, nothing unread", rule: "CC1005", want: 0,
 			build: func() []*fx { return one(clientResetAfterFIN()) }},
+		{desc: "client resets with response bytes in flight toward it", rule: "CC1005", want: 1,
+			build: func() []*fx { return one(clientResetUnacked(false)) },
+			check: wantText("the client reset the connection", "data in flight toward it")},
+		{desc: "look-alike: the RST itself acknowledges the whole response", rule: "CC1005", want: 0,
+			build: func() []*fx { return one(clientResetUnacked(true)) }},
+		{desc: "look-alike: RST with unread flag but no record of it", rule: "CC1005", want: 1,
+			build: func() []*fx {
+				f := clientResetUnacked(true)
+				f.c.Segments = f.c.Segments[:len(f.c.Segments)-1] // the RST's record was released
+				return one(f)
+			}, check: wantText("data in flight toward it")},
 
 		{desc: "client resets after a complete response", rule: "CC1006", want: 1,
 			build: func() []*fx { return one(clientResetAfterFIN()) }},
+		{desc: "client resets before acknowledging a response the RST acknowledges", rule: "CC1006", want: 1,
+			build: func() []*fx { return one(clientResetUnacked(true)) }},
+		{desc: "look-alike: response bytes still in flight toward the client", rule: "CC1006", want: 0,
+			build: func() []*fx { return one(clientResetUnacked(false)) }},
 		{desc: "look-alike: the RST cut the response", rule: "CC1006", want: 0,
 			build: func() []*fx { return one(cutResponse(httpflow.FramingContentLength, httpflow.IncompleteRST)) }},
 

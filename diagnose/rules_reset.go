@@ -69,6 +69,38 @@ func buildResetView(p *connPass) *resetView {
 	return r
 }
 
+// dataInFlight reports whether payload was in flight toward the RST sender
+// when it reset: reassembly saw data sent toward it that it had not
+// acknowledged before the RST, and the RST's own acknowledgment does not
+// cover it either. Linux stamps a RST with everything its socket received,
+// read or not, so a RST whose ACK covers every byte sent toward it says the
+// data arrived and only the ACK that would have said so had not gone out
+// yet (a receiver between delayed ACKs): it tells nothing about whether the
+// application read it. Without the RST's record the reassembly flag stands.
+func (r *resetView) dataInFlight(v *connView) bool {
+	if !v.c.RSTWithUnreadData {
+		return false
+	}
+	segs := v.c.Segments
+	i := v.segmentAt(r.frame)
+	if i < 0 || !flagsOf(&segs[i]).Has(capture.FlagACK) {
+		return true
+	}
+	toward := r.dir.Reverse()
+	var end uint32
+	seen := false
+	for j := range segs[:i] {
+		s := &segs[j]
+		if s.Dir != toward || s.Len == 0 || s.Kind&reassembly.KindCaptureDuplicate != 0 {
+			continue
+		}
+		if e := seqEnd(s); !seen || seqGE(e, end) {
+			end, seen = e, true
+		}
+	}
+	return !seen || !seqGE(segs[i].Ack, end)
+}
+
 // dataAfterFIN returns the first new-data segment the peer sent toward the
 // RST sender after that side's FIN, or -1.
 func (r *resetView) dataAfterFIN(c *reassembly.Connection) int {
@@ -95,7 +127,9 @@ var ruleResetWithUnreadData = &Rule{
 			"sender is the server and requests had reached it that it never answered (a pipelined request), a " +
 			"request was still arriving, or a response began before its request had fully arrived (an upload " +
 			"answered early, its body unread); when the client reset while a response was still arriving; when " +
-			"reassembly saw payload in flight toward the RST sender; or when the RST sender's last advertised " +
+			"payload was in flight toward the RST sender (acknowledged neither before the RST nor by the RST's own " +
+			"ACK: a RST that acknowledges every byte sent to it says the data arrived, not that it went unread); " +
+			"or when the RST sender's last advertised " +
 			"receive window was at least one MSS below the largest it had advertised (received bytes sat unread " +
 			"in its buffer). The finding tells apart a RST that cut a " +
 			"message short (named, with the truncation rule reporting the bytes) from one after every response " +
@@ -139,7 +173,7 @@ func checkResetWithUnreadData(p *connPass) {
 		related = append(related, Related{Frame: early.Request.LastFrame, Time: early.Request.End, Message: "request bytes that arrived after the response began"})
 	case r.by == reassembly.RoleClient && r.cut != nil && r.cutDir == reassembly.ServerToClient:
 		evidence = "the client stopped reading the response"
-	case p.c.RSTWithUnreadData:
+	case r.dataInFlight(p.v):
 		evidence = fmt.Sprintf("the %s had data in flight toward it that it never took in", r.by)
 	default:
 		peak, last, lastFrame, ok := shrunkWindow(p.v, r)
@@ -263,7 +297,7 @@ var ruleResetAfterResponse = &Rule{
 	},
 	checkConnection: func(p *connPass) {
 		r, ok := viewReset(p)
-		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
+		if !ok || r.cut != nil || len(r.unanswered) > 0 || r.dataInFlight(p.v) || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
 			return
 		}
 		if _, _, _, shrunk := shrunkWindow(p.v, r); shrunk {
