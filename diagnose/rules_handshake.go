@@ -65,11 +65,12 @@ func measureHandshake(c *reassembly.Connection, txs []*httpflow.Transaction) han
 func checkHandshakeOverhead(p *capturePass) {
 	maxTx, minShare := p.num("max-transactions"), p.num("min-share")
 	for _, k := range p.v.keys {
-		var conns []int
+		var conns []int // the first maxCited of them
 		var frames []uint64
 		var cost, spent int64
 		var shares float64
 		var first *connSummary
+		n := 0
 		for _, s := range p.v.groups[k] {
 			hs := &s.handshake
 			if hs.share == 0 || float64(s.Transactions) > maxTx || float64(hs.share) < minShare {
@@ -78,7 +79,10 @@ func checkHandshakeOverhead(p *capturePass) {
 			if first == nil {
 				first = s
 			}
-			conns = append(conns, s.ID)
+			n++
+			if len(conns) < maxCited {
+				conns = append(conns, s.ID)
+			}
 			if len(frames) < maxCited {
 				frames = append(frames, s.SYNFrame, hs.synack, hs.ack)
 			}
@@ -86,10 +90,9 @@ func checkHandshakeOverhead(p *capturePass) {
 			spent += hs.time
 			shares += float64(hs.share)
 		}
-		if len(conns) == 0 {
+		if n == 0 {
 			continue
 		}
-		n := len(conns)
 		msg := fmt.Sprintf("%d short connections from %s to %s (at most %.0f transactions each) spent on average "+
 			"%.0f%% of their time in the TCP handshake, %s in all; reused connections would have skipped it",
 			n, k.client, k.server, maxTx, 100*shares/float64(n), ms(spent))
@@ -99,7 +102,7 @@ func checkHandshakeOverhead(p *capturePass) {
 				plural(int(first.Transactions), "transaction", "transactions"))
 		}
 		p.report(Finding{
-			Connections: capInts(conns, maxCited),
+			Connections: conns,
 			Frames:      frames,
 			Time:        opening(first),
 			Cost:        cost,

@@ -48,10 +48,12 @@ func checkMissingKeepAlive(p *capturePass) {
 	window := p.dur("reopen-window")
 	for _, k := range p.v.keys {
 		g := p.v.groups[k]
-		var extra []*connSummary
+		var first *connSummary // the first extra connection
+		extra := 0
+		var frames []uint64
 		reasons := map[string]int{}
-		var conns []int
-		taken := map[int]bool{}
+		conns := smallestInts{max: maxCited}
+		taken := make([]bool, len(g)) // by position in g
 		var cost int64
 		for _, a := range g {
 			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 || a.idleBeforeClose < 0 {
@@ -65,15 +67,22 @@ func checkMissingKeepAlive(p *capturePass) {
 			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime-a.irtt })
 			for end := min(len(g), i+maxCandidates); i < end; i++ {
 				b := g[i]
-				if b == a || taken[b.ID] || !b.HTTP {
+				if b == a || taken[i] || !b.HTTP {
 					continue
 				}
 				if opening(b)-a.CloseTime > window {
 					break
 				}
-				taken[b.ID] = true
-				extra = append(extra, b)
-				conns = append(conns, a.ID, b.ID)
+				taken[i] = true
+				if first == nil {
+					first = b
+				}
+				extra++
+				if len(frames) < maxCited {
+					frames = append(frames, b.SYNFrame)
+				}
+				conns.add(a.ID)
+				conns.add(b.ID)
 				cost += b.irtt
 				reason := a.refusal
 				if reason == "" {
@@ -83,24 +92,16 @@ func checkMissingKeepAlive(p *capturePass) {
 				break
 			}
 		}
-		if len(extra) == 0 {
+		if extra == 0 {
 			continue
 		}
-		slices.Sort(conns)
-		conns = slices.Compact(conns)
-		frames := make([]uint64, 0, len(extra))
-		for _, b := range extra {
-			if len(frames) < maxCited {
-				frames = append(frames, b.SYNFrame)
-			}
-		}
 		p.report(Finding{
-			Connections: capInts(conns, maxCited),
+			Connections: conns.xs,
 			Frames:      frames,
-			Time:        opening(extra[0]),
+			Time:        opening(first),
 			Cost:        cost,
 			Message: fmt.Sprintf("client %s opened %s to %s right after single-transaction connections closed, "+
-				"costing %s of handshakes; %s", k.client, plural(len(extra), "new connection", "new connections"),
+				"costing %s of handshakes; %s", k.client, plural(extra, "new connection", "new connections"),
 				k.server, ms(cost), describeReasons(reasons)),
 		})
 	}
@@ -159,13 +160,6 @@ func describeReasons(reasons map[string]int) string {
 		parts[i] = fmt.Sprintf("%s (%dx)", k, reasons[k])
 	}
 	return strings.Join(parts, "; ")
-}
-
-func capInts(xs []int, n int) []int {
-	if len(xs) > n {
-		return xs[:n]
-	}
-	return xs
 }
 
 var ruleDumbProxyHang = &Rule{

@@ -1,7 +1,6 @@
 package diagnose
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 
@@ -195,24 +194,15 @@ func checkTooManyParallel(p *capturePass) {
 		if float64(len(g)) <= limit {
 			continue
 		}
-		type event struct {
-			at    int64
-			delta int
+		// Starts are in group order already; ends count after starts at
+		// the same instant: a connection that ends exactly when another
+		// starts overlapped it.
+		starts, ends := make([]int64, len(g)), make([]int64, len(g))
+		for i, s := range g {
+			starts[i], ends[i] = opening(s), s.End
 		}
-		events := make([]event, 0, 2*len(g))
-		for _, s := range g {
-			// Ends sort after starts at the same instant: a connection
-			// that ends exactly when another starts overlapped it.
-			events = append(events, event{opening(s), +1}, event{s.End, -1})
-		}
-		slices.SortFunc(events, func(a, b event) int { return cmp.Or(cmp.Compare(a.at, b.at), -cmp.Compare(a.delta, b.delta)) })
-		open, peak, peakAt := 0, 0, int64(0)
-		for _, e := range events {
-			open += e.delta
-			if open > peak {
-				peak, peakAt = open, e.at
-			}
-		}
+		slices.Sort(ends)
+		peak, peakAt := peakOverlap(starts, ends, false)
 		if float64(peak) <= limit {
 			continue
 		}

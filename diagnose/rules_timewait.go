@@ -1,7 +1,6 @@
 package diagnose
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,8 +46,11 @@ func checkTimeWaitReuse(p *capturePass) {
 		count := 0
 		holders := map[string]int{}
 		for _, s := range p.v.groups[k] {
+			if !s.ReusedTuple {
+				continue
+			}
 			prev := p.v.find(s.PreviousID)
-			if !s.ReusedTuple || prev == nil || prev.Close != reassembly.CloseFIN {
+			if prev == nil || prev.Close != reassembly.CloseFIN {
 				continue
 			}
 			gap := opening(s) - prev.End
@@ -151,38 +153,32 @@ func checkEphemeralPortPressure(p *capturePass) {
 		if float64(len(g)) < p.num("min-share")*rangeSize || len(g) == 0 {
 			continue
 		}
-		type event struct {
-			at    int64
-			delta int
-		}
 		// A tuple is held from its connection's start to its end plus
 		// TIME_WAIT after FINs, or until a new connection took it over.
-		holdEnd := make(map[int]int64, len(g))
-		for _, s := range g {
-			holdEnd[s.ID] = s.End
+		holdEnd := make([]int64, len(g))
+		for i, s := range g {
+			holdEnd[i] = s.End
 			if s.Close == reassembly.CloseFIN {
-				holdEnd[s.ID] += tw
+				holdEnd[i] += tw
 			}
 		}
 		for _, s := range g {
-			if end, ok := holdEnd[s.PreviousID]; ok && s.ReusedTuple && opening(s) < end {
-				holdEnd[s.PreviousID] = max(opening(s), 0)
+			if !s.ReusedTuple {
+				continue
+			}
+			if prev := p.v.find(s.PreviousID); prev != nil && prev.group == s.group && opening(s) < holdEnd[prev.pos] {
+				holdEnd[prev.pos] = max(opening(s), 0)
 			}
 		}
-		events := make([]event, 0, 2*len(g))
-		for _, s := range g {
-			events = append(events, event{s.Start, +1}, event{holdEnd[s.ID], -1})
+		starts := make([]int64, len(g))
+		for i, s := range g {
+			starts[i] = s.Start
 		}
-		slices.SortFunc(events, func(a, b event) int {
-			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.delta, b.delta))
-		})
-		held, peak, peakAt := 0, 0, int64(0)
-		for _, e := range events {
-			held += e.delta
-			if held > peak {
-				peak, peakAt = held, e.at
-			}
-		}
+		slices.Sort(starts)
+		slices.Sort(holdEnd)
+		// A tuple released at the instant another is taken was not held
+		// by both.
+		peak, peakAt := peakOverlap(starts, holdEnd, true)
 		share := float64(peak) / rangeSize
 		if share < p.num("min-share") {
 			continue

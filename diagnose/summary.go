@@ -19,6 +19,9 @@ type connSummary struct {
 	// port groups; clientPort completes the 4-tuple.
 	group      int32
 	clientPort uint16
+	// pos is the summary's index in its group once the capture view sorted
+	// the group (for rules that keep per-connection state in a slice).
+	pos int32
 
 	Close         reassembly.CloseKind
 	ClosedFirstBy reassembly.Role
@@ -178,7 +181,13 @@ type serverKey struct {
 
 // captureView indexes the summaries for the capture-scope rules.
 type captureView struct {
-	byID []*connSummary // sorted by ID
+	// byID finds a summary by connection ID: byID[id-firstID] when dense
+	// (IDs are handed out in order, so a capture's kept connections
+	// usually span few more IDs than there are summaries), else sorted by
+	// ID and searched.
+	byID    []*connSummary
+	firstID int
+	dense   bool
 	// groups holds each client→server group's connections by opening
 	// time; keys lists the groups in a deterministic order.
 	groups map[serverKey][]*connSummary
@@ -186,20 +195,57 @@ type captureView struct {
 	e      *Engine
 }
 
+// denseIDFactor bounds the ID table: it is used when the IDs span at most
+// this many times as many IDs as there are summaries.
+const denseIDFactor = 4
+
 func newCaptureView(e *Engine) *captureView {
 	v := &captureView{groups: make(map[serverKey][]*connSummary, len(e.groupKeys)), e: e}
-	v.byID = make([]*connSummary, 0, e.summaries.n)
+	n := e.summaries.n
+	// Count each group's members first, so every group's slice is
+	// allocated once, at its size, out of one backing array.
+	sizes := make([]int32, len(e.groupKeys))
+	minID, maxID := 0, 0
+	first := true
 	e.summaries.all(func(s *connSummary) {
-		v.byID = append(v.byID, s)
-		k := e.groupKeys[s.group]
-		v.groups[k] = append(v.groups[k], s)
+		sizes[s.group]++
+		if first || s.ID < minID {
+			minID = s.ID
+		}
+		if first || s.ID > maxID {
+			maxID = s.ID
+		}
+		first = false
 	})
-	slices.SortFunc(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
-	for k, g := range v.groups {
-		v.keys = append(v.keys, k)
-		slices.SortFunc(g, func(a, b *connSummary) int {
+	members := make([]*connSummary, n)
+	groups := make([][]*connSummary, len(e.groupKeys))
+	at := 0
+	for g, size := range sizes {
+		groups[g] = members[at : at : at+int(size)]
+		at += int(size)
+	}
+	e.summaries.all(func(s *connSummary) { groups[s.group] = append(groups[s.group], s) })
+	if n > 0 && uint64(maxID-minID) < uint64(denseIDFactor*n) {
+		v.dense, v.firstID = true, minID
+		v.byID = make([]*connSummary, maxID-minID+1)
+		e.summaries.all(func(s *connSummary) { v.byID[s.ID-minID] = s })
+	} else {
+		v.byID = make([]*connSummary, 0, n)
+		e.summaries.all(func(s *connSummary) { v.byID = append(v.byID, s) })
+		sortNearlySorted(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	v.keys = slices.Clone(e.groupKeys)
+	for gi, k := range e.groupKeys {
+		g := groups[gi]
+		// Connections close in about the order they opened: the groups
+		// are nearly sorted already.
+		sortNearlySorted(g, func(a, b *connSummary) int {
 			return cmp.Or(cmp.Compare(opening(a), opening(b)), cmp.Compare(a.ID, b.ID))
 		})
+		for i, s := range g {
+			s.pos = int32(i)
+		}
+		v.groups[k] = g
 	}
 	slices.SortFunc(v.keys, func(a, b serverKey) int {
 		return cmp.Or(a.client.Compare(b.client), a.server.Compare(b.server))
@@ -209,6 +255,12 @@ func newCaptureView(e *Engine) *captureView {
 
 // find returns the summary of connection id, or nil.
 func (v *captureView) find(id int) *connSummary {
+	if v.dense {
+		if i := id - v.firstID; i >= 0 && i < len(v.byID) {
+			return v.byID[i]
+		}
+		return nil
+	}
 	i := sort.Search(len(v.byID), func(i int) bool { return v.byID[i].ID >= id })
 	if i < len(v.byID) && v.byID[i].ID == id {
 		return v.byID[i]
@@ -219,4 +271,73 @@ func (v *captureView) find(id int) *connSummary {
 // client and server rebuild a summary's endpoints.
 func (v *captureView) client(s *connSummary) netip.AddrPort {
 	return netip.AddrPortFrom(v.e.groupKeys[s.group].client, s.clientPort)
+}
+
+// sortNearlySorted sorts xs by cmp, which must be a strict total order
+// (no two elements compare equal, so the result does not depend on the
+// algorithm). It is an insertion sort while the elements it moves stay few
+// (connections close in about the order they opened, so summaries arrive
+// nearly sorted), and hands the rest to slices.SortFunc when they do not:
+// linear on nearly sorted input, n log n on any other.
+func sortNearlySorted[E any](xs []E, cmp func(a, b E) int) {
+	budget := 8 * len(xs) // element moves before giving up
+	for i := 1; i < len(xs); i++ {
+		if cmp(xs[i-1], xs[i]) <= 0 {
+			continue
+		}
+		x, j := xs[i], i
+		for ; j > 0 && cmp(xs[j-1], x) > 0; j-- {
+			xs[j] = xs[j-1]
+			budget--
+		}
+		xs[j] = x
+		if budget < 0 {
+			slices.SortFunc(xs, cmp)
+			return
+		}
+	}
+}
+
+// peakOverlap sweeps intervals given as their sorted starts and sorted
+// ends, and returns the most open at once and the first time that many
+// were. At an instant where one interval ends and another starts, the end
+// counts first when endsFirst is set (the two never overlapped), else the
+// start does (they touched). It allocates nothing and is linear.
+func peakOverlap(starts, ends []int64, endsFirst bool) (peak int, at int64) {
+	open, i, j := 0, 0, 0
+	for i < len(starts) {
+		if j < len(ends) && (ends[j] < starts[i] || endsFirst && ends[j] == starts[i]) {
+			open--
+			j++
+			continue
+		}
+		open++
+		if open > peak {
+			peak, at = open, starts[i]
+		}
+		i++
+	}
+	return peak, at
+}
+
+// smallestInts keeps the max smallest distinct numbers added, ascending:
+// what sorting, de-duplicating and cutting a list of all of them gives,
+// in O(max) memory.
+type smallestInts struct {
+	xs  []int
+	max int
+}
+
+func (s *smallestInts) add(x int) {
+	if len(s.xs) == s.max && (s.max == 0 || x > s.xs[len(s.xs)-1]) {
+		return
+	}
+	i, found := slices.BinarySearch(s.xs, x)
+	if found {
+		return
+	}
+	if len(s.xs) == s.max {
+		s.xs = s.xs[:len(s.xs)-1]
+	}
+	s.xs = slices.Insert(s.xs, i, x)
 }

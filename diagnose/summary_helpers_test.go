@@ -1,0 +1,114 @@
+package diagnose
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// The capture-scope rules' helpers are checked against the plain way of
+// computing the same thing (sort everything, then scan) on random input.
+
+func TestSortNearlySortedMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 300 {
+		n := rng.IntN(200)
+		xs := make([]int, n)
+		for i := range xs {
+			xs[i] = i
+		}
+		// Nearly sorted for the first trials (local swaps), shuffled for
+		// the rest, so both the insertion path and the fallback run.
+		if trial < 150 {
+			for range rng.IntN(n + 1) {
+				if n > 1 {
+					i := rng.IntN(n - 1)
+					xs[i], xs[i+1] = xs[i+1], xs[i]
+				}
+			}
+		} else {
+			rng.Shuffle(n, func(i, j int) { xs[i], xs[j] = xs[j], xs[i] })
+		}
+		want := slices.Sorted(slices.Values(xs))
+		sortNearlySorted(xs, cmp.Compare[int])
+		if !slices.Equal(xs, want) {
+			t.Fatalf("trial %d: got %v, want %v", trial, xs, want)
+		}
+	}
+}
+
+// naivePeak is how the parallelism and port rules swept before
+// peakOverlap: one event per start (+1) and end (-1), sorted by time with
+// the tie order given, then counted.
+func naivePeak(starts, ends []int64, endsFirst bool) (int, int64) {
+	type event struct {
+		at    int64
+		delta int
+	}
+	var events []event
+	for _, s := range starts {
+		events = append(events, event{s, +1})
+	}
+	for _, e := range ends {
+		events = append(events, event{e, -1})
+	}
+	slices.SortFunc(events, func(a, b event) int {
+		if endsFirst {
+			return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.delta, b.delta))
+		}
+		return cmp.Or(cmp.Compare(a.at, b.at), -cmp.Compare(a.delta, b.delta))
+	})
+	open, peak, at := 0, 0, int64(0)
+	for _, e := range events {
+		open += e.delta
+		if open > peak {
+			peak, at = open, e.at
+		}
+	}
+	return peak, at
+}
+
+func TestPeakOverlapMatchesEventSweep(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 2000 {
+		n := rng.IntN(30)
+		starts, ends := make([]int64, n), make([]int64, n)
+		for i := range starts {
+			// Few distinct times, so ties between starts and ends are
+			// common; an end may even come before its start.
+			starts[i] = rng.Int64N(20)
+			ends[i] = starts[i] + rng.Int64N(10) - 2
+		}
+		slices.Sort(starts)
+		slices.Sort(ends)
+		for _, endsFirst := range []bool{false, true} {
+			gotPeak, gotAt := peakOverlap(starts, ends, endsFirst)
+			wantPeak, wantAt := naivePeak(starts, ends, endsFirst)
+			if gotPeak != wantPeak || gotAt != wantAt {
+				t.Fatalf("trial %d endsFirst=%v: starts %v ends %v: got peak %d at %d, want %d at %d",
+					trial, endsFirst, starts, ends, gotPeak, gotAt, wantPeak, wantAt)
+			}
+		}
+	}
+}
+
+func TestSmallestIntsMatchesSortCompactCut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 500 {
+		limit := rng.IntN(12)
+		var all []int
+		s := smallestInts{max: limit}
+		for range rng.IntN(60) {
+			x := rng.IntN(40)
+			all = append(all, x)
+			s.add(x)
+		}
+		slices.Sort(all)
+		all = slices.Compact(all)
+		want := all[:min(len(all), limit)]
+		if !slices.Equal(s.xs, want) {
+			t.Fatalf("trial %d (max %d): got %v, want %v", trial, limit, s.xs, want)
+		}
+	}
+}
