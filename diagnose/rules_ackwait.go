@@ -16,7 +16,8 @@ var ruleDelayedACKWait = &Rule{
 		Detection: "Two consecutive new-data segments X and Y of one direction, where the first segment of the " +
 			"other direction that acknowledges X is a pure ACK arriving min-ack-delay to max-ack-delay late (after " +
 			"subtracting the round trip between the capture point and the receiver), and Y leaves within one " +
-			"round trip (plus release-slack) of that ACK. When Y is a full-sized segment the sender was " +
+			"round trip (plus release-slack) of that ACK, but no sooner than half of it (less release-slack): a Y " +
+			"that follows sooner was on its way before the ACK reached the sender. When Y is a full-sized segment the sender was " +
 			"window-limited; a sub-MSS Y is reported as a Nagle stall (CT1007) instead. The cost is the ACK delay.",
 		Why: "Receivers delay pure ACKs (Linux at least 40 ms, Windows and BSD about 200 ms) hoping to piggyback " +
 			"them on data. When the sender cannot send more until it hears that ACK (a small congestion window " +
@@ -39,7 +40,8 @@ var ruleNagleStall = &Rule{
 		Detection: "Two consecutive new-data segments X and Y of one direction, with Y smaller than the MSS, where " +
 			"the first segment of the other direction acknowledging X is a pure ACK arriving min-ack-delay to " +
 			"max-ack-delay late (after subtracting the round trip between the capture point and the receiver) " +
-			"and Y leaves within one round trip (plus release-slack) of that ACK. Evidence: X, the releasing ACK, " +
+			"and Y leaves within one round trip (plus release-slack) of that ACK but no sooner than half of it (less " +
+			"release-slack). Evidence: X, the releasing ACK, " +
 			"and the held segment Y. The cost is Y's time minus X's: without Nagle, Y would have followed X at once.",
 		Why: "Nagle's algorithm (RFC 896) holds a small segment while sent data is unacknowledged; delayed ACK " +
 			"holds the acknowledgment hoping for data to piggyback on. A request written as headers then body " +
@@ -57,8 +59,8 @@ func checkDelayedACKWait(p *connPass) {
 	for _, w := range findAckWaits(p.v, ackWaitLimitsOf(p)) {
 		segs := p.c.Segments
 		x, a, y := &segs[w.x], &segs[w.a], &segs[w.y]
-		if y.Len < p.v.mss[w.dir] {
-			continue // Nagle's case
+		if y.Len < p.v.mss[w.dir] || !releasedByACK(p, w) {
+			continue // Nagle's case, or a segment already on its way
 		}
 		p.report(Finding{
 			Transaction: p.v.transactionAt(w.dir, y.Frame),
@@ -78,8 +80,8 @@ func checkNagleStall(p *connPass) {
 	for _, w := range findAckWaits(p.v, ackWaitLimitsOf(p)) {
 		segs := p.c.Segments
 		x, a, y := &segs[w.x], &segs[w.a], &segs[w.y]
-		if y.Len >= p.v.mss[w.dir] {
-			continue // a window-limited sender, not Nagle
+		if y.Len >= p.v.mss[w.dir] || !releasedByACK(p, w) {
+			continue // a window-limited sender, not Nagle; or a segment already on its way
 		}
 		stall := y.Time - x.Time
 		p.report(Finding{
@@ -95,6 +97,21 @@ func checkNagleStall(p *connPass) {
 			Vantage: p.v.vantageNote(),
 		})
 	}
+}
+
+// releasedByACK reports whether the held segment Y left late enough to
+// answer the ACK. An ACK seen at the capture point needs the round trip
+// between there and the sender before anything it releases can pass the
+// capture point; findAckWaits bounds that time from above only. A Y that
+// follows in under half that round trip (less release-slack) was on its
+// way before the ACK reached its sender: the sender was not waiting for
+// the ACK (an application-limited sender whose next write crossed it).
+// Where the handshake was not seen the round trip is unknown (zero) and
+// nothing is ruled out.
+func releasedByACK(p *connPass, w ackWait) bool {
+	segs := p.c.Segments
+	back := p.v.leg[w.dir.Reverse()]
+	return segs[w.y].Time-segs[w.a].Time >= back/2-p.dur("release-slack")
 }
 
 func ackWaitRelated(x, a, y *reassembly.SegmentRecord) []Related {

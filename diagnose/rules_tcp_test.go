@@ -116,12 +116,20 @@ func TestTCPRules(t *testing.T) {
 			}},
 		{desc: "look-alike: sub-MSS held segment is Nagle's, not this rule's", rule: "CT1003", want: 0,
 			build: func() []*fx { return one(nagleConn(false)) }},
+		{desc: "far server released by the delayed ACK one round trip later", rule: "CT1003", want: 1,
+			build: func() []*fx { return one(farSenderWait(s2c, 1460, 30.5)) }, check: wantCost(40)},
+		{desc: "look-alike: the next segment passed the capture point 2 ms after the ACK, 30 ms from the server", rule: "CT1003", want: 0,
+			build: func() []*fx { return one(farSenderWait(s2c, 1460, 2)) }},
 
 		{desc: "request headers and body written apart, body held by Nagle", rule: "CT1007", want: 1,
 			build: func() []*fx { return one(nagleConn(false)) },
 			check: both(wantCost(50.05), wantText("client side Nagle stall", "held 100 bytes"))},
 		{desc: "look-alike: TCP_NODELAY sends the body at once", rule: "CT1007", want: 0,
 			build: func() []*fx { return one(nagleConn(true)) }},
+		{desc: "far client's body released by the delayed ACK one round trip later", rule: "CT1007", want: 1,
+			build: func() []*fx { return one(farSenderWait(c2s, 100, 30.5)) }},
+		{desc: "look-alike: the body passed the capture point 2 ms after the ACK, 30 ms from the client", rule: "CT1007", want: 0,
+			build: func() []*fx { return one(farSenderWait(c2s, 100, 2)) }},
 
 		{desc: "large first response in flights of 10, 20, 40 segments", rule: "CT1004", want: 1,
 			build: func() []*fx { return one(slowStartConn(10, 20, 40)) },
@@ -206,6 +214,33 @@ func nagleConn(nodelay bool) *fx {
 	r := f.data(85, s2c, 300)
 	f.tx(msg(x, y), msg(r, r))
 	f.finish(100, c2s)
+	return f
+}
+
+// farSenderWait: the capture point sits next to the receiver and 30 ms
+// (round trip) from the sender of direction d. The sender's 1460-byte
+// segment X is acknowledged 40 ms late by a pure ACK, and its next segment
+// Y (yLen bytes) passes the capture point afterMs after that ACK. Y cannot
+// answer the ACK sooner than the 30 ms round trip to its sender.
+func farSenderWait(d reassembly.Direction, yLen uint32, afterMs float64) *fx {
+	var f *fx
+	if d == s2c {
+		f = newConn(30, 0.1) // near the client
+	} else {
+		f = newConn(0.1, 30) // near the server
+	}
+	q := f.data(40, c2s, 200)
+	f.ack(40.1, s2c)
+	x := f.data(50, d, 1460)
+	f.ack(90.1, d.Reverse()) // 0.1 ms round trip to the receiver + 40 ms delay
+	y := f.data(90.1+afterMs, d, yLen)
+	f.ack(90.2+afterMs, d.Reverse())
+	if d == s2c {
+		f.tx(msg(q, q), msg(x, y))
+	} else {
+		r := f.data(150, s2c, 300)
+		f.tx(msg(x, y), msg(r, r))
+	}
 	return f
 }
 
