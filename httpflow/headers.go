@@ -242,6 +242,15 @@ func parseKeepAlive(m *Message, value string) {
 // splitField splits "name: value". It reports the anomaly the line shows,
 // if any.
 func splitField(line []byte) (name, value []byte, anomaly string, ok bool) {
+	// The usual line: a token right up to the colon, found in one pass
+	// (':' is not a token byte, so it is the line's first colon).
+	i := 0
+	for i < len(line) && tchar[line[i]] {
+		i++
+	}
+	if i > 0 && i < len(line) && line[i] == ':' {
+		return line[:i], trimOWS(line[i+1:]), "", true
+	}
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
 		return nil, nil, "bad_header_line", false
