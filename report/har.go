@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,17 +27,9 @@ type HAROptions struct {
 
 // The HAR 1.2 object model (http://www.softwareishard.com/blog/har-12-spec/),
 // with only the fields connscope can fill. Field order follows the spec.
+// The document and its log (harDoc, harLog in the tests) are never built:
+// harStream writes them around the entries.
 type (
-	harDoc struct {
-		Log harLog `json:"log"`
-	}
-	harLog struct {
-		Version string     `json:"version"`
-		Creator harCreator `json:"creator"`
-		Pages   []harPage  `json:"pages,omitempty"`
-		Entries []harEntry `json:"entries"`
-		Comment string     `json:"comment,omitempty"`
-	}
 	// harPage stands for one input: HAR viewers group entries by page.
 	harPage struct {
 		StartedDateTime string         `json:"startedDateTime"`
@@ -114,6 +107,15 @@ type (
 // split them. Bodies are never included. Captured text is written as
 // captured (JSON-escaped, invalid UTF-8 as U+FFFD); the URL is
 // percent-encoded so that it parses.
+//
+// The document is streamed: the log's header and pages first, then each
+// entry encoded and written before the next one is built, so memory does
+// not grow with the number of transactions. Transactions and connections
+// are read through the report's iterators (a report may keep its listing on
+// disk); of each connection only its input and server address are kept,
+// which is all an entry needs. The bytes are those of encoding/json
+// encoding the whole document at once (with two-space indentation when
+// opts.Indent is set).
 func WriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
 	if r == nil {
 		return errNilReport
@@ -122,47 +124,168 @@ func WriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
 	if version == "" {
 		version = "dev"
 	}
-	conns := connsByID(r)
-	doc := harDoc{Log: harLog{
-		Version: "1.2",
-		Creator: harCreator{Name: "connscope", Version: version},
-		Entries: []harEntry{},
-	}}
-	pages := map[int]bool{}
+	conns, err := harConnections(r)
+	if err != nil {
+		return fmt.Errorf("report: har: %w", err)
+	}
+	var pages []harPage
+	hasPage := map[int]bool{}
 	for _, in := range nonNil(r.Inputs) {
-		doc.Log.Pages = append(doc.Log.Pages, harPage{
+		pages = append(pages, harPage{
 			StartedDateTime: harTime(int64(in.Start)),
 			ID:              harPageID(in.Index),
 			Title:           in.Name,
 			PageTimings:     harPageTimings{OnContentLoad: -1, OnLoad: -1},
 		})
-		pages[in.Index] = true
+		hasPage[in.Index] = true
 	}
-	for _, t := range nonNil(r.Transactions) {
-		c := conns[t.Connection]
-		e := harEntryOf(t, c)
-		if c != nil && pages[c.Input] {
-			e.PageRef = harPageID(c.Input)
-		}
-		doc.Log.Entries = append(doc.Log.Entries, e)
+	hw := newHARStream(w, opts.Indent)
+	err = hw.begin(harCreator{Name: "connscope", Version: version}, pages)
+	if err == nil {
+		err = r.EachTransaction(func(t *analysis.TxnReport) error {
+			c, ok := conns[t.Connection]
+			e := harEntryOf(t, c, ok)
+			if ok && hasPage[c.input] {
+				e.PageRef = harPageID(c.input)
+			}
+			return hw.entry(&e)
+		})
 	}
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	if opts.Indent {
-		enc.SetIndent("", "  ")
+	if err == nil {
+		err = hw.end()
 	}
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("report: har: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	if err != nil {
 		return fmt.Errorf("report: har: %w", err)
 	}
 	return nil
 }
 
-// harEntryOf converts one transaction. c may be nil when the report lacks
-// the connection; the entry is then written without server address.
-func harEntryOf(t *analysis.TxnReport, c *analysis.ConnReport) harEntry {
+// harConn is what an entry needs of its connection: the input it came from
+// (its page) and the server address (serverIPAddress, and the URL's host
+// when the request has no usable Host header).
+type harConn struct {
+	input  int
+	server string
+}
+
+// harConnections indexes the report's listed connections by ID, keeping
+// only what harConn holds. Server addresses repeat (every connection to one
+// server shares it), so each distinct one is stored once.
+func harConnections(r *analysis.Report) (map[int]harConn, error) {
+	conns := make(map[int]harConn, r.ConnectionCount())
+	servers := map[string]string{}
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		server, ok := servers[c.Server]
+		if !ok {
+			// A copy, so the index never pins the record it came from.
+			server = strings.Clone(c.Server)
+			servers[server] = server
+		}
+		conns[c.ID] = harConn{input: c.Input, server: server}
+		return nil
+	})
+	return conns, err
+}
+
+// harStream writes a HAR document a piece at a time, byte for byte what
+// json.Encoder (with SetIndent("", "  ") when indent is set) writes for the
+// whole document: {"log":{"version","creator","pages","entries":[...]}}
+// followed by a newline. Each piece is encoded into buf, which is reused.
+type harStream struct {
+	w       *bufio.Writer
+	indent  bool
+	buf     bytes.Buffer
+	enc     *json.Encoder
+	entries int
+}
+
+// Indentation of the log's fields and of the entries inside its array, in
+// the indented form.
+const (
+	harFieldIndent = "    "
+	harEntryIndent = "      "
+)
+
+func newHARStream(w io.Writer, indent bool) *harStream {
+	s := &harStream{w: bufio.NewWriter(w), indent: indent}
+	s.enc = json.NewEncoder(&s.buf)
+	return s
+}
+
+// encode writes v as JSON, its continuation lines prefixed by prefix when
+// indenting (its first line goes where the caller has put it).
+func (s *harStream) encode(v any, prefix string) error {
+	s.buf.Reset()
+	if s.indent {
+		s.enc.SetIndent(prefix, "  ")
+	}
+	if err := s.enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
+	return err
+}
+
+// begin writes everything before the first entry. Write errors stick in
+// the bufio.Writer and surface at the next entry or at end.
+func (s *harStream) begin(creator harCreator, pages []harPage) error {
+	if s.indent {
+		s.w.WriteString("{\n  \"log\": {\n" + harFieldIndent + "\"version\": \"1.2\",\n" + harFieldIndent + "\"creator\": ")
+	} else {
+		s.w.WriteString(`{"log":{"version":"1.2","creator":`)
+	}
+	if err := s.encode(creator, harFieldIndent); err != nil {
+		return err
+	}
+	if len(pages) > 0 {
+		if s.indent {
+			s.w.WriteString(",\n" + harFieldIndent + "\"pages\": ")
+		} else {
+			s.w.WriteString(`,"pages":`)
+		}
+		if err := s.encode(pages, harFieldIndent); err != nil {
+			return err
+		}
+	}
+	if s.indent {
+		s.w.WriteString(",\n" + harFieldIndent + "\"entries\": [")
+	} else {
+		s.w.WriteString(`,"entries":[`)
+	}
+	return nil
+}
+
+// entry writes one entry of the entries array.
+func (s *harStream) entry(e *harEntry) error {
+	switch {
+	case s.indent && s.entries > 0:
+		s.w.WriteString(",\n" + harEntryIndent)
+	case s.indent:
+		s.w.WriteString("\n" + harEntryIndent)
+	case s.entries > 0:
+		s.w.WriteByte(',')
+	}
+	s.entries++
+	return s.encode(e, harEntryIndent)
+}
+
+// end closes the entries array, the log and the document, and flushes.
+func (s *harStream) end() error {
+	switch {
+	case s.indent && s.entries > 0:
+		s.w.WriteString("\n" + harFieldIndent + "]\n  }\n}\n")
+	case s.indent:
+		s.w.WriteString("]\n  }\n}\n")
+	default:
+		s.w.WriteString("]}}\n")
+	}
+	return s.w.Flush()
+}
+
+// harEntryOf converts one transaction. hasConn is false when the report
+// does not list the connection; the entry is then written without server
+// address.
+func harEntryOf(t *analysis.TxnReport, c harConn, hasConn bool) harEntry {
 	// HAR's time is the sum of the timings that apply (not -1); rounding
 	// each first keeps that sum exact in the output.
 	connect := round3(millis(t.Timings.ConnectMS, -1))
@@ -182,7 +305,7 @@ func harEntryOf(t *analysis.TxnReport, c *analysis.ConnReport) harEntry {
 	e := harEntry{
 		StartedDateTime: harTime(started),
 		Time:            round3(total),
-		Request:         harRequestOf(t, c),
+		Request:         harRequestOf(t, c, hasConn),
 		Response:        harResponseOf(t),
 		Timings: harTimings{
 			Blocked: -1, DNS: -1, SSL: -1,
@@ -190,8 +313,8 @@ func harEntryOf(t *analysis.TxnReport, c *analysis.ConnReport) harEntry {
 		},
 		Connection: strconv.Itoa(t.Connection),
 	}
-	if c != nil {
-		if ap, err := netip.ParseAddrPort(c.Server); err == nil {
+	if hasConn {
+		if ap, err := netip.ParseAddrPort(c.server); err == nil {
 			e.ServerIPAddress = ap.Addr().String()
 		}
 	}
@@ -219,10 +342,10 @@ func harTime(ns int64) string {
 // harPageID names the page of input i.
 func harPageID(i int) string { return "input_" + strconv.Itoa(i) }
 
-func harRequestOf(t *analysis.TxnReport, c *analysis.ConnReport) harRequest {
+func harRequestOf(t *analysis.TxnReport, c harConn, hasConn bool) harRequest {
 	q := harRequest{
 		Method:      t.Method,
-		URL:         harURL(t, c),
+		URL:         harURL(t, c, hasConn),
 		HTTPVersion: t.Version,
 		Cookies:     []harNV{},
 		Headers:     harHeaders(t.RequestHeaders),
@@ -306,7 +429,7 @@ func unescapeQuery(s string) string {
 // address; unknown-host.invalid when neither is usable. CONNECT's authority-form target becomes http://authority/ ;
 // OPTIONS' asterisk-form http://host/* . Bytes that cannot appear in a URL
 // are percent-encoded, so the result always parses.
-func harURL(t *analysis.TxnReport, c *analysis.ConnReport) string {
+func harURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
 	target := t.Target
 	lower := strings.ToLower(target)
 	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
@@ -319,8 +442,8 @@ func harURL(t *analysis.TxnReport, c *analysis.ConnReport) string {
 	host = strings.TrimSpace(host)
 	if !validHost(host) || !validURL("http://"+host+"/") {
 		host = ""
-		if c != nil {
-			host = c.Server
+		if hasConn {
+			host = c.server
 		}
 		if !validHost(host) || !validURL("http://"+host+"/") {
 			// Nothing names the server: a reserved name (RFC 6761) keeps

@@ -126,7 +126,8 @@ func TestHARURL(t *testing.T) {
 			if tc.host != "" {
 				tx.RequestHeaders = append(tx.RequestHeaders, httpHeader("Host", tc.host))
 			}
-			if got := harURL(tx, fixtureReport().Connections[0]); got != tc.want {
+			c := fixtureReport().Connections[0]
+			if got := harURL(tx, harConn{input: c.Input, server: c.Server}, true); got != tc.want {
 				t.Errorf("harURL = %q, want %q", got, tc.want)
 			}
 		})
