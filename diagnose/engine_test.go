@@ -36,7 +36,7 @@ func TestVantage(t *testing.T) {
 func TestEngineEnabledAndOrder(t *testing.T) {
 	build := func() []*fx {
 		cf := &captureFx{}
-		conns := []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 10, false)}
+		conns := []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 10, false), oneShot(cf, 3, 20, false)}
 		conns[1].txs[0].Request.HasProxyConnection = true
 		return conns
 	}

@@ -85,6 +85,41 @@ func oneShot(cf *captureFx, id int, startMs float64, keepOpen bool) *fx {
 	return f
 }
 
+// singleTxnConns builds n single-transaction connections from one client to one
+// server, each closed idleMs after its response (end: "fin-server",
+// "fin-client", "rst-server" or "rst-client" says who closes and how) and
+// followed 5 ms later by the next. With refuse the server answers
+// Connection: close.
+func singleTxnConns(n int, idleMs float64, end string, refuse bool) []*fx {
+	cf := &captureFx{}
+	var out []*fx
+	start := 0.0
+	for i := range n {
+		f := cf.conn(i+1, uint16(43000+i), start, 1, 0.1)
+		t := f.exchange(start+1.2, 100, 5, 300)
+		if refuse {
+			t.Response.ConnectionTokens = []string{"close"}
+			t.PersistentAfter = false
+		}
+		closeAt := start + 6.2 + idleMs
+		switch end {
+		case "fin-server":
+			f.finish(closeAt, s2c)
+		case "fin-client":
+			f.finish(closeAt, c2s)
+		case "rst-server":
+			f.rst(closeAt, s2c)
+		case "rst-client":
+			f.rst(closeAt, c2s)
+		default:
+			panic("singleTxnConns: unknown end " + end)
+		}
+		out = append(out, f)
+		start = closeAt + 5
+	}
+	return out
+}
+
 // hang: a first transaction, then a request at 500 ms that gets no response
 // until the server closes closeAfterMs later.
 func hang(closeAfterMs float64, respond bool) *fx {
@@ -120,8 +155,31 @@ func TestHTTPRules(t *testing.T) {
 		{desc: "look-alike: next connection minutes later", rule: "CH1001", want: 0,
 			build: func() []*fx {
 				cf := &captureFx{}
-				return []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 120000, false)}
+				return []*fx{oneShot(cf, 1, 0, false), oneShot(cf, 2, 120000, false), oneShot(cf, 3, 240000, false)}
 			}},
+		{desc: "look-alike: one reopening is thin evidence", rule: "CH1001", want: 0,
+			build: func() []*fx { return singleTxnConns(2, 0, "fin-server", true) }},
+		{desc: "one reopening when min-new-connections is 1", rule: "CH1001", want: 1,
+			cfg:   Config{Thresholds: map[string]float64{"CH1001.min-new-connections": 1}},
+			build: func() []*fx { return singleTxnConns(2, 0, "fin-server", true) },
+			check: wantText("opened 1 new connection ", "the server sent Connection: close (1x)")},
+		{desc: "server closes right after each response without a header", rule: "CH1001", want: 1,
+			build: func() []*fx { return singleTxnConns(4, 0, "fin-server", false) },
+			check: wantText("opened 3 new connections", "yet the server closed the connection right after the response (3x)")},
+		{desc: "look-alike: each connection ends by a client RST (an abort, no header refused persistence)", rule: "CH1001", want: 0,
+			build: func() []*fx { return singleTxnConns(4, 0, "rst-client", false) }},
+		{desc: "look-alike: each connection ends by a server RST", rule: "CH1001", want: 0,
+			build: func() []*fx { return singleTxnConns(4, 20, "rst-server", false) }},
+		{desc: "RST after the server refused persistence with Connection: close", rule: "CH1001", want: 1,
+			build: func() []*fx { return singleTxnConns(4, 0, "rst-client", true) },
+			check: wantText("the server sent Connection: close (3x)")},
+		{desc: "look-alike: the server closes each connection after 500 ms idle (keep-alive timeout)", rule: "CH1001", want: 0,
+			build: func() []*fx { return singleTxnConns(4, 500, "fin-server", false) }},
+		{desc: "the client closes each idle connection and opens another", rule: "CH1001", want: 1,
+			build: func() []*fx { return singleTxnConns(4, 500, "fin-client", false) },
+			check: wantText("the client closed the connection after it sat idle about 500 ms instead of reusing it (3x)")},
+		{desc: "the server closes after idling but had said Connection: close", rule: "CH1001", want: 1,
+			build: func() []*fx { return singleTxnConns(4, 500, "fin-server", true) }},
 
 		{desc: "Proxy-Connection sent", rule: "CH1002", want: 1,
 			build: func() []*fx {

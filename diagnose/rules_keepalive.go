@@ -20,7 +20,12 @@ var ruleMissingKeepAlive = &Rule{
 		Detection: "For each client address and server address and port: an HTTP connection that carried exactly " +
 			"one transaction, answered, and closed, followed by a new connection to the same server whose first " +
 			"SYN came within reopen-window of that close (a connection that died unanswered is a failure, not " +
-			"churn: see CC1008 and CH1006). One finding per client and server lists the extra connections " +
+			"churn: see CC1008 and CH1006). Two kinds of close are not churn when no header or framing refused " +
+			"persistence: a connection that ended by RST (an abort or a failure, after which a client must " +
+			"reconnect), and a server's close after the connection sat idle at least 100 ms after its response " +
+			"(a keep-alive idle timeout: persistence worked, the client just paused longer than the server " +
+			"waits). At least min-new-connections such reopenings are needed: one reopening is as well a client " +
+			"that needed a second connection once. One finding per client and server lists the extra connections " +
 			"and says which side refused persistence and how: Connection: close from the client or the server, " +
 			"HTTP/1.0 without Connection: keep-alive, or a close-delimited response body. The cost is the sum of " +
 			"the extra connections' initial round trips.",
@@ -36,6 +41,7 @@ var ruleMissingKeepAlive = &Rule{
 	},
 	Thresholds: []Threshold{
 		{Name: "reopen-window", Default: 1000, Unit: "ms", Doc: "longest time from a close to the next SYN counted as churn"},
+		{Name: "min-new-connections", Default: 2, Doc: "fewest reopenings (new connections right after a single-transaction one) reported for one client and server"},
 	},
 	checkCapture: checkMissingKeepAlive,
 }
@@ -58,6 +64,10 @@ func checkMissingKeepAlive(p *capturePass) {
 		for _, a := range g {
 			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 || a.idleBeforeClose < 0 {
 				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
+			}
+			if a.refusal == "" && (a.Close == reassembly.CloseRST ||
+				a.ClosedFirstBy == reassembly.RoleServer && a.idleBeforeClose >= idleTimeoutHint) {
+				continue // an abort, or a keep-alive idle timeout: persistence was not refused
 			}
 			// Groups are sorted by opening time: find the first connection
 			// opened after a closed (less a round trip of tolerance for
@@ -92,7 +102,7 @@ func checkMissingKeepAlive(p *capturePass) {
 				break
 			}
 		}
-		if extra == 0 {
+		if extra == 0 || float64(extra) < p.num("min-new-connections") {
 			continue
 		}
 		p.report(Finding{
@@ -108,12 +118,14 @@ func checkMissingKeepAlive(p *capturePass) {
 }
 
 // unannouncedClose describes a close that no header announced: right after
-// the response, or after the connection sat idle (a keep-alive timeout).
+// the response, or, by the client, after the connection sat idle (a
+// server's close after idling is its keep-alive timeout, which
+// checkMissingKeepAlive does not count).
 func unannouncedClose(s *connSummary) string {
 	who := roleOr(s.ClosedFirstBy, "one side")
 	if s.idleBeforeClose >= idleTimeoutHint {
 		return fmt.Sprintf("no header refused persistence; the %s closed the connection after it sat idle %s "+
-			"(a keep-alive timeout shorter than the client's pause)", who, roundMS(s.idleBeforeClose))
+			"instead of reusing it", who, roundMS(s.idleBeforeClose))
 	}
 	return "no header refused persistence, yet the " + who + " closed the connection right after the response"
 }
