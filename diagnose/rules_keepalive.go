@@ -41,7 +41,7 @@ var ruleMissingKeepAlive = &Rule{
 	},
 	Thresholds: []Threshold{
 		{Name: "reopen-window", Default: 1000, Unit: "ms", Doc: "longest time from a close to the next SYN counted as churn"},
-		{Name: "min-new-connections", Default: 2, Doc: "fewest reopenings (new connections right after a single-transaction one) reported for one client and server"},
+		{Name: "min-new-connections", Default: 2, Unit: "count", Doc: "fewest reopenings (new connections right after a single-transaction one) reported for one client and server"},
 	},
 	checkCapture: checkMissingKeepAlive,
 }
