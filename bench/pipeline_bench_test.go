@@ -43,6 +43,10 @@ func BenchmarkPipeline(b *testing.B) {
 		{"decode", decodeOnly},
 		{"reassembly", throughReassembly},
 		{"httpflow", throughHTTP},
+		// httpflow without keeping header field lists
+		// (httpflow.Config.DropHeaderFields), which no report format
+		// but HAR reads.
+		{"httpflow-nofields", throughHTTPWithoutFields},
 		{"diagnose", throughDiagnose},
 		{"analysis", fullAnalysis},
 	} {
@@ -120,12 +124,13 @@ func throughReassembly(b *testing.B, name string) int64 {
 type httpHandler struct {
 	parsers map[*reassembly.Connection]*httpflow.Conn
 	engine  *diagnose.Engine
+	cfg     httpflow.Config
 	nextTxn int
 	txns    int
 }
 
 func (h *httpHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	p := httpflow.NewConn(c, httpflow.Config{})
+	p := httpflow.NewConn(c, h.cfg)
 	h.parsers[c] = p
 	return p
 }
@@ -146,7 +151,15 @@ func (h *httpHandler) Closed(c *reassembly.Connection) {
 }
 
 func throughHTTP(b *testing.B, name string) int64 {
-	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}}
+	return parseHTTP(b, name, httpflow.Config{})
+}
+
+func throughHTTPWithoutFields(b *testing.B, name string) int64 {
+	return parseHTTP(b, name, httpflow.Config{DropHeaderFields: true})
+}
+
+func parseHTTP(b *testing.B, name string, cfg httpflow.Config) int64 {
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, cfg: cfg}
 	asm := reassembly.NewAssembler(reassembly.Config{}, h)
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()

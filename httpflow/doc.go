@@ -21,6 +21,7 @@
 //		p := h.parsers[c]
 //		app, txns := p.App(), p.Transactions()
 //		...
+//		p.Release() // the transactions stay valid; the parser is reused
 //	}
 //
 // The parser is incremental: each direction is a small state machine fed
@@ -80,7 +81,10 @@
 // not UTF-8) up to the bounds; a message that hit them says so with
 // HeadersTruncated, and the fields beyond are still interpreted for framing
 // and connection management. Obsolete line folding joins the continuation
-// to the previous value ("obs_fold").
+// to the previous value ("obs_fold"). A consumer that never shows header
+// fields sets Config.DropHeaderFields: the fields are still read, and every
+// other part of the message is the same, but Message.Headers stays nil,
+// which on a keep-alive connection is most of what a message allocates.
 //
 // # Pairing and pipelining
 //

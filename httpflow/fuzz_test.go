@@ -41,6 +41,7 @@ func FuzzConn(f *testing.F) {
 		if a, b := strings.Join(render(p.Transactions()), "\n"), strings.Join(render(q.Transactions()), "\n"); a != b || p.App() != q.App() {
 			t.Errorf("delivery split changed the result:\nwhole (%s):\n%s\nbytewise (%s):\n%s", p.App(), a, q.App(), b)
 		}
+		checkDropHeaderFields(t, Config{MaxHeaderBytes: 256, MaxHeaders: 8}, ops, whole)
 	})
 }
 

@@ -118,6 +118,12 @@ func (b *headerBlock) fold(cont []byte, maxBytes int) {
 
 func (r ref) of(s string) string { return s[r.lo:r.hi] }
 
+// startEnd returns where the start line's parts end in buf: they are
+// added first, before any field.
+func (b *headerBlock) startEnd() int {
+	return max(b.start[0].hi, b.start[1].hi, b.start[2].hi)
+}
+
 // framingInfo gathers what the header fields say about body length.
 type framingInfo struct {
 	clSeen, clBad, clConflict bool
@@ -129,7 +135,10 @@ func (f *framingInfo) reset() { *f = framingInfo{} }
 
 // interpret reads one header field into the message's connection
 // management fields and the framing info. name and value are trimmed.
-func interpret(m *Message, f *framingInfo, name, value string) {
+// With a slab, name and value are temporary (they alias a buffer that
+// will be reused) and whatever the message keeps of them is copied into
+// it; with nil they are kept as they are.
+func interpret(m *Message, f *framingInfo, name, value string, mem *slab) {
 	switch len(name) {
 	case len("content-length"):
 		if equalFold(name, "content-length") {
@@ -148,12 +157,16 @@ func interpret(m *Message, f *framingInfo, name, value string) {
 		if equalFold(name, "connection") {
 			for tok := range strings.SplitSeq(value, ",") {
 				if tok = trimOWSString(tok); tok != "" {
-					m.ConnectionTokens = append(m.ConnectionTokens, lowerToken(tok))
+					low, interned := lowerToken(tok)
+					if !interned {
+						low = mem.keep(low)
+					}
+					m.ConnectionTokens = append(m.ConnectionTokens, low)
 				}
 			}
 		} else if equalFold(name, "keep-alive") {
 			if m.KeepAlive == "" {
-				m.KeepAlive = value
+				m.KeepAlive = mem.keep(value)
 			} else {
 				m.KeepAlive += ", " + value
 			}
@@ -163,16 +176,16 @@ func interpret(m *Message, f *framingInfo, name, value string) {
 		if equalFold(name, "proxy-connection") {
 			m.HasProxyConnection = true
 			if m.ProxyConnection == "" {
-				m.ProxyConnection = value
+				m.ProxyConnection = mem.keep(value)
 			}
 		}
 	case len("expect"):
 		if equalFold(name, "expect") {
-			m.Expect = value
+			m.Expect = mem.keep(value)
 		}
 	case len("upgrade"):
 		if equalFold(name, "upgrade") {
-			m.Upgrade = value
+			m.Upgrade = mem.keep(value)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (p *Conn) closeTrailers(s *stream) {
 		return
 	}
 	s.trailersOpen = false
-	if len(s.blk.fields) == 0 {
+	if len(s.blk.fields) == 0 || p.cfg.DropHeaderFields {
 		return
 	}
 	str := p.mem.string(s.blk.buf)
@@ -81,7 +81,7 @@ func (p *Conn) headerLine(s *stream, line []byte, at reassembly.Span) {
 	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
 		// Not stored, but connection management still depends on it.
 		m.HeadersTruncated = true
-		interpret(m, &s.fi, string(name), string(value))
+		interpret(m, &s.fi, string(name), string(value), nil)
 	}
 }
 
@@ -165,11 +165,19 @@ func (p *Conn) closeBlock(s *stream) {
 	}
 	s.blkOpen = false
 	m := s.msg
-	str := p.mem.string(s.blk.buf)
-	if n := len(s.blk.fields); n > 0 {
-		m.Headers = p.mem.headerSlice(n)
-		for i, f := range s.blk.fields {
-			m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+	drop := p.cfg.DropHeaderFields
+	var str string
+	if drop {
+		// Only the start line's text is kept: it is the block's first
+		// bytes (see beginRequest and beginResponse).
+		str = p.mem.string(s.blk.buf[:s.blk.startEnd()])
+	} else {
+		str = p.mem.string(s.blk.buf)
+		if n := len(s.blk.fields); n > 0 {
+			m.Headers = p.mem.headerSlice(n)
+			for i, f := range s.blk.fields {
+				m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+			}
 		}
 	}
 	if s.blk.truncated {
@@ -188,8 +196,15 @@ func (p *Conn) closeBlock(s *stream) {
 		m.Version = versionString(s.blk.buf, str, s.blk.start[0])
 		m.Reason = s.blk.start[1].of(str)
 	}
-	for _, h := range m.Headers {
-		interpret(m, &s.fi, h.Name, h.Value)
+	if drop {
+		buf := s.blk.buf
+		for _, f := range s.blk.fields {
+			interpret(m, &s.fi, tempString(buf[f.name.lo:f.name.hi]), tempString(buf[f.value.lo:f.value.hi]), &p.mem)
+		}
+	} else {
+		for _, h := range m.Headers {
+			interpret(m, &s.fi, h.Name, h.Value, nil)
+		}
 	}
 	if s.fi.clSeen {
 		m.DeclaredLength = s.fi.cl

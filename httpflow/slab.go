@@ -45,6 +45,24 @@ func (a *slab) string(b []byte) string {
 	return unsafe.String(&a.bytes[start], len(b))
 }
 
+// keep returns s, copied into the slab when there is one (s then aliases
+// memory that is about to be reused); a nil slab returns s itself.
+func (a *slab) keep(s string) string {
+	if a == nil || s == "" {
+		return s
+	}
+	return a.string(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// tempString returns a string over b without copying: it must not be
+// kept past the next change to b.
+func tempString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // headerSlice returns n zeroed Headers, capped so that appending to them
 // cannot reach another message's.
 func (a *slab) headerSlice(n int) []Header {

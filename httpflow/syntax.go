@@ -261,19 +261,20 @@ func internVersion(b []byte) (string, bool) {
 }
 
 // lowerToken returns the lower-cased token, interning the connection
-// options that matter here.
-func lowerToken(s string) string {
+// options that matter here (interned reports that the result is one of
+// them, which shares no memory with s).
+func lowerToken(s string) (low string, interned bool) {
 	for _, k := range [...]string{"close", "keep-alive", "upgrade", "te"} {
 		if len(s) == len(k) && equalFold(s, k) {
-			return k
+			return k, true
 		}
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return toLowerASCII(s)
+			return toLowerASCII(s), false
 		}
 	}
-	return s
+	return s, false
 }
 
 func toLowerASCII(s string) string {
