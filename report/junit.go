@@ -2,9 +2,10 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -21,45 +22,36 @@ type JUnitOptions struct {
 	// its --enable/--disable selection left on, so a disabled rule does
 	// not show up as passing.
 	Rules []*diagnose.Rule
-	// MinSeverity is the least severity that fails a test case (info,
-	// warning or error, like --fail-on); findings below it are listed in
-	// the test case's system-out and the case passes. Empty: every
-	// finding fails its test case.
+	// MinSeverity is the least severity whose findings fail (info,
+	// warning or error, like --fail-on); findings below it get no case of
+	// their own but are listed in the system-out of their rule's passing
+	// case. Empty: every finding fails.
 	MinSeverity string
 }
 
-// JUnit XML, in the shape Jenkins, GitLab and GitHub test reporters read.
-type (
-	junitSuite struct {
-		Name       string
-		Tests      int
-		Failures   int
-		Properties [][2]string
-		Cases      []junitCase
-	}
-	junitCase struct {
-		Name, ClassName string
-		Failure         *junitFailure
-		SystemOut       string
-	}
-	junitFailure struct {
-		Message, Type, Text string
-	}
-)
-
-// WriteJUnit writes the report as JUnit XML for CI dashboards: one test
-// suite per rule (every registered rule, in registry order), and in it one
-// test case per connection for connection-scope rules, or one "capture"
-// case for capture-scope rules. A case fails when its rule found something
-// there; the failure message is the first finding's message and its text
-// lists every finding with evidence frames, time and cost. Findings of a
-// rule that is not registered get a suite of their own, so none is lost.
+// WriteJUnit writes the report as JUnit XML for CI dashboards, in the shape
+// Jenkins, GitLab and GitHub test reporters read: one test suite per rule
+// (every registered rule, in registry order), and in it one failing test
+// case per finding, named after the rule, the connection's endpoints and
+// the transaction, so the same capture always gives the same names. A
+// rule that found nothing gets one passing case, so a clean run still
+// shows every rule that looked. Each failure's message is the finding's
+// message and its text the evidence: connection, frames, time, cost.
+// Findings of a rule that is not registered get a suite of their own, so
+// none is lost.
+//
+// The document's size is O(rules + findings), whatever the number of
+// connections, and it is streamed: the counts the suite attributes carry
+// are taken in a first pass over the findings, then each case is written
+// as it is built.
 func WriteJUnit(w io.Writer, r *analysis.Report) error {
 	return WriteJUnitWith(w, r, JUnitOptions{})
 }
 
 // WriteJUnitWith is WriteJUnit with a chosen rule list and failure
-// threshold.
+// threshold. Findings below opts.MinSeverity do not fail: they are listed
+// in the system-out of their rule's passing case (or, when the rule also
+// has failing findings, of its suite).
 func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 	if r == nil {
 		return errNilReport
@@ -74,85 +66,276 @@ func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 	if rules == nil {
 		rules = diagnose.Rules()
 	}
-	j := &junitBuilder{minRank: minRank, inputs: inputNames(r), byRule: map[string]map[int][]*analysis.FindingReport{}}
-	j.conns = nonNil(r.Connections)
-	sort.SliceStable(j.conns, func(a, b int) bool { return j.conns[a].ID < j.conns[b].ID })
-	j.connByID = connsByID(r)
-	for _, f := range sortedFindings(r.Findings) {
-		if j.byRule[f.Rule] == nil {
-			j.byRule[f.Rule] = map[int][]*analysis.FindingReport{}
-		}
-		j.byRule[f.Rule][f.Connection] = append(j.byRule[f.Rule][f.Connection], f)
+	suites := junitSuites(rules, r.Findings, minRank)
+	conns, err := junitConnections(r, r.Findings)
+	if err != nil {
+		return fmt.Errorf("report: junit: %w", err)
 	}
-	var suites []junitSuite
-	seen := map[string]bool{}
-	for _, rule := range rules {
-		if rule == nil || seen[rule.ID] {
-			continue
-		}
-		seen[rule.ID] = true
-		suites = append(suites, j.ruleSuite(rule))
-	}
-	// Rules the registry does not list (a newer report, a plugin): keep
-	// their findings visible.
-	var unknown []string
-	for id := range j.byRule {
-		if !seen[id] {
-			unknown = append(unknown, id)
-		}
-	}
-	sort.Strings(unknown)
-	for _, id := range unknown {
-		suites = append(suites, j.unknownRuleSuite(id))
-	}
-
-	bw := bufio.NewWriter(w)
-	writeJUnitXML(bw, suites)
-	if err := bw.Flush(); err != nil {
+	jw := &junitWriter{w: bufio.NewWriter(w), conns: conns, inputs: inputNames(r)}
+	jw.document(suites)
+	if err := jw.w.Flush(); err != nil {
 		return fmt.Errorf("report: junit: %w", err)
 	}
 	return nil
 }
 
-// writeJUnitXML prints the document. It is written by hand rather than
-// with encoding/xml so that failure texts keep their line breaks readable
+// junitSuite is one rule's test suite before it is written: its findings
+// in case order, split at the threshold, which is all its counts need.
+type junitSuite struct {
+	id, slug string
+	rule     *diagnose.Rule // nil for a rule the registry lacks
+	failing  []*analysis.FindingReport
+	passing  []*analysis.FindingReport // below the threshold
+}
+
+// tests is the number of test cases the suite holds: one per failing
+// finding, or the rule's single passing case.
+func (s *junitSuite) tests() int { return max(len(s.failing), 1) }
+
+// junitSuites groups the findings by rule into one suite per rule: the
+// listed rules first, in their order (nil and repeated entries skipped),
+// then rules the list lacks, by ID. Within a suite findings are in case
+// order: by connection (capture-wide findings, connection 0, last), then
+// transaction, time and message.
+func junitSuites(rules []*diagnose.Rule, findings []*analysis.FindingReport, minRank int) []*junitSuite {
+	var suites []*junitSuite
+	byID := map[string]*junitSuite{}
+	for _, rule := range rules {
+		if rule == nil || byID[rule.ID] != nil {
+			continue
+		}
+		s := &junitSuite{id: rule.ID, slug: rule.Slug, rule: rule}
+		byID[rule.ID] = s
+		suites = append(suites, s)
+	}
+	var unknown []*junitSuite
+	for _, f := range findings {
+		if f == nil {
+			continue
+		}
+		s := byID[f.Rule]
+		if s == nil {
+			s = &junitSuite{id: f.Rule, slug: f.Slug}
+			byID[f.Rule] = s
+			unknown = append(unknown, s)
+		}
+		if severityRank(f.Severity) >= minRank {
+			s.failing = append(s.failing, f)
+		} else {
+			s.passing = append(s.passing, f)
+		}
+	}
+	slices.SortFunc(unknown, func(a, b *junitSuite) int { return cmp.Compare(a.id, b.id) })
+	suites = append(suites, unknown...)
+	for _, s := range suites {
+		slices.SortStableFunc(s.failing, compareJUnitCases)
+		slices.SortStableFunc(s.passing, compareJUnitCases)
+	}
+	return suites
+}
+
+func compareJUnitCases(a, b *analysis.FindingReport) int {
+	// Connection IDs start at 1; 0, a finding that names none, sorts last.
+	last := func(f *analysis.FindingReport) int {
+		if f.Connection == 0 {
+			return 1
+		}
+		return 0
+	}
+	return cmp.Or(
+		cmp.Compare(last(a), last(b)),
+		cmp.Compare(a.Connection, b.Connection),
+		cmp.Compare(a.Transaction, b.Transaction),
+		cmp.Compare(a.Time, b.Time),
+		cmp.Compare(a.Message, b.Message),
+	)
+}
+
+// junitConn is what a case needs of its connection: the endpoints for its
+// name and the input and frame range for its evidence.
+type junitConn struct {
+	client, server        string
+	input                 int
+	firstFrame, lastFrame uint64
+}
+
+// junitConnections reads the report's connections once and keeps those a
+// finding names, so memory follows the findings, not the connections.
+func junitConnections(r *analysis.Report, findings []*analysis.FindingReport) (map[int]junitConn, error) {
+	named := map[int]junitConn{}
+	for _, f := range findings {
+		if f != nil && f.Connection != 0 {
+			named[f.Connection] = junitConn{}
+		}
+	}
+	found := make(map[int]junitConn, len(named))
+	if len(named) == 0 {
+		return found, nil
+	}
+	err := r.EachConnection(func(c *analysis.ConnReport) error {
+		if _, ok := named[c.ID]; ok {
+			// Copies, so the index never pins the record they came from.
+			found[c.ID] = junitConn{
+				client: strings.Clone(c.Client), server: strings.Clone(c.Server),
+				input: c.Input, firstFrame: c.FirstFrame, lastFrame: c.LastFrame,
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
+// junitWriter prints the document. It is written by hand rather than with
+// encoding/xml so that failure texts keep their line breaks readable
 // (encoding/xml writes every newline as &#xA;); every string in it has
 // been through clean, so escaping the five markup characters suffices.
-func writeJUnitXML(w *bufio.Writer, suites []junitSuite) {
+// Write errors stick in the bufio.Writer and come out of its Flush.
+type junitWriter struct {
+	w      *bufio.Writer
+	conns  map[int]junitConn
+	inputs map[int]string
+}
+
+func (j *junitWriter) document(suites []*junitSuite) {
 	tests, failures := 0, 0
 	for _, s := range suites {
-		tests += s.Tests
-		failures += s.Failures
+		tests += s.tests()
+		failures += len(s.failing)
 	}
-	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"0\">\n", tests, failures)
+	j.w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"0\">\n", tests, failures)
 	for _, s := range suites {
-		fmt.Fprintf(w, "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n", xmlEscape(s.Name), s.Tests, s.Failures)
-		if len(s.Properties) > 0 {
-			w.WriteString("    <properties>\n")
-			for _, p := range s.Properties {
-				fmt.Fprintf(w, "      <property name=\"%s\" value=\"%s\"/>\n", xmlEscape(p[0]), xmlEscape(p[1]))
-			}
-			w.WriteString("    </properties>\n")
-		}
-		for _, c := range s.Cases {
-			fmt.Fprintf(w, "    <testcase name=\"%s\" classname=\"%s\"", xmlEscape(c.Name), xmlEscape(c.ClassName))
-			if c.Failure == nil && c.SystemOut == "" {
-				w.WriteString("/>\n")
-				continue
-			}
-			w.WriteString(">\n")
-			if f := c.Failure; f != nil {
-				fmt.Fprintf(w, "      <failure message=\"%s\" type=\"%s\">%s</failure>\n", xmlEscape(f.Message), xmlEscape(f.Type), xmlEscape(f.Text))
-			}
-			if c.SystemOut != "" {
-				fmt.Fprintf(w, "      <system-out>%s</system-out>\n", xmlEscape(c.SystemOut))
-			}
-			w.WriteString("    </testcase>\n")
-		}
-		w.WriteString("  </testsuite>\n")
+		j.suite(s)
 	}
-	w.WriteString("</testsuites>\n")
+	j.w.WriteString("</testsuites>\n")
+}
+
+func (j *junitWriter) suite(s *junitSuite) {
+	fmt.Fprintf(j.w, "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n",
+		xmlEscape(clean(s.id+" "+s.slug)), s.tests(), len(s.failing))
+	j.w.WriteString("    <properties>\n")
+	if rule := s.rule; rule != nil {
+		j.property("title", clean(rule.Title))
+		j.property("severity", rule.Severity.String())
+		j.property("scope", rule.Scope.String())
+	} else {
+		j.property("note", "rule not in this build's registry")
+	}
+	j.w.WriteString("    </properties>\n")
+	class := "connscope." + clean(s.id)
+	if len(s.failing) == 0 {
+		// The rule's one passing case; what it found below the threshold
+		// goes in its output.
+		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"%s\"", xmlEscape(clean(s.id+" "+s.slug)), xmlEscape(class))
+		if len(s.passing) == 0 {
+			j.w.WriteString("/>\n")
+		} else {
+			j.w.WriteString(">\n")
+			j.systemOut("      ", s.passing)
+			j.w.WriteString("    </testcase>\n")
+		}
+	}
+	// A name can repeat (two findings of one rule on one transaction):
+	// later ones are numbered, in case order, so names stay unique.
+	seen := map[string]int{}
+	for _, f := range s.failing {
+		name := j.caseName(f)
+		if seen[name]++; seen[name] > 1 {
+			name += " #" + strconv.Itoa(seen[name])
+		}
+		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"%s\">\n", xmlEscape(name), xmlEscape(class))
+		fmt.Fprintf(j.w, "      <failure message=\"%s\" type=\"%s\">", xmlEscape(short(f.Message, 500)), xmlEscape(clean(f.Severity)))
+		j.w.WriteString(xmlEscape(j.findingText(f)))
+		j.w.WriteString("</failure>\n    </testcase>\n")
+	}
+	if len(s.failing) > 0 && len(s.passing) > 0 {
+		// Findings below the threshold next to failing ones (a rule's
+		// findings share its severity, so only a hand-made or merged
+		// report has these): the suite's own output.
+		j.systemOut("    ", s.passing)
+	}
+	j.w.WriteString("  </testsuite>\n")
+}
+
+func (j *junitWriter) property(name, value string) {
+	fmt.Fprintf(j.w, "      <property name=\"%s\" value=\"%s\"/>\n", xmlEscape(name), xmlEscape(value))
+}
+
+// systemOut lists findings below the failure threshold, one block each.
+func (j *junitWriter) systemOut(indent string, fs []*analysis.FindingReport) {
+	j.w.WriteString(indent + "<system-out>below the failure threshold:\n")
+	for _, f := range fs {
+		j.w.WriteString(xmlEscape(j.findingText(f)))
+	}
+	j.w.WriteString("</system-out>\n")
+}
+
+// caseName names a finding's test case: rule, then where it was found
+// (connection ID and endpoints, or "capture" for a finding that names no
+// connection, with the connections it names), then the transaction. The
+// same capture always gives the same name, and a dashboard shows it on
+// one line: every captured part is cleaned and cut short.
+func (j *junitWriter) caseName(f *analysis.FindingReport) string {
+	var b strings.Builder
+	b.WriteString(clean(f.Rule))
+	switch c, ok := j.conns[f.Connection]; {
+	case ok:
+		b.WriteByte(' ')
+		b.WriteString(connLabel(f.Connection, c))
+	case f.Connection != 0:
+		fmt.Fprintf(&b, " connection %d", f.Connection)
+	default:
+		b.WriteString(" capture")
+		if len(f.Connections) > 0 {
+			b.WriteString(", connections ")
+			b.WriteString(textsafe.Truncate(joinInts(f.Connections), 80))
+		}
+	}
+	if f.Transaction != 0 {
+		fmt.Fprintf(&b, ", transaction %d", f.Transaction)
+	}
+	return b.String()
+}
+
+// connLabel names a connection in a test case: stable across runs of the
+// same capture, readable on a dashboard.
+func connLabel(id int, c junitConn) string {
+	return fmt.Sprintf("connection %d %s -> %s", id, short(c.client, 64), short(c.server, 64))
+}
+
+// short cleans s and cuts it to n runes, for names and attributes that a
+// dashboard shows on one line.
+func short(s string, n int) string { return textsafe.Truncate(clean(s), n) }
+
+// findingText is one finding's evidence block: its connection (when the
+// report lists it), then severity, rule, time, message, transaction,
+// connections, frames, cost, related evidence and vantage point.
+func (j *junitWriter) findingText(f *analysis.FindingReport) string {
+	var b strings.Builder
+	b.WriteByte('\n')
+	if c, ok := j.conns[f.Connection]; ok {
+		fmt.Fprintf(&b, "connection %d: %s -> %s, input %s, frames %d-%d\n",
+			f.Connection, short(c.client, 64), short(c.server, 64), short(j.inputs[c.input], 200), c.firstFrame, c.lastFrame)
+	}
+	fmt.Fprintf(&b, "\n[%s] %s %s at %s\n", clean(f.Severity), clean(f.Rule), clean(f.Slug), f.Time)
+	fmt.Fprintf(&b, "  %s\n", clean(f.Message))
+	if f.Transaction != 0 {
+		fmt.Fprintf(&b, "  transaction %d\n", f.Transaction)
+	}
+	if len(f.Connections) > 0 {
+		fmt.Fprintf(&b, "  connections %s\n", joinInts(f.Connections))
+	}
+	fmt.Fprintf(&b, "  frames %s\n", joinFrames(f.Frames))
+	if f.CostMS != nil {
+		fmt.Fprintf(&b, "  estimated cost %s\n", fmtMS(float64(*f.CostMS)))
+	}
+	for _, x := range f.Related {
+		fmt.Fprintf(&b, "  related: frame %d at %s: %s\n", x.Frame, x.Time, clean(x.Message))
+	}
+	if f.Vantage != "" {
+		fmt.Fprintf(&b, "  vantage: %s\n", clean(f.Vantage))
+	}
+	return b.String()
 }
 
 // xmlEscape escapes the markup characters. Its input has been through
@@ -181,146 +364,6 @@ func xmlEscape(s string) string {
 			b.WriteRune(utf8.RuneError)
 		default:
 			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// junitBuilder holds what every suite is built from: the findings grouped
-// by rule and then by connection (0 for findings that name none).
-type junitBuilder struct {
-	minRank  int
-	inputs   map[int]string
-	conns    []*analysis.ConnReport // by ID
-	connByID map[int]*analysis.ConnReport
-	byRule   map[string]map[int][]*analysis.FindingReport
-}
-
-// ruleSuite is one registered rule's suite: a case per connection, or one
-// "capture" case for a capture-scope rule. Findings of a connection-scope
-// rule that name no connection of the report get a "capture" case too.
-func (j *junitBuilder) ruleSuite(rule *diagnose.Rule) junitSuite {
-	found := j.byRule[rule.ID]
-	s := junitSuite{
-		Name: clean(rule.ID + " " + rule.Slug),
-		Properties: [][2]string{
-			{"title", clean(rule.Title)},
-			{"severity", rule.Severity.String()},
-			{"scope", rule.Scope.String()},
-		},
-	}
-	var capture []*analysis.FindingReport
-	for id, fs := range found {
-		if rule.Scope == diagnose.ScopeCapture || j.connByID[id] == nil {
-			capture = append(capture, fs...)
-		}
-	}
-	if rule.Scope != diagnose.ScopeCapture {
-		for _, c := range j.conns {
-			s.add(j.caseOf(rule.ID, connLabel(c), found[c.ID], c))
-		}
-	}
-	if rule.Scope == diagnose.ScopeCapture || len(capture) > 0 {
-		s.add(j.caseOf(rule.ID, "capture", sortedFindings(capture), nil))
-	}
-	return s
-}
-
-// unknownRuleSuite is the suite of a rule the registry lacks: a case for
-// each connection it named.
-func (j *junitBuilder) unknownRuleSuite(id string) junitSuite {
-	ids := make([]int, 0, len(j.byRule[id]))
-	for cid := range j.byRule[id] {
-		ids = append(ids, cid)
-	}
-	sort.Ints(ids)
-	first := j.byRule[id][ids[0]][0]
-	s := junitSuite{Name: clean(id + " " + first.Slug), Properties: [][2]string{{"note", "rule not in this build's registry"}}}
-	for _, cid := range ids {
-		if c := j.connByID[cid]; c != nil {
-			s.add(j.caseOf(id, connLabel(c), j.byRule[id][cid], c))
-		} else {
-			s.add(j.caseOf(id, "capture", j.byRule[id][cid], nil))
-		}
-	}
-	return s
-}
-
-func (s *junitSuite) add(c junitCase) {
-	s.Cases = append(s.Cases, c)
-	s.Tests++
-	if c.Failure != nil {
-		s.Failures++
-	}
-}
-
-// connLabel names a connection in a test case: stable across runs of the
-// same capture, readable on a dashboard.
-func connLabel(c *analysis.ConnReport) string {
-	return fmt.Sprintf("connection %d %s -> %s", c.ID, short(c.Client, 64), short(c.Server, 64))
-}
-
-// short cleans s and cuts it to n runes, for names and attributes that a
-// dashboard shows on one line.
-func short(s string, n int) string { return textsafe.Truncate(clean(s), n) }
-
-// caseOf builds one test case from the findings of one rule there.
-func (j *junitBuilder) caseOf(ruleID, name string, fs []*analysis.FindingReport, c *analysis.ConnReport) junitCase {
-	minRank, inputs := j.minRank, j.inputs
-	tc := junitCase{Name: name, ClassName: "connscope." + clean(ruleID)}
-	var failing, passing []*analysis.FindingReport
-	for _, f := range fs {
-		if severityRank(f.Severity) >= minRank {
-			failing = append(failing, f)
-		} else {
-			passing = append(passing, f)
-		}
-	}
-	if len(failing) > 0 {
-		msg := short(failing[0].Message, 500)
-		if len(failing) > 1 {
-			msg += fmt.Sprintf(" (and %d more)", len(failing)-1)
-		}
-		worst := failing[0].Severity
-		for _, f := range failing {
-			if severityRank(f.Severity) > severityRank(worst) {
-				worst = f.Severity
-			}
-		}
-		tc.Failure = &junitFailure{Message: msg, Type: clean(worst), Text: findingsText(failing, c, inputs)}
-	}
-	if len(passing) > 0 {
-		tc.SystemOut = "below the failure threshold:\n" + findingsText(passing, c, inputs)
-	}
-	return tc
-}
-
-// findingsText lists findings with their evidence, one block each.
-func findingsText(fs []*analysis.FindingReport, c *analysis.ConnReport, inputs map[int]string) string {
-	var b strings.Builder
-	b.WriteByte('\n')
-	if c != nil {
-		fmt.Fprintf(&b, "connection %d: %s -> %s, input %s, frames %d-%d\n",
-			c.ID, short(c.Client, 64), short(c.Server, 64), short(inputs[c.Input], 200), c.FirstFrame, c.LastFrame)
-	}
-	for _, f := range fs {
-		fmt.Fprintf(&b, "\n[%s] %s %s at %s\n", clean(f.Severity), clean(f.Rule), clean(f.Slug), f.Time)
-		fmt.Fprintf(&b, "  %s\n", clean(f.Message))
-		if f.Transaction != 0 {
-			fmt.Fprintf(&b, "  transaction %d\n", f.Transaction)
-		}
-		if len(f.Connections) > 0 {
-			fmt.Fprintf(&b, "  connections %s\n", joinInts(f.Connections))
-		}
-		fmt.Fprintf(&b, "  frames %s\n", joinFrames(f.Frames))
-		if f.CostMS != nil {
-			fmt.Fprintf(&b, "  estimated cost %s\n", fmtMS(float64(*f.CostMS)))
-		}
-		for _, x := range f.Related {
-			fmt.Fprintf(&b, "  related: frame %d at %s: %s\n", x.Frame, x.Time, clean(x.Message))
-		}
-		if f.Vantage != "" {
-			fmt.Fprintf(&b, "  vantage: %s\n", clean(f.Vantage))
 		}
 	}
 	return b.String()
