@@ -53,6 +53,13 @@ type ackWaitScan struct {
 }
 
 func scanAckWaits(v *connView, lim ackWaitLimits) []ackWait {
+	// An ACK delay is at most the time between two of the connection's
+	// segments (the leg subtracted from it is never negative): a
+	// connection that lasted less than the shortest delay has none. (A
+	// negative span is one that overflowed: not short.)
+	if span := v.lastTime - v.firstTime; span >= 0 && span < lim.minDelay {
+		return nil
+	}
 	segs := v.c.Segments
 	var out []ackWait
 	for _, d := range [...]reassembly.Direction{reassembly.ClientToServer, reassembly.ServerToClient} {

@@ -36,21 +36,53 @@ type connView struct {
 	// absence of a response stay quiet when the server's side was missed.
 	missed [2]bool
 
-	// Indexes built on first use by the lookups below.
-	byFrame   [2][]msgRef
-	originals *[2][]int      // new-data segment indexes per direction, by sequence number
-	ackWaits  []ackWaitScan  // findAckWaits results, by limits
-	flights   []flightResult // by transaction index
-	flightBuf []flight       // every response's flights, see responseFlights
-	reset     *resetView     // see viewReset
-	resetDone bool
-	closes    []int
-	newData   [2][]int32 // newData[d][i]: new-data segments of d among the first i
+	// From the one pass over the segments, for rules to rule themselves
+	// out before any work of their own: kinds is every segment's Kind
+	// or-ed together; syns and synacks count SYN and SYN/ACK segments
+	// (capture duplicates left out); firstTime and lastTime bound the
+	// segments' times.
+	kinds               reassembly.SegmentKind
+	syns, synacks       int
+	firstTime, lastTime int64
+
+	// Indexes built on first use by the lookups below. Their buffers are
+	// kept from one connection to the next (an Engine diagnoses one
+	// connection at a time), so the built flags, not nil, say whether they
+	// describe this connection.
+	byFrame        [2][]msgRef
+	byFrameBuilt   [2]bool
+	originals      [2][]int // new-data segment indexes per direction, by sequence number
+	originalsBuilt bool
+	ackWaits       []ackWaitScan  // findAckWaits results, by limits
+	flights        []flightResult // by transaction index
+	flightsBuilt   bool
+	flightBuf      []flight   // every response's flights, see responseFlights
+	reset          *resetView // see viewReset
+	resetDone      bool
+	closes         []int
+	closesBuilt    bool
+	newData        [2][]int32 // newData[d][i]: new-data segments of d among the first i
+	newDataBuilt   [2]bool
 }
 
+// newConnView builds a view of one connection. Engine.Connection uses
+// resetConnView instead, which reuses the buffers of the previous one.
 func newConnView(ci *ConnInfo) *connView {
+	v := &connView{}
+	v.resetConnView(ci)
+	return v
+}
+
+// resetConnView makes v the view of ci, keeping the capacity of every
+// buffer the lookups fill.
+func (v *connView) resetConnView(ci *ConnInfo) {
 	c := ci.Conn
-	v := &connView{c: c, txs: ci.Transactions, vantage: Vantage(c)}
+	*v = connView{
+		c: c, txs: ci.Transactions, vantage: Vantage(c),
+		byFrame: [2][]msgRef{v.byFrame[0][:0], v.byFrame[1][:0]}, originals: [2][]int{v.originals[0][:0], v.originals[1][:0]},
+		ackWaits: v.ackWaits[:0], flights: v.flights[:0], flightBuf: v.flightBuf[:0], closes: v.closes[:0],
+		newData: [2][]int32{v.newData[0][:0], v.newData[1][:0]},
+	}
 	if toServer, toClient, ok := handshakeLegs(&c.Handshake); ok {
 		v.leg[reassembly.ClientToServer], v.leg[reassembly.ServerToClient] = toServer, toClient
 		v.legKnown = true
@@ -66,13 +98,25 @@ func newConnView(ci *ConnInfo) *connView {
 	var largest [2]uint32
 	var sentEnd, acked [2]uint32
 	var sentSeen, ackSeen [2]bool
+	if len(c.Segments) > 0 {
+		v.firstTime, v.lastTime = c.Segments[0].Time, c.Segments[0].Time
+	}
 	for i := range c.Segments {
 		s := &c.Segments[i]
+		v.kinds |= s.Kind
+		v.firstTime, v.lastTime = min(v.firstTime, s.Time), max(v.lastTime, s.Time)
+		f := flagsOf(s)
+		if f.Has(capture.FlagSYN) && s.Kind&reassembly.KindCaptureDuplicate == 0 {
+			if f.Has(capture.FlagACK) {
+				v.synacks++
+			} else {
+				v.syns++
+			}
+		}
 		if s.Dir > reassembly.ServerToClient {
 			continue
 		}
 		largest[s.Dir] = max(largest[s.Dir], s.Len)
-		f := flagsOf(s)
 		end := seqEnd(s)
 		if f&(capture.FlagSYN|capture.FlagFIN) != 0 {
 			end++
@@ -93,7 +137,6 @@ func newConnView(ci *ConnInfo) *connView {
 			v.mss[d] = largest[d]
 		}
 	}
-	return v
 }
 
 // timestampOptionBytes is what the TCP timestamp option (RFC 7323) takes
@@ -154,15 +197,15 @@ type msgRef struct {
 // messagesByFrame returns direction d's messages ordered by first frame,
 // built on first use.
 func (v *connView) messagesByFrame(d reassembly.Direction) []msgRef {
-	if v.byFrame[d] == nil {
-		refs := make([]msgRef, 0, len(v.txs))
+	if !v.byFrameBuilt[d] {
+		refs := v.byFrame[d][:0]
 		for _, t := range v.txs {
 			if m := message(t, d); m != nil && m.FirstFrame != 0 {
 				refs = append(refs, msgRef{m.FirstFrame, t})
 			}
 		}
 		slices.SortStableFunc(refs, func(a, b msgRef) int { return cmp.Compare(a.frame, b.frame) })
-		v.byFrame[d] = refs
+		v.byFrame[d], v.byFrameBuilt[d] = refs, true
 	}
 	return v.byFrame[d]
 }
@@ -186,9 +229,9 @@ func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *httpflow
 // sorted by sequence number, for finding a retransmission's first
 // transmission.
 func (v *connView) originalsBySeq() [2][]int {
-	if v.originals == nil {
+	if !v.originalsBuilt {
 		segs := v.c.Segments
-		var o [2][]int
+		o := &v.originals
 		for i := range segs {
 			if isNewData(&segs[i]) && segs[i].Dir <= reassembly.ServerToClient {
 				o[segs[i].Dir] = append(o[segs[i].Dir], i)
@@ -197,16 +240,16 @@ func (v *connView) originalsBySeq() [2][]int {
 		for d := range o {
 			slices.SortStableFunc(o[d], func(a, b int) int { return cmp.Compare(segs[a].Seq, segs[b].Seq) })
 		}
-		v.originals = &o
+		v.originalsBuilt = true
 	}
-	return *v.originals
+	return v.originals
 }
 
 // closeAfter returns the first FIN or RST of either side at or after
 // capture time at (0, 0 when none).
 func (v *connView) closeAfter(at int64) (uint64, int64) {
-	if v.closes == nil {
-		v.closes = []int{}
+	if !v.closesBuilt {
+		v.closesBuilt = true
 		for i := range v.c.Segments {
 			s := &v.c.Segments[i]
 			if flagsOf(s)&finRST != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
@@ -240,15 +283,16 @@ func (v *connView) timingTrusted() bool { return !v.missed[0] && !v.missed[1] }
 // from and before until, from prefix counts built on first use.
 func (v *connView) sentData(d reassembly.Direction, from, until uint64) bool {
 	segs := v.c.Segments
-	if v.newData[d] == nil {
-		counts := make([]int32, len(segs)+1)
+	if !v.newDataBuilt[d] {
+		counts := slices.Grow(v.newData[d][:0], len(segs)+1)[:len(segs)+1]
+		counts[0] = 0
 		for i := range segs {
 			counts[i+1] = counts[i]
 			if segs[i].Dir == d && isNewData(&segs[i]) {
 				counts[i+1]++
 			}
 		}
-		v.newData[d] = counts
+		v.newData[d], v.newDataBuilt[d] = counts, true
 	}
 	lo := sort.Search(len(segs), func(i int) bool { return segs[i].Frame > from })
 	hi := sort.Search(len(segs), func(i int) bool { return segs[i].Frame >= until })

@@ -49,6 +49,9 @@ type Engine struct {
 	// leftOut counts findings beyond MaxFindingsPerRuleInCapture, by rule
 	// ID.
 	leftOut map[string]int
+	// view and pass are reused from one connection to the next.
+	view connView
+	pass connPass
 }
 
 // ruleRun is one enabled rule as an Engine runs it.
@@ -144,8 +147,10 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 		return nil
 	}
 	start := len(e.findings)
-	v := newConnView(ci)
-	p := &connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
+	v := &e.view
+	v.resetConnView(ci)
+	p := &e.pass
+	*p = connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
 	for _, run := range e.connRules {
 		p.run, p.rule, p.reported, p.leftOut = run, run.rule, 0, 0
 		run.rule.checkConnection(p)
@@ -157,6 +162,9 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	if keepsSummary(ci.Conn) {
 		e.summarize(ci, v)
 	}
+	// Hold on to no connection until the next one.
+	*p = connPass{}
+	v.c, v.txs, v.reset = nil, nil, nil
 	// A copy: Finish reorders the engine's own list.
 	return slices.Clone(e.findings[start:])
 }

@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"slices"
+
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -27,8 +29,10 @@ func responseFlights(v *connView, i int, minRTT int64) ([]flight, bool) {
 	}
 	// CT1004, CT1005 and CT1006 ask for the same responses: split each
 	// once, into one buffer shared by the connection's responses.
-	if v.flights == nil {
-		v.flights = make([]flightResult, len(v.txs))
+	if !v.flightsBuilt {
+		v.flights = slices.Grow(v.flights[:0], len(v.txs))[:len(v.txs)]
+		clear(v.flights)
+		v.flightsBuilt = true
 	}
 	r := &v.flights[i]
 	if !r.done {

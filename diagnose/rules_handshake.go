@@ -132,6 +132,9 @@ var ruleSYNRetransmission = &Rule{
 
 func checkSYNRetransmission(p *connPass) {
 	h := &p.c.Handshake
+	if p.v.syns <= 1 && p.v.synacks <= 1 && h.SYNRetransmissions == 0 {
+		return // one SYN and at most one SYN/ACK: nothing was sent again
+	}
 	var syns, synacks []int
 	for i := range p.c.Segments {
 		s := &p.c.Segments[i]

@@ -71,8 +71,9 @@ type retransGroup struct {
 }
 
 func reportRetransmissions(p *connPass, one, many string, match func(reassembly.SegmentKind) bool) {
+	const retransmitted = reassembly.KindRetransmission | reassembly.KindFastRetransmission | reassembly.KindSpuriousRetrans
 	segs := p.c.Segments
-	if !slices.ContainsFunc(segs, func(s reassembly.SegmentRecord) bool { return match(s.Kind) }) {
+	if p.v.kinds&retransmitted == 0 || !slices.ContainsFunc(segs, func(s reassembly.SegmentRecord) bool { return match(s.Kind) }) {
 		return
 	}
 	originals := p.v.originalsBySeq()
@@ -217,6 +218,9 @@ var ruleZeroWindow = &Rule{
 }
 
 func checkZeroWindow(p *connPass) {
+	if p.v.kinds&reassembly.KindZeroWindow == 0 {
+		return
+	}
 	segs := p.c.Segments
 	minStall := p.dur("min-stall")
 	for i := 0; i < len(segs); i++ {
