@@ -31,10 +31,31 @@ const (
 	slabMaxBoxes     = 64
 )
 
+// slabFirst is a connection's first chunk of each kind in one allocation
+// (1400 bytes, the 1408-byte size class): a connection of one transaction
+// then costs one allocation for its record, header slices and strings
+// instead of three.
+type slabFirst struct {
+	box     [1]txnBox
+	headers [slabFirstHeaders]Header
+	bytes   [slabFirstBytes]byte
+}
+
+// begin installs the first chunks, the first time the slab is asked for
+// anything: a connection that never carries HTTP allocates nothing.
+func (a *slab) begin() {
+	f := new(slabFirst)
+	a.boxes, a.headers, a.bytes = f.box[:0], f.headers[:0], f.bytes[:0]
+	a.nextBoxes, a.nextHeaders, a.nextBytes = len(f.box), len(f.headers), len(f.bytes)
+}
+
 // string returns a string holding a copy of b.
 func (a *slab) string(b []byte) string {
 	if len(b) == 0 {
 		return ""
+	}
+	if a.nextBytes == 0 {
+		a.begin()
 	}
 	if len(b) > cap(a.bytes)-len(a.bytes) {
 		a.nextBytes = min(max(a.nextBytes*2, slabFirstBytes), slabMaxBytes)
@@ -66,6 +87,9 @@ func tempString(b []byte) string {
 // headerSlice returns n zeroed Headers, capped so that appending to them
 // cannot reach another message's.
 func (a *slab) headerSlice(n int) []Header {
+	if a.nextHeaders == 0 {
+		a.begin()
+	}
 	if n > cap(a.headers)-len(a.headers) {
 		a.nextHeaders = min(max(a.nextHeaders*2, slabFirstHeaders), slabMaxHeaders)
 		a.headers = make([]Header, 0, max(n, a.nextHeaders))
@@ -77,6 +101,9 @@ func (a *slab) headerSlice(n int) []Header {
 
 // box returns a zeroed transaction record.
 func (a *slab) box() *txnBox {
+	if a.nextBoxes == 0 {
+		a.begin()
+	}
 	if len(a.boxes) == cap(a.boxes) {
 		a.nextBoxes = min(max(a.nextBoxes*2, 1), slabMaxBoxes)
 		a.boxes = make([]txnBox, 0, a.nextBoxes)
