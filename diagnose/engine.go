@@ -45,7 +45,11 @@ type Engine struct {
 	summaries summaryStore
 	groupOf   map[serverKey]int32
 	groupKeys []serverKey
-	finished  bool
+	lastGroup int32 // the group of the last summary
+	// keepAlives and retries are the summaries' side tables.
+	keepAlives []keepAliveCounts
+	retries    []retryEvidence
+	finished   bool
 	// leftOut counts findings beyond MaxFindingsPerRuleInCapture, by rule
 	// ID.
 	leftOut map[string]int

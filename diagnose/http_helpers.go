@@ -26,23 +26,52 @@ func hasToken(m *httpflow.Message, token string) bool {
 	return m != nil && slices.Contains(m.ConnectionTokens, token)
 }
 
+// refusalKind says how persistence was refused; its String is the
+// phrase findings use ("" for refusalNone).
+type refusalKind uint8
+
+const (
+	refusalNone refusalKind = iota
+	refusalClientClose
+	refusalClientHTTP10
+	refusalServerClose
+	refusalServerHTTP10
+	refusalCloseDelimited
+)
+
+var refusalText = [...]string{
+	refusalNone:           "",
+	refusalClientClose:    "the client sent Connection: close",
+	refusalClientHTTP10:   "the client spoke HTTP/1.0 without Connection: keep-alive",
+	refusalServerClose:    "the server sent Connection: close",
+	refusalServerHTTP10:   "the server answered HTTP/1.0 without Connection: keep-alive",
+	refusalCloseDelimited: "the server sent a close-delimited body (no Content-Length, not chunked)",
+}
+
+func (r refusalKind) String() string {
+	if int(r) < len(refusalText) {
+		return refusalText[r]
+	}
+	return ""
+}
+
 // persistenceRefusal says which side refused to keep a connection open
-// after t and how, or "" when neither did by header or framing.
-func persistenceRefusal(t *httpflow.Transaction) string {
+// after t and how, or refusalNone when neither did by header or framing.
+func persistenceRefusal(t *httpflow.Transaction) refusalKind {
 	req, resp := t.Request, t.Response
 	switch {
 	case hasToken(req, "close"):
-		return "the client sent Connection: close"
+		return refusalClientClose
 	case req != nil && req.Version == "HTTP/1.0" && !hasToken(req, "keep-alive"):
-		return "the client spoke HTTP/1.0 without Connection: keep-alive"
+		return refusalClientHTTP10
 	case hasToken(resp, "close"):
-		return "the server sent Connection: close"
+		return refusalServerClose
 	case resp != nil && resp.Version == "HTTP/1.0" && !hasToken(resp, "keep-alive"):
-		return "the server answered HTTP/1.0 without Connection: keep-alive"
+		return refusalServerHTTP10
 	case resp != nil && resp.Framing == httpflow.FramingCloseDelimited:
-		return "the server sent a close-delimited body (no Content-Length, not chunked)"
+		return refusalCloseDelimited
 	}
-	return ""
+	return refusalNone
 }
 
 // firstFrame returns a message's first frame, 0 for a missing message.

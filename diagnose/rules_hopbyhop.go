@@ -153,8 +153,8 @@ func checkRedundantKeepAlive(p *capturePass) {
 		var frames []uint64
 		first := int64(0)
 		for _, s := range p.v.groups[k] {
-			ka := &s.keepAlive
-			if ka.frame == 0 {
+			ka := p.v.keepAlive(s)
+			if ka == nil {
 				continue
 			}
 			for d := range said {

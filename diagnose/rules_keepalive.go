@@ -65,7 +65,7 @@ func checkMissingKeepAlive(p *capturePass) {
 			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 || a.idleBeforeClose < 0 {
 				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
 			}
-			if a.refusal == "" && (a.Close == reassembly.CloseRST ||
+			if a.refusal == refusalNone && (a.Close == reassembly.CloseRST ||
 				a.ClosedFirstBy == reassembly.RoleServer && a.idleBeforeClose >= idleTimeoutHint) {
 				continue // an abort, or a keep-alive idle timeout: persistence was not refused
 			}
@@ -94,7 +94,7 @@ func checkMissingKeepAlive(p *capturePass) {
 				conns.add(a.ID)
 				conns.add(b.ID)
 				cost += b.irtt
-				reason := a.refusal
+				reason := a.refusal.String()
 				if reason == "" {
 					reason = unannouncedClose(a)
 				}

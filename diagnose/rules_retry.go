@@ -34,17 +34,19 @@ func checkNonIdempotentRetry(p *capturePass) {
 	for _, k := range p.v.keys {
 		g := p.v.groups[k]
 		for _, a := range g {
-			if a.retry == nil || a.retry.lastUnanswered == nil || a.CloseFrame == 0 {
+			ra := p.v.retry(a)
+			if ra == nil || ra.lastUnanswered == nil || a.CloseFrame == 0 {
 				continue
 			}
-			lost := a.retry.lastUnanswered
+			lost := ra.lastUnanswered
 			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime })
 			for end := min(len(g), i+maxCandidates); i < end && opening(g[i])-a.CloseTime <= window; i++ {
 				b := g[i]
-				if b == a || b.retry == nil || b.retry.firstNonIdempotent == nil {
+				rb := p.v.retry(b)
+				if b == a || rb == nil || rb.firstNonIdempotent == nil {
 					continue
 				}
-				again := b.retry.firstNonIdempotent
+				again := rb.firstNonIdempotent
 				if again.Request.Method != lost.Request.Method ||
 					again.Request.Target != lost.Request.Target || again.Request.BodyBytes != lost.Request.BodyBytes {
 					continue

@@ -11,23 +11,32 @@ import (
 )
 
 // connSummary is what the engine keeps of a connection after it closed,
-// for the capture-scope rules: about a hundred bytes, no segments and no
-// headers. Summaries are stored by value in one slice.
+// for the capture-scope rules: 144 bytes, no segments, no headers and no
+// pointers (so the collector need not scan them). Summaries are stored by
+// value in chunks; the rare extras (CH1004's counts, CC1008's requests)
+// sit in side tables the summary indexes.
 type connSummary struct {
 	ID, PreviousID int
 	// group indexes the engine's client address → server address and
 	// port groups; clientPort completes the 4-tuple.
-	group      int32
-	clientPort uint16
+	group int32
 	// pos is the summary's index in its group once the capture view sorted
 	// the group (for rules that keep per-connection state in a slice).
-	pos int32
+	pos        int32
+	clientPort uint16
 
 	Close         reassembly.CloseKind
 	ClosedFirstBy reassembly.Role
 	ReusedTuple   bool
 	HTTP          bool // the connection carried HTTP/1.x
-	Transactions  int32
+	// refusal says how persistence was refused on a single-transaction
+	// connection (refusalNone when it was not refused by a header or
+	// framing).
+	refusal      refusalKind
+	Transactions int32
+	// keepAliveAt and retryAt are 1 + the index of the connection's entry
+	// in the engine's keepAlives and retries, 0 when it has none.
+	keepAliveAt, retryAt int32
 
 	Start, End int64
 	// FirstSYNTime is the first SYN's time (the first frame's when the
@@ -40,21 +49,11 @@ type connSummary struct {
 	CloseFrame uint64
 	CloseTime  int64
 
-	// refusal says how persistence was refused on a single-transaction
-	// connection ("" when it was not refused by a header or framing); it
-	// is one of persistenceRefusal's constant strings.
-	refusal string
 	// idleBeforeClose is the time from the last response's end to the
 	// first FIN or RST (-1 when the last request got no response).
 	idleBeforeClose int64
 	// handshake is CT1001's measure of the handshake's share.
 	handshake handshakeShare
-	// keepAlive counts the HTTP/1.1 messages saying Connection: keep-alive
-	// (CH1004).
-	keepAlive keepAliveCounts
-	// retry is set only for connections with a non-idempotent request
-	// that may have been resent elsewhere (CC1008).
-	retry *retryEvidence
 }
 
 // retryEvidence keeps the transactions CC1008 compares across connections,
@@ -80,13 +79,20 @@ func keepsSummary(c *reassembly.Connection) bool {
 func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	c := ci.Conn
 	k := serverKey{c.Client.Addr(), c.Server}
-	g, ok := e.groupOf[k]
-	if !ok {
-		g = int32(len(e.groupKeys))
-		e.groupOf[k] = g
-		e.groupKeys = append(e.groupKeys, k)
+	// Consecutive connections mostly share a group: look the map up only
+	// when the group changes.
+	g := e.lastGroup
+	if len(e.groupKeys) == 0 || e.groupKeys[g] != k {
+		var ok bool
+		if g, ok = e.groupOf[k]; !ok {
+			g = int32(len(e.groupKeys))
+			e.groupOf[k] = g
+			e.groupKeys = append(e.groupKeys, k)
+		}
+		e.lastGroup = g
 	}
-	s := connSummary{
+	s := e.summaries.next()
+	*s = connSummary{
 		ID: c.ID, PreviousID: c.PreviousID, group: g, clientPort: c.Client.Port(),
 		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy, ReusedTuple: c.ReusedTuple,
 		HTTP:         ci.App == httpflow.AppHTTP1 || len(ci.Transactions) > 0,
@@ -101,7 +107,10 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		s.FirstSYNTime = c.Start
 	}
 	s.CloseFrame, s.CloseTime = firstClose(c)
-	s.keepAlive = countKeepAlive(ci.Transactions)
+	if ka := countKeepAlive(ci.Transactions); ka.frame != 0 {
+		e.keepAlives = append(e.keepAlives, ka)
+		s.keepAliveAt = int32(len(e.keepAlives))
+	}
 	s.handshake = measureHandshake(c, ci.Transactions)
 	s.idleBeforeClose = -1
 	if n := len(ci.Transactions); n > 0 {
@@ -112,18 +121,20 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
 		}
-		var r retryEvidence
-		if last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missed[reassembly.ServerToClient] {
-			r.lastUnanswered = detach(last)
-		}
-		if first.Request != nil && !idempotent(first.Request.Method) {
-			r.firstNonIdempotent = detach(first)
-		}
-		if r != (retryEvidence{}) {
-			s.retry = &r
+		lastUnanswered := last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missed[reassembly.ServerToClient]
+		firstNonIdempotent := first.Request != nil && !idempotent(first.Request.Method)
+		if lastUnanswered || firstNonIdempotent {
+			var r retryEvidence
+			if lastUnanswered {
+				r.lastUnanswered = detach(last)
+			}
+			if firstNonIdempotent {
+				r.firstNonIdempotent = detach(first)
+			}
+			e.retries = append(e.retries, r)
+			s.retryAt = int32(len(e.retries))
 		}
 	}
-	e.summaries.add(s)
 }
 
 // summaryStore keeps summaries by value in fixed-size chunks: appending
@@ -135,13 +146,15 @@ type summaryStore struct {
 
 const summaryChunk = 1024
 
-func (st *summaryStore) add(s connSummary) {
+// next appends a zero summary and returns it to be filled in place.
+func (st *summaryStore) next() *connSummary {
 	if len(st.chunks) == 0 || len(st.chunks[len(st.chunks)-1]) == summaryChunk {
 		st.chunks = append(st.chunks, make([]connSummary, 0, summaryChunk))
 	}
 	last := &st.chunks[len(st.chunks)-1]
-	*last = append(*last, s)
+	*last = (*last)[:len(*last)+1]
 	st.n++
+	return &(*last)[len(*last)-1]
 }
 
 // all calls fn with a pointer to every summary, in the order added.
@@ -266,6 +279,23 @@ func (v *captureView) find(id int) *connSummary {
 		return v.byID[i]
 	}
 	return nil
+}
+
+// keepAlive returns CH1004's counts for s, nil when none of its messages
+// said Connection: keep-alive on HTTP/1.1.
+func (v *captureView) keepAlive(s *connSummary) *keepAliveCounts {
+	if s.keepAliveAt == 0 {
+		return nil
+	}
+	return &v.e.keepAlives[s.keepAliveAt-1]
+}
+
+// retry returns CC1008's evidence for s, nil when it has none.
+func (v *captureView) retry(s *connSummary) *retryEvidence {
+	if s.retryAt == 0 {
+		return nil
+	}
+	return &v.e.retries[s.retryAt-1]
 }
 
 // client and server rebuild a summary's endpoints.

@@ -3,6 +3,7 @@ package diagnose
 import (
 	"cmp"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -110,5 +111,29 @@ func TestSmallestIntsMatchesSortCompactCut(t *testing.T) {
 		if !slices.Equal(s.xs, want) {
 			t.Fatalf("trial %d (max %d): got %v, want %v", trial, limit, s.xs, want)
 		}
+	}
+}
+
+// TestSummaryHoldsNoPointers keeps connSummary pointer-free: the engine
+// keeps one per connection until Finish (100 000 on a capture of short
+// connections), and chunks without pointers are never scanned by the
+// garbage collector. Anything with a pointer goes in a side table.
+func TestSummaryHoldsNoPointers(t *testing.T) {
+	var walk func(reflect.Type, string)
+	walk = func(typ reflect.Type, path string) {
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+			t.Errorf("connSummary%s is a %s", path, typ.Kind())
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				walk(typ.Field(i).Type, path+"."+typ.Field(i).Name)
+			}
+		case reflect.Array:
+			walk(typ.Elem(), path+"[]")
+		}
+	}
+	walk(reflect.TypeFor[connSummary](), "")
+	if size := reflect.TypeFor[connSummary]().Size(); size > 144 {
+		t.Errorf("connSummary takes %d bytes, more than the 144 its documentation promises", size)
 	}
 }
