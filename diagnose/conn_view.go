@@ -44,6 +44,8 @@ type connView struct {
 	kinds               reassembly.SegmentKind
 	syns, synacks       int
 	firstTime, lastTime int64
+	// msgs is the same for the requests and responses.
+	msgs messageFacts
 
 	// Indexes built on first use by the lookups below. Their buffers are
 	// kept from one connection to the next (an Engine diagnoses one
@@ -63,6 +65,29 @@ type connView struct {
 	closesBuilt    bool
 	newData        [2][]int32 // newData[d][i]: new-data segments of d among the first i
 	newDataBuilt   [2]bool
+}
+
+// messageFacts says what any of a connection's requests and responses
+// holds, from one pass over them, so that the rules that look at each
+// message for something rare can skip a connection that has none of it.
+type messageFacts struct {
+	incomplete      bool // a message did not complete
+	anomalies       bool // a message has an httpflow anomaly
+	proxyConnection bool // a message has a Proxy-Connection header
+	keepAliveHeader bool // a message has a Keep-Alive header
+	// otherTokens: a Connection header lists a token besides close and
+	// keep-alive.
+	otherTokens bool
+}
+
+func (f *messageFacts) add(m *httpflow.Message) {
+	f.incomplete = f.incomplete || !m.Complete
+	f.anomalies = f.anomalies || len(m.Anomalies) > 0
+	f.proxyConnection = f.proxyConnection || m.HasProxyConnection
+	f.keepAliveHeader = f.keepAliveHeader || m.KeepAlive != ""
+	for _, tok := range m.ConnectionTokens {
+		f.otherTokens = f.otherTokens || tok != "close" && tok != "keep-alive"
+	}
 }
 
 // newConnView builds a view of one connection. Engine.Connection uses
@@ -135,6 +160,14 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 	for d := range v.mss {
 		if v.mss[d] == 0 {
 			v.mss[d] = largest[d]
+		}
+	}
+	for _, t := range v.txs {
+		if t.Request != nil {
+			v.msgs.add(t.Request)
+		}
+		if t.Response != nil {
+			v.msgs.add(t.Response)
 		}
 	}
 }

@@ -71,6 +71,9 @@ var ruleProxyConnection = &Rule{
 			"browsers sent it; current ones do not.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.msgs.proxyConnection {
+			return
+		}
 		reportMessages(p, func(m *httpflow.Message) string {
 			if !m.HasProxyConnection {
 				return ""
@@ -95,6 +98,9 @@ var ruleKeepAliveWithoutToken = &Rule{
 		Fix: "Send Keep-Alive only with Connection: keep-alive (HTTP/1.0 keep-alive), or not at all on HTTP/1.1.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.msgs.keepAliveHeader {
+			return
+		}
 		reportMessages(p, func(m *httpflow.Message) string {
 			if m.KeepAlive == "" || hasToken(m, "keep-alive") {
 				return ""
@@ -207,6 +213,9 @@ var ruleConnectionEndToEnd = &Rule{
 			"headers in Connection.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.msgs.otherTokens {
+			return
+		}
 		reportMessages(p, func(m *httpflow.Message) string {
 			var named []string
 			for _, tok := range m.ConnectionTokens {

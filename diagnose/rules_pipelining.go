@@ -123,8 +123,11 @@ var rulePipelinedUnanswered = &Rule{
 		for _, t := range lost {
 			anyPipelined = anyPipelined || t.Pipelined
 		}
+		if !anyPipelined {
+			return
+		}
 		closeFrame, closeTime := firstClose(p.c)
-		if !anyPipelined || closeFrame == 0 || p.v.missed[reassembly.ServerToClient] {
+		if closeFrame == 0 || p.v.missed[reassembly.ServerToClient] {
 			return
 		}
 		frames := []uint64{closeFrame}

@@ -201,7 +201,7 @@ func checkTooManyParallel(p *capturePass) {
 		for i, s := range g {
 			starts[i], ends[i] = opening(s), s.End
 		}
-		slices.Sort(ends)
+		sortTimes(ends)
 		peak, peakAt := peakOverlap(starts, ends, false)
 		if float64(peak) <= limit {
 			continue

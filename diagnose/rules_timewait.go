@@ -174,8 +174,8 @@ func checkEphemeralPortPressure(p *capturePass) {
 		for i, s := range g {
 			starts[i] = s.Start
 		}
-		slices.Sort(starts)
-		slices.Sort(holdEnd)
+		sortTimes(starts)
+		sortTimes(holdEnd)
 		// A tuple released at the instant another is taken was not held
 		// by both.
 		peak, peakAt := peakOverlap(starts, holdEnd, true)

@@ -96,6 +96,9 @@ var ruleTruncatedBody = &Rule{
 			"retry idempotent requests.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.msgs.incomplete {
+			return // every message completed: none was cut short
+		}
 		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
 			how, cut := cutShort(p.c, p.v.txs, t, m, d)
 			// Bytes the capture missed may have been body: only what is
@@ -176,6 +179,9 @@ var ruleUnterminatedChunked = &Rule{
 			"chunk as an error.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.msgs.incomplete {
+			return // every message completed: none was cut short
+		}
 		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
 			how, cut := cutShort(p.c, p.v.txs, t, m, d)
 			if m.Framing != httpflow.FramingChunked || !cut {
@@ -306,6 +312,9 @@ var ruleBodyBeyondLength = &Rule{
 			"framework set it; use chunked encoding when the length is not known up front.",
 	},
 	checkConnection: func(p *connPass) {
+		if !p.v.msgs.anomalies {
+			return
+		}
 		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
 			if !slices.Contains(m.Anomalies, beyondLengthAnomaly) {
 				return
