@@ -1,11 +1,15 @@
 package hostile
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -25,9 +29,9 @@ var harJUnitCases = []struct {
 	{"pipelined", 10_000},
 }
 
-// TestAdversarialHARJUnit renders those captures as HAR and as JUnit
+// TestAdversarialHARJUnit renders those captures as NDJSON, HAR and JUnit
 // through the built binary: each run must exit 0 under the RSS cap, the
-// HAR must hold one entry per listed transaction, and the JUnit document
+// HAR must hold one entry per transaction the NDJSON lists, and the JUnit document
 // must be well-formed with one case per finding plus one per rule that
 // found nothing (its size follows the findings, not the connections), its
 // counts matching its cases. CONNSCOPE_HOSTILE_FULL=1 runs the full sizes
@@ -63,65 +67,156 @@ func TestAdversarialHARJUnit(t *testing.T) {
 				t.Parallel()
 			}
 			file := writeCapture(t, dir, s, n)
-			analyze := func(format string) run {
+			// Every output goes to a file and is read back as a stream: the
+			// test process stays small, so the children's peak RSS is theirs
+			// (a child's ru_maxrss counts its parent's memory until exec).
+			analyze := func(format string) *os.File {
 				t.Helper()
-				r := connscope(t, append(append([]string{"analyze", "--format", format}, limits...), file)...)
+				out := filepath.Join(dir, s.Name+"."+format)
+				r := connscope(t, append(append([]string{"analyze", "--format", format, "-o", out}, limits...), file)...)
 				if r.exitCode != 0 {
 					t.Fatalf("-f %s: exit %d\nstderr: %s", format, r.exitCode, r.stderr)
 				}
 				if r.maxRSSKB > capMB<<10 {
 					t.Errorf("-f %s: peak RSS %d MB, over the %d MB cap", format, r.maxRSSKB>>10, capMB)
 				}
-				t.Logf("%s n=%d -f %s: %.2fs CPU, peak RSS %d MB, %d bytes", s.Name, n, format, r.cpu.Seconds(), r.maxRSSKB>>10, len(r.stdout))
-				return r
+				f, err := os.Open(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { f.Close(); os.Remove(out) })
+				size := int64(-1)
+				if st, err := f.Stat(); err == nil {
+					size = st.Size()
+				}
+				t.Logf("%s n=%d -f %s: %.2fs CPU, peak RSS %d MB, %d bytes", s.Name, n, format, r.cpu.Seconds(), r.maxRSSKB>>10, size)
+				return f
 			}
 
-			// The JSON report says what was listed and found.
-			var report struct {
-				Transactions []struct{} `json:"transactions"`
-				Findings     []struct {
-					Rule string `json:"rule"`
-				} `json:"findings"`
-			}
-			if err := json.Unmarshal(analyze("json").stdout, &report); err != nil {
-				t.Fatalf("json: %v", err)
+			// The NDJSON report says what was listed and found.
+			listed, found, err := countNDJSON(analyze("ndjson"))
+			if err != nil {
+				t.Fatalf("ndjson: %v", err)
 			}
 
-			var har struct {
-				Log struct {
-					Entries []struct{} `json:"entries"`
-				} `json:"log"`
-			}
-			if err := json.Unmarshal(analyze("har").stdout, &har); err != nil {
+			entries, err := countHAREntries(analyze("har"))
+			if err != nil {
 				t.Fatalf("har: %v", err)
 			}
-			if got, want := len(har.Log.Entries), len(report.Transactions); got != want {
-				t.Errorf("har: %d entries, the report lists %d transactions", got, want)
+			if entries != listed {
+				t.Errorf("har: %d entries, the report lists %d transactions", entries, listed)
 			}
 
-			doc, err := countJUnit(analyze("junit").stdout)
+			doc, err := countJUnit(analyze("junit"))
 			if err != nil {
 				t.Fatalf("junit: %v", err)
 			}
-			ruleFound := map[string]bool{}
-			for _, f := range report.Findings {
-				ruleFound[f.Rule] = true
+			findings, quiet := 0, 0
+			for _, n := range found {
+				findings += n
 			}
-			quiet := 0
 			for _, r := range registry.Rules {
-				if !ruleFound[r.ID] {
+				if found[r.ID] == 0 {
 					quiet++
 				}
 			}
-			want := len(report.Findings) + quiet
-			if doc.cases != want || doc.failing != len(report.Findings) {
-				t.Errorf("junit: %d cases, %d failing; want %d findings + %d quiet rules = %d cases", doc.cases, doc.failing, len(report.Findings), quiet, want)
+			if want := findings + quiet; doc.cases != want || doc.failing != findings {
+				t.Errorf("junit: %d cases, %d failing; want %d findings + %d quiet rules = %d cases", doc.cases, doc.failing, findings, quiet, want)
 			}
 			if doc.tests != doc.cases || doc.failures != doc.failing {
 				t.Errorf("junit: <testsuites tests=%d failures=%d> but %d cases, %d failing", doc.tests, doc.failures, doc.cases, doc.failing)
 			}
 		})
 	}
+}
+
+// countNDJSON reads an NDJSON report a line at a time and counts its
+// transaction records and its findings by rule.
+func countNDJSON(r io.Reader) (transactions int, findings map[string]int, err error) {
+	findings = map[string]int{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var rec struct {
+			Type string `json:"type"`
+			Rule string `json:"rule"`
+		}
+		line := sc.Bytes()
+		// Of a connection or transaction only the type is decoded (it comes
+		// first; the rest, headers and all, can be long); findings whole.
+		if i := bytes.Index(line, []byte(`,"`)); i > 0 && !bytes.HasPrefix(line, []byte(`{"type":"finding"`)) {
+			line = append(line[:i:i], '}')
+		}
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return 0, nil, fmt.Errorf("line %.80q: %w", sc.Bytes(), err)
+		}
+		switch rec.Type {
+		case "transaction":
+			transactions++
+		case "finding":
+			findings[rec.Rule]++
+		}
+	}
+	return transactions, findings, sc.Err()
+}
+
+// countHAREntries streams a HAR document and counts log.entries, holding
+// one entry at a time.
+func countHAREntries(r io.Reader) (int, error) {
+	dec := json.NewDecoder(bufio.NewReader(r))
+	// Walk to log.entries: every value before it is decoded and dropped.
+	expect := func(want json.Delim) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if tok != want {
+			return fmt.Errorf("got %v, want %v", tok, want)
+		}
+		return nil
+	}
+	if err := expect('{'); err != nil {
+		return 0, err
+	}
+	if tok, err := dec.Token(); err != nil || tok != "log" {
+		return 0, fmt.Errorf("first key %v (%v), want log", tok, err)
+	}
+	if err := expect('{'); err != nil {
+		return 0, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return 0, err
+		}
+		if key != "entries" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err := expect('['); err != nil {
+			return 0, err
+		}
+		n := 0
+		for dec.More() {
+			var entry struct {
+				Request struct {
+					URL string `json:"url"`
+				} `json:"request"`
+			}
+			if err := dec.Decode(&entry); err != nil {
+				return n, err
+			}
+			if entry.Request.URL == "" {
+				return n, fmt.Errorf("entry %d has no request URL", n)
+			}
+			n++
+		}
+		return n, nil
+	}
+	return 0, errors.New("no log.entries")
 }
 
 // junitCounts is what countJUnit read: the root's attributes and the
@@ -131,12 +226,12 @@ type junitCounts struct {
 	cases, failing  int
 }
 
-// countJUnit walks a JUnit document token by token (it may be large) and
-// counts its cases, failing cases and the root's claims; it fails on XML
-// that is not well-formed and on a case name used twice in one class.
-func countJUnit(data []byte) (junitCounts, error) {
+// countJUnit walks a JUnit document token by token and counts its cases,
+// failing cases and the root's claims; it fails on XML that is not
+// well-formed and on a case name used twice in one class.
+func countJUnit(r io.Reader) (junitCounts, error) {
 	var c junitCounts
-	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec := xml.NewDecoder(bufio.NewReader(r))
 	names := map[string]bool{}
 	for {
 		tok, err := dec.Token()
