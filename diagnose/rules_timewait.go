@@ -175,7 +175,7 @@ func checkEphemeralPortPressure(p *capturePass) {
 			starts[i] = s.Start
 		}
 		sortTimes(starts)
-		sortTimes(holdEnd)
+		slices.Sort(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
 		// A tuple released at the instant another is taken was not held
 		// by both.
 		peak, peakAt := peakOverlap(starts, holdEnd, true)

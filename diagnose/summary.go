@@ -237,14 +237,22 @@ func newCaptureView(e *Engine) *captureView {
 		groups[g] = members[at : at : at+int(size)]
 		at += int(size)
 	}
-	e.summaries.all(func(s *connSummary) { groups[s.group] = append(groups[s.group], s) })
-	if n > 0 && uint64(maxID-minID) < uint64(denseIDFactor*n) {
-		v.dense, v.firstID = true, minID
+	v.dense = n > 0 && uint64(maxID-minID) < uint64(denseIDFactor*n)
+	if v.dense {
+		v.firstID = minID
 		v.byID = make([]*connSummary, maxID-minID+1)
-		e.summaries.all(func(s *connSummary) { v.byID[s.ID-minID] = s })
 	} else {
 		v.byID = make([]*connSummary, 0, n)
-		e.summaries.all(func(s *connSummary) { v.byID = append(v.byID, s) })
+	}
+	e.summaries.all(func(s *connSummary) {
+		groups[s.group] = append(groups[s.group], s)
+		if v.dense {
+			v.byID[s.ID-minID] = s
+		} else {
+			v.byID = append(v.byID, s)
+		}
+	})
+	if !v.dense {
 		sortNearlySorted(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	v.keys = slices.Clone(e.groupKeys)
@@ -310,7 +318,7 @@ func (v *captureView) client(s *connSummary) netip.AddrPort {
 // nearly sorted), and hands the rest to slices.SortFunc when they do not:
 // linear on nearly sorted input, n log n on any other.
 func sortNearlySorted[E any](xs []E, cmp func(a, b E) int) {
-	budget := 8 * len(xs) // element moves before giving up
+	budget := 2*len(xs) + 16 // element moves before giving up
 	for i := 1; i < len(xs); i++ {
 		if cmp(xs[i-1], xs[i]) <= 0 {
 			continue
@@ -332,7 +340,7 @@ func sortNearlySorted[E any](xs []E, cmp func(a, b E) int) {
 // starts and ends, taken in the order the connections opened): by
 // insertion while that stays linear, else with slices.Sort.
 func sortTimes(xs []int64) {
-	budget := 8 * len(xs)
+	budget := 2*len(xs) + 16
 	for i := 1; i < len(xs); i++ {
 		if xs[i-1] <= xs[i] {
 			continue
