@@ -129,6 +129,12 @@ var ackWaitThresholds = []Threshold{
 	{Name: "release-slack", Default: 5, Unit: "ms", Doc: "how long after the ACK's round trip to the sender the held segment may leave and still count as released by it"},
 }
 
+// ackWaitLimitsOf returns the rule's limits, resolved from its thresholds
+// on first use and kept in its ruleRun: they are asked for on every
+// connection.
 func ackWaitLimitsOf(p *connPass) ackWaitLimits {
-	return ackWaitLimits{minDelay: p.dur("min-ack-delay"), maxDelay: p.dur("max-ack-delay"), releaseSlack: p.dur("release-slack")}
+	if p.run.ackWait == nil {
+		p.run.ackWait = &ackWaitLimits{minDelay: p.dur("min-ack-delay"), maxDelay: p.dur("max-ack-delay"), releaseSlack: p.dur("release-slack")}
+	}
+	return *p.run.ackWait
 }

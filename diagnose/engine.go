@@ -68,6 +68,8 @@ type ruleRun struct {
 	durs []int64
 	// kept counts the rule's findings in the capture.
 	kept int
+	// ackWait caches ackWaitLimitsOf for the rules built on findAckWaits.
+	ackWait *ackWaitLimits
 }
 
 // NewEngine builds an engine. It fails for a threshold override that names

@@ -173,13 +173,11 @@ func firstClose(c *reassembly.Connection) (uint64, int64) {
 	var at int64
 	for d := range c.Dir {
 		st := &c.Dir[d]
-		for _, x := range [...]struct {
-			f uint64
-			t int64
-		}{{st.FINFrame, st.FINTime}, {st.RSTFrame, st.RSTTime}} {
-			if x.f != 0 && (frame == 0 || x.f < frame) {
-				frame, at = x.f, x.t
-			}
+		if st.FINFrame != 0 && (frame == 0 || st.FINFrame < frame) {
+			frame, at = st.FINFrame, st.FINTime
+		}
+		if st.RSTFrame != 0 && (frame == 0 || st.RSTFrame < frame) {
+			frame, at = st.RSTFrame, st.RSTTime
 		}
 	}
 	return frame, at
