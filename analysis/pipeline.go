@@ -135,6 +135,8 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	a.report.Inputs = append(a.report.Inputs, in)
 
 	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn), http: a.opts.HTTP}
+	// Only KeepHeaders (HAR) reads the header field lists; nothing else needs them.
+	h.http.DropHeaderFields = h.http.DropHeaderFields || !a.opts.KeepHeaders
 	if h.http.Budget == nil {
 		h.http.Budget = httpflow.NewBudget(orDefault(a.opts.MaxOpenTransactions, DefaultMaxOpenTransactions))
 	}
