@@ -32,12 +32,14 @@
 // transaction without a response gets status 0 and sizes -1, as browsers
 // write an aborted request.
 //
-// WriteJUnit writes JUnit XML for CI dashboards: a test suite per rule
-// (every rule in the registry, so passing rules show as passing), a test
-// case per connection for rules that look at one connection and one
-// "capture" case for rules that look across connections, and a failure
-// for each case where the rule found something, with every finding's
-// message, evidence frames, time and cost. WriteJUnitWith takes the rules
+// WriteJUnit writes JUnit XML for CI dashboards, streamed, with a size
+// that grows with the rules and the findings, never with the connections:
+// a test suite per rule (every rule in the registry, so passing rules show
+// as passing), one failing test case per finding at or above the
+// threshold, named so that it is stable from run to run (rule, the
+// connection's client -> server, the transaction), with the finding's
+// message, evidence frames, time and cost; and one passing case for a rule
+// with nothing at or above the threshold. WriteJUnitWith takes the rules
 // that actually ran and a severity below which findings are reported in
 // system-out but do not fail.
 //

@@ -104,7 +104,7 @@ func FuzzCapturedText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		// Content, not size, is what this target explores: long inputs
-		// multiply into every JUnit case and make each run slow enough to
+		// multiply into every output's labels and make each run slow enough to
 		// stall the fuzzer (TestLongCapturedText covers size).
 		if len(s) > 2048 {
 			t.Skip("longer than 2 KiB")
