@@ -66,19 +66,6 @@ func findConnection(r *analysis.Report, id int) (*analysis.ConnReport, error) {
 // errStop ends an iteration early; it never leaves the package.
 var errStop = errors.New("stop")
 
-// connsByID indexes the report's connections, skipping nil entries. It
-// reads the slices of an in-memory report only; renderers use
-// findConnection or the report's iterators.
-func connsByID(r *analysis.Report) map[int]*analysis.ConnReport {
-	m := make(map[int]*analysis.ConnReport, len(r.Connections))
-	for _, c := range r.Connections {
-		if c != nil {
-			m[c.ID] = c
-		}
-	}
-	return m
-}
-
 // nonNil returns xs without nil entries, in the same order.
 func nonNil[T any](xs []*T) []*T {
 	out := make([]*T, 0, len(xs))

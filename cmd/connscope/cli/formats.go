@@ -17,17 +17,16 @@ import (
 // (analysis.Options.SpillListing): the memory of a run then stays that of
 // the pipeline whatever the listing holds. HTML embeds every listed
 // connection's segments in its page, so it builds the page in memory
-// anyway (bounded by its own caps); HAR and JUnit still read the
-// report's slices.
+// anyway (bounded by its own caps) and gains nothing from spilling.
 var formats = map[string]struct {
 	keepSegments, keepHeaders, spill bool
 }{
 	"text":   {spill: true},
 	"json":   {spill: true},
 	"ndjson": {spill: true},
-	"har":    {keepHeaders: true},
+	"har":    {keepHeaders: true, spill: true},
 	"html":   {keepSegments: true},
-	"junit":  {},
+	"junit":  {spill: true},
 }
 
 const formatNames = "text, json, ndjson, har, html or junit"

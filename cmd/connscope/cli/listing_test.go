@@ -62,6 +62,8 @@ func TestSpilledListingRendersTheSame(t *testing.T) {
 		{"--color", "never", "--show", "findings"},
 		{"--format", "json"},
 		{"--format", "ndjson"},
+		{"--format", "har"},
+		{"--format", "junit"},
 		{"--color", "never", "--conn", "1"},
 	}
 	run := func(inMemory bool, args []string) (string, string, int) {
