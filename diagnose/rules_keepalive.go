@@ -3,7 +3,6 @@ package diagnose
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/connscope/connscope/httpflow"
@@ -58,9 +57,11 @@ func checkMissingKeepAlive(p *capturePass) {
 		extra := 0
 		var frames []uint64
 		reasons := map[string]int{}
+		var refusals [len(refusalText)]int // reasons that are a refusal, by kind
 		conns := smallestInts{max: maxCited}
 		taken := make([]bool, len(g)) // by position in g
 		var cost int64
+		i := 0 // where the last search ended: the next one starts there
 		for _, a := range g {
 			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 || a.idleBeforeClose < 0 {
 				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
@@ -74,7 +75,7 @@ func checkMissingKeepAlive(p *capturePass) {
 			// where the capture was taken), looking at a bounded number of
 			// candidates so a burst of simultaneous connections cannot make
 			// the scan quadratic.
-			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime-a.irtt })
+			i = firstOpenedFrom(g, a.CloseTime-a.irtt, i)
 			for end := min(len(g), i+maxCandidates); i < end; i++ {
 				b := g[i]
 				if b == a || taken[i] || !b.HTTP {
@@ -94,16 +95,21 @@ func checkMissingKeepAlive(p *capturePass) {
 				conns.add(a.ID)
 				conns.add(b.ID)
 				cost += b.irtt
-				reason := a.refusal.String()
-				if reason == "" {
-					reason = unannouncedClose(a)
+				if a.refusal != refusalNone {
+					refusals[a.refusal]++
+				} else {
+					reasons[unannouncedClose(a)]++
 				}
-				reasons[reason]++
 				break
 			}
 		}
 		if extra == 0 || float64(extra) < p.num("min-new-connections") {
 			continue
+		}
+		for r, n := range refusals {
+			if n > 0 {
+				reasons[refusalKind(r).String()] += n
+			}
 		}
 		p.report(Finding{
 			Connections: conns.xs,

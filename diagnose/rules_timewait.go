@@ -44,7 +44,7 @@ func checkTimeWaitReuse(p *capturePass) {
 		var first, firstPrev *connSummary
 		var firstGap, shortest int64
 		count := 0
-		holders := map[string]int{}
+		var holders [3]int // by reassembly.Role, RoleNone for any other
 		for _, s := range p.v.groups[k] {
 			if !s.ReusedTuple {
 				continue
@@ -58,7 +58,11 @@ func checkTimeWaitReuse(p *capturePass) {
 				continue
 			}
 			count++
-			holders[roleOr(prev.ClosedFirstBy, "closing side")]++
+			who := prev.ClosedFirstBy
+			if who > reassembly.RoleServer {
+				who = reassembly.RoleNone // not known: "the closing side"
+			}
+			holders[who]++
 			if first == nil {
 				first, firstPrev, firstGap, shortest = s, prev, gap, gap
 			}
@@ -94,12 +98,13 @@ func checkTimeWaitReuse(p *capturePass) {
 	}
 }
 
-// describeHolders renders TIME_WAIT holders: "the server (14x), the client (1x)".
-func describeHolders(holders map[string]int) string {
-	parts := make([]string, 0, len(holders))
-	for _, who := range []string{"server", "client", "closing side"} {
+// describeHolders renders TIME_WAIT holders, counted by role (RoleNone
+// for a side not known): "the server (14x), the client (1x)".
+func describeHolders(holders [3]int) string {
+	var parts []string
+	for _, who := range []reassembly.Role{reassembly.RoleServer, reassembly.RoleClient, reassembly.RoleNone} {
 		if n := holders[who]; n > 0 {
-			parts = append(parts, fmt.Sprintf("the %s (%dx)", who, n))
+			parts = append(parts, fmt.Sprintf("the %s (%dx)", roleOr(who, "closing side"), n))
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -146,4 +147,30 @@ func TestSummaryHoldsNoPointers(t *testing.T) {
 	if size := reflect.TypeFor[connSummary]().Size(); size > 144 {
 		t.Errorf("connSummary takes %d bytes, more than the 144 its documentation promises", size)
 	}
+}
+
+func TestFirstOpenedFromMatchesSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for trial := range 2000 {
+		g := make([]*connSummary, rng.IntN(40))
+		at := int64(0)
+		for i := range g {
+			at += rng.Int64N(3) // repeated opening times too
+			g[i] = &connSummary{ID: i + 1, FirstSYNTime: at}
+		}
+		target := rng.Int64N(at+3) - 1
+		hint := rng.IntN(len(g)+3) - 1 // out of range sometimes
+		want := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= target })
+		if got := firstOpenedFrom(g, target, hint); got != want {
+			t.Fatalf("trial %d: openings %v, t=%d, hint %d: got %d, want %d", trial, openings(g), target, hint, got, want)
+		}
+	}
+}
+
+func openings(g []*connSummary) []int64 {
+	out := make([]int64, len(g))
+	for i, s := range g {
+		out[i] = opening(s)
+	}
+	return out
 }
