@@ -21,9 +21,16 @@ type headerBlock struct {
 	start     [3]ref // request: method, target, version; response: version, reason
 	truncated bool
 	// lastStored says whether the last field line was stored, so that an
-	// obs-fold continuation knows where its value goes.
+	// obs-fold continuation knows where its value goes; lastCopied says
+	// whether its text is in buf (see addField's copy).
 	lastStored bool
+	lastCopied bool
 	anyField   bool
+	// uncopiedBytes and uncopiedFields count the fields stored without
+	// their text (Config.DropHeaderFields keeps only the fields connection
+	// management reads): the caps count them as if they were in buf.
+	uncopiedBytes  int
+	uncopiedFields int
 }
 
 type ref struct{ lo, hi int }
@@ -63,8 +70,9 @@ func (b *headerBlock) reset() {
 	b.fields = b.fields[:0]
 	b.start = [3]ref{}
 	b.truncated = false
-	b.lastStored = false
+	b.lastStored, b.lastCopied = false, false
 	b.anyField = false
+	b.uncopiedBytes, b.uncopiedFields = 0, 0
 }
 
 // release gives the buffers back for other connections; the block must
@@ -87,30 +95,42 @@ func (b *headerBlock) add(p []byte) ref {
 }
 
 // addField stores a field if it fits; it reports false when the bound was
-// hit (the block is then marked truncated).
-func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int) bool {
+// hit (the block is then marked truncated). With copy false the field
+// counts against both bounds exactly as if it had been stored, but its
+// text is not copied and it gets no fieldRef: the caps, and so
+// HeadersTruncated, come out the same whichever fields are copied.
+func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int, copy bool) bool {
 	b.anyField = true
-	if len(b.fields) >= maxFields || len(b.buf)+len(name)+len(value) > maxBytes {
+	if len(b.fields)+b.uncopiedFields >= maxFields || len(b.buf)+b.uncopiedBytes+len(name)+len(value) > maxBytes {
 		b.truncated = true
-		b.lastStored = false
+		b.lastStored, b.lastCopied = false, false
 		return false
 	}
+	b.lastStored, b.lastCopied = true, copy
+	if !copy {
+		b.uncopiedFields++
+		b.uncopiedBytes += len(name) + len(value)
+		return true
+	}
 	b.fields = append(b.fields, fieldRef{b.add(name), b.add(value)})
-	b.lastStored = true
 	return true
 }
 
 // fold appends an obs-fold continuation to the last stored value, joined
 // by one space (RFC 9112 section 5.2).
 func (b *headerBlock) fold(cont []byte, maxBytes int) {
-	if !b.lastStored || len(b.fields) == 0 {
+	if !b.lastStored {
 		return
 	}
-	if len(b.buf)+1+len(cont) > maxBytes {
+	if len(b.buf)+b.uncopiedBytes+1+len(cont) > maxBytes {
 		b.truncated = true
 		return
 	}
-	// The last value is at the end of buf: nothing was stored after it.
+	if !b.lastCopied {
+		b.uncopiedBytes += 1 + len(cont)
+		return
+	}
+	// The last value is at the end of buf: nothing was copied after it.
 	b.buf = append(b.buf, ' ')
 	b.buf = append(b.buf, cont...)
 	b.fields[len(b.fields)-1].value.hi = len(b.buf)
@@ -139,55 +159,115 @@ func (f *framingInfo) reset() { *f = framingInfo{} }
 // will be reused) and whatever the message keeps of them is copied into
 // it; with nil they are kept as they are.
 func interpret(m *Message, f *framingInfo, name, value string, mem *slab) {
-	switch len(name) {
-	case len("content-length"):
-		if equalFold(name, "content-length") {
-			f.contentLength(m, value)
+	switch fieldKindOf(name) {
+	case fieldContentLength:
+		f.contentLength(m, value)
+	case fieldTransferEncoding:
+		f.teSeen = true
+		last := value
+		if i := strings.LastIndexByte(value, ','); i >= 0 {
+			last = value[i+1:]
 		}
-	case len("transfer-encoding"):
-		if equalFold(name, "transfer-encoding") {
-			f.teSeen = true
-			last := value
-			if i := strings.LastIndexByte(value, ','); i >= 0 {
-				last = value[i+1:]
-			}
-			f.chunkedLast = equalFold(trimOWSString(last), "chunked")
-		}
-	case len("connection"):
-		if equalFold(name, "connection") {
-			for tok := range strings.SplitSeq(value, ",") {
-				if tok = trimOWSString(tok); tok != "" {
-					low, interned := lowerToken(tok)
-					if !interned {
-						low = mem.keep(low)
-					}
-					m.ConnectionTokens = append(m.ConnectionTokens, low)
+		f.chunkedLast = equalFold(trimOWSString(last), "chunked")
+	case fieldConnection:
+		for tok := range strings.SplitSeq(value, ",") {
+			if tok = trimOWSString(tok); tok != "" {
+				low, interned := lowerToken(tok)
+				if !interned {
+					low = mem.keep(low)
 				}
-			}
-		} else if equalFold(name, "keep-alive") {
-			if m.KeepAlive == "" {
-				m.KeepAlive = mem.keep(value)
-			} else {
-				m.KeepAlive += ", " + value
-			}
-			parseKeepAlive(m, value)
-		}
-	case len("proxy-connection"):
-		if equalFold(name, "proxy-connection") {
-			m.HasProxyConnection = true
-			if m.ProxyConnection == "" {
-				m.ProxyConnection = mem.keep(value)
+				m.ConnectionTokens = append(m.ConnectionTokens, low)
 			}
 		}
+	case fieldKeepAlive:
+		if m.KeepAlive == "" {
+			m.KeepAlive = mem.keep(value)
+		} else {
+			m.KeepAlive += ", " + value
+		}
+		parseKeepAlive(m, value)
+	case fieldProxyConnection:
+		m.HasProxyConnection = true
+		if m.ProxyConnection == "" {
+			m.ProxyConnection = mem.keep(value)
+		}
+	case fieldExpect:
+		m.Expect = mem.keep(value)
+	case fieldUpgrade:
+		m.Upgrade = mem.keep(value)
+	}
+}
+
+// fieldKind names the header fields that interpret reads: framing and
+// connection management. Every other field is fieldOther.
+type fieldKind uint8
+
+const (
+	fieldOther fieldKind = iota
+	fieldContentLength
+	fieldTransferEncoding
+	fieldConnection
+	fieldKeepAlive
+	fieldProxyConnection
+	fieldExpect
+	fieldUpgrade
+)
+
+// fieldKindOf recognises a field name by its length and first letter, then
+// a case-insensitive compare: most names of a browser's dozen fields are
+// ruled out by the first two tests alone.
+func fieldKindOf(name string) fieldKind {
+	if len(name) < 6 {
+		return fieldOther
+	}
+	first := name[0] | 0x20 // lower case for letters (the only bytes tested against)
+	switch len(name) {
 	case len("expect"):
-		if equalFold(name, "expect") {
-			m.Expect = mem.keep(value)
+		if first == 'e' && nameIs(name, "expect") {
+			return fieldExpect
 		}
 	case len("upgrade"):
-		if equalFold(name, "upgrade") {
-			m.Upgrade = mem.keep(value)
+		if first == 'u' && nameIs(name, "upgrade") {
+			return fieldUpgrade
+		}
+	case len("connection"): // and keep-alive
+		if first == 'c' && nameIs(name, "connection") {
+			return fieldConnection
+		}
+		if first == 'k' && nameIs(name, "keep-alive") {
+			return fieldKeepAlive
+		}
+	case len("content-length"):
+		if first == 'c' && nameIs(name, "content-length") {
+			return fieldContentLength
+		}
+	case len("proxy-connection"):
+		if first == 'p' && nameIs(name, "proxy-connection") {
+			return fieldProxyConnection
+		}
+	case len("transfer-encoding"):
+		if first == 't' && nameIs(name, "transfer-encoding") {
+			return fieldTransferEncoding
 		}
 	}
+	return fieldOther
+}
+
+// nameIs compares s with lower, a name of lower-case letters and other
+// bytes, ignoring the case of s's letters. For a letter of lower, s's byte
+// with bit 0x20 set equals it exactly when the byte is that letter in
+// either case; any other byte must be equal as it is.
+func nameIs(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c, l := s[i], lower[i]
+		if c != l && (l < 'a' || l > 'z' || c|0x20 != l) {
+			return false
+		}
+	}
+	return true
 }
 
 // contentLength reads a Content-Length value, which may be a list of

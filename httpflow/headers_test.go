@@ -107,12 +107,22 @@ func TestDropHeaderFieldsChangesNothingElse(t *testing.T) {
 	req := "GET / HTTP/1.0\r\nConnection: keep-alive, foo\r\nExpect: 100-continue\r\nProxy-Connection: Keep-Alive\r\n\r\n"
 	second := "HTTP/1.0 200 OK\r\nConnection: zzzzzzzzzzzz, YYYYYYY\r\nKeep-Alive: zzzzzzzzzzzzzzzz\r\n" +
 		"Proxy-Connection: zzzzzzzzz\r\nUpgrade: zzzzzzzz\r\nContent-Length: 0\r\n\r\n"
-	scenarios := [][]op{seq(cli(req+strings.ReplaceAll(req, "o", "q")), srv(odd+second), fin(s2c), fin(c2s))}
+	// Folded lines after a field that is copied and after one that is only
+	// counted, and caps reached by fields that are only counted: the
+	// Content-Length and Connection beyond them are still read.
+	folded := "GET /f HTTP/1.1\r\nX-Long: aaaaaaaaaa\r\n bbbbbbbbbb\r\nConnection: keep-alive\r\n\t, close\r\n" +
+		"Accept: */*\r\nAccept-Language: en\r\n\r\n"
+	capped := "HTTP/1.1 200 OK\r\nServer: x\r\nDate: y\r\nVary: z\r\nContent-Length: 3\r\nConnection: close\r\n" +
+		"Content-Length: 4\r\n\r\nabc"
+	scenarios := [][]op{
+		seq(cli(req+strings.ReplaceAll(req, "o", "q")), srv(odd+second), fin(s2c), fin(c2s)),
+		seq(cli(folded), srv(capped), fin(s2c), fin(c2s)),
+	}
 	for _, tc := range parseCases {
 		scenarios = append(scenarios, tc.ops)
 	}
 	for _, ops := range scenarios {
-		for _, cfg := range []Config{{}, {MaxHeaderBytes: 40, MaxHeaders: 2}} {
+		for _, cfg := range []Config{{}, {MaxHeaderBytes: 40, MaxHeaders: 2}, {MaxHeaderBytes: 64, MaxHeaders: 4}} {
 			checkDropHeaderFields(t, cfg, ops, whole)
 			checkDropHeaderFields(t, cfg, ops, bytewise)
 		}

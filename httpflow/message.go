@@ -26,7 +26,9 @@ func (p *Conn) trailerLine(s *stream, line []byte) {
 	if anomaly != "" {
 		addAnomaly(s.msg, anomaly)
 	}
-	if ok && !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
+	// Trailers are not interpreted: with DropHeaderFields nothing reads
+	// their text, and only the caps are counted.
+	if ok && !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders, !p.cfg.DropHeaderFields) {
 		s.msg.HeadersTruncated = true
 	}
 }
@@ -78,7 +80,10 @@ func (p *Conn) headerLine(s *stream, line []byte, at reassembly.Span) {
 	if !ok {
 		return
 	}
-	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders) {
+	// With DropHeaderFields only the fields interpret reads are copied
+	// (closeBlock interprets them); the others are counted, not copied.
+	keep := !p.cfg.DropHeaderFields || fieldKindOf(tempString(name)) != fieldOther
+	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders, keep) {
 		// Not stored, but connection management still depends on it.
 		m.HeadersTruncated = true
 		interpret(m, &s.fi, string(name), string(value), nil)

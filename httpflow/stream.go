@@ -126,6 +126,12 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			s.pos = end
 			return
 		default:
+			if s.st == stHeaders && !s.inLine {
+				data = p.headerRun(s, data, at, end-int64(len(data)))
+				if len(data) == 0 || s.st != stHeaders {
+					continue
+				}
+			}
 			if s.st == stResync && !p.appDecided {
 				p.scanned += int64(len(data))
 				if p.scanned > midStreamScanLimit {
@@ -136,6 +142,33 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			data = p.lineBytes(s, data, at, end-int64(len(data)))
 		}
 	}
+}
+
+// headerRun handles the header lines that lie whole in data, from its
+// start, in one loop: a header block usually arrives in one segment, and
+// its dozen lines need none of lineBytes' bookkeeping for a line that
+// spans segments (nothing is copied, the line's start need not be
+// remembered). It stops at the end of the block, at a line that is not
+// whole in data or longer than MaxHeaderBytes, and returns the bytes it
+// did not handle, for lineBytes.
+func (p *Conn) headerRun(s *stream, data []byte, at reassembly.Span, off int64) []byte {
+	m := s.msg
+	touch(m, at)
+	s.lineTrunc = false
+	for s.st == stHeaders && s.msg == m {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 || i >= p.cfg.MaxHeaderBytes {
+			break
+		}
+		line := data[:i+1]
+		data = data[i+1:]
+		off += int64(len(line))
+		s.pos = off
+		m.WireBytes += int64(len(line))
+		m.HeaderBytes += int64(len(line))
+		p.headerLine(s, line, at)
+	}
+	return data
 }
 
 // partialCheckLimit bounds how much of an unfinished line is examined to
