@@ -98,6 +98,24 @@
 // scans look at a bounded number of candidates, and SYNs that were never
 // answered keep no summary.
 //
+// # Cost
+//
+// The rules run on every connection, and a capture of short connections
+// has 100 000 of them; together they may add at most 15 % to the httpflow
+// pass (bench/README.md measures it). So a connection-scope rule returns
+// before any work of its own when the connView's facts rule it out: the or
+// of every segment's kind (no retransmission, no zero window), the SYN and
+// SYN/ACK counts, the span of segment times (an ACK delay cannot exceed it),
+// and messageFacts (no incomplete message, no anomaly, no Proxy-Connection
+// or Keep-Alive header, no Connection token besides close and keep-alive).
+// The Engine reuses one connView and its lookup buffers from one
+// connection to the next, and resolves thresholds once. A connSummary
+// stays pointer-free and small (a test holds it to 144 bytes): the
+// collector never scans the chunks that hold them; anything a few
+// connections need goes in a side table it indexes. Capture-scope rules
+// scan their groups linearly, sort with slices.Sort or sortTimes, and cite
+// only what they list.
+//
 // # Adding a rule
 //
 //  1. Pick the next free ID in the right category (see registry.go; IDs of
@@ -110,7 +128,8 @@
 //     transactions and a connView with shared timing helpers); a
 //     capture-scope check gets a *capturePass with per-client-and-server
 //     groups of connection summaries. If it needs more of a connection than
-//     connSummary keeps, add a field there, not the segments.
+//     connSummary keeps, add a pointer-free field there (or a side table
+//     for what few connections have), not the segments.
 //  3. Report with p.report(Finding{...}): evidence frames, the capture time,
 //     the cost in ns (-1 when it cannot be estimated), a message with the
 //     numbers in it, captured text only through quote().
