@@ -10,8 +10,12 @@
 // transactions are summarised, per-connection rules run while its segment
 // records are still in memory, and then everything but a small summary is
 // released. Memory therefore grows with the connections open at once, not
-// with the size of the capture; the summaries (one per connection and per
-// transaction) are the report itself.
+// with the size of the capture. The summaries (one per listed connection
+// and transaction) are the report's listing: held in the Report's slices
+// by default, or, with Options.SpillListing, encoded (codec.go) into a
+// temporary file and read back one at a time by Report.EachConnection and
+// EachTransaction (listing.go), so that the report costs a small index
+// entry per record instead of its full summary.
 //
 // Only capture time is used, never the wall clock, so the same input gives
 // the same Report, and the same JSON byte for byte.
