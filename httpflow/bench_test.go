@@ -49,14 +49,19 @@ var (
 // BenchmarkParseKeepAlive measures the parser alone: one op is one
 // connection of 100 transactions, each message delivered as one segment;
 // "fields" keeps the header fields (the default), "nofields" sets
-// Config.DropHeaderFields.
+// Config.DropHeaderFields, "nofields-recycle" also
+// Config.RecycleTransactions and releases each connection, as analysis
+// does.
 func BenchmarkParseKeepAlive(b *testing.B) {
-	for _, drop := range []bool{false, true} {
-		name := "fields"
-		if drop {
-			name = "nofields"
-		}
-		b.Run(name, func(b *testing.B) { benchParseKeepAlive(b, Config{DropHeaderFields: drop}) })
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"fields", Config{}},
+		{"nofields", Config{DropHeaderFields: true}},
+		{"nofields-recycle", Config{DropHeaderFields: true, RecycleTransactions: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchParseKeepAlive(b, c.cfg) })
 	}
 }
 
@@ -81,6 +86,9 @@ func benchParseKeepAlive(b *testing.B, cfg Config) {
 		p.End(s2c, reassembly.EndFIN, reassembly.Span{Time: t})
 		if n := len(p.Transactions()); n != benchTxnsPerConn {
 			b.Fatalf("%d transactions", n)
+		}
+		if cfg.RecycleTransactions {
+			p.Release()
 		}
 	}
 	cpu := processCPU() - cpu0

@@ -51,6 +51,11 @@ func (b *Budget) give(n int) {
 // any way afterwards. The transactions it returned stay valid: they and
 // their strings live outside the Conn. Calling Release again, before any
 // NewConn, does nothing.
+//
+// With Config.RecycleTransactions, Release also hands the connection's
+// transaction records to later connections: the *Transaction values (and
+// their Messages) that Transactions returned are zeroed and must not be
+// used afterwards; the strings they held stay valid.
 func (p *Conn) Release() {
 	if p.released {
 		return
@@ -58,6 +63,9 @@ func (p *Conn) Release() {
 	p.cfg.Budget.give(p.taken)
 	for i := range p.streams {
 		p.streams[i].blk.release() // when End never came
+	}
+	if p.cfg.RecycleTransactions {
+		p.mem.recycleBoxes()
 	}
 	// Nothing the Conn pointed to is kept alive by the pool.
 	*p = Conn{released: true}

@@ -1,6 +1,9 @@
 package httpflow
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 // slab hands out the strings, header slices and transaction records of one
 // connection from a few larger allocations, so that a keep-alive
@@ -14,8 +17,35 @@ type slab struct {
 	bytes   []byte
 	headers []Header
 	boxes   []txnBox
+	// fullBoxes are the box chunks of slabMaxBoxes records, the ones
+	// Config.RecycleTransactions hands on (see recycleBoxes).
+	fullBoxes []*boxChunk
+	// firstFull backs fullBoxes for a connection of up to 4 full chunks
+	// (about 250 transactions) without allocating.
+	firstFull [4]*boxChunk
 
 	nextBytes, nextHeaders, nextBoxes int
+}
+
+// boxChunk is a full-sized chunk of transaction records.
+type boxChunk [slabMaxBoxes]txnBox
+
+// boxChunkPool holds zeroed box chunks given back by connections that
+// were released with Config.RecycleTransactions. The pool lets the
+// collector free what is not taken again, so it never holds more than
+// the chunks of recently closed connections.
+var boxChunkPool = sync.Pool{New: func() any { return new(boxChunk) }}
+
+// recycleBoxes zeroes the slab's full-sized box chunks and gives them to
+// the pool. Zeroing here, not when a chunk is taken again, keeps a pooled
+// chunk from holding the old connection's strings alive.
+func (a *slab) recycleBoxes() {
+	for i, c := range a.fullBoxes {
+		clear(c[:])
+		boxChunkPool.Put(c)
+		a.fullBoxes[i] = nil
+	}
+	a.fullBoxes = a.fullBoxes[:0]
 }
 
 // The first chunks fit a one-transaction connection (a request and a
@@ -106,7 +136,17 @@ func (a *slab) box() *txnBox {
 	}
 	if len(a.boxes) == cap(a.boxes) {
 		a.nextBoxes = min(max(a.nextBoxes*2, 1), slabMaxBoxes)
-		a.boxes = make([]txnBox, 0, a.nextBoxes)
+		if a.nextBoxes == slabMaxBoxes {
+			// Full-sized: perhaps one a released connection gave back.
+			c := boxChunkPool.Get().(*boxChunk)
+			if a.fullBoxes == nil {
+				a.fullBoxes = a.firstFull[:0]
+			}
+			a.fullBoxes = append(a.fullBoxes, c)
+			a.boxes = c[:0]
+		} else {
+			a.boxes = make([]txnBox, 0, a.nextBoxes)
+		}
 	}
 	a.boxes = a.boxes[:len(a.boxes)+1]
 	return &a.boxes[len(a.boxes)-1]

@@ -1,6 +1,7 @@
 package httpflow
 
 import (
+	"fmt"
 	"testing"
 	"unsafe"
 
@@ -89,6 +90,47 @@ func TestAllocationsPerConnection(t *testing.T) {
 		t.Logf("%s: %.1f allocations", c.what, got)
 		if got > c.max {
 			t.Errorf("%s: %.1f allocations, want at most %.0f", c.what, got, c.max)
+		}
+	}
+}
+
+// With Config.RecycleTransactions, connections long enough to fill
+// full-sized box chunks hand them on at Release: later connections that
+// take them parse exactly what fresh parsers do, and the released
+// transactions are zeroed (so a pooled chunk keeps no strings alive).
+func TestRecycleTransactions(t *testing.T) {
+	// Enough transactions for several full chunks, each different, with a
+	// pipelined pair and an interim response so that every kind of record
+	// is reused.
+	conn := func(tag string, n int) []op {
+		var ops []op
+		for i := range n {
+			target := fmt.Sprintf("/%s/%d", tag, i)
+			ops = append(ops, cli("GET "+target+" HTTP/1.1\r\nHost: "+tag+"\r\nConnection: keep-alive\r\n\r\n"))
+			if i%50 == 7 {
+				ops = append(ops, srv("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"))
+			}
+			ops = append(ops, srv(fmt.Sprintf("HTTP/1.1 200 OK-%s\r\nKeep-Alive: timeout=%d\r\nContent-Length: 2\r\n\r\nok", tag, i)))
+		}
+		return append(ops, fin(s2c), fin(c2s))
+	}
+	n := 3*slabMaxBoxes + 17
+	for _, drop := range []bool{false, true} {
+		fresh := Config{DropHeaderFields: drop}
+		recycled := Config{DropHeaderFields: drop, RecycleTransactions: true}
+		for _, tag := range []string{"a", "bb", "ccc"} {
+			ops := conn(tag, n)
+			want := everythingButFields(run(testConn(), fresh, ops, whole).Transactions())
+			p := run(testConn(), recycled, ops, whole)
+			txns := p.Transactions()
+			if got := everythingButFields(txns); got != want {
+				t.Fatalf("connection %s parsed with recycled records differs:\n%s\nwant:\n%s", tag, got, want)
+			}
+			last := txns[len(txns)-1]
+			p.Release()
+			if last.Request != nil || last.Response != nil || last.Index != 0 {
+				t.Fatalf("connection %s: Release left a recycled record as it was: %+v", tag, *last)
+			}
 		}
 	}
 }
