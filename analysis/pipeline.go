@@ -136,7 +136,10 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 
 	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn), http: a.opts.HTTP}
 	// Only KeepHeaders (HAR) reads the header field lists; nothing else needs them.
+	// Closed copies what it keeps of a connection's transactions (diagnose
+	// detaches them) before Release, so their records can be recycled.
 	h.http.DropHeaderFields = h.http.DropHeaderFields || !a.opts.KeepHeaders
+	h.http.RecycleTransactions = true
 	if h.http.Budget == nil {
 		h.http.Budget = httpflow.NewBudget(orDefault(a.opts.MaxOpenTransactions, DefaultMaxOpenTransactions))
 	}
