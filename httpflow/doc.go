@@ -85,6 +85,17 @@
 // fields sets Config.DropHeaderFields: the fields are still read, and every
 // other part of the message is the same, but Message.Headers stays nil,
 // which on a keep-alive connection is most of what a message allocates.
+// The parser then copies only the fields it interprets (Content-Length,
+// Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, Expect,
+// Upgrade: told apart by length and first letter before any compare) and
+// counts the others against the bounds.
+//
+// What stays is one record per transaction (the Transaction and its two
+// Messages, about 900 bytes) until the connection closes. A consumer that
+// copies what it keeps before Release sets Config.RecycleTransactions:
+// Release then zeroes those records and hands them to later connections,
+// so a capture of long keep-alive connections stops allocating one per
+// transaction.
 //
 // # Pairing and pipelining
 //
