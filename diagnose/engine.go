@@ -46,6 +46,10 @@ type Engine struct {
 	groupOf   map[serverKey]int32
 	groupKeys []serverKey
 	lastGroup int32 // the group of the last summary
+	// groupSizes counts each group's summaries; minID and maxID bound
+	// their connection IDs.
+	groupSizes   []int32
+	minID, maxID int
 	// keepAlives and retries are the summaries' side tables.
 	keepAlives []keepAliveCounts
 	retries    []retryEvidence

@@ -88,8 +88,16 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 			g = int32(len(e.groupKeys))
 			e.groupOf[k] = g
 			e.groupKeys = append(e.groupKeys, k)
+			e.groupSizes = append(e.groupSizes, 0)
 		}
 		e.lastGroup = g
+	}
+	e.groupSizes[g]++
+	if e.summaries.n == 0 || c.ID < e.minID {
+		e.minID = c.ID
+	}
+	if e.summaries.n == 0 || c.ID > e.maxID {
+		e.maxID = c.ID
 	}
 	s := e.summaries.next()
 	*s = connSummary{
@@ -213,21 +221,10 @@ const denseIDFactor = 4
 func newCaptureView(e *Engine) *captureView {
 	v := &captureView{groups: make(map[serverKey][]*connSummary, len(e.groupKeys)), e: e}
 	n := e.summaries.n
-	// Count each group's members first, so every group's slice is
-	// allocated once, at its size, out of one backing array.
-	sizes := make([]int32, len(e.groupKeys))
-	minID, maxID := 0, 0
-	first := true
-	e.summaries.all(func(s *connSummary) {
-		sizes[s.group]++
-		if first || s.ID < minID {
-			minID = s.ID
-		}
-		if first || s.ID > maxID {
-			maxID = s.ID
-		}
-		first = false
-	})
+	// summarize counted each group's members and bounded the IDs, so
+	// every group's slice is allocated once, at its size, out of one
+	// backing array, without a pass to count them.
+	sizes, minID, maxID := e.groupSizes, e.minID, e.maxID
 	members := make([]*connSummary, n)
 	groups := make([][]*connSummary, len(e.groupKeys))
 	at := 0
