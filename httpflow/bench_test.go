@@ -109,14 +109,22 @@ var benchConn *Conn
 // close (bench/record.sh short). One op is one connection, so allocs/op is
 // what setting up and tearing down a parser costs along with its one
 // transaction.
+// "default" is Config{}; "nofields-recycle" is what analysis uses.
 func BenchmarkParseOneShot(b *testing.B) {
+	b.Run("default", func(b *testing.B) { benchParseOneShot(b, Config{}) })
+	b.Run("nofields-recycle", func(b *testing.B) {
+		benchParseOneShot(b, Config{DropHeaderFields: true, RecycleTransactions: true})
+	})
+}
+
+func benchParseOneShot(b *testing.B, cfg Config) {
 	req := []byte("GET /close?size=800 HTTP/1.1\r\nHost: bench\r\nUser-Agent: connscope-loadgen\r\n\r\n")
 	resp := []byte("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 800\r\n" +
 		"Date: Thu, 26 Nov 2026 01:00:00 GMT\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + string(make([]byte, 800)))
 	b.SetBytes(int64(len(req) + len(resp)))
 	b.ReportAllocs()
 	for b.Loop() {
-		p := NewConn(nil, Config{})
+		p := NewConn(nil, cfg)
 		benchConn = p // as under the Assembler, the parser lives on the heap
 		p.Data(c2s, req, reassembly.Span{Frame: 4, Time: 1000})
 		p.Data(s2c, resp, reassembly.Span{Frame: 6, Time: 2000})

@@ -87,6 +87,7 @@ func NewConn(c *reassembly.Connection, cfg Config) *Conn {
 	p := connPool.Get().(*Conn)
 	*p = Conn{conn: c, cfg: cfg.withDefaults(), app: AppUnknown}
 	p.boxes, p.pending = p.firstBoxes[:0], p.firstPending[:0]
+	p.mem.recycle = cfg.RecycleTransactions
 	p.streams[0].dir = reassembly.ClientToServer
 	p.streams[1].dir = reassembly.ServerToClient
 	return p

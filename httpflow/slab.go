@@ -23,6 +23,11 @@ type slab struct {
 	// firstFull backs fullBoxes for a connection of up to 4 full chunks
 	// (about 250 transactions) without allocating.
 	firstFull [4]*boxChunk
+	// recycle is Config.RecycleTransactions: the first record comes from
+	// firstBoxPool (kept in firstBox) instead of slabFirst, and the first
+	// text chunks are allocated on their own when first needed.
+	recycle  bool
+	firstBox *[1]txnBox
 
 	nextBytes, nextHeaders, nextBoxes int
 }
@@ -36,6 +41,11 @@ type boxChunk [slabMaxBoxes]txnBox
 // the chunks of recently closed connections.
 var boxChunkPool = sync.Pool{New: func() any { return new(boxChunk) }}
 
+// firstBoxPool holds the zeroed first records of released connections
+// (Config.RecycleTransactions): a capture of short connections then
+// allocates only their few hundred bytes of text each.
+var firstBoxPool = sync.Pool{New: func() any { return new([1]txnBox) }}
+
 // recycleBoxes zeroes the slab's full-sized box chunks and gives them to
 // the pool. Zeroing here, not when a chunk is taken again, keeps a pooled
 // chunk from holding the old connection's strings alive.
@@ -46,6 +56,11 @@ func (a *slab) recycleBoxes() {
 		a.fullBoxes[i] = nil
 	}
 	a.fullBoxes = a.fullBoxes[:0]
+	if c := a.firstBox; c != nil {
+		clear(c[:])
+		firstBoxPool.Put(c)
+		a.firstBox = nil
+	}
 }
 
 // The first chunks fit a one-transaction connection (a request and a
@@ -84,7 +99,7 @@ func (a *slab) string(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if a.nextBytes == 0 {
+	if a.nextBytes == 0 && !a.recycle {
 		a.begin()
 	}
 	if len(b) > cap(a.bytes)-len(a.bytes) {
@@ -117,7 +132,7 @@ func tempString(b []byte) string {
 // headerSlice returns n zeroed Headers, capped so that appending to them
 // cannot reach another message's.
 func (a *slab) headerSlice(n int) []Header {
-	if a.nextHeaders == 0 {
+	if a.nextHeaders == 0 && !a.recycle {
 		a.begin()
 	}
 	if n > cap(a.headers)-len(a.headers) {
@@ -131,12 +146,16 @@ func (a *slab) headerSlice(n int) []Header {
 
 // box returns a zeroed transaction record.
 func (a *slab) box() *txnBox {
-	if a.nextBoxes == 0 {
+	if a.nextBoxes == 0 && !a.recycle {
 		a.begin()
 	}
 	if len(a.boxes) == cap(a.boxes) {
 		a.nextBoxes = min(max(a.nextBoxes*2, 1), slabMaxBoxes)
-		if a.nextBoxes == slabMaxBoxes {
+		switch {
+		case a.nextBoxes == 1: // the first, with recycle
+			a.firstBox = firstBoxPool.Get().(*[1]txnBox)
+			a.boxes = a.firstBox[:0]
+		case a.nextBoxes == slabMaxBoxes:
 			// Full-sized: perhaps one a released connection gave back.
 			c := boxChunkPool.Get().(*boxChunk)
 			if a.fullBoxes == nil {
@@ -144,7 +163,7 @@ func (a *slab) box() *txnBox {
 			}
 			a.fullBoxes = append(a.fullBoxes, c)
 			a.boxes = c[:0]
-		} else {
+		default:
 			a.boxes = make([]txnBox, 0, a.nextBoxes)
 		}
 	}

@@ -114,22 +114,31 @@ func TestRecycleTransactions(t *testing.T) {
 		}
 		return append(ops, fin(s2c), fin(c2s))
 	}
-	n := 3*slabMaxBoxes + 17
-	for _, drop := range []bool{false, true} {
-		fresh := Config{DropHeaderFields: drop}
-		recycled := Config{DropHeaderFields: drop, RecycleTransactions: true}
-		for _, tag := range []string{"a", "bb", "ccc"} {
-			ops := conn(tag, n)
-			want := everythingButFields(run(testConn(), fresh, ops, whole).Transactions())
-			p := run(testConn(), recycled, ops, whole)
-			txns := p.Transactions()
-			if got := everythingButFields(txns); got != want {
-				t.Fatalf("connection %s parsed with recycled records differs:\n%s\nwant:\n%s", tag, got, want)
-			}
-			last := txns[len(txns)-1]
-			p.Release()
-			if last.Request != nil || last.Response != nil || last.Index != 0 {
-				t.Fatalf("connection %s: Release left a recycled record as it was: %+v", tag, *last)
+	// Short connections reuse the first record; long ones the full chunks.
+	for _, n := range []int{1, 3*slabMaxBoxes + 17, 1, 2} {
+		for _, drop := range []bool{false, true} {
+			fresh := Config{DropHeaderFields: drop}
+			recycled := Config{DropHeaderFields: drop, RecycleTransactions: true}
+			for _, tag := range []string{"a", "bb", "ccc"} {
+				ops := conn(tag, n)
+				want := everythingButFields(run(testConn(), fresh, ops, whole).Transactions())
+				p := run(testConn(), recycled, ops, whole)
+				txns := p.Transactions()
+				if got := everythingButFields(txns); got != want {
+					t.Fatalf("connection %s parsed with recycled records differs:\n%s\nwant:\n%s", tag, got, want)
+				}
+				// The first record and those in full-sized chunks (after
+				// the 1+2+...+32 = 63 in growing chunks) are recycled.
+				recycledTxns := []*Transaction{txns[0]}
+				if len(txns) > 63 {
+					recycledTxns = append(recycledTxns, txns[len(txns)-1])
+				}
+				p.Release()
+				for _, tx := range recycledTxns {
+					if tx.Request != nil || tx.Response != nil || tx.Connection != 0 {
+						t.Fatalf("connection %s of %d: Release left a recycled record as it was: %+v", tag, n, *tx)
+					}
+				}
 			}
 		}
 	}
