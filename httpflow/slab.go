@@ -1,6 +1,7 @@
 package httpflow
 
 import (
+	"math/bits"
 	"sync"
 	"unsafe"
 )
@@ -17,50 +18,45 @@ type slab struct {
 	bytes   []byte
 	headers []Header
 	boxes   []txnBox
-	// fullBoxes are the box chunks of slabMaxBoxes records, the ones
-	// Config.RecycleTransactions hands on (see recycleBoxes).
-	fullBoxes []*boxChunk
-	// firstFull backs fullBoxes for a connection of up to 4 full chunks
-	// (about 250 transactions) without allocating.
-	firstFull [4]*boxChunk
-	// recycle is Config.RecycleTransactions: the first record comes from
-	// firstBoxPool (kept in firstBox) instead of slabFirst, and the first
-	// text chunks are allocated on their own when first needed.
-	recycle  bool
-	firstBox *[1]txnBox
+	// recycle is Config.RecycleTransactions: every chunk of records comes
+	// from boxPools and is listed in boxChunks, for recycleBoxes to give
+	// back, and the first text chunks are allocated on their own when
+	// first needed (not in a slabFirst with the first record).
+	recycle   bool
+	boxChunks [][]txnBox
+	// firstChunks backs boxChunks for a connection of up to 191
+	// transactions (chunks of 1, 2, ... 64 and 64) without allocating.
+	firstChunks [8][]txnBox
 
 	nextBytes, nextHeaders, nextBoxes int
 }
 
-// boxChunk is a full-sized chunk of transaction records.
-type boxChunk [slabMaxBoxes]txnBox
+// boxPools[k] holds zeroed chunks of 1<<k transaction records (as a
+// pointer to the first) given back by connections released with
+// Config.RecycleTransactions. The pools let the collector free what is
+// not taken again, so they never hold more than the chunks of recently
+// closed connections.
+var boxPools [slabMaxBoxesLog2 + 1]sync.Pool
 
-// boxChunkPool holds zeroed box chunks given back by connections that
-// were released with Config.RecycleTransactions. The pool lets the
-// collector free what is not taken again, so it never holds more than
-// the chunks of recently closed connections.
-var boxChunkPool = sync.Pool{New: func() any { return new(boxChunk) }}
+// takeBoxes returns a zeroed chunk of n records, n a power of two up to
+// slabMaxBoxes, recycled when one is at hand.
+func takeBoxes(n int) []txnBox {
+	if first, _ := boxPools[bits.TrailingZeros(uint(n))].Get().(*txnBox); first != nil {
+		return unsafe.Slice(first, n)
+	}
+	return make([]txnBox, n)
+}
 
-// firstBoxPool holds the zeroed first records of released connections
-// (Config.RecycleTransactions): a capture of short connections then
-// allocates only their few hundred bytes of text each.
-var firstBoxPool = sync.Pool{New: func() any { return new([1]txnBox) }}
-
-// recycleBoxes zeroes the slab's full-sized box chunks and gives them to
-// the pool. Zeroing here, not when a chunk is taken again, keeps a pooled
+// recycleBoxes zeroes the slab's chunks of records and gives them to the
+// pools. Zeroing here, not when a chunk is taken again, keeps a pooled
 // chunk from holding the old connection's strings alive.
 func (a *slab) recycleBoxes() {
-	for i, c := range a.fullBoxes {
-		clear(c[:])
-		boxChunkPool.Put(c)
-		a.fullBoxes[i] = nil
+	for i, c := range a.boxChunks {
+		clear(c)
+		boxPools[bits.TrailingZeros(uint(len(c)))].Put(&c[0])
+		a.boxChunks[i] = nil
 	}
-	a.fullBoxes = a.fullBoxes[:0]
-	if c := a.firstBox; c != nil {
-		clear(c[:])
-		firstBoxPool.Put(c)
-		a.firstBox = nil
-	}
+	a.boxChunks = a.boxChunks[:0]
 }
 
 // The first chunks fit a one-transaction connection (a request and a
@@ -73,7 +69,8 @@ const (
 	slabFirstHeaders = 8
 	slabMaxBytes     = 32 << 10
 	slabMaxHeaders   = 1 << 10
-	slabMaxBoxes     = 64
+	slabMaxBoxesLog2 = 6
+	slabMaxBoxes     = 1 << slabMaxBoxesLog2
 )
 
 // slabFirst is a connection's first chunk of each kind in one allocation
@@ -151,19 +148,14 @@ func (a *slab) box() *txnBox {
 	}
 	if len(a.boxes) == cap(a.boxes) {
 		a.nextBoxes = min(max(a.nextBoxes*2, 1), slabMaxBoxes)
-		switch {
-		case a.nextBoxes == 1: // the first, with recycle
-			a.firstBox = firstBoxPool.Get().(*[1]txnBox)
-			a.boxes = a.firstBox[:0]
-		case a.nextBoxes == slabMaxBoxes:
-			// Full-sized: perhaps one a released connection gave back.
-			c := boxChunkPool.Get().(*boxChunk)
-			if a.fullBoxes == nil {
-				a.fullBoxes = a.firstFull[:0]
+		if a.recycle {
+			c := takeBoxes(a.nextBoxes)
+			if a.boxChunks == nil {
+				a.boxChunks = a.firstChunks[:0]
 			}
-			a.fullBoxes = append(a.fullBoxes, c)
+			a.boxChunks = append(a.boxChunks, c)
 			a.boxes = c[:0]
-		default:
+		} else {
 			a.boxes = make([]txnBox, 0, a.nextBoxes)
 		}
 	}
