@@ -14,8 +14,9 @@ import (
 // into random segments, interleaved at random, with random gaps and a
 // random ending. It checks that the parser never panics, that every
 // delivered byte is accounted for (by a message or as skipped), that
-// messages are internally consistent, and that cutting the same bytes
-// into one-byte segments gives the same transactions.
+// messages are internally consistent, that cutting the same bytes into
+// one-byte segments gives the same transactions, and that parsing into
+// recycled transaction records does too.
 func FuzzConn(f *testing.F) {
 	for _, tc := range parseCases {
 		var c, s strings.Builder
@@ -42,6 +43,14 @@ func FuzzConn(f *testing.F) {
 			t.Errorf("delivery split changed the result:\nwhole (%s):\n%s\nbytewise (%s):\n%s", p.App(), a, q.App(), b)
 		}
 		checkDropHeaderFields(t, Config{MaxHeaderBytes: 256, MaxHeaders: 8}, ops, whole)
+		// As analysis parses: records recycled from earlier inputs' parsers
+		// (the pools are shared) give the same transactions, and go back
+		// for the next input.
+		r := run(testConn(), Config{MaxHeaderBytes: 256, MaxHeaders: 8, DropHeaderFields: true, RecycleTransactions: true}, ops, whole)
+		if a, b := everythingButFields(p.Transactions()), everythingButFields(r.Transactions()); a != b || p.App() != r.App() {
+			t.Errorf("recycled records changed the result:\nfresh (%s):\n%s\nrecycled (%s):\n%s", p.App(), a, r.App(), b)
+		}
+		r.Release()
 	})
 }
 
