@@ -87,20 +87,49 @@ func (v *connView) splitFlights(m *httpflow.Message) bool {
 
 // windowReached estimates the sender's congestion window after it sent
 // these flights. In slow start the window grows by the bytes acknowledged,
-// so after flights that kept growing it is at least the first flight (the
-// initial window) plus everything sent; otherwise it is at least the
-// largest flight.
+// so after flights that grew (see slowStartGrowth) it is at least the first
+// flight (the initial window) plus everything sent. Flights that do not
+// grow show no slow start: a window held flat (a route's "cwnd lock", a
+// receiver window, congestion avoidance) or cut by a loss. Then the window
+// is only known to be at least the largest flight, which is what it is
+// after a response of one flight too.
 func windowReached(fl []flight) int64 {
-	if len(fl) < 2 {
-		return largestFlight(fl)
+	if slowStartGrowth(fl) {
+		return fl[0].bytes + flightsBytes(fl)
 	}
-	for i := 1; i < len(fl)-1; i++ {
-		if fl[i].bytes < fl[i-1].bytes {
-			return largestFlight(fl) // not growing: not slow start
-		}
-	}
-	return fl[0].bytes + flightsBytes(fl)
+	return largestFlight(fl)
 }
+
+// slowStartGrowth reports whether the flights show a window opening in
+// slow start, which roughly doubles it every round trip (1.5 times with
+// per-packet counting and delayed ACKs). Every flight before the last
+// filled the window (the sender had more to send), so each must be at
+// least minGrowthNum/minGrowthDen of the one before it: a flight the same
+// size as the previous one, or one segment larger, is a window that did
+// not grow geometrically. The last flight only carried what was left of
+// the response, so it may be smaller than the window; but a response of
+// two flights shows growth only when the second is the larger, so at
+// least one flight must be larger than its predecessor.
+func slowStartGrowth(fl []flight) bool {
+	if len(fl) < 2 {
+		return false
+	}
+	grew := false
+	for i := 1; i < len(fl); i++ {
+		prev, cur := fl[i-1].bytes, fl[i].bytes
+		if i < len(fl)-1 && cur*minGrowthDen < prev*minGrowthNum {
+			return false
+		}
+		grew = grew || cur > prev
+	}
+	return grew
+}
+
+// The least growth, as a fraction, between successive window-filling
+// flights for slowStartGrowth to call it slow start: 5/4. Slow start grows
+// a window 1.5 to 2 times per round trip; congestion avoidance adds one
+// segment (1.1 times at 10 segments), and a locked window none.
+const minGrowthNum, minGrowthDen = 5, 4
 
 // flightsBytes sums the flights' payload.
 func flightsBytes(fl []flight) int64 {

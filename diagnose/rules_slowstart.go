@@ -22,9 +22,12 @@ var ruleSlowStart = &Rule{
 		Detection: "The response's new data is split into flights at gaps longer than half the initial RTT (gaps " +
 			"longer than two RTTs mean the server paused, and a flight before the last with a segment smaller than " +
 			"the MSS means it had no more data ready: the rule stays quiet). A warm window is estimated from every " +
-			"response on the connection: after growing flights, slow start has opened the window to at least " +
-			"the first flight plus the bytes sent; otherwise at least the largest flight. The flights beyond " +
-			"ceil(response bytes / warm window) are the extra round trips. Cost: extra round trips × initial RTT.",
+			"response on the connection: after flights that grew as in slow start (each window-filling flight at " +
+			"least 5/4 of the one before, and some flight larger than its predecessor), slow start has opened " +
+			"the window to at least the first flight plus the bytes sent; after flights that did not grow (a " +
+			"window held flat, or cut by a loss) it is only known to be the largest flight, so flat flights alone " +
+			"never fire. The flights beyond ceil(response bytes / warm window) are the extra round trips. Cost: " +
+			"extra round trips × initial RTT.",
 		Why: "TCP starts every connection with a small window (10 segments on current stacks, 2-4 on older ones) " +
 			"and roughly doubles it each round trip. A large response on a fresh connection needs several round " +
 			"trips that a warm, reused connection would not.",
@@ -184,8 +187,8 @@ func checkSmallInitialWindow(p *connPass) {
 		Frames:      []uint64{segs[fl[0].first].Frame, segs[fl[0].last].Frame},
 		Time:        segs[fl[0].first].Time,
 		Cost:        -1,
-		Message: fmt.Sprintf("the server's initial window was %d segments (%d bytes at MSS %d); current stacks "+
-			"start with 10", iw, fl[0].bytes, mss),
+		Message: fmt.Sprintf("the server's initial window was %s (%d bytes at MSS %d); current stacks "+
+			"start with 10", plural(int(iw), "segment", "segments"), fl[0].bytes, mss),
 	})
 }
 
