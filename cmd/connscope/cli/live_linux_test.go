@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,17 +12,24 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/capture"
 )
 
 // TestLiveReportEqualsTcpdumpReport captures real HTTP traffic live with
 // connscope while tcpdump records the same interface, then checks that
-// connscope's live report and its report of tcpdump's file agree:
-// the same connections, transactions and findings.
+// connscope's live report agrees exactly with its report of the frames
+// it wrote with -w, and with its report of tcpdump's file: the same
+// connections, transactions and findings. Two packet sockets may see the
+// frames of the two directions interleaved differently on a busy machine;
+// when tcpdump's frame order differs from connscope's, frame numbers (and
+// so connection order) cannot match, and the comparison with tcpdump's
+// file falls back to what does not depend on order.
 //
 // Topology: a veth pair, one end (cslv0, 10.213.7.1) in this namespace
 // where the client runs and connscope and tcpdump capture, the other
@@ -45,8 +53,10 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 		t.Fatalf("building loadgen: %v\n%s", err, out)
 	}
 
+	// Names unique to this process, so two test runs (e.g. two checkouts)
+	// cannot delete each other's interfaces.
 	ns := fmt.Sprintf("cslv-%d", os.Getpid())
-	const hostIf, peerIf = "cslv0", "cslv1"
+	hostIf, peerIf := fmt.Sprintf("cslv%da", os.Getpid()%100000), fmt.Sprintf("cslv%db", os.Getpid()%100000)
 	sh := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -82,23 +92,31 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 	}
 
 	liveJSON := filepath.Join(dir, "live.json")
+	livePcapng := filepath.Join(dir, "live.pcapng")
 	liveDone := make(chan int, 1)
 	var liveErr bytes.Buffer
 	go func() {
 		var out bytes.Buffer
-		liveDone <- Run([]string{"analyze", "-i", hostIf, "--duration", "6s", "-f", "json", "-o", liveJSON, "tcp", "port", "8080"},
+		liveDone <- Run([]string{"analyze", "-i", hostIf, "--duration", "6s", "-f", "json", "-o", liveJSON, "-w", livePcapng, "tcp", "port", "8080"},
 			IO{Stdin: bytes.NewReader(nil), Stdout: &out, Stderr: &liveErr})
 	}()
 	time.Sleep(1500 * time.Millisecond) // both captures running, server listening
 
 	// A keep-alive pattern and a Connection: close pattern.
-	client := exec.Command(loadgen, "-mode", "client", "-addr", "10.213.7.2:8080", "-short", "6", "-keepalive", "2", "-requests", "4", "-workers", "2")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := exec.CommandContext(ctx, loadgen, "-mode", "client", "-addr", "10.213.7.2:8080", "-short", "6", "-keepalive", "2", "-requests", "4", "-workers", "2")
 	if out, err := client.CombinedOutput(); err != nil {
 		t.Fatalf("client: %v\n%s", err, out)
 	}
 
-	if code := <-liveDone; code != ExitOK {
-		t.Fatalf("live analyze exit %d: %s", code, liveErr.String())
+	select {
+	case code := <-liveDone:
+		if code != ExitOK {
+			t.Fatalf("live analyze exit %d: %s", code, liveErr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("live analyze with --duration 6s still running after a minute")
 	}
 	time.Sleep(300 * time.Millisecond)
 	tcpdump.Process.Signal(os.Interrupt)
@@ -108,13 +126,47 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 	if code := Run([]string{"analyze", "-f", "json", "-o", fileJSON, pcap}, IO{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}); code != ExitOK {
 		t.Fatalf("file analyze exit %d (tcpdump said: %s)", code, tcpdumpErr.String())
 	}
-	live, file := readReport(t, liveJSON), readReport(t, fileJSON)
+	ownJSON := filepath.Join(dir, "own.json")
+	if code := Run([]string{"analyze", "-f", "json", "-o", ownJSON, livePcapng}, IO{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}); code != ExitOK {
+		t.Fatalf("analyze of connscope's own -w file: exit %d", code)
+	}
+	live, file, own := readReport(t, liveJSON), readReport(t, fileJSON), readReport(t, ownJSON)
 	if len(file.Connections) < 8 || len(file.Transactions) < 14 {
 		t.Fatalf("tcpdump's capture holds %d connections and %d transactions; the client made 8 and 14", len(file.Connections), len(file.Transactions))
+	}
+	// The live analysis and the analysis of the frames it wrote see the
+	// same frames in the same order with the same time stamps.
+	for _, x := range []struct {
+		name      string
+		live, own any
+	}{
+		{"connections", live.Connections, own.Connections},
+		{"transactions", live.Transactions, own.Transactions},
+		{"findings", live.Findings, own.Findings},
+	} {
+		if l, o := generic(t, x.live), generic(t, x.own); !reflect.DeepEqual(l, o) {
+			t.Errorf("live report and report of its -w file differ in %s:\n  %s", x.name, strings.Join(compareJSON(x.name, l, o), "\n  "))
+		}
+	}
+	if live.Inputs[0].Format != "live" || live.Inputs[0].Packets != file.Inputs[0].Packets {
+		t.Errorf("live input %+v, file input %+v: packet counts should match", live.Inputs[0], file.Inputs[0])
+	}
+	if i := firstOrderDifference(t, livePcapng, pcap); i > 0 {
+		// Frame numbers follow the order, so compare what does not.
+		t.Logf("tcpdump saw frame %d in a different order from connscope's socket; comparing counts, endpoints and rules only", i)
+		if a, b := orderFree(live), orderFree(file); !reflect.DeepEqual(a, b) {
+			t.Errorf("live and tcpdump reports differ:\n  live    %v\n  tcpdump %v", a, b)
+		}
+		return
 	}
 	// Two packet sockets time-stamp the same frame a few hundred ns
 	// apart, so times and durations may differ by a little; everything
 	// else (frames, counts, states, pairing, findings) must be identical.
+	// Transactions are numbered by start time, and two on different
+	// connections may start within those nanoseconds of each other, so
+	// they are compared by connection and index.
+	byConnIndex(live)
+	byConnIndex(file)
 	for _, x := range []struct {
 		name       string
 		live, file any
@@ -128,9 +180,91 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 			t.Errorf("live and tcpdump reports differ in %s:\n  %s", x.name, strings.Join(diffs, "\n  "))
 		}
 	}
-	if live.Inputs[0].Format != "live" || live.Inputs[0].Packets != file.Inputs[0].Packets {
-		t.Errorf("live input %+v, file input %+v: packet counts should match", live.Inputs[0], file.Inputs[0])
+}
+
+// byConnIndex orders a report's transactions by connection and index
+// instead of by start time, and renumbers them (and the findings that name
+// them) in that order.
+func byConnIndex(r *analysis.Report) {
+	sort.SliceStable(r.Transactions, func(i, j int) bool {
+		a, b := r.Transactions[i], r.Transactions[j]
+		if a.Connection != b.Connection {
+			return a.Connection < b.Connection
+		}
+		return a.Index < b.Index
+	})
+	renumber := map[int]int{}
+	for i, t := range r.Transactions {
+		renumber[t.ID] = i + 1
+		t.ID = i + 1
 	}
+	for _, f := range r.Findings {
+		f.Transaction = renumber[f.Transaction]
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if a.Connection != b.Connection {
+			return a.Connection < b.Connection
+		}
+		return a.Transaction < b.Transaction
+	})
+}
+
+// firstOrderDifference returns the number of the first frame at which the
+// two capture files hold different bytes (0 when they hold the same frames
+// in the same order).
+func firstOrderDifference(t *testing.T, a, b string) uint64 {
+	t.Helper()
+	ra, err := capture.Open(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ra.Close()
+	rb, err := capture.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Close()
+	for n := uint64(1); ; n++ {
+		pa, errA := ra.Next()
+		var da []byte
+		if errA == nil {
+			da = append(da, pa.Data...) // valid only until the next call
+		}
+		pb, errB := rb.Next()
+		if errA != nil || errB != nil {
+			if errA != nil && errB != nil {
+				return 0
+			}
+			return n
+		}
+		if !bytes.Equal(da, pb.Data) {
+			return n
+		}
+	}
+}
+
+// orderFree is what a report says that does not depend on the order two
+// capture points saw the frames in: counts, endpoint pairs, transactions
+// by target and status, and rule IDs.
+func orderFree(r *analysis.Report) []string {
+	var out []string
+	for _, c := range r.Connections {
+		out = append(out, fmt.Sprintf("conn %s -> %s %s %d/%d packets %d/%d bytes %d txns",
+			c.Client, c.Server, c.State, c.Packets.ClientToServer, c.Packets.ServerToClient,
+			c.Bytes.ClientToServer, c.Bytes.ServerToClient, c.TransactionCount))
+	}
+	for _, x := range r.Transactions {
+		out = append(out, fmt.Sprintf("txn %s %s %d", x.Method, x.Target, x.Status))
+	}
+	for _, f := range r.Findings {
+		out = append(out, "finding "+f.Rule)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // generic turns a report part into plain JSON values.
