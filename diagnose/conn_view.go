@@ -46,6 +46,9 @@ type connView struct {
 	firstTime, lastTime int64
 	// msgs is the same for the requests and responses.
 	msgs messageFacts
+	// facts sums up the above for the Engine's choice of rules to call
+	// (Rule.onlyWith).
+	facts connFacts
 
 	// Indexes built on first use by the lookups below. Their buffers are
 	// kept from one connection to the next (an Engine diagnoses one
@@ -88,6 +91,45 @@ func (f *messageFacts) add(m *httpflow.Message) {
 	for _, tok := range m.ConnectionTokens {
 		f.otherTokens = f.otherTokens || tok != "close" && tok != "keep-alive"
 	}
+}
+
+// connFacts are facts about a connection that a rule may need at least one
+// of to find anything (Rule.onlyWith), from the connView's one pass.
+type connFacts uint16
+
+const (
+	factRetransmitted        connFacts = 1 << iota // a segment is a retransmission of any kind
+	factZeroWindow                                 // a segment announced a zero window
+	factSYNRepeated                                // more than one SYN or SYN/ACK, or a SYN retransmission
+	factReset                                      // a RST ended the connection or reassembly names who reset it
+	factReused                                     // two or more transactions
+	factIncompleteMessage                          // messageFacts.incomplete
+	factAnomaly                                    // messageFacts.anomalies
+	factProxyConnection                            // messageFacts.proxyConnection
+	factKeepAliveHeader                            // messageFacts.keepAliveHeader
+	factOtherConnectionToken                       // messageFacts.otherTokens
+)
+
+// connFactsOf sums up v's facts; v is filled but for facts.
+func connFactsOf(v *connView) connFacts {
+	var f connFacts
+	set := func(fact connFacts, present bool) {
+		if present {
+			f |= fact
+		}
+	}
+	c := v.c
+	set(factRetransmitted, v.kinds&(reassembly.KindRetransmission|reassembly.KindFastRetransmission|reassembly.KindSpuriousRetrans) != 0)
+	set(factZeroWindow, v.kinds&reassembly.KindZeroWindow != 0)
+	set(factSYNRepeated, v.syns > 1 || v.synacks > 1 || c.Handshake.SYNRetransmissions != 0)
+	set(factReset, c.Close == reassembly.CloseRST || c.RSTBy != reassembly.RoleNone)
+	set(factReused, len(v.txs) >= 2)
+	set(factIncompleteMessage, v.msgs.incomplete)
+	set(factAnomaly, v.msgs.anomalies)
+	set(factProxyConnection, v.msgs.proxyConnection)
+	set(factKeepAliveHeader, v.msgs.keepAliveHeader)
+	set(factOtherConnectionToken, v.msgs.otherTokens)
+	return f
 }
 
 // newConnView builds a view of one connection. Engine.Connection uses
@@ -170,6 +212,7 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 			v.msgs.add(t.Response)
 		}
 	}
+	v.facts = connFactsOf(v)
 }
 
 // timestampOptionBytes is what the TCP timestamp option (RFC 7323) takes

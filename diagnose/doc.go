@@ -108,6 +108,10 @@
 // SYN/ACK counts, the span of segment times (an ACK delay cannot exceed it),
 // and messageFacts (no incomplete message, no anomaly, no Proxy-Connection
 // or Keep-Alive header, no Connection token besides close and keep-alive).
+// A rule that needs one of a few such facts says so in Rule.onlyWith
+// (a retransmission, a RST, two transactions, a Keep-Alive header...), and
+// the Engine does not even call it on a connection with none of them;
+// TestOnlyWithChangesNoFinding holds the shortcut to losing no finding.
 // The Engine reuses one connView and its lookup buffers from one
 // connection to the next, and resolves thresholds once. A connSummary
 // stays pointer-free and small (a test holds it to 144 bytes): the

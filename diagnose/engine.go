@@ -60,6 +60,9 @@ type Engine struct {
 	// view and pass are reused from one connection to the next.
 	view connView
 	pass connPass
+	// callEveryRule ignores Rule.onlyWith, for tests that hold the
+	// shortcut to changing no finding.
+	callEveryRule bool
 }
 
 // ruleRun is one enabled rule as an Engine runs it.
@@ -162,6 +165,9 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	p := &e.pass
 	*p = connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
 	for _, run := range e.connRules {
+		if run.rule.onlyWith != 0 && run.rule.onlyWith&v.facts == 0 && !e.callEveryRule {
+			continue // the rule could find nothing here
+		}
 		p.run, p.rule, p.reported, p.leftOut = run, run.rule, 0, 0
 		run.rule.checkConnection(p)
 		if p.leftOut > 0 {

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -180,6 +181,48 @@ func TestRulesSurviveRandomInput(t *testing.T) {
 				t.Fatalf("seed %d: malformed finding %+v", seed, f)
 			}
 		}
+	}
+}
+
+// TestOnlyWithChangesNoFinding holds Rule.onlyWith to what it promises:
+// skipping a rule on a connection without any of its facts loses no
+// finding. The same random connections go through an engine that calls
+// every rule on every connection and one that takes the shortcut.
+func TestOnlyWithChangesNoFinding(t *testing.T) {
+	iterations := 1000
+	if testing.Short() {
+		iterations = 200
+	}
+	skipped := 0
+	for seed := 0; seed < iterations; seed++ {
+		var got [2][]Finding
+		for i, callEvery := range []bool{true, false} {
+			r := rand.New(rand.NewPCG(uint64(seed), 11))
+			e, err := NewEngine(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.callEveryRule = callEvery
+			for id := 1; id <= 1+r.IntN(8); id++ {
+				ci := randomConn(r, id)
+				if !callEvery {
+					v := newConnView(ci)
+					for _, run := range e.connRules {
+						if run.rule.onlyWith != 0 && run.rule.onlyWith&v.facts == 0 {
+							skipped++
+						}
+					}
+				}
+				e.Connection(ci)
+			}
+			got[i] = e.Finish()
+		}
+		if !reflect.DeepEqual(got[0], got[1]) {
+			t.Fatalf("seed %d: every rule called:\n%+v\nonly those whose facts are present:\n%+v", seed, got[0], got[1])
+		}
+	}
+	if skipped == 0 {
+		t.Fatal("no rule was ever skipped: the test compares nothing")
 	}
 }
 

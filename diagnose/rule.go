@@ -22,6 +22,13 @@ type Rule struct {
 	// Exactly one of these is set, matching Scope.
 	checkConnection func(p *connPass)
 	checkCapture    func(p *capturePass)
+	// onlyWith, for a connection-scope rule, lists facts of which the
+	// connection must have at least one for the rule to find anything:
+	// the Engine does not call the rule on a connection with none of them
+	// (most connections of a capture of short, clean ones). It is only a
+	// shortcut: the rule still checks for itself, and zero (the default)
+	// calls it on every connection.
+	onlyWith connFacts
 }
 
 // Doc is a rule's documentation, one section per question a user asks.

@@ -127,6 +127,7 @@ var ruleSYNRetransmission = &Rule{
 			"net.ipv4.tcp_max_syn_backlog; nginx listen ... backlog=N) and accept faster. Check firewalls and " +
 			"SYN-flood protection. On the client: reuse connections so fewer SYNs are needed at all.",
 	},
+	onlyWith:        factSYNRepeated,
 	checkConnection: checkSYNRetransmission,
 }
 

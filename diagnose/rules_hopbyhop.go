@@ -70,6 +70,7 @@ var ruleProxyConnection = &Rule{
 		Fix: "Drop it: HTTP/1.1 connections, proxied or not, persist by default. Old curl versions and some " +
 			"browsers sent it; current ones do not.",
 	},
+	onlyWith: factProxyConnection,
 	checkConnection: func(p *connPass) {
 		if !p.v.msgs.proxyConnection {
 			return
@@ -97,6 +98,7 @@ var ruleKeepAliveWithoutToken = &Rule{
 			"limits it announces (timeout, max) are not in force.",
 		Fix: "Send Keep-Alive only with Connection: keep-alive (HTTP/1.0 keep-alive), or not at all on HTTP/1.1.",
 	},
+	onlyWith: factKeepAliveHeader,
 	checkConnection: func(p *connPass) {
 		if !p.v.msgs.keepAliveHeader {
 			return
@@ -212,6 +214,7 @@ var ruleConnectionEndToEnd = &Rule{
 		Fix: "List only connection options (close, keep-alive, upgrade, te) and genuinely hop-by-hop extension " +
 			"headers in Connection.",
 	},
+	onlyWith: factOtherConnectionToken,
 	checkConnection: func(p *connPass) {
 		if !p.v.msgs.otherTokens {
 			return

@@ -203,6 +203,7 @@ var ruleDumbProxyHang = &Rule{
 	Thresholds: []Threshold{
 		{Name: "min-wait", Default: 1000, Unit: "ms", Doc: "shortest silence between the request and the close reported"},
 	},
+	onlyWith:        factReused,
 	checkConnection: checkDumbProxyHang,
 }
 

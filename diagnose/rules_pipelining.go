@@ -25,6 +25,7 @@ var rulePipelinedNonIdempotent = &Rule{
 		Fix: "Send non-idempotent requests alone: wait for the previous response before sending them, and for " +
 			"their response before sending more.",
 	},
+	onlyWith: factReused,
 	checkConnection: func(p *connPass) {
 		if !p.v.timingTrusted() {
 			return // pipelining is judged from message times
@@ -71,6 +72,7 @@ var rulePipeliningBeforePersistence = &Rule{
 		Fix: "Wait for the first response on a connection (and its keep-alive answer) before pipelining; use " +
 			"HTTP/1.1 to servers that support it.",
 	},
+	onlyWith: factReused,
 	checkConnection: func(p *connPass) {
 		if !p.v.timingTrusted() {
 			return // pipelining is judged from message times

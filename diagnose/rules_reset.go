@@ -142,6 +142,7 @@ var ruleResetWithUnreadData = &Rule{
 			"drain for a while before close (Apache lingering close, nginx lingering_close on). Clients: read " +
 			"responses to the end before closing; do not set SO_LINGER to 0.",
 	},
+	onlyWith:        factReset,
 	checkConnection: checkResetWithUnreadData,
 }
 
@@ -295,6 +296,7 @@ var ruleResetAfterResponse = &Rule{
 		Fix: "Close gracefully: shutdown(SHUT_WR), read to EOF, then close; avoid SO_LINGER 0 unless resets are " +
 			"intended.",
 	},
+	onlyWith: factReset,
 	checkConnection: func(p *connPass) {
 		r, ok := viewReset(p)
 		if !ok || r.cut != nil || len(r.unanswered) > 0 || r.dataInFlight(p.v) || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
@@ -338,6 +340,7 @@ var ruleDataAfterClose = &Rule{
 	Thresholds: []Threshold{
 		{Name: "slack", Default: 5, Unit: "ms", Doc: "added to the round trip before data counts as sent after the FIN was seen"},
 	},
+	onlyWith: factReset,
 	checkConnection: func(p *connPass) {
 		r, ok := viewReset(p)
 		if !ok {

@@ -30,6 +30,7 @@ var ruleSerialIdleGaps = &Rule{
 	Thresholds: []Threshold{
 		{Name: "min-gap", Default: 100, Unit: "ms", Doc: "shortest idle gap counted"},
 	},
+	onlyWith:        factReused,
 	checkConnection: checkSerialIdleGaps,
 }
 
@@ -97,6 +98,7 @@ var ruleHeadOfLineBlocking = &Rule{
 	Thresholds: []Threshold{
 		{Name: "min-blocked", Default: 100, Unit: "ms", Doc: "shortest blocked time reported"},
 	},
+	onlyWith:        factReused,
 	checkConnection: checkHeadOfLineBlocking,
 }
 

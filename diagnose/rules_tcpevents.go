@@ -31,6 +31,7 @@ var ruleRetransmissionTimeout = &Rule{
 			"dropping bursts. Enable SACK and tail loss probes (Linux defaults). Compare with the capture taken at " +
 			"the other end to see where packets disappear.",
 	},
+	onlyWith: factRetransmitted,
 	checkConnection: func(p *connPass) {
 		reportRetransmissions(p, "timer-driven retransmission (RTO or tail-loss probe)", "timer-driven retransmissions (RTO or tail-loss probe)", func(k reassembly.SegmentKind) bool {
 			return k&(reassembly.KindRetransmission|reassembly.KindSpuriousRetrans) != 0 && k&reassembly.KindFastRetransmission == 0
@@ -53,6 +54,7 @@ var ruleFastRetransmission = &Rule{
 		Fix: "Find the loss (congested link, shallow buffers, policers). Loss that repeats at the same point of " +
 			"every transfer often means a rate limiter dropping bursts.",
 	},
+	onlyWith: factRetransmitted,
 	checkConnection: func(p *connPass) {
 		reportRetransmissions(p, "fast retransmission", "fast retransmissions", func(k reassembly.SegmentKind) bool {
 			return k&reassembly.KindFastRetransmission != 0 && k&reassembly.KindSpuriousRetrans == 0
@@ -214,6 +216,7 @@ var ruleZeroWindow = &Rule{
 	Thresholds: []Threshold{
 		{Name: "min-stall", Default: 10, Unit: "ms", Doc: "shortest stall reported"},
 	},
+	onlyWith:        factZeroWindow,
 	checkConnection: checkZeroWindow,
 }
 

@@ -95,6 +95,7 @@ var ruleTruncatedBody = &Rule{
 			"proxy_read_timeout/send_timeout), client timeouts. Clients should treat a short body as an error and " +
 			"retry idempotent requests.",
 	},
+	onlyWith: factIncompleteMessage,
 	checkConnection: func(p *connPass) {
 		if !p.v.msgs.incomplete {
 			return // every message completed: none was cut short
@@ -178,6 +179,7 @@ var ruleUnterminatedChunked = &Rule{
 		Fix: "Find why the sender closed early (backend errors, proxy timeouts). Clients must treat a missing last " +
 			"chunk as an error.",
 	},
+	onlyWith: factIncompleteMessage,
 	checkConnection: func(p *connPass) {
 		if !p.v.msgs.incomplete {
 			return // every message completed: none was cut short
@@ -236,6 +238,7 @@ var ruleCloseDelimitedReset = &Rule{
 		Fix: "Have the server send Content-Length or use chunked encoding (HTTP/1.1) so the body length is " +
 			"checkable, and close with FIN (shutdown then close) rather than abort.",
 	},
+	onlyWith: factReset,
 	checkConnection: func(p *connPass) {
 		rstFrame, rstTime, ok := serverReset(p.c)
 		if !ok {
@@ -311,6 +314,7 @@ var ruleBodyBeyondLength = &Rule{
 		Fix: "Compute Content-Length from the bytes actually sent (after compression and encoding); let the " +
 			"framework set it; use chunked encoding when the length is not known up front.",
 	},
+	onlyWith: factAnomaly,
 	checkConnection: func(p *connPass) {
 		if !p.v.msgs.anomalies {
 			return
