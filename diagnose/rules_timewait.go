@@ -150,26 +150,28 @@ func rate(n int, span int64) string {
 // sortHoldEnds sorts CT1012's hold ends, holdEnd[i] being g[i]'s. As a
 // whole they are not nearly sorted: a FIN-closed tuple's end comes a
 // TIME_WAIT after its connection's, a taken-over tuple's at its
-// successor's opening. But each of the three kinds, in g's opening order,
-// nearly is; so each kind is sorted on its own (by insertion while that
-// stays linear) and the three are merged: the same numbers in the same
-// order as sorting them all, in about linear time.
-func sortHoldEnds(holdEnd []int64, takenOver []bool, g []*connSummary) {
-	nFIN, nTaken := 0, 0
+// successor's opening. But each of the three kinds nearly is, the first
+// two in g's opening order, the taken-over ones in takenOrder (the order
+// of their successors' openings; takenOver marks the same tuples); so
+// each kind is sorted on its own (by insertion while that stays linear)
+// and the three are merged: the same numbers in the same order as sorting
+// them all, in about linear time.
+func sortHoldEnds(holdEnd []int64, takenOver []bool, takenOrder []int32, g []*connSummary) {
+	nFIN, nTaken := 0, len(takenOrder)
 	for i, s := range g {
-		if takenOver[i] {
-			nTaken++
-		} else if s.Close == reassembly.CloseFIN {
+		if !takenOver[i] && s.Close == reassembly.CloseFIN {
 			nFIN++
 		}
 	}
 	buf := make([]int64, 0, 2*len(holdEnd))
 	fin, taken := buf[:0:nFIN], buf[nFIN:nFIN:nFIN+nTaken]
 	other := buf[nFIN+nTaken : nFIN+nTaken : len(holdEnd)]
+	for _, i := range takenOrder {
+		taken = append(taken, holdEnd[i])
+	}
 	for i, end := range holdEnd {
 		switch {
 		case takenOver[i]:
-			taken = append(taken, end)
 		case g[i].Close == reassembly.CloseFIN:
 			fin = append(fin, end)
 		default:
@@ -219,14 +221,21 @@ func checkEphemeralPortPressure(p *capturePass) {
 				holdEnd[i] += tw
 			}
 		}
+		// takenOver marks the tuples a later connection took over;
+		// takenOrder lists them in the order of their successors'
+		// openings, the order their hold ends come in.
 		takenOver := make([]bool, len(g))
+		var takenOrder []int32
 		for _, s := range g {
 			if !s.ReusedTuple {
 				continue
 			}
 			if prev := p.v.find(s.PreviousID); prev != nil && prev.group == s.group && opening(s) < holdEnd[prev.pos] {
 				holdEnd[prev.pos] = max(opening(s), 0)
-				takenOver[prev.pos] = true
+				if !takenOver[prev.pos] {
+					takenOver[prev.pos] = true
+					takenOrder = append(takenOrder, prev.pos)
+				}
 			}
 		}
 		starts := make([]int64, len(g))
@@ -234,7 +243,7 @@ func checkEphemeralPortPressure(p *capturePass) {
 			starts[i] = s.Start
 		}
 		sortTimes(starts)
-		sortHoldEnds(holdEnd, takenOver, g)
+		sortHoldEnds(holdEnd, takenOver, takenOrder, g)
 		// A tuple released at the instant another is taken was not held
 		// by both.
 		peak, peakAt := peakOverlap(starts, holdEnd, true)

@@ -248,12 +248,8 @@ func newCaptureView(e *Engine) *captureView {
 	for gi, k := range e.groupKeys {
 		g := groups[gi]
 		// Connections close in about the order they opened: the groups
-		// are nearly sorted already, and often sorted (one connection at
-		// a time), which a direct comparison finds cheaper than a call of
-		// the comparison function per pair.
-		if !sortedByOpening(g) {
-			sortNearlySorted(g, compareOpening)
-		}
+		// are nearly sorted already.
+		sortByOpening(g)
 		for i, s := range g {
 			s.pos = int32(i)
 		}
@@ -271,15 +267,33 @@ func compareOpening(a, b *connSummary) int {
 	return cmp.Or(cmp.Compare(opening(a), opening(b)), cmp.Compare(a.ID, b.ID))
 }
 
-// sortedByOpening reports whether g is in compareOpening's order already.
-func sortedByOpening(g []*connSummary) bool {
+// openedBefore is compareOpening(a, b) < 0.
+func openedBefore(a, b *connSummary) bool {
+	oa, ob := opening(a), opening(b)
+	return oa < ob || oa == ob && a.ID < b.ID
+}
+
+// sortByOpening is sortNearlySorted(g, compareOpening) with the
+// comparison written out instead of called through a function value per
+// pair (a group of short connections has one pair per connection): by
+// insertion while the elements it moves stay few, else slices.SortFunc.
+func sortByOpening(g []*connSummary) {
+	budget := 2*len(g) + 16 // element moves before giving up
 	for i := 1; i < len(g); i++ {
-		a, b := opening(g[i-1]), opening(g[i])
-		if a > b || a == b && g[i-1].ID > g[i].ID {
-			return false
+		if !openedBefore(g[i], g[i-1]) {
+			continue
+		}
+		x, j := g[i], i
+		for ; j > 0 && openedBefore(x, g[j-1]); j-- {
+			g[j] = g[j-1]
+			budget--
+		}
+		g[j] = x
+		if budget < 0 {
+			slices.SortFunc(g, compareOpening)
+			return
 		}
 	}
-	return true
 }
 
 // find returns the summary of connection id, or nil.

@@ -186,6 +186,7 @@ func TestSortHoldEnds(t *testing.T) {
 		g := make([]*connSummary, n)
 		holdEnd := make([]int64, n)
 		takenOver := make([]bool, n)
+		var takenOrder []int32
 		for i := range g {
 			g[i] = &connSummary{ID: i + 1, Close: reassembly.CloseKind(rng.IntN(3))}
 			holdEnd[i] = int64(i)*1000 + rng.Int64N(5000) - 2000
@@ -194,6 +195,7 @@ func TestSortHoldEnds(t *testing.T) {
 			}
 			if rng.IntN(3) == 0 {
 				takenOver[i] = true
+				takenOrder = append(takenOrder, int32(i))
 				holdEnd[i] = int64(i)*1000 + 500
 			}
 			if trial%4 == 0 {
@@ -202,9 +204,40 @@ func TestSortHoldEnds(t *testing.T) {
 		}
 		want := slices.Clone(holdEnd)
 		slices.Sort(want)
-		sortHoldEnds(holdEnd, takenOver, g)
+		rng.Shuffle(len(takenOrder), func(i, j int) { takenOrder[i], takenOrder[j] = takenOrder[j], takenOrder[i] })
+		sortHoldEnds(holdEnd, takenOver, takenOrder, g)
 		if !slices.Equal(holdEnd, want) {
 			t.Fatalf("trial %d: got %v, want %v", trial, holdEnd, want)
+		}
+	}
+}
+
+// TestSortByOpeningMatchesSortFunc holds the capture view's group sort to
+// slices.SortFunc with compareOpening, on nearly sorted groups, shuffled
+// ones and ones with equal opening times.
+func TestSortByOpeningMatchesSortFunc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 300 {
+		n := rng.IntN(200)
+		g := make([]*connSummary, n)
+		for i := range g {
+			s := &connSummary{ID: i + 1, Start: int64(i)*10 + rng.Int64N(40)}
+			if rng.IntN(2) == 0 {
+				s.FirstSYNTime = s.Start - rng.Int64N(5)
+			}
+			if trial%3 == 0 {
+				s.Start, s.FirstSYNTime = rng.Int64N(20), 0
+			}
+			g[i] = s
+		}
+		if trial%5 == 0 {
+			rng.Shuffle(n, func(i, j int) { g[i], g[j] = g[j], g[i] })
+		}
+		want := slices.Clone(g)
+		slices.SortFunc(want, compareOpening)
+		sortByOpening(g)
+		if !slices.Equal(g, want) {
+			t.Fatalf("trial %d: sortByOpening differs from slices.SortFunc", trial)
 		}
 	}
 }
