@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,10 +87,18 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 
 	pcap := filepath.Join(dir, "tcpdump.pcap")
 	tcpdump := exec.Command("tcpdump", "-i", hostIf, "-s", "0", "-U", "--time-stamp-precision=nano", "-w", pcap, "tcp port 8080")
-	var tcpdumpErr bytes.Buffer
-	tcpdump.Stderr = &tcpdumpErr
+	// tcpdump says "listening on" once its socket is open; on a busy
+	// machine that can take longer than any fixed pause.
+	tcpdumpErr := &lockedBuffer{}
+	listening := make(chan struct{})
+	tcpdump.Stderr = &watchWriter{w: tcpdumpErr, want: []byte("listening on"), seen: listening}
 	if err := tcpdump.Start(); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("tcpdump not listening after 30 s: %s", tcpdumpErr.String())
 	}
 
 	liveJSON := filepath.Join(dir, "live.json")
@@ -180,6 +190,47 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 			t.Errorf("live and tcpdump reports differ in %s:\n  %s", x.name, strings.Join(diffs, "\n  "))
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to write from one goroutine while
+// another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// watchWriter passes writes on to w and closes seen the first time the
+// text written so far contains want.
+type watchWriter struct {
+	w    io.Writer
+	want []byte
+	seen chan struct{}
+	text []byte
+	done bool
+}
+
+func (x *watchWriter) Write(p []byte) (int, error) {
+	if !x.done {
+		x.text = append(x.text, p...)
+		if bytes.Contains(x.text, x.want) {
+			x.done = true
+			x.text = nil
+			close(x.seen)
+		}
+	}
+	return x.w.Write(p)
 }
 
 // byConnIndex orders a report's transactions by connection and index
