@@ -263,6 +263,7 @@ var ruleIdleRace = &Rule{
 		{Name: "min-idle", Default: 200, Unit: "ms", Doc: "idle time before the request that makes a server's idle timeout plausible (shorter gaps mean the server closed right after a response, not on a timeout)"},
 		{Name: "slack", Default: 5, Unit: "ms", Doc: "added to each round trip when deciding the two messages crossed"},
 	},
+	onlyWith:        factReused,
 	checkConnection: checkIdleRace,
 }
 
