@@ -273,25 +273,42 @@ func openedBefore(a, b *connSummary) bool {
 	return oa < ob || oa == ob && a.ID < b.ID
 }
 
-// sortByOpening is sortNearlySorted(g, compareOpening) with the
-// comparison written out instead of called through a function value per
-// pair (a group of short connections has one pair per connection): by
-// insertion while the elements it moves stay few, else slices.SortFunc.
+// sortByOpening sorts g by compareOpening. Summaries come in the order
+// connections closed, which is about the order they opened, but not
+// nearly enough for an insertion sort: one long connection among 100 000
+// short ones arrives a long way after the ones that opened next to it. So
+// it keeps, in place, the run of summaries each opened after the last one
+// kept (sorted by construction), sets the others aside (few, unless the
+// order is far from sorted), sorts those, and merges the two: linear when
+// few are out of place, n log n at worst.
 func sortByOpening(g []*connSummary) {
-	budget := 2*len(g) + 16 // element moves before giving up
-	for i := 1; i < len(g); i++ {
-		if !openedBefore(g[i], g[i-1]) {
+	if len(g) < 2 {
+		return
+	}
+	aside := make([]*connSummary, 0, len(g)) // grown by append, it cost more than the sort
+	kept := 1
+	for _, s := range g[1:] {
+		if openedBefore(s, g[kept-1]) {
+			aside = append(aside, s)
 			continue
 		}
-		x, j := g[i], i
-		for ; j > 0 && openedBefore(x, g[j-1]); j-- {
-			g[j] = g[j-1]
-			budget--
-		}
-		g[j] = x
-		if budget < 0 {
-			slices.SortFunc(g, compareOpening)
-			return
+		g[kept] = s
+		kept++
+	}
+	if len(aside) == 0 {
+		return
+	}
+	sortNearlySorted(aside, compareOpening)
+	// Merge from the back: the kept run is g[:kept], and g[w] for w at or
+	// past kept-1 is free once its element has moved.
+	i, j := kept-1, len(aside)-1
+	for w := len(g) - 1; j >= 0; w-- {
+		if i >= 0 && openedBefore(aside[j], g[i]) {
+			g[w] = g[i]
+			i--
+		} else {
+			g[w] = aside[j]
+			j--
 		}
 	}
 }
