@@ -147,60 +147,6 @@ func rate(n int, span int64) string {
 	return fmt.Sprintf("%.1f per second", float64(n)/(float64(span)/1e9))
 }
 
-// sortHoldEnds sorts CT1012's hold ends, holdEnd[i] being g[i]'s. As a
-// whole they are not nearly sorted: a FIN-closed tuple's end comes a
-// TIME_WAIT after its connection's, a taken-over tuple's at its
-// successor's opening. But each of the three kinds nearly is, the first
-// two in g's opening order, the taken-over ones in takenOrder (the order
-// of their successors' openings; takenOver marks the same tuples); so
-// each kind is sorted on its own (by insertion while that stays linear)
-// and the three are merged: the same numbers in the same order as sorting
-// them all, in about linear time.
-func sortHoldEnds(holdEnd []int64, takenOver []bool, takenOrder []int32, g []*connSummary) {
-	nFIN, nTaken := 0, len(takenOrder)
-	for i, s := range g {
-		if !takenOver[i] && s.Close == reassembly.CloseFIN {
-			nFIN++
-		}
-	}
-	buf := make([]int64, 0, 2*len(holdEnd))
-	fin, taken := buf[:0:nFIN], buf[nFIN:nFIN:nFIN+nTaken]
-	other := buf[nFIN+nTaken : nFIN+nTaken : len(holdEnd)]
-	for _, i := range takenOrder {
-		taken = append(taken, holdEnd[i])
-	}
-	for i, end := range holdEnd {
-		switch {
-		case takenOver[i]:
-		case g[i].Close == reassembly.CloseFIN:
-			fin = append(fin, end)
-		default:
-			other = append(other, end)
-		}
-	}
-	sortTimes(fin)
-	sortTimes(other)
-	sortTimes(taken)
-	merged := mergeTimes(buf[len(holdEnd):len(holdEnd)], fin, other)
-	mergeTimes(holdEnd[:0], merged, taken)
-}
-
-// mergeTimes appends the merge of sorted a and b to dst and returns it.
-func mergeTimes(dst, a, b []int64) []int64 {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if b[j] < a[i] {
-			dst = append(dst, b[j])
-			j++
-		} else {
-			dst = append(dst, a[i])
-			i++
-		}
-	}
-	dst = append(dst, a[i:]...)
-	return append(dst, b[j:]...)
-}
-
 // maxCited bounds the connections and frames a capture-wide finding lists.
 const maxCited = 100
 
@@ -221,21 +167,12 @@ func checkEphemeralPortPressure(p *capturePass) {
 				holdEnd[i] += tw
 			}
 		}
-		// takenOver marks the tuples a later connection took over;
-		// takenOrder lists them in the order of their successors'
-		// openings, the order their hold ends come in.
-		takenOver := make([]bool, len(g))
-		var takenOrder []int32
 		for _, s := range g {
 			if !s.ReusedTuple {
 				continue
 			}
 			if prev := p.v.find(s.PreviousID); prev != nil && prev.group == s.group && opening(s) < holdEnd[prev.pos] {
 				holdEnd[prev.pos] = max(opening(s), 0)
-				if !takenOver[prev.pos] {
-					takenOver[prev.pos] = true
-					takenOrder = append(takenOrder, prev.pos)
-				}
 			}
 		}
 		starts := make([]int64, len(g))
@@ -243,7 +180,7 @@ func checkEphemeralPortPressure(p *capturePass) {
 			starts[i] = s.Start
 		}
 		sortTimes(starts)
-		sortHoldEnds(holdEnd, takenOver, takenOrder, g)
+		slices.Sort(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
 		// A tuple released at the instant another is taken was not held
 		// by both.
 		peak, peakAt := peakOverlap(starts, holdEnd, true)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"testing"
-
-	"github.com/connscope/connscope/reassembly"
 )
 
 // The capture-scope rules' helpers are checked against the plain way of
@@ -175,41 +173,6 @@ func openings(g []*connSummary) []int64 {
 		out[i] = opening(s)
 	}
 	return out
-}
-
-// TestSortHoldEnds holds CT1012's three-way sort to what sorting all the
-// hold ends gives, on nearly sorted and on shuffled input.
-func TestSortHoldEnds(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for trial := range 200 {
-		n := rng.IntN(300)
-		g := make([]*connSummary, n)
-		holdEnd := make([]int64, n)
-		takenOver := make([]bool, n)
-		var takenOrder []int32
-		for i := range g {
-			g[i] = &connSummary{ID: i + 1, Close: reassembly.CloseKind(rng.IntN(3))}
-			holdEnd[i] = int64(i)*1000 + rng.Int64N(5000) - 2000
-			if g[i].Close == reassembly.CloseFIN {
-				holdEnd[i] += 60e9
-			}
-			if rng.IntN(3) == 0 {
-				takenOver[i] = true
-				takenOrder = append(takenOrder, int32(i))
-				holdEnd[i] = int64(i)*1000 + 500
-			}
-			if trial%4 == 0 {
-				holdEnd[i] = rng.Int64N(1e6) - 5e5
-			}
-		}
-		want := slices.Clone(holdEnd)
-		slices.Sort(want)
-		rng.Shuffle(len(takenOrder), func(i, j int) { takenOrder[i], takenOrder[j] = takenOrder[j], takenOrder[i] })
-		sortHoldEnds(holdEnd, takenOver, takenOrder, g)
-		if !slices.Equal(holdEnd, want) {
-			t.Fatalf("trial %d: got %v, want %v", trial, holdEnd, want)
-		}
-	}
 }
 
 // TestSortByOpeningMatchesSortFunc holds the capture view's group sort to
