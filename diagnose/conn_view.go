@@ -44,6 +44,11 @@ type connView struct {
 	kinds               reassembly.SegmentKind
 	syns, synacks       int
 	firstTime, lastTime int64
+	// serverGap is the longest time between two successive new-data
+	// segments from the server (0 with fewer than two): a response splits
+	// into flights (responseFlights) only at a gap longer than half the
+	// initial RTT.
+	serverGap int64
 	// msgs is the same for the requests and responses.
 	msgs messageFacts
 	// facts sums up the above for the Engine's choice of rules to call
@@ -108,6 +113,7 @@ const (
 	factProxyConnection                            // messageFacts.proxyConnection
 	factKeepAliveHeader                            // messageFacts.keepAliveHeader
 	factOtherConnectionToken                       // messageFacts.otherTokens
+	factServerPause                                // the server's new data paused longer than half the initial RTT (serverGap)
 )
 
 // connFactsOf sums up v's facts; v is filled but for facts.
@@ -129,6 +135,7 @@ func connFactsOf(v *connView) connFacts {
 	set(factProxyConnection, v.msgs.proxyConnection)
 	set(factKeepAliveHeader, v.msgs.keepAliveHeader)
 	set(factOtherConnectionToken, v.msgs.otherTokens)
+	set(factServerPause, v.legKnown && v.irtt > 0 && v.serverGap > v.irtt/2)
 	return f
 }
 
@@ -165,6 +172,7 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 	var largest [2]uint32
 	var sentEnd, acked [2]uint32
 	var sentSeen, ackSeen [2]bool
+	serverDataSeen, serverDataTime := false, int64(0)
 	if len(c.Segments) > 0 {
 		v.firstTime, v.lastTime = c.Segments[0].Time, c.Segments[0].Time
 	}
@@ -184,6 +192,12 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 			continue
 		}
 		largest[s.Dir] = max(largest[s.Dir], s.Len)
+		if s.Dir == reassembly.ServerToClient && isNewData(s) {
+			if serverDataSeen {
+				v.serverGap = max(v.serverGap, s.Time-serverDataTime)
+			}
+			serverDataSeen, serverDataTime = true, s.Time
+		}
 		end := seqEnd(s)
 		if f&(capture.FlagSYN|capture.FlagFIN) != 0 {
 			end++

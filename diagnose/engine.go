@@ -77,6 +77,8 @@ type ruleRun struct {
 	kept int
 	// ackWait caches ackWaitLimitsOf for the rules built on findAckWaits.
 	ackWait *ackWaitLimits
+	// slowStart caches slowStartLimitsOf for CT1004, CT1005 and CT1006.
+	slowStart *slowStartLimits
 }
 
 // NewEngine builds an engine. It fails for a threshold override that names

@@ -40,6 +40,7 @@ var ruleSlowStart = &Rule{
 		slowStartMinRTT,
 	},
 	checkConnection: checkSlowStart,
+	onlyWith:        factServerPause, // a response of one flight shows nothing
 }
 
 var ruleSlowStartRestart = &Rule{
@@ -65,6 +66,7 @@ var ruleSlowStartRestart = &Rule{
 		slowStartMinRTT,
 	},
 	checkConnection: checkSlowStartRestart,
+	onlyWith:        factServerPause, // a response of one flight shows nothing
 }
 
 var ruleSmallInitialWindow = &Rule{
@@ -86,6 +88,34 @@ var ruleSmallInitialWindow = &Rule{
 		slowStartMinRTT,
 	},
 	checkConnection: checkSmallInitialWindow,
+	onlyWith:        factServerPause, // a response of one flight shows nothing
+}
+
+// slowStartLimits are the thresholds of CT1004, CT1005 and CT1006,
+// resolved on first use and kept in the rule's ruleRun; a threshold the
+// rule does not declare stays zero.
+type slowStartLimits struct {
+	minRTT, minIdle    int64 // ns
+	minExtraRoundTrips float64
+	minSegments        float64
+}
+
+func slowStartLimitsOf(p *connPass) *slowStartLimits {
+	if p.run.slowStart == nil {
+		l := &slowStartLimits{minRTT: p.dur(slowStartMinRTT.Name)}
+		r := p.rule
+		if r.thresholdIndex("min-idle") >= 0 {
+			l.minIdle = p.dur("min-idle")
+		}
+		if r.thresholdIndex("min-extra-round-trips") >= 0 {
+			l.minExtraRoundTrips = p.num("min-extra-round-trips")
+		}
+		if r.thresholdIndex("min-segments") >= 0 {
+			l.minSegments = p.num("min-segments")
+		}
+		p.run.slowStart = l
+	}
+	return p.run.slowStart
 }
 
 // firstFreshResponse returns the index of the first transaction with a
@@ -108,19 +138,20 @@ func checkSlowStart(p *connPass) {
 		return
 	}
 	t := p.v.txs[i]
-	fl, ok := responseFlights(p.v, i, p.dur("min-rtt"))
+	lim := slowStartLimitsOf(p)
+	fl, ok := responseFlights(p.v, i, lim.minRTT)
 	if !ok || len(fl) < 2 {
 		return
 	}
 	warm := windowReached(fl)
 	for j := i + 1; j < len(p.v.txs); j++ {
-		if lf, ok := responseFlights(p.v, j, p.dur("min-rtt")); ok {
+		if lf, ok := responseFlights(p.v, j, lim.minRTT); ok {
 			warm = max(warm, windowReached(lf))
 		}
 	}
 	total := flightsBytes(fl)
 	extra := int64(len(fl)) - ceilDiv(total, warm)
-	if extra < 1 || float64(extra) < p.num("min-extra-round-trips") {
+	if extra < 1 || float64(extra) < lim.minExtraRoundTrips {
 		return
 	}
 	segs := p.c.Segments
@@ -137,7 +168,8 @@ func checkSlowStart(p *connPass) {
 }
 
 func checkSlowStartRestart(p *connPass) {
-	minRTT, minIdle := p.dur("min-rtt"), p.dur("min-idle")
+	lim := slowStartLimitsOf(p)
+	minRTT, minIdle := lim.minRTT, lim.minIdle
 	if !slices.ContainsFunc(p.v.txs[min(1, len(p.v.txs)):], func(t *httpflow.Transaction) bool { return t.GapBefore >= minIdle }) {
 		return // no idle period for slow start to restart after
 	}
@@ -150,7 +182,7 @@ func checkSlowStartRestart(p *connPass) {
 		if i > 0 && warm > 0 && t.GapBefore >= minIdle && len(fl) >= 2 && 2*fl[0].bytes < warm {
 			total := flightsBytes(fl)
 			extra := int64(len(fl)) - ceilDiv(total, warm)
-			if extra >= 1 && float64(extra) >= p.num("min-extra-round-trips") {
+			if extra >= 1 && float64(extra) >= lim.minExtraRoundTrips {
 				segs := p.c.Segments
 				p.report(Finding{
 					Transaction: t,
@@ -172,13 +204,14 @@ func checkSmallInitialWindow(p *connPass) {
 	if i < 0 {
 		return
 	}
-	fl, ok := responseFlights(p.v, i, p.dur("min-rtt"))
+	lim := slowStartLimitsOf(p)
+	fl, ok := responseFlights(p.v, i, lim.minRTT)
 	mss := int64(p.v.mss[reassembly.ServerToClient])
 	if !ok || len(fl) < 2 || mss == 0 {
 		return
 	}
 	iw := ceilDiv(fl[0].bytes, mss)
-	if float64(iw) >= p.num("min-segments") {
+	if float64(iw) >= lim.minSegments {
 		return
 	}
 	segs := p.c.Segments

@@ -97,3 +97,44 @@ func TestSlowStartFlightGrowth(t *testing.T) {
 			check: both(wantCost(60), wantText("opened its window to about 26280 bytes"))},
 	})
 }
+
+// TestServerPauseMatchesFlights holds factServerPause, which lets the
+// Engine skip CT1004-CT1006, to the flight split it stands for: a response
+// whose two segments lie exactly half the initial RTT apart is one flight
+// and the fact is absent; a nanosecond more and it is two flights and the
+// fact is present.
+func TestServerPauseMatchesFlights(t *testing.T) {
+	for _, tc := range []struct {
+		extraNS     int64
+		wantFlights int
+		wantFact    bool
+	}{
+		{0, 1, false},
+		{1, 2, true},
+	} {
+		f := slowStartConn(1, 1)
+		v := newConnView(f.info())
+		if v.irtt <= 0 {
+			t.Fatalf("the fixture has no initial RTT")
+		}
+		var data []int
+		for i := range f.c.Segments {
+			if s := &f.c.Segments[i]; s.Dir == s2c && isNewData(s) {
+				data = append(data, i)
+			}
+		}
+		if len(data) != 2 {
+			t.Fatalf("the fixture has %d new-data segments from the server, want 2", len(data))
+		}
+		segs := f.c.Segments
+		segs[data[1]].Time = segs[data[0]].Time + v.irtt/2 + tc.extraNS
+		v = newConnView(f.info())
+		fl, ok := responseFlights(v, 0, 0)
+		if !ok || len(fl) != tc.wantFlights {
+			t.Errorf("second segment half the iRTT + %d ns after the first: %d flights (ok %v), want %d", tc.extraNS, len(fl), ok, tc.wantFlights)
+		}
+		if got := v.facts&factServerPause != 0; got != tc.wantFact {
+			t.Errorf("second segment half the iRTT + %d ns after the first: factServerPause %v, want %v", tc.extraNS, got, tc.wantFact)
+		}
+	}
+}
