@@ -109,8 +109,10 @@
 // and messageFacts (no incomplete message, no anomaly, no Proxy-Connection
 // or Keep-Alive header, no Connection token besides close and keep-alive).
 // A rule that needs one of a few such facts says so in Rule.onlyWith
-// (a retransmission, a RST, two transactions, a Keep-Alive header...), and
-// the Engine does not even call it on a connection with none of them;
+// (a retransmission, a RST, two transactions, a Keep-Alive header, a
+// pause in the server's data long enough to split a response into
+// flights...), and the Engine does not even call it on a connection with
+// none of them;
 // TestOnlyWithChangesNoFinding holds the shortcut to losing no finding.
 // The Engine reuses one connView and its lookup buffers from one
 // connection to the next, and resolves thresholds once. A connSummary
