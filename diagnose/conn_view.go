@@ -49,6 +49,12 @@ type connView struct {
 	// into flights (responseFlights) only at a gap longer than half the
 	// initial RTT.
 	serverGap int64
+	// closeFrame and closeTime are of the first FIN or RST segment, capture
+	// duplicates left out (0, 0 when none was recorded): what firstClose
+	// reads from the connection's direction stats, which the summary would
+	// otherwise fetch from memory the scan did not touch.
+	closeFrame uint64
+	closeTime  int64
 	// msgs is the same for the requests and responses.
 	msgs messageFacts
 	// facts sums up the above for the Engine's choice of rules to call
@@ -181,6 +187,9 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		v.kinds |= s.Kind
 		v.firstTime, v.lastTime = min(v.firstTime, s.Time), max(v.lastTime, s.Time)
 		f := flagsOf(s)
+		if f&finRST != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 && (v.closeFrame == 0 || s.Frame < v.closeFrame) {
+			v.closeFrame, v.closeTime = s.Frame, s.Time
+		}
 		if f.Has(capture.FlagSYN) && s.Kind&reassembly.KindCaptureDuplicate == 0 {
 			if f.Has(capture.FlagACK) {
 				v.synacks++

@@ -114,7 +114,12 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	if s.FirstSYNTime == 0 {
 		s.FirstSYNTime = c.Start
 	}
-	s.CloseFrame, s.CloseTime = firstClose(c)
+	if c.SegmentsDropped == 0 {
+		// Every segment was recorded, so the scan saw the first FIN or RST.
+		s.CloseFrame, s.CloseTime = v.closeFrame, v.closeTime
+	} else {
+		s.CloseFrame, s.CloseTime = firstClose(c)
+	}
 	if ka := countKeepAlive(ci.Transactions); ka.frame != 0 {
 		e.keepAlives = append(e.keepAlives, ka)
 		s.keepAliveAt = int32(len(e.keepAlives))
