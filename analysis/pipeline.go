@@ -271,14 +271,7 @@ func (a *Analyzer) Report() *Report {
 		final[t.provisional] = t.ID
 	}
 	r.Transactions = txns
-	r.Findings = make([]*FindingReport, 0, len(a.findings))
-	for _, f := range a.findings {
-		fr := newFindingReport(f)
-		if f.Transaction != nil {
-			fr.Transaction = final[f.Transaction.ID]
-		}
-		r.Findings = append(r.Findings, fr)
-	}
+	r.Findings = a.findingReports(final)
 	return &r
 }
 
@@ -294,15 +287,22 @@ func (a *Analyzer) listedReport() *Report {
 		}
 	}
 	a.listing.finalIDs(final)
-	r.Findings = make([]*FindingReport, 0, len(a.findings))
+	r.Findings = a.findingReports(final)
+	return &r
+}
+
+// findingReports converts the findings, citing transactions by the final
+// IDs that final maps their provisional IDs to.
+func (a *Analyzer) findingReports(final map[int]int) []*FindingReport {
+	out := make([]*FindingReport, 0, len(a.findings))
 	for _, f := range a.findings {
 		fr := newFindingReport(f)
 		if f.Transaction != nil {
 			fr.Transaction = final[f.Transaction.ID]
 		}
-		r.Findings = append(r.Findings, fr)
+		out = append(out, fr)
 	}
-	return &r
+	return out
 }
 
 func txnStart(t *TxnReport) Time {
