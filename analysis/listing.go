@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 )
@@ -37,7 +38,10 @@ type listing struct {
 	// err is the first error creating or writing the file; the run goes
 	// on (its totals and findings are still right) and every read of the
 	// listing returns it.
-	err           error
+	err error
+	// warning says the listing stayed in memory because no temporary
+	// file could be made; taken once by takeWarning.
+	warning       string
 	removeOnClose bool
 	closed        bool
 
@@ -130,7 +134,10 @@ func (l *listing) write(rec []byte) (int64, int) {
 func (l *listing) spill() {
 	f, err := os.CreateTemp("", "connscope-listing-*")
 	if err != nil {
-		l.fail(fmt.Errorf("analysis: creating a temporary file for the report's listing in %s (set TMPDIR to choose another directory): %w", os.TempDir(), err))
+		// A report held in memory beats no report: keep the records in
+		// memory from here on and say so.
+		l.threshold = math.MaxInt
+		l.warning = fmt.Sprintf("the report's listing is held in memory, so memory grows with the listed connections and transactions: no temporary file could be made in %s (set TMPDIR to choose another directory): %v", os.TempDir(), err)
 		return
 	}
 	l.file, l.path = f, f.Name()
@@ -142,6 +149,14 @@ func (l *listing) spill() {
 		return
 	}
 	l.mem = nil
+}
+
+// takeWarning returns the warning about the listing not yet reported, if
+// any, once.
+func (l *listing) takeWarning() string {
+	w := l.warning
+	l.warning = ""
+	return w
 }
 
 // fail records err and releases the file and the records: the listing is

@@ -195,6 +195,11 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	in.PeakOpenConns = asm.Stats().PeakOpen
 	in.Warnings = append(in.Warnings, limitWarnings(a.opts, asm.Stats(), h.limits)...)
+	if a.listing != nil {
+		if w := a.listing.takeWarning(); w != "" {
+			in.Warnings = append(in.Warnings, w)
+		}
+	}
 	if w, ok := src.(interface{ Warnings() []capture.Warning }); ok {
 		for _, x := range w.Warnings() {
 			in.Warnings = append(in.Warnings, x.String())
