@@ -1,9 +1,7 @@
 package diagnose_test
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"runtime"
@@ -188,21 +186,11 @@ func BenchmarkCaptureFile(b *testing.B) {
 				}
 				h := newBenchHandler(b, withRules)
 				asm := reassembly.NewAssembler(reassembly.Config{}, h)
-				dec := capture.NewDecoder()
-				var seg capture.Segment
-				for {
-					p, err := r.Next()
-					if err != nil {
-						if !errors.Is(err, io.EOF) {
-							b.Logf("reading stopped: %v", err)
-						}
-						break
-					}
-					packets++
-					if dec.Decode(p, &seg) == capture.SkipNone {
-						asm.Add(&seg)
-					}
+				n, err := capturetest.EachSegment(r, asm.Add)
+				if err != nil {
+					b.Logf("reading stopped: %v", err)
 				}
+				packets += int(n)
 				asm.Flush()
 				if h.engine != nil {
 					h.engine.Finish()

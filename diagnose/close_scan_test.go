@@ -1,12 +1,11 @@
 package diagnose
 
 import (
-	"errors"
-	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -55,19 +54,8 @@ func TestCloseScanMatchesDirectionStats(t *testing.T) {
 		}
 		cc := &closeChecker{t: t, file: filepath.Base(path)}
 		asm := reassembly.NewAssembler(reassembly.Config{}, cc)
-		dec := capture.NewDecoder()
-		var seg capture.Segment
-		for {
-			p, err := r.Next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					t.Logf("%s: %v", cc.file, err)
-				}
-				break
-			}
-			if dec.Decode(p, &seg) == capture.SkipNone {
-				asm.Add(&seg)
-			}
+		if _, err := capturetest.EachSegment(r, asm.Add); err != nil {
+			t.Logf("%s: %v", cc.file, err)
 		}
 		asm.Flush()
 		r.Close()

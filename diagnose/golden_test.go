@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
@@ -63,19 +63,8 @@ func diagnoseFile(t *testing.T, path string, cfg diagnose.Config) []diagnose.Fin
 	}
 	h := &pipeline{engine: engine, parsers: map[*reassembly.Connection]*httpflow.Conn{}}
 	asm := reassembly.NewAssembler(reassembly.Config{}, h)
-	dec := capture.NewDecoder()
-	var seg capture.Segment
-	for {
-		p, err := r.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Logf("%s: reading stopped: %v", path, err)
-			}
-			break
-		}
-		if dec.Decode(p, &seg) == capture.SkipNone {
-			asm.Add(&seg)
-		}
+	if _, err := capturetest.EachSegment(r, asm.Add); err != nil {
+		t.Logf("%s: reading stopped: %v", path, err)
 	}
 	asm.Flush()
 	return engine.Finish()

@@ -1,13 +1,12 @@
 package diagnose_test
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -40,19 +39,8 @@ func TestVantageOnRealCaptures(t *testing.T) {
 			defer r.Close()
 			rec := &vantageRecorder{got: map[int]string{}}
 			asm := reassembly.NewAssembler(reassembly.Config{}, rec)
-			dec := capture.NewDecoder()
-			var seg capture.Segment
-			for {
-				p, err := r.Next()
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						t.Fatal(err)
-					}
-					break
-				}
-				if dec.Decode(p, &seg) == capture.SkipNone {
-					asm.Add(&seg)
-				}
+			if _, err := capturetest.EachSegment(r, asm.Add); err != nil {
+				t.Fatal(err)
 			}
 			asm.Flush()
 			if rec.got[1] != tc.want {

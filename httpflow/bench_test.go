@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 	ct "github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -276,7 +277,7 @@ func BenchmarkFoundationPass(b *testing.B) {
 func benchPass(b *testing.B, pcap []byte, withHTTP bool) {
 	b.SetBytes(int64(len(pcap)))
 	b.ReportAllocs()
-	var packets int
+	var packets int64
 	cpu0 := processCPU()
 	for b.Loop() {
 		r, err := capture.NewReader(bytes.NewReader(pcap), "bench")
@@ -285,18 +286,8 @@ func benchPass(b *testing.B, pcap []byte, withHTTP bool) {
 		}
 		h := &benchHandler{http: withHTTP}
 		asm := reassembly.NewAssembler(reassembly.Config{}, h)
-		dec := capture.NewDecoder()
-		var seg capture.Segment
-		for {
-			p, err := r.Next()
-			if err != nil {
-				break
-			}
-			packets++
-			if dec.Decode(p, &seg) == capture.SkipNone {
-				asm.Add(&seg)
-			}
-		}
+		n, _ := capturetest.EachSegment(r, asm.Add) // an in-memory capture written just above
+		packets += n
 		asm.Flush()
 		if withHTTP && h.txns == 0 {
 			b.Fatal("no transactions")
@@ -397,7 +388,7 @@ func BenchmarkRealCaptures(b *testing.B) {
 				size += int64(len(f))
 			}
 			b.SetBytes(size)
-			var packets int
+			var packets int64
 			cpu0 := processCPU()
 			for b.Loop() {
 				for _, f := range files {
@@ -407,18 +398,8 @@ func BenchmarkRealCaptures(b *testing.B) {
 					}
 					h := &benchHandler{http: withHTTP}
 					asm := reassembly.NewAssembler(reassembly.Config{}, h)
-					dec := capture.NewDecoder()
-					var seg capture.Segment
-					for {
-						p, err := r.Next()
-						if err != nil {
-							break
-						}
-						packets++
-						if dec.Decode(p, &seg) == capture.SkipNone {
-							asm.Add(&seg)
-						}
-					}
+					n, _ := capturetest.EachSegment(r, asm.Add) // committed test captures, read whole
+					packets += n
 					asm.Flush()
 				}
 			}

@@ -1,13 +1,12 @@
 package httpflow
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -71,21 +70,7 @@ func analyzeFile(t testing.TB, path string, cfg Config) ([]*connResult, error) {
 	defer r.Close()
 	h := &collector{cfg: cfg, parsers: map[*reassembly.Connection]*countingConsumer{}}
 	asm := reassembly.NewAssembler(reassembly.Config{}, h)
-	dec := capture.NewDecoder()
-	var seg capture.Segment
-	var readErr error
-	for {
-		p, err := r.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		if dec.Decode(p, &seg) == capture.SkipNone {
-			asm.Add(&seg)
-		}
-	}
+	_, readErr := capturetest.EachSegment(r, asm.Add)
 	asm.Flush()
 	sortResults(h.out)
 	return h.out, readErr

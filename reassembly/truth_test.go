@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 )
 
 // tsharkTruth is one file written by testdata/truth/gen-tcp-truth.sh.
@@ -210,22 +209,7 @@ func assembleFile(path string, cfg Config, h Handler) (*Assembler, error) {
 	}
 	defer r.Close()
 	a := NewAssembler(cfg, h)
-	dec := capture.NewDecoder()
-	var seg capture.Segment
-	var readErr error
-	for {
-		p, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-		if dec.Decode(p, &seg) == capture.SkipNone {
-			a.Add(&seg)
-		}
-	}
+	_, readErr := capturetest.EachSegment(r, a.Add)
 	a.Flush()
 	return a, readErr
 }

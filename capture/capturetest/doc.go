@@ -3,6 +3,9 @@
 // including deliberately broken ones) and the frames inside them (Ethernet
 // with VLAN tags, Linux cooked v1/v2, BSD loopback, IPv4, IPv6, TCP, UDP).
 //
+// EachSegment feeds a capture's TCP segments to a test (a reassembly.Assembler,
+// usually).
+//
 // Nothing here validates: the point is to be able to write exactly the bytes
 // a test needs, right or wrong.
 //
