@@ -94,19 +94,7 @@ func BenchmarkPipeline(b *testing.B) {
 			cpu0 := diagnose.ProcessCPU()
 			for b.Loop() {
 				conn++
-				port := uint16(1024 + conn%60000)
-				base := int64(conn) * 10e9
-				for i := range segs {
-					s := segs[i]
-					if s.Src.Port() == 40000 {
-						s.Src = netip.AddrPortFrom(s.Src.Addr(), port)
-					} else {
-						s.Dst = netip.AddrPortFrom(s.Dst.Addr(), port)
-					}
-					s.Time += base
-					s.Frame += uint64(conn) * uint64(len(segs))
-					asm.Add(&s)
-				}
+				replayConnection(asm, segs, conn)
 			}
 			asm.Flush()
 			if h.engine != nil {
@@ -118,6 +106,25 @@ func BenchmarkPipeline(b *testing.B) {
 				b.Fatalf("%d transactions for %d connections", h.txns, b.N)
 			}
 		})
+	}
+}
+
+// replayConnection adds segs (one connection whose client port is 40000)
+// to asm as its conn-th copy: a client port, times and frame numbers of
+// its own.
+func replayConnection(asm *reassembly.Assembler, segs []capture.Segment, conn int) {
+	port := uint16(1024 + conn%60000)
+	base := int64(conn) * 10e9
+	for i := range segs {
+		s := segs[i]
+		if s.Src.Port() == 40000 {
+			s.Src = netip.AddrPortFrom(s.Src.Addr(), port)
+		} else {
+			s.Dst = netip.AddrPortFrom(s.Dst.Addr(), port)
+		}
+		s.Time += base
+		s.Frame += uint64(conn) * uint64(len(segs))
+		asm.Add(&s)
 	}
 }
 
@@ -136,21 +143,9 @@ func BenchmarkRulesOverhead(b *testing.B) {
 	var conn int
 	for b.Loop() {
 		conn++
-		port := uint16(1024 + conn%60000)
-		base := int64(conn) * 10e9
 		for k, asm := range asms {
 			t0 := diagnose.ProcessCPU()
-			for i := range segs {
-				s := segs[i]
-				if s.Src.Port() == 40000 {
-					s.Src = netip.AddrPortFrom(s.Src.Addr(), port)
-				} else {
-					s.Dst = netip.AddrPortFrom(s.Dst.Addr(), port)
-				}
-				s.Time += base
-				s.Frame += uint64(conn) * uint64(len(segs))
-				asm.Add(&s)
-			}
+			replayConnection(asm, segs, conn)
 			cpu[k] += diagnose.ProcessCPU() - t0
 		}
 	}
