@@ -66,10 +66,11 @@ func serverResetsPipelined() *fx {
 }
 
 // clientResetUnacked: a complete exchange that the client resets before it
-// acknowledged the response (as reassembly flags it). With ackedByRST the
-// RST's own ACK covers the response, as a Linux RST after the data arrived
-// does; otherwise the RST acknowledges only the first 100 bytes and the
-// rest was still in flight toward the client.
+// acknowledged the response. With ackedByRST the RST's own ACK covers the
+// response, as a Linux RST after the data arrived does, and reassembly does
+// not flag unread data; otherwise the RST acknowledges only the first 100
+// bytes, the rest was still in flight toward the client, and reassembly
+// flags it.
 func clientResetUnacked(ackedByRST bool) *fx {
 	f := newConn(1, 0.1)
 	f.exchange(2, 100, 5, 300)
@@ -77,7 +78,7 @@ func clientResetUnacked(ackedByRST bool) *fx {
 	if !ackedByRST {
 		rst.Ack -= 200
 	}
-	f.c.RSTWithUnreadData = true
+	f.c.RSTWithUnreadData = !ackedByRST
 	return f
 }
 
@@ -207,9 +208,9 @@ func TestCloseRules(t *testing.T) {
 			check: wantText("the client reset the connection", "data in flight toward it")},
 		{desc: "look-alike: the RST itself acknowledges the whole response", rule: "CC1005", want: 0,
 			build: func() []*fx { return one(clientResetUnacked(true)) }},
-		{desc: "look-alike: RST with unread flag but no record of it", rule: "CC1005", want: 1,
+		{desc: "RST with unread flag but no record of it: the flag stands", rule: "CC1005", want: 1,
 			build: func() []*fx {
-				f := clientResetUnacked(true)
+				f := clientResetUnacked(false)
 				f.c.Segments = f.c.Segments[:len(f.c.Segments)-1] // the RST's record was released
 				return one(f)
 			}, check: wantText("data in flight toward it")},

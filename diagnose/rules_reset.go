@@ -69,38 +69,6 @@ func buildResetView(p *connPass) *resetView {
 	return r
 }
 
-// dataInFlight reports whether payload was in flight toward the RST sender
-// when it reset: reassembly saw data sent toward it that it had not
-// acknowledged before the RST, and the RST's own acknowledgment does not
-// cover it either. Linux stamps a RST with everything its socket received,
-// read or not, so a RST whose ACK covers every byte sent toward it says the
-// data arrived and only the ACK that would have said so had not gone out
-// yet (a receiver between delayed ACKs): it tells nothing about whether the
-// application read it. Without the RST's record the reassembly flag stands.
-func (r *resetView) dataInFlight(v *connView) bool {
-	if !v.c.RSTWithUnreadData {
-		return false
-	}
-	segs := v.c.Segments
-	i := v.segmentAt(r.frame)
-	if i < 0 || !flagsOf(&segs[i]).Has(capture.FlagACK) {
-		return true
-	}
-	toward := r.dir.Reverse()
-	var end uint32
-	seen := false
-	for j := range segs[:i] {
-		s := &segs[j]
-		if s.Dir != toward || s.Len == 0 || s.Kind&reassembly.KindCaptureDuplicate != 0 {
-			continue
-		}
-		if e := seqEnd(s); !seen || seqGE(e, end) {
-			end, seen = e, true
-		}
-	}
-	return !seen || !seqGE(segs[i].Ack, end)
-}
-
 // dataAfterFIN returns the first new-data segment the peer sent toward the
 // RST sender after that side's FIN, or -1.
 func (r *resetView) dataAfterFIN(c *reassembly.Connection) int {
@@ -174,7 +142,7 @@ func checkResetWithUnreadData(p *connPass) {
 		related = append(related, Related{Frame: early.Request.LastFrame, Time: early.Request.End, Message: "request bytes that arrived after the response began"})
 	case r.by == reassembly.RoleClient && r.cut != nil && r.cutDir == reassembly.ServerToClient:
 		evidence = "the client stopped reading the response"
-	case r.dataInFlight(p.v):
+	case p.c.RSTWithUnreadData:
 		evidence = fmt.Sprintf("the %s had data in flight toward it that it never took in", r.by)
 	default:
 		peak, last, lastFrame, ok := shrunkWindow(p.v, r)
@@ -299,7 +267,7 @@ var ruleResetAfterResponse = &Rule{
 	onlyWith: factReset,
 	checkConnection: func(p *connPass) {
 		r, ok := viewReset(p)
-		if !ok || r.cut != nil || len(r.unanswered) > 0 || r.dataInFlight(p.v) || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
+		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
 			return
 		}
 		if _, _, _, shrunk := shrunkWindow(p.v, r); shrunk {

@@ -158,7 +158,7 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	c.countKinds(ds, kind)
 	c.trackHandshake(s, d, seglen)
 	if rst {
-		c.trackRST(d, t, s.Frame)
+		c.trackRST(d, t, s.Frame, hasAck, ack)
 	}
 	if fin && ds.FINFrame == 0 {
 		ds.FINFrame, ds.FINTime = s.Frame, t
@@ -333,7 +333,11 @@ func (c *conn) trackHandshake(s *capture.Segment, d Direction, seglen int) {
 // trackRST records who reset the connection and whether data sent toward
 // the resetting side was still unacknowledged by it (the application closed
 // a socket with unread data: the kernel answers with RST instead of FIN).
-func (c *conn) trackRST(d Direction, t int64, frame uint64) {
+// The RST's own acknowledgment counts: Linux stamps a RST with everything
+// its socket received, read or not, so a RST whose ACK covers every byte
+// sent toward it says the data arrived (only the delayed ACK that would
+// have said so had not gone out yet), not that it went unread.
+func (c *conn) trackRST(d Direction, t int64, frame uint64, hasAck bool, ack Seq) {
 	h, r := &c.half[d], &c.half[d.Reverse()]
 	ds := &c.Dir[d]
 	if ds.RSTFrame == 0 {
@@ -341,7 +345,9 @@ func (c *conn) trackRST(d Direction, t int64, frame uint64) {
 	}
 	if c.RSTBy == RoleNone {
 		c.RSTBy = d.Sender()
-		if r.dataEndSet && (!h.maxAckSet || h.maxAck.LessThan(r.dataEnd)) {
+		ackedBefore := h.maxAckSet && !h.maxAck.LessThan(r.dataEnd)
+		ackedByRST := hasAck && !ack.LessThan(r.dataEnd)
+		if r.dataEndSet && !ackedBefore && !ackedByRST {
 			c.RSTWithUnreadData = true
 		}
 	}

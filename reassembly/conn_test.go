@@ -176,6 +176,28 @@ func TestClose(t *testing.T) {
 			reasons: [2]EndReason{EndRST, EndFIN},
 		},
 		{
+			desc: "client resets before its delayed ACK went out: the RST acknowledges the response",
+			build: func(f *flow) {
+				f.handshake()
+				f.seg("c", 30, "PA", 1, 1, "req")
+				f.seg("s", 40, "PA", 1, 4, "resp")
+				f.seg("c", 41, "RA", 4, 5, "")
+			},
+			close: CloseRST, first: RoleClient, rstBy: RoleClient, state: "RSTO", history: "ShADdR",
+			reasons: [2]EndReason{EndRST, EndRST},
+		},
+		{
+			desc: "client resets with response bytes its RST does not acknowledge",
+			build: func(f *flow) {
+				f.handshake()
+				f.seg("c", 30, "PA", 1, 1, "req")
+				f.seg("s", 40, "PA", 1, 4, "resp")
+				f.seg("c", 41, "RA", 4, 3, "") // acknowledges 2 of the 4 bytes
+			},
+			close: CloseRST, first: RoleClient, rstBy: RoleClient, unread: true, state: "RSTO", history: "ShADdR",
+			reasons: [2]EndReason{EndRST, EndRST},
+		},
+		{
 			desc: "connection refused",
 			build: func(f *flow) {
 				f.seg("c", 0, "S", 0, 0, "")

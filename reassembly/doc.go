@@ -99,7 +99,7 @@
 // Close records each side's first FIN and RST, who closed first, half close
 // (one side sent FIN and the other kept sending new data), who reset, and
 // RSTWithUnreadData: the RST sender had been sent data it had not
-// acknowledged when it reset, the signature of an application closing a
+// acknowledged when it reset, not even in the RST's own ACK, the signature of an application closing a
 // socket with unread data (the kernel answers with RST instead of FIN, and
 // the peer may lose what it had not read).
 //

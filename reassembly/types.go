@@ -194,8 +194,9 @@ type Connection struct {
 	ClosedFirstBy Role // the side that sent the first FIN or RST
 	RSTBy         Role // the side that sent the first RST (RoleNone when none)
 	// RSTWithUnreadData is set when the RST sender had received payload it
-	// had not acknowledged (data in flight toward it), the signature of
-	// an application closing a socket with unread data.
+	// had not acknowledged, before the RST or in the RST's own ACK (data in
+	// flight toward it), the signature of an application closing a socket
+	// with unread data.
 	RSTWithUnreadData bool
 	HalfClosed        bool // one side sent FIN and the other kept sending data after it
 
