@@ -165,7 +165,7 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	v := &e.view
 	v.resetConnView(ci)
 	p := &e.pass
-	*p = connPass{pass: pass{e: e}, ci: ci, c: ci.Conn, v: v}
+	*p = connPass{pass: pass{e: e}, c: ci.Conn, v: v}
 	for _, run := range e.connRules {
 		if run.rule.onlyWith != 0 && run.rule.onlyWith&v.facts == 0 && !e.callEveryRule {
 			continue // the rule could find nothing here
@@ -284,9 +284,11 @@ func (p *pass) report(f Finding) {
 // connPass runs one connection-scope rule on one connection.
 type connPass struct {
 	pass
-	ci *ConnInfo
-	c  *reassembly.Connection
-	v  *connView
+	// c is the connection (v.txs its transactions). The ConnInfo itself
+	// is not kept: kept in the Engine, it would escape, and every caller
+	// would allocate one per connection.
+	c *reassembly.Connection
+	v *connView
 	// reported and leftOut count the rule's findings on this connection.
 	reported, leftOut int
 }

@@ -294,3 +294,35 @@ func TestEngineBoundsHostileInput(t *testing.T) {
 		t.Errorf("CH1012 should list 20 of 999 unanswered requests:%s", describe(ch1012))
 	}
 }
+
+// TestConnectionAllocatesNothing holds Engine.Connection to no allocation
+// on a clean keep-alive connection, the ConnInfo literal included: the
+// pipeline builds one per connection (100 000 on a capture of short
+// connections), and the Engine must not keep it, or every one escapes to
+// the heap.
+func TestConnectionAllocatesNothing(t *testing.T) {
+	f := newConn(1, 0.1)
+	ms := 2.0
+	for range 5 {
+		f.exchange(ms, 150, 1, 1400)
+		ms += 3
+	}
+	f.finish(ms, c2s)
+	e, err := NewEngine(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, app, txs := f.c, f.app, f.txs
+	var found int
+	// Fewer runs than a summary chunk holds: the only chunk is allocated
+	// by the warm-up call.
+	allocs := testing.AllocsPerRun(summaryChunk/2, func() {
+		found += len(e.Connection(&ConnInfo{Conn: c, App: app, Transactions: txs}))
+	})
+	if found != 0 {
+		t.Fatalf("the clean connection raised %d findings", found)
+	}
+	if allocs != 0 {
+		t.Errorf("Connection allocated %.1f times per call, want 0", allocs)
+	}
+}
