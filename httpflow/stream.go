@@ -156,6 +156,13 @@ func (p *Conn) headerRun(s *stream, data []byte, at reassembly.Span, off int64) 
 	touch(m, at)
 	s.lineTrunc = false
 	for s.st == stHeaders && s.msg == m {
+		if n := p.fieldLines(s, data); n > 0 {
+			data = data[n:]
+			off += int64(n)
+			s.pos = off
+			m.WireBytes += int64(n)
+			m.HeaderBytes += int64(n)
+		}
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 || i >= p.cfg.MaxHeaderBytes {
 			break

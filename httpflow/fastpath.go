@@ -1,0 +1,83 @@
+package httpflow
+
+// This file holds the fast paths for what a keep-alive connection carries
+// thousands of times: well-formed header field lines lying whole in one
+// delivered chunk. Each fast path takes only the usual form and leaves
+// everything else (and everything that would need an anomaly or hit a cap)
+// to the general code, unchanged: it changes the cost of a line, never its
+// result. TestFastPathsMatchGeneralPaths holds the two to the same answer.
+
+import "bytes"
+
+// fastPaths switches the fast paths on; tests turn it off to compare the
+// general code's results with theirs.
+var fastPaths = true
+
+// fieldLines handles the header field lines at the start of data that have
+// the usual form, in one pass each, and returns how many bytes it
+// consumed. The usual form is a token name right up to the colon, a value,
+// and CRLF, with the line shorter than MaxHeaderBytes and the field within
+// both caps. It stops before the first line that is anything else: the
+// blank line that ends the block, an obs-fold continuation, a bare LF, a
+// space before the colon, a name that is not a token, a line not whole in
+// data, a field over a cap. headerLine handles that line as it handles
+// every line, so anomalies, truncation and the obs-fold rules stay where
+// they are.
+//
+// For an accepted line it does exactly what headerLine would: the name and
+// value are the ones splitField returns (the value trimmed of SP and HTAB),
+// and the field is stored (copied) or, with DropHeaderFields and a field
+// interpret does not read, counted against the caps without being copied.
+func (p *Conn) fieldLines(s *stream, data []byte) int {
+	if !fastPaths {
+		return 0
+	}
+	blk := &s.blk
+	maxBytes, maxFields := p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders
+	drop := p.cfg.DropHeaderFields
+	used := 0
+	for {
+		line := data[used:]
+		// The name: token bytes up to the colon (':' and the line end are
+		// not token bytes, so the run cannot pass them).
+		n := 0
+		for n < len(line) && tchar[line[n]] {
+			n++
+		}
+		if n == 0 || n == len(line) || line[n] != ':' {
+			return used
+		}
+		lf := bytes.IndexByte(line[n+1:], '\n')
+		if lf < 0 {
+			return used
+		}
+		lf += n + 1
+		// headerRun leaves lines that reach MaxHeaderBytes to lineBytes;
+		// line[lf-1] is the colon or later, so a bare LF shows here.
+		if lf >= maxBytes || line[lf-1] != '\r' {
+			return used
+		}
+		name, value := line[:n], line[n+1:lf-1]
+		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+			value = value[1:]
+		}
+		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+			value = value[:len(value)-1]
+		}
+		// The caps, as addField counts them.
+		if len(blk.fields)+blk.uncopiedFields >= maxFields ||
+			len(blk.buf)+blk.uncopiedBytes+len(name)+len(value) > maxBytes {
+			return used
+		}
+		if drop && (n < 6 || fieldKindOf(tempString(name)) == fieldOther) {
+			// Counted, not copied (addField with copy false).
+			blk.anyField = true
+			blk.lastStored, blk.lastCopied = true, false
+			blk.uncopiedFields++
+			blk.uncopiedBytes += len(name) + len(value)
+		} else {
+			blk.addField(name, value, maxBytes, maxFields, true)
+		}
+		used += lf + 1
+	}
+}

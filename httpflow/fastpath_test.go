@@ -1,0 +1,312 @@
+package httpflow
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
+	"github.com/connscope/connscope/reassembly"
+)
+
+// The fast paths (fastpath.go) must change the cost of parsing, never its
+// result. These tests parse the same input once with them and once with
+// fastPaths off (every line through the general code) and compare
+// everything the parser says, field by field.
+
+// withoutFastPaths runs fn with the fast paths off.
+func withoutFastPaths(fn func()) {
+	fastPaths = false
+	defer func() { fastPaths = true }()
+	fn()
+}
+
+// dumpConn renders everything a parser says about its connection: every
+// field of every transaction and message (frames, times, anomalies, field
+// lists, connection tokens, timings), and each direction's byte accounts.
+func dumpConn(p *Conn) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "app=%s dropped=%d overBudget=%d\n", p.App(), p.TransactionsDropped(), p.TransactionsOverBudget())
+	for i := range p.streams {
+		s := &p.streams[i]
+		fmt.Fprintf(&b, "dir %d: total=%d skipped=%d pos=%d st=%d\n", i, s.total, s.skipped, s.pos, s.st)
+	}
+	msg := func(what string, m *Message) {
+		if m == nil {
+			fmt.Fprintf(&b, "  %s: nil\n", what)
+			return
+		}
+		fmt.Fprintf(&b, "  %s: %+v\n", what, *m)
+	}
+	for _, t := range p.Transactions() {
+		c := *t
+		c.Request, c.Response, c.Interim = nil, nil, nil
+		fmt.Fprintf(&b, "txn %+v\n", c)
+		msg("request", t.Request)
+		for _, m := range t.Interim {
+			msg("interim", m)
+		}
+		msg("response", t.Response)
+	}
+	return b.String()
+}
+
+// fastPathConfigs are the configurations the comparison runs under: the
+// default, analysis's, and caps small enough for the test inputs to hit
+// them on the fast path's doorstep.
+var fastPathConfigs = []Config{
+	{},
+	{DropHeaderFields: true, RecycleTransactions: true},
+	{MaxHeaderBytes: 64, MaxHeaders: 4},
+	{DropHeaderFields: true, MaxHeaderBytes: 120, MaxHeaders: 3},
+	{DropHeaderFields: true, MaxHeaderBytes: 40, MaxHeaders: 8},
+}
+
+// compareFastPaths parses ops under every configuration, with and without
+// the fast paths, and reports any difference.
+func compareFastPaths(t *testing.T, what string, ops []op, split func() splitter) {
+	t.Helper()
+	for _, cfg := range fastPathConfigs {
+		fast := run(testConn(), cfg, ops, split())
+		want := dumpConn(fast)
+		fast.Release()
+		var general *Conn
+		withoutFastPaths(func() { general = run(testConn(), cfg, ops, split()) })
+		got := dumpConn(general)
+		general.Release()
+		if got != want {
+			t.Fatalf("%s, %+v: the fast paths changed the result\nfast paths:\n%s\ngeneral code:\n%s", what, cfg, want, got)
+		}
+	}
+}
+
+// recordingConsumer keeps what the Assembler delivered as test ops.
+type recordingConsumer struct{ ops *[]op }
+
+func (r recordingConsumer) Data(d reassembly.Direction, b []byte, _ reassembly.Span) {
+	*r.ops = append(*r.ops, op{kind: opData, dir: d, data: string(b)})
+}
+
+func (r recordingConsumer) Gap(d reassembly.Direction, n int64, _ reassembly.Span) {
+	*r.ops = append(*r.ops, gapOp(d, n))
+}
+
+func (r recordingConsumer) End(d reassembly.Direction, why reassembly.EndReason, _ reassembly.Span) {
+	*r.ops = append(*r.ops, op{kind: opEnd, dir: d, reason: why})
+}
+
+type recorder struct {
+	open map[*reassembly.Connection]*[]op
+	done [][]op
+}
+
+func (h *recorder) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	ops := new([]op)
+	h.open[c] = ops
+	return recordingConsumer{ops}
+}
+
+func (h *recorder) Closed(c *reassembly.Connection) {
+	h.done = append(h.done, *h.open[c])
+	delete(h.open, c)
+}
+
+// captureConnections returns every TCP connection of the test captures as
+// the ops the Assembler delivered, segment by segment.
+func captureConnections(t *testing.T) [][]op {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "captures", "*.pcap*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test captures: %v", err)
+	}
+	var conns [][]op
+	for _, f := range files {
+		if strings.HasSuffix(f, ".gz") {
+			continue
+		}
+		r, err := capture.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &recorder{open: map[*reassembly.Connection]*[]op{}}
+		asm := reassembly.NewAssembler(reassembly.Config{}, h)
+		if _, err := capturetest.EachSegment(r, asm.Add); err != nil {
+			t.Logf("%s: %v (read up to the damage)", f, err)
+		}
+		asm.Flush()
+		r.Close()
+		conns = append(conns, h.done...)
+	}
+	return conns
+}
+
+// The segments of every connection of the test captures, as captured.
+func TestFastPathsMatchGeneralPathsOnCaptures(t *testing.T) {
+	conns := captureConnections(t)
+	lines := 0
+	for _, ops := range conns {
+		for _, o := range ops {
+			lines += strings.Count(o.data, "\r\n")
+		}
+	}
+	if lines < 1000 {
+		t.Fatalf("only %d lines in the test captures' connections: the comparison would prove little", lines)
+	}
+	for i, ops := range conns {
+		compareFastPaths(t, fmt.Sprintf("connection %d", i), ops, func() splitter { return whole })
+	}
+}
+
+// fieldMutations damage a header line (the text from a line start to the
+// next LF, LF included, or to the end): every form the fast path must
+// leave to the general code, and forms it takes that sit next to them.
+var fieldMutations = []struct {
+	name string
+	fn   func(r *rand.Rand, line string) string
+}{
+	{"space before colon", func(r *rand.Rand, l string) string {
+		if i := strings.IndexByte(l, ':'); i >= 0 {
+			return l[:i] + []string{" ", "\t", "  "}[r.IntN(3)] + l[i:]
+		}
+		return l
+	}},
+	{"bare LF", func(r *rand.Rand, l string) string { return strings.Replace(l, "\r\n", "\n", 1) }},
+	{"obs-fold after", func(r *rand.Rand, l string) string {
+		return l + []string{" folded, close\r\n", "\t x=1\r\n", " \r\n", "  more\n"}[r.IntN(4)]
+	}},
+	{"non-token byte in the name", func(r *rand.Rand, l string) string {
+		i := strings.IndexByte(l, ':')
+		if i <= 0 {
+			return l
+		}
+		j := r.IntN(i)
+		const bad = "(\"@\x00\x80 \x7f/"
+		return l[:j] + bad[r.IntN(len(bad)):][:1] + l[j+1:]
+	}},
+	{"long value", func(r *rand.Rand, l string) string {
+		if i := strings.Index(l, "\r\n"); i >= 0 {
+			return l[:i] + strings.Repeat("v", 10+r.IntN(300)) + l[i:]
+		}
+		return l
+	}},
+	{"padded value", func(r *rand.Rand, l string) string {
+		if i := strings.IndexByte(l, ':'); i >= 0 {
+			pad := strings.Repeat(" \t", 1+r.IntN(40))
+			return l[:i+1] + pad + l[i+1:]
+		}
+		return l
+	}},
+	{"repeated line", func(r *rand.Rand, l string) string { return l + l }},
+	{"interpreted field", func(r *rand.Rand, l string) string {
+		return []string{
+			"content-length: 5\r\n", "Content-Length: 7, 7\r\n", "CONTENT-LENGTH:x\r\n",
+			"Connection: close, Keep-Alive\r\n", "connection:upgrade\r\n",
+			"Transfer-Encoding: gzip, chunked\r\n", "TRANSFER-ENCODING:identity \r\n",
+			"Keep-Alive: timeout=3, max=4\r\n", "Proxy-Connection: keep-alive\r\n",
+			"Expect: 100-continue\r\n", "Upgrade: websocket\r\n", "Upgrade:\r\n",
+		}[r.IntN(12)] + l
+	}},
+	{"empty or blank value", func(r *rand.Rand, l string) string {
+		return []string{"X-Empty:\r\n", "X-Blank: \t \r\n", "Y:\t\r\n", "Z:z\r\n"}[r.IntN(4)] + l
+	}},
+	{"no name", func(r *rand.Rand, l string) string { return ": value\r\n" + l }},
+	{"no colon", func(r *rand.Rand, l string) string { return strings.Replace(l, ":", "", 1) }},
+	{"CR inside the value", func(r *rand.Rand, l string) string {
+		if i := strings.IndexByte(l, ':'); i >= 0 && i+2 < len(l) {
+			return l[:i+2] + "\r" + l[i+2:]
+		}
+		return l
+	}},
+	{"lone CR line end", func(r *rand.Rand, l string) string { return strings.Replace(l, "\r\n", "\r\r\n", 1) }},
+	{"line cut", func(r *rand.Rand, l string) string { return l[:r.IntN(len(l)+1)] }},
+}
+
+// mutateStream applies a few mutations at random line starts of a
+// direction's bytes.
+func mutateStream(r *rand.Rand, s string, n int) (string, []string) {
+	var applied []string
+	for range n {
+		var starts []int
+		for i := 0; i < len(s); i++ {
+			if i == 0 || s[i-1] == '\n' {
+				starts = append(starts, i)
+			}
+		}
+		if len(starts) == 0 {
+			break
+		}
+		at := starts[r.IntN(len(starts))]
+		end := strings.IndexByte(s[at:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += at + 1
+		}
+		m := fieldMutations[r.IntN(len(fieldMutations))]
+		s = s[:at] + m.fn(r, s[at:end]) + s[end:]
+		applied = append(applied, m.name)
+	}
+	return s, applied
+}
+
+// Header blocks of the test captures and of a browser-like keep-alive
+// exchange, damaged at random (spaces before colons, bare LF, obs-fold,
+// non-token bytes, long values that hit the caps, repeated and
+// interpreted fields), delivered whole and in random segments.
+func TestFastPathsMatchGeneralPathsOnMutations(t *testing.T) {
+	var streams [][2]string
+	for _, ops := range captureConnections(t) {
+		var dirs [2]strings.Builder
+		for _, o := range ops {
+			if o.kind == opData {
+				dirs[o.dir].WriteString(o.data)
+			}
+		}
+		if dirs[0].Len()+dirs[1].Len() > 0 && dirs[0].Len() < 8<<10 && dirs[1].Len() < 8<<10 {
+			streams = append(streams, [2]string{dirs[0].String(), dirs[1].String()})
+		}
+	}
+	var req, resp strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&req, string(benchRequest), i)
+		resp.Write(benchResponse)
+	}
+	streams = append(streams, [2]string{req.String(), resp.String()})
+	rounds := 3000
+	if testing.Short() {
+		rounds = 600
+	}
+	r := rand.New(rand.NewPCG(26, 11))
+	for round := range rounds {
+		base := streams[r.IntN(len(streams))]
+		c, cm := mutateStream(r, base[0], r.IntN(4))
+		s, sm := mutateStream(r, base[1], r.IntN(4))
+		ops := []op{}
+		// Requests and responses alternate message-sized pieces, as on
+		// the wire, so each response finds its request.
+		for len(c)+len(s) > 0 {
+			if len(c) > 0 {
+				n := min(len(c), 1+r.IntN(600))
+				ops = append(ops, cli(c[:n]))
+				c = c[n:]
+			}
+			if len(s) > 0 {
+				n := min(len(s), 1+r.IntN(900))
+				ops = append(ops, srv(s[:n]))
+				s = s[n:]
+			}
+		}
+		ops = append(ops, fin(c2s), fin(s2c))
+		what := fmt.Sprintf("round %d, client %q, server %q", round, cm, sm)
+		seed := r.Uint64()
+		compareFastPaths(t, what, ops, func() splitter {
+			if seed%3 == 0 {
+				return whole
+			}
+			return randomSplit(newRand(seed))
+		})
+	}
+}
