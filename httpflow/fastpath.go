@@ -69,14 +69,18 @@ func (p *Conn) fieldLines(s *stream, data []byte) int {
 			len(blk.buf)+blk.uncopiedBytes+len(name)+len(value) > maxBytes {
 			return used
 		}
-		if drop && (n < 6 || fieldKindOf(tempString(name)) == fieldOther) {
+		kind := fieldOther
+		if drop && n >= 6 {
+			kind = fieldKindOf(tempString(name))
+		}
+		if drop && kind == fieldOther {
 			// Counted, not copied (addField with copy false).
 			blk.anyField = true
 			blk.lastStored, blk.lastCopied = true, false
 			blk.uncopiedFields++
 			blk.uncopiedBytes += len(name) + len(value)
 		} else {
-			blk.addField(name, value, maxBytes, maxFields, true)
+			blk.addField(name, value, maxBytes, maxFields, true, kind)
 		}
 		used += lf + 1
 	}

@@ -35,7 +35,14 @@ type headerBlock struct {
 
 type ref struct{ lo, hi int }
 
-type fieldRef struct{ name, value ref }
+// fieldRef locates a stored field in headerBlock.buf. kind is what
+// fieldKindOf said of its name when DropHeaderFields had it classified
+// (fieldOther otherwise): closeBlock then interprets it without
+// classifying it again.
+type fieldRef struct {
+	name, value ref
+	kind        fieldKind
+}
 
 // blockScratch is the reusable part of a headerBlock. Connections take one
 // when their first message starts and give it back when their stream ends,
@@ -98,8 +105,9 @@ func (b *headerBlock) add(p []byte) ref {
 // hit (the block is then marked truncated). With copy false the field
 // counts against both bounds exactly as if it had been stored, but its
 // text is not copied and it gets no fieldRef: the caps, and so
-// HeadersTruncated, come out the same whichever fields are copied.
-func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int, copy bool) bool {
+// HeadersTruncated, come out the same whichever fields are copied. kind
+// is kept with a copied field (see fieldRef).
+func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int, copy bool, kind fieldKind) bool {
 	b.anyField = true
 	if len(b.fields)+b.uncopiedFields >= maxFields || len(b.buf)+b.uncopiedBytes+len(name)+len(value) > maxBytes {
 		b.truncated = true
@@ -112,7 +120,7 @@ func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int, copy
 		b.uncopiedBytes += len(name) + len(value)
 		return true
 	}
-	b.fields = append(b.fields, fieldRef{b.add(name), b.add(value)})
+	b.fields = append(b.fields, fieldRef{b.add(name), b.add(value), kind})
 	return true
 }
 
@@ -138,12 +146,6 @@ func (b *headerBlock) fold(cont []byte, maxBytes int) {
 
 func (r ref) of(s string) string { return s[r.lo:r.hi] }
 
-// startEnd returns where the start line's parts end in buf: they are
-// added first, before any field.
-func (b *headerBlock) startEnd() int {
-	return max(b.start[0].hi, b.start[1].hi, b.start[2].hi)
-}
-
 // framingInfo gathers what the header fields say about body length.
 type framingInfo struct {
 	clSeen, clBad, clConflict bool
@@ -159,7 +161,12 @@ func (f *framingInfo) reset() { *f = framingInfo{} }
 // will be reused) and whatever the message keeps of them is copied into
 // it; with nil they are kept as they are.
 func interpret(m *Message, f *framingInfo, name, value string, mem *slab) {
-	switch fieldKindOf(name) {
+	interpretKind(m, f, fieldKindOf(name), value, mem)
+}
+
+// interpretKind is interpret for a field whose name was classified.
+func interpretKind(m *Message, f *framingInfo, kind fieldKind, value string, mem *slab) {
+	switch kind {
 	case fieldContentLength:
 		f.contentLength(m, value)
 	case fieldTransferEncoding:
@@ -170,7 +177,9 @@ func interpret(m *Message, f *framingInfo, name, value string, mem *slab) {
 		}
 		f.chunkedLast = equalFold(trimOWSString(last), "chunked")
 	case fieldConnection:
-		for tok := range strings.SplitSeq(value, ",") {
+		for rest, more := value, true; more; {
+			var tok string
+			tok, rest, more = cutComma(rest)
 			if tok = trimOWSString(tok); tok != "" {
 				low, interned := lowerToken(tok)
 				if !interned {
@@ -196,6 +205,17 @@ func interpret(m *Message, f *framingInfo, name, value string, mem *slab) {
 	case fieldUpgrade:
 		m.Upgrade = mem.keep(value)
 	}
+}
+
+// cutComma splits a list value at its first comma: the element before it,
+// the rest after it, and whether there was a comma. Walking a value with
+// it gives the elements strings.Split(value, ",") gives, empty ones
+// included, without the iterator's calls.
+func cutComma(s string) (elem, rest string, more bool) {
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
 }
 
 // fieldKind names the header fields that interpret reads: framing and
@@ -276,7 +296,9 @@ func nameIs(s, lower string) bool {
 // "conflicting_content_length" and the first is used; anything that is not
 // a decimal number below 10^18 is "bad_content_length".
 func (f *framingInfo) contentLength(m *Message, value string) {
-	for v := range strings.SplitSeq(value, ",") {
+	for rest, more := value, true; more; {
+		var v string
+		v, rest, more = cutComma(rest)
 		v = trimOWSString(v)
 		n, ok := parseDecimal(v)
 		if !ok {
@@ -314,11 +336,15 @@ func parseDecimal(s string) (int64, bool) {
 
 // parseKeepAlive reads "timeout=5, max=100" (RFC 2068 section 19.7.1.1).
 func parseKeepAlive(m *Message, value string) {
-	for p := range strings.SplitSeq(value, ",") {
-		k, v, ok := strings.Cut(trimOWSString(p), "=")
-		if !ok {
+	for rest, more := value, true; more; {
+		var param string
+		param, rest, more = cutComma(rest)
+		param = trimOWSString(param)
+		eq := strings.IndexByte(param, '=')
+		if eq < 0 {
 			continue
 		}
+		k, v := param[:eq], param[eq+1:]
 		n, err := strconv.Atoi(strings.Trim(trimOWSString(v), `"`))
 		if err != nil || n < 0 {
 			continue

@@ -28,7 +28,7 @@ func (p *Conn) trailerLine(s *stream, line []byte) {
 	}
 	// Trailers are not interpreted: with DropHeaderFields nothing reads
 	// their text, and only the caps are counted.
-	if ok && !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders, !p.cfg.DropHeaderFields) {
+	if ok && !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders, !p.cfg.DropHeaderFields, fieldOther) {
 		s.msg.HeadersTruncated = true
 	}
 }
@@ -82,8 +82,12 @@ func (p *Conn) headerLine(s *stream, line []byte, at reassembly.Span) {
 	}
 	// With DropHeaderFields only the fields interpret reads are copied
 	// (closeBlock interprets them); the others are counted, not copied.
-	keep := !p.cfg.DropHeaderFields || fieldKindOf(tempString(name)) != fieldOther
-	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders, keep) {
+	kind := fieldOther
+	if p.cfg.DropHeaderFields {
+		kind = fieldKindOf(tempString(name))
+	}
+	keep := !p.cfg.DropHeaderFields || kind != fieldOther
+	if !s.blk.addField(name, value, p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders, keep, kind) {
 		// Not stored, but connection management still depends on it.
 		m.HeadersTruncated = true
 		interpret(m, &s.fi, string(name), string(value), nil)
@@ -170,43 +174,51 @@ func (p *Conn) closeBlock(s *stream) {
 	}
 	s.blkOpen = false
 	m := s.msg
-	drop := p.cfg.DropHeaderFields
-	var str string
-	if drop {
-		// Only the start line's text is kept: it is the block's first
-		// bytes (see beginRequest and beginResponse).
-		str = p.mem.string(s.blk.buf[:s.blk.startEnd()])
+	if s.blk.truncated {
+		m.HeadersTruncated = true
+	}
+	if p.cfg.DropHeaderFields {
+		// Only the start line's text is kept, and of it only what is not
+		// one of the interned methods, versions and reasons: usually the
+		// target alone.
+		b := &s.blk
+		part := func(r ref) []byte { return b.buf[r.lo:r.hi] }
+		if s.dir == reassembly.ClientToServer {
+			if v, ok := internMethod(part(b.start[0])); ok {
+				m.Method = v
+			} else {
+				m.Method = p.mem.string(part(b.start[0]))
+			}
+			m.Target = p.mem.string(part(b.start[1]))
+			m.Version = p.internedOrKept(part(b.start[2]), internVersion)
+		} else {
+			m.Version = p.internedOrKept(part(b.start[0]), internVersion)
+			m.Reason = p.internedOrKept(part(b.start[1]), internReason)
+		}
+		for _, f := range b.fields {
+			interpretKind(m, &s.fi, f.kind, tempString(part(f.value)), &p.mem)
+		}
 	} else {
-		str = p.mem.string(s.blk.buf)
+		str := p.mem.string(s.blk.buf)
 		if n := len(s.blk.fields); n > 0 {
 			m.Headers = p.mem.headerSlice(n)
 			for i, f := range s.blk.fields {
 				m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
 			}
 		}
-	}
-	if s.blk.truncated {
-		m.HeadersTruncated = true
-	}
-	if s.dir == reassembly.ClientToServer {
-		method := s.blk.start[0]
-		if v, ok := internMethod(s.blk.buf[method.lo:method.hi]); ok {
-			m.Method = v
+		if s.dir == reassembly.ClientToServer {
+			method := s.blk.start[0]
+			if v, ok := internMethod(s.blk.buf[method.lo:method.hi]); ok {
+				m.Method = v
+			} else {
+				m.Method = method.of(str)
+			}
+			m.Target = s.blk.start[1].of(str)
+			m.Version = versionString(s.blk.buf, str, s.blk.start[2])
 		} else {
-			m.Method = method.of(str)
+			m.Version = versionString(s.blk.buf, str, s.blk.start[0])
+			m.Reason = s.blk.start[1].of(str)
 		}
-		m.Target = s.blk.start[1].of(str)
-		m.Version = versionString(s.blk.buf, str, s.blk.start[2])
-	} else {
-		m.Version = versionString(s.blk.buf, str, s.blk.start[0])
-		m.Reason = s.blk.start[1].of(str)
-	}
-	if drop {
-		buf := s.blk.buf
-		for _, f := range s.blk.fields {
-			interpret(m, &s.fi, tempString(buf[f.name.lo:f.name.hi]), tempString(buf[f.value.lo:f.value.hi]), &p.mem)
-		}
-	} else {
 		for _, h := range m.Headers {
 			interpret(m, &s.fi, h.Name, h.Value, nil)
 		}
@@ -214,6 +226,15 @@ func (p *Conn) closeBlock(s *stream) {
 	if s.fi.clSeen {
 		m.DeclaredLength = s.fi.cl
 	}
+}
+
+// internedOrKept returns the interned string for b when intern knows it,
+// and otherwise a copy of b in the connection's slab.
+func (p *Conn) internedOrKept(b []byte, intern func([]byte) (string, bool)) string {
+	if v, ok := intern(b); ok {
+		return v
+	}
+	return p.mem.string(b)
 }
 
 func versionString(buf []byte, str string, r ref) string {

@@ -260,6 +260,25 @@ func internVersion(b []byte) (string, bool) {
 	return "", false
 }
 
+// internReason interns the reason phrases servers send most.
+func internReason(b []byte) (string, bool) {
+	switch string(b) {
+	case "OK":
+		return "OK", true
+	case "Not Modified":
+		return "Not Modified", true
+	case "No Content":
+		return "No Content", true
+	case "Not Found":
+		return "Not Found", true
+	case "Partial Content":
+		return "Partial Content", true
+	case "Continue":
+		return "Continue", true
+	}
+	return "", false
+}
+
 // lowerToken returns the lower-cased token, interning the connection
 // options that matter here (interned reports that the result is one of
 // them, which shares no memory with s).
