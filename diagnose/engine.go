@@ -50,10 +50,21 @@ type Engine struct {
 	// their connection IDs.
 	groupSizes   []int32
 	minID, maxID int
-	// keepAlives and retries are the summaries' side tables.
+	// extras locates a summary's rows in the side tables: keepAlives,
+	// retries, handshakes, and wides for the summaries whose values do not
+	// fit the compact form (see connSummary).
+	extras     []summaryExtra
 	keepAlives []keepAliveCounts
 	retries    []retryEvidence
-	finished   bool
+	handshakes []handshakeShare
+	wides      []wideSummary
+	// handshakeLimits are CT1001's thresholds (nil when it is disabled):
+	// a summary keeps its handshake only when CT1001 would count it.
+	handshakeLimits *handshakeLimits
+	// forceWide makes every summary wide, for tests that hold the compact
+	// form to changing no finding.
+	forceWide bool
+	finished  bool
 	// leftOut counts findings beyond MaxFindingsPerRuleInCapture, by rule
 	// ID.
 	leftOut map[string]int
@@ -125,6 +136,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 			e.connRules = append(e.connRules, run)
 		case r.checkCapture != nil:
 			e.captureRules = append(e.captureRules, run)
+		}
+		if r == ruleHandshakeOverhead {
+			e.handshakeLimits = handshakeLimitsOf(run)
 		}
 	}
 	return e, nil

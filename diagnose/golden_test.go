@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,13 @@ var healthyShared = []string{
 // order connections close, as a caller would.
 func diagnoseFile(t *testing.T, path string, cfg diagnose.Config) []diagnose.Finding {
 	t.Helper()
+	return diagnoseFileWith(t, path, cfg, nil)
+}
+
+// diagnoseFileWith is diagnoseFile with prepare (when not nil) called on
+// the engine before the first connection.
+func diagnoseFileWith(t *testing.T, path string, cfg diagnose.Config, prepare func(*diagnose.Engine)) []diagnose.Finding {
+	t.Helper()
 	r, err := capture.Open(path)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
@@ -60,6 +68,9 @@ func diagnoseFile(t *testing.T, path string, cfg diagnose.Config) []diagnose.Fin
 	engine, err := diagnose.NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(engine)
 	}
 	h := &pipeline{engine: engine, parsers: map[*reassembly.Connection]*httpflow.Conn{}}
 	asm := reassembly.NewAssembler(reassembly.Config{}, h)
@@ -312,6 +323,36 @@ func TestGolden(t *testing.T) {
 	}
 	if !ran {
 		t.Skip("no captures in " + capturesDir + " or " + ownCapturesDir)
+	}
+}
+
+// TestCompactSummariesChangeNoFinding runs every test capture twice, once
+// with the compact summaries (times as 32-bit offsets, frames in 32 bits)
+// and once with every summary forced into the wide form: the findings
+// must be the same. The test captures' connections all fit the compact
+// form; TestWideSummariesChangeNoFinding covers connections that do not.
+func TestCompactSummariesChangeNoFinding(t *testing.T) {
+	ran := false
+	compactKept, wideKept := 0, 0
+	for _, dir := range []string{capturesDir, ownCapturesDir} {
+		for _, name := range captureFiles(t, dir) {
+			ran = true
+			path := filepath.Join(dir, name)
+			var engine *diagnose.Engine
+			compact := diagnoseFileWith(t, path, diagnose.Config{}, func(e *diagnose.Engine) { engine = e })
+			c, w := diagnose.SummaryForms(engine)
+			compactKept, wideKept = compactKept+c, wideKept+w
+			wide := diagnoseFileWith(t, path, diagnose.Config{}, diagnose.ForceWideSummaries)
+			if !reflect.DeepEqual(compact, wide) {
+				t.Errorf("%s: compact summaries:\n%+v\nwide summaries:\n%+v", name, compact, wide)
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no captures in " + capturesDir + " or " + ownCapturesDir)
+	}
+	if compactKept == 0 {
+		t.Errorf("the captures gave no compact summary (%d wide): the test compares nothing", wideKept)
 	}
 }
 

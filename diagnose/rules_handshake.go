@@ -34,12 +34,35 @@ var ruleHandshakeOverhead = &Rule{
 	checkCapture: checkHandshakeOverhead,
 }
 
-// handshakeShare is what connSummary keeps for CT1001: the handshake's
-// frames, its time, and its share of the connection's useful span.
+// handshakeShare is what the engine keeps for CT1001 (in a side table,
+// for the connections CT1001 counts): the handshake's frames, its time,
+// and its share of the connection's useful span.
 type handshakeShare struct {
 	synack, ack uint64
 	time        int64
 	share       float32
+}
+
+// handshakeLimits are CT1001's thresholds, which decide which connections
+// it counts.
+type handshakeLimits struct {
+	maxTransactions, minShare float64
+}
+
+func handshakeLimitsOf(run *ruleRun) *handshakeLimits {
+	r := run.rule
+	return &handshakeLimits{
+		maxTransactions: run.vals[r.thresholdIndex("max-transactions")],
+		minShare:        run.vals[r.thresholdIndex("min-share")],
+	}
+}
+
+// counts reports whether CT1001 counts a connection of that many
+// transactions whose handshake measured hs. The engine keeps hs only
+// then: on a capture of short connections over a short path (a few
+// percent of handshake each), almost none qualifies.
+func (l *handshakeLimits) counts(hs *handshakeShare, transactions int32) bool {
+	return hs.share != 0 && float64(transactions) <= l.maxTransactions && float64(hs.share) >= l.minShare
 }
 
 // measureHandshake computes a connection's handshake share (zero when the
@@ -63,7 +86,8 @@ func measureHandshake(c *reassembly.Connection, txs []*httpflow.Transaction) han
 }
 
 func checkHandshakeOverhead(p *capturePass) {
-	maxTx, minShare := p.num("max-transactions"), p.num("min-share")
+	limits := handshakeLimits{maxTransactions: p.num("max-transactions"), minShare: p.num("min-share")}
+	maxTx := limits.maxTransactions
 	for _, k := range p.v.keys {
 		var conns []int // the first maxCited of them
 		var frames []uint64
@@ -72,8 +96,8 @@ func checkHandshakeOverhead(p *capturePass) {
 		var first *connSummary
 		n := 0
 		for _, s := range p.v.groups[k] {
-			hs := &s.handshake
-			if hs.share == 0 || float64(s.Transactions) > maxTx || float64(hs.share) < minShare {
+			hs := p.v.handshake(s)
+			if hs == nil || !limits.counts(hs, s.Transactions) {
 				continue
 			}
 			if first == nil {
@@ -84,9 +108,9 @@ func checkHandshakeOverhead(p *capturePass) {
 				conns = append(conns, s.ID)
 			}
 			if len(frames) < maxCited {
-				frames = append(frames, s.SYNFrame, hs.synack, hs.ack)
+				frames = append(frames, p.v.synFrame(s), hs.synack, hs.ack)
 			}
-			cost += s.irtt
+			cost += p.v.irtt(s)
 			spent += hs.time
 			shares += float64(hs.share)
 		}

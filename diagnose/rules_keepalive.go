@@ -63,11 +63,11 @@ func checkMissingKeepAlive(p *capturePass) {
 		var cost int64
 		i := 0 // where the last search ended: the next one starts there
 		for _, a := range g {
-			if !a.HTTP || a.Transactions != 1 || a.CloseFrame == 0 || a.idleBeforeClose < 0 {
+			if !a.HTTP() || a.Transactions != 1 || p.v.closeFrame(a) == 0 || p.v.idleBeforeClose(a) < 0 {
 				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
 			}
 			if a.refusal == refusalNone && (a.Close == reassembly.CloseRST ||
-				a.ClosedFirstBy == reassembly.RoleServer && a.idleBeforeClose >= idleTimeoutHint) {
+				a.ClosedFirstBy == reassembly.RoleServer && p.v.idleBeforeClose(a) >= idleTimeoutHint) {
 				continue // an abort, or a keep-alive idle timeout: persistence was not refused
 			}
 			// Groups are sorted by opening time: find the first connection
@@ -75,13 +75,13 @@ func checkMissingKeepAlive(p *capturePass) {
 			// where the capture was taken), looking at a bounded number of
 			// candidates so a burst of simultaneous connections cannot make
 			// the scan quadratic.
-			i = firstOpenedFrom(g, a.CloseTime-a.irtt, i)
+			i = firstOpenedFrom(g, p.v.closeTime(a)-p.v.irtt(a), i)
 			for end := min(len(g), i+maxCandidates); i < end; i++ {
 				b := g[i]
-				if b == a || taken[i] || !b.HTTP {
+				if b == a || taken[i] || !b.HTTP() {
 					continue
 				}
-				if opening(b)-a.CloseTime > window {
+				if opening(b)-p.v.closeTime(a) > window {
 					break
 				}
 				taken[i] = true
@@ -90,15 +90,15 @@ func checkMissingKeepAlive(p *capturePass) {
 				}
 				extra++
 				if len(frames) < maxCited {
-					frames = append(frames, b.SYNFrame)
+					frames = append(frames, p.v.synFrame(b))
 				}
 				conns.add(a.ID)
 				conns.add(b.ID)
-				cost += b.irtt
+				cost += p.v.irtt(b)
 				if a.refusal != refusalNone {
 					refusals[a.refusal]++
 				} else {
-					reasons[unannouncedClose(a)]++
+					reasons[unannouncedClose(p.v, a)]++
 				}
 				break
 			}
@@ -127,11 +127,11 @@ func checkMissingKeepAlive(p *capturePass) {
 // the response, or, by the client, after the connection sat idle (a
 // server's close after idling is its keep-alive timeout, which
 // checkMissingKeepAlive does not count).
-func unannouncedClose(s *connSummary) string {
+func unannouncedClose(v *captureView, s *connSummary) string {
 	who := roleOr(s.ClosedFirstBy, "one side")
-	if s.idleBeforeClose >= idleTimeoutHint {
+	if idle := v.idleBeforeClose(s); idle >= idleTimeoutHint {
 		return fmt.Sprintf("no header refused persistence; the %s closed the connection after it sat idle %s "+
-			"instead of reusing it", who, roundMS(s.idleBeforeClose))
+			"instead of reusing it", who, roundMS(idle))
 	}
 	return "no header refused persistence, yet the " + who + " closed the connection right after the response"
 }
@@ -147,12 +147,7 @@ func roundMS(ns int64) string {
 
 // opening is when a connection was first tried: its first SYN, or its first
 // frame when the handshake was not seen.
-func opening(s *connSummary) int64 {
-	if s.FirstSYNTime != 0 {
-		return s.FirstSYNTime
-	}
-	return s.Start
-}
+func opening(s *connSummary) int64 { return s.opening }
 
 func roleOr(r reassembly.Role, fallback string) string {
 	if s := r.String(); s != "" {

@@ -35,12 +35,12 @@ func checkNonIdempotentRetry(p *capturePass) {
 		g := p.v.groups[k]
 		for _, a := range g {
 			ra := p.v.retry(a)
-			if ra == nil || ra.lastUnanswered == nil || a.CloseFrame == 0 {
+			if ra == nil || ra.lastUnanswered == nil || p.v.closeFrame(a) == 0 {
 				continue
 			}
-			lost := ra.lastUnanswered
-			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= a.CloseTime })
-			for end := min(len(g), i+maxCandidates); i < end && opening(g[i])-a.CloseTime <= window; i++ {
+			lost, closedAt := ra.lastUnanswered, p.v.closeTime(a)
+			i := sort.Search(len(g), func(i int) bool { return opening(g[i]) >= closedAt })
+			for end := min(len(g), i+maxCandidates); i < end && opening(g[i])-closedAt <= window; i++ {
 				b := g[i]
 				rb := p.v.retry(b)
 				if b == a || rb == nil || rb.firstNonIdempotent == nil {
@@ -55,15 +55,15 @@ func checkNonIdempotentRetry(p *capturePass) {
 					Connection:  b.ID,
 					Connections: []int{a.ID, b.ID},
 					Transaction: again,
-					Frames:      []uint64{lost.Request.FirstFrame, a.CloseFrame, again.Request.FirstFrame},
+					Frames:      []uint64{lost.Request.FirstFrame, p.v.closeFrame(a), again.Request.FirstFrame},
 					Time:        again.Request.Start,
 					Cost:        -1,
 					Message: fmt.Sprintf("%s (%d body bytes) was sent again on connection %d %s after connection %d "+
 						"closed without answering it; the server may have processed it twice",
-						requestLine(again), again.Request.BodyBytes, b.ID, ms(again.Request.Start-a.CloseTime), a.ID),
+						requestLine(again), again.Request.BodyBytes, b.ID, ms(again.Request.Start-closedAt), a.ID),
 					Related: []Related{
 						{Frame: lost.Request.FirstFrame, Time: lost.Request.Start, Message: "first, unanswered transmission"},
-						{Frame: a.CloseFrame, Time: a.CloseTime, Message: "close of the first connection"},
+						{Frame: p.v.closeFrame(a), Time: closedAt, Message: "close of the first connection"},
 					},
 				})
 				break

@@ -201,7 +201,7 @@ func checkTooManyParallel(p *capturePass) {
 		// starts overlapped it.
 		starts, ends := make([]int64, len(g)), make([]int64, len(g))
 		for i, s := range g {
-			starts[i], ends[i] = opening(s), s.End
+			starts[i], ends[i] = opening(s), p.v.end(s)
 		}
 		sortTimes(ends)
 		peak, peakAt := peakOverlap(starts, ends, false)
@@ -211,9 +211,9 @@ func checkTooManyParallel(p *capturePass) {
 		var conns []int
 		var frames []uint64
 		for _, s := range g {
-			if opening(s) <= peakAt && s.End >= peakAt && len(conns) < maxCited {
+			if opening(s) <= peakAt && p.v.end(s) >= peakAt && len(conns) < maxCited {
 				conns = append(conns, s.ID)
-				frames = append(frames, s.SYNFrame)
+				frames = append(frames, p.v.synFrame(s))
 			}
 		}
 		slices.Sort(conns)

@@ -46,14 +46,14 @@ func checkTimeWaitReuse(p *capturePass) {
 		count := 0
 		var holders [3]int // by reassembly.Role, RoleNone for any other
 		for _, s := range p.v.groups[k] {
-			if !s.ReusedTuple {
+			if !s.ReusedTuple() {
 				continue
 			}
-			prev := p.v.find(s.PreviousID)
+			prev := p.v.find(p.v.previousID(s))
 			if prev == nil || prev.Close != reassembly.CloseFIN {
 				continue
 			}
-			gap := opening(s) - prev.End
+			gap := opening(s) - p.v.end(prev)
 			if gap < 0 || gap >= tw {
 				continue
 			}
@@ -69,8 +69,8 @@ func checkTimeWaitReuse(p *capturePass) {
 			shortest = min(shortest, gap)
 			if len(conns) < maxCited {
 				conns = append(conns, prev.ID, s.ID)
-				frames = append(frames, s.SYNFrame)
-				related = append(related, Related{Frame: prev.CloseFrame, Time: prev.CloseTime,
+				frames = append(frames, p.v.synFrame(s))
+				related = append(related, Related{Frame: p.v.closeFrame(prev), Time: p.v.closeTime(prev),
 					Message: fmt.Sprintf("connection %d's first FIN", prev.ID)})
 			}
 		}
@@ -162,22 +162,22 @@ func checkEphemeralPortPressure(p *capturePass) {
 		// TIME_WAIT after FINs, or until a new connection took it over.
 		holdEnd := make([]int64, len(g))
 		for i, s := range g {
-			holdEnd[i] = s.End
+			holdEnd[i] = p.v.end(s)
 			if s.Close == reassembly.CloseFIN {
 				holdEnd[i] += tw
 			}
 		}
 		for _, s := range g {
-			if !s.ReusedTuple {
+			if !s.ReusedTuple() {
 				continue
 			}
-			if prev := p.v.find(s.PreviousID); prev != nil && prev.group == s.group && opening(s) < holdEnd[prev.pos] {
+			if prev := p.v.find(p.v.previousID(s)); prev != nil && prev.group == s.group && opening(s) < holdEnd[prev.pos] {
 				holdEnd[prev.pos] = max(opening(s), 0)
 			}
 		}
 		starts := make([]int64, len(g))
 		for i, s := range g {
-			starts[i] = s.Start
+			starts[i] = p.v.start(s)
 		}
 		sortTimes(starts)
 		slices.Sort(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
@@ -193,11 +193,12 @@ func checkEphemeralPortPressure(p *capturePass) {
 		opened, byClient, byServer := 0, 0, 0
 		firstOpen := peakAt
 		for _, s := range g {
-			if s.Start > peakAt || s.Start < peakAt-tw {
+			start := p.v.start(s)
+			if start > peakAt || start < peakAt-tw {
 				continue
 			}
 			opened++
-			firstOpen = min(firstOpen, s.Start)
+			firstOpen = min(firstOpen, start)
 			switch s.ClosedFirstBy {
 			case reassembly.RoleClient:
 				byClient++
@@ -206,7 +207,7 @@ func checkEphemeralPortPressure(p *capturePass) {
 			}
 			if len(conns) < maxCited {
 				conns = append(conns, s.ID)
-				frames = append(frames, s.SYNFrame)
+				frames = append(frames, p.v.synFrame(s))
 			}
 		}
 		slices.Sort(conns)

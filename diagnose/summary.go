@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -11,49 +12,171 @@ import (
 )
 
 // connSummary is what the engine keeps of a connection after it closed,
-// for the capture-scope rules: 144 bytes, no segments, no headers and no
+// for the capture-scope rules: 72 bytes, no segments, no headers and no
 // pointers (so the collector need not scan them). Summaries are stored by
-// value in chunks; the rare extras (CH1004's counts, CC1008's requests)
-// sit in side tables the summary indexes.
+// value in chunks; the rare extras (CH1004's counts, CC1008's requests,
+// CT1001's handshakes, the full values of a wide summary) sit in side
+// tables the summary indexes.
+//
+// Most of a connection's times and frame numbers take 64 bits in general
+// but 32 for nearly every connection: a capture of short connections has
+// 100 000 of them, and the capture-scope rules sweep every summary several
+// times, so half the bytes is half the memory those sweeps and the writes
+// that fill the summaries miss the cache on. A compact summary keeps its
+// times as int32 nanosecond offsets from opening (±2.1 s: a connection
+// shorter than that), its frame numbers in a uint32 and its predecessor as
+// a distance back from ID. A connection for which any of them does not fit
+// (a long connection, a capture past frame 2^32) is wide: its full values
+// are in the engine's wides table and every accessor reads them from
+// there. Rules read these values only through the captureView's accessors
+// (start, end, closeTime, closeFrame, synFrame, irtt, idleBeforeClose,
+// previousID), which decode either form.
 type connSummary struct {
-	ID, PreviousID int
+	ID int
+	// opening is when the connection was first tried: its first SYN's
+	// time, else its first frame's (see the function opening). The time
+	// offsets below count from it.
+	opening int64
+	// startOff, endOff and closeOff are the first frame's, the last
+	// frame's and the first FIN or RST's times less opening (closeOff is
+	// 0 when the connection never closed: closeFrame is 0 then).
+	startOff, endOff, closeOff int32
+	// irtt is the initial round trip (0 when unknown); idleBeforeClose is
+	// the time from the last response's end to the first FIN or RST (-1
+	// when the last request got no response).
+	irtt, idleBeforeClose int32
+	// synFrame is the last SYN's frame (0 when not seen) and closeFrame
+	// the first FIN or RST's (0 when the connection never closed).
+	synFrame, closeFrame uint32
+	// previousBack is ID less the ID of the connection that used the same
+	// 4-tuple before (0 when none).
+	previousBack uint32
 	// group indexes the engine's client address → server address and
 	// port groups; clientPort completes the 4-tuple.
 	group int32
 	// pos is the summary's index in its group once the capture view sorted
 	// the group (for rules that keep per-connection state in a slice).
-	pos        int32
+	pos          int32
+	Transactions int32
+	// extraAt is 1 + the index of the connection's entry in the engine's
+	// extras (which locates its rows in the side tables), 0 when it has
+	// none.
+	extraAt    int32
 	clientPort uint16
 
 	Close         reassembly.CloseKind
 	ClosedFirstBy reassembly.Role
-	ReusedTuple   bool
-	HTTP          bool // the connection carried HTTP/1.x
 	// refusal says how persistence was refused on a single-transaction
 	// connection (refusalNone when it was not refused by a header or
 	// framing).
-	refusal      refusalKind
-	Transactions int32
-	// keepAliveAt and retryAt are 1 + the index of the connection's entry
-	// in the engine's keepAlives and retries, 0 when it has none.
-	keepAliveAt, retryAt int32
+	refusal refusalKind
+	flags   summaryFlags
+}
 
-	Start, End int64
-	// FirstSYNTime is the first SYN's time (the first frame's when the
-	// handshake was not seen); SYNFrame is the last SYN's frame (0 when
-	// not seen); irtt is 0 when unknown.
-	FirstSYNTime int64
-	SYNFrame     uint64
-	irtt         int64
-	// CloseFrame/CloseTime are of the first FIN or RST (0 when open).
-	CloseFrame uint64
-	CloseTime  int64
+// summaryFlags are a summary's yes-or-no facts.
+type summaryFlags uint8
 
-	// idleBeforeClose is the time from the last response's end to the
-	// first FIN or RST (-1 when the last request got no response).
-	idleBeforeClose int64
-	// handshake is CT1001's measure of the handshake's share.
-	handshake handshakeShare
+const (
+	summaryReusedTuple summaryFlags = 1 << iota // reassembly saw the 4-tuple used before
+	summaryHTTP                                 // the connection carried HTTP/1.x
+	summaryWide                                 // the values are in the engine's wides, not the offsets
+)
+
+// ReusedTuple reports whether the connection reused an earlier one's
+// 4-tuple.
+func (s *connSummary) ReusedTuple() bool { return s.flags&summaryReusedTuple != 0 }
+
+// HTTP reports whether the connection carried HTTP/1.x.
+func (s *connSummary) HTTP() bool { return s.flags&summaryHTTP != 0 }
+
+// wide reports whether the summary's times and frames are in the engine's
+// wides table.
+func (s *connSummary) wide() bool { return s.flags&summaryWide != 0 }
+
+// wideSummary holds a summary's values in full: for a wide summary, and as
+// what summarize computes before packing it.
+type wideSummary struct {
+	start, end, closeTime, irtt, idleBeforeClose int64
+	synFrame, closeFrame                         uint64
+	previousID                                   int
+}
+
+// summaryExtra locates a connection's rows in the side tables: each is 1 +
+// the row's index, 0 when it has none.
+type summaryExtra struct {
+	keepAlive, retry, handshake, wide int32
+}
+
+// fitsInt32 reports whether x survives a round trip through int32.
+func fitsInt32(x int64) bool { return x == int64(int32(x)) }
+
+// pack stores w's values in s, compact when every one fits, else in the
+// engine's wides table. s.ID and s.opening must be set. Offsets are
+// computed and decoded with wrapping arithmetic, so a value far from
+// opening whose difference wraps into range still decodes exactly.
+func (e *Engine) pack(s *connSummary, w *wideSummary) {
+	start, end := w.start-s.opening, w.end-s.opening
+	closeAt := int64(0) // an open connection's close time is 0
+	if w.closeFrame != 0 || w.closeTime != 0 {
+		closeAt = w.closeTime - s.opening
+	}
+	back := uint64(0)
+	if w.previousID != 0 {
+		back = uint64(s.ID) - uint64(w.previousID)
+	}
+	if !e.forceWide && fitsInt32(start) && fitsInt32(end) && fitsInt32(closeAt) &&
+		(w.closeFrame != 0 || w.closeTime == 0) && fitsInt32(w.irtt) && fitsInt32(w.idleBeforeClose) &&
+		w.synFrame <= math.MaxUint32 && w.closeFrame <= math.MaxUint32 &&
+		(w.previousID == 0 || back != 0 && back <= math.MaxUint32) {
+		s.startOff, s.endOff, s.closeOff = int32(start), int32(end), int32(closeAt)
+		s.irtt, s.idleBeforeClose = int32(w.irtt), int32(w.idleBeforeClose)
+		s.synFrame, s.closeFrame, s.previousBack = uint32(w.synFrame), uint32(w.closeFrame), uint32(back)
+		return
+	}
+	s.flags |= summaryWide
+	e.wides = append(e.wides, *w)
+	e.extra(s).wide = int32(len(e.wides))
+}
+
+// extra returns s's entry in the engine's extras, adding one.
+func (e *Engine) extra(s *connSummary) *summaryExtra {
+	if s.extraAt == 0 {
+		e.extras = append(e.extras, summaryExtra{})
+		s.extraAt = int32(len(e.extras))
+	}
+	return &e.extras[s.extraAt-1]
+}
+
+// extraOf returns s's entry in the engine's extras, nil when it has none.
+func (e *Engine) extraOf(s *connSummary) *summaryExtra {
+	if s.extraAt == 0 {
+		return nil
+	}
+	return &e.extras[s.extraAt-1]
+}
+
+// wideOf returns the full values of a wide summary.
+func (e *Engine) wideOf(s *connSummary) *wideSummary {
+	return &e.wides[e.extras[s.extraAt-1].wide-1]
+}
+
+// unpack returns s's values in full, whichever way they are kept.
+func (e *Engine) unpack(s *connSummary) wideSummary {
+	if s.wide() {
+		return *e.wideOf(s)
+	}
+	w := wideSummary{
+		start: s.opening + int64(s.startOff), end: s.opening + int64(s.endOff),
+		irtt: int64(s.irtt), idleBeforeClose: int64(s.idleBeforeClose),
+		synFrame: uint64(s.synFrame), closeFrame: uint64(s.closeFrame),
+	}
+	if s.closeFrame != 0 {
+		w.closeTime = s.opening + int64(s.closeOff)
+	}
+	if s.previousBack != 0 {
+		w.previousID = int(uint64(s.ID) - uint64(s.previousBack))
+	}
+	return w
 }
 
 // retryEvidence keeps the transactions CC1008 compares across connections,
@@ -100,36 +223,47 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		e.maxID = c.ID
 	}
 	s := e.summaries.next()
+	txs := ci.Transactions
 	*s = connSummary{
-		ID: c.ID, PreviousID: c.PreviousID, group: g, clientPort: c.Client.Port(),
-		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy, ReusedTuple: c.ReusedTuple,
-		HTTP:         ci.App == httpflow.AppHTTP1 || len(ci.Transactions) > 0,
-		Transactions: int32(min(len(ci.Transactions), 1<<30)),
-		Start:        c.Start, End: c.End,
-		FirstSYNTime: c.Handshake.FirstSYNTime, SYNFrame: c.Handshake.SYNFrame, irtt: v.irtt,
+		ID: c.ID, group: g, clientPort: c.Client.Port(),
+		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy,
+		Transactions: int32(min(len(txs), 1<<30)),
+		opening:      c.Handshake.FirstSYNTime,
 	}
-	if s.FirstSYNTime == 0 {
-		s.FirstSYNTime = c.Handshake.SYNTime
+	if c.ReusedTuple {
+		s.flags |= summaryReusedTuple
 	}
-	if s.FirstSYNTime == 0 {
-		s.FirstSYNTime = c.Start
+	if ci.App == httpflow.AppHTTP1 || len(txs) > 0 {
+		s.flags |= summaryHTTP
 	}
+	if s.opening == 0 {
+		s.opening = c.Handshake.SYNTime
+	}
+	if s.opening == 0 {
+		s.opening = c.Start
+	}
+	w := wideSummary{start: c.Start, end: c.End, synFrame: c.Handshake.SYNFrame, irtt: v.irtt,
+		previousID: c.PreviousID, idleBeforeClose: -1}
 	if c.SegmentsDropped == 0 {
 		// Every segment was recorded, so the scan saw the first FIN or RST.
-		s.CloseFrame, s.CloseTime = v.closeFrame, v.closeTime
+		w.closeFrame, w.closeTime = v.closeFrame, v.closeTime
 	} else {
-		s.CloseFrame, s.CloseTime = firstClose(c)
+		w.closeFrame, w.closeTime = firstClose(c)
 	}
-	if ka := countKeepAlive(ci.Transactions); ka.frame != 0 {
+	if ka := countKeepAlive(txs); ka.frame != 0 {
 		e.keepAlives = append(e.keepAlives, ka)
-		s.keepAliveAt = int32(len(e.keepAlives))
+		e.extra(s).keepAlive = int32(len(e.keepAlives))
 	}
-	s.handshake = measureHandshake(c, ci.Transactions)
-	s.idleBeforeClose = -1
-	if n := len(ci.Transactions); n > 0 {
-		first, last := ci.Transactions[0], ci.Transactions[n-1]
-		if last.Response != nil && last.Response.End != 0 && s.CloseFrame != 0 && s.CloseTime >= last.Response.End {
-			s.idleBeforeClose = s.CloseTime - last.Response.End
+	if e.handshakeLimits != nil {
+		if hs := measureHandshake(c, txs); e.handshakeLimits.counts(&hs, s.Transactions) {
+			e.handshakes = append(e.handshakes, hs)
+			e.extra(s).handshake = int32(len(e.handshakes))
+		}
+	}
+	if n := len(txs); n > 0 {
+		first, last := txs[0], txs[n-1]
+		if last.Response != nil && last.Response.End != 0 && w.closeFrame != 0 && w.closeTime >= last.Response.End {
+			w.idleBeforeClose = w.closeTime - last.Response.End
 		}
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
@@ -145,9 +279,10 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 				r.firstNonIdempotent = detach(first)
 			}
 			e.retries = append(e.retries, r)
-			s.retryAt = int32(len(e.retries))
+			e.extra(s).retry = int32(len(e.retries))
 		}
 	}
+	e.pack(s, &w)
 }
 
 // summaryStore keeps summaries by value in fixed-size chunks: appending
@@ -157,12 +292,13 @@ type summaryStore struct {
 	n      int
 }
 
-// summaryChunk is how many summaries a chunk holds: 128 × 144 bytes is
+// summaryChunk is how many summaries a chunk holds: 256 × 72 bytes is
 // 18 KiB, a size class of its own, small enough that the chunk the
-// allocator just zeroed is still in cache when the next 128 connections
-// fill it (with 1024 the writes missed the cache: about 20 ms of a 100 000
-// connection capture against about 8 ms now, pprof).
-const summaryChunk = 128
+// allocator just zeroed is still in cache when the next 256 connections
+// fill it (with 1024 summaries of 144 bytes the writes missed the cache:
+// about 20 ms of a 100 000 connection capture against about 8 ms with 18
+// KiB chunks, pprof).
+const summaryChunk = 256
 
 // next appends a zero summary and returns it to be filled in place.
 func (st *summaryStore) next() *connSummary {
@@ -341,18 +477,104 @@ func (v *captureView) find(id int) *connSummary {
 // keepAlive returns CH1004's counts for s, nil when none of its messages
 // said Connection: keep-alive on HTTP/1.1.
 func (v *captureView) keepAlive(s *connSummary) *keepAliveCounts {
-	if s.keepAliveAt == 0 {
-		return nil
+	if x := v.e.extraOf(s); x != nil && x.keepAlive != 0 {
+		return &v.e.keepAlives[x.keepAlive-1]
 	}
-	return &v.e.keepAlives[s.keepAliveAt-1]
+	return nil
 }
 
 // retry returns CC1008's evidence for s, nil when it has none.
 func (v *captureView) retry(s *connSummary) *retryEvidence {
-	if s.retryAt == 0 {
-		return nil
+	if x := v.e.extraOf(s); x != nil && x.retry != 0 {
+		return &v.e.retries[x.retry-1]
 	}
-	return &v.e.retries[s.retryAt-1]
+	return nil
+}
+
+// handshake returns CT1001's measure of s's handshake, nil unless CT1001
+// counts the connection (handshakeLimits.counts).
+func (v *captureView) handshake(s *connSummary) *handshakeShare {
+	if x := v.e.extraOf(s); x != nil && x.handshake != 0 {
+		return &v.e.handshakes[x.handshake-1]
+	}
+	return nil
+}
+
+// The accessors of a summary's times and frames (see connSummary).
+
+// start returns the connection's first frame's time.
+func (v *captureView) start(s *connSummary) int64 {
+	if s.wide() {
+		return v.e.wideOf(s).start
+	}
+	return s.opening + int64(s.startOff)
+}
+
+// end returns the connection's last frame's time.
+func (v *captureView) end(s *connSummary) int64 {
+	if s.wide() {
+		return v.e.wideOf(s).end
+	}
+	return s.opening + int64(s.endOff)
+}
+
+// closeTime returns the time of the connection's first FIN or RST (0 when
+// it never closed).
+func (v *captureView) closeTime(s *connSummary) int64 {
+	if s.wide() {
+		return v.e.wideOf(s).closeTime
+	}
+	if s.closeFrame == 0 {
+		return 0
+	}
+	return s.opening + int64(s.closeOff)
+}
+
+// closeFrame returns the frame of the connection's first FIN or RST (0
+// when it never closed).
+func (v *captureView) closeFrame(s *connSummary) uint64 {
+	if s.wide() {
+		return v.e.wideOf(s).closeFrame
+	}
+	return uint64(s.closeFrame)
+}
+
+// synFrame returns the frame of the connection's last SYN (0 when not
+// seen).
+func (v *captureView) synFrame(s *connSummary) uint64 {
+	if s.wide() {
+		return v.e.wideOf(s).synFrame
+	}
+	return uint64(s.synFrame)
+}
+
+// irtt returns the connection's initial round trip (0 when unknown).
+func (v *captureView) irtt(s *connSummary) int64 {
+	if s.wide() {
+		return v.e.wideOf(s).irtt
+	}
+	return int64(s.irtt)
+}
+
+// idleBeforeClose returns the time from the last response's end to the
+// first FIN or RST (-1 when the last request got no response).
+func (v *captureView) idleBeforeClose(s *connSummary) int64 {
+	if s.wide() {
+		return v.e.wideOf(s).idleBeforeClose
+	}
+	return int64(s.idleBeforeClose)
+}
+
+// previousID returns the ID of the connection that used s's 4-tuple
+// before (0 when none).
+func (v *captureView) previousID(s *connSummary) int {
+	if s.wide() {
+		return v.e.wideOf(s).previousID
+	}
+	if s.previousBack == 0 {
+		return 0
+	}
+	return int(uint64(s.ID) - uint64(s.previousBack))
 }
 
 // client and server rebuild a summary's endpoints.

@@ -1,0 +1,182 @@
+package diagnose
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// TestSummaryPackEdges packs summaries whose values sit at the edges of
+// the compact form (offsets of ±2^31 ns from opening, frames at 2^32,
+// predecessors 2^32 IDs back) and just past them, and far from opening:
+// each must come back exactly through the captureView's accessors, compact
+// when every value fits and wide when one does not.
+func TestSummaryPackEdges(t *testing.T) {
+	const o = int64(1_700_000_000_000_000_000) // a capture time: opening
+	const id = 5_000_000_000                   // past 2^32: IDs are not packed
+	ok := wideSummary{start: o, end: o + 3e6, closeTime: o + 2e6, closeFrame: 9, synFrame: 1,
+		irtt: 1e5, idleBeforeClose: 1e6, previousID: id - 7}
+	with := func(change func(w *wideSummary)) wideSummary {
+		w := ok
+		change(&w)
+		return w
+	}
+	for _, tc := range []struct {
+		desc    string
+		opening int64
+		w       wideSummary
+		wide    bool
+	}{
+		{"a short connection", o, ok, false},
+		{"end 2^31-1 ns after opening", o, with(func(w *wideSummary) { w.end = o + math.MaxInt32 }), false},
+		{"end 2^31 ns after opening", o, with(func(w *wideSummary) { w.end = o + math.MaxInt32 + 1 }), true},
+		{"start 2^31 ns before opening", o, with(func(w *wideSummary) { w.start = o + math.MinInt32 }), false},
+		{"start 2^31+1 ns before opening", o, with(func(w *wideSummary) { w.start = o + math.MinInt32 - 1 }), true},
+		{"close 2^31-1 ns after opening", o, with(func(w *wideSummary) { w.closeTime = o + math.MaxInt32 }), false},
+		{"close 2^31 ns after opening", o, with(func(w *wideSummary) { w.closeTime = o + math.MaxInt32 + 1 }), true},
+		{"never closed", o, with(func(w *wideSummary) { w.closeFrame, w.closeTime = 0, 0 }), false},
+		{"a close time without a frame", o, with(func(w *wideSummary) { w.closeFrame = 0 }), true},
+		{"a close at opening", o, with(func(w *wideSummary) { w.closeTime = o }), false},
+		{"SYN frame 2^32-1", o, with(func(w *wideSummary) { w.synFrame = math.MaxUint32 }), false},
+		{"SYN frame 2^32", o, with(func(w *wideSummary) { w.synFrame = math.MaxUint32 + 1 }), true},
+		{"close frame 2^32", o, with(func(w *wideSummary) { w.closeFrame = math.MaxUint32 + 1 }), true},
+		{"irtt 2^31-1 ns", o, with(func(w *wideSummary) { w.irtt = math.MaxInt32 }), false},
+		{"irtt 2^31 ns", o, with(func(w *wideSummary) { w.irtt = math.MaxInt32 + 1 }), true},
+		{"no response: idle -1", o, with(func(w *wideSummary) { w.idleBeforeClose = -1 }), false},
+		{"idle 2^31 ns", o, with(func(w *wideSummary) { w.idleBeforeClose = math.MaxInt32 + 1 }), true},
+		{"no predecessor", o, with(func(w *wideSummary) { w.previousID = 0 }), false},
+		{"predecessor 2^32-1 IDs back", o, with(func(w *wideSummary) { w.previousID = id - math.MaxUint32 }), false},
+		{"predecessor 2^32 IDs back", o, with(func(w *wideSummary) { w.previousID = id - math.MaxUint32 - 1 }), true},
+		{"predecessor with its own ID", o, with(func(w *wideSummary) { w.previousID = id }), true},
+		{"predecessor with a later ID", o, with(func(w *wideSummary) { w.previousID = id + 1 }), true},
+		{"opening at 0, times far from it", 0, ok, true},
+		{"times at 0 (a capture from 1970)", 0, wideSummary{idleBeforeClose: -1}, false},
+		{"offsets that wrap around int64", math.MaxInt64 - 5, with(func(w *wideSummary) {
+			w.start, w.end, w.closeTime = math.MaxInt64-5, math.MinInt64+100, math.MinInt64+50
+		}), false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			e := &Engine{}
+			// A summary among others, so indexes into the side tables are
+			// not all zero.
+			e.wides = append(e.wides, wideSummary{end: 1})
+			e.extras = append(e.extras, summaryExtra{wide: 1})
+			s := &connSummary{ID: id, opening: tc.opening}
+			w := tc.w
+			e.pack(s, &w)
+			if s.wide() != tc.wide {
+				t.Errorf("wide = %v, want %v", s.wide(), tc.wide)
+			}
+			checkSummaryValues(t, &captureView{e: e}, s, tc.w)
+		})
+	}
+}
+
+// checkSummaryValues compares every accessor of s with want.
+func checkSummaryValues(t *testing.T, v *captureView, s *connSummary, want wideSummary) {
+	t.Helper()
+	got := wideSummary{
+		start: v.start(s), end: v.end(s), closeTime: v.closeTime(s), irtt: v.irtt(s),
+		idleBeforeClose: v.idleBeforeClose(s), synFrame: v.synFrame(s), closeFrame: v.closeFrame(s),
+		previousID: v.previousID(s),
+	}
+	if got != want {
+		t.Errorf("accessors give %+v, want %+v", got, want)
+	}
+	if u := v.e.unpack(s); u != want {
+		t.Errorf("unpack gives %+v, want %+v", u, want)
+	}
+}
+
+// TestSummaryPackRandom packs random values near and far from the edges
+// of the compact form and reads them back.
+func TestSummaryPackRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	near := func(edge int64) int64 { return edge + r.Int64N(7) - 3 }
+	pick := func() int64 {
+		switch r.IntN(4) {
+		case 0:
+			return near(math.MaxInt32)
+		case 1:
+			return near(math.MinInt32)
+		case 2:
+			return r.Int64()
+		}
+		return r.Int64N(1e9)
+	}
+	e := &Engine{}
+	v := &captureView{e: e}
+	forms := [2]int{}
+	for range 20000 {
+		o := r.Int64N(2e18)
+		s := &connSummary{ID: int(r.Int64N(1e10)) + 1, opening: o}
+		w := wideSummary{start: o + pick(), end: o + pick(), closeTime: o + pick(), irtt: pick(),
+			idleBeforeClose: pick(), synFrame: uint64(near(math.MaxUint32)), closeFrame: uint64(r.Int64N(1 << 33)),
+			previousID: s.ID - int(near(math.MaxUint32))}
+		if r.IntN(3) == 0 {
+			w.closeFrame, w.closeTime = 0, 0
+		}
+		if r.IntN(3) == 0 {
+			w.previousID = 0
+		}
+		want := w
+		e.pack(s, &w)
+		if s.wide() {
+			forms[1]++
+		} else {
+			forms[0]++
+		}
+		checkSummaryValues(t, v, s, want)
+		if t.Failed() {
+			t.Fatalf("opening %d, ID %d", o, s.ID)
+		}
+	}
+	if forms[0] == 0 || forms[1] == 0 {
+		t.Fatalf("%d compact and %d wide summaries: the test needs both", forms[0], forms[1])
+	}
+}
+
+// TestWideSummariesChangeNoFinding runs random connections (times spread
+// over decades, so many summaries are wide, and some compact) through an
+// engine that keeps every summary wide and one that packs them: the
+// findings must be the same.
+func TestWideSummariesChangeNoFinding(t *testing.T) {
+	iterations := 1000
+	if testing.Short() {
+		iterations = 200
+	}
+	forms := [2]int{}
+	for seed := range iterations {
+		var got [2][]Finding
+		for i, forceWide := range []bool{true, false} {
+			r := rand.New(rand.NewPCG(uint64(seed), 13))
+			e, err := NewEngine(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.forceWide = forceWide
+			for id := 1; id <= 1+r.IntN(8); id++ {
+				e.Connection(randomConn(r, id))
+			}
+			if !forceWide {
+				for _, chunk := range e.summaries.chunks {
+					for j := range chunk {
+						if chunk[j].wide() {
+							forms[1]++
+						} else {
+							forms[0]++
+						}
+					}
+				}
+			}
+			got[i] = e.Finish()
+		}
+		if !reflect.DeepEqual(got[0], got[1]) {
+			t.Fatalf("seed %d: every summary wide:\n%+v\npacked:\n%+v", seed, got[0], got[1])
+		}
+	}
+	if forms[0] == 0 || forms[1] == 0 {
+		t.Fatalf("%d compact and %d wide summaries: the test needs both", forms[0], forms[1])
+	}
+}
