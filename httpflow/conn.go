@@ -43,6 +43,15 @@ type Conn struct {
 	released   bool
 	mem        slab
 
+	// settled counts the leading transactions whose inputs to finalize
+	// can no longer change (see settle); those after the first were
+	// finalized then, while their records were in cache, and Transactions
+	// does not read them again. unsettled says that something changed a
+	// settled transaction afterwards (rare: bytes of a line counted for a
+	// message that had ended), and Transactions finalizes every one.
+	settled   int
+	unsettled bool
+
 	// First backing arrays of boxes and pending: enough for a connection
 	// of one transaction, the commonest kind, without allocating.
 	firstBoxes   [1]*txnBox
@@ -284,8 +293,41 @@ func (p *Conn) Transactions() []*Transaction {
 	}
 	out := make([]*Transaction, len(p.boxes))
 	for i, b := range p.boxes {
-		p.finalize(i, b)
+		if i == 0 || i >= p.settled || p.unsettled {
+			p.finalize(i, b)
+		}
 		out[i] = &b.t
 	}
 	return out
+}
+
+// settle finalizes the transactions that are over, oldest first, when a
+// message ends: their records were just written and are still in cache,
+// whereas at the close of a long keep-alive connection Transactions would
+// read thousands of them back from memory. A transaction is over when its
+// final response ended (or was lost) and its request is not still being
+// sent; finalize then reads nothing that can change, given that the
+// transaction before it is over too: its messages' times, the client's
+// acknowledgment, the end of the previous response, the previous
+// messages' end times. Reordering leaves the settled ones alone:
+// moveBefore inserts before a transaction still waiting for its response,
+// and openTunnel drops or renumbers only transactions after the one
+// ending. What can change a settled transaction is a line that goes on
+// after its message ended (lineMsg): lineBytes then sets unsettled. The
+// first transaction is finalized again by Transactions, since its Connect
+// and GapBefore read the handshake.
+func (p *Conn) settle() {
+	if !fastPaths || p.unsettled {
+		return
+	}
+	for p.settled < len(p.boxes) {
+		b := p.boxes[p.settled]
+		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
+			return
+		}
+		if p.settled > 0 {
+			p.finalize(p.settled, b)
+		}
+		p.settled++
+	}
 }

@@ -9,8 +9,9 @@ package httpflow
 
 import "bytes"
 
-// fastPaths switches the fast paths on; tests turn it off to compare the
-// general code's results with theirs.
+// fastPaths switches the fast paths on (fieldLines here, and Conn.settle,
+// which finalizes transactions as they end instead of all at the close);
+// tests turn it off to compare the general code's results with theirs.
 var fastPaths = true
 
 // fieldLines handles the header field lines at the start of data that have

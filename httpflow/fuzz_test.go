@@ -15,8 +15,9 @@ import (
 // random ending. It checks that the parser never panics, that every
 // delivered byte is accounted for (by a message or as skipped), that
 // messages are internally consistent, that cutting the same bytes into
-// one-byte segments gives the same transactions, and that parsing into
-// recycled transaction records does too.
+// one-byte segments gives the same transactions, that parsing into
+// recycled transaction records does too, and that the fast paths
+// (fastpath.go) give what the general code gives.
 func FuzzConn(f *testing.F) {
 	for _, tc := range parseCases {
 		var c, s strings.Builder
@@ -51,6 +52,15 @@ func FuzzConn(f *testing.F) {
 			t.Errorf("recycled records changed the result:\nfresh (%s):\n%s\nrecycled (%s):\n%s", p.App(), a, r.App(), b)
 		}
 		r.Release()
+		// The fast paths (fastpath.go, Conn.settle) change nothing.
+		for _, cfg := range []Config{{MaxHeaderBytes: 256, MaxHeaders: 8}, {MaxHeaderBytes: 256, MaxHeaders: 8, DropHeaderFields: true}} {
+			fast := dumpConn(run(testConn(), cfg, ops, whole))
+			var general string
+			withoutFastPaths(func() { general = dumpConn(run(testConn(), cfg, ops, whole)) })
+			if fast != general {
+				t.Errorf("the fast paths changed the result (%+v):\nfast paths:\n%s\ngeneral code:\n%s", cfg, fast, general)
+			}
+		}
 	})
 }
 

@@ -57,6 +57,7 @@ func (p *Conn) done(s *stream) {
 	if tunnel {
 		p.openTunnel(b)
 	}
+	p.settle()
 }
 
 // openTunnel handles CONNECT 2xx or 101: from the byte after the request

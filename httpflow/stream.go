@@ -219,6 +219,7 @@ func (p *Conn) lineBytes(s *stream, data []byte, at reassembly.Span, off int64) 
 		m.WireBytes += int64(len(part))
 		m.HeaderBytes += int64(len(part))
 		touch(m, at)
+		p.unsettled = true // an ended message's End moved (see settle)
 	}
 	var line []byte
 	if !s.lineSkip {
