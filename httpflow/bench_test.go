@@ -47,27 +47,51 @@ var (
 		"Accept-Ranges: bytes\r\n\r\n" + string(make([]byte, 512)))
 )
 
+// loadgenRequest and loadgenResponse are what bench/record.sh keepalive
+// records (bench/loadgen's browser-like GET, Go net/http's answer): the
+// transactions of keepalive.pcap, where issue 3's target is measured.
+var (
+	loadgenRequest = []byte("GET /img/%d.png?size=1600 HTTP/1.1\r\n" +
+		"Host: bench\r\n" +
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n" +
+		"Accept: image/avif,image/webp,*/*\r\n" +
+		"Accept-Language: en-US,en;q=0.5\r\n" +
+		"Accept-Encoding: gzip, deflate, br\r\n" +
+		"Connection: keep-alive\r\n" +
+		"Referer: http://bench/\r\n" +
+		"Cookie: session=8f2a9c1e77b04d3f; theme=dark\r\n" +
+		"Sec-Fetch-Dest: image\r\n" +
+		"Sec-Fetch-Mode: no-cors\r\n\r\n")
+	loadgenResponse = []byte("HTTP/1.1 200 OK\r\n" +
+		"Content-Length: 512\r\n" +
+		"Date: Thu, 26 Nov 2026 03:15:56 GMT\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" + string(make([]byte, 512)))
+)
+
 // BenchmarkParseKeepAlive measures the parser alone: one op is one
 // connection of 100 transactions, each message delivered as one segment;
 // "fields" keeps the header fields (the default), "nofields" sets
 // Config.DropHeaderFields, "nofields-recycle" also
 // Config.RecycleTransactions and releases each connection, as analysis
-// does.
+// does. "loadgen-nofields-recycle" is the last with keepalive.pcap's
+// messages (fewer response fields, no Keep-Alive header).
 func BenchmarkParseKeepAlive(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		cfg  Config
+		name      string
+		cfg       Config
+		req, resp []byte
 	}{
-		{"fields", Config{}},
-		{"nofields", Config{DropHeaderFields: true}},
-		{"nofields-recycle", Config{DropHeaderFields: true, RecycleTransactions: true}},
+		{"fields", Config{}, benchRequest, benchResponse},
+		{"nofields", Config{DropHeaderFields: true}, benchRequest, benchResponse},
+		{"nofields-recycle", Config{DropHeaderFields: true, RecycleTransactions: true}, benchRequest, benchResponse},
+		{"loadgen-nofields-recycle", Config{DropHeaderFields: true, RecycleTransactions: true}, loadgenRequest, loadgenResponse},
 	} {
-		b.Run(c.name, func(b *testing.B) { benchParseKeepAlive(b, c.cfg) })
+		b.Run(c.name, func(b *testing.B) { benchParseKeepAlive(b, c.cfg, c.req, c.resp) })
 	}
 }
 
-func benchParseKeepAlive(b *testing.B, cfg Config) {
-	perConn := int64(benchTxnsPerConn * (len(benchRequest) + len(benchResponse)))
+func benchParseKeepAlive(b *testing.B, cfg Config, request, response []byte) {
+	perConn := int64(benchTxnsPerConn * (len(request) + len(response)))
 	b.SetBytes(perConn)
 	b.ReportAllocs()
 	var ms0, ms1 runtime.MemStats
@@ -79,9 +103,9 @@ func benchParseKeepAlive(b *testing.B, cfg Config) {
 		var t int64
 		for i := range benchTxnsPerConn {
 			t += 1000
-			p.Data(c2s, benchRequest, reassembly.Span{Frame: uint64(2*i + 1), Time: t})
+			p.Data(c2s, request, reassembly.Span{Frame: uint64(2*i + 1), Time: t})
 			t += 1000
-			p.Data(s2c, benchResponse, reassembly.Span{Frame: uint64(2*i + 2), Time: t})
+			p.Data(s2c, response, reassembly.Span{Frame: uint64(2*i + 2), Time: t})
 		}
 		p.End(c2s, reassembly.EndFIN, reassembly.Span{Time: t})
 		p.End(s2c, reassembly.EndFIN, reassembly.Span{Time: t})

@@ -70,19 +70,45 @@ func (p *Conn) fieldLines(s *stream, data []byte) int {
 			len(blk.buf)+blk.uncopiedBytes+len(name)+len(value) > maxBytes {
 			return used
 		}
-		kind := fieldOther
-		if drop && n >= 6 {
-			kind = fieldKindOf(tempString(name))
-		}
-		if drop && kind == fieldOther {
+		if !drop {
+			blk.addField(name, value, maxBytes, maxFields, true, fieldOther)
+		} else if kind := interpretedKind(name); kind != fieldOther {
+			blk.addValue(name, value, kind)
+		} else {
 			// Counted, not copied (addField with copy false).
 			blk.anyField = true
 			blk.lastStored, blk.lastCopied = true, false
 			blk.uncopiedFields++
 			blk.uncopiedBytes += len(name) + len(value)
-		} else {
-			blk.addField(name, value, maxBytes, maxFields, true, kind)
 		}
 		used += lf + 1
 	}
+}
+
+// interpretedKindFirst[len(name)] holds the lower-case first letters of the
+// names of that length that fieldKindOf recognises: a name whose length
+// and first letter match none is fieldOther without a call. Most of a
+// browser's fields are ruled out here.
+var interpretedKindFirst = func() (t [18][2]byte) {
+	for _, name := range []string{"expect", "upgrade", "connection", "keep-alive", "content-length", "proxy-connection", "transfer-encoding"} {
+		if t[len(name)][0] == 0 {
+			t[len(name)][0] = name[0]
+		} else {
+			t[len(name)][1] = name[0]
+		}
+	}
+	return t
+}()
+
+// interpretedKind is fieldKindOf for a token name, with the length and
+// first-letter test done inline.
+func interpretedKind(name []byte) fieldKind {
+	if len(name) >= len(interpretedKindFirst) {
+		return fieldOther
+	}
+	first := name[0] | 0x20
+	if c := interpretedKindFirst[len(name)]; first != c[0] && first != c[1] {
+		return fieldOther
+	}
+	return fieldKindOf(tempString(name))
 }

@@ -124,6 +124,17 @@ func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int, copy
 	return true
 }
 
+// addValue is addField, with DropHeaderFields, for a field interpret
+// reads and that fits both caps: only its value is copied (closeBlock
+// reads the kind, not the name), and the name counts against the byte cap
+// as if it had been.
+func (b *headerBlock) addValue(name, value []byte, kind fieldKind) {
+	b.anyField = true
+	b.lastStored, b.lastCopied = true, true
+	b.uncopiedBytes += len(name)
+	b.fields = append(b.fields, fieldRef{value: b.add(value), kind: kind})
+}
+
 // fold appends an obs-fold continuation to the last stored value, joined
 // by one space (RFC 9112 section 5.2).
 func (b *headerBlock) fold(cont []byte, maxBytes int) {
@@ -400,7 +411,7 @@ func addAnomaly(m *Message, key string) {
 // carry the option (compared case-insensitively).
 func (m *Message) HasConnectionToken(option string) bool {
 	for _, t := range m.ConnectionTokens {
-		if equalFold(t, option) {
+		if t == option || equalFold(t, option) {
 			return true
 		}
 	}

@@ -107,11 +107,26 @@ func parseRequestLine(line []byte, truncated bool) (r requestLine, ok bool) {
 	}
 	r.version = rest[last+1:]
 	r.target = bytes.TrimRight(rest[:last], " ")
-	if len(r.target) == 0 || hasCTL(r.target) || bytes.IndexByte(r.target, ' ') >= 0 {
+	if len(r.target) == 0 {
 		return r, false
+	}
+	for _, c := range r.target {
+		if badTargetByte[c] {
+			return r, false
+		}
 	}
 	return r, true
 }
+
+// badTargetByte marks the bytes a request-target may not hold: controls
+// other than HTAB, DEL (see hasCTL), and SP.
+var badTargetByte = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = c != '\t'
+	}
+	t[0x7f], t[' '] = true, true
+	return t
+}()
 
 // brokenRequestLine recognises a request line that does not parse but is
 // plainly HTTP: a well-known method, a space, and a line ending in an
@@ -283,6 +298,12 @@ func internReason(b []byte) (string, bool) {
 // options that matter here (interned reports that the result is one of
 // them, which shares no memory with s).
 func lowerToken(s string) (low string, interned bool) {
+	switch s { // as sent, usually
+	case "keep-alive":
+		return "keep-alive", true
+	case "close":
+		return "close", true
+	}
 	for _, k := range [...]string{"close", "keep-alive", "upgrade", "te"} {
 		if len(s) == len(k) && equalFold(s, k) {
 			return k, true

@@ -105,6 +105,9 @@ func persistentAfter(t *Transaction, headersSeen bool) bool {
 
 // atLeast11 reports HTTP/1.1 or a later 1.x.
 func atLeast11(v string) bool {
+	if v == "HTTP/1.1" {
+		return true
+	}
 	major, minor, ok := httpVersion([]byte(v))
 	return ok && major == 1 && minor >= 1
 }
