@@ -25,16 +25,14 @@ type connView struct {
 	legKnown bool
 	// irtt is the whole initial round trip (both legs).
 	irtt int64
-	// mss[d] is the payload of a full-sized segment in direction d: the
-	// receiver's announced MSS less the 12 bytes the timestamp option takes
-	// from every segment when both sides use it, or the largest payload
-	// seen when no MSS was announced.
-	mss [2]uint32
-	// missed[d] is set when the capture did not see all of direction d's
-	// bytes: reassembly counted lost bytes, or the peer acknowledged
-	// sequence numbers the capture never saw. Rules that conclude from the
-	// absence of a response stay quiet when the server's side was missed.
-	missed [2]bool
+	// mss and missed are built on first use (mssOf, missedIn): few
+	// connections get as far as a rule that needs them, and both read
+	// memory the scan below does not touch (the handshake's options, the
+	// direction stats) or need more per segment than it does.
+	mss         [2]uint32
+	mssBuilt    bool
+	missed      [2]bool
+	missedBuilt bool
 
 	// From the one pass over the segments, for rules to rule themselves
 	// out before any work of their own: kinds is every segment's Kind
@@ -168,16 +166,6 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		v.legKnown = true
 		v.irtt = toServer + toClient
 	}
-	v.mss[reassembly.ClientToServer] = uint32(c.Handshake.ServerMSS)
-	v.mss[reassembly.ServerToClient] = uint32(c.Handshake.ClientMSS)
-	for d := range v.mss {
-		if c.Handshake.Timestamps && v.mss[d] > timestampOptionBytes {
-			v.mss[d] -= timestampOptionBytes
-		}
-	}
-	var largest [2]uint32
-	var sentEnd, acked [2]uint32
-	var sentSeen, ackSeen [2]bool
 	serverDataSeen, serverDataTime := false, int64(0)
 	if len(c.Segments) > 0 {
 		v.firstTime, v.lastTime = c.Segments[0].Time, c.Segments[0].Time
@@ -197,34 +185,11 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 				v.syns++
 			}
 		}
-		if s.Dir > reassembly.ServerToClient {
-			continue
-		}
-		largest[s.Dir] = max(largest[s.Dir], s.Len)
 		if s.Dir == reassembly.ServerToClient && isNewData(s) {
 			if serverDataSeen {
 				v.serverGap = max(v.serverGap, s.Time-serverDataTime)
 			}
 			serverDataSeen, serverDataTime = true, s.Time
-		}
-		end := seqEnd(s)
-		if f&(capture.FlagSYN|capture.FlagFIN) != 0 {
-			end++
-		}
-		if !sentSeen[s.Dir] || seqGE(end, sentEnd[s.Dir]) {
-			sentEnd[s.Dir], sentSeen[s.Dir] = end, true
-		}
-		if r := s.Dir.Reverse(); f.Has(capture.FlagACK) && (!ackSeen[r] || seqGE(s.Ack, acked[r])) {
-			acked[r], ackSeen[r] = s.Ack, true
-		}
-	}
-	for d := range v.missed {
-		v.missed[d] = c.Dir[d].LostBytes > 0 || c.Dir[d].LostSegments > 0 ||
-			ackSeen[d] && (!sentSeen[d] || !seqGE(sentEnd[d], acked[d]))
-	}
-	for d := range v.mss {
-		if v.mss[d] == 0 {
-			v.mss[d] = largest[d]
 		}
 	}
 	for _, t := range v.txs {
@@ -236,6 +201,71 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		}
 	}
 	v.facts = connFactsOf(v)
+}
+
+// mssOf returns the payload of a full-sized segment in direction d: the
+// receiver's announced MSS less the 12 bytes the timestamp option takes
+// from every segment when both sides use it, or the largest payload seen
+// when no MSS was announced.
+func (v *connView) mssOf(d reassembly.Direction) uint32 {
+	if !v.mssBuilt {
+		v.mssBuilt = true
+		h := &v.c.Handshake
+		v.mss[reassembly.ClientToServer] = uint32(h.ServerMSS)
+		v.mss[reassembly.ServerToClient] = uint32(h.ClientMSS)
+		var largest [2]uint32
+		if v.mss[0] == 0 || v.mss[1] == 0 {
+			for i := range v.c.Segments {
+				if s := &v.c.Segments[i]; s.Dir <= reassembly.ServerToClient {
+					largest[s.Dir] = max(largest[s.Dir], s.Len)
+				}
+			}
+		}
+		for d := range v.mss {
+			if h.Timestamps && v.mss[d] > timestampOptionBytes {
+				v.mss[d] -= timestampOptionBytes
+			}
+			if v.mss[d] == 0 {
+				v.mss[d] = largest[d]
+			}
+		}
+	}
+	return v.mss[d]
+}
+
+// missedIn reports whether the capture did not see all of direction d's
+// bytes: reassembly counted lost bytes, or the peer acknowledged sequence
+// numbers the capture never saw. Rules that conclude from the absence of a
+// response stay quiet when the server's side was missed.
+func (v *connView) missedIn(d reassembly.Direction) bool {
+	if !v.missedBuilt {
+		v.missedBuilt = true
+		var sentEnd, acked [2]uint32
+		var sentSeen, ackSeen [2]bool
+		for i := range v.c.Segments {
+			s := &v.c.Segments[i]
+			if s.Dir > reassembly.ServerToClient {
+				continue
+			}
+			f := flagsOf(s)
+			end := seqEnd(s)
+			if f&(capture.FlagSYN|capture.FlagFIN) != 0 {
+				end++
+			}
+			if !sentSeen[s.Dir] || seqGE(end, sentEnd[s.Dir]) {
+				sentEnd[s.Dir], sentSeen[s.Dir] = end, true
+			}
+			if r := s.Dir.Reverse(); f.Has(capture.FlagACK) && (!ackSeen[r] || seqGE(s.Ack, acked[r])) {
+				acked[r], ackSeen[r] = s.Ack, true
+			}
+		}
+		c := v.c
+		for d := range v.missed {
+			v.missed[d] = c.Dir[d].LostBytes > 0 || c.Dir[d].LostSegments > 0 ||
+				ackSeen[d] && (!sentSeen[d] || !seqGE(sentEnd[d], acked[d]))
+		}
+	}
+	return v.missed[d]
 }
 
 // timestampOptionBytes is what the TCP timestamp option (RFC 7323) takes
@@ -376,7 +406,9 @@ func (v *connView) retransmitted(frame uint64) bool {
 // connection, so that httpflow's message times, and the pipelining and
 // idle gaps derived from them, describe what the endpoints did. When bytes
 // were missed, a message may seem to end late or a request to start early.
-func (v *connView) timingTrusted() bool { return !v.missed[0] && !v.missed[1] }
+func (v *connView) timingTrusted() bool {
+	return !v.missedIn(reassembly.ClientToServer) && !v.missedIn(reassembly.ServerToClient)
+}
 
 // sentData reports whether direction d carried new payload in a frame after
 // from and before until, from prefix counts built on first use.

@@ -68,6 +68,11 @@ type Engine struct {
 	// leftOut counts findings beyond MaxFindingsPerRuleInCapture, by rule
 	// ID.
 	leftOut map[string]int
+	// rulesByFacts holds, by connFacts, the connection rules to call
+	// (rulesFor); lastFacts and lastRules are the last list used.
+	rulesByFacts map[connFacts][]*ruleRun
+	lastFacts    connFacts
+	lastRules    []*ruleRun
 	// view and pass are reused from one connection to the next.
 	view connView
 	pass connPass
@@ -180,10 +185,7 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	v.resetConnView(ci)
 	p := &e.pass
 	*p = connPass{pass: pass{e: e}, c: ci.Conn, v: v}
-	for _, run := range e.connRules {
-		if run.rule.onlyWith != 0 && run.rule.onlyWith&v.facts == 0 && !e.callEveryRule {
-			continue // the rule could find nothing here
-		}
+	for _, run := range e.rulesFor(v.facts) {
 		p.run, p.rule, p.reported, p.leftOut = run, run.rule, 0, 0
 		run.rule.checkConnection(p)
 		if p.leftOut > 0 {
@@ -199,6 +201,34 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	v.c, v.txs, v.reset = nil, nil, nil
 	// A copy: Finish reorders the engine's own list.
 	return slices.Clone(e.findings[start:])
+}
+
+// rulesFor returns the connection-scope rules to call on a connection
+// with the facts f: those whose Rule.onlyWith is zero or shares a fact
+// with f, in registry order. Connections of one capture mostly have the
+// same few facts, so the lists are kept by facts, the last one at hand.
+func (e *Engine) rulesFor(f connFacts) []*ruleRun {
+	if e.callEveryRule {
+		return e.connRules
+	}
+	if e.lastRules != nil && f == e.lastFacts {
+		return e.lastRules
+	}
+	rules, ok := e.rulesByFacts[f]
+	if !ok {
+		rules = make([]*ruleRun, 0, len(e.connRules))
+		for _, run := range e.connRules {
+			if run.rule.onlyWith == 0 || run.rule.onlyWith&f != 0 {
+				rules = append(rules, run)
+			}
+		}
+		if e.rulesByFacts == nil {
+			e.rulesByFacts = make(map[connFacts][]*ruleRun)
+		}
+		e.rulesByFacts[f] = rules // at most one list per value of connFacts
+	}
+	e.lastFacts, e.lastRules = f, rules
+	return rules
 }
 
 // Finish runs the capture-scope rules and returns every finding, sorted by

@@ -62,7 +62,7 @@ func (v *connView) splitFlights(m *httpflow.Message) bool {
 		return false
 	}
 	lo := len(v.flightBuf)
-	mss := v.mss[reassembly.ServerToClient]
+	mss := v.mssOf(reassembly.ServerToClient)
 	prev := int64(0)
 	small := false // the current flight holds a segment smaller than the MSS
 	for i := start; i < len(segs) && segs[i].Frame <= m.LastFrame; i++ {

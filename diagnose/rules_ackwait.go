@@ -59,7 +59,7 @@ func checkDelayedACKWait(p *connPass) {
 	for _, w := range findAckWaits(p.v, ackWaitLimitsOf(p)) {
 		segs := p.c.Segments
 		x, a, y := &segs[w.x], &segs[w.a], &segs[w.y]
-		if y.Len < p.v.mss[w.dir] || !releasedByACK(p, w) {
+		if y.Len < p.v.mssOf(w.dir) || !releasedByACK(p, w) {
 			continue // Nagle's case, or a segment already on its way
 		}
 		p.report(Finding{
@@ -80,7 +80,7 @@ func checkNagleStall(p *connPass) {
 	for _, w := range findAckWaits(p.v, ackWaitLimitsOf(p)) {
 		segs := p.c.Segments
 		x, a, y := &segs[w.x], &segs[w.a], &segs[w.y]
-		if y.Len >= p.v.mss[w.dir] || !releasedByACK(p, w) {
+		if y.Len >= p.v.mssOf(w.dir) || !releasedByACK(p, w) {
 			continue // a window-limited sender, not Nagle; or a segment already on its way
 		}
 		stall := y.Time - x.Time

@@ -203,7 +203,7 @@ var ruleDumbProxyHang = &Rule{
 }
 
 func checkDumbProxyHang(p *connPass) {
-	if p.v.missed[reassembly.ServerToClient] {
+	if p.v.missedIn(reassembly.ServerToClient) {
 		return // a response may be in what the capture missed
 	}
 	for i, t := range p.v.txs {
@@ -268,7 +268,7 @@ func checkIdleRace(p *connPass) {
 	if srv.RSTFrame != 0 && (closeFrame == 0 || srv.RSTFrame < closeFrame) {
 		closeFrame, closeTime = srv.RSTFrame, srv.RSTTime
 	}
-	if closeFrame == 0 || p.v.missed[reassembly.ServerToClient] {
+	if closeFrame == 0 || p.v.missedIn(reassembly.ServerToClient) {
 		return
 	}
 	slack := p.dur("slack")

@@ -129,7 +129,7 @@ var rulePipelinedUnanswered = &Rule{
 			return
 		}
 		closeFrame, closeTime := firstClose(p.c)
-		if closeFrame == 0 || p.v.missed[reassembly.ServerToClient] {
+		if closeFrame == 0 || p.v.missedIn(reassembly.ServerToClient) {
 			return
 		}
 		frames := []uint64{closeFrame}

@@ -54,7 +54,7 @@ func buildResetView(p *connPass) *resetView {
 	}
 	for _, t := range p.v.txs {
 		if t.Response == nil && t.Request != nil && t.Request.FirstFrame != 0 && t.Request.FirstFrame < r.frame &&
-			!p.v.missed[reassembly.ServerToClient] {
+			!p.v.missedIn(reassembly.ServerToClient) {
 			r.unanswered = append(r.unanswered, t)
 		}
 		if r.cut == nil {
@@ -213,7 +213,7 @@ func shrunkWindow(v *connView, r *resetView) (peak, last uint32, lastFrame uint6
 		last, lastFrame = s.Window, s.Frame
 	}
 	toward := r.dir.Reverse() // data toward the RST sender
-	return peak, last, lastFrame, lastFrame != 0 && v.mss[toward] > 0 && peak-last >= v.mss[toward]
+	return peak, last, lastFrame, lastFrame != 0 && v.mssOf(toward) > 0 && peak-last >= v.mssOf(toward)
 }
 
 // earlyAnswered returns the first transaction whose response began before

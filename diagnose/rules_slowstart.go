@@ -206,7 +206,7 @@ func checkSmallInitialWindow(p *connPass) {
 	}
 	lim := slowStartLimitsOf(p)
 	fl, ok := responseFlights(p.v, i, lim.minRTT)
-	mss := int64(p.v.mss[reassembly.ServerToClient])
+	mss := int64(p.v.mssOf(reassembly.ServerToClient))
 	if !ok || len(fl) < 2 || mss == 0 {
 		return
 	}

@@ -268,7 +268,7 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
 		}
-		lastUnanswered := last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missed[reassembly.ServerToClient]
+		lastUnanswered := last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missedIn(reassembly.ServerToClient)
 		firstNonIdempotent := first.Request != nil && !idempotent(first.Request.Method)
 		if lastUnanswered || firstNonIdempotent {
 			var r retryEvidence
