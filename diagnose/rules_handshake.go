@@ -95,7 +95,7 @@ func checkHandshakeOverhead(p *capturePass) {
 		var shares float64
 		var first *connSummary
 		n := 0
-		for _, s := range p.v.groups[k] {
+		for _, s := range p.v.withExtra[k] {
 			hs := p.v.handshake(s)
 			if hs == nil || !limits.counts(hs, s.Transactions) {
 				continue

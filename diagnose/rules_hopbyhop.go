@@ -160,7 +160,7 @@ func checkRedundantKeepAlive(p *capturePass) {
 		var conns []int
 		var frames []uint64
 		first := int64(0)
-		for _, s := range p.v.groups[k] {
+		for _, s := range p.v.withExtra[k] {
 			ka := p.v.keepAlive(s)
 			if ka == nil {
 				continue

@@ -33,7 +33,7 @@ func checkNonIdempotentRetry(p *capturePass) {
 	window := p.dur("retry-window")
 	for _, k := range p.v.keys {
 		g := p.v.groups[k]
-		for _, a := range g {
+		for _, a := range p.v.withExtra[k] { // those with a retry entry among them
 			ra := p.v.retry(a)
 			if ra == nil || ra.lastUnanswered == nil || p.v.closeFrame(a) == 0 {
 				continue

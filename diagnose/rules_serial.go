@@ -199,7 +199,7 @@ func checkTooManyParallel(p *capturePass) {
 		// Starts are in group order already; ends count after starts at
 		// the same instant: a connection that ends exactly when another
 		// starts overlapped it.
-		starts, ends := make([]int64, len(g)), make([]int64, len(g))
+		starts, ends := p.v.scratchTimes(len(g))
 		for i, s := range g {
 			starts[i], ends[i] = opening(s), p.v.end(s)
 		}
@@ -211,7 +211,10 @@ func checkTooManyParallel(p *capturePass) {
 		var conns []int
 		var frames []uint64
 		for _, s := range g {
-			if opening(s) <= peakAt && p.v.end(s) >= peakAt && len(conns) < maxCited {
+			if opening(s) > peakAt || len(conns) == maxCited {
+				break // g is sorted by opening
+			}
+			if p.v.end(s) >= peakAt {
 				conns = append(conns, s.ID)
 				frames = append(frames, p.v.synFrame(s))
 			}

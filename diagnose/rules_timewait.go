@@ -147,6 +147,42 @@ func rate(n int, span int64) string {
 	return fmt.Sprintf("%.1f per second", float64(n)/(float64(span)/1e9))
 }
 
+// tupleHolds fills, for the group g (sorted by opening), starts[i] with
+// g[i]'s first frame's time and holdEnd[i] with when g[i] stopped holding
+// its 4-tuple: its end, plus tw when it closed with FINs (the side that
+// closed first keeps TIME_WAIT), or, when a new connection of the group
+// took the tuple over before then, when that successor opened (the
+// earliest successor's, at 0 at the earliest; the result does not depend
+// on the order successors are applied in). One sweep fills both and
+// applies each successor whose predecessor's hold end it has already
+// filled (the predecessor opened first, so nearly all); the others wait
+// for the end of the sweep.
+func (v *captureView) tupleHolds(g []*connSummary, tw int64, holdEnd, starts []int64) {
+	var later []*connSummary // successors whose predecessor comes later in g
+	for i, s := range g {
+		holdEnd[i] = v.end(s)
+		if s.Close == reassembly.CloseFIN {
+			holdEnd[i] += tw
+		}
+		starts[i] = v.start(s)
+		if !s.ReusedTuple() {
+			continue
+		}
+		if prev := v.find(v.previousID(s)); prev != nil && prev.group == s.group {
+			if int(prev.pos) > i {
+				later = append(later, s)
+			} else if opening(s) < holdEnd[prev.pos] {
+				holdEnd[prev.pos] = max(opening(s), 0)
+			}
+		}
+	}
+	for _, s := range later {
+		if prev := v.find(v.previousID(s)); opening(s) < holdEnd[prev.pos] {
+			holdEnd[prev.pos] = max(opening(s), 0)
+		}
+	}
+}
+
 // maxCited bounds the connections and frames a capture-wide finding lists.
 const maxCited = 100
 
@@ -158,27 +194,8 @@ func checkEphemeralPortPressure(p *capturePass) {
 		if float64(len(g)) < p.num("min-share")*rangeSize || len(g) == 0 {
 			continue
 		}
-		// A tuple is held from its connection's start to its end plus
-		// TIME_WAIT after FINs, or until a new connection took it over.
-		holdEnd := make([]int64, len(g))
-		for i, s := range g {
-			holdEnd[i] = p.v.end(s)
-			if s.Close == reassembly.CloseFIN {
-				holdEnd[i] += tw
-			}
-		}
-		for _, s := range g {
-			if !s.ReusedTuple() {
-				continue
-			}
-			if prev := p.v.find(p.v.previousID(s)); prev != nil && prev.group == s.group && opening(s) < holdEnd[prev.pos] {
-				holdEnd[prev.pos] = max(opening(s), 0)
-			}
-		}
-		starts := make([]int64, len(g))
-		for i, s := range g {
-			starts[i] = p.v.start(s)
-		}
+		holdEnd, starts := p.v.scratchTimes(len(g))
+		p.v.tupleHolds(g, tw, holdEnd, starts)
 		sortTimes(starts)
 		slices.Sort(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
 		// A tuple released at the instant another is taken was not held

@@ -348,7 +348,28 @@ type captureView struct {
 	// time; keys lists the groups in a deterministic order.
 	groups map[serverKey][]*connSummary
 	keys   []serverKey
-	e      *Engine
+	// withExtra holds, per group, the summaries that have an entry in
+	// the engine's extras (a side-table row: CH1004's counts, CC1008's
+	// requests, CT1001's handshake, wide values), in group order: the
+	// rules that need a side-table row go through these few instead of
+	// sweeping the whole group.
+	withExtra map[serverKey][]*connSummary
+	// scratch holds two int64 buffers the sweeps of CT1012 and CH1009
+	// reuse from one group and one rule to the next.
+	scratch [2][]int64
+	e       *Engine
+}
+
+// scratchTimes returns two int64 slices of length n, reused: valid until
+// the next call.
+func (v *captureView) scratchTimes(n int) ([]int64, []int64) {
+	for i := range v.scratch {
+		if cap(v.scratch[i]) < n {
+			v.scratch[i] = make([]int64, n)
+		}
+		v.scratch[i] = v.scratch[i][:n]
+	}
+	return v.scratch[0], v.scratch[1]
 }
 
 // denseIDFactor bounds the ID table: it is used when the IDs span at most
@@ -356,7 +377,8 @@ type captureView struct {
 const denseIDFactor = 4
 
 func newCaptureView(e *Engine) *captureView {
-	v := &captureView{groups: make(map[serverKey][]*connSummary, len(e.groupKeys)), e: e}
+	v := &captureView{groups: make(map[serverKey][]*connSummary, len(e.groupKeys)),
+		withExtra: make(map[serverKey][]*connSummary), e: e}
 	n := e.summaries.n
 	// summarize counted each group's members and bounded the IDs, so
 	// every group's slice is allocated once, at its size, out of one
@@ -391,15 +413,23 @@ func newCaptureView(e *Engine) *captureView {
 		sortNearlySorted(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	v.keys = slices.Clone(e.groupKeys)
+	extras := make([]*connSummary, 0, len(e.extras)) // every group's withExtra, one after the other
 	for gi, k := range e.groupKeys {
 		g := groups[gi]
 		// Connections close in about the order they opened: the groups
 		// are nearly sorted already.
 		sortByOpening(g)
+		from := len(extras)
 		for i, s := range g {
 			s.pos = int32(i)
+			if s.extraAt != 0 {
+				extras = append(extras, s)
+			}
 		}
 		v.groups[k] = g
+		if len(extras) > from {
+			v.withExtra[k] = extras[from:len(extras):len(extras)]
+		}
 	}
 	slices.SortFunc(v.keys, func(a, b serverKey) int {
 		return cmp.Or(a.client.Compare(b.client), a.server.Compare(b.server))

@@ -3,8 +3,12 @@ package diagnose
 import (
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/connscope/connscope/reassembly"
 )
 
 // TestSummaryPackEdges packs summaries whose values sit at the edges of
@@ -178,5 +182,81 @@ func TestWideSummariesChangeNoFinding(t *testing.T) {
 	}
 	if forms[0] == 0 || forms[1] == 0 {
 		t.Fatalf("%d compact and %d wide summaries: the test needs both", forms[0], forms[1])
+	}
+}
+
+// TestTupleHoldsMatchesThreeSweeps holds CT1012's one-sweep hold ends to
+// the three sweeps it replaced (ends, then every successor applied in
+// group order, then starts), on random groups whose successors come
+// before and after their predecessors, name themselves, another group's
+// connection or no summary at all, and open before 0.
+func TestTupleHoldsMatchesThreeSweeps(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const tw = int64(60e9)
+	later := 0
+	for trial := range 500 {
+		e := &Engine{}
+		n := 1 + r.IntN(60)
+		for i := range n {
+			s := e.summaries.next()
+			*s = connSummary{ID: i + 1, group: int32(r.IntN(2)), opening: r.Int64N(200) - 20}
+			if r.IntN(3) > 0 {
+				s.flags |= summaryReusedTuple
+			}
+			if r.IntN(2) == 0 {
+				s.Close = reassembly.CloseFIN
+			}
+			w := wideSummary{start: s.opening - r.Int64N(3), end: s.opening + r.Int64N(300), previousID: r.IntN(n + 3)}
+			if r.IntN(10) == 0 {
+				w.end += 1 << 40 // a wide one now and then
+			}
+			e.pack(s, &w)
+		}
+		// Groups as summarize would have counted them.
+		e.groupKeys = []serverKey{{}, {server: netip.MustParseAddrPort("10.0.0.2:80")}}
+		e.groupSizes = make([]int32, 2)
+		for _, c := range e.summaries.chunks {
+			for i := range c {
+				e.groupSizes[c[i].group]++
+			}
+		}
+		e.minID, e.maxID = 1, n
+		v := newCaptureView(e)
+		for _, k := range v.keys {
+			g := v.groups[k]
+			want := make([]int64, len(g))
+			for i, s := range g {
+				want[i] = v.end(s)
+				if s.Close == reassembly.CloseFIN {
+					want[i] += tw
+				}
+			}
+			for i, s := range g {
+				if !s.ReusedTuple() {
+					continue
+				}
+				if prev := v.find(v.previousID(s)); prev != nil && prev.group == s.group {
+					if int(prev.pos) > i {
+						later++
+					}
+					if opening(s) < want[prev.pos] {
+						want[prev.pos] = max(opening(s), 0)
+					}
+				}
+			}
+			holdEnd, starts := v.scratchTimes(len(g))
+			v.tupleHolds(g, tw, holdEnd, starts)
+			if !slices.Equal(holdEnd, want) {
+				t.Fatalf("trial %d: hold ends\n%v, want\n%v", trial, holdEnd, want)
+			}
+			for i, s := range g {
+				if starts[i] != v.start(s) {
+					t.Fatalf("trial %d: starts[%d] = %d, want %d", trial, i, starts[i], v.start(s))
+				}
+			}
+		}
+	}
+	if later == 0 {
+		t.Fatal("no successor came before its predecessor: the deferred path went untested")
 	}
 }
