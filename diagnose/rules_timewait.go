@@ -197,7 +197,7 @@ func checkEphemeralPortPressure(p *capturePass) {
 		holdEnd, starts := p.v.scratchTimes(len(g))
 		p.v.tupleHolds(g, tw, holdEnd, starts)
 		sortTimes(starts)
-		slices.Sort(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
+		p.v.sortAnyTimes(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
 		// A tuple released at the instant another is taken was not held
 		// by both.
 		peak, peakAt := peakOverlap(starts, holdEnd, true)

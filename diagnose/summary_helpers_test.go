@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"cmp"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -207,6 +208,38 @@ func TestSortByOpeningMatchesSortFunc(t *testing.T) {
 		sortByOpening(g)
 		if !slices.Equal(g, want) {
 			t.Fatalf("trial %d: sortByOpening differs from slices.SortFunc", trial)
+		}
+	}
+}
+
+// TestRadixSortTimesMatchesSort holds radixSortTimes to slices.Sort on
+// times of every spread: all equal, a few nanoseconds apart, a minute of
+// nanosecond times since the epoch, negative ones, the int64 extremes,
+// and with an odd and an even number of bytes that differ (the result
+// then ends in the buffer or in xs).
+func TestRadixSortTimesMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	spreads := []int64{0, 3, 255, 256, 1 << 16, 60e9, 1 << 40, math.MaxInt64}
+	for trial := range 400 {
+		n := rng.IntN(300)
+		spread := spreads[trial%len(spreads)]
+		base := []int64{1_700_000_000_000_000_000, 0, -5e9, math.MinInt64}[rng.IntN(4)]
+		xs := make([]int64, n)
+		for i := range xs {
+			if spread > 0 {
+				xs[i] = base + rng.Int64N(spread)
+			} else {
+				xs[i] = base
+			}
+			if rng.IntN(50) == 0 {
+				xs[i] = []int64{math.MinInt64, math.MaxInt64, -1, 0}[rng.IntN(4)]
+			}
+		}
+		want := slices.Sorted(slices.Values(xs))
+		buf := make([]int64, n+rng.IntN(3))
+		radixSortTimes(xs, buf)
+		if !slices.Equal(xs, want) {
+			t.Fatalf("trial %d (spread %d, base %d): got %v, want %v", trial, spread, base, xs, want)
 		}
 	}
 }
