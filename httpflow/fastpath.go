@@ -7,7 +7,11 @@ package httpflow
 // to the general code, unchanged: it changes the cost of a line, never its
 // result. TestFastPathsMatchGeneralPaths holds the two to the same answer.
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/connscope/connscope/reassembly"
+)
 
 // fastPaths switches the fast paths on (fieldLines here, and Conn.settle,
 // which finalizes transactions as they end instead of all at the close);
@@ -111,4 +115,76 @@ func interpretedKind(name []byte) fieldKind {
 		return fieldOther
 	}
 	return fieldKindOf(tempString(name))
+}
+
+// startLineRun handles a start line of the usual form lying whole at the
+// start of data, on a connection already known to carry HTTP/1.x, and
+// returns how many bytes it consumed (0 when it left the line to
+// lineBytes). The usual form is "method SP target SP HTTP/1.x CRLF" for
+// a request (usualRequestLine) and what parseStatusLine accepts for a
+// response, shorter than MaxHeaderBytes. It does what lineBytes and
+// startLine do for such a line, without their bookkeeping for lines that
+// span segments, get cut, or are not start lines.
+func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int64) int {
+	if !fastPaths {
+		return 0
+	}
+	lf := bytes.IndexByte(data, '\n')
+	if lf < 1 || lf >= p.cfg.MaxHeaderBytes || data[lf-1] != '\r' {
+		return 0
+	}
+	content := data[:lf-1]
+	var r requestLine
+	var st statusLine
+	var ok bool
+	client := s.dir == reassembly.ClientToServer
+	if client {
+		r, ok = usualRequestLine(content)
+	} else {
+		st, ok = parseStatusLine(content)
+	}
+	if !ok {
+		return 0
+	}
+	// lineBytes' bookkeeping for a complete line that arrived whole.
+	s.pos = off + int64(lf+1)
+	s.lineStart, s.lineOff, s.lineLen = at, off, int64(lf+1)
+	s.lineTrunc, s.lineSkip, s.lineMsg = false, false, nil
+	s.line = s.line[:0]
+	if client {
+		lb := p.lastBox()
+		s.prevDone = lb == nil || lb.responseDone
+		p.beginRequest(s, r, false, at)
+	} else {
+		p.beginResponse(s, st, false, at)
+	}
+	return lf + 1
+}
+
+// usualRequestLine parses "method SP target SP HTTP/1.x" in one pass: a
+// token, a space, a target without the bytes parseRequestLine refuses in
+// one (controls but HTAB, DEL, SP), a space, and the version ending the
+// line. Whatever it accepts parseRequestLine accepts with the same parts;
+// anything else (an HTTP/0.9 line, spaces in the target, another version,
+// a line cut short) it leaves to parseRequestLine.
+func usualRequestLine(line []byte) (r requestLine, ok bool) {
+	sp := 0
+	for sp < len(line) && tchar[line[sp]] {
+		sp++
+	}
+	if sp == 0 || sp == len(line) || line[sp] != ' ' {
+		return r, false
+	}
+	end := sp + 1
+	for end < len(line) && !badTargetByte[line[end]] {
+		end++
+	}
+	if end == sp+1 || len(line)-end != len(" HTTP/1.1") || line[end] != ' ' {
+		return r, false
+	}
+	version := line[end+1:]
+	if major, _, ok := httpVersion(version); !ok || major != 1 {
+		return r, false
+	}
+	return requestLine{method: line[:sp], target: line[sp+1 : end], version: version}, true
 }

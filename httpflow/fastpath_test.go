@@ -222,6 +222,25 @@ var fieldMutations = []struct {
 	}},
 	{"lone CR line end", func(r *rand.Rand, l string) string { return strings.Replace(l, "\r\n", "\r\r\n", 1) }},
 	{"line cut", func(r *rand.Rand, l string) string { return l[:r.IntN(len(l)+1)] }},
+	{"start line variant", func(r *rand.Rand, l string) string {
+		return []string{
+			"GET / HTTP/1.1\r\n", "GET /a b HTTP/1.1\r\n", "GET  /two-spaces HTTP/1.1\r\n", "GET /x  HTTP/1.1\r\n",
+			"GET /tab\there HTTP/1.1\r\n", "GET /ctl\x01 HTTP/1.1\r\n", "GET /del\x7f HTTP/1.1\r\n", "GET /\x80\xff HTTP/1.0\r\n",
+			"GET /v2 HTTP/2.0\r\n", "GET /v09\r\n", "GET HTTP/1.1\r\n", "get /lower HTTP/1.1\r\n", "G(T / HTTP/1.1\r\n",
+			"HEAD /h HTTP/1.1\n", "POST /p HTTP/1.1 \r\n", "CONNECT a:443 HTTP/1.1\r\n", "PRI * HTTP/2.0\r\n",
+			"HTTP/1.1 200 OK\r\n", "HTTP/1.1 204\r\n", "HTTP/1.0 304 Not Modified\r\n", "HTTP/1.1 100 Continue\r\n",
+			"HTTP/1.1 20 OK\r\n", "HTTP/1.1 200OK\r\n", "HTTP/2.0 200 OK\r\n", "HTTP/1.1 200 OK\n", "HTTP/1.1 101 Switching\r\n",
+		}[r.IntN(26)] + l
+	}},
+	{"start line at a cap", func(r *rand.Rand, l string) string {
+		// 39 to 41, 63 to 65 and 119 to 121 bytes: the line caps of
+		// fastPathConfigs, and one byte either side.
+		total := []int{40, 64, 120}[r.IntN(3)] - 1 + r.IntN(3)
+		if strings.HasPrefix(l, "HTTP/") {
+			return "HTTP/1.1 200 " + strings.Repeat("r", total-len("HTTP/1.1 200 \r\n")) + "\r\n" + l
+		}
+		return "GET /" + strings.Repeat("a", total-len("GET / HTTP/1.1\r\n")) + " HTTP/1.1\r\n" + l
+	}},
 }
 
 // mutateStream applies a few mutations at random line starts of a
@@ -308,5 +327,45 @@ func TestFastPathsMatchGeneralPathsOnMutations(t *testing.T) {
 			}
 			return randomSplit(newRand(seed))
 		})
+	}
+}
+
+// usualRequestLine agrees with parseRequestLine on every line it accepts,
+// and accepts the usual ones.
+func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
+	lines := []string{
+		"GET / HTTP/1.1", "GET /img/1.png?size=100 HTTP/1.0", "OPTIONS * HTTP/1.1", "X-Y /\x80 HTTP/1.1",
+		"GET /a\tb HTTP/1.1", "GET /a b HTTP/1.1", "GET  / HTTP/1.1", "GET / HTTP/1.1 ", "GET / HTTP/2.0", "GET /",
+		"GET HTTP/1.1", " GET / HTTP/1.1", "GET / HTTP/1.12", "GET / HTTP/1.x", "GET /\x00 HTTP/1.1", "",
+	}
+	r := rand.New(rand.NewPCG(5, 9))
+	alphabet := []byte("GET /HTP1.0 \t\x01\x7f\x80:")
+	for range 20000 {
+		b := []byte("GET /x HTTP/1.1")
+		for range 1 + r.IntN(3) {
+			b[r.IntN(len(b))] = alphabet[r.IntN(len(alphabet))]
+		}
+		lines = append(lines, string(b))
+	}
+	accepted := 0
+	for _, l := range lines {
+		got, ok := usualRequestLine([]byte(l))
+		if !ok {
+			continue
+		}
+		accepted++
+		want, wok := parseRequestLine([]byte(l), false)
+		if !wok || string(got.method) != string(want.method) || string(got.target) != string(want.target) || string(got.version) != string(want.version) {
+			t.Errorf("usualRequestLine(%q) = %q %q %q; parseRequestLine says %q %q %q, %v",
+				l, got.method, got.target, got.version, want.method, want.target, want.version, wok)
+		}
+	}
+	for _, l := range lines[:4] {
+		if _, ok := usualRequestLine([]byte(l)); !ok {
+			t.Errorf("usualRequestLine(%q) refused a usual line", l)
+		}
+	}
+	if accepted < 1000 {
+		t.Errorf("only %d of the random lines accepted: the comparison proves little", accepted)
 	}
 }

@@ -126,6 +126,12 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			s.pos = end
 			return
 		default:
+			if s.st == stStart && !s.inLine && p.app == AppHTTP1 {
+				if n := p.startLineRun(s, data, at, end-int64(len(data))); n > 0 {
+					data = data[n:]
+					continue
+				}
+			}
 			if s.st == stHeaders && !s.inLine {
 				data = p.headerRun(s, data, at, end-int64(len(data)))
 				if len(data) == 0 || s.st != stHeaders {
