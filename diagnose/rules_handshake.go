@@ -41,6 +41,8 @@ type handshakeShare struct {
 	synack, ack uint64
 	time        int64
 	share       float32
+	// transactions is the connection's transaction count.
+	transactions int32
 }
 
 // handshakeLimits are CT1001's thresholds, which decide which connections
@@ -57,12 +59,12 @@ func handshakeLimitsOf(run *ruleRun) *handshakeLimits {
 	}
 }
 
-// counts reports whether CT1001 counts a connection of that many
-// transactions whose handshake measured hs. The engine keeps hs only
-// then: on a capture of short connections over a short path (a few
-// percent of handshake each), almost none qualifies.
-func (l *handshakeLimits) counts(hs *handshakeShare, transactions int32) bool {
-	return hs.share != 0 && float64(transactions) <= l.maxTransactions && float64(hs.share) >= l.minShare
+// counts reports whether CT1001 counts the connection whose handshake
+// measured hs. The engine keeps hs only then: on a capture of short
+// connections over a short path (a few percent of handshake each), almost
+// none qualifies.
+func (l *handshakeLimits) counts(hs *handshakeShare) bool {
+	return hs.share != 0 && float64(hs.transactions) <= l.maxTransactions && float64(hs.share) >= l.minShare
 }
 
 // measureHandshake computes a connection's handshake share (zero when the
@@ -82,7 +84,8 @@ func measureHandshake(c *reassembly.Connection, txs []*httpflow.Transaction) han
 	if span <= 0 || handshake <= 0 {
 		return handshakeShare{}
 	}
-	return handshakeShare{synack: h.SYNACKFrame, ack: h.ACKFrame, time: handshake, share: float32(float64(handshake) / float64(span))}
+	return handshakeShare{synack: h.SYNACKFrame, ack: h.ACKFrame, time: handshake, share: float32(float64(handshake) / float64(span)),
+		transactions: int32(min(len(txs), 1<<30))}
 }
 
 func checkHandshakeOverhead(p *capturePass) {
@@ -97,7 +100,7 @@ func checkHandshakeOverhead(p *capturePass) {
 		n := 0
 		for _, s := range p.v.withExtra[k] {
 			hs := p.v.handshake(s)
-			if hs == nil || !limits.counts(hs, s.Transactions) {
+			if hs == nil || !limits.counts(hs) {
 				continue
 			}
 			if first == nil {
@@ -123,7 +126,7 @@ func checkHandshakeOverhead(p *capturePass) {
 		if n == 1 {
 			msg = fmt.Sprintf("connection %d to %s spent %.0f%% of its time in the TCP handshake (%s) for %s; a "+
 				"reused connection would have skipped it", first.ID, k.server, 100*shares, ms(spent),
-				plural(int(first.Transactions), "transaction", "transactions"))
+				plural(int(p.v.handshake(first).transactions), "transaction", "transactions"))
 		}
 		p.report(Finding{
 			Connections: conns,

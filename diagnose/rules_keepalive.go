@@ -63,7 +63,7 @@ func checkMissingKeepAlive(p *capturePass) {
 		var cost int64
 		i := 0 // where the last search ended: the next one starts there
 		for _, a := range g {
-			if !a.HTTP() || a.Transactions != 1 || p.v.closeFrame(a) == 0 || p.v.idleBeforeClose(a) < 0 {
+			if !a.HTTP() || !a.oneTransaction() || p.v.closeFrame(a) == 0 || p.v.idleBeforeClose(a) < 0 {
 				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
 			}
 			if a.refusal == refusalNone && (a.Close == reassembly.CloseRST ||

@@ -12,7 +12,7 @@ import (
 )
 
 // connSummary is what the engine keeps of a connection after it closed,
-// for the capture-scope rules: 72 bytes, no segments, no headers and no
+// for the capture-scope rules: 64 bytes, no segments, no headers and no
 // pointers (so the collector need not scan them). Summaries are stored by
 // value in chunks; the rare extras (CH1004's counts, CC1008's requests,
 // CT1001's handshakes, the full values of a wide summary) sit in side
@@ -21,12 +21,18 @@ import (
 // Most of a connection's times and frame numbers take 64 bits in general
 // but 32 for nearly every connection: a capture of short connections has
 // 100 000 of them, and the capture-scope rules sweep every summary several
-// times, so half the bytes is half the memory those sweeps and the writes
-// that fill the summaries miss the cache on. A compact summary keeps its
-// times as int32 nanosecond offsets from opening (±2.1 s: a connection
-// shorter than that), its frame numbers in a uint32 and its predecessor as
-// a distance back from ID. A connection for which any of them does not fit
-// (a long connection, a capture past frame 2^32) is wide: its full values
+// times, so fewer bytes are less memory those sweeps and the writes that
+// fill the summaries miss the cache on. Above all they are fewer pages of
+// fresh memory: in a process that reads one capture every page the heap
+// grows by is a page fault (about 13 µs each on the virtual machine the
+// benchmarks ran on, 3.5 ms per MB), and the collector lets the heap grow
+// by about twice the live summaries. A compact summary keeps its times as
+// int32 nanosecond offsets from opening (±2.1 s: a connection shorter than
+// that), its first frame at opening (the first SYN is the first frame),
+// its frame numbers in a uint32 and its predecessor as a distance back
+// from ID. A connection for which any of them does not fit (a long
+// connection, a first frame before the first SYN, a capture past frame
+// 2^32) is wide: its full values
 // are in the engine's wides table and every accessor reads them from
 // there. Rules read these values only through the captureView's accessors
 // (start, end, closeTime, closeFrame, synFrame, irtt, idleBeforeClose,
@@ -37,10 +43,11 @@ type connSummary struct {
 	// time, else its first frame's (see the function opening). The time
 	// offsets below count from it.
 	opening int64
-	// startOff, endOff and closeOff are the first frame's, the last
-	// frame's and the first FIN or RST's times less opening (closeOff is
-	// 0 when the connection never closed: closeFrame is 0 then).
-	startOff, endOff, closeOff int32
+	// endOff and closeOff are the last frame's and the first FIN or
+	// RST's times less opening (closeOff is 0 when the connection never
+	// closed: closeFrame is 0 then). The first frame is the first SYN
+	// (opening) in a compact summary.
+	endOff, closeOff int32
 	// irtt is the initial round trip (0 when unknown); idleBeforeClose is
 	// the time from the last response's end to the first FIN or RST (-1
 	// when the last request got no response).
@@ -56,8 +63,7 @@ type connSummary struct {
 	group int32
 	// pos is the summary's index in its group once the capture view sorted
 	// the group (for rules that keep per-connection state in a slice).
-	pos          int32
-	Transactions int32
+	pos int32
 	// extraAt is 1 + the index of the connection's entry in the engine's
 	// extras (which locates its rows in the side tables), 0 when it has
 	// none.
@@ -77,9 +83,10 @@ type connSummary struct {
 type summaryFlags uint8
 
 const (
-	summaryReusedTuple summaryFlags = 1 << iota // reassembly saw the 4-tuple used before
-	summaryHTTP                                 // the connection carried HTTP/1.x
-	summaryWide                                 // the values are in the engine's wides, not the offsets
+	summaryReusedTuple    summaryFlags = 1 << iota // reassembly saw the 4-tuple used before
+	summaryHTTP                                    // the connection carried HTTP/1.x
+	summaryOneTransaction                          // the connection carried exactly one transaction
+	summaryWide                                    // the values are in the engine's wides, not the offsets
 )
 
 // ReusedTuple reports whether the connection reused an earlier one's
@@ -88,6 +95,11 @@ func (s *connSummary) ReusedTuple() bool { return s.flags&summaryReusedTuple != 
 
 // HTTP reports whether the connection carried HTTP/1.x.
 func (s *connSummary) HTTP() bool { return s.flags&summaryHTTP != 0 }
+
+// oneTransaction reports whether the connection carried exactly one
+// transaction (the only count the capture-scope rules read of every
+// connection; CT1001 keeps its own in its side table).
+func (s *connSummary) oneTransaction() bool { return s.flags&summaryOneTransaction != 0 }
 
 // wide reports whether the summary's times and frames are in the engine's
 // wides table.
@@ -115,7 +127,7 @@ func fitsInt32(x int64) bool { return x == int64(int32(x)) }
 // computed and decoded with wrapping arithmetic, so a value far from
 // opening whose difference wraps into range still decodes exactly.
 func (e *Engine) pack(s *connSummary, w *wideSummary) {
-	start, end := w.start-s.opening, w.end-s.opening
+	end := w.end - s.opening
 	closeAt := int64(0) // an open connection's close time is 0
 	if w.closeFrame != 0 || w.closeTime != 0 {
 		closeAt = w.closeTime - s.opening
@@ -124,11 +136,11 @@ func (e *Engine) pack(s *connSummary, w *wideSummary) {
 	if w.previousID != 0 {
 		back = uint64(s.ID) - uint64(w.previousID)
 	}
-	if !e.forceWide && fitsInt32(start) && fitsInt32(end) && fitsInt32(closeAt) &&
+	if !e.forceWide && w.start == s.opening && fitsInt32(end) && fitsInt32(closeAt) &&
 		(w.closeFrame != 0 || w.closeTime == 0) && fitsInt32(w.irtt) && fitsInt32(w.idleBeforeClose) &&
 		w.synFrame <= math.MaxUint32 && w.closeFrame <= math.MaxUint32 &&
 		(w.previousID == 0 || back != 0 && back <= math.MaxUint32) {
-		s.startOff, s.endOff, s.closeOff = int32(start), int32(end), int32(closeAt)
+		s.endOff, s.closeOff = int32(end), int32(closeAt)
 		s.irtt, s.idleBeforeClose = int32(w.irtt), int32(w.idleBeforeClose)
 		s.synFrame, s.closeFrame, s.previousBack = uint32(w.synFrame), uint32(w.closeFrame), uint32(back)
 		return
@@ -166,7 +178,7 @@ func (e *Engine) unpack(s *connSummary) wideSummary {
 		return *e.wideOf(s)
 	}
 	w := wideSummary{
-		start: s.opening + int64(s.startOff), end: s.opening + int64(s.endOff),
+		start: s.opening, end: s.opening + int64(s.endOff),
 		irtt: int64(s.irtt), idleBeforeClose: int64(s.idleBeforeClose),
 		synFrame: uint64(s.synFrame), closeFrame: uint64(s.closeFrame),
 	}
@@ -227,8 +239,10 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	*s = connSummary{
 		ID: c.ID, group: g, clientPort: c.Client.Port(),
 		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy,
-		Transactions: int32(min(len(txs), 1<<30)),
-		opening:      c.Handshake.FirstSYNTime,
+		opening: c.Handshake.FirstSYNTime,
+	}
+	if len(txs) == 1 {
+		s.flags |= summaryOneTransaction
 	}
 	if c.ReusedTuple {
 		s.flags |= summaryReusedTuple
@@ -255,7 +269,7 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		e.extra(s).keepAlive = int32(len(e.keepAlives))
 	}
 	if e.handshakeLimits != nil {
-		if hs := measureHandshake(c, txs); e.handshakeLimits.counts(&hs, s.Transactions) {
+		if hs := measureHandshake(c, txs); e.handshakeLimits.counts(&hs) {
 			e.handshakes = append(e.handshakes, hs)
 			e.extra(s).handshake = int32(len(e.handshakes))
 		}
@@ -292,12 +306,12 @@ type summaryStore struct {
 	n      int
 }
 
-// summaryChunk is how many summaries a chunk holds: 256 × 72 bytes is
-// 18 KiB, a size class of its own, small enough that the chunk the
-// allocator just zeroed is still in cache when the next 256 connections
-// fill it (with 1024 summaries of 144 bytes the writes missed the cache:
-// about 20 ms of a 100 000 connection capture against about 8 ms with 18
-// KiB chunks, pprof).
+// summaryChunk is how many summaries a chunk holds: 256 × 64 bytes is 16
+// KiB (a size class of its own), small enough that the chunk the allocator
+// just zeroed is still in cache when the next 256 connections fill it
+// (with 1024 summaries of 144 bytes the writes missed the cache: about
+// 20 ms of a 100 000 connection capture against about 8 ms with 18 KiB
+// chunks, pprof).
 const summaryChunk = 256
 
 // next appends a zero summary and returns it to be filled in place.
@@ -556,7 +570,7 @@ func (v *captureView) start(s *connSummary) int64 {
 	if s.wide() {
 		return v.e.wideOf(s).start
 	}
-	return s.opening + int64(s.startOff)
+	return s.opening
 }
 
 // end returns the connection's last frame's time.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -35,8 +36,8 @@ func TestSummaryPackEdges(t *testing.T) {
 		{"a short connection", o, ok, false},
 		{"end 2^31-1 ns after opening", o, with(func(w *wideSummary) { w.end = o + math.MaxInt32 }), false},
 		{"end 2^31 ns after opening", o, with(func(w *wideSummary) { w.end = o + math.MaxInt32 + 1 }), true},
-		{"start 2^31 ns before opening", o, with(func(w *wideSummary) { w.start = o + math.MinInt32 }), false},
-		{"start 2^31+1 ns before opening", o, with(func(w *wideSummary) { w.start = o + math.MinInt32 - 1 }), true},
+		{"first frame 1 ns before the first SYN", o, with(func(w *wideSummary) { w.start = o - 1 }), true},
+		{"first frame 1 ns after the first SYN", o, with(func(w *wideSummary) { w.start = o + 1 }), true},
 		{"close 2^31-1 ns after opening", o, with(func(w *wideSummary) { w.closeTime = o + math.MaxInt32 }), false},
 		{"close 2^31 ns after opening", o, with(func(w *wideSummary) { w.closeTime = o + math.MaxInt32 + 1 }), true},
 		{"never closed", o, with(func(w *wideSummary) { w.closeFrame, w.closeTime = 0, 0 }), false},
@@ -115,7 +116,7 @@ func TestSummaryPackRandom(t *testing.T) {
 	for range 20000 {
 		o := r.Int64N(2e18)
 		s := &connSummary{ID: int(r.Int64N(1e10)) + 1, opening: o}
-		w := wideSummary{start: o + pick(), end: o + pick(), closeTime: o + pick(), irtt: pick(),
+		w := wideSummary{start: o, end: o + pick(), closeTime: o + pick(), irtt: pick(),
 			idleBeforeClose: pick(), synFrame: uint64(near(math.MaxUint32)), closeFrame: uint64(r.Int64N(1 << 33)),
 			previousID: s.ID - int(near(math.MaxUint32))}
 		if r.IntN(3) == 0 {
@@ -123,6 +124,9 @@ func TestSummaryPackRandom(t *testing.T) {
 		}
 		if r.IntN(3) == 0 {
 			w.previousID = 0
+		}
+		if r.IntN(4) == 0 {
+			w.start += pick() // a first frame that is not the first SYN
 		}
 		want := w
 		e.pack(s, &w)
@@ -142,9 +146,10 @@ func TestSummaryPackRandom(t *testing.T) {
 }
 
 // TestWideSummariesChangeNoFinding runs random connections (times spread
-// over decades, so many summaries are wide, and some compact) through an
-// engine that keeps every summary wide and one that packs them: the
-// findings must be the same.
+// over decades, so many summaries are wide; half of them squeezed within a
+// second of their first SYN, so many are compact) through an engine that
+// keeps every summary wide and one that packs them: the findings must be
+// the same.
 func TestWideSummariesChangeNoFinding(t *testing.T) {
 	iterations := 1000
 	if testing.Short() {
@@ -161,7 +166,11 @@ func TestWideSummariesChangeNoFinding(t *testing.T) {
 			}
 			e.forceWide = forceWide
 			for id := 1; id <= 1+r.IntN(8); id++ {
-				e.Connection(randomConn(r, id))
+				ci := randomConn(r, id)
+				if r.IntN(2) == 0 {
+					squeezeTimes(ci)
+				}
+				e.Connection(ci)
 			}
 			if !forceWide {
 				for _, chunk := range e.summaries.chunks {
@@ -258,5 +267,39 @@ func TestTupleHoldsMatchesThreeSweeps(t *testing.T) {
 	}
 	if later == 0 {
 		t.Fatal("no successor came before its predecessor: the deferred path went untested")
+	}
+}
+
+// squeezeTimes moves every time of a random connection to within a second
+// of its first SYN, and its first frame to that SYN, so that its summary
+// can be compact (unless its frames or predecessor do not fit).
+func squeezeTimes(ci *ConnInfo) {
+	c := ci.Conn
+	t0 := c.Handshake.FirstSYNTime
+	squeeze := func(t *int64) {
+		if *t != 0 {
+			*t = t0 + (*t-t0)%1e9
+		}
+	}
+	c.Start = t0
+	squeeze(&c.End)
+	h := &c.Handshake
+	for _, t := range []*int64{&h.SYNTime, &h.SYNACKTime, &h.ACKTime} {
+		squeeze(t)
+	}
+	for d := range c.Dir {
+		squeeze(&c.Dir[d].FINTime)
+		squeeze(&c.Dir[d].RSTTime)
+	}
+	for i := range c.Segments {
+		squeeze(&c.Segments[i].Time)
+	}
+	for _, t := range ci.Transactions {
+		for _, m := range append([]*httpflow.Message{t.Request, t.Response}, t.Interim...) {
+			if m != nil {
+				squeeze(&m.Start)
+				squeeze(&m.End)
+			}
+		}
 	}
 }
