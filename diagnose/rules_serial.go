@@ -196,15 +196,15 @@ func checkTooManyParallel(p *capturePass) {
 		if float64(len(g)) <= limit {
 			continue
 		}
-		// Starts are in group order already; ends count after starts at
-		// the same instant: a connection that ends exactly when another
-		// starts overlapped it.
-		starts, ends := p.v.scratchTimes(len(g))
+		// Starts are the openings, in group order already; ends count
+		// after starts at the same instant: a connection that ends
+		// exactly when another starts overlapped it.
+		ends := p.v.scratchBuf(0, len(g))
 		for i, s := range g {
-			starts[i], ends[i] = opening(s), p.v.end(s)
+			ends[i] = p.v.end(s)
 		}
 		sortTimes(ends)
-		peak, peakAt := peakOverlap(starts, ends, false)
+		peak, peakAt := peakOverlapOpenings(g, ends, false)
 		if float64(peak) <= limit {
 			continue
 		}

@@ -147,24 +147,33 @@ func rate(n int, span int64) string {
 	return fmt.Sprintf("%.1f per second", float64(n)/(float64(span)/1e9))
 }
 
-// tupleHolds fills, for the group g (sorted by opening), starts[i] with
-// g[i]'s first frame's time and holdEnd[i] with when g[i] stopped holding
-// its 4-tuple: its end, plus tw when it closed with FINs (the side that
+// tupleHolds fills, for the group g (sorted by opening), holdEnd[i] with
+// when g[i] stopped holding its 4-tuple: its end, plus tw when it closed with FINs (the side that
 // closed first keeps TIME_WAIT), or, when a new connection of the group
 // took the tuple over before then, when that successor opened (the
 // earliest successor's, at 0 at the earliest; the result does not depend
 // on the order successors are applied in). One sweep fills both and
 // applies each successor whose predecessor's hold end it has already
 // filled (the predecessor opened first, so nearly all); the others wait
-// for the end of the sweep.
-func (v *captureView) tupleHolds(g []*connSummary, tw int64, holdEnd, starts []int64) {
+// for the end of the sweep. A tuple is held from the connection's first
+// frame, which is nearly always its opening: then tupleHolds returns nil,
+// else the first frames' times, g[i]'s at i, in scratchBuf(1, len(g)).
+func (v *captureView) tupleHolds(g []*connSummary, tw int64, holdEnd []int64) (starts []int64) {
 	var later []*connSummary // successors whose predecessor comes later in g
 	for i, s := range g {
 		holdEnd[i] = v.end(s)
 		if s.Close == reassembly.CloseFIN {
 			holdEnd[i] += tw
 		}
-		starts[i] = v.start(s)
+		if start := v.start(s); starts != nil {
+			starts[i] = start
+		} else if start != opening(s) {
+			starts = v.scratchBuf(1, len(g))
+			for j := range i {
+				starts[j] = opening(g[j])
+			}
+			starts[i] = start
+		}
 		if !s.ReusedTuple() {
 			continue
 		}
@@ -181,6 +190,7 @@ func (v *captureView) tupleHolds(g []*connSummary, tw int64, holdEnd, starts []i
 			holdEnd[prev.pos] = max(opening(s), 0)
 		}
 	}
+	return starts
 }
 
 // maxCited bounds the connections and frames a capture-wide finding lists.
@@ -194,13 +204,19 @@ func checkEphemeralPortPressure(p *capturePass) {
 		if float64(len(g)) < p.num("min-share")*rangeSize || len(g) == 0 {
 			continue
 		}
-		holdEnd, starts := p.v.scratchTimes(len(g))
-		p.v.tupleHolds(g, tw, holdEnd, starts)
-		sortTimes(starts)
+		holdEnd := p.v.scratchBuf(0, len(g))
+		starts := p.v.tupleHolds(g, tw, holdEnd)
 		p.v.sortAnyTimes(holdEnd) // ends of FIN-closed tuples come a TIME_WAIT later: not nearly sorted
 		// A tuple released at the instant another is taken was not held
 		// by both.
-		peak, peakAt := peakOverlap(starts, holdEnd, true)
+		var peak int
+		var peakAt int64
+		if starts == nil {
+			peak, peakAt = peakOverlapOpenings(g, holdEnd, true)
+		} else {
+			sortTimes(starts)
+			peak, peakAt = peakOverlap(starts, holdEnd, true)
+		}
 		share := float64(peak) / rangeSize
 		if share < p.num("min-share") {
 			continue

@@ -95,12 +95,20 @@ func TestPeakOverlapMatchesEventSweep(t *testing.T) {
 		}
 		slices.Sort(starts)
 		slices.Sort(ends)
+		g := make([]*connSummary, n) // the same starts as a group's openings
+		for i := range g {
+			g[i] = &connSummary{ID: i + 1, opening: starts[i]}
+		}
 		for _, endsFirst := range []bool{false, true} {
 			gotPeak, gotAt := peakOverlap(starts, ends, endsFirst)
 			wantPeak, wantAt := naivePeak(starts, ends, endsFirst)
 			if gotPeak != wantPeak || gotAt != wantAt {
 				t.Fatalf("trial %d endsFirst=%v: starts %v ends %v: got peak %d at %d, want %d at %d",
 					trial, endsFirst, starts, ends, gotPeak, gotAt, wantPeak, wantAt)
+			}
+			if p, at := peakOverlapOpenings(g, ends, endsFirst); p != wantPeak || at != wantAt {
+				t.Fatalf("trial %d endsFirst=%v: openings %v ends %v: got peak %d at %d, want %d at %d",
+					trial, endsFirst, starts, ends, p, at, wantPeak, wantAt)
 			}
 		}
 	}

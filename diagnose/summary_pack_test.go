@@ -202,7 +202,7 @@ func TestWideSummariesChangeNoFinding(t *testing.T) {
 func TestTupleHoldsMatchesThreeSweeps(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	const tw = int64(60e9)
-	later := 0
+	later, startsAtOpenings, startsElsewhere := 0, 0, 0
 	for trial := range 500 {
 		e := &Engine{}
 		n := 1 + r.IntN(60)
@@ -215,7 +215,10 @@ func TestTupleHoldsMatchesThreeSweeps(t *testing.T) {
 			if r.IntN(2) == 0 {
 				s.Close = reassembly.CloseFIN
 			}
-			w := wideSummary{start: s.opening - r.Int64N(3), end: s.opening + r.Int64N(300), previousID: r.IntN(n + 3)}
+			w := wideSummary{start: s.opening, end: s.opening + r.Int64N(300), previousID: r.IntN(n + 3)}
+			if trial%2 == 0 && r.IntN(20) == 0 {
+				w.start -= 1 + r.Int64N(3) // a first frame before the first SYN
+			}
 			if r.IntN(10) == 0 {
 				w.end += 1 << 40 // a wide one now and then
 			}
@@ -253,20 +256,33 @@ func TestTupleHoldsMatchesThreeSweeps(t *testing.T) {
 					}
 				}
 			}
-			holdEnd, starts := v.scratchTimes(len(g))
-			v.tupleHolds(g, tw, holdEnd, starts)
+			holdEnd := v.scratchBuf(0, len(g))
+			starts := v.tupleHolds(g, tw, holdEnd)
 			if !slices.Equal(holdEnd, want) {
 				t.Fatalf("trial %d: hold ends\n%v, want\n%v", trial, holdEnd, want)
 			}
+			allOpenings := true
 			for i, s := range g {
-				if starts[i] != v.start(s) {
+				allOpenings = allOpenings && v.start(s) == opening(s)
+				if starts != nil && starts[i] != v.start(s) {
 					t.Fatalf("trial %d: starts[%d] = %d, want %d", trial, i, starts[i], v.start(s))
 				}
+			}
+			if (starts == nil) != allOpenings {
+				t.Fatalf("trial %d: starts returned: %v, every first frame at the opening: %v", trial, starts != nil, allOpenings)
+			}
+			if starts == nil {
+				startsAtOpenings++
+			} else {
+				startsElsewhere++
 			}
 		}
 	}
 	if later == 0 {
 		t.Fatal("no successor came before its predecessor: the deferred path went untested")
+	}
+	if startsAtOpenings == 0 || startsElsewhere == 0 {
+		t.Fatalf("%d groups with every first frame at the opening, %d with one elsewhere: the test needs both", startsAtOpenings, startsElsewhere)
 	}
 }
 
