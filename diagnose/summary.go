@@ -212,6 +212,9 @@ func keepsSummary(c *reassembly.Connection) bool {
 }
 
 func (e *Engine) summarize(ci *ConnInfo, v *connView) {
+	if e.summaries.n >= math.MaxInt32-1 {
+		return // the capture view indexes summaries with int32s
+	}
 	c := ci.Conn
 	k := serverKey{c.Client.Addr(), c.Server}
 	// Consecutive connections mostly share a group: look the map up only
@@ -351,11 +354,13 @@ type serverKey struct {
 
 // captureView indexes the summaries for the capture-scope rules.
 type captureView struct {
-	// byID finds a summary by connection ID: byID[id-firstID] when dense
-	// (IDs are handed out in order, so a capture's kept connections
-	// usually span few more IDs than there are summaries), else sorted by
-	// ID and searched.
-	byID    []*connSummary
+	// byID finds a summary by connection ID. It holds 1 + the summary's
+	// index in the engine's store (summaryAt; 0 for none): at
+	// byID[id-firstID] when dense (IDs are handed out in order, so a
+	// capture's kept connections usually span few more IDs than there are
+	// summaries), else sorted by ID and searched. Indexes take half the
+	// fresh memory pointers would.
+	byID    []int32
 	firstID int
 	dense   bool
 	// groups holds each client→server group's connections by opening
@@ -416,30 +421,32 @@ func newCaptureView(e *Engine) *captureView {
 	v.dense = n > 0 && uint64(maxID-minID) < uint64(denseIDFactor*n)
 	if v.dense {
 		v.firstID = minID
-		v.byID = make([]*connSummary, maxID-minID+1)
+		v.byID = make([]int32, maxID-minID+1)
 	} else {
-		v.byID = make([]*connSummary, 0, n)
+		v.byID = make([]int32, 0, n)
 	}
+	at = 0
 	for _, chunk := range e.summaries.chunks {
 		for i := range chunk {
-			s := &chunk[i]
+			at++ // 1 + the index of chunk[i]
 			if v.dense {
-				v.byID[s.ID-minID] = s
+				v.byID[chunk[i].ID-minID] = int32(at)
 			} else {
-				v.byID = append(v.byID, s)
+				v.byID = append(v.byID, int32(at))
 			}
 		}
 	}
 	if !v.dense {
-		sortNearlySorted(v.byID, func(a, b *connSummary) int { return cmp.Compare(a.ID, b.ID) })
+		sortNearlySorted(v.byID, func(a, b int32) int { return cmp.Compare(e.summaryAt(a).ID, e.summaryAt(b).ID) })
 	}
 	// The groups are filled in ID order: reassembly numbers connections
 	// by their first frame, so that is about the order they opened, while
 	// the order they closed (the summaries' order) is not: on a capture of
 	// short connections two thirds of them close out of opening order,
 	// and sorting those cost more than the rest of this function.
-	for _, s := range v.byID {
-		if s != nil {
+	for _, at := range v.byID {
+		if at != 0 {
+			s := e.summaryAt(at)
 			groups[s.group] = append(groups[s.group], s)
 		}
 	}
@@ -524,16 +531,22 @@ func sortByOpening(g []*connSummary) {
 // find returns the summary of connection id, or nil.
 func (v *captureView) find(id int) *connSummary {
 	if v.dense {
-		if i := id - v.firstID; i >= 0 && i < len(v.byID) {
-			return v.byID[i]
+		if i := id - v.firstID; i >= 0 && i < len(v.byID) && v.byID[i] != 0 {
+			return v.e.summaryAt(v.byID[i])
 		}
 		return nil
 	}
-	i := sort.Search(len(v.byID), func(i int) bool { return v.byID[i].ID >= id })
-	if i < len(v.byID) && v.byID[i].ID == id {
-		return v.byID[i]
+	i := sort.Search(len(v.byID), func(i int) bool { return v.e.summaryAt(v.byID[i]).ID >= id })
+	if i < len(v.byID) && v.e.summaryAt(v.byID[i]).ID == id {
+		return v.e.summaryAt(v.byID[i])
 	}
 	return nil
+}
+
+// summaryAt returns the summary whose index in the store is at-1.
+func (e *Engine) summaryAt(at int32) *connSummary {
+	i := int(at) - 1
+	return &e.summaries.chunks[i/summaryChunk][i%summaryChunk]
 }
 
 // keepAlive returns CH1004's counts for s, nil when none of its messages

@@ -319,3 +319,72 @@ func squeezeTimes(ci *ConnInfo) {
 		}
 	}
 }
+
+// TestCaptureViewFindsAndGroups builds capture views over summaries whose
+// IDs are dense (a capture of answered connections) and sparse (IDs of
+// unanswered SYNs in between, which keep no summary), stored in an order
+// unlike ID order: find must return each summary by its ID and nothing for
+// the others, and every group must hold its summaries once, sorted by
+// opening.
+func TestCaptureViewFindsAndGroups(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for trial := range 200 {
+		n := 1 + r.IntN(600) // more than one chunk now and then
+		gap := []int{1, 1, 2, 50}[trial%4]
+		ids := make([]int, n)
+		for i := range ids {
+			ids[i] = 1000 + i*gap
+		}
+		// Stored in about closing order: ID order shuffled locally.
+		for i := range ids {
+			if j := i + r.IntN(8); j < n {
+				ids[i], ids[j] = ids[j], ids[i]
+			}
+		}
+		e := &Engine{groupKeys: []serverKey{{}, {server: netip.MustParseAddrPort("10.0.0.2:80")}}, groupSizes: make([]int32, 2)}
+		for i, id := range ids {
+			s := e.summaries.next()
+			*s = connSummary{ID: id, group: int32(r.IntN(2)), opening: int64(id) + r.Int64N(5)}
+			e.groupSizes[s.group]++
+			if i == 0 || id < e.minID {
+				e.minID = id
+			}
+			if i == 0 || id > e.maxID {
+				e.maxID = id
+			}
+		}
+		v := newCaptureView(e)
+		if v.dense != ((n-1)*gap < denseIDFactor*n) {
+			t.Fatalf("trial %d: IDs every %d: dense = %v", trial, gap, v.dense)
+		}
+		for _, id := range ids {
+			if s := v.find(id); s == nil || s.ID != id {
+				t.Fatalf("trial %d (dense %v): find(%d) = %v", trial, v.dense, id, s)
+			}
+			if gap > 1 && v.find(id+1) != nil {
+				t.Fatalf("trial %d (dense %v): find(%d) found a summary no connection has", trial, v.dense, id+1)
+			}
+		}
+		for _, id := range []int{0, 999, 1000 + n*gap, -5} {
+			if v.find(id) != nil {
+				t.Fatalf("trial %d (dense %v): find(%d) found a summary no connection has", trial, v.dense, id)
+			}
+		}
+		seen := 0
+		for _, k := range v.keys {
+			g := v.groups[k]
+			seen += len(g)
+			if !slices.IsSortedFunc(g, compareOpening) {
+				t.Fatalf("trial %d: a group is not sorted by opening", trial)
+			}
+			for i, s := range g {
+				if int(s.pos) != i {
+					t.Fatalf("trial %d: summary %d at %d says pos %d", trial, s.ID, i, s.pos)
+				}
+			}
+		}
+		if seen != n {
+			t.Fatalf("trial %d: the groups hold %d summaries, want %d", trial, seen, n)
+		}
+	}
+}
