@@ -9,6 +9,7 @@ package httpflow
 
 import (
 	"bytes"
+	"encoding/binary"
 
 	"github.com/connscope/connscope/reassembly"
 )
@@ -43,14 +44,27 @@ func (p *Conn) fieldLines(s *stream, data []byte) int {
 	used := 0
 	for {
 		line := data[used:]
-		// The name: token bytes up to the colon (':' and the line end are
-		// not token bytes, so the run cannot pass them).
-		n := 0
-		for n < len(line) && tchar[line[n]] {
-			n++
+		// The name: the one the previous block had at this place, or token
+		// bytes up to the colon (':' and the line end are not token bytes,
+		// so the run cannot pass them).
+		k := blk.fastLines
+		if s.last == nil {
+			// The direction's first message: nothing to recognise, and a
+			// connection of one transaction never needs the memo.
+			k = nameMemoSize
 		}
-		if n == 0 || n == len(line) || line[n] != ':' {
-			return used
+		n, kind, known := s.names.match(k, line)
+		if !known {
+			for n < len(line) && tchar[line[n]] {
+				n++
+			}
+			if n == 0 || n == len(line) || line[n] != ':' {
+				return used
+			}
+			if drop {
+				kind = interpretedKind(line[:n])
+			}
+			s.names.remember(k, line, n, kind)
 		}
 		lf := bytes.IndexByte(line[n+1:], '\n')
 		if lf < 0 {
@@ -74,9 +88,10 @@ func (p *Conn) fieldLines(s *stream, data []byte) int {
 			len(blk.buf)+blk.uncopiedBytes+len(name)+len(value) > maxBytes {
 			return used
 		}
+		blk.fastLines++
 		if !drop {
 			blk.addField(name, value, maxBytes, maxFields, true, fieldOther)
-		} else if kind := interpretedKind(name); kind != fieldOther {
+		} else if kind != fieldOther {
 			blk.addValue(name, value, kind)
 		} else {
 			// Counted, not copied (addField with copy false).
@@ -187,4 +202,65 @@ func usualRequestLine(line []byte) (r requestLine, ok bool) {
 		return r, false
 	}
 	return requestLine{method: line[:sp], target: line[sp+1 : end], version: version}, true
+}
+
+// nameMemo remembers the field names of a direction's last header block,
+// by their place in it: a keep-alive client or server sends the same
+// fields in the same order message after message, so fieldLines usually
+// recognises a name by comparing two words with the one at the same place,
+// instead of a byte loop whose length the branch predictor has to guess
+// (in the capture pipeline, between two other stages' work, it mostly
+// guesses wrong). Only token names of at most 16 bytes are remembered,
+// from the direction's second message on; the kind is what
+// interpretedKind said of them (with DropHeaderFields).
+type nameMemo struct {
+	words [nameMemoSize][2]uint64 // the name's bytes, little-endian, zero past its end
+	size  [nameMemoSize]uint8     // the name's length, 0 for none
+	kind  [nameMemoSize]fieldKind
+}
+
+// nameMemoSize is how many field lines of a block are remembered: a
+// browser's request has about a dozen.
+const nameMemoSize = 12
+
+// nameMask returns the masks that keep the first n (1 to 16) bytes of two
+// little-endian words.
+func nameMask(n int) (lo, hi uint64) {
+	if n >= 8 {
+		return ^uint64(0), 1<<(8*uint(n-8)) - 1
+	}
+	return 1<<(8*uint(n)) - 1, 0
+}
+
+// match reports whether line (at least the rest of a chunk) opens with the
+// name remembered at place k followed by a colon, with its length and
+// kind. Bytes equal to a remembered token are a token: the answer is the
+// one the token loop would give.
+func (m *nameMemo) match(k int, line []byte) (n int, kind fieldKind, ok bool) {
+	if k >= nameMemoSize || len(line) < 16 {
+		return 0, fieldOther, false
+	}
+	n = int(m.size[k])
+	if n == 0 || n >= len(line) || line[n] != ':' {
+		return 0, fieldOther, false
+	}
+	lo, hi := nameMask(n)
+	if binary.LittleEndian.Uint64(line)&lo != m.words[k][0] || binary.LittleEndian.Uint64(line[8:])&hi != m.words[k][1] {
+		return 0, fieldOther, false
+	}
+	return n, m.kind[k], true
+}
+
+// remember keeps the token name line[:n] at place k, when it fits.
+func (m *nameMemo) remember(k int, line []byte, n int, kind fieldKind) {
+	if k >= nameMemoSize {
+		return
+	}
+	if n > 16 || len(line) < 16 {
+		m.size[k] = 0
+		return
+	}
+	lo, hi := nameMask(n)
+	m.words[k] = [2]uint64{binary.LittleEndian.Uint64(line) & lo, binary.LittleEndian.Uint64(line[8:]) & hi}
+	m.size[k], m.kind[k] = uint8(n), kind
 }

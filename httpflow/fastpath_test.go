@@ -288,12 +288,17 @@ func TestFastPathsMatchGeneralPathsOnMutations(t *testing.T) {
 			streams = append(streams, [2]string{dirs[0].String(), dirs[1].String()})
 		}
 	}
-	var req, resp strings.Builder
-	for i := range 3 {
-		fmt.Fprintf(&req, string(benchRequest), i)
-		resp.Write(benchResponse)
+	// Keep-alive exchanges, where each block repeats the last one's field
+	// names (nameMemo), are a third of the rounds.
+	var keepAlive [][2]string
+	for _, x := range [][2][]byte{{benchRequest, benchResponse}, {loadgenRequest, loadgenResponse}} {
+		var req, resp strings.Builder
+		for i := range 4 {
+			fmt.Fprintf(&req, string(x[0]), i)
+			resp.Write(x[1])
+		}
+		keepAlive = append(keepAlive, [2]string{req.String(), resp.String()})
 	}
-	streams = append(streams, [2]string{req.String(), resp.String()})
 	rounds := 3000
 	if testing.Short() {
 		rounds = 600
@@ -301,6 +306,9 @@ func TestFastPathsMatchGeneralPathsOnMutations(t *testing.T) {
 	r := rand.New(rand.NewPCG(26, 11))
 	for round := range rounds {
 		base := streams[r.IntN(len(streams))]
+		if round%3 == 0 {
+			base = keepAlive[r.IntN(len(keepAlive))]
+		}
 		c, cm := mutateStream(r, base[0], r.IntN(4))
 		s, sm := mutateStream(r, base[1], r.IntN(4))
 		ops := []op{}
@@ -367,5 +375,41 @@ func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 	}
 	if accepted < 1000 {
 		t.Errorf("only %d of the random lines accepted: the comparison proves little", accepted)
+	}
+}
+
+// nameMemo.match answers as the token loop would: a name it recognises is
+// the remembered one, all token bytes, followed by a colon; and it
+// recognises the remembered name whenever it is there.
+func TestNameMemoMatchesTheTokenLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 1))
+	names := []string{"Host", "Accept", "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Content-Length", "Connection",
+		"Accept-Encoding", "Accept-Language", "X-Sixteen-Bytes!", "X-Seventeen-Bytes", "Date", "ETag"}
+	alphabet := []byte("aZ-:( \x00\x80\t!~")
+	var memo nameMemo
+	recognised := 0
+	for range 50000 {
+		k := r.IntN(nameMemoSize)
+		name := names[r.IntN(len(names))]
+		memo.remember(k, []byte(name+": remembered value\r\n"), len(name), fieldKind(r.IntN(8)))
+		line := []byte(names[r.IntN(len(names))] + ": value of the line\r\n")
+		for range r.IntN(3) {
+			line[r.IntN(20)] = alphabet[r.IntN(len(alphabet))]
+		}
+		n, kind, ok := memo.match(k, line)
+		want := len(name) <= 16 && strings.HasPrefix(string(line), name+":")
+		if ok != want {
+			t.Fatalf("memo of %q at %d, line %q: match says %v, want %v", name, k, line, ok, want)
+		}
+		if !ok {
+			continue
+		}
+		recognised++
+		if n != len(name) || !isToken(line[:n]) || line[n] != ':' || kind != memo.kind[k] {
+			t.Fatalf("memo of %q, line %q: match gave %d, %d", name, line, n, kind)
+		}
+	}
+	if recognised < 1000 {
+		t.Fatalf("only %d lines recognised: the test proves little", recognised)
 	}
 }

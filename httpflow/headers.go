@@ -26,6 +26,9 @@ type headerBlock struct {
 	lastStored bool
 	lastCopied bool
 	anyField   bool
+	// fastLines counts the field lines fieldLines took, the index of the
+	// next one in nameMemo.
+	fastLines int
 	// uncopiedBytes and uncopiedFields count the fields stored without
 	// their text (Config.DropHeaderFields keeps only the fields connection
 	// management reads): the caps count them as if they were in buf.
@@ -79,6 +82,7 @@ func (b *headerBlock) reset() {
 	b.truncated = false
 	b.lastStored, b.lastCopied = false, false
 	b.anyField = false
+	b.fastLines = 0
 	b.uncopiedBytes, b.uncopiedFields = 0, 0
 }
 

@@ -59,7 +59,8 @@ type stream struct {
 	final     bool     // msg is a final response (not 1xx interim)
 	remaining int64    // body or chunk bytes still to come
 	blk       headerBlock
-	blkOpen   bool // blk belongs to msg and is not turned into strings yet
+	names     nameMemo // the field names of the direction's last header block
+	blkOpen   bool     // blk belongs to msg and is not turned into strings yet
 	// trailersOpen: blk collects msg's trailer fields (chunked body).
 	trailersOpen bool
 	fi           framingInfo
