@@ -87,9 +87,11 @@ func oneShot(cf *captureFx, id int, startMs float64, keepOpen bool) *fx {
 
 // singleTxnConns builds n single-transaction connections from one client to one
 // server, each closed idleMs after its response (end: "fin-server",
-// "fin-client", "rst-server" or "rst-client" says who closes and how) and
-// followed 5 ms later by the next. With refuse the server answers
-// Connection: close.
+// "fin-client", "rst-server" or "rst-client" says who closes and how;
+// "fin-then-rst": both FINs, then a RST from the client for late data;
+// "rst-then-fin": the same FIN and RST the other way round, the client's
+// RST first) and followed 5 ms later by the next. With refuse the server
+// answers Connection: close.
 func singleTxnConns(n int, idleMs float64, end string, refuse bool) []*fx {
 	cf := &captureFx{}
 	var out []*fx
@@ -111,6 +113,13 @@ func singleTxnConns(n int, idleMs float64, end string, refuse bool) []*fx {
 			f.rst(closeAt, s2c)
 		case "rst-client":
 			f.rst(closeAt, c2s)
+		case "fin-then-rst":
+			f.finish(closeAt, s2c)
+			f.data(closeAt+0.3, s2c, 10) // arrives after the client closed
+			f.rst(closeAt+0.4, c2s)
+		case "rst-then-fin":
+			f.rst(closeAt, c2s)
+			f.fin(closeAt+0.1, s2c) // crossed the RST on the wire
 		default:
 			panic("singleTxnConns: unknown end " + end)
 		}
@@ -170,6 +179,11 @@ func TestHTTPRules(t *testing.T) {
 			build: func() []*fx { return singleTxnConns(4, 0, "rst-client", false) }},
 		{desc: "look-alike: each connection ends by a server RST", rule: "CH1001", want: 0,
 			build: func() []*fx { return singleTxnConns(4, 20, "rst-server", false) }},
+		{desc: "both sides close with FINs, then a RST for late data: closed, not aborted", rule: "CH1001", want: 1,
+			build: func() []*fx { return singleTxnConns(4, 0, "fin-then-rst", false) },
+			check: wantText("opened 3 new connections", "yet the server closed the connection right after the response (3x)")},
+		{desc: "look-alike: the client's RST comes before the server's FIN (an abort)", rule: "CH1001", want: 0,
+			build: func() []*fx { return singleTxnConns(4, 0, "rst-then-fin", false) }},
 		{desc: "RST after the server refused persistence with Connection: close", rule: "CH1001", want: 1,
 			build: func() []*fx { return singleTxnConns(4, 0, "rst-client", true) },
 			check: wantText("the server sent Connection: close (3x)")},

@@ -20,10 +20,11 @@ var ruleMissingKeepAlive = &Rule{
 			"one transaction, answered, and closed, followed by a new connection to the same server whose first " +
 			"SYN came within reopen-window of that close (a connection that died unanswered is a failure, not " +
 			"churn: see CC1008 and CH1006). Two kinds of close are not churn when no header or framing refused " +
-			"persistence: a connection that ended by RST (an abort or a failure, after which a client must " +
-			"reconnect), and a server's close after the connection sat idle at least 100 ms after its response " +
-			"(a keep-alive idle timeout: persistence worked, the client just paused longer than the server " +
-			"waits). At least min-new-connections such reopenings are needed: one reopening is as well a client " +
+			"persistence: a connection reset before either side sent a FIN (an abort or a failure, after which a " +
+			"client must reconnect; a RST after a FIN, for data that arrived after the close or from a peer that " +
+			"resets instead of closing, does not make a closed connection an abort), and a server's close after " +
+			"the connection sat idle at least 100 ms after its response (a keep-alive idle timeout: persistence " +
+			"worked, the client just paused longer than the server waits). At least min-new-connections such reopenings are needed: one reopening is as well a client " +
 			"that needed a second connection once. One finding per client and server lists the extra connections " +
 			"and says which side refused persistence and how: Connection: close from the client or the server, " +
 			"HTTP/1.0 without Connection: keep-alive, or a close-delimited response body. The cost is the sum of " +
@@ -66,7 +67,7 @@ func checkMissingKeepAlive(p *capturePass) {
 			if !a.HTTP() || !a.oneTransaction() || p.v.closeFrame(a) == 0 || p.v.idleBeforeClose(a) < 0 {
 				continue // a connection that died unanswered is a failure, not churn (CC1008, CH1006)
 			}
-			if a.refusal == refusalNone && (a.Close == reassembly.CloseRST ||
+			if a.refusal == refusalNone && (a.aborted() ||
 				a.ClosedFirstBy == reassembly.RoleServer && p.v.idleBeforeClose(a) >= idleTimeoutHint) {
 				continue // an abort, or a keep-alive idle timeout: persistence was not refused
 			}

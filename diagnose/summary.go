@@ -86,6 +86,7 @@ const (
 	summaryReusedTuple    summaryFlags = 1 << iota // reassembly saw the 4-tuple used before
 	summaryHTTP                                    // the connection carried HTTP/1.x
 	summaryOneTransaction                          // the connection carried exactly one transaction
+	summaryAborted                                 // a RST came before any FIN (resetBeforeFIN)
 	summaryWide                                    // the values are in the engine's wides, not the offsets
 )
 
@@ -100,6 +101,32 @@ func (s *connSummary) HTTP() bool { return s.flags&summaryHTTP != 0 }
 // transaction (the only count the capture-scope rules read of every
 // connection; CT1001 keeps its own in its side table).
 func (s *connSummary) oneTransaction() bool { return s.flags&summaryOneTransaction != 0 }
+
+// aborted reports whether the connection was reset before either side
+// sent a FIN (resetBeforeFIN).
+func (s *connSummary) aborted() bool { return s.flags&summaryAborted != 0 }
+
+// resetBeforeFIN reports whether a RST ended c before either side had
+// sent a FIN: an abort. Reassembly's Close is CloseRST for any RST, also
+// one that came after a graceful close (late data drawing a RST after
+// both FINs, or a peer that answers the other's FIN with a RST instead of
+// its own FIN); those connections were closed, not aborted.
+func resetBeforeFIN(c *reassembly.Connection) bool {
+	if c.Close != reassembly.CloseRST {
+		return false
+	}
+	var fin, rst uint64 // the first of each, 0 when none
+	for d := range c.Dir {
+		st := &c.Dir[d]
+		if st.FINFrame != 0 && (fin == 0 || st.FINFrame < fin) {
+			fin = st.FINFrame
+		}
+		if st.RSTFrame != 0 && (rst == 0 || st.RSTFrame < rst) {
+			rst = st.RSTFrame
+		}
+	}
+	return rst != 0 && (fin == 0 || rst < fin)
+}
 
 // wide reports whether the summary's times and frames are in the engine's
 // wides table.
@@ -246,6 +273,9 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	}
 	if len(txs) == 1 {
 		s.flags |= summaryOneTransaction
+	}
+	if c.Close == reassembly.CloseRST && resetBeforeFIN(c) {
+		s.flags |= summaryAborted
 	}
 	if c.ReusedTuple {
 		s.flags |= summaryReusedTuple
