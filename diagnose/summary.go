@@ -456,11 +456,16 @@ func newCaptureView(e *Engine) *captureView {
 		v.byID = make([]int32, 0, n)
 	}
 	at = 0
+	var shadowed []int32 // summaries of an ID given again to a later connection (an Engine fed the same one twice)
 	for _, chunk := range e.summaries.chunks {
 		for i := range chunk {
 			at++ // 1 + the index of chunk[i]
 			if v.dense {
-				v.byID[chunk[i].ID-minID] = int32(at)
+				slot := &v.byID[chunk[i].ID-minID]
+				if *slot != 0 {
+					shadowed = append(shadowed, *slot) // find returns the later one
+				}
+				*slot = int32(at)
 			} else {
 				v.byID = append(v.byID, int32(at))
 			}
@@ -474,10 +479,12 @@ func newCaptureView(e *Engine) *captureView {
 	// the order they closed (the summaries' order) is not: on a capture of
 	// short connections two thirds of them close out of opening order,
 	// and sorting those cost more than the rest of this function.
-	for _, at := range v.byID {
-		if at != 0 {
-			s := e.summaryAt(at)
-			groups[s.group] = append(groups[s.group], s)
+	for _, ats := range [...][]int32{v.byID, shadowed} {
+		for _, at := range ats {
+			if at != 0 {
+				s := e.summaryAt(at)
+				groups[s.group] = append(groups[s.group], s)
+			}
 		}
 	}
 	v.keys = slices.Clone(e.groupKeys)

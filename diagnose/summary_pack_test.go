@@ -353,7 +353,24 @@ func TestCaptureViewFindsAndGroups(t *testing.T) {
 				e.maxID = id
 			}
 		}
+		if trial%5 == 0 {
+			// The same connection fed twice: both summaries are kept in
+			// the groups (find returns one of them, the later when
+			// dense).
+			s := e.summaries.next()
+			*s = *e.summaryAt(1)
+			s.opening++
+			e.groupSizes[s.group]++
+			n++
+			ids = append(ids, s.ID)
+		}
 		v := newCaptureView(e)
+		if trial%5 == 0 {
+			if s := v.find(ids[0]); v.dense && s != e.summaryAt(int32(n)) {
+				t.Fatalf("trial %d (dense %v): find(%d) returned the earlier of two summaries with that ID", trial, v.dense, ids[0])
+			}
+			n-- // the span of IDs is as before
+		}
 		if v.dense != ((n-1)*gap < denseIDFactor*n) {
 			t.Fatalf("trial %d: IDs every %d: dense = %v", trial, gap, v.dense)
 		}
@@ -383,8 +400,8 @@ func TestCaptureViewFindsAndGroups(t *testing.T) {
 				}
 			}
 		}
-		if seen != n {
-			t.Fatalf("trial %d: the groups hold %d summaries, want %d", trial, seen, n)
+		if want := e.summaries.n; seen != want {
+			t.Fatalf("trial %d (dense %v): the groups hold %d summaries, want %d", trial, v.dense, seen, want)
 		}
 	}
 }
