@@ -17,7 +17,9 @@ import (
 // fastPaths off (every line through the general code) and compare
 // everything the parser says, field by field.
 
-// withoutFastPaths runs fn with the fast paths off.
+// withoutFastPaths runs fn with the fast paths off. fastPaths is a package
+// variable: tests that call this must not run in parallel with others (no
+// test of this package calls t.Parallel).
 func withoutFastPaths(fn func()) {
 	fastPaths = false
 	defer func() { fastPaths = true }()
