@@ -63,6 +63,7 @@ func (p *Conn) Release() {
 	p.cfg.Budget.give(p.taken)
 	for i := range p.streams {
 		p.streams[i].blk.release() // when End never came
+		p.streams[i].releaseMemo()
 	}
 	if p.cfg.RecycleTransactions {
 		p.mem.recycleBoxes()

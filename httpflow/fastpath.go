@@ -10,6 +10,7 @@ package httpflow
 import (
 	"bytes"
 	"encoding/binary"
+	"sync"
 
 	"github.com/connscope/connscope/reassembly"
 )
@@ -263,4 +264,169 @@ func (m *nameMemo) remember(k int, line []byte, n int, kind fieldKind) {
 	lo, hi := nameMask(n)
 	m.words[k] = [2]uint64{binary.LittleEndian.Uint64(line) & lo, binary.LittleEndian.Uint64(line[8:]) & hi}
 	m.size[k], m.kind[k] = uint8(n), kind
+}
+
+// blockMemo remembers a direction's last header block that fieldLines took
+// whole, from its first field line to the blank line, and what taking it
+// did to the headerBlock: a keep-alive client sends the same block message
+// after message (a browser's dozen fields, ~400 bytes), and comparing the
+// bytes costs a fraction of parsing them again. What fieldLines does to a
+// block is a function of the lines' bytes, the Config and the block's
+// state before them; the memo is used only from the same state (no field
+// yet, nothing counted against the caps), with the byte cap checked for
+// the start line the new block follows (see replayBlock).
+type blockMemo struct {
+	// wire is the block as it arrived: its field lines, each ending in
+	// CRLF, and the CRLF that ends it.
+	wire []byte
+	// buf is what fieldLines appended to headerBlock.buf, and fields the
+	// fields it stored, their refs relative to buf (a zero name ref, an
+	// interpreted field's under DropHeaderFields, stays zero).
+	buf    []byte
+	fields []fieldRef
+	store  []byte // wire's and buf's memory
+	// The block's counters after the lines: fastLines, and the fields and
+	// bytes counted against the caps without being copied.
+	fastLines, uncopiedBytes, uncopiedFields int
+	lastStored, lastCopied                   bool
+	// credit is how many more misses the direction may have: a server's
+	// blocks usually differ (Date, Content-Length), and after a few misses
+	// without hits its memo is neither compared nor recorded any more. A
+	// hit earns some back.
+	credit int
+}
+
+// blockMemos switches replayBlock on; tests turn it off to compare the
+// header block it leaves with the one fieldLines leaves.
+var blockMemos = true
+
+// blockMemoMaxWire bounds the blocks remembered: a browser's request is
+// well under it, and a larger block is rarely sent twice.
+const blockMemoMaxWire = 2 << 10
+
+// blockMemoMaxFields bounds the fields of a remembered block (a
+// browser's request has about a dozen).
+const blockMemoMaxFields = 64
+
+// memoPool holds the memos of released connections, with the buffers they
+// grew: keep-alive connections after the first few allocate none. A memo
+// holds copies, nothing of the connection's.
+var memoPool = sync.Pool{New: func() any { return new(blockMemo) }}
+
+// releaseMemo gives the stream's memo back to memoPool.
+func (s *stream) releaseMemo() {
+	if m := s.memo; m != nil {
+		m.wire, m.buf, m.fields = nil, nil, m.fields[:0]
+		m.credit = 0
+		memoPool.Put(m)
+		s.memo = nil
+	}
+}
+
+// blockMemoCredit is the misses a direction starts with; blockMemoHitCredit
+// what a hit gives back, up to blockMemoMaxCredit.
+const (
+	blockMemoCredit    = 4
+	blockMemoHitCredit = 4
+	blockMemoMaxCredit = 64
+)
+
+// freshBlock reports whether the block holds nothing but its start line:
+// no field stored or counted, no line taken by fieldLines. That is the
+// state blocks are remembered from and replayed into.
+func (b *headerBlock) freshBlock() bool {
+	return len(b.fields) == 0 && b.uncopiedFields == 0 && b.uncopiedBytes == 0 && b.fastLines == 0
+}
+
+// replayBlock handles a header block at the start of data that is equal,
+// byte for byte, to the direction's remembered one, up to and including
+// its blank line, and returns how many bytes it consumed (0 when it left
+// data to fieldLines). The block must be fresh (freshBlock). It leaves the
+// headerBlock as fieldLines would have: the same bytes appended to buf,
+// the same fields, counters and last-field flags; the caller then ends the
+// block as headerLine does at the blank line.
+//
+// Equal bytes give fieldLines the same lines and the same stopping place
+// (the blank line). The one input that can differ is the room the start
+// line left under MaxHeaderBytes: the remembered block fitted after its
+// own start line, and fits after this one when the start line plus the
+// block's cost stays within the cap (the byte check of each line is on a
+// running total, so the last line's is the strictest). The field cap does
+// not depend on the start line.
+func (p *Conn) replayBlock(s *stream, data []byte) int {
+	memo := s.memo
+	if !fastPaths || !blockMemos || memo == nil || memo.credit <= 0 || len(memo.wire) == 0 {
+		return 0
+	}
+	b := &s.blk
+	n := len(memo.wire)
+	if len(data) < n || !bytes.Equal(data[:n], memo.wire) ||
+		len(b.buf)+len(memo.buf)+memo.uncopiedBytes > p.cfg.MaxHeaderBytes {
+		memo.credit--
+		return 0
+	}
+	memo.credit = min(memo.credit+blockMemoHitCredit, blockMemoMaxCredit)
+	base := len(b.buf)
+	b.buf = append(b.buf, memo.buf...)
+	for _, f := range memo.fields {
+		if f.name != (ref{}) {
+			f.name.lo += base
+			f.name.hi += base
+		}
+		f.value.lo += base
+		f.value.hi += base
+		b.fields = append(b.fields, f)
+	}
+	b.anyField = true
+	b.fastLines = memo.fastLines
+	b.uncopiedBytes, b.uncopiedFields = memo.uncopiedBytes, memo.uncopiedFields
+	b.lastStored, b.lastCopied = memo.lastStored, memo.lastCopied
+	return n
+}
+
+// recordBlock remembers the header block fieldLines just took whole:
+// used bytes of data from a fresh block whose buf held bufStart bytes,
+// when the blank line follows them. Only from a direction's second message
+// on (a connection of one transaction never replays), and only while the
+// direction's memo has credit.
+func (p *Conn) recordBlock(s *stream, data []byte, used, bufStart int) {
+	if s.last == nil || used+2 > min(len(data), blockMemoMaxWire) || data[used] != '\r' || data[used+1] != '\n' {
+		return
+	}
+	b := &s.blk
+	if len(b.fields) > blockMemoMaxFields {
+		return
+	}
+	memo := s.memo
+	if memo == nil {
+		memo = memoPool.Get().(*blockMemo)
+		memo.credit = blockMemoCredit
+		s.memo = memo
+	} else if memo.credit <= 0 {
+		return
+	}
+	// wire and buf share one buffer, and fields gets room for a few more:
+	// a connection's memo allocates once or twice, not at every doubling.
+	wire, buf := data[:used+2], b.buf[bufStart:]
+	if need := len(wire) + len(buf); cap(memo.store) < need {
+		memo.store = make([]byte, need+need/4)
+	}
+	memo.wire = memo.store[:copy(memo.store, wire)]
+	memo.buf = memo.store[len(wire) : len(wire)+copy(memo.store[len(wire):], buf)]
+	if cap(memo.fields) < len(b.fields) {
+		memo.fields = make([]fieldRef, 0, len(b.fields)+4)
+	}
+	memo.fields = memo.fields[:0]
+	for _, f := range b.fields {
+		if f.name != (ref{}) {
+			f.name.lo -= bufStart
+			f.name.hi -= bufStart
+		}
+		f.value.lo -= bufStart
+		f.value.hi -= bufStart
+		memo.fields = append(memo.fields, f)
+	}
+	memo.fastLines = b.fastLines
+	memo.uncopiedBytes, memo.uncopiedFields = b.uncopiedBytes, b.uncopiedFields
+	memo.lastStored, memo.lastCopied = b.lastStored, b.lastCopied
 }

@@ -415,3 +415,185 @@ func TestNameMemoMatchesTheTokenLoop(t *testing.T) {
 		t.Fatalf("only %d lines recognised: the test proves little", recognised)
 	}
 }
+
+// memoBlock is a request header block of the usual form (an interpreted
+// field among others, a padded value), for the block memo's tests.
+const memoBlock = "Host: example.com\r\nUser-Agent: memo-test/1.0\r\nAccept: */*\r\n" +
+	"Connection: keep-alive\r\nX-Pad:  padded \t\r\nCookie: a=1; b=2\r\n\r\n"
+
+// memoExchange is a keep-alive exchange of the requests given (each one
+// Data call, or several where a request is given as pieces), each answered
+// by the same response.
+func memoExchange(requests ...[]string) []op {
+	const response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+	var ops []op
+	for _, pieces := range requests {
+		for _, piece := range pieces {
+			ops = append(ops, cli(piece))
+		}
+		ops = append(ops, srv(response))
+	}
+	return append(ops, fin(c2s), fin(s2c))
+}
+
+// memoRequest is a GET of target with memoBlock's header block, or blk.
+func memoRequest(target, blk string) []string {
+	return []string{"GET " + target + " HTTP/1.1\r\n" + blk}
+}
+
+// compareFastPathsUnder is compareFastPaths under the given
+// configurations only, with every message whole.
+func compareFastPathsUnder(t *testing.T, what string, ops []op, cfgs ...Config) {
+	t.Helper()
+	saved := fastPathConfigs
+	fastPathConfigs = cfgs
+	defer func() { fastPathConfigs = saved }()
+	compareFastPaths(t, what, ops, func() splitter { return whole })
+}
+
+// The header-block memo (replayBlock) gives what parsing the block gives:
+// for repeated blocks, blocks equal but for one byte, blocks whose first
+// copy had an anomaly or hit a cap, blocks split across Data calls, and a
+// block that fits after one start line and not after a longer one.
+func TestFastPathsMatchGeneralPathsOnRepeatedBlocks(t *testing.T) {
+	short := memoRequest("/s", memoBlock)
+	var repeated [][]string
+	for range 6 {
+		repeated = append(repeated, short)
+	}
+	ops := memoExchange(repeated...)
+	compareFastPaths(t, "identical blocks", ops, func() splitter { return whole })
+	// The memo must have been used, or the comparison proves nothing.
+	for _, cfg := range fastPathConfigs[:2] {
+		p := run(testConn(), cfg, ops, whole)
+		memo := p.streams[c2s].memo
+		if memo == nil || memo.credit <= blockMemoCredit {
+			t.Fatalf("%+v: six identical blocks did not replay the memo (%+v)", cfg, memo)
+		}
+		p.Release()
+	}
+
+	// One byte changed, or dropped, at each place of the block, after the
+	// block was remembered and replayed, and the block again after it.
+	replacements := []byte{' ', ':', '\n', '\r', 'A', '\t', 0, 0x80, '('}
+	for i := range len(memoBlock) {
+		changed := []byte(memoBlock)
+		changed[i] = replacements[i%len(replacements)]
+		if changed[i] == memoBlock[i] {
+			changed[i] = 'z'
+		}
+		dropped := memoBlock[:i] + memoBlock[i+1:]
+		for _, other := range []string{string(changed), dropped} {
+			ops := memoExchange(short, short, short, memoRequest("/s", other), short, memoRequest("/s", other), memoRequest("/s", other))
+			compareFastPaths(t, fmt.Sprintf("block changed at byte %d: %q", i, other), ops, func() splitter { return whole })
+		}
+	}
+
+	// Equal blocks whose first copies had an anomaly (general code) or hit
+	// a cap under the small configurations of fastPathConfigs.
+	for _, blk := range []string{
+		"Host : example.com\r\n" + memoBlock,
+		memoBlock[:len(memoBlock)-2] + " folded\r\n\r\n",
+		"Bad Name: x\r\n" + memoBlock,
+		memoBlock[:len(memoBlock)-2] + "\n",
+		memoBlock[:len(memoBlock)-2] + "X-Long: " + strings.Repeat("v", 130) + "\r\n\r\n",
+		"A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+		"A: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+	} {
+		r := memoRequest("/s", blk)
+		ops := memoExchange(r, r, r, r, short, r)
+		compareFastPaths(t, fmt.Sprintf("repeated block %q", blk), ops, func() splitter { return whole })
+	}
+
+	// A block split across Data calls, at each place, between whole ones.
+	for cut := 1; cut < len(memoBlock); cut++ {
+		split := []string{"GET /s HTTP/1.1\r\n" + memoBlock[:cut], memoBlock[cut:]}
+		ops := memoExchange(short, short, short, split, short, split)
+		compareFastPaths(t, fmt.Sprintf("block split at byte %d", cut), ops, func() splitter { return whole })
+	}
+
+	// The byte cap counts the start line: under a cap the block fits after
+	// a short target, exactly or with a byte to spare, and not after a
+	// target one byte longer. The block is remembered and replayed after
+	// the short one, then meets the longer one.
+	startLine := func(target string) int { return len("GET") + len(target) + len("HTTP/1.1") }
+	var cost int // name and value bytes of memoBlock's fields, as the cap counts them
+	for _, line := range strings.Split(strings.TrimSuffix(memoBlock, "\r\n\r\n"), "\r\n") {
+		name, value, _ := strings.Cut(line, ":")
+		cost += len(name) + len(strings.Trim(value, " \t"))
+	}
+	for _, spare := range []int{0, 1} {
+		fits := "/" + strings.Repeat("a", 10)
+		maxBytes := startLine(fits) + cost + spare
+		over := fits + strings.Repeat("b", spare+1)
+		ops := memoExchange(memoRequest(fits, memoBlock), memoRequest(fits, memoBlock), memoRequest(fits, memoBlock),
+			memoRequest(over, memoBlock), memoRequest(fits, memoBlock), memoRequest(over, memoBlock))
+		cfgs := []Config{
+			{MaxHeaderBytes: maxBytes},
+			{MaxHeaderBytes: maxBytes, DropHeaderFields: true},
+			{MaxHeaderBytes: maxBytes, DropHeaderFields: true, RecycleTransactions: true},
+		}
+		compareFastPathsUnder(t, fmt.Sprintf("block at the byte cap, %d to spare", spare), ops, cfgs...)
+		// The longer target must have found the block over the cap, and the
+		// short one within it, or the case tests nothing.
+		p := run(testConn(), cfgs[0], ops, whole)
+		txns := p.Transactions()
+		for i, want := range []bool{false, false, false, true, false, true} {
+			if got := txns[i].Request.HeadersTruncated; got != want {
+				t.Errorf("%d to spare: request %d HeadersTruncated=%v, want %v", spare, i, got, want)
+			}
+		}
+		p.Release()
+	}
+}
+
+// blockState renders a header block's whole state: its text, fields,
+// counters and flags.
+func blockState(b *headerBlock) string {
+	return fmt.Sprintf("buf=%q fields=%v start=%v truncated=%v lastStored=%v lastCopied=%v anyField=%v fastLines=%d uncopied=%d/%d",
+		b.buf, b.fields, b.start, b.truncated, b.lastStored, b.lastCopied, b.anyField, b.fastLines, b.uncopiedBytes, b.uncopiedFields)
+}
+
+// A replayed block leaves the headerBlock exactly as parsing it does, the
+// counters no output reads included: two parsers, one with the memo and
+// one without, are fed the same exchanges and their blocks compared after
+// every Data call (a block stays as it ended until the next message).
+func TestBlockMemoLeavesTheBlockAsParsingDoes(t *testing.T) {
+	short := memoRequest("/s", memoBlock)
+	long := memoRequest("/"+strings.Repeat("t", 40), memoBlock)
+	interpreted := memoRequest("/i", "Content-Length: 0\r\nConnection: close, Keep-Alive\r\nKeep-Alive: timeout=3\r\nX: y\r\n\r\n")
+	exchanges := [][]op{
+		memoExchange(short, short, short, short),
+		memoExchange(short, short, long, short, long, long),
+		memoExchange(interpreted, interpreted, interpreted, short, interpreted),
+	}
+	replays := 0
+	for _, cfg := range []Config{{}, {DropHeaderFields: true}, {DropHeaderFields: true, RecycleTransactions: true}, {MaxHeaderBytes: 170}, {DropHeaderFields: true, MaxHeaderBytes: 170}} {
+		for x, ops := range exchanges {
+			with, without := NewConn(testConn(), cfg), NewConn(testConn(), cfg)
+			for i, o := range ops {
+				at := reassembly.Span{Frame: uint64(i + 4), Time: ms(int64(i + 1))}
+				switch o.kind {
+				case opData:
+					with.Data(o.dir, []byte(o.data), at)
+					blockMemos = false
+					without.Data(o.dir, []byte(o.data), at)
+					blockMemos = true
+				case opEnd:
+					continue // End releases the blocks
+				}
+				if memo := with.streams[o.dir].memo; memo != nil && memo.credit > blockMemoCredit {
+					replays++
+				}
+				if got, want := blockState(&with.streams[o.dir].blk), blockState(&without.streams[o.dir].blk); got != want {
+					t.Fatalf("%+v, exchange %d, op %d: the replayed block differs\nreplayed: %s\nparsed:   %s", cfg, x, i, got, want)
+				}
+			}
+			with.Release()
+			without.Release()
+		}
+	}
+	if replays == 0 {
+		t.Fatal("no block was replayed: the comparison proves nothing")
+	}
+}

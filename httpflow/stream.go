@@ -59,8 +59,9 @@ type stream struct {
 	final     bool     // msg is a final response (not 1xx interim)
 	remaining int64    // body or chunk bytes still to come
 	blk       headerBlock
-	names     nameMemo // the field names of the direction's last header block
-	blkOpen   bool     // blk belongs to msg and is not turned into strings yet
+	names     nameMemo   // the field names of the direction's last header block
+	memo      *blockMemo // the direction's last header block taken whole, from its second message on
+	blkOpen   bool       // blk belongs to msg and is not turned into strings yet
 	// trailersOpen: blk collects msg's trailer fields (chunked body).
 	trailersOpen bool
 	fi           framingInfo
@@ -162,14 +163,32 @@ func (p *Conn) headerRun(s *stream, data []byte, at reassembly.Span, off int64) 
 	m := s.msg
 	touch(m, at)
 	s.lineTrunc = false
+	// A block that starts here may be the one the direction sent last
+	// time (replayBlock), or one to remember (recordBlock).
+	fresh := s.blk.freshBlock()
+	if fresh {
+		if n := p.replayBlock(s, data); n > 0 {
+			off += int64(n)
+			s.pos = off
+			m.WireBytes += int64(n)
+			m.HeaderBytes += int64(n)
+			p.endHeaders(s) // what headerLine does at the blank line
+			return data[n:]
+		}
+	}
+	bufStart := len(s.blk.buf)
 	for s.st == stHeaders && s.msg == m {
 		if n := p.fieldLines(s, data); n > 0 {
+			if fresh {
+				p.recordBlock(s, data, n, bufStart)
+			}
 			data = data[n:]
 			off += int64(n)
 			s.pos = off
 			m.WireBytes += int64(n)
 			m.HeaderBytes += int64(n)
 		}
+		fresh = false
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 || i >= p.cfg.MaxHeaderBytes {
 			break
