@@ -96,6 +96,51 @@ func BenchmarkParseKeepAlive(b *testing.B) {
 	})
 }
 
+// BenchmarkParseKeepAliveInterleaved is loadgen-varied-nofields-recycle
+// with 300 connections open at once, each given one transaction in turn,
+// as keepalive.pcap's connections are: each connection's parser state,
+// header buffers and records have left the cache when its next message
+// comes, which is what the pipeline pays and a one-connection benchmark
+// does not show. One op is 300 connections of 100 transactions.
+func BenchmarkParseKeepAliveInterleaved(b *testing.B) {
+	const conns = 300
+	cfg := Config{DropHeaderFields: true, RecycleTransactions: true}
+	b.ReportAllocs()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	cpu0 := processCPU()
+	parsers := make([]*Conn, conns)
+	for b.Loop() {
+		for c := range parsers {
+			parsers[c] = NewConn(nil, cfg)
+		}
+		var t int64
+		for i := range benchTxnsPerConn {
+			for c, p := range parsers {
+				t += 1000
+				p.Data(c2s, loadgenRequest, reassembly.Span{Frame: uint64(2*(i*conns+c) + 1), Time: t})
+				t += 1000
+				p.Data(s2c, loadgenResponses[(i+c)%len(loadgenResponses)], reassembly.Span{Frame: uint64(2*(i*conns+c) + 2), Time: t})
+			}
+		}
+		for _, p := range parsers {
+			p.End(c2s, reassembly.EndFIN, reassembly.Span{Time: t})
+			p.End(s2c, reassembly.EndFIN, reassembly.Span{Time: t})
+			if n := len(p.Transactions()); n != benchTxnsPerConn {
+				b.Fatalf("%d transactions", n)
+			}
+			p.Release()
+		}
+	}
+	cpu := processCPU() - cpu0
+	runtime.ReadMemStats(&ms1)
+	txns := float64(b.N * conns * benchTxnsPerConn)
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu)/txns, "cpu-ns/txn")
+	}
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/txns, "allocs/txn")
+}
+
 // loadgenResponses are loadgenResponse with other body lengths and dates,
 // to be cycled through.
 var loadgenResponses = func() (out [][]byte) {

@@ -185,10 +185,13 @@
 // parser has fast paths for them (fastpath.go): a request or status line
 // of the usual form, and header field lines that are a token, a colon, a
 // value and CRLF, lying whole in one delivered chunk, are each parsed in
-// one pass. Anything else, and anything that would need an anomaly or hits
-// a cap, goes through the general code: the fast paths change what parsing
-// costs, never what it finds, and the tests compare the two on every input
-// they have. A transaction's timings and persistence are computed as soon
+// one pass. A client usually sends the same header block with every
+// request: a block equal, byte for byte, to the direction's last one that
+// went through the fast paths whole is not parsed again, its outcome is
+// replayed (blockMemo). Anything else, and anything that would need an
+// anomaly or hits a cap, goes through the general code: the fast paths
+// change what parsing costs, never what it finds, and the tests compare
+// the two on every input they have. A transaction's timings and persistence are computed as soon
 // as it is over, while its record is still in cache, rather than for all
 // of them when the connection closes. Figures are in bench/README.md.
 package httpflow
