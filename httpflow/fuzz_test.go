@@ -35,6 +35,10 @@ func FuzzConn(f *testing.F) {
 	f.Add([]byte(getA+getB), []byte(ok5+ok3), uint64(1), byte(1))
 	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n0\r\nT: 1\r\n\r\n"),
 		[]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nKeep-Alive: max=5\r\n\r\nbody"), uint64(7), byte(6))
+	// Repeated short header blocks, which fit in the fuzzer's segments:
+	// the block memo (replayBlock) replays them.
+	f.Add([]byte(strings.Repeat("GET /r HTTP/1.1\r\nH: x\r\nConnection: keep-alive\r\n\r\n", 5)),
+		[]byte(strings.Repeat("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz", 5)), uint64(3), byte(0))
 	f.Fuzz(func(t *testing.T, client, server []byte, seed uint64, flags byte) {
 		ops := fuzzOps(client, server, seed, flags)
 		p := run(testConn(), Config{MaxHeaderBytes: 256, MaxHeaders: 8}, ops, whole)
