@@ -96,13 +96,13 @@ func BenchmarkParseKeepAlive(b *testing.B) {
 	})
 }
 
-// BenchmarkParseKeepAliveInterleaved is loadgen-varied-nofields-recycle
+// BenchmarkParseInterleaved is loadgen-varied-nofields-recycle
 // with 300 connections open at once, each given one transaction in turn,
 // as keepalive.pcap's connections are: each connection's parser state,
 // header buffers and records have left the cache when its next message
 // comes, which is what the pipeline pays and a one-connection benchmark
 // does not show. One op is 300 connections of 100 transactions.
-func BenchmarkParseKeepAliveInterleaved(b *testing.B) {
+func BenchmarkParseInterleaved(b *testing.B) {
 	const conns = 300
 	cfg := Config{DropHeaderFields: true, RecycleTransactions: true}
 	b.ReportAllocs()
