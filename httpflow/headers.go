@@ -385,6 +385,12 @@ func splitField(line []byte) (name, value []byte, anomaly string, ok bool) {
 	if i > 0 && i < len(line) && line[i] == ':' {
 		return line[:i], trimOWS(line[i+1:]), "", true
 	}
+	return splitFieldByRule(line)
+}
+
+// splitFieldByRule is splitField without its one-pass shortcut: the rule
+// as RFC 9112 section 5 reads, for every line the shortcut does not take.
+func splitFieldByRule(line []byte) (name, value []byte, anomaly string, ok bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
 		return nil, nil, "bad_header_line", false

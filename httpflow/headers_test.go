@@ -1,30 +1,11 @@
 package httpflow
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 )
-
-// splitFieldByRule is splitField without its one-pass shortcut: the
-// rule as RFC 9112 section 5 reads, kept to check the shortcut against.
-func splitFieldByRule(line []byte) (name, value []byte, anomaly string, ok bool) {
-	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 {
-		return nil, nil, "bad_header_line", false
-	}
-	name = line[:colon]
-	if n := trimOWS(name); len(n) != len(name) {
-		anomaly = "space_before_colon"
-		name = n
-	}
-	if !isToken(name) {
-		return nil, nil, "bad_header_line", false
-	}
-	return name, trimOWS(line[colon+1:]), anomaly, true
-}
 
 func TestSplitFieldMatchesTheRule(t *testing.T) {
 	lines := []string{
