@@ -199,25 +199,6 @@ func (e *Engine) wideOf(s *connSummary) *wideSummary {
 	return &e.wides[e.extras[s.extraAt-1].wide-1]
 }
 
-// unpack returns s's values in full, whichever way they are kept.
-func (e *Engine) unpack(s *connSummary) wideSummary {
-	if s.wide() {
-		return *e.wideOf(s)
-	}
-	w := wideSummary{
-		start: s.opening, end: s.opening + int64(s.endOff),
-		irtt: int64(s.irtt), idleBeforeClose: int64(s.idleBeforeClose),
-		synFrame: uint64(s.synFrame), closeFrame: uint64(s.closeFrame),
-	}
-	if s.closeFrame != 0 {
-		w.closeTime = s.opening + int64(s.closeOff)
-	}
-	if s.previousBack != 0 {
-		w.previousID = int(uint64(s.ID) - uint64(s.previousBack))
-	}
-	return w
-}
-
 // retryEvidence keeps the transactions CC1008 compares across connections,
 // detached from the parser's buffers.
 type retryEvidence struct {

@@ -94,6 +94,27 @@ func checkSummaryValues(t *testing.T, v *captureView, s *connSummary, want wideS
 	}
 }
 
+// unpack returns s's values in full, whichever way they are kept: a
+// decoding of its own, written apart from the captureView's accessors,
+// that checkSummaryValues holds them to.
+func (e *Engine) unpack(s *connSummary) wideSummary {
+	if s.wide() {
+		return *e.wideOf(s)
+	}
+	w := wideSummary{
+		start: s.opening, end: s.opening + int64(s.endOff),
+		irtt: int64(s.irtt), idleBeforeClose: int64(s.idleBeforeClose),
+		synFrame: uint64(s.synFrame), closeFrame: uint64(s.closeFrame),
+	}
+	if s.closeFrame != 0 {
+		w.closeTime = s.opening + int64(s.closeOff)
+	}
+	if s.previousBack != 0 {
+		w.previousID = int(uint64(s.ID) - uint64(s.previousBack))
+	}
+	return w
+}
+
 // TestSummaryPackRandom packs random values near and far from the edges
 // of the compact form and reads them back.
 func TestSummaryPackRandom(t *testing.T) {
