@@ -194,15 +194,8 @@ func TestWideSummariesChangeNoFinding(t *testing.T) {
 				e.Connection(ci)
 			}
 			if !forceWide {
-				for _, chunk := range e.summaries.chunks {
-					for j := range chunk {
-						if chunk[j].wide() {
-							forms[1]++
-						} else {
-							forms[0]++
-						}
-					}
-				}
+				compact, wide := SummaryForms(e)
+				forms[0], forms[1] = forms[0]+compact, forms[1]+wide
 			}
 			got[i] = e.Finish()
 		}
