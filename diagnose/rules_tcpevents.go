@@ -73,9 +73,8 @@ type retransGroup struct {
 }
 
 func reportRetransmissions(p *connPass, one, many string, match func(reassembly.SegmentKind) bool) {
-	const retransmitted = reassembly.KindRetransmission | reassembly.KindFastRetransmission | reassembly.KindSpuriousRetrans
 	segs := p.c.Segments
-	if p.v.kinds&retransmitted == 0 || !slices.ContainsFunc(segs, func(s reassembly.SegmentRecord) bool { return match(s.Kind) }) {
+	if p.v.facts&factRetransmitted == 0 || !slices.ContainsFunc(segs, func(s reassembly.SegmentRecord) bool { return match(s.Kind) }) {
 		return
 	}
 	originals := p.v.originalsBySeq()
