@@ -54,18 +54,31 @@ func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 	if err != nil {
 		return fmt.Errorf("report: ndjson: %w", err)
 	}
+	// A report held in memory is read from its slices: its ConnectionAt
+	// and TransactionAt scan them for nil entries at every call, which
+	// made this loop quadratic. A report that keeps its listing leaves
+	// the slices nil (analysis.Report) and is read through them.
+	connAt, txnAt := r.ConnectionAt, r.TransactionAt
+	if r.Connections != nil {
+		conns := nonNil(r.Connections)
+		connAt = func(i int) (*analysis.ConnReport, error) { return conns[i], nil }
+	}
+	if r.Transactions != nil {
+		txns := nonNil(r.Transactions)
+		txnAt = func(i int) (*analysis.TxnReport, error) { return txns[i], nil }
+	}
 	bw := bufio.NewWriter(w)
 	s := NewNDJSONStream(bw)
 	for _, k := range keys {
 		switch k.rank {
 		case 0:
 			var c *analysis.ConnReport
-			if c, err = r.ConnectionAt(k.at); err == nil {
+			if c, err = connAt(k.at); err == nil {
 				err = s.Connection(c)
 			}
 		case 1:
 			var t *analysis.TxnReport
-			if t, err = r.TransactionAt(k.at); err == nil {
+			if t, err = txnAt(k.at); err == nil {
 				err = s.Transaction(t)
 			}
 		default:
