@@ -89,7 +89,7 @@ func measureHandshake(c *reassembly.Connection, txs []*httpflow.Transaction) han
 }
 
 func checkHandshakeOverhead(p *capturePass) {
-	limits := handshakeLimits{maxTransactions: p.num("max-transactions"), minShare: p.num("min-share")}
+	limits := p.e.handshakeLimits // what summarize kept handshakes by
 	maxTx := limits.maxTransactions
 	for _, k := range p.v.keys {
 		var conns []int // the first maxCited of them
