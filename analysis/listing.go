@@ -123,7 +123,7 @@ func (l *listing) write(rec []byte) (int64, int) {
 	if l.file == nil {
 		l.mem = append(l.mem, rec...)
 	} else if _, err := l.w.Write(rec); err != nil {
-		l.fail(fmt.Errorf("analysis: writing the report's listing to temporary file %s: %w", l.path, err))
+		l.writeFailed(err)
 		return 0, 0
 	}
 	l.size += int64(len(rec))
@@ -145,7 +145,7 @@ func (l *listing) spill() {
 	l.removeOnClose = os.Remove(l.path) != nil
 	l.w = bufio.NewWriterSize(f, 64<<10)
 	if _, err := l.w.Write(l.mem); err != nil {
-		l.fail(fmt.Errorf("analysis: writing the report's listing to temporary file %s: %w", l.path, err))
+		l.writeFailed(err)
 		return
 	}
 	l.mem = nil
@@ -157,6 +157,12 @@ func (l *listing) takeWarning() string {
 	w := l.warning
 	l.warning = ""
 	return w
+}
+
+// writeFailed is fail for an error writing the temporary file: it names
+// the file.
+func (l *listing) writeFailed(err error) {
+	l.fail(fmt.Errorf("analysis: writing the report's listing to temporary file %s: %w", l.path, err))
 }
 
 // fail records err and releases the file and the records: the listing is
@@ -221,7 +227,7 @@ func (l *listing) readable() error {
 	}
 	if l.w != nil {
 		if err := l.w.Flush(); err != nil {
-			l.fail(fmt.Errorf("analysis: writing the report's listing to temporary file %s: %w", l.path, err))
+			l.writeFailed(err)
 			return l.err
 		}
 	}
