@@ -119,13 +119,14 @@
 // stays pointer-free and small (a test holds it to 64 bytes): the
 // collector never scans the chunks that hold them, the capture-scope
 // sweeps read less than half the memory they did at 144 bytes, and a
-// one-pass process faults in fewer fresh pages (see connSummary). Times are kept as
-// 32-bit offsets from the connection's opening and frames in 32 bits, with
-// the full values in a side table for the rare connection where they do
-// not fit (connSummary explains it); anything a few connections need goes
-// in a side table it indexes. Capture-scope rules
-// scan their groups linearly, sort with slices.Sort or sortTimes, and cite
-// only what they list.
+// one-pass process faults in fewer fresh pages (see connSummary). Times
+// are kept as 32-bit offsets from the connection's opening and frames in
+// 32 bits, with the full values in a side table for the rare connection
+// where they do not fit (connSummary explains it); anything a few
+// connections need goes in a side table it indexes. Capture-scope rules
+// scan their groups linearly, sort times with sortTimes when they come
+// nearly in order and radixSortTimes when not, and cite only what they
+// list.
 //
 // # Adding a rule
 //
