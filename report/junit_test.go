@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,7 +131,7 @@ func validateJUnit(data []byte) []string {
 				bad("unknown element <%s> in <%s>", name, parent)
 			case shape.parents == nil && parent != "":
 				bad("<%s> inside <%s>", name, parent)
-			case shape.parents != nil && !contains(shape.parents, parent):
+			case shape.parents != nil && !slices.Contains(shape.parents, parent):
 				bad("<%s> inside <%s>, want it in %v", name, parent, shape.parents)
 			}
 			attrs := map[string]string{}
@@ -216,15 +217,6 @@ func validateJUnit(data []byte) []string {
 		bad("testsuites says %d tests, %d failures; suites sum to %d, %d", rootTests, rootFailures, sumTests, sumFailures)
 	}
 	return problems
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 // TestJUnitValidatorCatchesViolations makes sure validateJUnit is not a
