@@ -113,19 +113,33 @@ func (b *headerBlock) add(p []byte) ref {
 // is kept with a copied field (see fieldRef).
 func (b *headerBlock) addField(name, value []byte, maxBytes, maxFields int, copy bool, kind fieldKind) bool {
 	b.anyField = true
-	if len(b.fields)+b.uncopiedFields >= maxFields || len(b.buf)+b.uncopiedBytes+len(name)+len(value) > maxBytes {
+	if !b.fits(name, value, maxBytes, maxFields) {
 		b.truncated = true
 		b.lastStored, b.lastCopied = false, false
 		return false
 	}
-	b.lastStored, b.lastCopied = true, copy
 	if !copy {
-		b.uncopiedFields++
-		b.uncopiedBytes += len(name) + len(value)
+		b.countField(name, value)
 		return true
 	}
+	b.lastStored, b.lastCopied = true, true
 	b.fields = append(b.fields, fieldRef{b.add(name), b.add(value), kind})
 	return true
+}
+
+// fits reports whether a field stays within both caps, counting the
+// fields and bytes stored without their text as if they were in buf.
+func (b *headerBlock) fits(name, value []byte, maxBytes, maxFields int) bool {
+	return len(b.fields)+b.uncopiedFields < maxFields && len(b.buf)+b.uncopiedBytes+len(name)+len(value) <= maxBytes
+}
+
+// countField is addField with copy false for a field that fits: it is
+// counted against both caps, its text not copied.
+func (b *headerBlock) countField(name, value []byte) {
+	b.anyField = true
+	b.lastStored, b.lastCopied = true, false
+	b.uncopiedFields++
+	b.uncopiedBytes += len(name) + len(value)
 }
 
 // addValue is addField, with DropHeaderFields, for a field interpret
