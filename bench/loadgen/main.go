@@ -2,9 +2,9 @@
 // captures: an HTTP server and a client that opens many short connections
 // (one request each, the server closing) and some keep-alive connections
 // with many requests and larger responses (or, for the keep-alive-heavy
-// capture, small responses to browser-like requests). It only ever talks to the
-// address it is given, which bench/record.sh places inside a private
-// network namespace.
+// capture, small responses to browser-like requests). It only ever talks
+// to the address it is given, which bench/record.sh places inside a
+// private network namespace.
 package main
 
 import (
@@ -119,6 +119,9 @@ func oneShot(addr string, size int) error {
 
 // browserHeaders follow the request line of a browser-like request: what
 // a browser sends for an image on a page it already has open.
+// httpflow's BenchmarkParseKeepAlive parses the same request
+// (loadgenRequest in httpflow/bench_test.go, which a main package cannot
+// share): change the two together.
 const browserHeaders = "Host: bench\r\n" +
 	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n" +
 	"Accept: image/avif,image/webp,*/*\r\n" +
