@@ -1,12 +1,11 @@
 package reassembly
 
 import (
-	"errors"
-	"io"
 	"os"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/capture/capturetest"
 )
 
 // BenchmarkAssembleFile measures reassembly alone on a real capture named
@@ -22,23 +21,14 @@ func BenchmarkAssembleFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dec := capture.NewDecoder()
 	var segs []capture.Segment
-	var seg capture.Segment
-	for {
-		p, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Log(err)
-			break
-		}
-		if dec.Decode(p, &seg) == capture.SkipNone {
-			s := seg
-			s.Payload = append([]byte(nil), seg.Payload...)
-			segs = append(segs, s)
-		}
+	_, err = capturetest.EachSegment(r, func(seg *capture.Segment) {
+		s := *seg
+		s.Payload = append([]byte(nil), seg.Payload...)
+		segs = append(segs, s)
+	})
+	if err != nil {
+		b.Log(err)
 	}
 	r.Close()
 	b.ReportAllocs()
