@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
-	"github.com/connscope/connscope/capture/capturetest"
 	ct "github.com/connscope/connscope/capture/capturetest"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -376,7 +375,7 @@ func benchPass(b *testing.B, pcap []byte, withHTTP bool) {
 		}
 		h := &benchHandler{http: withHTTP}
 		asm := reassembly.NewAssembler(reassembly.Config{}, h)
-		n, _ := capturetest.EachSegment(r, asm.Add) // an in-memory capture written just above
+		n, _ := ct.EachSegment(r, asm.Add) // an in-memory capture written just above
 		packets += n
 		asm.Flush()
 		if withHTTP && h.txns == 0 {
@@ -488,7 +487,7 @@ func BenchmarkRealCaptures(b *testing.B) {
 					}
 					h := &benchHandler{http: withHTTP}
 					asm := reassembly.NewAssembler(reassembly.Config{}, h)
-					n, _ := capturetest.EachSegment(r, asm.Add) // committed test captures, read whole
+					n, _ := ct.EachSegment(r, asm.Add) // committed test captures, read whole
 					packets += n
 					asm.Flush()
 				}
