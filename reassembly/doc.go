@@ -99,9 +99,9 @@
 // Close records each side's first FIN and RST, who closed first, half close
 // (one side sent FIN and the other kept sending new data), who reset, and
 // RSTWithUnreadData: the RST sender had been sent data it had not
-// acknowledged when it reset, not even in the RST's own ACK, the signature of an application closing a
-// socket with unread data (the kernel answers with RST instead of FIN, and
-// the peer may lose what it had not read).
+// acknowledged when it reset, not even in the RST's own ACK, the signature
+// of an application closing a socket with unread data (the kernel answers
+// with RST instead of FIN, and the peer may lose what it had not read).
 //
 // State and History use Zeek's vocabulary (scripts/base/protocols/conn/
 // main.zeek): State is conn_state (S0 attempt unanswered, S1 established
