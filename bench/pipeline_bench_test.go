@@ -48,6 +48,9 @@ func BenchmarkPipeline(b *testing.B) {
 		// transaction records recycled after Release
 		// (RecycleTransactions).
 		{"httpflow-nofields", throughHTTPWithoutFields},
+		// Not a parser: the least any HTTP/1.x parser must do (see
+		// floorConsumer), a reference for what httpflow adds beyond it.
+		{"httpflow-floor", throughHeaderScan},
 		{"diagnose", throughDiagnose},
 		{"analysis", fullAnalysis},
 	} {
@@ -112,6 +115,78 @@ func (nopConsumer) Gap(reassembly.Direction, int64, reassembly.Span)            
 func (nopConsumer) End(reassembly.Direction, reassembly.EndReason, reassembly.Span) {}
 func (nopConsumer) Opened(*reassembly.Connection) reassembly.StreamConsumer         { return nopConsumer{} }
 func (nopConsumer) Closed(*reassembly.Connection)                                   {}
+
+// floorConsumer is not a parser: it does the least that any HTTP/1.x
+// parser has to do on a keep-alive connection, as a floor to compare
+// httpflow with. It looks at every header byte once (bytes.Index for the
+// blank line, which any parser must find), reads the response's
+// Content-Length and skips that many body bytes, and counts the header
+// blocks it saw. It keeps no record, pairs nothing, times nothing, and
+// handles neither chunked bodies, nor header blocks split across
+// segments, nor anything malformed: on keepalive.pcap (one request per
+// segment, Content-Length responses) it counts every transaction, which
+// its txns/op shows. What httpflow-nofields costs over httpflow-floor is
+// the cost of being a parser: the records, the pairing, the timings and
+// the rules of RFC 9112.
+type floorConsumer struct {
+	remaining [2]int64 // body bytes still to skip, per direction
+	txns      *int
+}
+
+var (
+	blankLine     = []byte("\r\n\r\n")
+	contentLength = []byte("Content-Length: ")
+)
+
+func (f *floorConsumer) Data(d reassembly.Direction, data []byte, _ reassembly.Span) {
+	if d > reassembly.ServerToClient {
+		return
+	}
+	for len(data) > 0 {
+		if n := min(int64(len(data)), f.remaining[d]); n > 0 {
+			f.remaining[d] -= n
+			data = data[n:]
+			continue
+		}
+		end := bytes.Index(data, blankLine)
+		if end < 0 {
+			return
+		}
+		if d == reassembly.ServerToClient {
+			*f.txns++
+			if i := bytes.Index(data[:end], contentLength); i >= 0 {
+				var n int64
+				for _, c := range data[i+len(contentLength) : end] {
+					if c < '0' || c > '9' {
+						break
+					}
+					n = n*10 + int64(c-'0')
+				}
+				f.remaining[d] = n
+			}
+		}
+		data = data[end+len(blankLine):]
+	}
+}
+func (*floorConsumer) Gap(reassembly.Direction, int64, reassembly.Span)                {}
+func (*floorConsumer) End(reassembly.Direction, reassembly.EndReason, reassembly.Span) {}
+
+// floorHandler gives every connection its own floorConsumer.
+type floorHandler struct{ txns int }
+
+func (h *floorHandler) Opened(*reassembly.Connection) reassembly.StreamConsumer {
+	return &floorConsumer{txns: &h.txns}
+}
+func (*floorHandler) Closed(*reassembly.Connection) {}
+
+func throughHeaderScan(b *testing.B, name string) int64 {
+	h := &floorHandler{}
+	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
+	b.ReportMetric(float64(h.txns), "txns/op")
+	return n
+}
 
 func throughReassembly(b *testing.B, name string) int64 {
 	asm := reassembly.NewAssembler(reassembly.Config{}, nopConsumer{})
