@@ -77,9 +77,18 @@ func BenchmarkPipeline(b *testing.B) {
 // eachSegment reads and decodes the capture, giving every TCP segment to
 // fn, as analysis.Analyzer does (including its clamp of backward time).
 func eachSegment(b *testing.B, name string, fn func(*capture.Segment)) int64 {
-	r, err := capture.Open(name)
+	n, err := eachSegmentOf(name, fn)
 	if err != nil {
 		b.Fatal(err)
+	}
+	return n
+}
+
+// eachSegmentOf is eachSegment's loop, returning the packets read.
+func eachSegmentOf(name string, fn func(*capture.Segment)) (int64, error) {
+	r, err := capture.Open(name)
+	if err != nil {
+		return 0, err
 	}
 	defer r.Close()
 	dec := capture.NewDecoder()
@@ -89,7 +98,7 @@ func eachSegment(b *testing.B, name string, fn func(*capture.Segment)) int64 {
 		p, err := r.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				b.Fatal(err)
+				return 0, err
 			}
 			break
 		}
@@ -101,7 +110,7 @@ func eachSegment(b *testing.B, name string, fn func(*capture.Segment)) int64 {
 			fn(&seg)
 		}
 	}
-	return int64(dec.Stats().Packets)
+	return int64(dec.Stats().Packets), nil
 }
 
 func decodeOnly(b *testing.B, name string) int64 { return eachSegment(b, name, nil) }
@@ -321,4 +330,27 @@ func peakRSSKB() int64 {
 		}
 	}
 	return 0
+}
+
+// TestFloorCountsTransactions holds httpflow-floor to what it claims: on
+// keep-alive captures of Content-Length responses it sees every
+// transaction httpflow sees, so its cost is that of reading them all.
+func TestFloorCountsTransactions(t *testing.T) {
+	for _, name := range []string{"keepalive-reuse.pcap", "healthy-page-load.pcap", "serial-idle-gaps.pcap", "pipeline-get.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			path := "../testdata/captures/" + name
+			floor := &floorHandler{}
+			parsed := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, cfg: analysisHTTPConfig}
+			for _, h := range []reassembly.Handler{floor, parsed} {
+				asm := reassembly.NewAssembler(reassembly.Config{}, h)
+				if _, err := eachSegmentOf(path, asm.Add); err != nil {
+					t.Fatal(err)
+				}
+				asm.Flush()
+			}
+			if parsed.txns == 0 || floor.txns != parsed.txns {
+				t.Errorf("httpflow-floor saw %d transactions, httpflow %d", floor.txns, parsed.txns)
+			}
+		})
+	}
 }
