@@ -470,6 +470,9 @@ func TestFastPathsMatchGeneralPathsOnRepeatedBlocks(t *testing.T) {
 		if memo == nil || memo.credit <= blockMemoCredit {
 			t.Fatalf("%+v: six identical blocks did not replay the memo (%+v)", cfg, memo)
 		}
+		if n := p.streams[c2s].expressed; cfg.DropHeaderFields && n == 0 {
+			t.Fatalf("%+v: no request was taken by expressRequest", cfg)
+		}
 		p.Release()
 	}
 
@@ -559,6 +562,10 @@ func blockState(b *headerBlock) string {
 // one without, are fed the same exchanges and their blocks compared after
 // every Data call (a block stays as it ended until the next message).
 func TestBlockMemoLeavesTheBlockAsParsingDoes(t *testing.T) {
+	// expressRequest takes repeated requests without touching the block
+	// at all; this test is about the block replayBlock leaves.
+	expressPaths = false
+	defer func() { expressPaths = true }()
 	short := memoRequest("/s", memoBlock)
 	long := memoRequest("/"+strings.Repeat("t", 40), memoBlock)
 	interpreted := memoRequest("/i", "Content-Length: 0\r\nConnection: close, Keep-Alive\r\nKeep-Alive: timeout=3\r\nX: y\r\n\r\n")
@@ -595,5 +602,45 @@ func TestBlockMemoLeavesTheBlockAsParsingDoes(t *testing.T) {
 	}
 	if replays == 0 {
 		t.Fatal("no block was replayed: the comparison proves nothing")
+	}
+}
+
+// expressRequest gives what the general code gives for the requests it
+// takes, and leaves it the ones it must not take: other methods and
+// versions, HEAD, CONNECT, pipelined requests, blocks with the fields that
+// express leaves alone (Connection, Keep-Alive, Proxy-Connection) and with
+// those that make it step aside (Content-Length, Transfer-Encoding,
+// Expect, Upgrade), and start lines that leave the block no room under
+// the byte cap.
+func TestFastPathsMatchGeneralPathsOnExpressRequests(t *testing.T) {
+	kinds := "Connection: Keep-Alive, X-Opt\r\nKeep-Alive: timeout=5, max=7\r\nProxy-Connection: keep-alive\r\n" + memoBlock
+	req := func(line, blk string) []string { return []string{line + "\r\n" + blk} }
+	cases := map[string][][]string{
+		"methods": {req("GET /a HTTP/1.1", memoBlock), req("GET /b HTTP/1.1", memoBlock), req("PURGE /c HTTP/1.1", memoBlock),
+			req("HEAD /d HTTP/1.1", memoBlock), req("GET /e HTTP/1.0", memoBlock), req("CONNECT h:443 HTTP/1.1", memoBlock), req("GET /f HTTP/1.1", memoBlock)},
+		"interpreted kinds": {req("GET /a HTTP/1.1", kinds), req("GET /b HTTP/1.1", kinds), req("GET /c HTTP/1.1", kinds), req("GET /d HTTP/1.1", kinds)},
+		"bodies and tunnels": {req("POST /a HTTP/1.1", "Content-Length: 0\r\n"+memoBlock), req("POST /b HTTP/1.1", "Content-Length: 0\r\n"+memoBlock),
+			req("POST /c HTTP/1.1", "Content-Length: 0\r\n"+memoBlock), req("GET /d HTTP/1.1", "Expect: 100-continue\r\n"+memoBlock),
+			req("GET /e HTTP/1.1", "Expect: 100-continue\r\n"+memoBlock), req("GET /f HTTP/1.1", "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+			req("GET /g HTTP/1.1", "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n")},
+		"long start line": {req("GET /a HTTP/1.1", memoBlock), req("GET /b HTTP/1.1", memoBlock), req("GET /"+strings.Repeat("t", 200)+" HTTP/1.1", memoBlock), req("GET /c HTTP/1.1", memoBlock)},
+	}
+	for name, requests := range cases {
+		compareFastPaths(t, name, memoExchange(requests...), func() splitter { return whole })
+	}
+	// Pipelined: every request before the first response.
+	var ops []op
+	for i := range 5 {
+		ops = append(ops, cli(fmt.Sprintf("GET /%d HTTP/1.1\r\n%s", i, memoBlock)))
+	}
+	for range 5 {
+		ops = append(ops, srv("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	}
+	ops = append(ops, fin(c2s), fin(s2c))
+	compareFastPaths(t, "pipelined", ops, func() splitter { return whole })
+	p := run(testConn(), Config{DropHeaderFields: true}, ops, whole)
+	defer p.Release()
+	if p.streams[c2s].expressed == 0 {
+		t.Fatal("no pipelined request was taken by expressRequest: the comparison proves little")
 	}
 }
