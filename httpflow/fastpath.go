@@ -159,6 +159,11 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 		}
 	} else {
 		st, ok = parseStatusLine(content)
+		if ok {
+			if n := p.expressResponse(s, data, lf, st, at, off); n > 0 {
+				return n
+			}
+		}
 	}
 	if !ok {
 		return 0
@@ -306,9 +311,10 @@ type blockMemo struct {
 // header block it leaves with the one fieldLines leaves.
 var blockMemos = true
 
-// expressPaths switches expressRequest on. It leaves the headerBlock as
-// the previous message left it (nothing reads a block between messages,
-// and the next one resets it); tests that compare blocks turn it off.
+// expressPaths switches expressRequest and expressResponse on. They leave
+// the headerBlock as the previous message left it (nothing reads a block
+// between messages, and the next one resets it); tests that compare
+// blocks turn them off.
 var expressPaths = true
 
 // blockMemoMaxWire bounds the blocks remembered: a browser's request is
@@ -448,6 +454,149 @@ func (p *Conn) recordBlock(s *stream, data []byte, used, bufStart int) {
 			memo.bodiless = false
 		}
 	}
+}
+
+// expressResponse handles, in one step, the header block of a response
+// that a keep-alive server sends again and again: a final status line of
+// the usual form (lf is its LF in data, st its parts) answering the one
+// request waiting, header fields whose names the direction's nameMemo
+// knows at their places, among them one plain Content-Length, a few
+// Connection, Keep-Alive or Proxy-Connection fields and none of the other
+// fields interpret reads, and the blank line, all in data. It
+// returns the bytes of the block it consumed, leaving the body to feed,
+// or 0 when it left the response to the general code; it changes nothing
+// before it knows it takes the response.
+//
+// The result is what startLineRun, beginResponse, headerRun, fieldLines,
+// headerLine, endHeaders and closeBlock would have made of the same bytes
+// (see expressRequest for why fewer steps matter). Each field line passes
+// the tests fieldLines makes of it (a name it recognises, CRLF, the
+// caps), so the general code would have taken the same lines the same
+// way.
+func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at reassembly.Span, off int64) int {
+	if !expressPaths || !p.cfg.DropHeaderFields || s.last == nil || st.status < 200 || st.status == 204 || st.status == 304 ||
+		p.waiting() != 1 {
+		return 0
+	}
+	b := p.oldest()
+	if b.head || b.connect || !startedBefore(b, at.Frame) || !p.serverHadRequest(b, at.Frame) {
+		return 0
+	}
+	maxBytes, maxFields := p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders
+	// The caps count the start line's parts, then every field's name and
+	// value (see headerBlock.fits).
+	counted, fields := len(st.version)+len(st.reason), 0
+	// The fields interpret reads, in block order, for closeBlock's work;
+	// more than a few is unusual enough for the general code.
+	var interpreted [4]struct {
+		kind  fieldKind
+		value []byte
+	}
+	nInterpreted, clSeen := 0, false
+	pos := lf + 1
+	for k := 0; ; k++ {
+		line := data[pos:]
+		if len(line) >= 2 && line[0] == '\r' && line[1] == '\n' {
+			break
+		}
+		n, kind, known := s.names.match(k, line)
+		if !known {
+			return 0
+		}
+		end := bytes.IndexByte(line[n+1:], '\n')
+		if end < 0 {
+			return 0
+		}
+		end += n + 1
+		if end >= maxBytes || line[end-1] != '\r' {
+			return 0
+		}
+		value := line[n+1 : end-1]
+		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
+			value = value[1:]
+		}
+		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
+			value = value[:len(value)-1]
+		}
+		if fields >= maxFields || counted+n+len(value) > maxBytes {
+			return 0
+		}
+		counted += n + len(value)
+		fields++
+		switch kind {
+		case fieldOther:
+		case fieldContentLength, fieldConnection, fieldKeepAlive, fieldProxyConnection:
+			if kind == fieldContentLength {
+				if _, ok := parseDecimal(tempString(value)); !ok || clSeen {
+					return 0 // a list, a bad value, or a second field: anomalies
+				}
+				clSeen = true
+			}
+			if nInterpreted == len(interpreted) {
+				return 0
+			}
+			interpreted[nInterpreted].kind, interpreted[nInterpreted].value = kind, value
+			nInterpreted++
+		default:
+			return 0 // framing or tunnel fields: the general code decides
+		}
+		pos += end + 1
+	}
+	if !clSeen {
+		return 0
+	}
+	size := pos + 2
+
+	// startLineRun's bookkeeping for the line.
+	s.lineStart, s.lineOff, s.lineLen = at, off, int64(lf+1)
+	s.lineTrunc, s.lineSkip, s.lineMsg = false, false, nil
+	s.line = s.line[:0]
+
+	// beginResponse for the final response of the oldest request, and
+	// beginMessage.
+	m := &b.resp
+	newMessage(m, b.respTok[:])
+	b.t.Response = m
+	p.popPending()
+	s.final = true
+	m.Status = st.status
+	s.msg, s.box = m, b
+	m.FirstFrame, m.Start = at.Frame, at.Time
+	touch(m, at)
+	m.HeaderBytes, m.WireBytes = int64(size), int64(size)
+
+	// closeBlock, with DropHeaderFields: the last message's strings when
+	// they are the same (they are the interned ones, or the slab's).
+	if last := s.last; string(st.version) == last.Version {
+		m.Version = last.Version
+	} else {
+		m.Version = p.internedOrKept(st.version, internVersion)
+	}
+	if last := s.last; string(st.reason) == last.Reason {
+		m.Reason = last.Reason
+	} else {
+		m.Reason = p.internedOrKept(st.reason, internReason)
+	}
+	s.fi.reset()
+	for _, f := range interpreted[:nInterpreted] {
+		interpretKind(m, &s.fi, f.kind, tempString(f.value), &p.mem)
+	}
+	cl := s.fi.cl
+	m.DeclaredLength = cl
+	s.blkOpen = false
+
+	// endHeaders: a Content-Length body.
+	m.Framing = FramingContentLength
+	b.respHeaders = true
+	s.pos = off + int64(size)
+	if cl == 0 {
+		p.finish(s)
+	} else {
+		s.remaining = cl
+		s.st = stBodyLength
+	}
+	s.expressed++
+	return size
 }
 
 // expressRequest handles, in one step, a request that a keep-alive client

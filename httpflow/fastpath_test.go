@@ -644,3 +644,71 @@ func TestFastPathsMatchGeneralPathsOnExpressRequests(t *testing.T) {
 		t.Fatal("no pipelined request was taken by expressRequest: the comparison proves little")
 	}
 }
+
+// expressResponse gives what the general code gives for the responses it
+// takes, and leaves it the ones it must not take: interim and final
+// answers of every kind that frames its body otherwise (HEAD, 204, 304,
+// 101, CONNECT, chunked, close-delimited), pipelined answers, answers with
+// no request, Content-Length lists, repeats and bad values, fields in
+// another order or that the name memo does not know, and the caps.
+func TestFastPathsMatchGeneralPathsOnExpressResponses(t *testing.T) {
+	const usual = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: Thu, 26 Nov 2026 03:15:50 GMT\r\nContent-Type: text/plain\r\n\r\nok"
+	get := func(target string) op { return cli("GET " + target + " HTTP/1.1\r\n" + memoBlock) }
+	exchange := func(responses ...string) []op {
+		var ops []op
+		for i, r := range responses {
+			ops = append(ops, get(fmt.Sprintf("/%d", i)), srv(r))
+		}
+		return append(ops, fin(c2s), fin(s2c))
+	}
+	others := map[string]string{
+		"other reason":        "HTTP/1.1 200 Fine\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"HTTP/1.0":            "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"404":                 "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nno",
+		"no reason":           "HTTP/1.1 200\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"empty body":          "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: x\r\nContent-Type: text/plain\r\n\r\n",
+		"connection options":  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: Keep-Alive, X-A\r\nKeep-Alive: timeout=5, max=9\r\n\r\nok",
+		"close":               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: x\r\nConnection: close\r\n\r\nok",
+		"proxy-connection":    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nProxy-Connection: keep-alive\r\nContent-Type: text/plain\r\n\r\nok",
+		"204":                 "HTTP/1.1 204 No Content\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\n",
+		"304":                 "HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\n",
+		"interim then final":  "HTTP/1.1 100 Continue\r\n\r\n" + usual,
+		"chunked":             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nDate: x\r\nContent-Type: text/plain\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"chunked and length":  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"no length":           "HTTP/1.1 200 OK\r\nDate: x\r\nContent-Type: text/plain\r\nX: y\r\n\r\nok",
+		"length list":         "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"bad length":          "HTTP/1.1 200 OK\r\nContent-Length: +2\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"two lengths":         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok",
+		"fields reordered":    "HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok",
+		"one more field":      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\nX-More: 1\r\n\r\nok",
+		"bare LF":             "HTTP/1.1 200 OK\r\nContent-Length: 2\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"obs-fold":            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: x\r\n  folded\r\nContent-Type: text/plain\r\n\r\nok",
+		"padded values":       "HTTP/1.1 200 OK\r\nContent-Length: \t 2 \r\nDate:x\r\nContent-Type:  text/plain\t\r\n\r\nok",
+		"long value":          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: " + strings.Repeat("d", 150) + "\r\nContent-Type: text/plain\r\n\r\nok",
+		"body in two pieces":  "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nDate: x\r\nContent-Type: text/plain\r\n\r\nok",
+		"upgrade":             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+		"many interpreted":    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: a\r\nConnection: b\r\nConnection: c\r\nConnection: d\r\n\r\nok",
+		"block without blank": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n",
+	}
+	for name, other := range others {
+		ops := exchange(usual, usual, usual, other, usual, other, other, usual)
+		if name == "body in two pieces" {
+			ops = append(ops[:len(ops)-2], srv("ok"), fin(c2s), fin(s2c))
+		}
+		compareFastPaths(t, name, ops, func() splitter { return whole })
+	}
+	// HEAD and CONNECT requests, a pipelined pair, and a response that
+	// answers no request.
+	ops := exchange(usual, usual, usual)
+	ops = ops[:len(ops)-2]
+	ops = append(ops, cli("HEAD /h HTTP/1.1\r\n"+memoBlock), srv(strings.TrimSuffix(usual, "ok")),
+		get("/p1"), get("/p2"), srv(usual), srv(usual), srv(usual),
+		cli("CONNECT h:443 HTTP/1.1\r\n"+memoBlock), srv(usual), fin(c2s), fin(s2c))
+	compareFastPaths(t, "head, pipelined, unanswered, connect", ops, func() splitter { return whole })
+
+	p := run(testConn(), Config{DropHeaderFields: true}, exchange(usual, usual, usual, usual), whole)
+	defer p.Release()
+	if p.streams[s2c].expressed == 0 {
+		t.Fatal("no response was taken by expressResponse: the comparisons prove little")
+	}
+}

@@ -70,7 +70,7 @@ type stream struct {
 	mayTunnel   bool     // client: after CONNECT or Upgrade, non-HTTP bytes are tunnel bytes
 	tunnelAfter bool     // client: becomes a tunnel when the current message ends
 
-	expressed int // requests taken whole by expressRequest (tests read it)
+	expressed int // messages taken by expressRequest or expressResponse (tests read it)
 
 	total   int64 // bytes delivered
 	skipped int64 // bytes that belonged to no message (tunnel, junk, lost sync)
