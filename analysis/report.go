@@ -402,3 +402,22 @@ func detachHeaders(hs []httpflow.Header) []httpflow.Header {
 	}
 	return out
 }
+
+// HowClosed says in a few words how the connection ended and which side
+// acted: "open", "fin by client", "rst by server", or, when one side
+// closed with a FIN and the other then reset (a client answering a
+// server's FIN with a RST, say), both: "fin by server, rst by client".
+// Close, ClosedFirstBy and RSTBy hold the same facts field by field.
+func (c *ConnReport) HowClosed() string {
+	if c.Close == "rst" && c.RSTBy != "" && c.ClosedFirstBy != "" && c.RSTBy != c.ClosedFirstBy {
+		return "fin by " + c.ClosedFirstBy + ", rst by " + c.RSTBy
+	}
+	by := c.ClosedFirstBy
+	if c.Close == "rst" && c.RSTBy != "" {
+		by = c.RSTBy
+	}
+	if by == "" {
+		return c.Close
+	}
+	return c.Close + " by " + by
+}

@@ -288,3 +288,17 @@ func TestHTMLSegmentBudget(t *testing.T) {
 		t.Errorf("segments drawn %v, cut %v; want [16 4 0] and [0 7 6]", got, cut)
 	}
 }
+
+// TestHTMLCloseNamesTheResetter: the connection table says who reset the
+// connection when it is not the side that closed first.
+func TestHTMLCloseNamesTheResetter(t *testing.T) {
+	r := fixtureReport()
+	r.Connections[1].ClosedFirstBy, r.Connections[1].RSTBy = "server", "client"
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "<td>fin by server, rst by client</td>"; !strings.Contains(b.String(), want) {
+		t.Errorf("page lacks %q", want)
+	}
+}

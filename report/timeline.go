@@ -239,9 +239,13 @@ func (tl *timeline) write(w *bufio.Writer, st Styler, input string) {
 	if c.IRTTMS != nil {
 		facts = append(facts, "iRTT "+fmtMS(float64(*c.IRTTMS)))
 	}
-	if c.ClosedFirstBy != "" {
+	switch {
+	case c.Close == "rst" && c.RSTBy != "" && c.ClosedFirstBy != "" && c.RSTBy != c.ClosedFirstBy:
+		// The first closer sent a FIN; the peer then reset.
+		facts = append(facts, "closed first by "+clean(c.ClosedFirstBy)+" (fin), reset by "+clean(c.RSTBy))
+	case c.ClosedFirstBy != "":
 		facts = append(facts, "closed first by "+clean(c.ClosedFirstBy)+" ("+clean(c.Close)+")")
-	} else {
+	default:
 		facts = append(facts, "close "+clean(c.Close))
 	}
 	if c.RolesInferred {

@@ -76,3 +76,19 @@ func TestTimelineWithoutSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineNamesTheResetter: a server's FIN answered by the client's
+// RST is "closed first by server (fin), reset by client", not "closed
+// first by server (rst)".
+func TestTimelineNamesTheResetter(t *testing.T) {
+	r := fixtureReport()
+	c := r.Connections[1]
+	c.ClosedFirstBy, c.RSTBy = "server", "client"
+	var b bytes.Buffer
+	if err := WriteTimeline(&b, r, c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "closed first by server (fin), reset by client"; !strings.Contains(b.String(), want) {
+		t.Errorf("timeline lacks %q:\n%s", want, b.String())
+	}
+}

@@ -3,8 +3,11 @@ package cli
 import (
 	"encoding/json"
 	"encoding/xml"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/connscope/connscope/analysis"
 )
 
 func TestEveryFormatRenders(t *testing.T) {
@@ -89,5 +92,18 @@ func TestLiveFlagsNeedInterface(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, nil, "analyze", "-i", "lo", "-r", rstDown); code != ExitUsage {
 		t.Errorf("-i with -r: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// TestCloseColumnNamesTheResetter: when the server closes with a FIN and
+// the client answers with a RST, the CLOSE column must not say "rst by
+// server" (the server sent no RST).
+func TestCloseColumnNamesTheResetter(t *testing.T) {
+	in := &analysis.InputReport{}
+	c := &analysis.ConnReport{State: "RSTO", Close: "rst", ClosedFirstBy: "server", RSTBy: "client"}
+	row := connRow(c, in)
+	closeCell := row[slices.Index(connHeader, "CLOSE")]
+	if closeCell != "fin by server, rst by client" {
+		t.Errorf("CLOSE cell = %q, want %q", closeCell, "fin by server, rst by client")
 	}
 }

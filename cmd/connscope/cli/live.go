@@ -153,12 +153,8 @@ func (l *liveText) Connection(c *analysis.ConnReport, txns []*analysis.TxnReport
 	if l.start == 0 {
 		l.start = c.Start
 	}
-	closing := c.Close
-	if c.ClosedFirstBy != "" {
-		closing += " by " + c.ClosedFirstBy
-	}
 	fmt.Fprintf(l.w, "%s conn %d %s → %s %s, %s, %d %s, %s/%s\n",
-		l.p.dim.Sprintf("[%s]", c.End), c.ID, c.Client, c.Server, c.State, closing,
+		l.p.dim.Sprintf("[%s]", c.End), c.ID, c.Client, c.Server, c.State, c.HowClosed(),
 		len(txns), plural(len(txns), "transaction", "transactions"),
 		byteSize(c.Bytes.ClientToServer), byteSize(c.Bytes.ServerToClient))
 	for _, t := range txns {

@@ -307,15 +307,11 @@ func connRow(c *analysis.ConnReport, in *analysis.InputReport) []string {
 	if c.RolesInferred {
 		client += "?"
 	}
-	closeStr := c.Close
-	if c.ClosedFirstBy != "" {
-		closeStr += " by " + c.ClosedFirstBy
-	}
 	return []string{
 		"  " + strconv.Itoa(c.ID), client, c.Server, "+" + seconds(float64(c.Start-in.Start)/1e6), millis(float64(c.DurationMS)),
 		fmt.Sprintf("%d/%d", c.Packets.ClientToServer, c.Packets.ServerToClient),
 		byteSize(c.Bytes.ClientToServer) + "/" + byteSize(c.Bytes.ServerToClient),
-		irtt, c.State, closeStr, strconv.Itoa(c.Retransmissions), strconv.Itoa(c.LostSegments), c.App, strconv.Itoa(c.TransactionCount),
+		irtt, c.State, c.HowClosed(), strconv.Itoa(c.Retransmissions), strconv.Itoa(c.LostSegments), c.App, strconv.Itoa(c.TransactionCount),
 	}
 }
 
