@@ -483,6 +483,9 @@ func checkGzipDamage(t *testing.T, path string, pkts []capture.Packet, err error
 	if len(pkts) == 0 || len(pkts) >= 200 {
 		t.Errorf("%d packets before the damage, want some but not all 200", len(pkts))
 	}
+	if !ce.Compressed || !strings.Contains(err.Error(), "of the decompressed data") {
+		t.Errorf("error %v does not say its offset counts decompressed bytes", err)
+	}
 	if ce.File != path || ce.Frame != uint64(len(pkts)+1) || ce.Offset != int64(24+len(pkts)*goodRecordLen) {
 		t.Errorf("error %v: want file %s, frame %d, offset %d", err, path, len(pkts)+1, 24+len(pkts)*goodRecordLen)
 	}

@@ -29,20 +29,35 @@ var (
 // Frame is the number the damaged packet would have had (0 when the damage is
 // in a file or section header, before any packet); Offset is the byte offset
 // in the decompressed input of the header, record or block that is damaged.
+// Compressed is set for a gzip-compressed input, whose offsets count
+// decompressed bytes and so can lie beyond the size of the file itself.
 type Error struct {
-	File   string
-	Frame  uint64
-	Offset int64
-	Err    error
+	File       string
+	Frame      uint64
+	Offset     int64
+	Compressed bool
+	Err        error
 }
 
 // Error formats as "FILE: frame N at byte offset X: what", or
-// "FILE: at byte offset X: what" when no frame is involved.
+// "FILE: at byte offset X: what" when no frame is involved; for a
+// compressed input the offset reads "byte offset X of the decompressed
+// data".
 func (e *Error) Error() string {
-	if e.Frame == 0 {
-		return fmt.Sprintf("%s: at byte offset %d: %v", e.File, e.Offset, e.Err)
+	return where(e.File, e.Frame, e.Offset, e.Compressed) + fmt.Sprint(e.Err)
+}
+
+// where formats the place an error or warning concerns, up to and
+// including the colon that precedes what is wrong.
+func where(file string, frame uint64, offset int64, compressed bool) string {
+	of := ""
+	if compressed {
+		of = " of the decompressed data"
 	}
-	return fmt.Sprintf("%s: frame %d at byte offset %d: %v", e.File, e.Frame, e.Offset, e.Err)
+	if frame == 0 {
+		return fmt.Sprintf("%s: at byte offset %d%s: ", file, offset, of)
+	}
+	return fmt.Sprintf("%s: frame %d at byte offset %d%s: ", file, frame, offset, of)
 }
 
 // Unwrap returns the underlying cause, so errors.Is(err, ErrTruncated) works.
@@ -73,19 +88,17 @@ const (
 
 // Warning is a non-fatal oddity found while reading: where it is and what.
 type Warning struct {
-	File   string
-	Frame  uint64 // 0 when it concerns a header rather than a packet
-	Offset int64
-	Kind   WarningKind
-	Detail string
+	File       string
+	Frame      uint64 // 0 when it concerns a header rather than a packet
+	Offset     int64
+	Compressed bool // Offset counts decompressed bytes (see Error)
+	Kind       WarningKind
+	Detail     string
 }
 
 // String formats like Error: "FILE: frame N at byte offset X: kind: detail".
 func (w Warning) String() string {
-	if w.Frame == 0 {
-		return fmt.Sprintf("%s: at byte offset %d: %s: %s", w.File, w.Offset, w.Kind, w.Detail)
-	}
-	return fmt.Sprintf("%s: frame %d at byte offset %d: %s: %s", w.File, w.Frame, w.Offset, w.Kind, w.Detail)
+	return where(w.File, w.Frame, w.Offset, w.Compressed) + string(w.Kind) + ": " + w.Detail
 }
 
 // MaxWarnings is how many warnings a Reader keeps; later ones are only

@@ -244,12 +244,12 @@ func (r *Reader) WarningCount() int { return r.warnCount }
 func (r *Reader) warn(frame uint64, offset int64, kind WarningKind, detail func() string) {
 	r.warnCount++
 	if len(r.warnings) < MaxWarnings {
-		r.warnings = append(r.warnings, Warning{File: r.name, Frame: frame, Offset: offset, Kind: kind, Detail: detail()})
+		r.warnings = append(r.warnings, Warning{File: r.name, Frame: frame, Offset: offset, Compressed: r.gz != nil, Kind: kind, Detail: detail()})
 	}
 }
 
 func (r *Reader) errAt(frame uint64, offset int64, err error) *Error {
-	return &Error{File: r.name, Frame: frame, Offset: offset, Err: err}
+	return &Error{File: r.name, Frame: frame, Offset: offset, Compressed: r.gz != nil, Err: err}
 }
 
 // bufferSizeFor returns readBufferSize, or less for an in-memory input that

@@ -383,6 +383,24 @@ func TestErrorFormat(t *testing.T) {
 	}
 }
 
+// TestCompressedErrorSaysDecompressed: in a gzip-compressed input, offsets
+// count decompressed bytes, which can lie beyond the file's own size; the
+// message says which bytes it counts.
+func TestCompressedErrorSaysDecompressed(t *testing.T) {
+	e := &capture.Error{File: "x.pcap.gz", Frame: 7, Offset: 1234, Compressed: true, Err: capture.ErrTruncated}
+	if want := "x.pcap.gz: frame 7 at byte offset 1234 of the decompressed data: capture file cut short"; e.Error() != want {
+		t.Errorf("%q, want %q", e.Error(), want)
+	}
+	e.Frame = 0
+	if want := "x.pcap.gz: at byte offset 1234 of the decompressed data: capture file cut short"; e.Error() != want {
+		t.Errorf("%q, want %q", e.Error(), want)
+	}
+	w := capture.Warning{File: "x.pcap.gz", Frame: 3, Offset: 99, Compressed: true, Kind: capture.WarnTimeBackwards, Detail: "d"}
+	if want := "x.pcap.gz: frame 3 at byte offset 99 of the decompressed data: time_backwards: d"; w.String() != want {
+		t.Errorf("%q, want %q", w.String(), want)
+	}
+}
+
 func TestOpenMissingFile(t *testing.T) {
 	_, err := capture.Open(filepath.Join(t.TempDir(), "nope.pcap"))
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope.pcap") {
