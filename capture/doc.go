@@ -108,8 +108,9 @@
 // the byte offset (in the decompressed input, and the message then says "of
 // the decompressed data") of the damaged header, record or block, wrapping
 // ErrNotCapture, ErrUnsupportedVersion, ErrTruncated, ErrTooLarge or
-// ErrCorrupt (test with errors.Is). The packets before the damage are
-// returned first, and after the error Next returns io.EOF.
+// ErrCorrupt (test with errors.Is). A directory is refused by Open with
+// ErrNotCapture. The packets before the damage are returned first, and
+// after the error Next returns io.EOF.
 // Lengths are checked before anything is allocated: a record over
 // MaxPacketLength (256 KiB) or a block over MaxBlockLength (16 MiB) is
 // refused, so a hostile file cannot make the Reader allocate more than that.

@@ -76,6 +76,10 @@ func Open(name string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: it is a directory", name, ErrNotCapture)
+	}
 	r, err := newReader(f, name, f)
 	if err != nil {
 		f.Close()

@@ -383,6 +383,20 @@ func TestErrorFormat(t *testing.T) {
 	}
 }
 
+// TestOpenDirectory: a directory is not a capture, and the error says so
+// in words, naming it once, without a byte offset or the system call's
+// "read DIR: is a directory".
+func TestOpenDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := capture.Open(dir)
+	if !errors.Is(err, capture.ErrNotCapture) {
+		t.Fatalf("err = %v, want one wrapping ErrNotCapture", err)
+	}
+	if want := dir + ": not a pcap or pcapng capture: it is a directory"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+}
+
 // TestCompressedErrorSaysDecompressed: in a gzip-compressed input, offsets
 // count decompressed bytes, which can lie beyond the file's own size; the
 // message says which bytes it counts.
