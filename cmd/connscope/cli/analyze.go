@@ -334,7 +334,9 @@ func analyzeInput(a *analysis.Analyzer, name string, stdin io.Reader, progress *
 	var r *capture.Reader
 	var err error
 	if name == "-" {
-		r, err = capture.NewReader(stdin, "-")
+		// The report lists the input as "-", as it was given; errors and
+		// warnings say what it is.
+		r, err = capture.NewReader(stdin, "standard input")
 	} else {
 		r, err = capture.Open(name)
 	}

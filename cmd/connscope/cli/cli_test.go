@@ -243,6 +243,22 @@ func TestStdinMatchesFile(t *testing.T) {
 	}
 }
 
+// TestDamagedStdinSaysStandardInput: an error in standard input names it
+// in words, not as "-: frame N ...", which reads like a stray dash.
+func TestDamagedStdinSaysStandardInput(t *testing.T) {
+	data, err := os.ReadFile(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, data[:len(data)-100], "analyze", "-")
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d", code, ExitFailure)
+	}
+	if !strings.Contains(stderr, "connscope: standard input: frame ") {
+		t.Errorf("error %q should name standard input and the frame", stderr)
+	}
+}
+
 func TestSeveralInputsHaveUniqueIDs(t *testing.T) {
 	out, _, code := runCLI(t, nil, "analyze", "--format", "json", keepAlive, "-r", rstDown)
 	if code != ExitOK {
