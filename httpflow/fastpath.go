@@ -197,7 +197,7 @@ func usualRequestLine(line []byte) (r requestLine, ok bool) {
 	if sp == 0 || sp == len(line) || line[sp] != ' ' {
 		return r, false
 	}
-	end := sp + 1
+	end := sp + 1 + targetRun(line[sp+1:])
 	for end < len(line) && !badTargetByte[line[end]] {
 		end++
 	}
@@ -209,6 +209,27 @@ func usualRequestLine(line []byte) (r requestLine, ok bool) {
 		return r, false
 	}
 	return requestLine{method: line[:sp], target: line[sp+1 : end], version: version}, true
+}
+
+// targetRun returns how many leading bytes of b, a multiple of 8, hold
+// no byte that badTargetByte marks, testing eight bytes at a time: a
+// browser's target is tens of bytes, and the byte loop after it finishes
+// the run from the first word that may hold a bad byte. It is
+// conservative: a word with an HTAB (allowed) stops it too.
+func targetRun(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	for ; n+8 <= len(b); n += 8 {
+		w := binary.LittleEndian.Uint64(b[n:])
+		// A byte below 0x21 (controls and SP), or equal to 0x7f (DEL):
+		// the classic "has a byte less than" and "has a zero byte" tests,
+		// exact for bytes below 0x80 and never set by those above.
+		del := w ^ 0x7f7f7f7f7f7f7f7f
+		if (w-ones*0x21)&^w&highs != 0 || (del-ones)&^del&highs != 0 {
+			break
+		}
+	}
+	return n
 }
 
 // nameMemo remembers the field names of a direction's last header block,
@@ -486,13 +507,16 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at
 	// The caps count the start line's parts, then every field's name and
 	// value (see headerBlock.fits).
 	counted, fields := len(st.version)+len(st.reason), 0
-	// The fields interpret reads, in block order, for closeBlock's work;
-	// more than a few is unusual enough for the general code.
+	// The Connection, Keep-Alive and Proxy-Connection fields, in block
+	// order, for interpretKind as closeBlock would call it (more than a
+	// few is unusual enough for the general code); the Content-Length
+	// field is read here.
 	var interpreted [4]struct {
 		kind  fieldKind
 		value []byte
 	}
 	nInterpreted, clSeen := 0, false
+	var cl int64
 	pos := lf + 1
 	for k := 0; ; k++ {
 		line := data[pos:]
@@ -525,13 +549,13 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at
 		fields++
 		switch kind {
 		case fieldOther:
-		case fieldContentLength, fieldConnection, fieldKeepAlive, fieldProxyConnection:
-			if kind == fieldContentLength {
-				if _, ok := parseDecimal(tempString(value)); !ok || clSeen {
-					return 0 // a list, a bad value, or a second field: anomalies
-				}
-				clSeen = true
+		case fieldContentLength:
+			v, ok := parseDecimal(tempString(value))
+			if !ok || clSeen {
+				return 0 // a list, a bad value, or a second field: anomalies
 			}
+			cl, clSeen = v, true // what contentLength makes of it
+		case fieldConnection, fieldKeepAlive, fieldProxyConnection:
 			if nInterpreted == len(interpreted) {
 				return 0
 			}
@@ -577,11 +601,12 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at
 	} else {
 		m.Reason = p.internedOrKept(st.reason, internReason)
 	}
-	s.fi.reset()
+	// A single plain Content-Length is what contentLength would have
+	// made of it; the fields before or after it read other state.
+	s.fi = framingInfo{clSeen: true, cl: cl}
 	for _, f := range interpreted[:nInterpreted] {
 		interpretKind(m, &s.fi, f.kind, tempString(f.value), &p.mem)
 	}
-	cl := s.fi.cl
 	m.DeclaredLength = cl
 	s.blkOpen = false
 

@@ -342,6 +342,30 @@ func TestFastPathsMatchGeneralPathsOnMutations(t *testing.T) {
 
 // usualRequestLine agrees with parseRequestLine on every line it accepts,
 // and accepts the usual ones.
+// usualRequestLineByBytes is usualRequestLine without targetRun: the
+// target scanned one byte at a time, as it was before.
+func usualRequestLineByBytes(line []byte) (r requestLine, ok bool) {
+	sp := 0
+	for sp < len(line) && tchar[line[sp]] {
+		sp++
+	}
+	if sp == 0 || sp == len(line) || line[sp] != ' ' {
+		return r, false
+	}
+	end := sp + 1
+	for end < len(line) && !badTargetByte[line[end]] {
+		end++
+	}
+	if end == sp+1 || len(line)-end != len(" HTTP/1.1") || line[end] != ' ' {
+		return r, false
+	}
+	version := line[end+1:]
+	if major, _, ok := httpVersion(version); !ok || major != 1 {
+		return r, false
+	}
+	return requestLine{method: line[:sp], target: line[sp+1 : end], version: version}, true
+}
+
 func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 	lines := []string{
 		"GET / HTTP/1.1", "GET /img/1.png?size=100 HTTP/1.0", "OPTIONS * HTTP/1.1", "X-Y /\x80 HTTP/1.1",
@@ -357,9 +381,23 @@ func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 		}
 		lines = append(lines, string(b))
 	}
+	// Targets long enough for targetRun's words, with a byte at every
+	// place of them set to each value.
+	for _, target := range []string{"/img/733.png?size=1600", "/" + strings.Repeat("abcdefg", 9)} {
+		for i := 1; i < len(target); i++ {
+			for c := range 256 {
+				b := []byte("GET " + target + " HTTP/1.1")
+				b[4+i] = byte(c)
+				lines = append(lines, string(b))
+			}
+		}
+	}
 	accepted := 0
 	for _, l := range lines {
 		got, ok := usualRequestLine([]byte(l))
+		if want, wok := usualRequestLineByBytes([]byte(l)); ok != wok || string(got.target) != string(want.target) {
+			t.Errorf("usualRequestLine(%q) = %q, %v; the byte loop alone says %q, %v", l, got.target, ok, want.target, wok)
+		}
 		if !ok {
 			continue
 		}
