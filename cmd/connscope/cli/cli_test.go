@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -336,5 +337,30 @@ func TestTableKeepsEscapesVisible(t *testing.T) {
 	got := txnRequestCell("GET", "/\x9b"+strings.Repeat("a", 80))
 	if strings.ContainsRune(got, '\uFFFD') || !strings.Contains(got, `\x9b`) {
 		t.Errorf("request cell %q should show the invalid byte as \\x9b", got)
+	}
+}
+
+// TestAnalyzeHelpNamesValues: every flag that takes a value shows a
+// placeholder that says what to give (the names README.md uses), never
+// pflag's type name ("string", "duration") or a phrase lifted from the
+// text, and no stray backquote.
+func TestAnalyzeHelpNamesValues(t *testing.T) {
+	out, _, code := runCLI(t, nil, "analyze", "--help")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"--bpf-file FILE ", "--color WHEN ", "--progress WHEN ", "--show LIST ",
+		"--duration D ", "--idle-timeout D ", "--format FORMAT ", "--conn ID ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("analyze --help lacks %q", want)
+		}
+	}
+	typeName := regexp.MustCompile(`--[a-z-]+ (string|strings|stringArray|duration|int|uint64) `)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "`") || typeName.MatchString(line) {
+			t.Errorf("help line shows a type name or a backquote: %q", line)
+		}
 	}
 }
