@@ -364,3 +364,21 @@ func TestAnalyzeHelpNamesValues(t *testing.T) {
 		}
 	}
 }
+
+// TestConnNotListedSaysSo: --conn on a connection that exists but was left
+// out of the listing by --max-listed-conns says so and names the flag,
+// rather than "no such connection".
+func TestConnNotListedSaysSo(t *testing.T) {
+	capturePath := filepath.Join("..", "..", "..", "testdata", "captures", "parallel-6.pcap")
+	_, stderr, code := runCLI(t, nil, "analyze", "--max-listed-conns", "1", "--conn", "3", capturePath)
+	if code != ExitUsage {
+		t.Errorf("exit %d, want %d", code, ExitUsage)
+	}
+	if !strings.Contains(stderr, "connection 3 is not listed") || !strings.Contains(stderr, "--max-listed-conns") {
+		t.Errorf("error %q should say connection 3 exists but is not listed, and name --max-listed-conns", stderr)
+	}
+	_, stderr, _ = runCLI(t, nil, "analyze", "--conn", "7", capturePath)
+	if !strings.Contains(stderr, "no such connection (the report has 6)") {
+		t.Errorf("error %q should say there is no connection 7 among 6", stderr)
+	}
+}

@@ -62,7 +62,17 @@ func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules 
 				return err
 			}
 			if !found {
-				return usagef("analyze: --conn %d: no such connection (the report has %d)", f.conn, r.ConnectionCount())
+				// Connection IDs run from 1 over every input; those past
+				// --max-listed-conns exist but were not listed.
+				total := 0
+				for _, in := range r.Inputs {
+					total += in.Connections
+				}
+				if f.conn >= 1 && f.conn <= total {
+					return usagef("analyze: --conn %d: connection %d is not listed: the report lists %d of its %d connections (raise --max-listed-conns)",
+						f.conn, f.conn, r.ConnectionCount(), total)
+				}
+				return usagef("analyze: --conn %d: no such connection (the report has %d)", f.conn, total)
 			}
 			return report.WriteTimeline(w, r, f.conn, p)
 		}
