@@ -63,12 +63,26 @@ func Run(args []string, stdio IO) int {
 		}
 		return ec.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(stdio.Stderr, "connscope: %v\nRun 'connscope --help' for usage.\n", ue.msg)
+		fmt.Fprintf(stdio.Stderr, "connscope: %v\nRun '%s' for usage.\n", ue.msg, helpCommand(args))
 		return ExitUsage
 	default:
 		fmt.Fprintf(stdio.Stderr, "connscope: %v\n", err)
 		return ExitFailure
 	}
+}
+
+// helpCommand is the help that lists what a usage error in args is about:
+// the command's own (its flags), or the top level's for anything else.
+func helpCommand(args []string) string {
+	if len(args) > 0 {
+		switch args[0] {
+		case "analyze", "analyse":
+			return "connscope analyze --help"
+		case "rules", "explain":
+			return "connscope " + args[0] + " --help"
+		}
+	}
+	return "connscope --help"
 }
 
 // exitCodeError carries a specific exit code (and maybe a message).

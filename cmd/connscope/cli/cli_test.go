@@ -382,3 +382,24 @@ func TestConnNotListedSaysSo(t *testing.T) {
 		t.Errorf("error %q should say there is no connection 7 among 6", stderr)
 	}
 }
+
+// TestUsageErrorPointsAtTheCommandsHelp: a mistake in a command's flags
+// points at that command's --help, which lists them, not the top-level
+// help, which does not.
+func TestUsageErrorPointsAtTheCommandsHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", "--bogus", keepAlive}, "Run 'connscope analyze --help' for usage."},
+		{[]string{"analyse", "--format", "yaml", keepAlive}, "Run 'connscope analyze --help' for usage."},
+		{[]string{"rules", "--bogus"}, "Run 'connscope rules --help' for usage."},
+		{[]string{"explain"}, "Run 'connscope explain --help' for usage."},
+		{[]string{"frobnicate"}, "Run 'connscope --help' for usage."},
+	} {
+		_, stderr, code := runCLI(t, nil, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, ExitUsage, tc.want)
+		}
+	}
+}
