@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // Limits on what a Reader accepts. Lengths above them come from damaged or
@@ -182,7 +183,8 @@ func (r *Reader) Next() (*Packet, error) {
 	}
 	if r.haveLastTime && p.Time < r.lastTime {
 		r.warn(p.Frame, p.Offset, WarnTimeBackwards, func() string {
-			return fmt.Sprintf("time %d ns is %d ns before the previous packet's", p.Time, r.lastTime-p.Time)
+			return fmt.Sprintf("stamped %s, %v before the previous packet",
+				time.Unix(0, p.Time).UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), time.Duration(r.lastTime-p.Time))
 		})
 	}
 	r.lastTime, r.haveLastTime = p.Time, true
