@@ -144,11 +144,15 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more were counted in the totals and diagnosed but not listed",
 			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), l.txnsUnlisted))
 	}
-	if l.timeClamped > 0 {
-		out = append(out, fmt.Sprintf("%d TCP segments were stamped before an earlier frame: the analysis used the latest earlier time for them, so time never runs backwards", l.timeClamped))
+	if n := l.timeClamped; n == 1 {
+		out = append(out, "1 TCP segment was stamped before an earlier frame: the analysis used the latest earlier time for it, so time never runs backwards")
+	} else if n > 1 {
+		out = append(out, fmt.Sprintf("%d TCP segments were stamped before an earlier frame: the analysis used the latest earlier time for them, so time never runs backwards", n))
 	}
-	if st.CaptureDuplicates > 0 {
-		out = append(out, fmt.Sprintf("%d frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions", st.CaptureDuplicates))
+	if n := st.CaptureDuplicates; n == 1 {
+		out = append(out, "1 frame was recorded twice by the capture (same IP ID and bytes): counted once, not as a retransmission")
+	} else if n > 1 {
+		out = append(out, fmt.Sprintf("%d frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions", n))
 	}
 	return out
 }

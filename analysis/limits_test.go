@@ -174,7 +174,7 @@ func TestTimeNeverRunsBackwards(t *testing.T) {
 			t.Errorf("%s time %v, want a non-negative time", name, v)
 		}
 	}
-	want := "1 TCP segments were stamped before an earlier frame"
+	want := "1 TCP segment was stamped before an earlier frame: the analysis used the latest earlier time for it,"
 	found := false
 	for _, w := range rep.Inputs[0].Warnings {
 		found = found || strings.Contains(w, want)
@@ -231,5 +231,27 @@ func TestFindingCapWarnings(t *testing.T) {
 	}
 	if got := findingCapWarnings(nil); len(got) != 0 {
 		t.Errorf("no finding left out gave %q", got)
+	}
+}
+
+// TestLimitWarningsCountInWords: a count of one reads in the singular.
+func TestLimitWarningsCountInWords(t *testing.T) {
+	for _, tc := range []struct {
+		dups, clamped int64
+		want          []string
+	}{
+		{1, 1, []string{
+			"1 TCP segment was stamped before an earlier frame: the analysis used the latest earlier time for it, so time never runs backwards",
+			"1 frame was recorded twice by the capture (same IP ID and bytes): counted once, not as a retransmission",
+		}},
+		{3, 2, []string{
+			"2 TCP segments were stamped before an earlier frame: the analysis used the latest earlier time for them, so time never runs backwards",
+			"3 frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions",
+		}},
+	} {
+		got := limitWarnings(Options{}, reassembly.Stats{CaptureDuplicates: tc.dups}, limitCounts{timeClamped: tc.clamped})
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("limitWarnings(%d duplicates, %d clamped) =\n%q\nwant\n%q", tc.dups, tc.clamped, got, tc.want)
+		}
 	}
 }
