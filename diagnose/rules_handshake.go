@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/httpflow"
@@ -120,9 +121,9 @@ func checkHandshakeOverhead(p *capturePass) {
 		if n == 0 {
 			continue
 		}
-		msg := fmt.Sprintf("%d short connections from %s to %s (at most %.0f transactions each) spent on average "+
+		msg := fmt.Sprintf("%d short connections from %s to %s (at most %s each) spent on average "+
 			"%.0f%% of their time in the TCP handshake, %s in all; reused connections would have skipped it",
-			n, k.client, k.server, maxTx, 100*shares/float64(n), ms(spent))
+			n, k.client, k.server, plural(int(math.Round(maxTx)), "transaction", "transactions"), 100*shares/float64(n), ms(spent))
 		if n == 1 {
 			msg = fmt.Sprintf("connection %d to %s spent %.0f%% of its time in the TCP handshake (%s) for %s; a "+
 				"reused connection would have skipped it", first.ID, k.server, 100*shares, ms(spent),

@@ -66,6 +66,18 @@ func TestTCPRules(t *testing.T) {
 				f.finish(200, c2s)
 				return one(f)
 			}, check: wantCost(50)},
+		{desc: "two small transactions, each on its own connection behind a 50 ms handshake", rule: "CT1001", want: 1,
+			build: func() []*fx {
+				cf := &captureFx{}
+				var out []*fx
+				for i, start := range []float64{0, 300} {
+					f := cf.conn(i+1, uint16(40000+i), start, 49, 1)
+					f.exchange(start+50.1, 100, 51, 300)
+					f.finish(start+200, c2s)
+					out = append(out, f)
+				}
+				return out
+			}, check: both(wantCost(100), wantText("(at most 1 transaction each)"))},
 		{desc: "look-alike: same handshake amortised over five transactions", rule: "CT1001", want: 0,
 			build: func() []*fx {
 				f := newConn(49, 1)
