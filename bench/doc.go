@@ -3,10 +3,10 @@
 // full analysis with its report) over a real capture named by the
 // environment variable CONNSCOPE_BENCH_PCAP. Without it they skip, so
 // `go test ./...` stays fast. One more stage, httpflow-floor, is not part
-// of the pipeline: it scans each header block for its end and nothing
-// more, the least any HTTP/1.x parser has to do, so that what httpflow
-// costs can be split into what reading HTTP costs at all and what being a
-// parser costs.
+// of the pipeline: it scans each header block for its end and the
+// response's Content-Length and nothing more, what any HTTP/1.x parser
+// has to find, so that what httpflow costs can be split into what reading
+// HTTP costs at all and what being a parser costs.
 //
 // The figure that matters is packets per CPU second (user + system time of
 // the process, from getrusage), not per wall second: the machine is shared,
