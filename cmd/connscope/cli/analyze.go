@@ -157,6 +157,12 @@ func runAnalyze(args []string, stdio IO) error {
 		return usagef("analyze: unknown --color %q (want auto, always or never)", f.color)
 	}
 
+	if f.output != "" && f.output != "-" {
+		if in := sameFileAs(f.output, inputs); in != "" {
+			return usagef("analyze: --output %s is also an input (%s): writing the report there would destroy the capture before it is read", f.output, in)
+		}
+	}
+
 	opts, failOn, err := analysisOptions(&f)
 	if err != nil {
 		return err
@@ -351,6 +357,25 @@ func analyzeInput(a *analysis.Analyzer, name string, stdin io.Reader, progress *
 		defer progress.done()
 	}
 	return a.AddSource(name, r.Format(), src)
+}
+
+// sameFileAs returns the first of inputs that is the file output names
+// (by any path: os.SameFile compares the files, not the names), or "" when
+// none is or output does not exist yet.
+func sameFileAs(output string, inputs []string) string {
+	out, err := os.Stat(output)
+	if err != nil {
+		return ""
+	}
+	for _, name := range inputs {
+		if name == "-" {
+			continue
+		}
+		if in, err := os.Stat(name); err == nil && os.SameFile(out, in) {
+			return name
+		}
+	}
+	return ""
 }
 
 // enabledRules lists the rules the selection left on, for JUnit.

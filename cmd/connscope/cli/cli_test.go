@@ -403,3 +403,32 @@ func TestUsageErrorPointsAtTheCommandsHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputNamingAnInputIsRefused: -o naming one of the inputs (by any
+// path) would truncate the capture before it is read; analyze refuses
+// with a usage error and leaves the file alone.
+func TestOutputNamingAnInputIsRefused(t *testing.T) {
+	data, err := os.ReadFile(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	capturePath := filepath.Join(dir, "capture.pcap")
+	if err := os.WriteFile(capturePath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sameFile := filepath.Join(dir, ".", "..", filepath.Base(dir), "capture.pcap")
+	for _, args := range [][]string{
+		{"analyze", "-f", "json", "-o", capturePath, capturePath},
+		{"analyze", "-o", sameFile, keepAlive, capturePath},
+		{"analyze", "--output", capturePath, "-r", capturePath},
+	} {
+		_, stderr, code := runCLI(t, nil, args...)
+		if code != ExitUsage || !strings.Contains(stderr, "is also an input") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and an error saying the output is an input", args, code, stderr, ExitUsage)
+		}
+		if got, err := os.ReadFile(capturePath); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%v: the capture was changed (%d bytes, %v)", args, len(got), err)
+		}
+	}
+}
