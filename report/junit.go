@@ -38,7 +38,10 @@ type JUnitOptions struct {
 // shows every rule that looked. Each failure's message is the finding's
 // message and its text the evidence: connection, frames, time, cost.
 // Findings of a rule that is not registered get a suite of their own, so
-// none is lost.
+// none is lost. An input that could not be read whole (Error set: the
+// CLI exits 1) comes first, as a case in error of an "input" suite, so a
+// dashboard never shows a damaged run as all passing; a run whose inputs
+// were all read has no such suite.
 //
 // The document's size is O(rules + findings), whatever the number of
 // connections, and it is streamed: the counts the suite attributes carry
@@ -72,7 +75,7 @@ func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 		return fmt.Errorf("report: junit: %w", err)
 	}
 	jw := &junitWriter{w: bufio.NewWriter(w), conns: conns, inputs: inputNames(r)}
-	jw.document(suites)
+	jw.document(damagedInputs(r), suites)
 	if err := jw.w.Flush(); err != nil {
 		return fmt.Errorf("report: junit: %w", err)
 	}
@@ -196,18 +199,55 @@ type junitWriter struct {
 	inputs map[int]string
 }
 
-func (j *junitWriter) document(suites []*junitSuite) {
-	tests, failures := 0, 0
+func (j *junitWriter) document(damaged []*analysis.InputReport, suites []*junitSuite) {
+	tests, failures := len(damaged), 0
 	for _, s := range suites {
 		tests += s.tests()
 		failures += len(s.failing)
 	}
 	j.w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"0\">\n", tests, failures)
+	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n", tests, failures, len(damaged))
+	j.inputSuite(damaged)
 	for _, s := range suites {
 		j.suite(s)
 	}
 	j.w.WriteString("</testsuites>\n")
+}
+
+// damagedInputs are the inputs that could not be read whole, in input
+// order.
+func damagedInputs(r *analysis.Report) []*analysis.InputReport {
+	var out []*analysis.InputReport
+	for _, in := range r.Inputs {
+		if in != nil && in.Error != "" {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// inputSuite writes one case in error per damaged input (nothing when
+// there is none): its message is the reader's error, which names the file,
+// frame and byte offset.
+func (j *junitWriter) inputSuite(damaged []*analysis.InputReport) {
+	if len(damaged) == 0 {
+		return
+	}
+	fmt.Fprintf(j.w, "  <testsuite name=\"input\" tests=\"%d\" failures=\"0\" errors=\"%d\" skipped=\"0\">\n", len(damaged), len(damaged))
+	seen := map[string]int{}
+	for _, in := range damaged {
+		name := "input " + clean(in.Name)
+		if seen[name]++; seen[name] > 1 {
+			name += " #" + strconv.Itoa(seen[name])
+		}
+		msg := clean(in.Error)
+		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"connscope.input\">\n", xmlEscape(name))
+		fmt.Fprintf(j.w, "      <error message=\"%s\" type=\"damaged_input\">", xmlEscape(short(msg, 500)))
+		j.w.WriteString(xmlEscape(msg + "\neverything before the damage was analysed (" +
+			strconv.FormatInt(in.Packets, 10) + " packets); whatever came after it is missing from the findings"))
+		j.w.WriteString("</error>\n    </testcase>\n")
+	}
+	j.w.WriteString("  </testsuite>\n")
 }
 
 func (j *junitWriter) suite(s *junitSuite) {

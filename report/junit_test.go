@@ -69,6 +69,7 @@ var junitShape = map[string]struct {
 	"property":   {[]string{"properties"}, map[string]string{"name": "", "value": ""}},
 	"testcase":   {[]string{"testsuite"}, map[string]string{"name": "", "classname": ""}},
 	"failure":    {[]string{"testcase"}, map[string]string{"message": "", "type": ""}},
+	"error":      {[]string{"testcase"}, map[string]string{"message": "", "type": ""}},
 	"system-out": {[]string{"testcase", "testsuite"}, nil},
 }
 
@@ -95,6 +96,7 @@ func validateJUnit(data []byte) []string {
 	dec.Strict = true
 	type suiteCount struct {
 		tests, failures   int
+		errors, errored   int
 		cases, failed     int
 		sawCase, sawOut   bool
 		currentCaseFailed bool
@@ -102,6 +104,7 @@ func validateJUnit(data []byte) []string {
 	var (
 		stack                    []string
 		rootTests, rootFailures  = -1, -1
+		rootErrors, sumErrors    = -1, 0
 		sumTests, sumFailures    int
 		suite                    *suiteCount
 		caseIDs                  = map[string]bool{}
@@ -156,11 +159,12 @@ func validateJUnit(data []byte) []string {
 			switch name {
 			case "testsuites":
 				roots++
-				rootTests, rootFailures = ints["tests"], ints["failures"]
+				rootTests, rootFailures, rootErrors = ints["tests"], ints["failures"], ints["errors"]
 			case "testsuite":
-				suite = &suiteCount{tests: ints["tests"], failures: ints["failures"]}
+				suite = &suiteCount{tests: ints["tests"], failures: ints["failures"], errors: ints["errors"]}
 				sumTests += suite.tests
 				sumFailures += suite.failures
+				sumErrors += suite.errors
 			case "properties":
 				if suite != nil && (suite.sawCase || suite.sawOut) {
 					bad("properties after the cases of a suite")
@@ -185,6 +189,10 @@ func validateJUnit(data []byte) []string {
 					suite.failed++
 					suite.currentCaseFailed = true
 				}
+			case "error":
+				if suite != nil {
+					suite.errored++
+				}
 			case "system-out":
 				if parent == "testsuite" && suite != nil {
 					suite.sawOut = true
@@ -194,8 +202,9 @@ func validateJUnit(data []byte) []string {
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
 			if x.Name.Local == "testsuite" && suite != nil {
-				if suite.cases != suite.tests || suite.failed != suite.failures {
-					bad("suite says %d tests, %d failures; holds %d cases, %d failing", suite.tests, suite.failures, suite.cases, suite.failed)
+				if suite.cases != suite.tests || suite.failed != suite.failures || suite.errored != suite.errors {
+					bad("suite says %d tests, %d failures, %d errors; holds %d cases, %d failing, %d in error",
+						suite.tests, suite.failures, suite.errors, suite.cases, suite.failed, suite.errored)
 				}
 				if suite.cases == 0 {
 					bad("a suite without cases")
@@ -203,7 +212,7 @@ func validateJUnit(data []byte) []string {
 				suite = nil
 			}
 		case xml.CharData:
-			if len(stack) > 0 && stack[len(stack)-1] != "failure" && stack[len(stack)-1] != "system-out" && len(bytes.TrimSpace(x)) > 0 {
+			if len(stack) > 0 && !slices.Contains([]string{"failure", "error", "system-out"}, stack[len(stack)-1]) && len(bytes.TrimSpace(x)) > 0 {
 				bad("text %q in <%s>", x, stack[len(stack)-1])
 			}
 		case xml.Directive, xml.Comment:
@@ -213,8 +222,9 @@ func validateJUnit(data []byte) []string {
 	if roots != 1 {
 		bad("%d <testsuites> roots, want 1", roots)
 	}
-	if rootTests != sumTests || rootFailures != sumFailures {
-		bad("testsuites says %d tests, %d failures; suites sum to %d, %d", rootTests, rootFailures, sumTests, sumFailures)
+	if rootTests != sumTests || rootFailures != sumFailures || rootErrors != sumErrors {
+		bad("testsuites says %d tests, %d failures, %d errors; suites sum to %d, %d, %d",
+			rootTests, rootFailures, rootErrors, sumTests, sumFailures, sumErrors)
 	}
 	return problems
 }
@@ -319,6 +329,61 @@ func TestJUnitCases(t *testing.T) {
 	}
 	if text := doc.Suites[3].Cases[0].Failure.Text; !strings.Contains(text, "connections 1, 3") || strings.Contains(text, "connection 1:") {
 		t.Errorf("a capture-wide finding's text: %q", text)
+	}
+}
+
+// TestJUnitDamagedInputIsAnError: an input that could not be read whole
+// (the run exits 1) must not leave a JUnit document that a CI dashboard
+// shows as all passing: it gets an "input" suite with one case in error
+// per damaged input, carrying the reader's error; a clean run has no such
+// suite.
+func TestJUnitDamagedInputIsAnError(t *testing.T) {
+	r := fixtureReport()
+	r.Inputs = append(r.Inputs, &analysis.InputReport{Index: 1, Name: "cut.pcap", Warnings: []string{},
+		Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
+	var b bytes.Buffer
+	if err := WriteJUnitWith(&b, r, JUnitOptions{Rules: fixtureRules()}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `<testsuites name="connscope" tests="6" failures="5" errors="1">`) {
+		t.Errorf("root element does not count the damaged input as an error:\n%s", b.String())
+	}
+	var doc struct {
+		Suites []struct {
+			Name   string `xml:"name,attr"`
+			Errors int    `xml:"errors,attr"`
+			Cases  []struct {
+				Name  string `xml:"name,attr"`
+				Error *struct {
+					Message string `xml:"message,attr"`
+					Text    string `xml:",chardata"`
+				} `xml:"error"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	data := b.Bytes()
+	if problems := validateJUnit(data); len(problems) > 0 {
+		t.Fatalf("invalid JUnit XML:\n%s", strings.Join(problems, "\n"))
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s := doc.Suites[0]
+	if s.Name != "input" || s.Errors != 1 || len(s.Cases) != 1 || s.Cases[0].Error == nil ||
+		s.Cases[0].Name != "input cut.pcap" || !strings.Contains(s.Cases[0].Error.Message, "frame 16 at byte offset 4772") {
+		t.Fatalf("first suite %+v, want an input suite with cut.pcap's case in error", s)
+	}
+	if !strings.Contains(s.Cases[0].Error.Text, "everything before the damage was analysed") {
+		t.Errorf("error text %q should say what was still analysed", s.Cases[0].Error.Text)
+	}
+
+	// A clean run: no input suite, no errors.
+	b.Reset()
+	if err := WriteJUnitWith(&b, fixtureReport(), JUnitOptions{Rules: fixtureRules()}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), `name="input"`) || !strings.Contains(b.String(), `errors="0">`) {
+		t.Errorf("a clean run shows an input suite or errors:\n%.300s", b.String())
 	}
 }
 
