@@ -321,6 +321,9 @@ type blockMemo struct {
 	// or a tunnel (Connection, Keep-Alive, Proxy-Connection): a request
 	// with this block ends with it, which expressRequest relies on.
 	bodiless bool
+	// interp is what interpreting the block's fields gave a message, for
+	// expressRequest (see blockMemo.interpret).
+	interp blockInterp
 	// credit is how many more misses the direction may have: a server's
 	// blocks usually differ (Date, Content-Length), and after a few misses
 	// without hits its memo is neither compared nor recorded any more. A
@@ -356,6 +359,7 @@ func (s *stream) releaseMemo() {
 	if m := s.memo; m != nil {
 		m.wire, m.buf, m.fields = nil, nil, m.fields[:0]
 		m.credit = 0
+		m.interp = blockInterp{tokens: m.interp.tokens[:0]}
 		memoPool.Put(m)
 		s.memo = nil
 	}
@@ -467,6 +471,7 @@ func (p *Conn) recordBlock(s *stream, data []byte, used, bufStart int) {
 	memo.fastLines = b.fastLines
 	memo.uncopiedBytes, memo.uncopiedFields = b.uncopiedBytes, b.uncopiedFields
 	memo.lastStored, memo.lastCopied = b.lastStored, b.lastCopied
+	memo.interp.valid = false
 	memo.bodiless = p.cfg.DropHeaderFields
 	for _, f := range memo.fields {
 		switch f.kind {
@@ -475,6 +480,43 @@ func (p *Conn) recordBlock(s *stream, data []byte, used, bufStart int) {
 			memo.bodiless = false
 		}
 	}
+}
+
+// blockInterp is what interpretKind wrote into a message for a bodiless
+// block's fields (Connection, Keep-Alive and Proxy-Connection, which touch
+// neither the framing info nor anything but these Message fields).
+type blockInterp struct {
+	valid            bool
+	tokens           []string
+	keepAlive        string
+	keepAliveMax     int
+	keepAliveTimeout int
+	proxyConnection  string
+	hasProxy         bool
+}
+
+// interpret gives m (a new message, see newMessage) what closeBlock's
+// interpretKind calls give it for the memo's bodiless block: the first
+// time by making those calls and keeping the outcome, later by copying
+// it. The fields are the same bytes every time, and what interpretKind
+// writes for these kinds depends on nothing else; the strings it keeps
+// are the connection's (the memo is cleared when the connection is
+// released).
+func (memo *blockMemo) interpret(m *Message, fi *framingInfo, mem *slab) {
+	in := &memo.interp
+	if in.valid {
+		m.ConnectionTokens = append(m.ConnectionTokens, in.tokens...)
+		m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout = in.keepAlive, in.keepAliveMax, in.keepAliveTimeout
+		m.ProxyConnection, m.HasProxyConnection = in.proxyConnection, in.hasProxy
+		return
+	}
+	for _, f := range memo.fields {
+		interpretKind(m, fi, f.kind, tempString(memo.buf[f.value.lo:f.value.hi]), mem)
+	}
+	in.tokens = append(in.tokens[:0], m.ConnectionTokens...)
+	in.keepAlive, in.keepAliveMax, in.keepAliveTimeout = m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout
+	in.proxyConnection, in.hasProxy = m.ProxyConnection, m.HasProxyConnection
+	in.valid = true
 }
 
 // expressResponse handles, in one step, the header block of a response
@@ -678,18 +720,24 @@ func (p *Conn) expressRequest(s *stream, data []byte, lf int, r requestLine, at 
 	touch(m, at)
 	m.HeaderBytes, m.WireBytes = int64(size), int64(size)
 
-	// closeBlock, with DropHeaderFields, reading the fields from the memo.
-	if v, ok := internMethod(r.method); ok {
+	// closeBlock, with DropHeaderFields, reading the fields from the memo:
+	// the last request's strings when they are the same (interned, or the
+	// slab's), and what interpreting the block gave last time.
+	if last := s.last; string(r.method) == last.Method {
+		m.Method = last.Method
+	} else if v, ok := internMethod(r.method); ok {
 		m.Method = v
 	} else {
 		m.Method = p.mem.string(r.method)
 	}
 	m.Target = p.mem.string(r.target)
-	m.Version = p.internedOrKept(r.version, internVersion)
-	s.fi.reset()
-	for _, f := range memo.fields {
-		interpretKind(m, &s.fi, f.kind, tempString(memo.buf[f.value.lo:f.value.hi]), &p.mem)
+	if last := s.last; string(r.version) == last.Version {
+		m.Version = last.Version
+	} else {
+		m.Version = p.internedOrKept(r.version, internVersion)
 	}
+	s.fi.reset()
+	memo.interpret(m, &s.fi, &p.mem)
 
 	// endHeaders finds no body; finish and done.
 	m.Complete = true
