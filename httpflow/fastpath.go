@@ -158,7 +158,7 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 			}
 		}
 	} else {
-		st, ok = parseStatusLine(content)
+		st, ok = s.statusLine(content)
 		if ok {
 			if n := p.expressResponse(s, data, lf, st, at, off); n > 0 {
 				return n
@@ -181,6 +181,25 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 		p.beginResponse(s, st, false, at)
 	}
 	return lf + 1
+}
+
+// statusLine is parseStatusLine for a response's content (its line
+// without CRLF), with the direction's last status line remembered: a
+// keep-alive server answers "HTTP/1.1 200 OK" again and again, and equal
+// bytes parse to equal parts, so comparing them is all the work.
+func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
+	if n := s.lastStatusLen; n != 0 && string(content) == string(s.lastStatus[:n]) {
+		st = statusLine{version: content[:8], status: s.lastStatusCode}
+		if len(content) > 12 {
+			st.reason = content[13:]
+		}
+		return st, true
+	}
+	st, ok = parseStatusLine(content)
+	if ok && len(content) <= len(s.lastStatus) {
+		s.lastStatusLen, s.lastStatusCode = copy(s.lastStatus[:], content), st.status
+	}
+	return st, ok
 }
 
 // usualRequestLine parses "method SP target SP HTTP/1.x" in one pass: a
@@ -243,6 +262,7 @@ func targetRun(b []byte) int {
 // interpretedKind said of them (with DropHeaderFields).
 type nameMemo struct {
 	words [nameMemoSize][2]uint64 // the name's bytes, little-endian, zero past its end
+	masks [nameMemoSize][2]uint64 // nameMask of the name's length
 	size  [nameMemoSize]uint8     // the name's length, 0 for none
 	kind  [nameMemoSize]fieldKind
 }
@@ -272,8 +292,8 @@ func (m *nameMemo) match(k int, line []byte) (n int, kind fieldKind, ok bool) {
 	if n == 0 || n >= len(line) || line[n] != ':' {
 		return 0, fieldOther, false
 	}
-	lo, hi := nameMask(n)
-	if binary.LittleEndian.Uint64(line)&lo != m.words[k][0] || binary.LittleEndian.Uint64(line[8:])&hi != m.words[k][1] {
+	mask := &m.masks[k]
+	if binary.LittleEndian.Uint64(line)&mask[0] != m.words[k][0] || binary.LittleEndian.Uint64(line[8:])&mask[1] != m.words[k][1] {
 		return 0, fieldOther, false
 	}
 	return n, m.kind[k], true
@@ -290,6 +310,7 @@ func (m *nameMemo) remember(k int, line []byte, n int, kind fieldKind) {
 	}
 	lo, hi := nameMask(n)
 	m.words[k] = [2]uint64{binary.LittleEndian.Uint64(line) & lo, binary.LittleEndian.Uint64(line[8:]) & hi}
+	m.masks[k] = [2]uint64{lo, hi}
 	m.size[k], m.kind[k] = uint8(n), kind
 }
 

@@ -72,6 +72,13 @@ type stream struct {
 
 	expressed int // messages taken by expressRequest or expressResponse (tests read it)
 
+	// lastStatus[:lastStatusLen] is the last status line parseStatusLine
+	// accepted in this direction (server), without its CRLF, when it fits,
+	// and lastStatusCode its code (see stream.statusLine).
+	lastStatus     [48]byte
+	lastStatusLen  int
+	lastStatusCode int
+
 	total   int64 // bytes delivered
 	skipped int64 // bytes that belonged to no message (tunnel, junk, lost sync)
 }

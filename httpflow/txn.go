@@ -18,7 +18,7 @@ func (p *Conn) finalize(i int, b *txnBox) {
 	t.Connect, t.Send, t.Wait, t.Receive, t.Total, t.GapBefore = -1, -1, -1, -1, -1, -1
 
 	var synTime, ackTime int64
-	if p.conn != nil {
+	if i == 0 && p.conn != nil { // only the first transaction reads the handshake
 		hs := &p.conn.Handshake
 		if hs.SYNFrame != 0 && hs.ACKFrame != 0 && hs.ACKTime != 0 {
 			synTime, ackTime = hs.FirstSYNTime, hs.ACKTime
