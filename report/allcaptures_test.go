@@ -72,7 +72,13 @@ func TestEveryCaptureRenders(t *testing.T) {
 					lines++
 				}
 			}
-			if want := len(r.Connections) + len(r.Transactions) + len(r.Findings); lines != want {
+			want := len(r.Connections) + len(r.Transactions) + len(r.Findings)
+			for _, in := range r.Inputs {
+				if in.Error != "" || len(in.Warnings) > 0 {
+					want++ // its "input" record
+				}
+			}
+			if lines != want {
 				t.Errorf("ndjson: %d lines, want %d", lines, want)
 			}
 			for _, c := range r.Connections {

@@ -17,6 +17,9 @@ const (
 	NDJSONConnection  = "connection"
 	NDJSONTransaction = "transaction"
 	NDJSONFinding     = "finding"
+	// NDJSONInput is an input that was damaged or reached a limit; inputs
+	// read whole within every limit get no record.
+	NDJSONInput = "input"
 )
 
 // The records: the JSON report's objects with "type" first. Embedding the
@@ -35,6 +38,10 @@ type (
 		Type string `json:"type"`
 		*analysis.FindingReport
 	}
+	inputLine struct {
+		Type string `json:"type"`
+		*analysis.InputReport
+	}
 )
 
 // WriteNDJSON writes the report as newline-delimited JSON: one object per
@@ -45,7 +52,11 @@ type (
 // connections come before transactions and transactions before findings;
 // within a type the report's own order holds (connections by ID,
 // transactions by ID, findings by rule, connection, transaction).
-// Inputs are not written; their times order the records across inputs.
+// Inputs read whole within every limit are not written (their times order
+// the records across inputs); one that was damaged or reached a limit (its
+// Error or Warnings are set) gets an "input" record, the JSON report's
+// input object, after all the others, so that a capped or damaged report
+// never passes for a whole one.
 func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 	if r == nil {
 		return errNilReport
@@ -87,6 +98,9 @@ func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 		if err != nil {
 			return err
 		}
+	}
+	if err := WriteNDJSONInputs(s, r); err != nil {
+		return err
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: ndjson: %w", err)
@@ -191,6 +205,28 @@ func (s *NDJSONStream) Finding(f *analysis.FindingReport) error {
 		return fmt.Errorf("report: ndjson: nil finding")
 	}
 	return s.write(findingLine{NDJSONFinding, f}, "finding "+f.Rule+" on connection", f.Connection)
+}
+
+// Input writes a {"type":"input",...} line.
+func (s *NDJSONStream) Input(in *analysis.InputReport) error {
+	if in == nil {
+		return fmt.Errorf("report: ndjson: nil input")
+	}
+	return s.write(inputLine{NDJSONInput, in}, "input", in.Index)
+}
+
+// WriteNDJSONInputs writes an input record for each of r's inputs that was
+// damaged or reached a limit, in input order: the last records of
+// WriteNDJSON, and of a live capture's stream once it stops.
+func WriteNDJSONInputs(s *NDJSONStream, r *analysis.Report) error {
+	for _, in := range r.Inputs {
+		if in != nil && (in.Error != "" || len(in.Warnings) > 0) {
+			if err := s.Input(in); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *NDJSONStream) write(v any, what string, id int) error {

@@ -107,6 +107,54 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// TestNDJSONNamesDamagedAndCappedInputs: NDJSON carries no input records
+// for inputs read whole within every limit, but one that was damaged or
+// reached a limit (an error or warnings) gets an "input" record after all
+// others, the JSON report's input object, so that a capped or damaged
+// NDJSON report never passes for a whole one.
+func TestNDJSONNamesDamagedAndCappedInputs(t *testing.T) {
+	r := fixtureReport()
+	r.Inputs[0].Warnings = []string{"report lists at most 2 connections (--max-listed-conns): 1 more were counted"}
+	r.Inputs = append(r.Inputs,
+		&analysis.InputReport{Index: 1, Name: "clean.pcap", Warnings: []string{}},
+		&analysis.InputReport{Index: 2, Name: "cut.pcap", Warnings: []string{}, Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
+	var b bytes.Buffer
+	if err := WriteNDJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	records := len(r.Connections) + len(r.Transactions) + len(r.Findings)
+	if len(lines) != records+2 {
+		t.Fatalf("%d lines, want %d records and 2 input records", len(lines), records)
+	}
+	for i, want := range []struct {
+		index int
+		field string
+	}{{0, "--max-listed-conns"}, {2, "frame 16 at byte offset 4772"}} {
+		var got struct {
+			Type     string   `json:"type"`
+			Index    int      `json:"index"`
+			Warnings []string `json:"warnings"`
+			Error    string   `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(lines[records+i]), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Type != "input" || got.Index != want.index || !strings.Contains(strings.Join(got.Warnings, " ")+got.Error, want.field) {
+			t.Errorf("line %d = %s, want input %d naming %q", records+i+1, lines[records+i], want.index, want.field)
+		}
+	}
+
+	// Clean inputs: no input record.
+	b.Reset()
+	if err := WriteNDJSON(&b, fixtureReport()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), `"type":"input"`) {
+		t.Errorf("a clean report has an input record")
+	}
+}
+
 func TestNDJSONStreamErrorsStick(t *testing.T) {
 	r := fixtureReport()
 	s := NewNDJSONStream(&failingWriter{n: 1})

@@ -235,6 +235,10 @@ func runAnalyze(args []string, stdio IO) error {
 				break
 			}
 		}
+		if err == nil {
+			// Kernel drops and limits reached, as WriteNDJSON ends.
+			err = report.WriteNDJSONInputs(stream.s, rep)
+		}
 	} else {
 		err = render(w, &f, rep, newPalette(f.color, out), enabledRules(opts))
 	}
