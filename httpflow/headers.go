@@ -435,7 +435,7 @@ func addAnomaly(m *Message, key string) {
 // carry the option (compared case-insensitively).
 func (m *Message) HasConnectionToken(option string) bool {
 	for _, t := range m.ConnectionTokens {
-		if t == option || equalFold(t, option) {
+		if len(t) == len(option) && (t == option || equalFold(t, option)) {
 			return true
 		}
 	}

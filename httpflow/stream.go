@@ -108,6 +108,21 @@ func touch(m *Message, at reassembly.Span) {
 func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 	s.lastAt = at
 	end := at.Offset + int64(len(data)) // stream offset after data
+	if s.st == stBodyLength && int64(len(data)) <= s.remaining {
+		// A keep-alive connection's commonest chunk, body bytes of a
+		// Content-Length message not past its end: what the loop's
+		// stBodyLength case does, without the loop.
+		m := s.msg
+		m.BodyBytes += int64(len(data))
+		m.WireBytes += int64(len(data))
+		touch(m, at)
+		s.remaining -= int64(len(data))
+		s.pos = end
+		if s.remaining == 0 {
+			p.finish(s)
+		}
+		return
+	}
 	for len(data) > 0 {
 		switch s.st {
 		case stTunnel, stDone:
