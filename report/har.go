@@ -31,11 +31,14 @@ type HAROptions struct {
 // harStream writes them around the entries.
 type (
 	// harPage stands for one input: HAR viewers group entries by page.
+	// Comment carries the input's error and warnings (limits reached),
+	// when it has any.
 	harPage struct {
 		StartedDateTime string         `json:"startedDateTime"`
 		ID              string         `json:"id"`
 		Title           string         `json:"title"`
 		PageTimings     harPageTimings `json:"pageTimings"`
+		Comment         string         `json:"comment,omitempty"`
 	}
 	harPageTimings struct {
 		OnContentLoad float64 `json:"onContentLoad"`
@@ -106,7 +109,8 @@ type (
 // sizes from the wire, and timings split the way browser developer tools
 // split them. Bodies are never included. Captured text is written as
 // captured (JSON-escaped, invalid UTF-8 as U+FFFD); the URL is
-// percent-encoded so that it parses.
+// percent-encoded so that it parses. Each input is a page; an input that
+// was damaged or reached a limit says so in its page's comment.
 //
 // The document is streamed: the log's header and pages first, then each
 // entry encoded and written before the next one is built, so memory does
@@ -136,6 +140,7 @@ func WriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
 			ID:              harPageID(in.Index),
 			Title:           in.Name,
 			PageTimings:     harPageTimings{OnContentLoad: -1, OnLoad: -1},
+			Comment:         inputComment(in),
 		})
 		hasPage[in.Index] = true
 	}
@@ -337,6 +342,19 @@ func harEntryOf(t *analysis.TxnReport, c harConn, hasConn bool) harEntry {
 // harTime formats a capture time as ISO 8601 with microseconds.
 func harTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// inputComment is a page's comment: the input's error, then its warnings,
+// one per line; "" for an input read whole within every limit.
+func inputComment(in *analysis.InputReport) string {
+	var lines []string
+	if in.Error != "" {
+		lines = append(lines, "error: "+in.Error)
+	}
+	for _, w := range in.Warnings {
+		lines = append(lines, "warning: "+w)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // harPageID names the page of input i.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/connscope/connscope/analysis"
 )
 
 func TestHARStructure(t *testing.T) {
@@ -17,6 +19,49 @@ func TestHARStructure(t *testing.T) {
 	}
 	for _, e := range checkHAR(b.Bytes()) {
 		t.Error(e)
+	}
+}
+
+// TestHARPageNamesDamagedAndCappedInputs: a page (one per input) carries,
+// in its comment, the input's error and the limits it reached, so a HAR
+// file of a damaged or capped capture does not pass for a whole one; a
+// clean input's page has no comment.
+func TestHARPageNamesDamagedAndCappedInputs(t *testing.T) {
+	r := fixtureReport()
+	r.Inputs[0].Warnings = []string{"report lists at most 2 connections (--max-listed-conns)"}
+	r.Inputs = append(r.Inputs,
+		&analysis.InputReport{Index: 1, Name: "clean.pcap", Warnings: []string{}},
+		&analysis.InputReport{Index: 2, Name: "cut.pcap", Warnings: []string{}, Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
+	var b bytes.Buffer
+	if err := WriteHAR(&b, r, HAROptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range checkHAR(b.Bytes()) {
+		t.Error(e)
+	}
+	var doc struct {
+		Log struct {
+			Pages []struct {
+				Title   string  `json:"title"`
+				Comment *string `json:"comment"`
+			} `json:"pages"`
+		} `json:"log"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	pages := doc.Log.Pages
+	if len(pages) != 3 {
+		t.Fatalf("%d pages, want 3", len(pages))
+	}
+	if c := pages[0].Comment; c == nil || !strings.Contains(*c, "--max-listed-conns") {
+		t.Errorf("capped input's page comment %v, want the limit named", c)
+	}
+	if c := pages[1].Comment; c != nil {
+		t.Errorf("clean input's page has comment %q", *c)
+	}
+	if c := pages[2].Comment; c == nil || !strings.Contains(*c, "frame 16 at byte offset 4772") {
+		t.Errorf("damaged input's page comment %v, want the error", c)
 	}
 }
 

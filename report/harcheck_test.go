@@ -52,6 +52,7 @@ func checkHAR(doc []byte) []string {
 			pageIDs[c.str(pg, p, "id")] = true
 			c.str(pg, p, "title")
 			c.object(pg, p, "pageTimings")
+			c.optional(pg, p, "comment", "string")
 		}
 	}
 	entries := c.array(log, "log", "entries")
