@@ -40,8 +40,9 @@ type JUnitOptions struct {
 // Findings of a rule that is not registered get a suite of their own, so
 // none is lost. An input that could not be read whole (Error set: the
 // CLI exits 1) comes first, as a case in error of an "input" suite, so a
-// dashboard never shows a damaged run as all passing; a run whose inputs
-// were all read has no such suite.
+// dashboard never shows a damaged run as all passing; one that reached a
+// limit (Warnings set) is a passing case there whose output lists them. A
+// run whose inputs were all read within every limit has no such suite.
 //
 // The document's size is O(rules + findings), whatever the number of
 // connections, and it is streamed: the counts the suite attributes carry
@@ -75,7 +76,7 @@ func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 		return fmt.Errorf("report: junit: %w", err)
 	}
 	jw := &junitWriter{w: bufio.NewWriter(w), conns: conns, inputs: inputNames(r)}
-	jw.document(damagedInputs(r), suites)
+	jw.document(notableInputs(r), suites)
 	if err := jw.w.Flush(); err != nil {
 		return fmt.Errorf("report: junit: %w", err)
 	}
@@ -199,53 +200,70 @@ type junitWriter struct {
 	inputs map[int]string
 }
 
-func (j *junitWriter) document(damaged []*analysis.InputReport, suites []*junitSuite) {
-	tests, failures := len(damaged), 0
+func (j *junitWriter) document(inputs []*analysis.InputReport, suites []*junitSuite) {
+	damaged := 0
+	for _, in := range inputs {
+		if in.Error != "" {
+			damaged++
+		}
+	}
+	tests, failures := len(inputs), 0
 	for _, s := range suites {
 		tests += s.tests()
 		failures += len(s.failing)
 	}
 	j.w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n", tests, failures, len(damaged))
-	j.inputSuite(damaged)
+	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n", tests, failures, damaged)
+	j.inputSuite(inputs, damaged)
 	for _, s := range suites {
 		j.suite(s)
 	}
 	j.w.WriteString("</testsuites>\n")
 }
 
-// damagedInputs are the inputs that could not be read whole, in input
-// order.
-func damagedInputs(r *analysis.Report) []*analysis.InputReport {
+// notableInputs are the inputs that could not be read whole or reached a
+// limit, in input order.
+func notableInputs(r *analysis.Report) []*analysis.InputReport {
 	var out []*analysis.InputReport
 	for _, in := range r.Inputs {
-		if in != nil && in.Error != "" {
+		if in != nil && (in.Error != "" || len(in.Warnings) > 0) {
 			out = append(out, in)
 		}
 	}
 	return out
 }
 
-// inputSuite writes one case in error per damaged input (nothing when
-// there is none): its message is the reader's error, which names the file,
-// frame and byte offset.
-func (j *junitWriter) inputSuite(damaged []*analysis.InputReport) {
-	if len(damaged) == 0 {
+// inputSuite writes one case per notable input (nothing when there is
+// none): in error for a damaged input, its message the reader's error,
+// which names the file, frame and byte offset; passing otherwise. The
+// input's warnings (limits reached) are the case's output.
+func (j *junitWriter) inputSuite(inputs []*analysis.InputReport, damaged int) {
+	if len(inputs) == 0 {
 		return
 	}
-	fmt.Fprintf(j.w, "  <testsuite name=\"input\" tests=\"%d\" failures=\"0\" errors=\"%d\" skipped=\"0\">\n", len(damaged), len(damaged))
+	fmt.Fprintf(j.w, "  <testsuite name=\"input\" tests=\"%d\" failures=\"0\" errors=\"%d\" skipped=\"0\">\n", len(inputs), damaged)
 	seen := map[string]int{}
-	for _, in := range damaged {
+	for _, in := range inputs {
 		name := "input " + clean(in.Name)
 		if seen[name]++; seen[name] > 1 {
 			name += " #" + strconv.Itoa(seen[name])
 		}
-		msg := clean(in.Error)
 		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"connscope.input\">\n", xmlEscape(name))
-		fmt.Fprintf(j.w, "      <error message=\"%s\" type=\"damaged_input\">", xmlEscape(short(msg, 500)))
-		j.w.WriteString(xmlEscape(msg + "\neverything before the damage was analysed (" +
-			strconv.FormatInt(in.Packets, 10) + " packets); whatever came after it is missing from the findings"))
-		j.w.WriteString("</error>\n    </testcase>\n")
+		if in.Error != "" {
+			msg := clean(in.Error)
+			fmt.Fprintf(j.w, "      <error message=\"%s\" type=\"damaged_input\">", xmlEscape(short(msg, 500)))
+			j.w.WriteString(xmlEscape(msg + "\neverything before the damage was analysed (" +
+				strconv.FormatInt(in.Packets, 10) + " packets); whatever came after it is missing from the findings"))
+			j.w.WriteString("</error>\n")
+		}
+		if len(in.Warnings) > 0 {
+			j.w.WriteString("      <system-out>")
+			for _, w := range in.Warnings {
+				j.w.WriteString(xmlEscape("warning: " + clean(w) + "\n"))
+			}
+			j.w.WriteString("</system-out>\n")
+		}
+		j.w.WriteString("    </testcase>\n")
 	}
 	j.w.WriteString("  </testsuite>\n")
 }

@@ -387,6 +387,27 @@ func TestJUnitDamagedInputIsAnError(t *testing.T) {
 	}
 }
 
+// TestJUnitCappedInputIsNamed: an input that reached a limit (warnings,
+// no error) gets a passing case in the input suite whose output lists the
+// limits, so a capped run is visible on the dashboard without failing it.
+func TestJUnitCappedInputIsNamed(t *testing.T) {
+	r := fixtureReport()
+	r.Inputs[0].Warnings = []string{"report lists at most 2 connections (--max-listed-conns): 1 more were counted"}
+	var b bytes.Buffer
+	if err := WriteJUnitWith(&b, r, JUnitOptions{Rules: fixtureRules()}); err != nil {
+		t.Fatal(err)
+	}
+	doc := parseJUnit(t, b.Bytes())
+	if doc.Tests != 6 || doc.Failures != 5 || !strings.Contains(b.String(), `errors="0">`) {
+		t.Errorf("%d tests, %d failures; want 6 (5 findings and the input's case), 5 and no error", doc.Tests, doc.Failures)
+	}
+	s := doc.Suites[0]
+	if s.Name != "input" || len(s.Cases) != 1 || s.Cases[0].Failure != nil ||
+		!strings.Contains(s.Cases[0].SystemOut, "--max-listed-conns") {
+		t.Errorf("first suite %+v, want the input suite with a passing case listing the limit", s)
+	}
+}
+
 // TestJUnitMinSeverity: findings below the threshold pass, listed in their
 // rule's passing case; a rule holding findings on both sides lists the
 // ones below in the suite's output.
