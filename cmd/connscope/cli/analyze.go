@@ -259,7 +259,7 @@ func runAnalyze(args []string, stdio IO) error {
 	}
 	if len(inputErrs) > 0 {
 		for _, e := range inputErrs[:len(inputErrs)-1] {
-			fmt.Fprintf(stdio.Stderr, "connscope: %v\n", e)
+			fmt.Fprintf(stdio.Stderr, "connscope: %s\n", textsafe.Terminal(e.Error()))
 		}
 		return &exitCodeError{code: ExitFailure, err: inputErrs[len(inputErrs)-1]}
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	"github.com/connscope/connscope/internal/textsafe"
 )
 
 // Version is the release version, set at build time with
@@ -54,19 +56,21 @@ func Run(args []string, stdio IO) int {
 	if err == nil {
 		return ExitOK
 	}
+	// Messages name files, which may hold terminal escape sequences:
+	// they are shown escaped, as the report shows them.
 	var ue *usageError
 	var ec *exitCodeError
 	switch {
 	case errors.As(err, &ec):
 		if ec.err != nil {
-			fmt.Fprintf(stdio.Stderr, "connscope: %v\n", ec.err)
+			fmt.Fprintf(stdio.Stderr, "connscope: %s\n", textsafe.Terminal(ec.err.Error()))
 		}
 		return ec.code
 	case errors.As(err, &ue):
-		fmt.Fprintf(stdio.Stderr, "connscope: %v\nRun '%s' for usage.\n", ue.msg, helpCommand(args))
+		fmt.Fprintf(stdio.Stderr, "connscope: %s\nRun '%s' for usage.\n", textsafe.Terminal(ue.msg), helpCommand(args))
 		return ExitUsage
 	default:
-		fmt.Fprintf(stdio.Stderr, "connscope: %v\n", err)
+		fmt.Fprintf(stdio.Stderr, "connscope: %s\n", textsafe.Terminal(err.Error()))
 		return ExitFailure
 	}
 }

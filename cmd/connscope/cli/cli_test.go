@@ -432,3 +432,34 @@ func TestOutputNamingAnInputIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsOnStderrAreInert: a file name is printed in errors on stderr;
+// one holding terminal escape sequences (a capture saved under a name
+// someone else chose) is shown escaped there, as in the report, never
+// sent to the terminal raw.
+func TestErrorsOnStderrAreInert(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := filepath.Join(dir, "evil\x1b]0;owned\x07\x1b[2J.pcap")
+	if err := os.WriteFile(evil, data[:len(data)-100], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"analyze", "-o", filepath.Join(dir, "out.txt"), evil},                   // damaged: exit 1
+		{"analyze", "-o", filepath.Join(dir, "out.txt"), evil, evil},             // two damaged inputs: the first printed before the exit
+		{"analyze", filepath.Join(dir, "missing\x1b[2J.pcap")},                   // cannot open: exit 1
+		{"analyze", "--format", "x\x1b[2J", evil},                                // usage: exit 2
+		{"analyze", "--fail-on", "info", "-o", filepath.Join(dir, "o"), rstDown}, // findings: exit 3
+	} {
+		_, stderr, _ := runCLI(t, nil, args...)
+		if strings.ContainsAny(stderr, "\x1b\x07") {
+			t.Errorf("%q: stderr carries raw control characters: %q", args, stderr)
+		}
+		if stderr == "" {
+			t.Errorf("%q: nothing on stderr", args)
+		}
+	}
+}
