@@ -97,10 +97,14 @@ func BenchmarkParseKeepAlive(b *testing.B) {
 
 // BenchmarkParseInterleaved is loadgen-varied-nofields-recycle
 // with 300 connections open at once, each given one transaction in turn,
-// as keepalive.pcap's connections are: each connection's parser state,
+// as a busy proxy's connections are: each connection's parser state,
 // header buffers and records have left the cache when its next message
-// comes, which is what the pipeline pays and a one-connection benchmark
-// does not show. One op is 300 connections of 100 transactions.
+// comes, which a one-connection benchmark does not show. (keepalive.pcap
+// is not like this: its client keeps two connections open at a time.
+// What the pipeline pays there beyond the one-connection benchmarks is
+// the parser's code, fetched again for each message after reassembly and
+// the reader ran; see "httpflow, fifth round" in bench/README.md.) One op
+// is 300 connections of 100 transactions.
 func BenchmarkParseInterleaved(b *testing.B) {
 	const conns = 300
 	cfg := Config{DropHeaderFields: true, RecycleTransactions: true}
