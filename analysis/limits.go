@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
@@ -28,8 +30,9 @@ type limitCounts struct {
 	// because of Options.MaxListedConnections/MaxListedTransactions.
 	connsUnlisted, txnsUnlisted int64
 	// timeClamped counts TCP segments stamped before an earlier one, whose
-	// time the analysis raised to the latest time seen.
-	timeClamped int64
+	// time the analysis raised to the latest time seen; maxStepBack is the
+	// largest such step, in nanoseconds.
+	timeClamped, maxStepBack int64
 }
 
 // Defaults of Options.MaxListedConnections and MaxListedTransactions: a
@@ -144,10 +147,21 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more were counted in the totals and diagnosed but not listed",
 			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), l.txnsUnlisted))
 	}
-	if n := l.timeClamped; n == 1 {
-		out = append(out, "1 TCP segment was stamped before an earlier frame: the analysis used the latest earlier time for it, so time never runs backwards")
-	} else if n > 1 {
-		out = append(out, fmt.Sprintf("%d TCP segments were stamped before an earlier frame: the analysis used the latest earlier time for them, so time never runs backwards", n))
+	if n := l.timeClamped; n > 0 {
+		// A step back of a millisecond or more (a second pcapng section
+		// recorded earlier, a clock stepped back) flattens every interval
+		// that spans it: say so.
+		shortened := ""
+		if l.maxStepBack >= int64(time.Millisecond) {
+			shortened = " and the timings measured across them are shortened"
+		}
+		if n == 1 {
+			out = append(out, fmt.Sprintf("1 TCP segment was stamped before an earlier frame (%v before it): the analysis used the latest earlier time for it, so time never runs backwards%s",
+				time.Duration(l.maxStepBack).Round(time.Microsecond), strings.Replace(shortened, "them", "it", 1)))
+		} else {
+			out = append(out, fmt.Sprintf("%d TCP segments were stamped before an earlier frame (up to %v before it): the analysis used the latest earlier time for them, so time never runs backwards%s",
+				n, time.Duration(l.maxStepBack).Round(time.Microsecond), shortened))
+		}
 	}
 	if n := st.CaptureDuplicates; n == 1 {
 		out = append(out, "1 frame was recorded twice by the capture (same IP ID and bytes): counted once, not as a retransmission")

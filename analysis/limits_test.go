@@ -174,7 +174,7 @@ func TestTimeNeverRunsBackwards(t *testing.T) {
 			t.Errorf("%s time %v, want a non-negative time", name, v)
 		}
 	}
-	want := "1 TCP segment was stamped before an earlier frame: the analysis used the latest earlier time for it,"
+	want := "1 TCP segment was stamped before an earlier frame (9.999s before it): the analysis used the latest earlier time for it,"
 	found := false
 	for _, w := range rep.Inputs[0].Warnings {
 		found = found || strings.Contains(w, want)
@@ -237,19 +237,22 @@ func TestFindingCapWarnings(t *testing.T) {
 // TestLimitWarningsCountInWords: a count of one reads in the singular.
 func TestLimitWarningsCountInWords(t *testing.T) {
 	for _, tc := range []struct {
-		dups, clamped int64
-		want          []string
+		dups, clamped, maxStepBack int64
+		want                       []string
 	}{
-		{1, 1, []string{
-			"1 TCP segment was stamped before an earlier frame: the analysis used the latest earlier time for it, so time never runs backwards",
+		{1, 1, 1000, []string{
+			"1 TCP segment was stamped before an earlier frame (1µs before it): the analysis used the latest earlier time for it, so time never runs backwards",
 			"1 frame was recorded twice by the capture (same IP ID and bytes): counted once, not as a retransmission",
 		}},
-		{3, 2, []string{
-			"2 TCP segments were stamped before an earlier frame: the analysis used the latest earlier time for them, so time never runs backwards",
+		// A step back of seconds (a second pcapng section recorded
+		// earlier, say) collapses the timings that follow: the warning
+		// says how far back time went, so the user can tell.
+		{3, 53, 5_041_000_000, []string{
+			"53 TCP segments were stamped before an earlier frame (up to 5.041s before it): the analysis used the latest earlier time for them, so time never runs backwards and the timings measured across them are shortened",
 			"3 frames were recorded twice by the capture (same IP ID and bytes): counted once, not as retransmissions",
 		}},
 	} {
-		got := limitWarnings(Options{}, reassembly.Stats{CaptureDuplicates: tc.dups}, limitCounts{timeClamped: tc.clamped})
+		got := limitWarnings(Options{}, reassembly.Stats{CaptureDuplicates: tc.dups}, limitCounts{timeClamped: tc.clamped, maxStepBack: tc.maxStepBack})
 		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 			t.Errorf("limitWarnings(%d duplicates, %d clamped) =\n%q\nwant\n%q", tc.dups, tc.clamped, got, tc.want)
 		}

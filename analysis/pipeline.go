@@ -170,6 +170,7 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 			// so durations stay non-negative and a skewed FIN cannot
 			// end a connection seconds before its last ACK.
 			if seg.Time < latest {
+				h.limits.maxStepBack = max(h.limits.maxStepBack, latest-seg.Time)
 				seg.Time = latest
 				h.limits.timeClamped++
 			}
