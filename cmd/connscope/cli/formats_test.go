@@ -107,3 +107,20 @@ func TestCloseColumnNamesTheResetter(t *testing.T) {
 		t.Errorf("CLOSE cell = %q, want %q", closeCell, "fin by server, rst by client")
 	}
 }
+
+// TestEmptySectionsAreShown: a section asked for with --show is printed
+// with its count even when it is empty, as "Connections: 0" always was, so
+// "--show transactions" on a capture without HTTP says so instead of
+// printing nothing after the summary.
+func TestEmptySectionsAreShown(t *testing.T) {
+	noHTTP := "../../../testdata/bad/ip-fragments.pcap" // one TCP connection, no HTTP
+	out, stderr, code := runCLI(t, nil, "analyze", "--show", "all", noHTTP)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"\nConnections: 1\n", "\nTransactions: 0\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--show all output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -377,10 +377,13 @@ func writeTransactions(w *errWriter, r *analysis.Report, in *analysis.InputRepor
 		}
 		return nil
 	})
-	if err != nil || n == 0 {
+	if err != nil {
 		return err
 	}
 	w.printf("\n%s %d\n", p.bold.Sprint("Transactions:"), n)
+	if n == 0 {
+		return nil
+	}
 	tbl.write(w, txnHeader)
 	err = r.EachTransaction(func(t *analysis.TxnReport) error {
 		if listed.has(t.Connection) {
