@@ -118,7 +118,7 @@ func TestEmptySectionsAreShown(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"\nConnections: 1\n", "\nTransactions: 0\n"} {
+	for _, want := range []string{"\nConnections: 1\n", "\nTransactions: 0\n", "  1 TCP packet in 1 connection, "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--show all output lacks %q:\n%s", want, out)
 		}

@@ -160,9 +160,10 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, list
 		w.printf("  %s %s\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
 		return nil
 	}
-	w.printf("  format %s, %d packets over %s, starting %s\n", in.Format, in.Packets, seconds(float64(in.DurationMS)), in.Start)
-	w.printf("  %d TCP packets in %d %s, %s of TCP payload, %d HTTP %s\n",
-		in.TCPPackets, in.Connections, plural(in.Connections, "connection", "connections"),
+	w.printf("  format %s, %d %s over %s, starting %s\n", in.Format, in.Packets, plural(int(in.Packets), "packet", "packets"),
+		seconds(float64(in.DurationMS)), in.Start)
+	w.printf("  %d TCP %s in %d %s, %s of TCP payload, %d HTTP %s\n",
+		in.TCPPackets, plural(int(in.TCPPackets), "packet", "packets"), in.Connections, plural(in.Connections, "connection", "connections"),
 		byteSize(in.PayloadBytes), in.Transactions, plural(in.Transactions, "transaction", "transactions"))
 	if skipped := skippedSummary(in.Skipped); skipped != "" {
 		w.printf("  skipped: %s\n", skipped)
