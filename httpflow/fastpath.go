@@ -282,18 +282,19 @@ func nameMask(n int) (lo, hi uint64) {
 
 // match reports whether line (at least the rest of a chunk) opens with the
 // name remembered at place k followed by a colon, with its length and
-// kind. Bytes equal to a remembered token are a token: the answer is the
-// one the token loop would give.
+// kind; a line of fewer than 17 bytes is not compared. Bytes equal to a
+// remembered token are a token: the answer is the one the token loop
+// would give.
 func (m *nameMemo) match(k int, line []byte) (n int, kind fieldKind, ok bool) {
-	if k >= nameMemoSize || len(line) < 16 {
+	// Small enough to be inlined in fieldLines and expressResponse: a line
+	// of at least 17 bytes holds the two words and the byte after a name
+	// of up to 16.
+	if uint(k) >= nameMemoSize || len(line) < 17 {
 		return 0, fieldOther, false
 	}
 	n = int(m.size[k])
-	if n == 0 || n >= len(line) || line[n] != ':' {
-		return 0, fieldOther, false
-	}
-	mask := &m.masks[k]
-	if binary.LittleEndian.Uint64(line)&mask[0] != m.words[k][0] || binary.LittleEndian.Uint64(line[8:])&mask[1] != m.words[k][1] {
+	if n == 0 || line[n] != ':' ||
+		binary.LittleEndian.Uint64(line)&m.masks[k][0] != m.words[k][0] || binary.LittleEndian.Uint64(line[8:])&m.masks[k][1] != m.words[k][1] {
 		return 0, fieldOther, false
 	}
 	return n, m.kind[k], true
@@ -526,7 +527,12 @@ type blockInterp struct {
 func (memo *blockMemo) interpret(m *Message, fi *framingInfo, mem *slab) {
 	in := &memo.interp
 	if in.valid {
-		m.ConnectionTokens = append(m.ConnectionTokens, in.tokens...)
+		if len(in.tokens) == 1 {
+			// The usual "keep-alive" or "close": no copy call for one.
+			m.ConnectionTokens = append(m.ConnectionTokens, in.tokens[0])
+		} else {
+			m.ConnectionTokens = append(m.ConnectionTokens, in.tokens...)
+		}
 		m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout = in.keepAlive, in.keepAliveMax, in.keepAliveTimeout
 		m.ProxyConnection, m.HasProxyConnection = in.proxyConnection, in.hasProxy
 		return
