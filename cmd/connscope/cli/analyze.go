@@ -174,6 +174,9 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 	}
 
+	if f.idle < 0 {
+		return usagef("analyze: --idle-timeout %v: want a positive duration (0 or none for the default, 10m)", f.idle)
+	}
 	opts.Reassembly.IdleTimeout = int64(f.idle)
 	if err := f.limits.apply(&opts); err != nil {
 		return err
@@ -310,7 +313,7 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 		}
 		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			return opts, 0, usagef("analyze: --threshold %q: %v", kv, err)
+			return opts, 0, usagef("analyze: --threshold %q: %q is not a number", kv, strings.TrimSpace(v))
 		}
 		opts.Diagnose.Thresholds[strings.TrimSpace(k)] = x
 	}

@@ -463,3 +463,21 @@ func TestErrorsOnStderrAreInert(t *testing.T) {
 		}
 	}
 }
+
+// TestBadValuesAreUsageErrorsInWords: a negative --idle-timeout is refused
+// (it was silently taken for the default), and a threshold that is not a
+// number says so in words, not in strconv's.
+func TestBadValuesAreUsageErrorsInWords(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", "--idle-timeout", "-5s", keepAlive}, "--idle-timeout -5s: want a positive duration"},
+		{[]string{"analyze", "--threshold", "CH1009.max-connections=abc", keepAlive}, `--threshold "CH1009.max-connections=abc": "abc" is not a number`},
+	} {
+		_, stderr, code := runCLI(t, nil, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "strconv") {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, ExitUsage, tc.want)
+		}
+	}
+}
