@@ -26,8 +26,10 @@ var ruleSlowStart = &Rule{
 			"least 5/4 of the one before, and some flight larger than its predecessor), slow start has opened " +
 			"the window to at least the first flight plus the bytes sent; after flights that did not grow (a " +
 			"window held flat, or cut by a loss) it is only known to be the largest flight, so flat flights alone " +
-			"never fire. The flights beyond ceil(response bytes / warm window) are the extra round trips. Cost: " +
-			"extra round trips × initial RTT.",
+			"never fire. Only the flights sent before the server's first retransmission in the response count: " +
+			"after a loss the sender is in recovery, whose round trips are the loss's (CT1008, CT1009). The " +
+			"flights beyond ceil(their bytes / warm window) are the extra round trips. Cost: extra round trips × " +
+			"initial RTT.",
 		Why: "TCP starts every connection with a small window (10 segments on current stacks, 2-4 on older ones) " +
 			"and roughly doubles it each round trip. A large response on a fresh connection needs several round " +
 			"trips that a warm, reused connection would not.",
@@ -139,8 +141,15 @@ func checkSlowStart(p *connPass) {
 	}
 	t := p.v.txs[i]
 	lim := slowStartLimitsOf(p)
-	fl, ok := responseFlights(p.v, i, lim.minRTT)
-	if !ok || len(fl) < 2 {
+	all, ok := responseFlights(p.v, i, lim.minRTT)
+	if !ok || len(all) < 2 {
+		return
+	}
+	// After a loss the sender is in recovery and congestion avoidance:
+	// the flights from there on are the loss's cost (CT1008, CT1009), not
+	// slow start's.
+	fl, lossFrame := flightsBeforeLoss(p.c.Segments, all)
+	if len(fl) < 2 {
 		return
 	}
 	warm := windowReached(fl)
@@ -155,16 +164,43 @@ func checkSlowStart(p *connPass) {
 		return
 	}
 	segs := p.c.Segments
+	msg := fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection, starting from "+
+		"an initial window of %d bytes; a warm window of about %d bytes would have needed %d, so slow start "+
+		"cost %s", total, len(fl), flightSizes(fl), fl[0].bytes, warm, ceilDiv(total, warm),
+		roundTrips(extra, p.v.irtt))
+	if len(fl) < len(all) {
+		msg = fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection; its first %d "+
+			"flights (%s, %d bytes), before the first retransmission (frame %d), grew in slow start from an "+
+			"initial window of %d bytes; a warm window of about %d bytes would have sent them in %d, so slow "+
+			"start cost %s (the flights after the loss are the loss's cost, not slow start's)",
+			flightsBytes(all), len(all), flightSizes(all), len(fl), flightSizes(fl), total, lossFrame,
+			fl[0].bytes, warm, ceilDiv(total, warm), roundTrips(extra, p.v.irtt))
+	}
 	p.report(Finding{
 		Transaction: t,
 		Frames:      flightFrames(segs, fl),
 		Time:        segs[fl[0].first].Time,
 		Cost:        extra * p.v.irtt,
-		Message: fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection, starting from "+
-			"an initial window of %d bytes; a warm window of about %d bytes would have needed %d, so slow start "+
-			"cost %s", total, len(fl), flightSizes(fl), fl[0].bytes, warm, ceilDiv(total, warm),
-			roundTrips(extra, p.v.irtt)),
+		Message:     msg,
 	})
+}
+
+// flightsBeforeLoss returns the flights sent before the sender's first
+// retransmission among them, and that retransmission's frame (0, and all
+// the flights, when there was none).
+func flightsBeforeLoss(segs []reassembly.SegmentRecord, fl []flight) ([]flight, uint64) {
+	const retransmitted = reassembly.KindRetransmission | reassembly.KindFastRetransmission | reassembly.KindSpuriousRetrans
+	dir := segs[fl[0].first].Dir
+	for i := fl[0].first; i <= fl[len(fl)-1].last; i++ {
+		if s := &segs[i]; s.Dir == dir && s.Len > 0 && s.Kind&retransmitted != 0 {
+			n := 0
+			for n < len(fl) && fl[n].last < i {
+				n++
+			}
+			return fl[:n], s.Frame
+		}
+	}
+	return fl, 0
 }
 
 func checkSlowStartRestart(p *connPass) {

@@ -1,6 +1,11 @@
 package diagnose
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/reassembly"
+)
 
 // flightsOf builds flights of the given segment counts, each segment
 // carrying mss bytes.
@@ -86,6 +91,27 @@ func TestSlowStartFlightGrowth(t *testing.T) {
 		{desc: "flat first response, but a warm response really larger", rule: "CT1004", want: 1,
 			build: func() []*fx { return one(twoResponseConn([]int{4, 4, 4}, 1, []int{12})) },
 			check: both(wantCost(40), wantText("warm window of about 17520 bytes"))},
+
+		// zeek 206_example_a.pcap, connection 2: a 530 kB response grew in
+		// slow start to 77 segments, lost segments, and took 79 more
+		// flights of 1-6 segments in loss recovery; CT1004 charged all 80
+		// to slow start (29.6 s). Only the flights before the first
+		// retransmission are slow start's.
+		{desc: "slow start, then a loss and flat flights of recovery", rule: "CT1004", want: 1,
+			build: func() []*fx {
+				f := newConn(0.1, 19.9)
+				q := f.data(20.1, c2s, 200)
+				first, _ := flights(f, 20.2, 20, 2, 4, 8, 16)
+				f.seg(100.2, s2c, 1460, capture.FlagACK, reassembly.KindRetransmission, false)
+				_, last := flights(f, 110.2, 20, 4, 4, 4, 4, 4, 4, 4, 4)
+				f.tx(msg(q, q), msg(first, last))
+				return one(f)
+			},
+			// 2+4+8+16 segments in slow start opened the window to 32: one
+			// warm flight, so 3 extra round trips; not 8 (12 flights, 4
+			// warm ones of the largest, 16 segments).
+			check: both(wantCost(60), wantText("12 flights", "its first 4 flights (2+4+8+16 segments", "before the first retransmission",
+				"3 extra round trips"))},
 
 		{desc: "look-alike: flat flights before and after an idle second", rule: "CT1005", want: 0,
 			build: func() []*fx { return one(twoResponseConn([]int{1, 1, 1, 1}, 1000, []int{1, 1, 1, 1})) }},
