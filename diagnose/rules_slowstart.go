@@ -54,7 +54,8 @@ var ruleSlowStartRestart = &Rule{
 			"flights again: the sender reset its congestion window after the idle period.",
 		Detection: "A transaction after the first whose idle gap before it is at least min-idle, whose response " +
 			"left in several flights with the first smaller than half the window earlier responses on the " +
-			"connection had opened (estimated as for CT1004). Extra round trips: flights beyond ceil(response " +
+			"connection had opened (estimated as for CT1004). As for CT1004, only the flights before the server's " +
+			"first retransmission in the response count. Extra round trips: those flights beyond ceil(their " +
 			"bytes / that window). Cost: extra round trips × initial RTT.",
 		Why: "RFC 5681 (section 4.1) and Linux (net.ipv4.tcp_slow_start_after_idle=1, the default) restart slow " +
 			"start when a connection was idle longer than its retransmission timeout, so keep-alive loses part of " +
@@ -215,19 +216,27 @@ func checkSlowStartRestart(p *connPass) {
 		if !ok {
 			continue
 		}
-		if i > 0 && warm > 0 && t.GapBefore >= minIdle && len(fl) >= 2 && 2*fl[0].bytes < warm {
-			total := flightsBytes(fl)
-			extra := int64(len(fl)) - ceilDiv(total, warm)
+		// As in CT1004, flights after a loss are the loss's cost.
+		ss, lossFrame := flightsBeforeLoss(p.c.Segments, fl)
+		if i > 0 && warm > 0 && t.GapBefore >= minIdle && len(ss) >= 2 && 2*ss[0].bytes < warm {
+			total := flightsBytes(ss)
+			extra := int64(len(ss)) - ceilDiv(total, warm)
 			if extra >= 1 && float64(extra) >= lim.minExtraRoundTrips {
 				segs := p.c.Segments
+				what := fmt.Sprintf("the %d-byte response left in %d flights (%s)", total, len(ss), flightSizes(ss))
+				if len(ss) < len(fl) {
+					what = fmt.Sprintf("the %d-byte response left in %d flights (%s), the first %d of them (%s, %d "+
+						"bytes) before the first retransmission (frame %d),", flightsBytes(fl), len(fl), flightSizes(fl),
+						len(ss), flightSizes(ss), total, lossFrame)
+				}
 				p.report(Finding{
 					Transaction: t,
-					Frames:      flightFrames(segs, fl),
-					Time:        segs[fl[0].first].Time,
+					Frames:      flightFrames(segs, ss),
+					Time:        segs[ss[0].first].Time,
 					Cost:        extra * p.v.irtt,
-					Message: fmt.Sprintf("after %s idle the server restarted slow start: the %d-byte response "+
-						"left in %d flights (%s) although earlier responses had opened its window to about %d bytes; %s",
-						ms(t.GapBefore), total, len(fl), flightSizes(fl), warm, roundTrips(extra, p.v.irtt)),
+					Message: fmt.Sprintf("after %s idle the server restarted slow start: %s although earlier "+
+						"responses had opened its window to about %d bytes; %s",
+						ms(t.GapBefore), what, warm, roundTrips(extra, p.v.irtt)),
 				})
 			}
 		}

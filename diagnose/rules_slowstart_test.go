@@ -121,6 +121,19 @@ func TestSlowStartFlightGrowth(t *testing.T) {
 			build: func() []*fx { return one(twoResponseConn([]int{2, 4, 8, 2}, 1000, []int{2, 4, 8, 2})) },
 			// Earlier flights opened the window to 2+16 segments; 16 fit one flight.
 			check: both(wantCost(60), wantText("opened its window to about 26280 bytes"))},
+		// As for CT1004, the flights of loss recovery are not slow start's.
+		{desc: "restarted slow start, then a loss and flat flights of recovery", rule: "CT1005", want: 1,
+			build: func() []*fx {
+				f := slowStartConn(2, 4, 8, 2) // opens the window to 2+16 segments
+				ms := float64(f.txs[0].Response.End-base)/1e6 + 1000
+				q := f.data(ms, c2s, 200)
+				s, _ := flights(f, ms+0.2, 20, 2, 4)
+				f.seg(ms+40.2, s2c, 1460, capture.FlagACK, reassembly.KindRetransmission, false)
+				_, e := flights(f, ms+50.2, 20, 2, 2, 2, 2, 2, 2)
+				f.tx(msg(q, q), msg(s, e))
+				return one(f)
+			},
+			check: both(wantCost(20), wantText("before the first retransmission", "1 extra round trip"))},
 	})
 }
 
