@@ -10,6 +10,7 @@ package httpflow
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"sync"
 
 	"github.com/connscope/connscope/reassembly"
@@ -217,6 +218,12 @@ func usualRequestLine(line []byte) (r requestLine, ok bool) {
 		return r, false
 	}
 	end := sp + 1 + targetRun(line[sp+1:])
+	if end+8 <= len(line) {
+		// targetRun stopped at this word: go straight to its first
+		// control, SP or DEL (see targetFlags); an HTAB there is taken by
+		// the byte loop, which goes on from it.
+		end += bits.TrailingZeros64(targetFlags(binary.LittleEndian.Uint64(line[end:]))) / 8
+	}
 	for end < len(line) && !badTargetByte[line[end]] {
 		end++
 	}
@@ -236,19 +243,25 @@ func usualRequestLine(line []byte) (r requestLine, ok bool) {
 // the run from the first word that may hold a bad byte. It is
 // conservative: a word with an HTAB (allowed) stops it too.
 func targetRun(b []byte) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	n := 0
 	for ; n+8 <= len(b); n += 8 {
-		w := binary.LittleEndian.Uint64(b[n:])
-		// A byte below 0x21 (controls and SP), or equal to 0x7f (DEL):
-		// the classic "has a byte less than" and "has a zero byte" tests,
-		// exact for bytes below 0x80 and never set by those above.
-		del := w ^ 0x7f7f7f7f7f7f7f7f
-		if (w-ones*0x21)&^w&highs != 0 || (del-ones)&^del&highs != 0 {
+		if targetFlags(binary.LittleEndian.Uint64(b[n:])) != 0 {
 			break
 		}
 	}
 	return n
+}
+
+// targetFlags returns, for the eight bytes of w (little-endian), the high
+// bit of each byte below 0x21 (controls and SP) or equal to 0x7f (DEL), or
+// 0 when there is none: the classic "has a byte less than" and "has a zero
+// byte" tests, which never flag a byte at or above 0x80. Bytes above a
+// flagged one may be flagged wrongly (a borrow carries upwards), never the
+// lowest: its index is the first such byte's.
+func targetFlags(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	del := w ^ 0x7f7f7f7f7f7f7f7f
+	return ((w-ones*0x21)&^w | (del-ones)&^del) & highs
 }
 
 // nameMemo remembers the field names of a direction's last header block,
