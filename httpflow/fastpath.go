@@ -210,6 +210,12 @@ func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
 // anything else (an HTTP/0.9 line, spaces in the target, another version,
 // a line cut short) it leaves to parseRequestLine.
 func usualRequestLine(line []byte) (r requestLine, ok bool) {
+	return usualRequestLineBy(line, true)
+}
+
+// usualRequestLineBy is usualRequestLine, with the target scanned a word
+// at a time (words) or only a byte at a time (tests compare the two).
+func usualRequestLineBy(line []byte, words bool) (r requestLine, ok bool) {
 	sp := 0
 	for sp < len(line) && tchar[line[sp]] {
 		sp++
@@ -217,12 +223,15 @@ func usualRequestLine(line []byte) (r requestLine, ok bool) {
 	if sp == 0 || sp == len(line) || line[sp] != ' ' {
 		return r, false
 	}
-	end := sp + 1 + targetRun(line[sp+1:])
-	if end+8 <= len(line) {
-		// targetRun stopped at this word: go straight to its first
-		// control, SP or DEL (see targetFlags); an HTAB there is taken by
-		// the byte loop, which goes on from it.
-		end += bits.TrailingZeros64(targetFlags(binary.LittleEndian.Uint64(line[end:]))) / 8
+	end := sp + 1
+	if words {
+		end += targetRun(line[end:])
+		if end+8 <= len(line) {
+			// targetRun stopped at this word: go straight to its first
+			// control, SP or DEL (see targetFlags); an HTAB there is
+			// taken by the byte loop, which goes on from it.
+			end += bits.TrailingZeros64(targetFlags(binary.LittleEndian.Uint64(line[end:]))) / 8
+		}
 	}
 	for end < len(line) && !badTargetByte[line[end]] {
 		end++

@@ -342,30 +342,6 @@ func TestFastPathsMatchGeneralPathsOnMutations(t *testing.T) {
 
 // usualRequestLine agrees with parseRequestLine on every line it accepts,
 // and accepts the usual ones.
-// usualRequestLineByBytes is usualRequestLine without targetRun: the
-// target scanned one byte at a time, as it was before.
-func usualRequestLineByBytes(line []byte) (r requestLine, ok bool) {
-	sp := 0
-	for sp < len(line) && tchar[line[sp]] {
-		sp++
-	}
-	if sp == 0 || sp == len(line) || line[sp] != ' ' {
-		return r, false
-	}
-	end := sp + 1
-	for end < len(line) && !badTargetByte[line[end]] {
-		end++
-	}
-	if end == sp+1 || len(line)-end != len(" HTTP/1.1") || line[end] != ' ' {
-		return r, false
-	}
-	version := line[end+1:]
-	if major, _, ok := httpVersion(version); !ok || major != 1 {
-		return r, false
-	}
-	return requestLine{method: line[:sp], target: line[sp+1 : end], version: version}, true
-}
-
 func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 	lines := []string{
 		"GET / HTTP/1.1", "GET /img/1.png?size=100 HTTP/1.0", "OPTIONS * HTTP/1.1", "X-Y /\x80 HTTP/1.1",
@@ -395,7 +371,7 @@ func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 	accepted := 0
 	for _, l := range lines {
 		got, ok := usualRequestLine([]byte(l))
-		if want, wok := usualRequestLineByBytes([]byte(l)); ok != wok || string(got.target) != string(want.target) {
+		if want, wok := usualRequestLineBy([]byte(l), false); ok != wok || string(got.target) != string(want.target) {
 			t.Errorf("usualRequestLine(%q) = %q, %v; the byte loop alone says %q, %v", l, got.target, ok, want.target, wok)
 		}
 		if !ok {
