@@ -26,9 +26,11 @@ type limitCounts struct {
 	// headersCut counts messages whose header block went over
 	// MaxHeaderBytes or MaxHeaders (Message.HeadersTruncated).
 	headersCut int64
-	// connsUnlisted and txnsUnlisted count what the report did not list
-	// because of Options.MaxListedConnections/MaxListedTransactions.
-	connsUnlisted, txnsUnlisted int64
+	// connsUnlisted counts connections the report did not list because
+	// of Options.MaxListedConnections, with their txnsOfUnlistedConns
+	// transactions; txnsUnlisted counts transactions of listed
+	// connections left out by Options.MaxListedTransactions.
+	connsUnlisted, txnsOfUnlistedConns, txnsUnlisted int64
 	// timeClamped counts TCP segments stamped before an earlier one, whose
 	// time the analysis raised to the latest time seen; maxStepBack is the
 	// largest such step, in nanoseconds.
@@ -139,13 +141,31 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 		out = append(out, fmt.Sprintf("transactions kept by open connections capped at %d (--max-open-txns): %d more transactions on %d connections were parsed but not listed",
 			orDefault(opts.MaxOpenTransactions, DefaultMaxOpenTransactions), l.overBudget, l.connsOverBudget))
 	}
-	if l.connsUnlisted > 0 {
-		out = append(out, fmt.Sprintf("report lists at most %d connections (--max-listed-conns): %d more were counted in the totals and diagnosed but not listed",
-			orDefault(opts.MaxListedConnections, DefaultMaxListedConnections), l.connsUnlisted))
+	if n := l.connsUnlisted; n > 0 {
+		with, were := "", "were"
+		if n == 1 {
+			were = "was"
+		}
+		switch t := l.txnsOfUnlistedConns; {
+		case t == 1 && n == 1:
+			with = ", with its 1 transaction,"
+		case t == 1:
+			with = ", with their 1 transaction,"
+		case t > 1 && n == 1:
+			with = fmt.Sprintf(", with its %d transactions,", t)
+		case t > 1:
+			with = fmt.Sprintf(", with their %d transactions,", t)
+		}
+		out = append(out, fmt.Sprintf("report lists at most %d connections (--max-listed-conns): %d more%s %s counted in the totals and diagnosed but not listed",
+			orDefault(opts.MaxListedConnections, DefaultMaxListedConnections), n, with, were))
 	}
-	if l.txnsUnlisted > 0 {
-		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more were counted in the totals and diagnosed but not listed",
-			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), l.txnsUnlisted))
+	if n := l.txnsUnlisted; n > 0 {
+		were := "were"
+		if n == 1 {
+			were = "was"
+		}
+		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more %s counted in the totals and diagnosed but not listed",
+			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), n, were))
 	}
 	if n := l.timeClamped; n > 0 {
 		// A step back of a millisecond or more (a second pcapng section

@@ -107,9 +107,13 @@ func TestListingCaps(t *testing.T) {
 	if in.Connections != 5 || in.Transactions != 10 {
 		t.Errorf("input totals %d connections, %d transactions; want all 5 and 10 counted", in.Connections, in.Transactions)
 	}
+	// The transactions of unlisted connections are left out by
+	// --max-listed-conns, not --max-listed-txns: each warning names the
+	// flag that left out what it counts.
 	for i, want := range [][]string{
-		{"report lists at most 2 connections (--max-listed-conns): 3 more", "report lists at most 3 transactions (--max-listed-txns): 7 more"},
-		{"report lists at most 2 connections (--max-listed-conns): 1 more", "report lists at most 3 transactions (--max-listed-txns): 1 more"},
+		{"report lists at most 2 connections (--max-listed-conns): 3 more, with their 6 transactions, were counted",
+			"report lists at most 3 transactions (--max-listed-txns): 1 more was counted"},
+		{"report lists at most 2 connections (--max-listed-conns): 1 more, with its 1 transaction, was counted"},
 	} {
 		got := r.Inputs[i].Warnings
 		if len(got) != len(want) {

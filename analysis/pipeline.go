@@ -407,7 +407,11 @@ func (h *handler) Closed(c *reassembly.Connection) {
 	for _, t := range txns {
 		listTxn := listConn && h.a.listed.txn(h.a.opts.MaxListedTransactions)
 		if !listTxn {
-			h.limits.txnsUnlisted++
+			if listConn {
+				h.limits.txnsUnlisted++
+			} else {
+				h.limits.txnsOfUnlistedConns++
+			}
 			if h.a.opts.Events == nil {
 				continue
 			}
