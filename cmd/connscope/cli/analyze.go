@@ -255,6 +255,13 @@ func runAnalyze(args []string, stdio IO) error {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
+		// Found only now (--conn naming no connection): the file -o made
+		// holds nothing and must not pass for a report.
+		if file != nil {
+			if st, serr := os.Stat(f.output); serr == nil && st.Mode().IsRegular() {
+				os.Remove(f.output)
+			}
+		}
 		return err
 	}
 	if err != nil {

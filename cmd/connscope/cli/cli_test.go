@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -479,5 +480,19 @@ func TestBadValuesAreUsageErrorsInWords(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "strconv") {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, ExitUsage, tc.want)
 		}
+	}
+}
+
+// TestUsageErrorLeavesNoEmptyOutput: --conn naming no connection is found
+// out only after the analysis, when -o's file exists; it must not be left
+// behind empty, to be taken for a report.
+func TestUsageErrorLeavesNoEmptyOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "timeline.txt")
+	_, stderr, code := runCLI(t, nil, "analyze", "--conn", "99", "-o", out, keepAlive)
+	if code != ExitUsage {
+		t.Fatalf("exit %d (%s), want %d", code, stderr, ExitUsage)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left behind after the usage error (stat: %v)", out, err)
 	}
 }
