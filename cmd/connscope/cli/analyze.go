@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,9 @@ func runAnalyze(args []string, stdio IO) error {
 	}
 	if len(inputs) == 0 && f.live.iface == "" {
 		return usagef("analyze: no capture given (name a FILE, or - for standard input)")
+	}
+	if i := slices.Index(inputs, "-"); i >= 0 && slices.Contains(inputs[i+1:], "-") {
+		return usagef("analyze: standard input (-) can be read only once")
 	}
 	need, ok := formats[f.format]
 	if !ok {

@@ -496,3 +496,18 @@ func TestUsageErrorLeavesNoEmptyOutput(t *testing.T) {
 		t.Errorf("%s left behind after the usage error (stat: %v)", out, err)
 	}
 }
+
+// TestStdinTwiceIsAUsageError: standard input can be read once; naming it
+// twice used to analyse it, then fail on the second, empty read.
+func TestStdinTwiceIsAUsageError(t *testing.T) {
+	data, err := os.ReadFile(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"analyze", "-", "-"}, {"analyze", "-r", "-", "-"}} {
+		_, stderr, code := runCLI(t, data, args...)
+		if code != ExitUsage || !strings.Contains(stderr, "standard input (-) can be read only once") {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error", args, code, stderr)
+		}
+	}
+}
