@@ -243,8 +243,11 @@ func (a *Analyzer) Report() *Report {
 		return a.listedReport()
 	}
 	r := a.report
+	if r.Connections == nil {
+		r.Connections = []*ConnReport{} // [] in the JSON, not null
+	}
 	sort.SliceStable(r.Connections, func(i, j int) bool { return r.Connections[i].ID < r.Connections[j].ID })
-	txns := append([]*TxnReport(nil), r.Transactions...)
+	txns := append(make([]*TxnReport, 0, len(r.Transactions)), r.Transactions...)
 	sort.SliceStable(txns, func(i, j int) bool {
 		x, y := txns[i], txns[j]
 		if xs, ys := txnStart(x), txnStart(y); xs != ys {

@@ -24,8 +24,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	jw.field("schema", r.Schema, false)
 	writeArrayField(jw, "inputs", r.Inputs, false)
 	if r.listing != nil {
-		// As the Encoder writes the slices an in-memory report has:
-		// null when nothing is listed.
+		// As the Encoder writes the slices an in-memory report from
+		// the analysis has: [] when nothing is listed.
 		if err := writeEachField(jw, "connections", r.EachConnection); err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (jw *jsonWriter) end(last bool) {
 }
 
 // writeEachField writes a top-level array member from an iterator, as
-// writeArrayField writes a slice that has no nil entries: null when the
+// writeArrayField writes a slice that has no nil entries: [] when the
 // iterator yields nothing. It returns the iterator's own errors (reading
 // the listing back); write errors stay in jw.
 func writeEachField[T any](jw *jsonWriter, name string, each func(func(T) error) error) error {
@@ -123,7 +123,7 @@ func writeEachField[T any](jw *jsonWriter, name string, each func(func(T) error)
 		return err
 	}
 	if n == 0 {
-		jw.raw("null")
+		jw.raw("[]")
 	} else {
 		jw.raw("\n  ]")
 	}

@@ -96,3 +96,35 @@ func TestWriteJSONReportsWriteErrors(t *testing.T) {
 		t.Fatal("WriteJSON to a failing writer returned nil")
 	}
 }
+
+// TestNothingListedIsEmptyArrays: a report that lists no connection or
+// transaction (a capture without TCP, or without HTTP) has [] for them in
+// the JSON, as for findings, whether its listing is in memory or spilled:
+// null made `.connections[]` in jq and `for c in r["connections"]` in
+// Python fail on exactly the reports that have nothing to list.
+func TestNothingListedIsEmptyArrays(t *testing.T) {
+	for _, opts := range []Options{{}, {SpillListing: true, SpillThreshold: -1}} {
+		a := New(opts)
+		if err := a.AddSource("empty.pcap", "pcap", limitCapture(t, 0, 0)); err != nil {
+			t.Fatal(err)
+		}
+		r := a.Report()
+		var b bytes.Buffer
+		if err := r.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range []string{"connections", "transactions", "findings"} {
+			if got := string(doc[field]); got != "[]" {
+				t.Errorf("spill %v: %q is %s, want []", opts.SpillListing, field, got)
+			}
+		}
+		if !opts.SpillListing {
+			checkWriteJSON(t, r) // and still what the Encoder writes
+		}
+	}
+}
