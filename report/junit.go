@@ -251,9 +251,13 @@ func (j *junitWriter) inputSuite(inputs []*analysis.InputReport, damaged int) {
 		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"connscope.input\">\n", xmlEscape(name))
 		if in.Error != "" {
 			msg := clean(in.Error)
+			what := "\nnothing could be read: no findings come from this input"
+			if in.Packets > 0 {
+				what = "\neverything before the damage was analysed (" + strconv.FormatInt(in.Packets, 10) +
+					" packets); whatever came after it is missing from the findings"
+			}
 			fmt.Fprintf(j.w, "      <error message=\"%s\" type=\"damaged_input\">", xmlEscape(short(msg, 500)))
-			j.w.WriteString(xmlEscape(msg + "\neverything before the damage was analysed (" +
-				strconv.FormatInt(in.Packets, 10) + " packets); whatever came after it is missing from the findings"))
+			j.w.WriteString(xmlEscape(msg + what))
 			j.w.WriteString("</error>\n")
 		}
 		if len(in.Warnings) > 0 {

@@ -339,7 +339,7 @@ func TestJUnitCases(t *testing.T) {
 // suite.
 func TestJUnitDamagedInputIsAnError(t *testing.T) {
 	r := fixtureReport()
-	r.Inputs = append(r.Inputs, &analysis.InputReport{Index: 1, Name: "cut.pcap", Warnings: []string{},
+	r.Inputs = append(r.Inputs, &analysis.InputReport{Index: 1, Name: "cut.pcap", Warnings: []string{}, Packets: 15,
 		Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
 	var b bytes.Buffer
 	if err := WriteJUnitWith(&b, r, JUnitOptions{Rules: fixtureRules()}); err != nil {
@@ -373,8 +373,20 @@ func TestJUnitDamagedInputIsAnError(t *testing.T) {
 		s.Cases[0].Name != "input cut.pcap" || !strings.Contains(s.Cases[0].Error.Message, "frame 16 at byte offset 4772") {
 		t.Fatalf("first suite %+v, want an input suite with cut.pcap's case in error", s)
 	}
-	if !strings.Contains(s.Cases[0].Error.Text, "everything before the damage was analysed") {
+	if !strings.Contains(s.Cases[0].Error.Text, "everything before the damage was analysed (15 packets)") {
 		t.Errorf("error text %q should say what was still analysed", s.Cases[0].Error.Text)
+	}
+
+	// An input that could not be opened at all says nothing was read.
+	r = fixtureReport()
+	r.Inputs = append(r.Inputs, &analysis.InputReport{Index: 1, Name: "notes.txt", Warnings: []string{},
+		Error: "notes.txt: at byte offset 0: not a pcap or pcapng capture: unknown magic number 47 45 54 20"})
+	b.Reset()
+	if err := WriteJUnitWith(&b, r, JUnitOptions{Rules: fixtureRules()}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "nothing could be read: no findings come from this input") {
+		t.Errorf("unreadable input's case should say nothing was read:\n%.600s", b.String())
 	}
 
 	// A clean run: no input suite, no errors.
