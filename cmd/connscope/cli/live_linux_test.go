@@ -33,10 +33,13 @@ import (
 // so connection order) cannot match, and the comparison with tcpdump's
 // file falls back to what does not depend on order.
 //
-// Topology: a veth pair, one end (cslv0, 10.213.7.1) in this namespace
-// where the client runs and connscope and tcpdump capture, the other
-// (10.213.7.2) in a private namespace where the server runs. Nothing is
-// sent to any other address.
+// Topology: a veth pair, one end (10.213.N.1) in this namespace where
+// the client runs and connscope and tcpdump capture, the other
+// (10.213.N.2) in a private namespace where the server runs. Nothing is
+// sent to any other address. N comes from the process ID, as the
+// interface names do: two runs at once (two checkouts, or a test run
+// beside another) must not both route 10.213.N.0/24, or one's client
+// talks through the other's interface and its captures stay empty.
 func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live capture integration test")
@@ -59,6 +62,11 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 	// cannot delete each other's interfaces.
 	ns := fmt.Sprintf("cslv-%d", os.Getpid())
 	hostIf, peerIf := fmt.Sprintf("cslv%da", os.Getpid()%100000), fmt.Sprintf("cslv%db", os.Getpid()%100000)
+	subnet := fmt.Sprintf("10.213.%d", os.Getpid()%250+1)
+	hostAddr, serverAddr := subnet+".1", subnet+".2"
+	if out, _ := exec.Command("ip", "-o", "addr", "show", "to", subnet+".0/24").Output(); len(bytes.TrimSpace(out)) > 0 {
+		t.Skipf("%s.0/24 is already in use here: %s", subnet, out)
+	}
 	sh := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -73,13 +81,13 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 	})
 	sh("ip", "link", "add", hostIf, "type", "veth", "peer", "name", peerIf)
 	sh("ip", "link", "set", peerIf, "netns", ns)
-	sh("ip", "addr", "add", "10.213.7.1/24", "dev", hostIf)
+	sh("ip", "addr", "add", hostAddr+"/24", "dev", hostIf)
 	sh("ip", "link", "set", hostIf, "up")
-	sh("ip", "-n", ns, "addr", "add", "10.213.7.2/24", "dev", peerIf)
+	sh("ip", "-n", ns, "addr", "add", serverAddr+"/24", "dev", peerIf)
 	sh("ip", "-n", ns, "link", "set", peerIf, "up")
 	sh("ip", "-n", ns, "link", "set", "lo", "up")
 
-	server := exec.Command("ip", "netns", "exec", ns, loadgen, "-mode", "server", "-addr", "10.213.7.2:8080")
+	server := exec.Command("ip", "netns", "exec", ns, loadgen, "-mode", "server", "-addr", serverAddr+":8080")
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +123,7 @@ func TestLiveReportEqualsTcpdumpReport(t *testing.T) {
 	// A keep-alive pattern and a Connection: close pattern.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	client := exec.CommandContext(ctx, loadgen, "-mode", "client", "-addr", "10.213.7.2:8080", "-short", "6", "-keepalive", "2", "-requests", "4", "-workers", "2")
+	client := exec.CommandContext(ctx, loadgen, "-mode", "client", "-addr", serverAddr+":8080", "-short", "6", "-keepalive", "2", "-requests", "4", "-workers", "2")
 	if out, err := client.CombinedOutput(); err != nil {
 		t.Fatalf("client: %v\n%s", err, out)
 	}
