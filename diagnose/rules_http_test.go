@@ -248,6 +248,11 @@ func TestHTTPRules(t *testing.T) {
 			build: func() []*fx { return one(serial(300, 200)) }, check: wantCost(500)},
 		{desc: "look-alike: back-to-back serial transactions", rule: "CH1007", want: 0,
 			build: func() []*fx { return one(serial(5, 5)) }},
+		{desc: "look-alike: a client polling every 5 s", rule: "CH1007", want: 0,
+			build: func() []*fx { return one(serial(5000, 5000, 5000)) }},
+		{desc: "a 300 ms gap among polling gaps: only it counts", rule: "CH1007", want: 1,
+			build: func() []*fx { return one(serial(5000, 300, 5000)) },
+			check: both(wantCost(300), wantText("2 longer gaps over 2000 ms (up to 5000 ms), think time or polling, not counted"))},
 
 		{desc: "second pipelined response waits behind a 1 s response", rule: "CH1008", want: 1,
 			build: func() []*fx { return one(pipelined([]string{"GET", "GET"}, 1000, 1)) },

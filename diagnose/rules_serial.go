@@ -16,9 +16,11 @@ var ruleSerialIdleGaps = &Rule{
 			"waited after each response before sending the next request.",
 		Detection: "On a connection with several transactions, the idle gap before each non-pipelined transaction " +
 			"after the first (the previous response's last byte to the request's first byte, from httpflow) of at " +
-			"least min-gap, unless the request's first segment is a retransmission (the time went to a loss, " +
-			"not to idleness). Connections where the capture missed bytes are skipped: their message times " +
-			"cannot be trusted. One finding per connection lists the gaps; the cost is their sum.",
+			"least min-gap and at most max-gap, unless the request's first segment is a retransmission (the time " +
+			"went to a loss, not to idleness). A longer gap is think time or polling (a client that asks again " +
+			"every few seconds), not a serial dependency: it is named in the message but not counted. " +
+			"Connections where the capture missed bytes are skipped: their message times cannot be trusted. One " +
+			"finding per connection lists the gaps; the cost is their sum.",
 		Why: "Serial transactions add up: every gap, plus every request's round trip, is on the critical path. A " +
 			"page fetching many objects one after another over one connection spends most of its time waiting. " +
 			"Gaps can be user think time, which is not a problem; gaps of a few hundred milliseconds between " +
@@ -29,6 +31,7 @@ var ruleSerialIdleGaps = &Rule{
 	},
 	Thresholds: []Threshold{
 		{Name: "min-gap", Default: 100, Unit: "ms", Doc: "shortest idle gap counted"},
+		{Name: "max-gap", Default: 2000, Unit: "ms", Doc: "longest idle gap counted; longer ones are think time or polling"},
 	},
 	onlyWith:        factReused,
 	checkConnection: checkSerialIdleGaps,
@@ -38,11 +41,11 @@ func checkSerialIdleGaps(p *connPass) {
 	if !p.v.timingTrusted() {
 		return
 	}
-	minGap := p.dur("min-gap")
+	minGap, maxGap := p.dur("min-gap"), p.dur("max-gap")
 	var frames []uint64
-	var total, longest int64
+	var total, longest, longestIdle int64
 	var longestTx, first *httpflow.Transaction
-	count := 0
+	count, idle := 0, 0
 	for i, t := range p.v.txs {
 		if i == 0 || t.Pipelined || t.Request == nil || t.GapBefore < minGap {
 			continue
@@ -50,6 +53,12 @@ func checkSerialIdleGaps(p *connPass) {
 		prev := p.v.txs[i-1]
 		if prev.Response == nil || p.v.retransmitted(t.Request.FirstFrame) {
 			continue // a request first seen as a retransmission was not idle: it was lost
+		}
+		if t.GapBefore > maxGap {
+			// Think time or polling: named, not counted.
+			idle++
+			longestIdle = max(longestIdle, t.GapBefore)
+			continue
 		}
 		count++
 		total += t.GapBefore
@@ -66,14 +75,19 @@ func checkSerialIdleGaps(p *connPass) {
 	if count == 0 {
 		return
 	}
+	msg := fmt.Sprintf("%s of at least %s between serial transactions, %s in total; the longest, %s, "+
+		"came before transaction %d (%s)", plural(count, "idle gap", "idle gaps"), ms(minGap), ms(total),
+		ms(longest), longestTx.Index+1, requestLine(longestTx))
+	if idle > 0 {
+		msg += fmt.Sprintf("; %s over %s (up to %s), think time or polling, not counted",
+			plural(idle, "longer gap", "longer gaps"), ms(maxGap), ms(longestIdle))
+	}
 	p.report(Finding{
 		Transaction: first,
 		Frames:      frames,
 		Time:        first.Request.Start,
 		Cost:        total,
-		Message: fmt.Sprintf("%s of at least %s between serial transactions, %s in total; the longest, %s, "+
-			"came before transaction %d (%s)", plural(count, "idle gap", "idle gaps"), ms(minGap), ms(total),
-			ms(longest), longestTx.Index+1, requestLine(longestTx)),
+		Message:     msg,
 	})
 }
 
