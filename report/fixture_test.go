@@ -80,6 +80,17 @@ func fixtureRules() []*diagnose.Rule {
 	}
 }
 
+// withDamagedAndCappedInputs gives fixtureReport's report the inputs that
+// a damaged or capped run has: the first input reached a listing cap, a
+// second was read whole within every limit, and a third was cut short.
+func withDamagedAndCappedInputs(r *analysis.Report, capWarning string) *analysis.Report {
+	r.Inputs[0].Warnings = []string{capWarning}
+	r.Inputs = append(r.Inputs,
+		&analysis.InputReport{Index: 1, Name: "clean.pcap", Warnings: []string{}},
+		&analysis.InputReport{Index: 2, Name: "cut.pcap", Warnings: []string{}, Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
+	return r
+}
+
 // fixtureReport is a hand-made report with three connections: a clean
 // keep-alive connection with two transactions, an IPv6 connection whose
 // response a RST cut short after loss, retransmission and a zero window

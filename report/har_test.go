@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/connscope/connscope/analysis"
 )
 
 func TestHARStructure(t *testing.T) {
@@ -27,11 +25,7 @@ func TestHARStructure(t *testing.T) {
 // file of a damaged or capped capture does not pass for a whole one; a
 // clean input's page has no comment.
 func TestHARPageNamesDamagedAndCappedInputs(t *testing.T) {
-	r := fixtureReport()
-	r.Inputs[0].Warnings = []string{"report lists at most 2 connections (--max-listed-conns)"}
-	r.Inputs = append(r.Inputs,
-		&analysis.InputReport{Index: 1, Name: "clean.pcap", Warnings: []string{}},
-		&analysis.InputReport{Index: 2, Name: "cut.pcap", Warnings: []string{}, Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
+	r := withDamagedAndCappedInputs(fixtureReport(), "report lists at most 2 connections (--max-listed-conns)")
 	var b bytes.Buffer
 	if err := WriteHAR(&b, r, HAROptions{}); err != nil {
 		t.Fatal(err)

@@ -113,11 +113,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 // others, the JSON report's input object, so that a capped or damaged
 // NDJSON report never passes for a whole one.
 func TestNDJSONNamesDamagedAndCappedInputs(t *testing.T) {
-	r := fixtureReport()
-	r.Inputs[0].Warnings = []string{"report lists at most 2 connections (--max-listed-conns): 1 more were counted"}
-	r.Inputs = append(r.Inputs,
-		&analysis.InputReport{Index: 1, Name: "clean.pcap", Warnings: []string{}},
-		&analysis.InputReport{Index: 2, Name: "cut.pcap", Warnings: []string{}, Error: "cut.pcap: frame 16 at byte offset 4772: capture file cut short"})
+	r := withDamagedAndCappedInputs(fixtureReport(), "report lists at most 2 connections (--max-listed-conns): 1 more were counted")
 	var b bytes.Buffer
 	if err := WriteNDJSON(&b, r); err != nil {
 		t.Fatal(err)
