@@ -639,6 +639,18 @@ func TestFastPathsMatchGeneralPathsOnExpressRequests(t *testing.T) {
 			req("GET /g HTTP/1.1", "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n")},
 		"long start line": {req("GET /a HTTP/1.1", memoBlock), req("GET /b HTTP/1.1", memoBlock), req("GET /"+strings.Repeat("t", 200)+" HTTP/1.1", memoBlock), req("GET /c HTTP/1.1", memoBlock)},
 	}
+	// A one-field block leaves room for start lines near the smallest byte
+	// cap of fastPathConfigs (40): lines of 37 to 44 bytes, LF included,
+	// each after a request that remembered the block.
+	var nearCap [][]string
+	for range 4 {
+		nearCap = append(nearCap, req("GET /a HTTP/1.1", "A: b\r\n\r\n"))
+	}
+	for n := 37; n <= 44; n++ {
+		target := "/" + strings.Repeat("t", n-len("GET  HTTP/1.1\r\n")-1)
+		nearCap = append(nearCap, req("GET "+target+" HTTP/1.1", "A: b\r\n\r\n"), req("GET /a HTTP/1.1", "A: b\r\n\r\n"))
+	}
+	cases["start lines at the byte cap"] = nearCap
 	for name, requests := range cases {
 		compareFastPaths(t, name, memoExchange(requests...), func() splitter { return whole })
 	}
