@@ -104,6 +104,14 @@ func touch(m *Message, at reassembly.Span) {
 	m.LastFrame, m.End = at.Frame, at.Time
 }
 
+// countBody counts n body bytes of the message in progress, delivered by
+// the frame in at.
+func (s *stream) countBody(n int64, at reassembly.Span) {
+	s.msg.BodyBytes += n
+	s.msg.WireBytes += n
+	touch(s.msg, at)
+}
+
 // feed runs the state machine over newly delivered in-order bytes.
 func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 	s.lastAt = at
@@ -112,10 +120,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 		// A keep-alive connection's commonest chunk, body bytes of a
 		// Content-Length message not past its end: what the loop's
 		// stBodyLength case does, without the loop.
-		m := s.msg
-		m.BodyBytes += int64(len(data))
-		m.WireBytes += int64(len(data))
-		touch(m, at)
+		s.countBody(int64(len(data)), at)
 		s.remaining -= int64(len(data))
 		s.pos = end
 		if s.remaining == 0 {
@@ -131,9 +136,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			return
 		case stBodyLength, stChunkData:
 			n := min(int64(len(data)), s.remaining)
-			s.msg.BodyBytes += n
-			s.msg.WireBytes += n
-			touch(s.msg, at)
+			s.countBody(n, at)
 			s.remaining -= n
 			data = data[n:]
 			s.pos = end - int64(len(data))
@@ -145,10 +148,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 				}
 			}
 		case stBodyClose:
-			n := int64(len(data))
-			s.msg.BodyBytes += n
-			s.msg.WireBytes += n
-			touch(s.msg, at)
+			s.countBody(int64(len(data)), at)
 			s.pos = end
 			return
 		default:
