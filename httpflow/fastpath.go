@@ -184,10 +184,11 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 // statusLine is parseStatusLine for a response's content (its line
 // without CRLF), with the direction's last status line remembered: a
 // keep-alive server answers "HTTP/1.1 200 OK" again and again, and equal
-// bytes parse to equal parts, so comparing them is all the work.
+// bytes parse to equal parts, so comparing them is all the work. st.memo
+// says the line was the remembered one.
 func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
 	if n := s.lastStatusLen; n != 0 && string(content) == string(s.lastStatus[:n]) {
-		st = statusLine{version: content[:8], status: s.lastStatusCode}
+		st = statusLine{version: content[:8], status: s.lastStatusCode, memo: true}
 		if len(content) > 12 {
 			st.reason = content[13:]
 		}
@@ -196,8 +197,51 @@ func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
 	st, ok = parseStatusLine(content)
 	if ok && len(content) <= len(s.lastStatus) {
 		s.lastStatusLen, s.lastStatusCode = copy(s.lastStatus[:], content), st.status
+		s.lastStatusVersion, s.lastStatusReason = "", ""
 	}
 	return st, ok
+}
+
+// statusStrings returns the Version and Reason strings of a response
+// whose status line is st: those of the direction's remembered status
+// line when st is that line and a response already made them (equal bytes,
+// and strings are never written again), else what closeBlock makes of
+// the bytes, remembered for the next response with that line.
+func (p *Conn) statusStrings(s *stream, st statusLine) (version, reason string) {
+	if st.memo && s.lastStatusVersion != "" {
+		return s.lastStatusVersion, s.lastStatusReason
+	}
+	version = p.versionOf(st.version, s.last.Version)
+	reason = p.sameOrKept(st.reason, s.last.Reason, internReason)
+	if st.memo {
+		s.lastStatusVersion, s.lastStatusReason = version, reason
+	}
+	return version, reason
+}
+
+// methodOf and versionOf are sameOrKept for a request's method and a
+// message's version: the commonest values are constants, which a switch
+// recognises in a few word compares instead of a call to compare bytes.
+func (p *Conn) methodOf(b []byte, last string) string {
+	switch string(b) {
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "HEAD":
+		return "HEAD"
+	}
+	return p.sameOrKept(b, last, internMethod)
+}
+
+func (p *Conn) versionOf(b []byte, last string) string {
+	switch string(b) {
+	case "HTTP/1.1":
+		return "HTTP/1.1"
+	case "HTTP/1.0":
+		return "HTTP/1.0"
+	}
+	return p.sameOrKept(b, last, internVersion)
 }
 
 // wholeLine is lineBytes' bookkeeping for a start line of n bytes (LF
@@ -698,8 +742,7 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at
 	m.HeaderBytes, m.WireBytes = int64(size), int64(size)
 
 	// closeBlock, with DropHeaderFields.
-	m.Version = p.sameOrKept(st.version, s.last.Version, internVersion)
-	m.Reason = p.sameOrKept(st.reason, s.last.Reason, internReason)
+	m.Version, m.Reason = p.statusStrings(s, st)
 	// A single plain Content-Length is what contentLength would have
 	// made of it; the fields before or after it read other state.
 	s.fi = framingInfo{clSeen: true, cl: cl}
@@ -776,9 +819,9 @@ func (p *Conn) expressRequest(s *stream, data []byte, lf int, r requestLine, at 
 
 	// closeBlock, with DropHeaderFields, reading the fields from the memo
 	// (what interpreting the block gave last time).
-	m.Method = p.sameOrKept(r.method, s.last.Method, internMethod)
+	m.Method = p.methodOf(r.method, s.last.Method)
 	m.Target = p.mem.string(r.target)
-	m.Version = p.sameOrKept(r.version, s.last.Version, internVersion)
+	m.Version = p.versionOf(r.version, s.last.Version)
 	s.fi.reset()
 	memo.interpret(m, &s.fi, &p.mem)
 

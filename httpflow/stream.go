@@ -78,6 +78,9 @@ type stream struct {
 	lastStatus     [48]byte
 	lastStatusLen  int
 	lastStatusCode int
+	// lastStatusVersion and lastStatusReason are the strings a response
+	// with that line was given ("" until one was; see Conn.statusStrings).
+	lastStatusVersion, lastStatusReason string
 
 	total   int64 // bytes delivered
 	skipped int64 // bytes that belonged to no message (tunnel, junk, lost sync)
