@@ -86,11 +86,6 @@ var truthExpectations = map[string]truthExpectation{
 			"HTTP/1.x at the tunnel by design, tshark keeps dissecting",
 		onlyTshark: []string{"9:GET"},
 	},
-	"suricata-verify__security-4710-01__input.pcap": {
-		why: "reassembly ends the connection at the RST of frame 4 (it carries a TCP MD5 option " +
-			"and the server ignored it); tshark dissects the request and response sent after it",
-		onlyTshark: []string{"5:GET", "7:200"},
-	},
 	// Responses that did not end: tshark does not report a message it
 	// could not reassemble to its end; connscope reports it incomplete,
 	// with the reason.

@@ -223,6 +223,9 @@ func (a *Assembler) expireList(l *connList, timeout int64, reason EndReason) {
 // release ends both directions of c, summarises it, hands it to the
 // handler and forgets it.
 func (a *Assembler) release(c *conn, reason EndReason) {
+	if c.held.active {
+		c.endHeldRST() // nothing showed the RST was ignored: it ended the connection
+	}
 	c.finish(ClientToServer, reason, c.LastFrame, c.End)
 	c.finish(ServerToClient, reason, c.LastFrame, c.End)
 	c.History = a.internHistory(c.history)

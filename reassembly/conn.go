@@ -25,6 +25,9 @@ type conn struct {
 	// releases the connection at once.
 	finished bool
 	complete bool
+	// held is a RST whose End is held back until the connection's next
+	// segments show whether the peer ignored it (see heldRST).
+	held     heldRST
 	lastSeen int64 // capture time of the latest packet, for expiry
 	listedAt int64 // lastSeen when it was last put at the back of its list
 	// firstDir is the direction of the first segment (for Zeek's '^').
@@ -131,6 +134,15 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	ds.Bytes += int64(seglen)
 	seq, ack := Seq(s.Seq), Seq(s.Ack)
 	syn, fin, rst, hasAck := s.Flags.Has(synFlags), s.Flags.Has(finFlags), s.Flags.Has(rstFlags), s.Flags.Has(ackFlags)
+	if c.held.active {
+		// Decided on the state before this segment, before any of it is applied.
+		c.settleHeldRST(d, seq, seglen, syn, fin, rst)
+	}
+	if rst && !syn && !fin && !(h.stream.ended && r.stream.ended) {
+		// Its End waits for the next segments (and its effects are noted
+		// so they can be undone) before any of them is applied.
+		c.holdRST(d, seq, s.Frame, t)
+	}
 
 	h.seen = true
 	if syn && !h.synSeen {
@@ -177,7 +189,10 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	c.updateHistory(s, d, seglen, kind)
 	c.record(rec)
 
-	if !rst && (seglen > 0 || fin) {
+	// While a RST is held, the segments that leave it undecided (pure ACKs,
+	// bytes already delivered) touch neither stream, as if it had ended them.
+	holding := c.held.active
+	if !rst && !holding && (seglen > 0 || fin) {
 		dataSeq := seq
 		if syn {
 			dataSeq = seq.Add(1) // data in a SYN (TCP Fast Open) follows the SYN's own number
@@ -188,10 +203,10 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 		}
 		c.streamSegment(d, dataSeq, payload, seglen, fin, s.Frame, t)
 	}
-	if hasAck && !rst {
+	if hasAck && !rst && !holding {
 		c.peerAcked(d.Reverse(), ack, s.Frame, t)
 	}
-	if rst {
+	if rst && !holding {
 		c.finish(d, EndRST, s.Frame, t)
 		c.finish(d.Reverse(), EndRST, s.Frame, t)
 	}

@@ -103,6 +103,23 @@
 // of an application closing a socket with unread data (the kernel answers
 // with RST instead of FIN, and the peer may lose what it had not read).
 //
+// Not every RST ends a connection: the receiver drops one whose TCP-MD5 or
+// TCP-AO signature does not verify (RFC 2385, 5925), or whose sequence
+// number is outside the window or not exactly the next expected one (RFC
+// 5961: it answers with a challenge ACK), which is what RST injection and
+// IDS evasion tests look like. The capture shows the receiver's decision
+// only in what follows, so a RST's End waits for the connection's next
+// segments. When the RST's sender goes on in the same sequence space (new
+// bytes in sequence, or its FIN, at or past the RST's number, with no SYN
+// and no RST) the RST was ignored: its record carries KindIgnoredRST,
+// Connection.IgnoredRSTs counts it, it is left out of Close, ClosedFirstBy,
+// RSTBy, RSTWithUnreadData, RSTFrame and the Zeek state (History keeps its
+// letter: the packet was there), and both streams go on. Pure ACKs (the
+// challenge ACK) and bytes already delivered leave it undecided; anything
+// else, or the connection's end, delivers End(EndRST) at the RST's frame, as
+// if it had never been held. New data from the RST's receiver does not
+// count: it may have crossed the RST on the wire (rst.go has the details).
+//
 // State and History use Zeek's vocabulary (scripts/base/protocols/conn/
 // main.zeek): State is conn_state (S0 attempt unanswered, S1 established
 // and open, SF normal close, REJ rejected, RSTO/RSTR reset by
@@ -126,8 +143,10 @@
 // stream ends. A snaplen-cut segment (len(Payload) < PayloadLength) delivers
 // its captured part, then a Gap for the rest. Calls for one connection come
 // in capture order across both directions. End comes once per direction:
-// EndFIN when every byte before the FIN was delivered, EndRST at a RST,
-// EndOfCapture from Flush, EndIdleExpired, EndEvicted, EndReused.
+// EndFIN when every byte before the FIN was delivered, EndRST at a RST
+// (with the RST's frame and time, delivered once the segments after it
+// showed it was not ignored: see Handshake and close), EndOfCapture from
+// Flush, EndIdleExpired, EndEvicted, EndReused.
 //
 // # Lifetime and the memory bound
 //

@@ -106,6 +106,7 @@ type streamLog struct {
 	next     [2]int64           // expected next offset
 	ended    [2]bool
 	reasons  [2]EndReason
+	endAt    [2]Span     // where each End was reported
 	frames   [2][]uint64 // frame of each Data call
 	closed   int
 	sequence []string // "c:data", "s:gap", ... in call order
@@ -184,6 +185,7 @@ func (l *streamLog) End(d Direction, reason EndReason, at Span) {
 	}
 	l.ended[d] = true
 	l.reasons[d] = reason
+	l.endAt[d] = at
 	l.sequence = append(l.sequence, dirLetter(d)+":end")
 }
 

@@ -66,6 +66,12 @@ const (
 	KindKeepAlive                                   // TCP keep-alive: one byte (or none) at next-1
 	KindCaptureDuplicate                            // the capture recorded the same frame twice (same IP ID and bytes)
 	KindWindowUpdate                                // pure ACK that only opens the window
+	// KindIgnoredRST marks a RST the connection outlived: its sender went on
+	// in the same sequence space after it, so the peer ignored it (a bad
+	// TCP-MD5/TCP-AO option, an out-of-window or inexact sequence number,
+	// an injected RST). It did not close the connection. Not a Wireshark
+	// flag.
+	KindIgnoredRST
 )
 
 // SegmentRecord is the compact record kept for every segment of a
@@ -199,6 +205,12 @@ type Connection struct {
 	// with unread data.
 	RSTWithUnreadData bool
 	HalfClosed        bool // one side sent FIN and the other kept sending data after it
+	// IgnoredRSTs counts the RSTs the connection outlived (their records
+	// carry KindIgnoredRST): the RST's sender went on after it with new
+	// bytes or its FIN, so the peer had dropped it. They count in neither
+	// Close, ClosedFirstBy, RSTBy nor the direction's RSTFrame, which
+	// describe the RST that ended the connection, if one did.
+	IgnoredRSTs int
 
 	// State and History summarise the connection in Zeek's vocabulary
 	// (conn_state S0, S1, SF, REJ, RSTO, RSTR, OTH, ...; history letters
@@ -234,7 +246,7 @@ type EndReason uint8
 
 const (
 	EndFIN         EndReason = iota + 1 // the sender closed its side
-	EndRST                              // a RST (from either side) ended the connection
+	EndRST                              // a RST (from either side) ended the connection (one not ignored: see KindIgnoredRST)
 	EndOfCapture                        // the capture ended while the stream was open
 	EndIdleExpired                      // the connection was idle past the expiry timeout
 	// EndEvicted: the Assembler's MaxConnections cap was reached and this
