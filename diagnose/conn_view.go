@@ -48,7 +48,7 @@ type connView struct {
 	// initial RTT.
 	serverGap int64
 	// closeFrame and closeTime are of the first FIN or RST segment, capture
-	// duplicates left out (0, 0 when none was recorded): what firstClose
+	// duplicates and ignored RSTs left out (0, 0 when none was recorded): what firstClose
 	// reads from the connection's direction stats, which the summary would
 	// otherwise fetch from memory the scan did not touch.
 	closeFrame uint64
@@ -175,7 +175,7 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		v.kinds |= s.Kind
 		v.firstTime, v.lastTime = min(v.firstTime, s.Time), max(v.lastTime, s.Time)
 		f := flagsOf(s)
-		if f&finRST != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 && (v.closeFrame == 0 || s.Frame < v.closeFrame) {
+		if closes(s) && (v.closeFrame == 0 || s.Frame < v.closeFrame) {
 			v.closeFrame, v.closeTime = s.Frame, s.Time
 		}
 		if f.Has(capture.FlagSYN) && s.Kind&reassembly.KindCaptureDuplicate == 0 {
@@ -277,6 +277,13 @@ const finRST = capture.FlagFIN | capture.FlagRST
 
 func flagsOf(s *reassembly.SegmentRecord) capture.TCPFlags { return capture.TCPFlags(s.Flags) }
 
+// closes reports whether s is a FIN or a RST that counts as a close: not a
+// capture duplicate, and not a RST the connection outlived (reassembly's
+// KindIgnoredRST: the peer dropped it and the connection went on).
+func closes(s *reassembly.SegmentRecord) bool {
+	return flagsOf(s)&finRST != 0 && s.Kind&(reassembly.KindCaptureDuplicate|reassembly.KindIgnoredRST) == 0
+}
+
 // isNewData reports whether s carries payload sent for the first time.
 func isNewData(s *reassembly.SegmentRecord) bool {
 	return s.Len > 0 && s.Kind&(reassembly.KindRetransmission|reassembly.KindFastRetransmission|
@@ -375,13 +382,13 @@ func (v *connView) originalsBySeq() [2][]int {
 }
 
 // closeAfter returns the first FIN or RST of either side at or after
-// capture time at (0, 0 when none).
+// capture time at (0, 0 when none), ignored RSTs left out.
 func (v *connView) closeAfter(at int64) (uint64, int64) {
 	if !v.closesBuilt {
 		v.closesBuilt = true
 		for i := range v.c.Segments {
 			s := &v.c.Segments[i]
-			if flagsOf(s)&finRST != 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
+			if closes(s) {
 				v.closes = append(v.closes, i)
 			}
 		}
