@@ -152,7 +152,11 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 	var ok bool
 	client := s.dir == reassembly.ClientToServer
 	if client {
-		r, ok = usualRequestLine(content)
+		// usualRequestLine, written out: the call returning its parts
+		// cost 50 instructions per request under cachegrind.
+		if r, ok = commonRequestLine(content); !ok {
+			r, ok = usualRequestLineBy(content, true)
+		}
 		if ok {
 			if n := p.expressRequest(s, data, lf, r, at, off); n > 0 {
 				return n
@@ -271,8 +275,59 @@ func (p *Conn) sameOrKept(b []byte, last string, intern func([]byte) (string, bo
 // anything else (an HTTP/0.9 line, spaces in the target, another version,
 // a line cut short) it leaves to parseRequestLine.
 func usualRequestLine(line []byte) (r requestLine, ok bool) {
+	if r, ok = commonRequestLine(line); ok {
+		return r, true
+	}
 	return usualRequestLineBy(line, true)
 }
+
+// commonRequestLine accepts the commonest request line, "token SP target
+// SP HTTP/1.1" (or HTTP/1.0) with a target of at least eight bytes,
+// finding the target's end from the line's end instead of scanning for
+// it: the version is the line's last eight bytes, and the target, between
+// the two spaces, is tested a word at a time (targetFlags, the last word
+// overlapping the one before). It refuses anything else (an HTAB in the
+// target, another version, a short target), for usualRequestLineBy to
+// decide: what it accepts, usualRequestLineBy accepts with the same parts
+// (the target holds no byte it stops at, so its scan ends at the space
+// before the version).
+func commonRequestLine(line []byte) (r requestLine, ok bool) {
+	n := len(line)
+	if n < 19 || line[n-9] != ' ' {
+		return r, false
+	}
+	if v := binary.LittleEndian.Uint64(line[n-8:]); v != http11Word && v != http10Word {
+		return r, false
+	}
+	sp := 0
+	if binary.LittleEndian.Uint32(line) == getWord {
+		sp = 3 // "GET ", most requests: no loop
+	} else {
+		for tchar[line[sp]] { // stops at line[n-9] at the latest
+			sp++
+		}
+	}
+	if sp == 0 || line[sp] != ' ' || sp+1+8 > n-9 {
+		return r, false
+	}
+	target := line[sp+1 : n-9]
+	var flags uint64
+	for i := 0; i+8 <= len(target); i += 8 {
+		flags |= targetFlags(binary.LittleEndian.Uint64(target[i:]))
+	}
+	if flags|targetFlags(binary.LittleEndian.Uint64(target[len(target)-8:])) != 0 {
+		return r, false
+	}
+	return requestLine{method: line[:sp], target: target, version: line[n-8:]}, true
+}
+
+// http11Word, http10Word and getWord are "HTTP/1.1", "HTTP/1.0" and
+// "GET " as little-endian words.
+var (
+	http11Word = binary.LittleEndian.Uint64([]byte("HTTP/1.1"))
+	http10Word = binary.LittleEndian.Uint64([]byte("HTTP/1.0"))
+	getWord    = binary.LittleEndian.Uint32([]byte("GET "))
+)
 
 // usualRequestLineBy is usualRequestLine, with the target scanned a word
 // at a time (words) or only a byte at a time (tests compare the two).

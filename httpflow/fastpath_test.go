@@ -371,17 +371,23 @@ func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 	accepted := 0
 	for _, l := range lines {
 		got, ok := usualRequestLine([]byte(l))
-		if want, wok := usualRequestLineBy([]byte(l), false); ok != wok || string(got.target) != string(want.target) {
+		want, wok := usualRequestLineBy([]byte(l), false)
+		if ok != wok || string(got.target) != string(want.target) {
 			t.Errorf("usualRequestLine(%q) = %q, %v; the byte loop alone says %q, %v", l, got.target, ok, want.target, wok)
+		}
+		if c, cok := commonRequestLine([]byte(l)); cok && (!wok || string(c.method) != string(want.method) ||
+			string(c.target) != string(want.target) || string(c.version) != string(want.version)) {
+			t.Errorf("commonRequestLine(%q) = %q %q %q; the byte loop alone says %q %q %q, %v",
+				l, c.method, c.target, c.version, want.method, want.target, want.version, wok)
 		}
 		if !ok {
 			continue
 		}
 		accepted++
-		want, wok := parseRequestLine([]byte(l), false)
-		if !wok || string(got.method) != string(want.method) || string(got.target) != string(want.target) || string(got.version) != string(want.version) {
+		p, pok := parseRequestLine([]byte(l), false)
+		if !pok || string(got.method) != string(p.method) || string(got.target) != string(p.target) || string(got.version) != string(p.version) {
 			t.Errorf("usualRequestLine(%q) = %q %q %q; parseRequestLine says %q %q %q, %v",
-				l, got.method, got.target, got.version, want.method, want.target, want.version, wok)
+				l, got.method, got.target, got.version, p.method, p.target, p.version, pok)
 		}
 	}
 	for _, l := range lines[:4] {
