@@ -48,9 +48,9 @@ type connView struct {
 	// initial RTT.
 	serverGap int64
 	// closeFrame and closeTime are of the first FIN or RST segment, capture
-	// duplicates and ignored RSTs left out (0, 0 when none was recorded): what firstClose
-	// reads from the connection's direction stats, which the summary would
-	// otherwise fetch from memory the scan did not touch.
+	// duplicates and ignored RSTs left out (0, 0 when none was recorded):
+	// what firstClose reads from the connection's direction stats, which the
+	// summary would otherwise fetch from memory the scan did not touch.
 	closeFrame uint64
 	closeTime  int64
 	// msgs is the same for the requests and responses.
