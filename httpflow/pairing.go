@@ -36,15 +36,28 @@ func (p *Conn) ackedAt(d reassembly.Direction, frame uint64) int64 {
 		return -1
 	}
 	segs := p.conn.Segments
+	if n := len(segs); n > 0 && segs[n-1].Frame == frame {
+		// The segment being delivered is usually the last recorded: no
+		// loop, and small enough to be inlined.
+		return ackOf(&segs[n-1], d)
+	}
+	return ackedAtBefore(segs, d, frame)
+}
+
+// ackOf is ackedAt's answer for the segment record r.
+func ackOf(r *reassembly.SegmentRecord, d reassembly.Direction) int64 {
+	if r.Dir != d || !capture.TCPFlags(r.Flags).Has(capture.FlagACK) || r.Kind&reassembly.KindCaptureDuplicate != 0 {
+		return -1
+	}
+	return int64(r.Ack - 1)
+}
+
+// ackedAtBefore is ackedAt's search among the last 256 records.
+func ackedAtBefore(segs []reassembly.SegmentRecord, d reassembly.Direction, frame uint64) int64 {
 	for i := len(segs) - 1; i >= 0 && i >= len(segs)-256; i-- {
-		r := &segs[i]
-		if r.Frame != frame {
-			continue
+		if segs[i].Frame == frame {
+			return ackOf(&segs[i], d)
 		}
-		if r.Dir != d || !capture.TCPFlags(r.Flags).Has(capture.FlagACK) || r.Kind&reassembly.KindCaptureDuplicate != 0 {
-			return -1
-		}
-		return int64(r.Ack - 1)
 	}
 	return -1
 }

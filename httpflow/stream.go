@@ -119,6 +119,17 @@ func (s *stream) countBody(n int64, at reassembly.Span) {
 func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 	s.lastAt = at
 	end := at.Offset + int64(len(data)) // stream offset after data
+	tried := false                      // startLineRun refused data's first line
+	if s.st == stStart && !s.inLine && p.app == AppHTTP1 {
+		// A keep-alive connection's other common chunk starts with a
+		// message: what the loop does first, without the loop.
+		n := p.startLineRun(s, data, at, at.Offset)
+		data = data[n:]
+		if len(data) == 0 {
+			return
+		}
+		tried = n == 0
+	}
 	if s.st == stBodyLength && int64(len(data)) <= s.remaining {
 		// A keep-alive connection's commonest chunk, body bytes of a
 		// Content-Length message not past its end: what the loop's
@@ -155,12 +166,13 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 			s.pos = end
 			return
 		default:
-			if s.st == stStart && !s.inLine && p.app == AppHTTP1 {
+			if s.st == stStart && !s.inLine && p.app == AppHTTP1 && !tried {
 				if n := p.startLineRun(s, data, at, end-int64(len(data))); n > 0 {
 					data = data[n:]
 					continue
 				}
 			}
+			tried = false
 			if s.st == stHeaders && !s.inLine {
 				data = p.headerRun(s, data, at, end-int64(len(data)))
 				if len(data) == 0 || s.st != stHeaders {
