@@ -752,10 +752,7 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at
 		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
 			value = value[:len(value)-1]
 		}
-		if fields >= maxFields || counted+n+len(value) > maxBytes {
-			return 0
-		}
-		counted += n + len(value)
+		counted += n + len(value) // the caps are tested after the block: the counts only grow
 		fields++
 		switch kind {
 		case fieldOther:
@@ -776,7 +773,7 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st statusLine, at
 		}
 		pos += end + 1
 	}
-	if !clSeen {
+	if !clSeen || fields > maxFields || counted > maxBytes {
 		return 0
 	}
 	size := pos + 2

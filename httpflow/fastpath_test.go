@@ -743,4 +743,20 @@ func TestFastPathsMatchGeneralPathsOnExpressResponses(t *testing.T) {
 	if p.streams[s2c].expressed == 0 {
 		t.Fatal("no response was taken by expressResponse: the comparisons prove little")
 	}
+
+	// The caps at the usual response's exact counts: 80 bytes (the status
+	// line's version and reason, then every field's name and value) and
+	// 3 fields, and one under and over each.
+	for _, caps := range [][2]int{{79, 3}, {80, 3}, {81, 3}, {80, 2}, {80, 4}} {
+		cfg := Config{DropHeaderFields: true, MaxHeaderBytes: caps[0], MaxHeaders: caps[1]}
+		ops := exchange(usual, usual, usual, usual)
+		compareFastPathsUnder(t, fmt.Sprintf("caps %d bytes, %d fields", caps[0], caps[1]), ops, cfg)
+		if caps == [2]int{80, 3} {
+			p := run(testConn(), cfg, ops, whole)
+			if p.streams[s2c].expressed == 0 {
+				t.Error("at exactly the caps no response was taken by expressResponse: the boundary is not tested")
+			}
+			p.Release()
+		}
+	}
 }
