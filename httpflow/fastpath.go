@@ -226,6 +226,8 @@ func (p *Conn) statusStrings(s *stream, st statusLine) (version, reason string) 
 // methodOf and versionOf are sameOrKept for a request's method and a
 // message's version: the commonest values are constants, which a switch
 // recognises in a few word compares instead of a call to compare bytes.
+// They are small enough to be inlined; the rest goes to otherMethod and
+// otherVersion.
 func (p *Conn) methodOf(b []byte, last string) string {
 	switch string(b) {
 	case "GET":
@@ -235,7 +237,7 @@ func (p *Conn) methodOf(b []byte, last string) string {
 	case "HEAD":
 		return "HEAD"
 	}
-	return p.sameOrKept(b, last, internMethod)
+	return p.otherMethod(b, last)
 }
 
 func (p *Conn) versionOf(b []byte, last string) string {
@@ -245,6 +247,16 @@ func (p *Conn) versionOf(b []byte, last string) string {
 	case "HTTP/1.0":
 		return "HTTP/1.0"
 	}
+	return p.otherVersion(b, last)
+}
+
+//go:noinline
+func (p *Conn) otherMethod(b []byte, last string) string {
+	return p.sameOrKept(b, last, internMethod)
+}
+
+//go:noinline
+func (p *Conn) otherVersion(b []byte, last string) string {
 	return p.sameOrKept(b, last, internVersion)
 }
 
@@ -664,17 +676,24 @@ type blockInterp struct {
 // released).
 func (memo *blockMemo) interpret(m *Message, fi *framingInfo, mem *slab) {
 	in := &memo.interp
-	if in.valid {
-		if len(in.tokens) == 1 {
-			// The usual "keep-alive" or "close": no copy call for one.
-			m.ConnectionTokens = append(m.ConnectionTokens, in.tokens[0])
-		} else {
-			m.ConnectionTokens = append(m.ConnectionTokens, in.tokens...)
-		}
-		m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout = in.keepAlive, in.keepAliveMax, in.keepAliveTimeout
-		m.ProxyConnection, m.HasProxyConnection = in.proxyConnection, in.hasProxy
+	if !in.valid {
+		memo.interpretFirst(m, fi, mem)
 		return
 	}
+	if len(in.tokens) == 1 {
+		// The usual "keep-alive" or "close": no copy call for one.
+		m.ConnectionTokens = append(m.ConnectionTokens, in.tokens[0])
+	} else {
+		m.ConnectionTokens = append(m.ConnectionTokens, in.tokens...)
+	}
+	m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout = in.keepAlive, in.keepAliveMax, in.keepAliveTimeout
+	m.ProxyConnection, m.HasProxyConnection = in.proxyConnection, in.hasProxy
+}
+
+// interpretFirst is interpret the first time, when it makes the calls
+// and keeps their outcome.
+func (memo *blockMemo) interpretFirst(m *Message, fi *framingInfo, mem *slab) {
+	in := &memo.interp
 	for _, f := range memo.fields {
 		interpretKind(m, fi, f.kind, tempString(memo.buf[f.value.lo:f.value.hi]), mem)
 	}
