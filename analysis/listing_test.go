@@ -97,6 +97,10 @@ func TestCodecRoundTripsEveryField(t *testing.T) {
 	zero, negative := Millis(0), int64(0)
 	roundTripConn(t, &ConnReport{IRTTMS: &zero, Segments: nil})
 	roundTripConn(t, &ConnReport{Segments: []reassembly.SegmentRecord{}})
+	roundTripConn(t, &ConnReport{Close: "fin", ClosedFirstBy: "client", IgnoredRSTs: 2, Segments: []reassembly.SegmentRecord{
+		{Frame: 4, Flags: uint8(capture.FlagRST | capture.FlagACK), Kind: reassembly.KindIgnoredRST},
+		{Frame: 12, Flags: uint8(capture.FlagRST | capture.FlagACK)},
+	}})
 	roundTripTxn(t, &TxnReport{
 		Request:        &MessageReport{DeclaredLength: &negative, Anomalies: []string{}},
 		Response:       &MessageReport{Anomalies: nil},

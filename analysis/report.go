@@ -92,6 +92,7 @@ type ConnReport struct {
 	Close              string  `json:"close"`
 	ClosedFirstBy      string  `json:"closed_first_by"`
 	RSTBy              string  `json:"rst_by"`
+	IgnoredRSTs        int     `json:"ignored_rsts,omitempty"` // RSTs the connection outlived (reassembly.KindIgnoredRST), left out of the three above
 	HalfClosed         bool    `json:"half_closed"`
 	Retransmissions    int     `json:"retransmissions"`
 	OutOfOrder         int     `json:"out_of_order"`
@@ -265,6 +266,7 @@ func newConnReport(c *reassembly.Connection, input int, p *httpflow.Conn, txns i
 		Close:              c.Close.String(),
 		ClosedFirstBy:      c.ClosedFirstBy.String(),
 		RSTBy:              c.RSTBy.String(),
+		IgnoredRSTs:        c.IgnoredRSTs,
 		HalfClosed:         c.HalfClosed,
 		Retransmissions:    cs.Retransmissions + sc.Retransmissions,
 		OutOfOrder:         cs.OutOfOrder + sc.OutOfOrder,
@@ -420,4 +422,18 @@ func (c *ConnReport) HowClosed() string {
 		return c.Close
 	}
 	return c.Close + " by " + by
+}
+
+// CloseSummary is HowClosed followed by the RSTs the connection outlived,
+// so that a table's close column does not let an ignored RST pass for the
+// close: "fin by server, rst by client (1 rst ignored)". It is HowClosed
+// when there were none.
+func (c *ConnReport) CloseSummary() string {
+	switch {
+	case c.IgnoredRSTs <= 0:
+		return c.HowClosed()
+	case c.IgnoredRSTs == 1:
+		return c.HowClosed() + " (1 rst ignored)"
+	}
+	return c.HowClosed() + " (" + strconv.Itoa(c.IgnoredRSTs) + " rsts ignored)"
 }
