@@ -272,7 +272,7 @@ func buildPage(r *analysis.Report, l *htmlListing, opts HTMLOptions) *htmlPage {
 	for i, c := range conns {
 		hc := htmlConn{
 			ID: c.ID, Input: c.Input, Client: clean(c.Client), Server: clean(c.Server), State: clean(c.State),
-			History: clean(c.History), HowClosed: clean(c.HowClosed()), App: clean(c.App),
+			History: clean(c.History), HowClosed: clean(c.CloseSummary()), App: clean(c.App),
 			StartMS: relMS(c.Start, start), DurationMS: float64(c.DurationMS), IRTT: "–",
 			PacketsCS: c.Packets.ClientToServer, PacketsSC: c.Packets.ServerToClient,
 			BytesCS: c.Bytes.ClientToServer, BytesSC: c.Bytes.ServerToClient,

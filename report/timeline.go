@@ -248,6 +248,9 @@ func (tl *timeline) write(w *bufio.Writer, st Styler, input string) {
 	default:
 		facts = append(facts, "close "+clean(c.Close))
 	}
+	if c.IgnoredRSTs > 0 {
+		facts = append(facts, ignoredRSTFact(c))
+	}
 	if c.RolesInferred {
 		facts = append(facts, "roles inferred")
 	}
@@ -269,6 +272,29 @@ func (tl *timeline) write(w *bufio.Writer, st Styler, input string) {
 		}
 		fmt.Fprintln(w, segmentLine(it, c.Start, st))
 	}
+}
+
+// ignoredRSTFact says how many RSTs the connection outlived, and at
+// which frames when their segment records were kept: "1 rst ignored
+// (frame 4)". It stands apart from the close, which those RSTs were not.
+func ignoredRSTFact(c *analysis.ConnReport) string {
+	fact := "1 rst ignored"
+	if c.IgnoredRSTs != 1 {
+		fact = fmt.Sprintf("%d rsts ignored", c.IgnoredRSTs)
+	}
+	var frames []uint64
+	for i := range c.Segments {
+		if c.Segments[i].Kind&reassembly.KindIgnoredRST != 0 {
+			frames = append(frames, c.Segments[i].Frame)
+		}
+	}
+	switch len(frames) {
+	case 0:
+		return fact
+	case 1:
+		return fact + " (frame " + joinFrames(frames) + ")"
+	}
+	return fact + " (frames " + joinFrames(frames) + ")"
 }
 
 // segmentLine formats one segment. Relative times are from the
@@ -331,6 +357,9 @@ var segmentKindNames = []struct {
 	{reassembly.KindKeepAlive, "keep-alive"},
 	{reassembly.KindCaptureDuplicate, "capture-duplicate"},
 	{reassembly.KindWindowUpdate, "window-update"},
+	// connscope's own: a RST whose sender went on after it, so the peer
+	// dropped it and it did not end the connection.
+	{reassembly.KindIgnoredRST, "ignored-rst"},
 }
 
 // kindNames lists the classification of a segment.

@@ -12,11 +12,11 @@
   // TCP flag bits (capture.TCPFlags) and segment kinds (reassembly.SegmentKind).
   var FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
   var K_RETR = 1, K_FAST = 2, K_SPUR = 4, K_OOO = 8, K_PREV = 16, K_DUP = 32, K_ZW = 64,
-      K_ZWP = 128, K_WFULL = 256, K_KA = 512, K_CAPDUP = 1024, K_WUPD = 2048;
+      K_ZWP = 128, K_WFULL = 256, K_KA = 512, K_CAPDUP = 1024, K_WUPD = 2048, K_IGNRST = 4096;
   var KIND_NAMES = [[K_RETR, 'retransmission'], [K_FAST, 'fast retransmission'], [K_SPUR, 'spurious retransmission'],
     [K_OOO, 'out of order'], [K_PREV, 'previous segment not captured'], [K_DUP, 'duplicate ACK'], [K_ZW, 'zero window'],
     [K_ZWP, 'zero-window probe'], [K_WFULL, 'window full'], [K_KA, 'keep-alive'], [K_CAPDUP, 'capture duplicate'],
-    [K_WUPD, 'window update']];
+    [K_WUPD, 'window update'], [K_IGNRST, 'ignored RST (its sender went on: it did not end the connection)']];
   var COLORS = { dataC: '#2a5bd7', dataS: '#36b37e', ack: '#a3aab8', ctl: '#3d4451', retr: '#e5484d', loss: '#f29d38',
     win: '#8e4ec6', rst: '#b4232a', connect: '#f29d38', send: '#36b37e', wait: '#5aa9e6', receive: '#2a5bd7',
     error: '#d92d20', warning: '#dc8a00', info: '#2e90fa' };

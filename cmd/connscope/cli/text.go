@@ -312,7 +312,7 @@ func connRow(c *analysis.ConnReport, in *analysis.InputReport) []string {
 		"  " + strconv.Itoa(c.ID), client, c.Server, "+" + seconds(float64(c.Start-in.Start)/1e6), millis(float64(c.DurationMS)),
 		fmt.Sprintf("%d/%d", c.Packets.ClientToServer, c.Packets.ServerToClient),
 		byteSize(c.Bytes.ClientToServer) + "/" + byteSize(c.Bytes.ServerToClient),
-		irtt, c.State, c.HowClosed(), strconv.Itoa(c.Retransmissions), strconv.Itoa(c.LostSegments), c.App, strconv.Itoa(c.TransactionCount),
+		irtt, c.State, c.CloseSummary(), strconv.Itoa(c.Retransmissions), strconv.Itoa(c.LostSegments), c.App, strconv.Itoa(c.TransactionCount),
 	}
 }
 
