@@ -32,8 +32,14 @@ func (p *Conn) abort(s *stream, why Incomplete) {
 
 // done is the bookkeeping shared by every end of a message.
 func (p *Conn) done(s *stream) {
-	p.closeBlock(s)
-	p.closeTrailers(s)
+	// Both return at once when nothing is open (the express paths closed
+	// the block already): tested here, as the calls cost more than that.
+	if s.blkOpen {
+		p.closeBlock(s)
+	}
+	if s.trailersOpen {
+		p.closeTrailers(s)
+	}
 	b := s.box
 	tunnel := false
 	if s.dir == reassembly.ServerToClient && s.final {
