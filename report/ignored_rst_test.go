@@ -172,3 +172,24 @@ func TestHTMLIgnoredRST(t *testing.T) {
 		t.Errorf("page lacks %q", want)
 	}
 }
+
+// TestTimelineNamesEverySegmentKind: the timeline's notes name every
+// reassembly.SegmentKind bit, up to KindIgnoredRST, each differently, so
+// no classification is dropped from a segment line.
+func TestTimelineNamesEverySegmentKind(t *testing.T) {
+	seen := map[string]reassembly.SegmentKind{}
+	for k := reassembly.SegmentKind(1); k != 0 && k <= reassembly.KindIgnoredRST; k <<= 1 {
+		names := kindNames(k)
+		if len(names) != 1 {
+			t.Errorf("kind %s (%d) has timeline names %q, want one", k, uint64(k), names)
+			continue
+		}
+		if other, dup := seen[names[0]]; dup {
+			t.Errorf("kinds %s and %s are both noted %q", other, k, names[0])
+		}
+		seen[names[0]] = k
+	}
+	if got := kindNames(reassembly.KindIgnoredRST); len(got) != 1 || !strings.Contains(got[0], "ignored") {
+		t.Errorf("KindIgnoredRST is noted %q, which does not say ignored", got)
+	}
+}
