@@ -42,6 +42,12 @@ type Header struct {
 }
 
 // Message is one HTTP request or response and the segments that carried it.
+//
+// The fields every message sets come first and those most messages leave
+// empty (header lists, the rarer hop-by-hop values, anomalies) last: a
+// connection keeps a record of each transaction until it closes, and the
+// lines of the record a message never writes are not fetched while it is
+// parsed (see txnBox).
 type Message struct {
 	FirstFrame, LastFrame uint64
 	Start, End            int64 // capture times of the first and last byte's frames
@@ -52,13 +58,6 @@ type Message struct {
 	Version string // "HTTP/1.1", "HTTP/1.0"
 	Status  int    // responses
 	Reason  string // responses
-
-	// Headers kept up to the parser's header cap (HeadersTruncated, below,
-	// set when hit).
-	Headers []Header
-	// Trailers holds the trailer fields after a chunked body, within the
-	// same caps (added by httpflow).
-	Trailers []Header
 
 	HeaderBytes int64 // start line + headers + blank line
 	BodyBytes   int64 // body bytes seen (chunk framing excluded for chunked)
@@ -79,14 +78,23 @@ type Message struct {
 	// fields (see txnBox).
 	HasProxyConnection bool
 
-	// The hop-by-hop headers that connection management depends on.
+	// The hop-by-hop headers that connection management depends on (the
+	// raw Keep-Alive and Proxy-Connection values are further down).
 	ConnectionTokens []string // lower-cased tokens of all Connection headers
-	KeepAlive        string   // raw Keep-Alive header value ("" when absent)
 	KeepAliveMax     int      // -1 when absent
 	KeepAliveTimeout int      // seconds, -1 when absent
-	ProxyConnection  string   // raw Proxy-Connection value ("" when absent)
-	Expect           string   // Expect header value (requests)
-	Upgrade          string   // Upgrade header value
+
+	// Headers kept up to the parser's header cap (HeadersTruncated, above,
+	// set when hit).
+	Headers []Header
+	// Trailers holds the trailer fields after a chunked body, within the
+	// same caps (added by httpflow).
+	Trailers []Header
+
+	KeepAlive       string // raw Keep-Alive header value ("" when absent)
+	ProxyConnection string // raw Proxy-Connection value ("" when absent)
+	Expect          string // Expect header value (requests)
+	Upgrade         string // Upgrade header value
 
 	// Anomalies found while parsing, as stable snake_case keys
 	// (e.g. "conflicting_content_length", "te_and_cl", "obs_fold",
