@@ -137,3 +137,69 @@ func TestRecycleTransactions(t *testing.T) {
 		}
 	}
 }
+
+// A transaction record fills whole cache lines, so that records side by
+// side in a chunk each start on a line and a message's empty tail shares
+// no line with the next record (see txnBox).
+func TestTxnBoxFillsWholeCacheLines(t *testing.T) {
+	if size := unsafe.Sizeof(txnBox{}); size%64 != 0 {
+		t.Errorf("a txnBox is %d bytes, not a multiple of 64: adjust its padding", size)
+	}
+}
+
+// boxCache gives back zeroed chunks of the size asked for, most recent
+// first, and keeps no more than boxCacheBytes: what does not fit is left
+// to the collector.
+func TestBoxCacheBound(t *testing.T) {
+	const n = slabMaxBoxes
+	chunkBytes := n * int(unsafe.Sizeof(txnBox{}))
+	// Empty the cache of this size, and note what other sizes hold.
+	for {
+		boxCache.Lock()
+		l := len(boxCache.chunks[slabMaxBoxesLog2])
+		boxCache.Unlock()
+		if l == 0 {
+			break
+		}
+		takeBoxes(n)
+	}
+	boxCache.Lock()
+	others := boxCache.bytes
+	boxCache.Unlock()
+
+	var given [][]txnBox
+	for range boxCacheBytes/chunkBytes + 3 {
+		c := make([]txnBox, n)
+		c[n-1].t.Index = 7 // something to zero
+		c[0].req.Method = "GET"
+		giveBoxes(c)
+		given = append(given, c)
+	}
+	boxCache.Lock()
+	kept, bytes := len(boxCache.chunks[slabMaxBoxesLog2]), boxCache.bytes
+	boxCache.Unlock()
+	if bytes > boxCacheBytes || kept != (boxCacheBytes-others)/chunkBytes {
+		t.Fatalf("cache holds %d chunks of %d records, %d bytes in all (%d of other sizes); want %d chunks, at most %d bytes",
+			kept, n, bytes, others, (boxCacheBytes-others)/chunkBytes, boxCacheBytes)
+	}
+	for i, c := range given {
+		if c[n-1].t.Index != 0 || c[0].req.Method != "" {
+			t.Fatalf("chunk %d was given back without being zeroed", i)
+		}
+	}
+	// Taken back most recent first, each one a chunk that was given.
+	for i := kept - 1; i >= 0; i-- {
+		c := takeBoxes(n)
+		if len(c) != n || &c[0] != &given[i][0] {
+			t.Fatalf("takeBoxes gave %d records at %p, want chunk %d at %p", len(c), &c[0], i, &given[i][0])
+		}
+	}
+	if c := takeBoxes(n); len(c) != n || c[n-1].t.Index != 0 {
+		t.Fatalf("a new chunk: %d records, last index %d", len(c), c[n-1].t.Index)
+	}
+	boxCache.Lock()
+	defer boxCache.Unlock()
+	if boxCache.bytes != others {
+		t.Errorf("after every chunk was taken back the cache counts %d bytes, want %d", boxCache.bytes, others)
+	}
+}
