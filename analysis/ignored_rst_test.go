@@ -3,27 +3,12 @@ package analysis
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/internal/sharedpcaps"
 )
-
-// sharedCapture returns the path of a public capture in ../shared/pcaps
-// (or $CONNSCOPE_SHARED_PCAPS), skipping the test when it is absent.
-func sharedCapture(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv("CONNSCOPE_SHARED_PCAPS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "pcaps")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared capture %s not found (../shared/pcaps or $CONNSCOPE_SHARED_PCAPS)", name)
-	}
-	return p
-}
 
 // analyzeFile runs the analysis on one capture with opts.
 func analyzeFile(t *testing.T, path string, opts Options) *Report {
@@ -68,7 +53,7 @@ func jsonConnections(t *testing.T, r *Report) []map[string]any {
 // in memory and for one whose listing went through the spill codec.
 func TestJSONIgnoredRSTs(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
-	ignored := sharedCapture(t, "suricata-verify__security-4710-01__input.pcap")
+	ignored := sharedpcaps.Path(t, "suricata-verify__security-4710-01__input.pcap")
 	for _, opts := range []Options{{}, {SpillListing: true, SpillThreshold: -1}} {
 		conns := jsonConnections(t, analyzeFile(t, ignored, opts))
 		if len(conns) != 1 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/internal/sharedpcaps"
 )
 
 // sharedPcapDir returns the folder of public captures recorded by others,
@@ -18,10 +19,7 @@ import (
 // have it).
 func sharedPcapDir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("CONNSCOPE_SHARED_PCAPS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "pcaps")
-	}
+	dir := sharedpcaps.Dir()
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("shared captures not available (%v); set CONNSCOPE_SHARED_PCAPS", err)
 	}

@@ -2,11 +2,11 @@ package httpflow
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/capture/capturetest"
+	"github.com/connscope/connscope/internal/sharedpcaps"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -87,13 +87,7 @@ func sortResults(rs []*connResult) {
 // sharedPcaps finds the folder of public captures: $CONNSCOPE_SHARED_PCAPS,
 // or ../shared/pcaps from the repository root. It returns "" when absent.
 func sharedPcaps() string {
-	if d := os.Getenv("CONNSCOPE_SHARED_PCAPS"); d != "" {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-		return ""
-	}
-	d := filepath.Join("..", "..", "shared", "pcaps")
+	d := sharedpcaps.Dir()
 	if st, err := os.Stat(d); err == nil && st.IsDir() {
 		return d
 	}

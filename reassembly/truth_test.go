@@ -13,6 +13,7 @@ import (
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/capture/capturetest"
+	"github.com/connscope/connscope/internal/sharedpcaps"
 )
 
 // tsharkTruth is one file written by testdata/truth/gen-tcp-truth.sh.
@@ -104,10 +105,7 @@ func repoRoot(t *testing.T) string {
 
 // sharedPcaps returns the shared capture folder, or "" when it is absent.
 func sharedPcaps(t *testing.T) string {
-	dir := os.Getenv("CONNSCOPE_SHARED_PCAPS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "pcaps")
-	}
+	dir := sharedpcaps.Dir()
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return ""
 	}

@@ -3,13 +3,12 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/connscope/connscope/internal/sharedpcaps"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -18,21 +17,6 @@ import (
 // follow it on the same connection); the client's RST of frame 12, after
 // both FINs, is the one that ended the connection.
 const capture4710 = "suricata-verify__security-4710-01__input.pcap"
-
-// sharedCapturePath finds a public capture in ../shared/pcaps (or
-// $CONNSCOPE_SHARED_PCAPS), skipping the test when it is absent.
-func sharedCapturePath(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv("CONNSCOPE_SHARED_PCAPS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "pcaps")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared capture %s not found (../shared/pcaps or $CONNSCOPE_SHARED_PCAPS)", name)
-	}
-	return p
-}
 
 // timelineSegmentLine returns the timeline's line for frame, "" when
 // there is none.
@@ -52,7 +36,7 @@ func timelineSegmentLine(timeline string, frame uint64) string {
 // many RSTs the connection outlived, and where, beside the close, which
 // still names the client's reset.
 func TestTimelineMarksIgnoredRST(t *testing.T) {
-	r := analyzeCaptureFile(t, sharedCapturePath(t, capture4710))
+	r := analyzeCaptureFile(t, sharedpcaps.Path(t, capture4710))
 	var b bytes.Buffer
 	if err := WriteTimeline(&b, r, 1, nil); err != nil {
 		t.Fatal(err)
@@ -135,7 +119,7 @@ func TestHTMLScriptNamesEverySegmentKind(t *testing.T) {
 // the KindIgnoredRST bit (which the script names) and frame 12's not, and
 // the connection table's close column says a RST was ignored.
 func TestHTMLIgnoredRST(t *testing.T) {
-	r := analyzeCaptureFile(t, sharedCapturePath(t, capture4710))
+	r := analyzeCaptureFile(t, sharedpcaps.Path(t, capture4710))
 	var b bytes.Buffer
 	if err := WriteHTML(&b, r, HTMLOptions{}); err != nil {
 		t.Fatal(err)

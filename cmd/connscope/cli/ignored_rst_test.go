@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/connscope/connscope/internal/sharedpcaps"
 )
 
 // TestConnectionTableNotesIgnoredRSTs: in suricata-verify security-4710
@@ -13,14 +13,7 @@ import (
 // names the real close and, apart from it, the ignored RST; a capture
 // without ignored RSTs shows no such note.
 func TestConnectionTableNotesIgnoredRSTs(t *testing.T) {
-	dir := os.Getenv("CONNSCOPE_SHARED_PCAPS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "..", "shared", "pcaps")
-	}
-	path := filepath.Join(dir, "suricata-verify__security-4710-01__input.pcap")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared capture not found (../shared/pcaps or $CONNSCOPE_SHARED_PCAPS)")
-	}
+	path := sharedpcaps.Path(t, "suricata-verify__security-4710-01__input.pcap")
 	out, stderr, code := runCLI(t, nil, "analyze", "--color", "never", "--show", "connections", path)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
