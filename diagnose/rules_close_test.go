@@ -104,6 +104,21 @@ func dataAfterClose(sendMs float64) *fx {
 	return f
 }
 
+// retransmitAfterClose: the server answers and closes; 2 s later the
+// client sends again (kind) the request bytes it first sent before the FIN,
+// and the server answers with RST. The retransmission is TCP recovering
+// bytes the peer never acknowledged, not the client writing after it could
+// have seen the FIN.
+func retransmitAfterClose(kind reassembly.SegmentKind) *fx {
+	f := newConn(1, 0.1)
+	f.exchange(2, 100, 5, 300)
+	f.fin(10, s2c)
+	f.ack(10.1, c2s)
+	f.resend(2010, c2s, 1, 100, kind)
+	f.rst(2011, s2c)
+	return f
+}
+
 // idleRace: one transaction, 5 s idle, then the server's FIN and the
 // client's next request crossMs after it (negative: before it).
 func idleRace(crossMs float64) *fx {
@@ -228,6 +243,12 @@ func TestCloseRules(t *testing.T) {
 			build: func() []*fx { return one(dataAfterClose(2000)) }},
 		{desc: "look-alike: request crossed the FIN", rule: "CC1007", want: 0,
 			build: func() []*fx { return one(dataAfterClose(0.05)) }},
+		{desc: "look-alike: the client retransmits, 2 s after the FIN, bytes it first sent before it", rule: "CC1007", want: 0,
+			build: func() []*fx { return one(retransmitAfterClose(reassembly.KindRetransmission)) }},
+		{desc: "look-alike: a fast retransmission after the FIN", rule: "CC1007", want: 0,
+			build: func() []*fx { return one(retransmitAfterClose(reassembly.KindFastRetransmission)) }},
+		{desc: "look-alike: a RST drawn by a retransmission after the FIN is no abortive close", rule: "CC1006", want: 0,
+			build: func() []*fx { return one(retransmitAfterClose(reassembly.KindRetransmission)) }},
 
 		{desc: "POST resent on a new connection", rule: "CC1008", want: 1,
 			build: func() []*fx { return retried("POST") }, check: wantText(`"POST" "/pay"`)},

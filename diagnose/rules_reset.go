@@ -69,15 +69,22 @@ func buildResetView(p *connPass) *resetView {
 	return r
 }
 
-// dataAfterFIN returns the first new-data segment the peer sent toward the
-// RST sender after that side's FIN, or -1.
-func (r *resetView) dataAfterFIN(c *reassembly.Connection) int {
+// dataAfterFIN returns the first segment with payload the peer sent toward
+// the RST sender after that side's FIN, or -1. With newOnly, retransmissions
+// do not count: their bytes were first sent earlier (before the FIN, or in a
+// segment this scan meets first), and resending bytes the peer never
+// acknowledged is TCP's duty, not a sender ignoring the FIN.
+func (r *resetView) dataAfterFIN(c *reassembly.Connection, newOnly bool) int {
 	if r.finFrame == 0 {
 		return -1
 	}
+	skip := reassembly.KindCaptureDuplicate
+	if newOnly {
+		skip |= reassembly.KindRetransmission | reassembly.KindFastRetransmission | reassembly.KindSpuriousRetrans
+	}
 	for i := range c.Segments {
 		s := &c.Segments[i]
-		if s.Frame > r.finFrame && s.Frame < r.frame && s.Dir != r.dir && s.Len > 0 && s.Kind&reassembly.KindCaptureDuplicate == 0 {
+		if s.Frame > r.finFrame && s.Frame < r.frame && s.Dir != r.dir && s.Len > 0 && s.Kind&skip == 0 {
 			return i
 		}
 	}
@@ -267,7 +274,7 @@ var ruleResetAfterResponse = &Rule{
 	onlyWith: factReset,
 	checkConnection: func(p *connPass) {
 		r, ok := viewReset(p)
-		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c) >= 0 || len(p.v.txs) == 0 {
+		if !ok || r.cut != nil || len(r.unanswered) > 0 || p.c.RSTWithUnreadData || r.dataAfterFIN(p.c, false) >= 0 || len(p.v.txs) == 0 {
 			return
 		}
 		if _, _, _, shrunk := shrunkWindow(p.v, r); shrunk {
@@ -295,8 +302,8 @@ var ruleDataAfterClose = &Rule{
 		What: "One side closed the connection (FIN), and the other kept sending data well after it could have " +
 			"seen the FIN; the closed side's kernel answered with a RST.",
 		Detection: "The first RST comes from a side that sent a FIN earlier, and between the two the peer sent " +
-			"payload later than the FIN plus the round trip to the peer plus slack (sooner than that the two " +
-			"crossed: see CC1009).",
+			"new payload (not a retransmission) later than the FIN plus the round trip to the peer plus slack " +
+			"(sooner than that the two crossed: see CC1009).",
 		Why: "After close() a socket cannot receive; data arriving for it is answered by a RST, which also makes " +
 			"the sender's kernel discard anything it had not yet read. The sender ignored the FIN: a client that " +
 			"keeps writing a request body after the server answered and closed (for example a 413 or 401 on an " +
@@ -314,7 +321,7 @@ var ruleDataAfterClose = &Rule{
 		if !ok {
 			return
 		}
-		i := r.dataAfterFIN(p.c)
+		i := r.dataAfterFIN(p.c, true)
 		if i < 0 {
 			return
 		}
