@@ -134,6 +134,9 @@ func runAnalyze(args []string, stdio IO) error {
 	if !ok {
 		return usagef("analyze: unknown --format %q (want %s)", f.format, formatNames)
 	}
+	if fs.Changed("conn") && f.conn < 1 {
+		return usagef("analyze: --conn %d: connection IDs run from 1 (the ID column of the connections table)", f.conn)
+	}
 	if f.conn != 0 && f.format != "text" {
 		return usagef("analyze: --conn draws a text timeline; it cannot be combined with --format %s", f.format)
 	}

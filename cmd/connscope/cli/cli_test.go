@@ -384,6 +384,26 @@ func TestConnNotListedSaysSo(t *testing.T) {
 	}
 }
 
+// TestConnBelowOneIsAUsageError: connection IDs start at 1, so --conn 0
+// or a negative ID names no connection; it is refused before any capture
+// is read instead of being taken for "no timeline" and printing the
+// ordinary report.
+func TestConnBelowOneIsAUsageError(t *testing.T) {
+	capturePath := filepath.Join("..", "..", "..", "testdata", "captures", "keepalive-reuse.pcap")
+	for _, id := range []string{"0", "-2"} {
+		stdout, stderr, code := runCLI(t, nil, "analyze", "--conn", id, capturePath)
+		if code != ExitUsage {
+			t.Errorf("--conn %s: exit %d, want %d", id, code, ExitUsage)
+		}
+		if stdout != "" {
+			t.Errorf("--conn %s: printed a report: %q", id, stdout)
+		}
+		if !strings.Contains(stderr, "--conn "+id) || !strings.Contains(stderr, "from 1") {
+			t.Errorf("--conn %s: error %q should name the flag and say IDs start from 1", id, stderr)
+		}
+	}
+}
+
 // TestUsageErrorPointsAtTheCommandsHelp: a mistake in a command's flags
 // points at that command's --help, which lists them, not the top-level
 // help, which does not.
