@@ -33,15 +33,18 @@ Flags:
 `
 
 type analyzeFlags struct {
-	reads       []string
-	format      string
-	output      string
-	color       string
-	enable      []string
-	disable     []string
-	thresholds  []string
-	config      string
-	failOn      string
+	reads      []string
+	format     string
+	output     string
+	color      string
+	enable     []string
+	disable    []string
+	thresholds []string
+	config     string
+	failOn     string
+	// failOnFrom names where failOn came from once analysisOptions has
+	// resolved it: "--fail-on", or "fail_on in FILE" for the config file.
+	failOnFrom  string
 	baseline    string
 	live        liveFlags
 	idle        time.Duration
@@ -294,7 +297,7 @@ func runAnalyze(args []string, stdio IO) error {
 			}
 		}
 		if n > 0 {
-			return &exitCodeError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (--fail-on)", n, plural(n, "finding", "findings"), failOn)}
+			return &exitCodeError{code: ExitFindings, err: fmt.Errorf("%d %s at or above %s (%s)", n, plural(n, "finding", "findings"), failOn, f.failOnFrom)}
 		}
 	}
 	return nil
@@ -335,14 +338,18 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 	if _, err := diagnose.NewEngine(opts.Diagnose); err != nil {
 		return opts, 0, usagef("analyze: %v", err)
 	}
-	failOnName := cfg.FailOn
+	// The flag wins over the file; the resolved name goes back into f so
+	// that every report (JUnit's failing cases) uses the same severity as
+	// the exit code.
+	failOnName, failOnFrom := cfg.FailOn, "fail_on in "+cfgName
 	if f.failOn != "" {
-		failOnName = f.failOn
+		failOnName, failOnFrom = f.failOn, "--fail-on"
 	}
+	f.failOn, f.failOnFrom = failOnName, failOnFrom
 	var failOn diagnose.Severity
 	if failOnName != "" {
 		if failOn, err = diagnose.ParseSeverity(failOnName); err != nil {
-			return opts, 0, usagef("analyze: --fail-on: %v", err)
+			return opts, 0, usagef("analyze: %s: %v", failOnFrom, err)
 		}
 	}
 	return opts, failOn, nil

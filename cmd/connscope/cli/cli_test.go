@@ -384,6 +384,38 @@ func TestConnNotListedSaysSo(t *testing.T) {
 	}
 }
 
+// TestFailOnFromConfigDrivesJUnit: fail_on in the config file sets the
+// JUnit report's failing cases exactly as --fail-on does, so the report
+// and the exit code agree, and the exit message names where the severity
+// came from. The capture has warnings and an info finding: with fail_on
+// warning the info finding must not be a failure.
+func TestFailOnFromConfigDrivesJUnit(t *testing.T) {
+	capturePath := filepath.Join("..", "..", "..", "testdata", "captures", "nagle-stall-client.pcap")
+	cfg := filepath.Join(t.TempDir(), "connscope.json")
+	if err := os.WriteFile(cfg, []byte(`{"fail_on": "error"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	byFlag, _, flagCode := runCLI(t, nil, "analyze", "-f", "junit", "--fail-on", "error", capturePath)
+	byConfig, stderr, configCode := runCLI(t, nil, "analyze", "-f", "junit", "--config", cfg, capturePath)
+	if byFlag != byConfig || flagCode != configCode {
+		t.Errorf("fail_on in the config (exit %d) and --fail-on (exit %d) give different JUnit reports:\nflag:\n%s\nconfig:\n%s",
+			configCode, flagCode, byFlag, byConfig)
+	}
+	if !strings.Contains(byConfig, `failures="0"`) {
+		t.Errorf("no finding of the capture is an error, yet the JUnit report has failures:\n%s", byConfig)
+	}
+	if configCode != ExitOK {
+		t.Errorf("exit %d, want %d; stderr %q", configCode, ExitOK, stderr)
+	}
+	if err := os.WriteFile(cfg, []byte(`{"fail_on": "warning"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, capturePath)
+	if code != ExitFindings || !strings.Contains(stderr, "fail_on in "+cfg) {
+		t.Errorf("exit %d, stderr %q: want exit %d and a message naming fail_on in %s", code, stderr, ExitFindings, cfg)
+	}
+}
+
 // TestConnBelowOneIsAUsageError: connection IDs start at 1, so --conn 0
 // or a negative ID names no connection; it is refused before any capture
 // is read instead of being taken for "no timeline" and printing the
