@@ -27,6 +27,10 @@ type JUnitOptions struct {
 	// their own but are listed in the system-out of their rule's passing
 	// case. Empty: every finding fails.
 	MinSeverity string
+	// Known holds findings already in a baseline (--baseline): they do
+	// not fail whatever their severity, and are listed with the findings
+	// below the threshold, so the report agrees with the exit code.
+	Known map[*analysis.FindingReport]bool
 }
 
 // WriteJUnit writes the report as JUnit XML for CI dashboards, in the shape
@@ -70,7 +74,7 @@ func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 	if rules == nil {
 		rules = diagnose.Rules()
 	}
-	suites := junitSuites(rules, r.Findings, minRank)
+	suites := junitSuites(rules, r.Findings, minRank, opts.Known)
 	conns, err := junitConnections(r, r.Findings)
 	if err != nil {
 		return fmt.Errorf("report: junit: %w", err)
@@ -89,7 +93,8 @@ type junitSuite struct {
 	id, slug string
 	rule     *diagnose.Rule // nil for a rule the registry lacks
 	failing  []*analysis.FindingReport
-	passing  []*analysis.FindingReport // below the threshold
+	passing  []*analysis.FindingReport // below the threshold, or known
+	known    bool                      // some of passing are known (in the baseline)
 }
 
 // tests is the number of test cases the suite holds: one per failing
@@ -101,7 +106,7 @@ func (s *junitSuite) tests() int { return max(len(s.failing), 1) }
 // then rules the list lacks, by ID. Within a suite findings are in case
 // order: by connection (capture-wide findings, connection 0, last), then
 // transaction, time and message.
-func junitSuites(rules []*diagnose.Rule, findings []*analysis.FindingReport, minRank int) []*junitSuite {
+func junitSuites(rules []*diagnose.Rule, findings []*analysis.FindingReport, minRank int, known map[*analysis.FindingReport]bool) []*junitSuite {
 	var suites []*junitSuite
 	byID := map[string]*junitSuite{}
 	for _, rule := range rules {
@@ -123,9 +128,13 @@ func junitSuites(rules []*diagnose.Rule, findings []*analysis.FindingReport, min
 			byID[f.Rule] = s
 			unknown = append(unknown, s)
 		}
-		if severityRank(f.Severity) >= minRank {
+		switch {
+		case known[f]:
+			s.passing = append(s.passing, f)
+			s.known = true
+		case severityRank(f.Severity) >= minRank:
 			s.failing = append(s.failing, f)
-		} else {
+		default:
 			s.passing = append(s.passing, f)
 		}
 	}
@@ -293,7 +302,7 @@ func (j *junitWriter) suite(s *junitSuite) {
 			j.w.WriteString("/>\n")
 		} else {
 			j.w.WriteString(">\n")
-			j.systemOut("      ", s.passing)
+			j.systemOut("      ", s)
 			j.w.WriteString("    </testcase>\n")
 		}
 	}
@@ -314,7 +323,7 @@ func (j *junitWriter) suite(s *junitSuite) {
 		// Findings below the threshold next to failing ones (a rule's
 		// findings share its severity, so only a hand-made or merged
 		// report has these): the suite's own output.
-		j.systemOut("    ", s.passing)
+		j.systemOut("    ", s)
 	}
 	j.w.WriteString("  </testsuite>\n")
 }
@@ -323,10 +332,15 @@ func (j *junitWriter) property(name, value string) {
 	fmt.Fprintf(j.w, "      <property name=\"%s\" value=\"%s\"/>\n", xmlEscape(name), xmlEscape(value))
 }
 
-// systemOut lists findings below the failure threshold, one block each.
-func (j *junitWriter) systemOut(indent string, fs []*analysis.FindingReport) {
-	j.w.WriteString(indent + "<system-out>below the failure threshold:\n")
-	for _, f := range fs {
+// systemOut lists the suite's findings that do not fail (below the failure
+// threshold, or already in the baseline), one block each.
+func (j *junitWriter) systemOut(indent string, s *junitSuite) {
+	if s.known {
+		j.w.WriteString(indent + "<system-out>below the failure threshold or already in the baseline:\n")
+	} else {
+		j.w.WriteString(indent + "<system-out>below the failure threshold:\n")
+	}
+	for _, f := range s.passing {
 		j.w.WriteString(xmlEscape(j.findingText(f)))
 	}
 	j.w.WriteString("</system-out>\n")

@@ -44,16 +44,19 @@ type analyzeFlags struct {
 	failOn     string
 	// failOnFrom names where failOn came from once analysisOptions has
 	// resolved it: "--fail-on", or "fail_on in FILE" for the config file.
-	failOnFrom  string
-	baseline    string
-	live        liveFlags
-	idle        time.Duration
-	conn        int
-	show        map[string]bool
-	showList    []string
-	allFindings bool
-	progress    string
-	limits      limitFlags
+	failOnFrom string
+	// knownFindings are the findings the --baseline report already has
+	// (set for JUnit only, which passes them).
+	knownFindings map[*analysis.FindingReport]bool
+	baseline      string
+	live          liveFlags
+	idle          time.Duration
+	conn          int
+	show          map[string]bool
+	showList      []string
+	allFindings   bool
+	progress      string
+	limits        limitFlags
 }
 
 // limitFlags bound what hostile or huge captures can make the analysis
@@ -253,7 +256,14 @@ func runAnalyze(args []string, stdio IO) error {
 			err = report.WriteNDJSONInputs(stream.s, rep)
 		}
 	} else {
-		err = render(w, &f, rep, newPalette(f.color, out), enabledRules(opts))
+		if base != nil && f.format == "junit" {
+			// Findings in the baseline do not fail the exit code; they
+			// must not fail a JUnit case either.
+			f.knownFindings, err = base.knownFindings(rep)
+		}
+		if err == nil {
+			err = render(w, &f, rep, newPalette(f.color, out), enabledRules(opts))
+		}
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr

@@ -105,3 +105,23 @@ func (b *baseline) newFindings(r *analysis.Report) ([]*analysis.FindingReport, e
 	}
 	return out, nil
 }
+
+// knownFindings returns the findings of r that the baseline absorbs (the
+// ones newFindings leaves out), for the JUnit report to pass them.
+func (b *baseline) knownFindings(r *analysis.Report) (map[*analysis.FindingReport]bool, error) {
+	fresh, err := b.newFindings(r)
+	if err != nil {
+		return nil, err
+	}
+	isNew := make(map[*analysis.FindingReport]bool, len(fresh))
+	for _, f := range fresh {
+		isNew[f] = true
+	}
+	known := map[*analysis.FindingReport]bool{}
+	for _, f := range r.Findings {
+		if !isNew[f] {
+			known[f] = true
+		}
+	}
+	return known, nil
+}

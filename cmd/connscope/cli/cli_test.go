@@ -416,6 +416,31 @@ func TestFailOnFromConfigDrivesJUnit(t *testing.T) {
 	}
 }
 
+// TestBaselineFindingsPassInJUnit: with --baseline, findings the baseline
+// already has do not count for --fail-on, and the JUnit report agrees: they
+// are no failing cases, but are still listed in their rule's output.
+func TestBaselineFindingsPassInJUnit(t *testing.T) {
+	capturePath := filepath.Join("..", "..", "..", "testdata", "captures", "nagle-stall-client.pcap")
+	base := filepath.Join(t.TempDir(), "base.json")
+	if _, stderr, code := runCLI(t, nil, "analyze", "-f", "json", "-o", base, capturePath); code != ExitOK {
+		t.Fatalf("writing the baseline: exit %d: %s", code, stderr)
+	}
+	without, _, code := runCLI(t, nil, "analyze", "-f", "junit", "--fail-on", "warning", capturePath)
+	if code != ExitFindings || !strings.Contains(without, "<failure") {
+		t.Fatalf("the capture should have warnings (exit %d):\n%s", code, without)
+	}
+	with, stderr, code := runCLI(t, nil, "analyze", "-f", "junit", "--fail-on", "warning", "--baseline", base, capturePath)
+	if code != ExitOK {
+		t.Errorf("exit %d with every finding in the baseline, want %d: %s", code, ExitOK, stderr)
+	}
+	if strings.Contains(with, "<failure") {
+		t.Errorf("a finding in the baseline is a failing case:\n%s", with)
+	}
+	if !strings.Contains(with, "already in the baseline") || !strings.Contains(with, "CT1007") {
+		t.Errorf("the findings in the baseline should be listed as such:\n%s", with)
+	}
+}
+
 // TestConnBelowOneIsAUsageError: connection IDs start at 1, so --conn 0
 // or a negative ID names no connection; it is refused before any capture
 // is read instead of being taken for "no timeline" and printing the

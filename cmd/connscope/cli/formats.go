@@ -54,7 +54,7 @@ func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules 
 	case "html":
 		return report.WriteHTML(w, r, report.HTMLOptions{Version: version()})
 	case "junit":
-		return report.WriteJUnitWith(w, r, report.JUnitOptions{Rules: rules, MinSeverity: f.failOn})
+		return report.WriteJUnitWith(w, r, report.JUnitOptions{Rules: rules, MinSeverity: f.failOn, Known: f.knownFindings})
 	case "text":
 		if f.conn != 0 {
 			found, err := hasConnection(r, f.conn)
