@@ -418,7 +418,9 @@ func sameFileAs(output string, inputs []string) string {
 
 // enabledRules lists the rules the selection left on, for JUnit.
 func enabledRules(opts analysis.Options) []*diagnose.Rule {
-	var out []*diagnose.Rule
+	// Never nil: to the JUnit writer nil means every rule, and with every
+	// rule disabled (--disable all) none ran.
+	out := []*diagnose.Rule{}
 	for _, r := range diagnose.Rules() {
 		if opts.Diagnose.Enabled == nil || opts.Diagnose.Enabled(r) {
 			out = append(out, r)

@@ -441,6 +441,25 @@ func TestBaselineFindingsPassInJUnit(t *testing.T) {
 	}
 }
 
+// TestJUnitWithEveryRuleDisabledListsNone: --disable all leaves no rule
+// running, so the JUnit report has no suite at all; a disabled rule must
+// not show up as a passing one.
+func TestJUnitWithEveryRuleDisabledListsNone(t *testing.T) {
+	capturePath := filepath.Join("..", "..", "..", "testdata", "captures", "nagle-stall-client.pcap")
+	out, stderr, code := runCLI(t, nil, "analyze", "-f", "junit", "--disable", "all", capturePath)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(out, "<testsuite ") || !strings.Contains(out, `tests="0"`) {
+		t.Errorf("every rule was disabled, yet the JUnit report lists suites:\n%s", out)
+	}
+	// One rule left on: exactly its suite.
+	out, _, _ = runCLI(t, nil, "analyze", "-f", "junit", "--enable", "CC1001", capturePath)
+	if n := strings.Count(out, "<testsuite "); n != 1 || !strings.Contains(out, `<testsuite name="CC1001 truncated-body"`) {
+		t.Errorf("--enable CC1001 gave %d suites:\n%s", n, out)
+	}
+}
+
 // TestConnBelowOneIsAUsageError: connection IDs start at 1, so --conn 0
 // or a negative ID names no connection; it is refused before any capture
 // is read instead of being taken for "no timeline" and printing the
