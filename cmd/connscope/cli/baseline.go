@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -25,7 +26,15 @@ func loadBaseline(name string) (*baseline, error) {
 	}
 	var r analysis.Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("baseline %s: not a connscope JSON report: %w", name, err)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			// An NDJSON report fails here: several documents, one a line.
+			return nil, &notAReportError{name: name, why: fmt.Sprintf("not one JSON document: invalid at byte offset %d", syntax.Offset), err: err}
+		}
+		return nil, &notAReportError{name: name, why: "JSON, but not a report object", err: err}
+	}
+	if r.Schema == "" {
+		return nil, &notAReportError{name: name, why: `it has no "schema" field`}
 	}
 	if r.Schema != analysis.Schema {
 		return nil, fmt.Errorf("baseline %s: schema %q, want %q", name, r.Schema, analysis.Schema)
@@ -40,6 +49,20 @@ func loadBaseline(name string) (*baseline, error) {
 	}
 	return b, nil
 }
+
+// notAReportError says that a --baseline file is not a JSON report (a
+// HAR or NDJSON report, some other JSON) and how to write one, without the
+// decoder's wording; the decoder's error stays reachable with errors.As.
+type notAReportError struct {
+	name, why string
+	err       error
+}
+
+func (e *notAReportError) Error() string {
+	return fmt.Sprintf("baseline %s: not a connscope JSON report (%s); write one with -f json", e.name, e.why)
+}
+
+func (e *notAReportError) Unwrap() error { return e.err }
 
 // fingerprints identifies each of r's findings, in order, independently
 // of frame numbers and IDs. It reads the listing once, keeping only the

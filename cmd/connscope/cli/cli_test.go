@@ -460,6 +460,38 @@ func TestJUnitWithEveryRuleDisabledListsNone(t *testing.T) {
 	}
 }
 
+// TestBaselineOfAnotherFormatIsNamed: a --baseline that is not a JSON
+// report (a HAR or NDJSON report, a JSON array) is a usage error that says
+// which report --baseline wants, without Go's decoder vocabulary.
+func TestBaselineOfAnotherFormatIsNamed(t *testing.T) {
+	capturePath := filepath.Join("..", "..", "..", "testdata", "captures", "basic.pcapng")
+	dir := t.TempDir()
+	for _, format := range []string{"har", "ndjson"} {
+		name := filepath.Join(dir, "base."+format)
+		if _, stderr, code := runCLI(t, nil, "analyze", "-f", format, "-o", name, capturePath); code != ExitOK {
+			t.Fatalf("writing the %s report: exit %d: %s", format, code, stderr)
+		}
+		assertBaselineRefused(t, name, capturePath)
+	}
+	array := filepath.Join(dir, "array.json")
+	if err := os.WriteFile(array, []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assertBaselineRefused(t, array, capturePath)
+}
+
+func assertBaselineRefused(t *testing.T, baseline, capturePath string) {
+	t.Helper()
+	_, stderr, code := runCLI(t, nil, "analyze", "--baseline", baseline, capturePath)
+	if code != ExitUsage {
+		t.Errorf("--baseline %s: exit %d, want %d", baseline, code, ExitUsage)
+	}
+	if !strings.Contains(stderr, "not a connscope JSON report") || !strings.Contains(stderr, "-f json") ||
+		strings.Contains(stderr, "Go value") || strings.Contains(stderr, `schema ""`) {
+		t.Errorf("--baseline %s: error %q should say it is not a JSON report and how to write one", baseline, stderr)
+	}
+}
+
 // TestConnBelowOneIsAUsageError: connection IDs start at 1, so --conn 0
 // or a negative ID names no connection; it is refused before any capture
 // is read instead of being taken for "no timeline" and printing the
