@@ -118,6 +118,10 @@ func newReader(src io.Reader, name string, closer io.Closer) (*Reader, error) {
 	compressed := n >= 2 && bytes.Equal(head[:2], gzipMagic)
 	if compressed {
 		gz, err := gzip.NewReader(bufio.NewReaderSize(input, gzipBufferSize))
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			// Only the start of a gzip header (it takes 10 bytes).
+			return nil, r.errAt(0, 0, fmt.Errorf("%w: the input ends inside its gzip header", ErrTruncated))
+		}
 		if err != nil {
 			return nil, r.errAt(0, 0, fmt.Errorf("%w: gzip header: %w", ErrCorrupt, err))
 		}
@@ -282,6 +286,12 @@ func (r *Reader) peekErr(frame uint64, what string, want int, got []byte, err er
 		if len(got) >= want {
 			err = fmt.Errorf("internal error: %d bytes buffered, %d wanted", len(got), want)
 		}
+	}
+	if r.gz != nil && frame > 1 && len(got) == 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+		// The decompressed data ended between two frames, the gzip stream
+		// did not end properly (its checksum and length are missing, or a
+		// compressed block was cut): there is no frame `frame` to name.
+		return r.errAt(0, r.offset, fmt.Errorf("%w: the gzip stream stops after frame %d without its proper end (its checksum and length, or the rest of a compressed block, are missing)", ErrTruncated, frame-1))
 	}
 	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return r.errAt(frame, r.offset, fmt.Errorf("%w: %s needs %d bytes, only %d remain", ErrTruncated, what, want, len(got)))

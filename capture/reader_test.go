@@ -432,12 +432,55 @@ func TestShortInputs(t *testing.T) {
 		{"hi\n", capture.ErrNotCapture},
 		{"\xd4\xc3", capture.ErrTruncated},     // start of a pcap magic
 		{"\x0a\x0d\x0d", capture.ErrTruncated}, // start of a pcapng magic
-		{"\x1f\x8b", capture.ErrCorrupt},       // a gzip header cut short
+		{"\x1f\x8b", capture.ErrTruncated},     // a gzip header cut short
 	} {
 		_, err := capture.NewReader(strings.NewReader(tc.in), "short")
 		var ce *capture.Error
 		if !errors.Is(err, tc.want) || !errors.As(err, &ce) || ce.Offset != 0 {
 			t.Errorf("%q: error %v, want %v at offset 0", tc.in, err, tc.want)
 		}
+	}
+}
+
+// TestGzipCutAfterLastFrame: a gzip file that lost only its last bytes
+// (the trailer: checksum and length) decompresses every frame; the error
+// then says the stream stops after the last frame, not that a frame
+// which does not exist is cut.
+func TestGzipCutAfterLastFrame(t *testing.T) {
+	z := gzipped(t, httpPcap(3))
+	r, err := capture.NewReader(bytes.NewReader(z[:len(z)-4]), "cut.pcap.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := 0
+	for {
+		_, err = r.Next()
+		if err != nil {
+			break
+		}
+		frames++
+	}
+	var ce *capture.Error
+	if !errors.Is(err, capture.ErrTruncated) || !errors.As(err, &ce) {
+		t.Fatalf("after %d frames: error %v, want a capture.Error wrapping ErrTruncated", frames, err)
+	}
+	want := fmt.Sprintf("stops after frame %d", frames)
+	if ce.Frame != 0 || !strings.Contains(err.Error(), want) {
+		t.Errorf("after %d frames: %q (frame %d), want no frame named and %q", frames, err, ce.Frame, want)
+	}
+	// The whole file reads to its end without an error.
+	r, err = capture.NewReader(bytes.NewReader(z), "whole.pcap.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, err = r.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	if !errors.Is(err, io.EOF) || n != frames {
+		t.Errorf("the whole file: %d frames then %v; want the same %d frames then io.EOF", n, err, frames)
 	}
 }
