@@ -370,12 +370,14 @@ func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 	}
 	accepted := 0
 	for _, l := range lines {
-		got, ok := usualRequestLine([]byte(l))
+		var got requestLine
+		ok := usualRequestLine([]byte(l), &got)
 		want, wok := usualRequestLineBy([]byte(l), false)
 		if ok != wok || string(got.target) != string(want.target) {
 			t.Errorf("usualRequestLine(%q) = %q, %v; the byte loop alone says %q, %v", l, got.target, ok, want.target, wok)
 		}
-		if c, cok := commonRequestLine([]byte(l)); cok && (!wok || string(c.method) != string(want.method) ||
+		var c requestLine
+		if cok := commonRequestLine([]byte(l), &c); cok && (!wok || string(c.method) != string(want.method) ||
 			string(c.target) != string(want.target) || string(c.version) != string(want.version)) {
 			t.Errorf("commonRequestLine(%q) = %q %q %q; the byte loop alone says %q %q %q, %v",
 				l, c.method, c.target, c.version, want.method, want.target, want.version, wok)
@@ -391,7 +393,7 @@ func TestUsualRequestLineMatchesParseRequestLine(t *testing.T) {
 		}
 	}
 	for _, l := range lines[:4] {
-		if _, ok := usualRequestLine([]byte(l)); !ok {
+		if ok := usualRequestLine([]byte(l), new(requestLine)); !ok {
 			t.Errorf("usualRequestLine(%q) refused a usual line", l)
 		}
 	}

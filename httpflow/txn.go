@@ -95,25 +95,11 @@ func persistentAfter(t *Transaction, headersSeen bool) bool {
 	if req != nil && req.Version == "" {
 		req = nil // request line not understood: judge by the response
 	}
-	// HasConnectionToken's tests, written out: finalize asks for every
-	// transaction, and the calls were half of this function's cost.
-	respClose, respKeepAlive := false, false
-	for _, t := range resp.ConnectionTokens {
-		respClose = respClose || len(t) == len("close") && (t == "close" || equalFold(t, "close"))
-		respKeepAlive = respKeepAlive || len(t) == len("keep-alive") && (t == "keep-alive" || equalFold(t, "keep-alive"))
-	}
-	reqClose, reqKeepAlive := false, false
-	if req != nil {
-		for _, t := range req.ConnectionTokens {
-			reqClose = reqClose || len(t) == len("close") && (t == "close" || equalFold(t, "close"))
-			reqKeepAlive = reqKeepAlive || len(t) == len("keep-alive") && (t == "keep-alive" || equalFold(t, "keep-alive"))
-		}
-	}
-	if respClose || reqClose {
+	if resp.HasConnectionToken("close") || (req != nil && req.HasConnectionToken("close")) {
 		return false
 	}
-	reqOK := req == nil || atLeast11(req.Version) || reqKeepAlive
-	respOK := atLeast11(resp.Version) || respKeepAlive
+	reqOK := req == nil || atLeast11(req.Version) || req.HasConnectionToken("keep-alive")
+	respOK := atLeast11(resp.Version) || resp.HasConnectionToken("keep-alive")
 	return reqOK && respOK
 }
 
