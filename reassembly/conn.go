@@ -134,14 +134,11 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	ds.Bytes += int64(seglen)
 	seq, ack := Seq(s.Seq), Seq(s.Ack)
 	syn, fin, rst, hasAck := s.Flags.Has(synFlags), s.Flags.Has(finFlags), s.Flags.Has(rstFlags), s.Flags.Has(ackFlags)
-	if c.held.active {
-		// Decided on the state before this segment, before any of it is applied.
-		c.settleHeldRST(d, seq, seglen, syn, fin, rst)
-	}
-	if rst && !syn && !fin && !(h.stream.ended && r.stream.ended) {
-		// Its End waits for the next segments (and its effects are noted
-		// so they can be undone) before any of them is applied.
-		c.holdRST(d, seq, s.Frame, t)
+	// While a RST is held, the segments that leave it undecided (pure ACKs,
+	// bytes already delivered) touch neither stream, as if it had ended them.
+	holding := false
+	if rst || c.held.active { // rare: one test on every other segment
+		holding = c.heldRSTBefore(d, seq, seglen, syn, fin, rst, s.Frame, t)
 	}
 
 	h.seen = true
@@ -189,9 +186,6 @@ func (c *conn) process(s *capture.Segment, d Direction) {
 	c.updateHistory(s, d, seglen, kind)
 	c.record(rec)
 
-	// While a RST is held, the segments that leave it undecided (pure ACKs,
-	// bytes already delivered) touch neither stream, as if it had ended them.
-	holding := c.held.active
 	if !rst && !holding && (seglen > 0 || fin) {
 		dataSeq := seq
 		if syn {

@@ -56,6 +56,21 @@ type heldRST struct {
 	senderRSTSeen, wasFinished bool
 }
 
+// heldRSTBefore is process's part for a RST or while one is held, before
+// any of the segment is applied: a held RST is decided on the state
+// before this segment, and a new RST's End waits for the next segments
+// (its effects noted so they can be undone). It reports whether a RST is
+// held after it.
+func (c *conn) heldRSTBefore(d Direction, seq Seq, seglen int, syn, fin, rst bool, frame uint64, t int64) bool {
+	if c.held.active {
+		c.settleHeldRST(d, seq, seglen, syn, fin, rst)
+	}
+	if rst && !syn && !fin && !(c.half[d].stream.ended && c.half[d.Reverse()].stream.ended) {
+		c.holdRST(d, seq, frame, t)
+	}
+	return c.held.active
+}
+
 // holdRST notes a RST of direction d before any of its effects are applied.
 func (c *conn) holdRST(d Direction, seq Seq, frame uint64, t int64) {
 	h := &c.half[d]
