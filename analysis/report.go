@@ -297,9 +297,9 @@ func newMessageReport(m *httpflow.Message, response bool) *MessageReport {
 		End:              Time(m.End),
 		HeaderBytes:      m.HeaderBytes,
 		BodyBytes:        m.BodyBytes,
-		Framing:          string(m.Framing),
+		Framing:          m.Framing.String(),
 		Complete:         m.Complete,
-		IncompleteReason: string(m.Incomplete),
+		IncompleteReason: m.Incomplete.String(),
 		Anomalies:        m.Anomalies,
 	}
 	if m.DeclaredLength >= 0 {

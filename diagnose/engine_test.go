@@ -131,8 +131,8 @@ func randomConn(r *rand.Rand, id int) *ConnInfo {
 	_, c.End = pick()
 	var txs []*httpflow.Transaction
 	methods := []string{"GET", "POST", "", "\x1b[31mX", "PATCH"}
-	framings := []httpflow.Framing{httpflow.FramingNone, httpflow.FramingChunked, httpflow.FramingContentLength, httpflow.FramingCloseDelimited, ""}
-	incompletes := []httpflow.Incomplete{"", httpflow.IncompleteFIN, httpflow.IncompleteRST, httpflow.IncompleteGap}
+	framings := []httpflow.Framing{httpflow.FramingNone, httpflow.FramingChunked, httpflow.FramingContentLength, httpflow.FramingCloseDelimited, 0}
+	incompletes := []httpflow.Incomplete{httpflow.IncompleteNone, httpflow.IncompleteFIN, httpflow.IncompleteRST, httpflow.IncompleteGap}
 	randMsg := func() *httpflow.Message {
 		if r.IntN(4) == 0 {
 			return nil

@@ -41,7 +41,7 @@ type Config struct {
 	// records on to later connections, for a consumer that is done with
 	// a connection's transactions once it released it (it copied what it
 	// keeps; strings may be kept, they are not recycled). A transaction
-	// costs a record of about 900 bytes (the Transaction, its request and
+	// costs a record of 832 bytes (the Transaction, its request and
 	// response) that lives until its connection closes; on a capture of
 	// long keep-alive connections recycling them takes that out of what
 	// the collector has to allocate, zero and trace (on keepalive.pcap,

@@ -60,10 +60,12 @@ type Conn struct {
 
 // txnBox holds a transaction, its request and its final response in one
 // allocation, with the parser's private bookkeeping beside them: the
-// transaction and the bookkeeping first, then each message, whose empty
-// tail (see Message) stays untouched. It is padded to 896 bytes, 14 cache
-// lines, so that records side by side in a chunk (see slab) each start on
-// a line (TestTxnBoxFillsWholeCacheLines).
+// transaction and the bookkeeping first (three cache lines), then each
+// message, whose empty tail (see Message) stays untouched. Each message
+// starts on a cache line, and the record fills 13 lines, so that records
+// side by side in a chunk (see slab) each start on a line too: a
+// transaction writes 9 lines, three for the record's head and three for
+// each message's fields (TestTxnBoxLayout).
 type txnBox struct {
 	t Transaction
 	// Backing arrays for the usual one Connection token ("keep-alive" or
@@ -80,8 +82,11 @@ type txnBox struct {
 	head         bool  // the request is HEAD: its response has no body
 	connect      bool  // the request is CONNECT: a 2xx answer opens a tunnel
 
-	req, resp Message
-	_         [8]byte
+	_    [8]byte
+	req  Message
+	_    [8]byte
+	resp Message
+	_    [8]byte
 }
 
 // midStreamScanLimit bounds how far a connection whose handshake was not

@@ -2,6 +2,7 @@ package httpflow
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -294,5 +295,54 @@ func TestChunkedTrailers(t *testing.T) {
 		if v, _ := m.Get("trailer"); v != "X-Sum" || m.BodyBytes != 4 || m.WireBytes != int64(len(resp)) {
 			t.Errorf("Trailer header %q, body %d, wire %d of %d", v, m.BodyBytes, m.WireBytes, len(resp))
 		}
+	}
+}
+
+// Keep-Alive parameters beyond what a Message's int32 holds saturate
+// rather than wrap, and a negative or unreadable one is left out.
+func TestKeepAliveParametersSaturate(t *testing.T) {
+	for _, tc := range []struct {
+		value        string
+		max, timeout int32
+	}{
+		{"timeout=5, max=100", 100, 5},
+		{"timeout=2147483647, max=2147483648", math.MaxInt32, math.MaxInt32},
+		{`max="99999999999999999999999", timeout=4294967301`, math.MaxInt32, math.MaxInt32},
+		{"max=-2147483649, timeout=-1", -1, -1},
+		{"max=x, timeout=", -1, -1},
+	} {
+		m := Message{KeepAliveMax: -1, KeepAliveTimeout: -1}
+		parseKeepAlive(&m, tc.value)
+		if m.KeepAliveMax != tc.max || m.KeepAliveTimeout != tc.timeout {
+			t.Errorf("Keep-Alive: %s gave max %d timeout %d, want %d and %d", tc.value, m.KeepAliveMax, m.KeepAliveTimeout, tc.max, tc.timeout)
+		}
+	}
+}
+
+// Framing and Incomplete are numbers whose names are what the reports
+// write (docs/report-schema.md): each one named, none twice.
+func TestFramingAndIncompleteNames(t *testing.T) {
+	framings := map[Framing]string{0: "", FramingNone: "none", FramingContentLength: "content_length",
+		FramingChunked: "chunked", FramingCloseDelimited: "close_delimited", FramingTunnel: "tunnel"}
+	for f, want := range framings {
+		if got := f.String(); got != want {
+			t.Errorf("Framing %d is %q, want %q", f, got, want)
+		}
+		if b, _ := f.MarshalText(); string(b) != want {
+			t.Errorf("Framing %d marshals as %q, want %q", f, b, want)
+		}
+	}
+	reasons := map[Incomplete]string{IncompleteNone: "", IncompleteFIN: "fin", IncompleteRST: "rst", IncompleteGap: "gap",
+		IncompleteEndOfCapture: "end_of_capture", IncompleteMalformed: "malformed", IncompleteNoResponse: "no_response"}
+	for i, want := range reasons {
+		if got := i.String(); got != want {
+			t.Errorf("Incomplete %d is %q, want %q", i, got, want)
+		}
+	}
+	if len(framingNames) != len(framings) || len(incompleteNames) != len(reasons) {
+		t.Errorf("%d framing names for %d framings, %d reasons for %d", len(framingNames), len(framings), len(incompleteNames), len(reasons))
+	}
+	if got := Framing(200).String(); got != "framing(200)" {
+		t.Errorf("an unknown Framing is %q", got)
 	}
 }

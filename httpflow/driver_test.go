@@ -176,7 +176,7 @@ func render(txns []*Transaction) []string {
 func msgState(m *Message) string {
 	s := "ok"
 	if !m.Complete {
-		s = "incomplete:" + string(m.Incomplete)
+		s = "incomplete:" + m.Incomplete.String()
 	}
 	if m.BodyBytes > 0 {
 		s += fmt.Sprintf(" body=%d", m.BodyBytes)

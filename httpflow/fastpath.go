@@ -661,8 +661,8 @@ type blockInterp struct {
 	valid            bool
 	tokens           []string
 	keepAlive        string
-	keepAliveMax     int
-	keepAliveTimeout int
+	keepAliveMax     int32
+	keepAliveTimeout int32
 	proxyConnection  string
 	hasProxy         bool
 }

@@ -2,6 +2,8 @@ package httpflow
 
 import (
 	"bytes"
+	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -374,15 +376,20 @@ func parseKeepAlive(m *Message, value string) {
 			continue
 		}
 		k, v := param[:eq], param[eq+1:]
-		n, err := strconv.Atoi(strings.Trim(trimOWSString(v), `"`))
+		digits := strings.Trim(trimOWSString(v), `"`)
+		n, err := strconv.Atoi(digits)
+		if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(digits, "-") {
+			n, err = math.MaxInt32, nil // saturates: a Message keeps an int32
+		}
 		if err != nil || n < 0 {
 			continue
 		}
+		n32 := int32(min(n, math.MaxInt32))
 		switch {
 		case equalFold(trimOWSString(k), "max"):
-			m.KeepAliveMax = n
+			m.KeepAliveMax = n32
 		case equalFold(trimOWSString(k), "timeout"):
-			m.KeepAliveTimeout = n
+			m.KeepAliveTimeout = n32
 		}
 	}
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/connscope/connscope/reassembly"
 )
 
-// TestTxnBoxSizeClass keeps a transaction's record in the allocator's
-// 896-byte size class: a keep-alive capture allocates one per transaction,
-// and the next class up is 1024 bytes.
+// TestTxnBoxSizeClass keeps a transaction's record within the allocator's
+// 896-byte size class: a connection of one transaction (without
+// Config.RecycleTransactions, beyond its first) allocates one, and the next
+// class up is 1024 bytes.
 func TestTxnBoxSizeClass(t *testing.T) {
 	if n := unsafe.Sizeof(txnBox{}); n > 896 {
 		t.Errorf("txnBox is %d bytes, over the 896-byte size class", n)
@@ -140,10 +141,24 @@ func TestRecycleTransactions(t *testing.T) {
 
 // A transaction record fills whole cache lines, so that records side by
 // side in a chunk each start on a line and a message's empty tail shares
-// no line with the next record (see txnBox).
-func TestTxnBoxFillsWholeCacheLines(t *testing.T) {
-	if size := unsafe.Sizeof(txnBox{}); size%64 != 0 {
+// no line with the next record; each message starts on a line, and the
+// fields every message writes (up to Headers, see Message) fill three
+// (see txnBox).
+func TestTxnBoxLayout(t *testing.T) {
+	var b txnBox
+	if size := unsafe.Sizeof(b); size%64 != 0 {
 		t.Errorf("a txnBox is %d bytes, not a multiple of 64: adjust its padding", size)
+	}
+	if head := unsafe.Offsetof(b.connect) + 1; head > 3*64 {
+		t.Errorf("the transaction and the bookkeeping take %d bytes, more than three lines", head)
+	}
+	for name, off := range map[string]uintptr{"req": unsafe.Offsetof(b.req), "resp": unsafe.Offsetof(b.resp)} {
+		if off%64 != 0 {
+			t.Errorf("txnBox.%s starts at byte %d, not on a cache line: adjust its padding", name, off)
+		}
+	}
+	if hot := unsafe.Offsetof(b.req.Headers); hot > 3*64 {
+		t.Errorf("a Message's usual fields take %d bytes, more than three cache lines", hot)
 	}
 }
 

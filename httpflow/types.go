@@ -1,5 +1,7 @@
 package httpflow
 
+import "strconv"
+
 // App labels what a connection's bytes turned out to be.
 type App string
 
@@ -11,28 +13,60 @@ const (
 )
 
 // Framing is how a message body's length is determined (RFC 9112 section 6).
-type Framing string
+// It is a small number, not a string, so that a Message's hot fields fit
+// fewer cache lines (see txnBox); String gives its name. The zero Framing
+// is that of a message whose header block never ended: no framing known.
+type Framing uint8
 
 const (
-	FramingNone           Framing = "none"            // no body by rule: HEAD response, 1xx, 204, 304, request without length
-	FramingContentLength  Framing = "content_length"  // Content-Length
-	FramingChunked        Framing = "chunked"         // Transfer-Encoding: chunked
-	FramingCloseDelimited Framing = "close_delimited" // response body ends when the server closes
-	FramingTunnel         Framing = "tunnel"          // after CONNECT 2xx or 101: not HTTP any more
+	FramingNone           Framing = iota + 1 // no body by rule: HEAD response, 1xx, 204, 304, request without length
+	FramingContentLength                     // Content-Length
+	FramingChunked                           // Transfer-Encoding: chunked
+	FramingCloseDelimited                    // response body ends when the server closes
+	FramingTunnel                            // after CONNECT 2xx or 101: not HTTP any more
 )
 
-// Incomplete says why a message did not end normally.
-type Incomplete string
+var framingNames = [...]string{"", "none", "content_length", "chunked", "close_delimited", "tunnel"}
+
+// String returns the framing's name as the reports write it
+// ("content_length"), or "" for the zero Framing.
+func (f Framing) String() string {
+	if int(f) < len(framingNames) {
+		return framingNames[f]
+	}
+	return "framing(" + strconv.Itoa(int(f)) + ")"
+}
+
+// MarshalText writes the name, so that a Message encodes as it reads.
+func (f Framing) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// Incomplete says why a message did not end normally. Like Framing it is
+// a small number; String gives its name, "" for IncompleteNone.
+type Incomplete uint8
 
 const (
-	IncompleteNone         Incomplete = ""
-	IncompleteFIN          Incomplete = "fin"            // the sender closed before the message ended
-	IncompleteRST          Incomplete = "rst"            // a RST ended the connection mid-message
-	IncompleteGap          Incomplete = "gap"            // bytes of the message were not captured
-	IncompleteEndOfCapture Incomplete = "end_of_capture" // the capture ended mid-message
-	IncompleteMalformed    Incomplete = "malformed"      // the message could not be parsed
-	IncompleteNoResponse   Incomplete = "no_response"    // (transaction) the request was never answered
+	IncompleteNone         Incomplete = iota // the message ended normally (or has not ended yet)
+	IncompleteFIN                            // the sender closed before the message ended
+	IncompleteRST                            // a RST ended the connection mid-message
+	IncompleteGap                            // bytes of the message were not captured
+	IncompleteEndOfCapture                   // the capture ended mid-message
+	IncompleteMalformed                      // the message could not be parsed
+	IncompleteNoResponse                     // (transaction) the request was never answered
 )
+
+var incompleteNames = [...]string{"", "fin", "rst", "gap", "end_of_capture", "malformed", "no_response"}
+
+// String returns the reason as the reports write it ("end_of_capture"),
+// or "" for IncompleteNone.
+func (i Incomplete) String() string {
+	if int(i) < len(incompleteNames) {
+		return incompleteNames[i]
+	}
+	return "incomplete(" + strconv.Itoa(int(i)) + ")"
+}
+
+// MarshalText writes the name, so that a Message encodes as it reads.
+func (i Incomplete) MarshalText() ([]byte, error) { return []byte(i.String()), nil }
 
 // Header is one header field as received. Name keeps its original case;
 // compare with strings.EqualFold or use Message.Get. Values are raw bytes
@@ -47,7 +81,10 @@ type Header struct {
 // empty (header lists, the rarer hop-by-hop values, anomalies) last: a
 // connection keeps a record of each transaction until it closes, and the
 // lines of the record a message never writes are not fetched while it is
-// parsed (see txnBox).
+// parsed (see txnBox). The fields up to ConnectionTokens, KeepAliveMax and
+// KeepAliveTimeout fit three cache lines: Framing and Incomplete are small
+// numbers and the keep-alive parameters 32-bit, so that a transaction
+// writes two lines fewer than with strings and ints there.
 type Message struct {
 	FirstFrame, LastFrame uint64
 	Start, End            int64 // capture times of the first and last byte's frames
@@ -73,16 +110,15 @@ type Message struct {
 	// Trailers) are not all of the message's fields.
 	HeadersTruncated bool
 	// HasProxyConnection says a Proxy-Connection header was present (its
-	// value is ProxyConnection). The three flags sit together, which
-	// makes a Message 16 bytes smaller than with each between wider
-	// fields (see txnBox).
+	// value is ProxyConnection). The two small numbers and the three
+	// flags share one word.
 	HasProxyConnection bool
 
 	// The hop-by-hop headers that connection management depends on (the
 	// raw Keep-Alive and Proxy-Connection values are further down).
 	ConnectionTokens []string // lower-cased tokens of all Connection headers
-	KeepAliveMax     int      // -1 when absent
-	KeepAliveTimeout int      // seconds, -1 when absent
+	KeepAliveMax     int32    // -1 when absent; a larger value than 2^31-1 reads as 2^31-1
+	KeepAliveTimeout int32    // seconds, -1 when absent; saturates as KeepAliveMax
 
 	// Headers kept up to the parser's header cap (HeadersTruncated, above,
 	// set when hit).
