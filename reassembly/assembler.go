@@ -23,6 +23,7 @@ type Assembler struct {
 	now       int64 // latest capture time seen (time never runs backwards here)
 	stats     Stats
 
+	segments  segmentCache // arrays for Config.RecycleSegments
 	memory    reuseMemory
 	servers   map[netip.AddrPort]struct{} // endpoints seen answering a handshake
 	histories map[string]string           // interned Connection.History values
@@ -241,6 +242,10 @@ func (a *Assembler) release(c *conn, reason EndReason) {
 	a.stats.Closed++
 	a.stats.SegmentsKept -= len(c.Segments)
 	a.handler.Closed(c.Connection)
+	if a.cfg.RecycleSegments {
+		a.segments.give(c.Segments)
+		c.Segments = nil // the handler was told not to keep it
+	}
 	a.recycle(c)
 }
 

@@ -77,6 +77,9 @@ func (c *conn) record(r SegmentRecord) {
 	} else if a.stats.SegmentsKept >= a.cfg.MaxSegmentsTotal && len(c.Segments) > 0 {
 		a.stats.SegmentsDroppedTotal += int64(c.dropOldest(max(len(c.Segments)/8, 1)))
 	}
+	if len(c.Segments) == cap(c.Segments) && a.cfg.RecycleSegments {
+		c.Segments = a.segments.grow(c.Segments)
+	}
 	c.Segments = append(c.Segments, r)
 	a.stats.SegmentsKept++
 }

@@ -167,9 +167,11 @@
 // out-of-order bytes it buffers (at most Config.MaxBufferedBytes, 4 MiB, per
 // direction, and only when a consumer wants the bytes). Remembered tuples
 // cost about 80 bytes each, at most Config.MaxRemembered (32768): 2.6 MiB.
-// So the bound is roughly
+// With Config.RecycleSegments the arrays of closed connections, and those
+// a connection outgrew, are kept for later ones, up to 8 MiB. So the bound
+// is roughly
 //
-//	open connections × (2.4 KiB + 40 B × kept segments beyond 16 + buffered bytes) + 2.6 MiB
+//	open connections × (2.4 KiB + 40 B × kept segments beyond 16 + buffered bytes) + 2.6 MiB (+ 8 MiB)
 //
 // For example 10 000 open short connections take about 24 MiB.
 package reassembly
