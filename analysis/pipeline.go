@@ -143,7 +143,12 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	if h.http.Budget == nil {
 		h.http.Budget = httpflow.NewBudget(orDefault(a.opts.MaxOpenTransactions, DefaultMaxOpenTransactions))
 	}
-	asm := reassembly.NewAssembler(a.opts.Reassembly, h)
+	// Closed copies the segments it keeps (KeepSegments), and diagnose
+	// reads them only while it is called: their arrays can go to later
+	// connections.
+	reasm := a.opts.Reassembly
+	reasm.RecycleSegments = true
+	asm := reassembly.NewAssembler(reasm, h)
 	dec := capture.NewDecoder()
 	var seg capture.Segment
 	var readErr error

@@ -193,15 +193,19 @@ func (*floorHandler) Closed(*reassembly.Connection) {}
 
 func throughHeaderScan(b *testing.B, name string) int64 {
 	h := &floorHandler{}
-	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()
 	b.ReportMetric(float64(h.txns), "txns/op")
 	return n
 }
 
+// analysisReassemblyConfig is reassembly as analysis configures it: every
+// stage reassembles this way, so that each measures what it adds.
+var analysisReassemblyConfig = reassembly.Config{RecycleSegments: true}
+
 func throughReassembly(b *testing.B, name string) int64 {
-	asm := reassembly.NewAssembler(reassembly.Config{}, nopConsumer{})
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, nopConsumer{})
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()
 	return n
@@ -253,7 +257,7 @@ func throughHTTPWithoutFields(b *testing.B, name string) int64 {
 
 func parseHTTP(b *testing.B, name string, cfg httpflow.Config) int64 {
 	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, cfg: cfg}
-	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()
 	b.ReportMetric(float64(h.txns), "txns/op")
@@ -266,7 +270,7 @@ func throughDiagnose(b *testing.B, name string) int64 {
 		b.Fatal(err)
 	}
 	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, engine: engine, cfg: analysisHTTPConfig}
-	asm := reassembly.NewAssembler(reassembly.Config{}, h)
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()
 	b.ReportMetric(float64(len(engine.Finish())), "findings/op")
@@ -345,7 +349,7 @@ func TestFloorCountsTransactions(t *testing.T) {
 			floor := &floorHandler{}
 			parsed := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, cfg: analysisHTTPConfig}
 			for _, h := range []reassembly.Handler{floor, parsed} {
-				asm := reassembly.NewAssembler(reassembly.Config{}, h)
+				asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
 				if _, err := eachSegmentOf(path, asm.Add); err != nil {
 					t.Fatal(err)
 				}
