@@ -3,6 +3,8 @@ package diagnose
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/httpflow"
@@ -146,7 +148,10 @@ var ruleSYNRetransmission = &Rule{
 	Doc: Doc{
 		What: "The client sent its SYN more than once (or the server its SYN/ACK) before the connection opened.",
 		Detection: "More than one SYN from the client (SYN/ACKs from the server) for the same connection. The cost " +
-			"is the time from the first transmission to the last: the time the connect call spent waiting.",
+			"is the time from the first transmission to the last: the time the connect call spent waiting. When both " +
+			"repeat (a SYN/ACK lost on its way to the client draws a new SYN and a new SYN/ACK), one finding covers " +
+			"both and counts that wait once; a SYN/ACK captured before the client's last SYN is named as an answer " +
+			"that did not reach the client.",
 		Why: "A lost SYN is only resent after the initial retransmission timeout (1 s on Linux, then 2 s, 4 s, ...; " +
 			"3 s on older stacks), so each loss costs whole seconds. Repeated SYNs to a live server usually mean its " +
 			"listen (accept) queue is full or a firewall drops them; repeated SYN/ACKs mean the client's ACK or the " +
@@ -177,35 +182,62 @@ func checkSYNRetransmission(p *connPass) {
 			syns = append(syns, i)
 		}
 	}
-	report := func(idx []int, what, answered string) {
-		segs := p.c.Segments
-		firstSeg, lastSeg := &segs[idx[0]], &segs[idx[len(idx)-1]]
-		frames := make([]uint64, len(idx))
-		for i, j := range idx {
-			frames[i] = segs[j].Frame
-		}
-		var tx *httpflow.Transaction
-		if len(p.v.txs) > 0 {
-			tx = p.v.txs[0] // the transaction that waited for the connection
-		}
-		p.report(Finding{
-			Transaction: tx,
-			Frames:      frames,
-			Time:        firstSeg.Time,
-			Cost:        lastSeg.Time - firstSeg.Time,
-			Message: fmt.Sprintf("%s sent %d times over %s before %s", what, len(idx),
-				ms(lastSeg.Time-firstSeg.Time), answered),
-			Vantage: p.v.vantageNote(),
-		})
+	segs := p.c.Segments
+	var tx *httpflow.Transaction
+	if len(p.v.txs) > 0 {
+		tx = p.v.txs[0] // the transaction that waited for the connection
 	}
-	if len(syns) > 1 || h.SYNRetransmissions > 0 && len(syns) > 0 {
-		answered := "the server answered"
-		if h.SYNACKFrame == 0 && len(synacks) == 0 {
-			answered = "the capture ended or the client gave up: the server never answered"
+	span := func(idx []int) (first, last *reassembly.SegmentRecord) {
+		return &segs[idx[0]], &segs[idx[len(idx)-1]]
+	}
+	synRepeated := len(syns) > 1 || h.SYNRetransmissions > 0 && len(syns) > 0
+	synackRepeated := len(synacks) > 1
+	var (
+		idx       []int
+		intervals [][2]int64
+		parts     []string
+	)
+	if synRepeated {
+		first, last := span(syns)
+		idx, intervals = append(idx, syns...), append(intervals, [2]int64{first.Time, last.Time})
+		switch {
+		case len(synacks) > 0 && segs[synacks[0]].Time < last.Time:
+			// The capture saw an answer before the client gave up on its
+			// SYN: the SYN/ACK was lost (or held) beyond the capture point.
+			answer := &segs[synacks[0]]
+			parts = append(parts, fmt.Sprintf("SYN sent %d times over %s although the server answered the first SYN "+
+				"(frame %d, after %s): its SYN/ACK did not reach the client", len(syns), ms(last.Time-first.Time),
+				answer.Frame, ms(answer.Time-first.Time)))
+		case h.SYNACKFrame == 0 && len(synacks) == 0:
+			parts = append(parts, fmt.Sprintf("SYN sent %d times over %s before the capture ended or the client "+
+				"gave up: the server never answered", len(syns), ms(last.Time-first.Time)))
+		default:
+			parts = append(parts, fmt.Sprintf("SYN sent %d times over %s before the server answered", len(syns),
+				ms(last.Time-first.Time)))
 		}
-		report(syns, "SYN", answered)
 	}
-	if len(synacks) > 1 {
-		report(synacks, "SYN/ACK", "the handshake completed")
+	if synackRepeated {
+		// With the SYN repeated too, the SYN/ACKs answer those SYNs: the
+		// same wait, reported once and counted once.
+		first, last := span(synacks)
+		idx, intervals = append(idx, synacks...), append(intervals, [2]int64{first.Time, last.Time})
+		parts = append(parts, fmt.Sprintf("SYN/ACK sent %d times over %s before the handshake completed", len(synacks),
+			ms(last.Time-first.Time)))
 	}
+	if len(idx) == 0 {
+		return
+	}
+	slices.Sort(idx)
+	frames := make([]uint64, len(idx))
+	for i, j := range idx {
+		frames[i] = segs[j].Frame
+	}
+	p.report(Finding{
+		Transaction: tx,
+		Frames:      frames,
+		Time:        segs[idx[0]].Time,
+		Cost:        unionLength(intervals),
+		Message:     strings.Join(parts, "; "),
+		Vantage:     p.v.vantageNote(),
+	})
 }

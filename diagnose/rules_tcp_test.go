@@ -98,6 +98,27 @@ func TestTCPRules(t *testing.T) {
 		{desc: "SYN sent twice, one second apart", rule: "CT1002", want: 1,
 			build: func() []*fx { return one(synRetransmitted()) },
 			check: both(wantCost(1000), wantText("SYN sent 2 times"))},
+		// Captured near the server: its SYN/ACK never reached the client,
+		// which sent its SYN again after 3 s; the server answered that one
+		// too. One loss, one wait: one finding costing 3 s, not two.
+		{desc: "SYN/ACK lost after the capture point: SYN and SYN/ACK both sent twice", rule: "CT1002", want: 1,
+			build: func() []*fx {
+				f := newConn(-1, 0)
+				f.c.RolesInferred = false
+				s1 := f.seg(0, c2s, 0, capture.FlagSYN, 0, true)
+				f.seg(0.4, s2c, 0, capture.FlagSYN|capture.FlagACK, 0, true)
+				s2 := f.seg(3000, c2s, 0, capture.FlagSYN, reassembly.KindRetransmission, true)
+				sa := f.seg(3000.4, s2c, 0, capture.FlagSYN|capture.FlagACK, reassembly.KindRetransmission, true)
+				a := f.ack(3370, c2s)
+				h := &f.c.Handshake
+				h.SYNFrame, h.SYNACKFrame, h.ACKFrame = s2.Frame, sa.Frame, a.Frame
+				h.FirstSYNTime, h.SYNTime, h.SYNACKTime, h.ACKTime = s1.Time, s2.Time, sa.Time, a.Time
+				h.SYNRetransmissions = 1
+				f.exchange(3371, 100, 5, 300)
+				f.finish(3400, c2s)
+				return one(f)
+			},
+			check: both(wantCost(3000.4), wantText("SYN sent 2 times", "SYN/ACK sent 2 times", "answered the first SYN"))},
 		{desc: "look-alike: clean handshake", rule: "CT1002", want: 0,
 			build: func() []*fx {
 				f := newConn(10, 0.1)
