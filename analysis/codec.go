@@ -177,6 +177,7 @@ func (e *recordEncoder) txn(t *TxnReport) {
 	e.headers(t.RequestHeaders)
 	e.headers(t.ResponseHeaders)
 	e.string(t.Reason)
+	e.string(t.ResponseVersion)
 	e.int(int64(t.provisional))
 }
 
@@ -410,6 +411,7 @@ func (d *recordDecoder) txn() *TxnReport {
 	t.RequestHeaders = d.headers()
 	t.ResponseHeaders = d.headers()
 	t.Reason = d.token()
+	t.ResponseVersion = d.token()
 	t.provisional = int(d.int())
 	if d.err != nil {
 		return nil

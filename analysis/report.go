@@ -161,6 +161,10 @@ type TxnReport struct {
 	ResponseHeaders []httpflow.Header `json:"-"`
 	// Reason is the final response's reason phrase (captured text).
 	Reason string `json:"-"`
+	// ResponseVersion is the final response's HTTP version, which may
+	// differ from the request's (Version): a server answers an HTTP/1.0
+	// request in HTTP/1.1. Not part of the JSON report; HAR writes it.
+	ResponseVersion string `json:"-"`
 
 	// provisional is the ID the transaction had while the capture was
 	// read; findings name it until Analyzer.Report renumbers.
@@ -347,6 +351,7 @@ func newTxnReport(t *httpflow.Transaction) *TxnReport {
 	if s := t.Response; s != nil {
 		r.Status = s.Status
 		r.Reason = detach(s.Reason)
+		r.ResponseVersion = detach(s.Version)
 		if r.Version == "" {
 			r.Version = detach(s.Version)
 		}

@@ -378,10 +378,14 @@ func harRequestOf(t *analysis.TxnReport, c harConn, hasConn bool) harRequest {
 }
 
 func harResponseOf(t *analysis.TxnReport) harResponse {
+	version := t.ResponseVersion
+	if version == "" {
+		version = t.Version // no response, or a report made without it
+	}
 	s := harResponse{
 		Status:      t.Status,
 		StatusText:  t.Reason,
-		HTTPVersion: t.Version,
+		HTTPVersion: version,
 		Cookies:     []harNV{},
 		Headers:     harHeaders(t.ResponseHeaders),
 		Content:     harContent{Size: 0, MimeType: "x-unknown"},
