@@ -52,6 +52,9 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"--help"}, ExitOK},
 		{"analyze help", []string{"analyze", "--help"}, ExitOK},
 		{"rules", []string{"rules"}, ExitOK},
+		// rules lists them all; one rule's text is explain's: an argument
+		// silently ignored would print the whole list as if it answered.
+		{"rules with a rule named", []string{"rules", "CH1009"}, ExitUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -50,6 +50,9 @@ func runRules(args []string, stdio IO) error {
 		fmt.Fprint(stdio.Stdout, "Usage: connscope rules [--format text|json]\n\nLists every diagnostic rule.\n\nFlags:\n"+fs.FlagUsages())
 		return nil
 	}
+	if fs.NArg() > 0 {
+		return usagef("rules: takes no arguments; for one rule's documentation run 'connscope explain %s'", fs.Arg(0))
+	}
 	rules := diagnose.Rules()
 	if len(rules) == 0 {
 		return errNoRules
