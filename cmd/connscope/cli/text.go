@@ -26,18 +26,15 @@ type palette struct {
 }
 
 // newPalette decides colour for a report written to w: "always", "never",
-// or "auto" (colour only on a terminal, and never when NO_COLOR is set).
+// or "auto" (autoColor).
 func newPalette(mode string, w io.Writer) *palette {
 	on := false
 	switch mode {
 	case "always":
 		on = true
 	case "auto":
-		if _, set := os.LookupEnv("NO_COLOR"); !set {
-			if f, ok := w.(*os.File); ok {
-				on = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
-			}
-		}
+		f, ok := w.(*os.File)
+		on = ok && autoColor(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 	}
 	p := &palette{
 		on:   on,
@@ -56,6 +53,14 @@ func newPalette(mode string, w io.Writer) *palette {
 		}
 	}
 	return p
+}
+
+// autoColor is --color auto's answer for a stream that is (or is not) a
+// terminal: colour only on a terminal that is not TERM=dumb, and not when
+// NO_COLOR is set to a non-empty value (https://no-color.org: an empty
+// NO_COLOR is the same as none).
+func autoColor(terminal bool) bool {
+	return terminal && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 }
 
 func (p *palette) severity(s string) string {
