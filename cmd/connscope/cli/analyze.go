@@ -329,10 +329,7 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 		return opts, 0, usagef("analyze: %v", err)
 	}
 	opts.Diagnose.Enabled = sel.Enabled
-	opts.Diagnose.Thresholds = map[string]float64{}
-	for k, v := range cfg.Thresholds {
-		opts.Diagnose.Thresholds[k] = v
-	}
+	flagThresholds := map[string]float64{}
 	for _, kv := range f.thresholds {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -342,9 +339,30 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 		if err != nil {
 			return opts, 0, usagef("analyze: --threshold %q: %q is not a number", kv, strings.TrimSpace(v))
 		}
-		opts.Diagnose.Thresholds[strings.TrimSpace(k)] = x
+		flagThresholds[strings.TrimSpace(k)] = x
 	}
-	// Let the engine reject unknown threshold names now, as a usage error.
+	// Let the engine reject unknown threshold names and bad values now, as
+	// a usage error that says where the threshold came from: the file
+	// first, then the flags, which win over it.
+	for _, set := range []struct {
+		thresholds map[string]float64
+		from       string
+	}{{cfg.Thresholds, "thresholds in " + cfgName}, {flagThresholds, "--threshold"}} {
+		if len(set.thresholds) == 0 {
+			continue
+		}
+		check := opts.Diagnose
+		check.Thresholds = set.thresholds
+		if _, err := diagnose.NewEngine(check); err != nil {
+			return opts, 0, usagef("analyze: %s: %v", set.from, err)
+		}
+	}
+	opts.Diagnose.Thresholds = map[string]float64{}
+	for _, set := range []map[string]float64{cfg.Thresholds, flagThresholds} {
+		for k, v := range set {
+			opts.Diagnose.Thresholds[k] = v
+		}
+	}
 	if _, err := diagnose.NewEngine(opts.Diagnose); err != nil {
 		return opts, 0, usagef("analyze: %v", err)
 	}

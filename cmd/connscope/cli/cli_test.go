@@ -212,6 +212,20 @@ func TestConfigFile(t *testing.T) {
 	if _, _, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitUsage {
 		t.Errorf("config with an unknown key: exit %d, want %d", code, ExitUsage)
 	}
+	// A threshold the rules do not have: the message names the file it
+	// came from, as it does for fail_on and rule selection.
+	if err := os.WriteFile(cfg, []byte(`{"thresholds": {"CH1009.max-conections": 8}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitUsage || !strings.Contains(stderr, cfg) ||
+		!strings.Contains(stderr, "max-conections") {
+		t.Errorf("config with an unknown threshold: exit %d (want %d), stderr %q: want the file and the threshold named", code, ExitUsage, stderr)
+	}
+	// The same mistake on the command line names no file.
+	if _, stderr, code := runCLI(t, nil, "analyze", "--threshold", "CH1009.max-conections=8", rstDown); code != ExitUsage ||
+		strings.Contains(stderr, ".json") || !strings.Contains(stderr, "--threshold") {
+		t.Errorf("unknown --threshold: exit %d (want %d), stderr %q: want the flag named, no file", code, ExitUsage, stderr)
+	}
 }
 
 func TestJSONIsDeterministic(t *testing.T) {
