@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/connscope/connscope/analysis"
 )
@@ -12,8 +14,10 @@ import (
 // A baseline is an earlier JSON report: findings that were already there
 // are accepted and do not count toward --fail-on. Findings are matched by a
 // fingerprint that survives re-recording the same traffic (connection and
-// frame numbers do not): the rule, the server endpoint, and the request
-// line of the transaction when there is one. Matching counts: a baseline
+// frame numbers do not): the rule, the server endpoint (for a capture-wide
+// finding, which has no connection of its own, the distinct servers of the
+// connections it lists), and the request line of the transaction when
+// there is one. Matching counts: a baseline
 // with two findings of a kind absorbs two, and a third is new.
 type baseline struct {
 	counts map[string]int
@@ -71,6 +75,9 @@ func fingerprints(r *analysis.Report) ([]string, error) {
 	servers, requests := map[int]string{}, map[int]string{}
 	for _, f := range r.Findings {
 		servers[f.Connection] = ""
+		for _, c := range f.Connections {
+			servers[c] = ""
+		}
 		if f.Transaction != 0 {
 			requests[f.Transaction] = ""
 		}
@@ -103,7 +110,16 @@ func fingerprints(r *analysis.Report) ([]string, error) {
 		if f.Transaction != 0 {
 			request = requests[f.Transaction]
 		}
-		out[i] = f.Rule + "|" + servers[f.Connection] + "|" + request
+		server := servers[f.Connection]
+		if f.Connection == 0 && len(f.Connections) > 0 {
+			var distinct []string
+			for _, c := range f.Connections {
+				distinct = append(distinct, servers[c])
+			}
+			slices.Sort(distinct)
+			server = strings.Join(slices.Compact(distinct), ",")
+		}
+		out[i] = f.Rule + "|" + server + "|" + request
 	}
 	return out, nil
 }

@@ -148,6 +148,42 @@ func TestBaselineAbsorbsKnownFindings(t *testing.T) {
 	}
 }
 
+// TestBaselineTellsServersApartInCaptureFindings: a capture-wide finding
+// (CH1009, too many parallel connections to one server) names its server
+// through the connections it lists, not through a connection of its own; a
+// baseline finding about another server must not absorb it.
+func TestBaselineTellsServersApartInCaptureFindings(t *testing.T) {
+	const parallel = "../../../testdata/captures/parallel-12.pcap"
+	out, _, _ := runCLI(t, nil, "analyze", "--format", "json", "--enable", "CH1009", parallel)
+	var r analysis.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != 1 || r.Findings[0].Connection != 0 || len(r.Connections) == 0 {
+		t.Fatalf("want one capture-wide CH1009 finding; the capture or the rule changed: %+v", r.Findings)
+	}
+	server := r.Connections[0].Server
+	dir := t.TempDir()
+	same, other := filepath.Join(dir, "same.json"), filepath.Join(dir, "other.json")
+	if err := os.WriteFile(same, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The same report, as if recorded against another server.
+	moved := strings.ReplaceAll(out, `"`+server+`"`, `"192.0.2.99:8080"`)
+	if moved == out {
+		t.Fatalf("server %s not found in the report", server)
+	}
+	if err := os.WriteFile(other, []byte(moved), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--enable", "CH1009", "--fail-on", "warning", "--baseline", same, parallel); code != ExitOK {
+		t.Errorf("baseline with the same finding: exit %d, want %d (%s)", code, ExitOK, stderr)
+	}
+	if _, _, code := runCLI(t, nil, "analyze", "--enable", "CH1009", "--fail-on", "warning", "--baseline", other, parallel); code != ExitFindings {
+		t.Errorf("baseline whose finding is about another server: exit %d, want %d", code, ExitFindings)
+	}
+}
+
 func TestDisableSilencesRule(t *testing.T) {
 	out, _, _ := runCLI(t, nil, "analyze", "--format", "json", rstDown)
 	var r analysis.Report
