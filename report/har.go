@@ -61,31 +61,42 @@ type (
 		Comment         string      `json:"comment,omitempty"`
 	}
 	harRequest struct {
-		Method      string  `json:"method"`
-		URL         string  `json:"url"`
-		HTTPVersion string  `json:"httpVersion"`
-		Cookies     []harNV `json:"cookies"`
-		Headers     []harNV `json:"headers"`
-		QueryString []harNV `json:"queryString"`
-		HeadersSize int64   `json:"headersSize"`
-		BodySize    int64   `json:"bodySize"`
-		Comment     string  `json:"comment,omitempty"`
+		Method      string      `json:"method"`
+		URL         string      `json:"url"`
+		HTTPVersion string      `json:"httpVersion"`
+		Cookies     []harCookie `json:"cookies"`
+		Headers     []harNV     `json:"headers"`
+		QueryString []harNV     `json:"queryString"`
+		HeadersSize int64       `json:"headersSize"`
+		BodySize    int64       `json:"bodySize"`
+		Comment     string      `json:"comment,omitempty"`
 	}
 	harResponse struct {
-		Status      int        `json:"status"`
-		StatusText  string     `json:"statusText"`
-		HTTPVersion string     `json:"httpVersion"`
-		Cookies     []harNV    `json:"cookies"`
-		Headers     []harNV    `json:"headers"`
-		Content     harContent `json:"content"`
-		RedirectURL string     `json:"redirectURL"`
-		HeadersSize int64      `json:"headersSize"`
-		BodySize    int64      `json:"bodySize"`
-		Comment     string     `json:"comment,omitempty"`
+		Status      int         `json:"status"`
+		StatusText  string      `json:"statusText"`
+		HTTPVersion string      `json:"httpVersion"`
+		Cookies     []harCookie `json:"cookies"`
+		Headers     []harNV     `json:"headers"`
+		Content     harContent  `json:"content"`
+		RedirectURL string      `json:"redirectURL"`
+		HeadersSize int64       `json:"headersSize"`
+		BodySize    int64       `json:"bodySize"`
+		Comment     string      `json:"comment,omitempty"`
 	}
 	harNV struct {
 		Name  string `json:"name"`
 		Value string `json:"value"`
+	}
+	// harCookie is a cookie sent in a Cookie header (name and value only)
+	// or set by a Set-Cookie header (with the attributes HAR has fields for).
+	harCookie struct {
+		Name     string `json:"name"`
+		Value    string `json:"value"`
+		Path     string `json:"path,omitempty"`
+		Domain   string `json:"domain,omitempty"`
+		Expires  string `json:"expires,omitempty"`
+		HTTPOnly bool   `json:"httpOnly,omitempty"`
+		Secure   bool   `json:"secure,omitempty"`
 	}
 	harContent struct {
 		Size     int64  `json:"size"`
@@ -365,7 +376,7 @@ func harRequestOf(t *analysis.TxnReport, c harConn, hasConn bool) harRequest {
 		Method:      t.Method,
 		URL:         harURL(t, c, hasConn),
 		HTTPVersion: t.Version,
-		Cookies:     []harNV{},
+		Cookies:     requestCookies(t.RequestHeaders),
 		Headers:     harHeaders(t.RequestHeaders),
 		QueryString: harQuery(t.Target),
 		HeadersSize: -1,
@@ -386,7 +397,7 @@ func harResponseOf(t *analysis.TxnReport) harResponse {
 		Status:      t.Status,
 		StatusText:  t.Reason,
 		HTTPVersion: version,
-		Cookies:     []harNV{},
+		Cookies:     responseCookies(t.ResponseHeaders),
 		Headers:     harHeaders(t.ResponseHeaders),
 		Content:     harContent{Size: 0, MimeType: "x-unknown"},
 		HeadersSize: -1,
@@ -417,6 +428,99 @@ func harHeaders(hs []httpflow.Header) []harNV {
 		out = append(out, harNV{h.Name, h.Value})
 	}
 	return out
+}
+
+// requestCookies lists the cookies of a request's Cookie headers
+// ("name=value; name2=value2"), in order, as captured: values keep their
+// quotes, and a pair without "=" is a value without a name, as RFC 6265bis
+// (section 5.6) parses it.
+func requestCookies(hs []httpflow.Header) []harCookie {
+	out := []harCookie{}
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, "Cookie") {
+			continue
+		}
+		for _, pair := range strings.Split(h.Value, ";") {
+			if name, value, ok := cookiePair(pair); ok {
+				out = append(out, harCookie{Name: name, Value: value})
+			}
+		}
+	}
+	return out
+}
+
+// responseCookies lists the cookies the response's Set-Cookie headers set,
+// one per header, with the attributes HAR has fields for: Path, Domain,
+// Expires (as ISO 8601; left out when it is not an HTTP date), Secure and
+// HttpOnly. Max-Age is not turned into a date: that would need the time
+// the browser received the response, which a capture only approximates.
+func responseCookies(hs []httpflow.Header) []harCookie {
+	out := []harCookie{}
+	for _, h := range hs {
+		if !strings.EqualFold(h.Name, "Set-Cookie") {
+			continue
+		}
+		parts := strings.Split(h.Value, ";")
+		name, value, ok := cookiePair(parts[0])
+		if !ok {
+			continue
+		}
+		c := harCookie{Name: name, Value: value}
+		for _, attr := range parts[1:] {
+			key, val, _ := strings.Cut(attr, "=")
+			key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+			switch {
+			case strings.EqualFold(key, "Path"):
+				c.Path = val
+			case strings.EqualFold(key, "Domain"):
+				c.Domain = val
+			case strings.EqualFold(key, "Expires"):
+				if t, ok := cookieDate(val); ok {
+					c.Expires = t.UTC().Format(time.RFC3339)
+				}
+			case strings.EqualFold(key, "Secure"):
+				c.Secure = true
+			case strings.EqualFold(key, "HttpOnly"):
+				c.HTTPOnly = true
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// cookieDateLayouts are the date forms Expires takes in practice: HTTP's
+// three (RFC 9110 section 5.6.7) and the Netscape form with dashes and a
+// four-digit year that servers still send.
+var cookieDateLayouts = []string{
+	"Mon, 02 Jan 2006 15:04:05 GMT",
+	"Mon, 02-Jan-2006 15:04:05 GMT",
+	"Monday, 02-Jan-06 15:04:05 GMT",
+	"Mon Jan _2 15:04:05 2006",
+}
+
+// cookieDate parses an Expires attribute's date.
+func cookieDate(s string) (time.Time, bool) {
+	for _, layout := range cookieDateLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// cookiePair splits one "name=value" of a cookie header, spaces around
+// either trimmed; ok is false for an empty pair.
+func cookiePair(pair string) (name, value string, ok bool) {
+	pair = strings.TrimSpace(pair)
+	if pair == "" {
+		return "", "", false
+	}
+	name, value, found := strings.Cut(pair, "=")
+	if !found {
+		return "", pair, true
+	}
+	return strings.TrimSpace(name), strings.TrimSpace(value), true
 }
 
 // harQuery splits the target's query into name/value pairs in order,
