@@ -3,6 +3,7 @@ package reassembly
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
@@ -145,6 +146,25 @@ func FuzzAssembler(f *testing.F) {
 		}
 		if packets != int64(len(segs)) {
 			t.Fatalf("%d packets counted over connections, %d segments added", packets, len(segs))
+		}
+		// Recycling arrays never changes a record: the same segments with
+		// and without RecycleSegments, with room to grow (a cap of 64
+		// crosses the cache's sizes 32 and 64).
+		var kept [2]segmentCopier
+		for i, recycle := range []bool{false, true} {
+			a := NewAssembler(Config{MaxSegmentsPerConn: 64, MaxConnections: 2, IdleTimeout: 5e9, CloseLinger: 1e9, RecycleSegments: recycle}, &kept[i])
+			for _, s := range segs {
+				a.Add(s)
+			}
+			a.Flush()
+		}
+		if len(kept[0].segments) != len(kept[1].segments) {
+			t.Fatalf("%d connections without RecycleSegments, %d with it", len(kept[0].segments), len(kept[1].segments))
+		}
+		for i := range kept[0].segments {
+			if !slices.Equal(kept[0].segments[i], kept[1].segments[i]) {
+				t.Fatalf("connection %d: RecycleSegments changed its records:\n%v\n%v", i+1, kept[0].segments[i], kept[1].segments[i])
+			}
 		}
 	})
 }
