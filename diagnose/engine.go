@@ -129,7 +129,15 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			return nil, fmt.Errorf("diagnose: threshold %q: value %v is not a finite non-negative number", key, v)
 		}
+		if err := checkThresholdValue(r.Thresholds[i], v); err != nil {
+			return nil, fmt.Errorf("diagnose: threshold %q: %w", key, err)
+		}
 		e.thresholds[r][i] = v
+	}
+	for _, r := range registry { // registry order: the same error every run
+		if err := checkThresholdBounds(r, e.thresholds[r]); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range enabled {
 		run := &ruleRun{rule: r, vals: e.thresholds[r], durs: make([]int64, len(r.Thresholds))}
@@ -358,4 +366,35 @@ func (p *connPass) report(f Finding) {
 type capturePass struct {
 	pass
 	v *captureView
+}
+
+// checkThresholdValue reports a value that makes no sense for t: a count
+// that is not whole, a ratio above 1, a value below t.Min.
+func checkThresholdValue(t Threshold, v float64) error {
+	switch {
+	case t.Unit == "count" && v != math.Trunc(v):
+		return fmt.Errorf("value %v is a count: want a whole number", v)
+	case t.Unit == "ratio" && v > 1:
+		return fmt.Errorf("value %v is a share: want a number between 0 and 1", v)
+	case v < t.Min:
+		return fmt.Errorf("value %v: want at least %g %s", v, t.Min, t.Unit)
+	}
+	return nil
+}
+
+// checkThresholdBounds reports a rule whose "min-X" threshold is above its
+// "max-X" one: nothing could fall between them, so the rule would never
+// fire (or fire on nonsense) without saying why.
+func checkThresholdBounds(r *Rule, vals []float64) error {
+	for i, lo := range r.Thresholds {
+		x, ok := strings.CutPrefix(lo.Name, "min-")
+		if !ok {
+			continue
+		}
+		if j := r.thresholdIndex("max-" + x); j >= 0 && vals[i] > vals[j] {
+			return fmt.Errorf("diagnose: thresholds of %s: %s.min-%s (%g %s) is above %s.max-%s (%g %s); raise max-%s too",
+				r.ID, r.ID, x, vals[i], lo.Unit, r.ID, x, vals[j], r.Thresholds[j].Unit, x)
+		}
+	}
+	return nil
 }

@@ -138,3 +138,37 @@ func TestNewEngineThresholds(t *testing.T) {
 		})
 	}
 }
+
+// TestNewEngineRejectsMeaninglessThresholds: a value of the right sign can
+// still make no sense for its unit or against its partner threshold; the
+// engine refuses it instead of reporting "+Inf% of a 0-port range" or
+// counting gaps that are both shorter than max-gap and longer than min-gap.
+func TestNewEngineRejectsMeaninglessThresholds(t *testing.T) {
+	for _, tc := range []struct {
+		desc       string
+		thresholds map[string]float64
+		wantErr    string // "" when the values are fine
+	}{
+		{"a count that is not whole", map[string]float64{"CH1009.max-connections": 0.5}, "whole number"},
+		{"a share above 1", map[string]float64{"CT1001.min-share": 5}, "between 0 and 1"},
+		{"a share of 1", map[string]float64{"CT1012.min-share": 1}, ""},
+		{"a share of 0", map[string]float64{"CT1001.min-share": 0}, ""},
+		{"an empty port range", map[string]float64{"CT1012.port-range": 0}, "at least 1"},
+		{"min-gap above the default max-gap", map[string]float64{"CH1007.min-gap": 5000}, "max-gap"},
+		{"min-gap and max-gap raised together", map[string]float64{"CH1007.min-gap": 5000, "CH1007.max-gap": 10000}, ""},
+		{"min-ack-delay above max-ack-delay", map[string]float64{"CT1003.min-ack-delay": 300}, "max-ack-delay"},
+		{"equal bounds", map[string]float64{"CT1007.min-ack-delay": 100, "CT1007.max-ack-delay": 100}, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			_, err := NewEngine(Config{Thresholds: tc.thresholds})
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("NewEngine: %v, want no error", err)
+			case tc.wantErr != "" && err == nil:
+				t.Errorf("NewEngine accepted %v", tc.thresholds)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Errorf("NewEngine: %v, want it to say %q", err, tc.wantErr)
+			}
+		})
+	}
+}

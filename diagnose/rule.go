@@ -40,11 +40,16 @@ type Doc struct {
 }
 
 // Threshold is a tunable number a rule compares against.
+//
+// An override must make sense for the unit: a count is a whole number, a
+// ratio lies between 0 and 1, nothing is below Min, and a "min-X"
+// threshold is at most its rule's "max-X" (NewEngine checks all of it).
 type Threshold struct {
 	Name    string  // kebab-case; overridden as "ID.name" or "slug.name"
 	Default float64 // in Unit
 	Unit    string  // "ms", "s", "count", "ratio" or "bytes"
 	Doc     string
+	Min     float64 // smallest meaningful value (0: any non-negative one)
 }
 
 // Scope says what a rule looks at.

@@ -133,7 +133,7 @@ var ruleEphemeralPortPressure = &Rule{
 	},
 	Thresholds: []Threshold{
 		twoMSL,
-		{Name: "port-range", Default: 28232, Unit: "count", Doc: "ephemeral ports available to the client (Linux 32768-60999)"},
+		{Name: "port-range", Default: 28232, Unit: "count", Min: 1, Doc: "ephemeral ports available to the client (Linux 32768-60999)"},
 		{Name: "min-share", Default: 0.1, Unit: "ratio", Doc: "share of the range held at once that is reported"},
 	},
 	checkCapture: checkEphemeralPortPressure,

@@ -343,7 +343,9 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 	}
 	// Let the engine reject unknown threshold names and bad values now, as
 	// a usage error that says where the threshold came from: the file
-	// first, then the flags, which win over it.
+	// first, then the flags on top of it (they win over it, and a min-X
+	// from one may need the max-X from the other).
+	merged := map[string]float64{}
 	for _, set := range []struct {
 		thresholds map[string]float64
 		from       string
@@ -351,18 +353,16 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 		if len(set.thresholds) == 0 {
 			continue
 		}
+		for k, v := range set.thresholds {
+			merged[k] = v
+		}
 		check := opts.Diagnose
-		check.Thresholds = set.thresholds
+		check.Thresholds = merged
 		if _, err := diagnose.NewEngine(check); err != nil {
 			return opts, 0, usagef("analyze: %s: %v", set.from, err)
 		}
 	}
-	opts.Diagnose.Thresholds = map[string]float64{}
-	for _, set := range []map[string]float64{cfg.Thresholds, flagThresholds} {
-		for k, v := range set {
-			opts.Diagnose.Thresholds[k] = v
-		}
-	}
+	opts.Diagnose.Thresholds = merged
 	if _, err := diagnose.NewEngine(opts.Diagnose); err != nil {
 		return opts, 0, usagef("analyze: %v", err)
 	}

@@ -257,6 +257,16 @@ func TestConfigFile(t *testing.T) {
 		!strings.Contains(stderr, "max-conections") {
 		t.Errorf("config with an unknown threshold: exit %d (want %d), stderr %q: want the file and the threshold named", code, ExitUsage, stderr)
 	}
+	// A min-X on the command line may lean on the file's max-X.
+	if err := os.WriteFile(cfg, []byte(`{"thresholds": {"CH1007.max-gap": 10000}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, "--threshold", "CH1007.min-gap=5000", rstDown); code != ExitOK {
+		t.Errorf("min-gap from the flag under max-gap from the file: exit %d, want %d (%s)", code, ExitOK, stderr)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--threshold", "CH1007.min-gap=5000", rstDown); code != ExitUsage || !strings.Contains(stderr, "max-gap") {
+		t.Errorf("min-gap above the default max-gap: exit %d, want %d, stderr %q naming max-gap", code, ExitUsage, stderr)
+	}
 	// The same mistake on the command line names no file.
 	if _, stderr, code := runCLI(t, nil, "analyze", "--threshold", "CH1009.max-conections=8", rstDown); code != ExitUsage ||
 		strings.Contains(stderr, ".json") || !strings.Contains(stderr, "--threshold") {
