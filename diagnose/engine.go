@@ -113,6 +113,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 		e.thresholds[r] = vals
 	}
+	// The key that set each threshold, to refuse a second spelling of it
+	// (ID and slug): map order would choose the winner at random.
+	setBy := map[*Rule]map[int]string{}
 	for key, v := range cfg.Thresholds {
 		ruleName, name, ok := strings.Cut(key, ".")
 		if !ok {
@@ -132,6 +135,14 @@ func NewEngine(cfg Config) (*Engine, error) {
 		if err := checkThresholdValue(r.Thresholds[i], v); err != nil {
 			return nil, fmt.Errorf("diagnose: threshold %q: %w", key, err)
 		}
+		if setBy[r] == nil {
+			setBy[r] = map[int]string{}
+		}
+		if other, dup := setBy[r][i]; dup {
+			a, b := min(key, other), max(key, other)
+			return nil, fmt.Errorf("diagnose: threshold %s.%s given twice, as %q and %q: keep one", r.ID, r.Thresholds[i].Name, a, b)
+		}
+		setBy[r][i] = key
 		e.thresholds[r][i] = v
 	}
 	for _, r := range registry { // registry order: the same error every run

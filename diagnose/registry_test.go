@@ -172,3 +172,15 @@ func TestNewEngineRejectsMeaninglessThresholds(t *testing.T) {
 		})
 	}
 }
+
+// TestNewEngineRefusesOneThresholdTwice: the same threshold named twice,
+// by ID and by slug, has no defined winner (map order would pick one at
+// random), so it is an error.
+func TestNewEngineRefusesOneThresholdTwice(t *testing.T) {
+	for range 20 { // map order varies from run to run: try it several times
+		_, err := NewEngine(Config{Thresholds: map[string]float64{"CH1007.min-gap": 100, "serial-idle-gaps.min-gap": 1900}})
+		if err == nil || !strings.Contains(err.Error(), `"CH1007.min-gap" and "serial-idle-gaps.min-gap"`) {
+			t.Fatalf("NewEngine: %v, want an error naming both spellings", err)
+		}
+	}
+}

@@ -339,27 +339,32 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 		if err != nil {
 			return opts, 0, usagef("analyze: --threshold %q: %q is not a number", kv, strings.TrimSpace(v))
 		}
-		flagThresholds[strings.TrimSpace(k)] = x
+		flagThresholds[canonicalThreshold(strings.TrimSpace(k))] = x
 	}
 	// Let the engine reject unknown threshold names and bad values now, as
-	// a usage error that says where the threshold came from: the file
-	// first, then the flags on top of it (they win over it, and a min-X
-	// from one may need the max-X from the other).
-	merged := map[string]float64{}
-	for _, set := range []struct {
-		thresholds map[string]float64
-		from       string
-	}{{cfg.Thresholds, "thresholds in " + cfgName}, {flagThresholds, "--threshold"}} {
-		if len(set.thresholds) == 0 {
-			continue
+	// a usage error that says where the threshold came from: the file as
+	// written first (one threshold spelled twice in it is an error), then
+	// the flags on top of it. A flag wins over the file however either
+	// names the rule, and a min-X from one may lean on a max-X from the
+	// other.
+	check := opts.Diagnose
+	if len(cfg.Thresholds) > 0 {
+		check.Thresholds = cfg.Thresholds
+		if _, err := diagnose.NewEngine(check); err != nil {
+			return opts, 0, usagef("analyze: thresholds in %s: %v", cfgName, err)
 		}
-		for k, v := range set.thresholds {
+	}
+	merged := map[string]float64{}
+	for k, v := range cfg.Thresholds {
+		merged[canonicalThreshold(k)] = v
+	}
+	if len(flagThresholds) > 0 {
+		for k, v := range flagThresholds {
 			merged[k] = v
 		}
-		check := opts.Diagnose
 		check.Thresholds = merged
 		if _, err := diagnose.NewEngine(check); err != nil {
-			return opts, 0, usagef("analyze: %s: %v", set.from, err)
+			return opts, 0, usagef("analyze: --threshold: %v", err)
 		}
 	}
 	opts.Diagnose.Thresholds = merged
@@ -381,6 +386,20 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 		}
 	}
 	return opts, failOn, nil
+}
+
+// canonicalThreshold spells a threshold key with its rule's ID (a slug
+// becomes CH1007), so that a flag overrides the file however either names
+// the rule; keys naming no rule are left for the engine to refuse.
+func canonicalThreshold(key string) string {
+	rule, name, ok := strings.Cut(key, ".")
+	if !ok {
+		return key
+	}
+	if r := diagnose.Lookup(rule); r != nil {
+		return r.ID + "." + name
+	}
+	return key
 }
 
 func plural(n int, one, many string) string {

@@ -267,6 +267,18 @@ func TestConfigFile(t *testing.T) {
 	if _, stderr, code := runCLI(t, nil, "analyze", "--threshold", "CH1007.min-gap=5000", rstDown); code != ExitUsage || !strings.Contains(stderr, "max-gap") {
 		t.Errorf("min-gap above the default max-gap: exit %d, want %d, stderr %q naming max-gap", code, ExitUsage, stderr)
 	}
+	// The flag wins over the file even when they spell the rule differently
+	// (slug in the file, ID on the command line).
+	const serial = "../../../testdata/captures/serial-idle-gaps.pcap"
+	if err := os.WriteFile(cfg, []byte(`{"thresholds": {"serial-idle-gaps.min-gap": 1900}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, "--enable", "CH1007", "--fail-on", "info", serial); code != ExitOK {
+		t.Fatalf("CH1007 with min-gap 1900 ms from the file: exit %d, want %d, no gap that long (%s)", code, ExitOK, stderr)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, "--threshold", "CH1007.min-gap=100", "--enable", "CH1007", "--fail-on", "info", serial); code != ExitFindings {
+		t.Errorf("CH1007.min-gap=100 over the file's serial-idle-gaps.min-gap: exit %d, want %d: the flag must win (%s)", code, ExitFindings, stderr)
+	}
 	// The same mistake on the command line names no file.
 	if _, stderr, code := runCLI(t, nil, "analyze", "--threshold", "CH1009.max-conections=8", rstDown); code != ExitUsage ||
 		strings.Contains(stderr, ".json") || !strings.Contains(stderr, "--threshold") {
