@@ -290,11 +290,10 @@ func newConnReport(c *reassembly.Connection, input int, p *httpflow.Conn, txns i
 	return r
 }
 
-func newMessageReport(m *httpflow.Message, response bool) *MessageReport {
-	if m == nil {
-		return nil
-	}
-	r := &MessageReport{
+// fillMessageReport makes r the report of m, with declared as the memory
+// its DeclaredLength points to when m has one.
+func fillMessageReport(r *MessageReport, declared *int64, m *httpflow.Message) {
+	*r = MessageReport{
 		FirstFrame:       m.FirstFrame,
 		LastFrame:        m.LastFrame,
 		Start:            Time(m.Start),
@@ -307,10 +306,9 @@ func newMessageReport(m *httpflow.Message, response bool) *MessageReport {
 		Anomalies:        m.Anomalies,
 	}
 	if m.DeclaredLength >= 0 {
-		d := m.DeclaredLength
-		r.DeclaredLength = &d
+		*declared = m.DeclaredLength
+		r.DeclaredLength = declared
 	}
-	return r
 }
 
 // httpTxnStart is txnStart of newTxnReport(t), without building it.
@@ -325,23 +323,34 @@ func httpTxnStart(t *httpflow.Transaction) Time {
 }
 
 func newTxnReport(t *httpflow.Transaction) *TxnReport {
-	r := &TxnReport{
+	// One allocation for the report and everything its pointers point to,
+	// instead of up to eleven: a keep-alive capture makes one per
+	// transaction.
+	b := new(txnReportBlock)
+	r := &b.txn
+	*r = TxnReport{
 		ID:              t.ID,
 		Connection:      t.Connection,
 		Index:           t.Index,
-		Request:         newMessageReport(t.Request, false),
-		Response:        newMessageReport(t.Response, true),
 		Pipelined:       t.Pipelined,
 		PersistentAfter: t.PersistentAfter,
 		Tunnel:          t.Tunnel,
 		Timings: Timings{
-			ConnectMS: optMillis(t.Connect),
-			SendMS:    optMillis(t.Send),
-			WaitMS:    optMillis(t.Wait),
-			ReceiveMS: optMillis(t.Receive),
-			TotalMS:   optMillis(t.Total),
+			ConnectMS: b.millis(0, t.Connect),
+			SendMS:    b.millis(1, t.Send),
+			WaitMS:    b.millis(2, t.Wait),
+			ReceiveMS: b.millis(3, t.Receive),
+			TotalMS:   b.millis(4, t.Total),
 		},
-		GapBeforeMS: optMillis(t.GapBefore),
+		GapBeforeMS: b.millis(5, t.GapBefore),
+	}
+	if t.Request != nil {
+		fillMessageReport(&b.req, &b.declared[0], t.Request)
+		r.Request = &b.req
+	}
+	if t.Response != nil {
+		fillMessageReport(&b.resp, &b.declared[1], t.Response)
+		r.Response = &b.resp
 	}
 	// The parser's strings share its per-connection slabs: copy them, so
 	// a listed transaction does not keep its connection's buffers alive.
@@ -360,6 +369,24 @@ func newTxnReport(t *httpflow.Transaction) *TxnReport {
 		r.Interim = append(r.Interim, m.Status)
 	}
 	return r
+}
+
+// txnReportBlock is what newTxnReport allocates: the TxnReport, its two
+// MessageReports, its timings and declared lengths.
+type txnReportBlock struct {
+	txn       TxnReport
+	req, resp MessageReport
+	ms        [6]Millis
+	declared  [2]int64
+}
+
+// millis is optMillis with the value kept in the block's i-th Millis.
+func (b *txnReportBlock) millis(i int, ns int64) *Millis {
+	if ns < 0 {
+		return nil
+	}
+	b.ms[i] = MillisOf(ns)
+	return &b.ms[i]
 }
 
 // commonTokens are methods, versions and reason phrases seen in most
