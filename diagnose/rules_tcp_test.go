@@ -194,6 +194,21 @@ func TestTCPRules(t *testing.T) {
 					t.Errorf("retransmission not tied to its transaction: %+v", fs[0].Transaction)
 				}
 			})},
+		// The client had acknowledged the segment before it was resent (the
+		// ACK was lost on its way to the server, or the capture recorded the
+		// resend late): the transaction waited for nothing.
+		{desc: "look-alike: resent after the receiver acknowledged it", rule: "CT1008", want: 1,
+			build: func() []*fx {
+				f := newConn(10, 0.1)
+				q := f.data(10.2, c2s, 100)
+				r1 := f.data(30, s2c, 1460)
+				f.ack(41, c2s)
+				r2 := f.resend(230, s2c, r1.Seq, 1460, reassembly.KindRetransmission)
+				f.ack(241, c2s)
+				f.tx(msg(q, q), msg(r1, r2))
+				return one(f)
+			},
+			check: both(wantCost(-1e-6), wantText("spurious"))},
 		{desc: "look-alike: frame duplicated by the capture", rule: "CT1008", want: 0,
 			build: func() []*fx {
 				return one(retransConn(reassembly.KindRetransmission | reassembly.KindCaptureDuplicate))
@@ -295,7 +310,9 @@ func retransConn(kind reassembly.SegmentKind) *fx {
 	q := f.data(10.2, c2s, 100)
 	r1 := f.data(30, s2c, 1460)
 	f.data(30.1, s2c, 1000)
-	f.ack(41, c2s)
+	// r1 was lost: the client's ACK still asks for it (an ACK beyond it
+	// would make the resend spurious).
+	f.ack(41, c2s).Ack = r1.Seq
 	r3 := f.resend(230, s2c, r1.Seq, 1460, kind)
 	f.ack(241, c2s)
 	f.tx(msg(q, q), msg(r1, r3))

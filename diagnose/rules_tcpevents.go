@@ -21,7 +21,8 @@ var ruleRetransmissionTimeout = &Rule{
 		Detection: "Segments classified by reassembly as timeout retransmissions (not fast, not capture " +
 			"duplicates), grouped by the transaction whose message they carried. Each is paired with the first " +
 			"transmission of the same bytes; the cost is the union of the intervals from first transmission to " +
-			"retransmission. Spurious ones (data the receiver already had) are counted apart and add no cost: " +
+			"retransmission. Spurious ones (data the receiver already had: reassembly says so, or the highest " +
+			"ACK seen before the resend already covered it) are counted apart and add no cost: " +
 			"they show a lost ACK, or a first copy lost before the capture point, which then saw only the " +
 			"retransmission (the finding says so).",
 		Why: "A retransmission timeout is at least 200 ms on Linux (1 s by RFC 6298) and doubles on every repeat; " +
@@ -80,8 +81,22 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 	originals := p.v.originalsBySeq()
 	var groups []*retransGroup
 	byTx := map[*httpflow.Transaction]*retransGroup{}
+	// The highest acknowledgment each direction has sent so far: data at or
+	// below it had reached the receiver, whatever later (reordered, or
+	// duplicated late by the capture) ACKs say.
+	var acked [2]uint32
+	var ackSeen [2]bool
 	for i := range segs {
 		s := &segs[i]
+		alreadyAcked := false
+		if s.Dir <= reassembly.ServerToClient {
+			peer := s.Dir.Reverse()
+			alreadyAcked = s.Len > 0 && ackSeen[peer] && seqGE(acked[peer], seqEnd(s))
+			if flagsOf(s).Has(capture.FlagACK) && s.Kind&reassembly.KindCaptureDuplicate == 0 &&
+				(!ackSeen[s.Dir] || seqGE(s.Ack, acked[s.Dir])) {
+				acked[s.Dir], ackSeen[s.Dir] = s.Ack, true
+			}
+		}
 		if s.Dir > reassembly.ServerToClient || !match(s.Kind) || s.Kind&reassembly.KindCaptureDuplicate != 0 ||
 			flagsOf(s).Has(capture.FlagSYN) {
 			continue
@@ -100,7 +115,7 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 			g.frames = append(g.frames, segs[o].Frame)
 		}
 		switch {
-		case s.Kind&reassembly.KindSpuriousRetrans != 0:
+		case s.Kind&reassembly.KindSpuriousRetrans != 0 || alreadyAcked:
 			g.spurious++
 		case o >= 0:
 			g.intervals = append(g.intervals, [2]int64{segs[o].Time, s.Time})
