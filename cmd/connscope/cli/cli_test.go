@@ -55,6 +55,10 @@ func TestExitCodes(t *testing.T) {
 		// rules lists them all; one rule's text is explain's: an argument
 		// silently ignored would print the whole list as if it answered.
 		{"rules with a rule named", []string{"rules", "CH1009"}, ExitUsage},
+		// --enable "$RULES" with RULES unset would otherwise run no rule at
+		// all and pass every --fail-on gate.
+		{"empty --enable", []string{"analyze", "--enable", "", "--fail-on", "warning", keepAlive}, ExitUsage},
+		{"--enable of commas only", []string{"analyze", "--enable", " , ", keepAlive}, ExitUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -247,6 +251,13 @@ func TestConfigFile(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitUsage {
 		t.Errorf("config with an unknown key: exit %d, want %d", code, ExitUsage)
+	}
+	// An enable list that names nothing is a mistake, not "run no rule".
+	if err := os.WriteFile(cfg, []byte(`{"enable": [""], "fail_on": "info"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, nil, "analyze", "--config", cfg, rstDown); code != ExitUsage || !strings.Contains(stderr, cfg) {
+		t.Errorf("config whose enable list is empty strings: exit %d (want %d), stderr %q naming the file", code, ExitUsage, stderr)
 	}
 	// A threshold the rules do not have: the message names the file it
 	// came from, as it does for fail_on and rule selection.

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/connscope/connscope/diagnose"
@@ -49,6 +50,11 @@ func newRuleSelector(enable, disable []string) (*ruleSelector, error) {
 	}
 	if len(enable) > 0 {
 		// An explicit enable list starts from nothing unless it says "all".
+		// One that names nothing (--enable "$RULES" with RULES empty) would
+		// run no rule and pass every --fail-on gate: refuse it.
+		if !slices.ContainsFunc(enable, func(group string) bool { return strings.Trim(group, ", \t") != "" }) {
+			return nil, fmt.Errorf("the enable list names no rule (it is empty): leave it out to run every rule, or use --disable all to run none")
+		}
 		for _, r := range all {
 			s.enabled[r] = false
 		}
