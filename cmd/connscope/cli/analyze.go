@@ -140,6 +140,14 @@ func runAnalyze(args []string, stdio IO) error {
 	if !ok {
 		return usagef("analyze: unknown --format %q (want %s)", f.format, formatNames)
 	}
+	// An empty --fail-on (a CI job's --fail-on "$LEVEL" with LEVEL unset)
+	// would turn the gate off without a word; --baseline '' would compare
+	// with nothing.
+	for _, name := range []string{"fail-on", "baseline"} {
+		if fs.Changed(name) && strings.TrimSpace(fs.Lookup(name).Value.String()) == "" {
+			return usagef("analyze: --%s is empty", name)
+		}
+	}
 	if fs.Changed("conn") && f.conn < 1 {
 		return usagef("analyze: --conn %d: connection IDs run from 1 (the ID column of the connections table)", f.conn)
 	}

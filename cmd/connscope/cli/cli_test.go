@@ -59,6 +59,9 @@ func TestExitCodes(t *testing.T) {
 		// all and pass every --fail-on gate.
 		{"empty --enable", []string{"analyze", "--enable", "", "--fail-on", "warning", keepAlive}, ExitUsage},
 		{"--enable of commas only", []string{"analyze", "--enable", " , ", keepAlive}, ExitUsage},
+		// Likewise --fail-on "$LEVEL" with LEVEL unset: not a gate turned off.
+		{"empty --fail-on", []string{"analyze", "--fail-on", "", rstDown}, ExitUsage},
+		{"empty --baseline", []string{"analyze", "--baseline", "", "--fail-on", "info", rstDown}, ExitUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
