@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/diagnose"
 )
 
 const (
@@ -725,6 +727,37 @@ func TestStdinTwiceIsAUsageError(t *testing.T) {
 		_, stderr, code := runCLI(t, data, args...)
 		if code != ExitUsage || !strings.Contains(stderr, "standard input (-) can be read only once") {
 			t.Errorf("%q: exit %d, stderr %q; want a usage error", args, code, stderr)
+		}
+	}
+}
+
+// TestTextSaysWhenRulesWereLeftOut: "findings: none" from a run with rules
+// disabled must not read as a clean capture.
+func TestTextSaysWhenRulesWereLeftOut(t *testing.T) {
+	total := len(diagnose.Rules())
+	for _, tc := range []struct {
+		args []string
+		want string // in the findings line
+		not  string
+	}{
+		{nil, "findings:", "rules ran"},
+		{[]string{"--disable", "all"}, fmt.Sprintf("findings: none (0 of %d rules ran)", total), ""},
+		{[]string{"--enable", "CC1001"}, fmt.Sprintf("findings: none (1 of %d rules ran)", total), ""},
+		{[]string{"--disable", "CC1006"}, fmt.Sprintf("(%d of %d rules ran)", total-1, total), ""},
+	} {
+		out, stderr, code := runCLI(t, nil, append(append([]string{"analyze"}, tc.args...), rstDown)...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d (%s)", tc.args, code, stderr)
+		}
+		var line string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "findings:") {
+				line = l
+				break
+			}
+		}
+		if !strings.Contains(line, tc.want) || tc.not != "" && strings.Contains(line, tc.not) {
+			t.Errorf("%v: findings line %q, want %q in it (and not %q)", tc.args, line, tc.want, tc.not)
 		}
 	}
 }

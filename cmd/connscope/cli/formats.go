@@ -76,7 +76,11 @@ func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules 
 			}
 			return report.WriteTimeline(w, r, f.conn, p)
 		}
-		return writeText(w, r, p, textOptions{show: f.show, allFindings: f.allFindings})
+		opts := textOptions{show: f.show, allFindings: f.allFindings, rulesTotal: len(diagnose.Rules()), rulesRun: len(rules)}
+		if rules == nil {
+			opts.rulesRun = opts.rulesTotal
+		}
+		return writeText(w, r, p, opts)
 	}
 	return fmt.Errorf("unknown format %q", f.format)
 }

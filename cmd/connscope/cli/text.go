@@ -80,6 +80,9 @@ type textOptions struct {
 	// allFindings lists every finding; otherwise each rule shows its
 	// first few and counts the rest.
 	allFindings bool
+	// rulesRun of rulesTotal rules ran; the findings line says so when it
+	// is not all of them, so that "none" does not pass for a clean capture.
+	rulesRun, rulesTotal int
 }
 
 // findingsPerRule is how many findings of one rule the text report lists
@@ -186,7 +189,11 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, list
 			findings = append(findings, f)
 		}
 	}
-	writeFindingSummary(w, findings, p)
+	ran := ""
+	if opts.rulesRun < opts.rulesTotal {
+		ran = fmt.Sprintf(" (%d of %d rules ran)", opts.rulesRun, opts.rulesTotal)
+	}
+	writeFindingSummary(w, findings, p, ran)
 	if opts.show["findings"] {
 		writeFindings(w, findings, p, opts.allFindings)
 	}
@@ -203,8 +210,9 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, list
 	return nil
 }
 
-// writeFindingSummary counts findings by severity and adds up their cost.
-func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette) {
+// writeFindingSummary counts findings by severity and adds up their cost;
+// ran, when not empty, says how many rules ran.
+func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette, ran string) {
 	bySeverity := map[string]int{}
 	var cost float64
 	for _, f := range fs {
@@ -214,7 +222,7 @@ func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette)
 		}
 	}
 	if len(fs) == 0 {
-		w.printf("  findings: %s\n", p.good.Sprint("none"))
+		w.printf("  findings: %s%s\n", p.good.Sprint("none"), ran)
 		return
 	}
 	var parts []string
@@ -227,7 +235,7 @@ func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette)
 	if cost > 0 {
 		line += fmt.Sprintf("; estimated time lost %s", p.bold.Sprint(millis(cost)))
 	}
-	w.printf("%s\n", line)
+	w.printf("%s%s\n", line, ran)
 }
 
 func writeFindings(w *errWriter, fs []*analysis.FindingReport, p *palette, all bool) {
