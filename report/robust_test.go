@@ -99,6 +99,7 @@ func FuzzCapturedText(f *testing.F) {
 		hostileScript, hostileAttr, hostileJSURL, hostileControls,
 		"</script><script>alert(1)</script>", "<!--", "]]>", "\xff\xfe", "%zz", "http://[::1", "\u2028\u2029",
 		"<svg/onload=alert(1)>", "'\"`", "\r\n\r\nHTTP/1.1 200 OK",
+		"a=1; b", "=; ;=;", "x=y; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure",
 	} {
 		f.Add(seed)
 	}
@@ -112,8 +113,11 @@ func FuzzCapturedText(f *testing.F) {
 		r := fixtureReport()
 		tx := r.Transactions[1]
 		tx.Target, tx.Method, tx.Reason, tx.Version = s, s, s, s
-		tx.RequestHeaders = append(tx.RequestHeaders, httpflow.Header{Name: s, Value: s}, httpflow.Header{Name: "Host", Value: s})
-		tx.ResponseHeaders = append(tx.ResponseHeaders, httpflow.Header{Name: "Location", Value: s})
+		tx.ResponseVersion = s
+		tx.RequestHeaders = append(tx.RequestHeaders, httpflow.Header{Name: s, Value: s}, httpflow.Header{Name: "Host", Value: s},
+			httpflow.Header{Name: "Cookie", Value: s})
+		tx.ResponseHeaders = append(tx.ResponseHeaders, httpflow.Header{Name: "Location", Value: s},
+			httpflow.Header{Name: "Set-Cookie", Value: s}, httpflow.Header{Name: "Set-Cookie", Value: "a=b; expires=" + s + "; path=" + s})
 		r.Transactions[0].Target = "http://" + s
 		r.Findings[2].Message, r.Findings[2].Slug = s, s
 		r.Findings[2].Related[0].Message = s
