@@ -92,7 +92,7 @@ func (m *progressMeter) line(now time.Time) string {
 	}
 	left := "?"
 	if rate > 0 {
-		left = (time.Duration(float64(m.size-read)/rate) * time.Second).Round(time.Second).String()
+		left = time.Duration(float64(m.size-read) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	return fmt.Sprintf("reading: %s of %s (%.0f%%) at %s/s, %s left",
 		byteSize(read), byteSize(m.size), 100*float64(read)/float64(m.size), byteSize(int64(rate)), left)

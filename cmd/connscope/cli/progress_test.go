@@ -56,3 +56,31 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("meter output %q should draw a line and clear it when done", buf.String())
 	}
 }
+
+// TestProgressTimeLeft: the time left is the bytes left over the rate, in
+// seconds with their fraction, rounded once; 0.6 s left is "1s", not the
+// "0s" a whole-seconds truncation gives.
+func TestProgressTimeLeft(t *testing.T) {
+	r, err := capture.Open(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := progressFor("always", &bytes.Buffer{})
+	src := m.wrap(keepAlive, r)
+	for {
+		if _, err := src.Next(); err != nil {
+			break
+		}
+	}
+	read := r.BytesRead()
+	for _, tc := range []struct {
+		left float64 // seconds left at the rate of the read so far (over 2 s)
+		want string
+	}{{0.6, "1s left"}, {2.4, "2s left"}, {90, "1m30s left"}} {
+		m.size = read + int64(tc.left*float64(read)/2)
+		if line := m.line(m.start.Add(2 * time.Second)); !strings.HasSuffix(line, tc.want) {
+			t.Errorf("%.1f s left: progress line %q, want it to end %q", tc.left, line, tc.want)
+		}
+	}
+}
