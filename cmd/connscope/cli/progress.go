@@ -9,6 +9,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/internal/textsafe"
 )
 
 // progressThreshold is the input size above which "auto" shows progress.
@@ -20,27 +21,31 @@ const progressThreshold = 100 << 20
 type progressMeter struct {
 	w      io.Writer
 	always bool
-	name   string
-	r      *capture.Reader
-	size   int64
-	start  time.Time
-	last   time.Time
-	shown  bool
+	// terminal redraws one line in place; otherwise (--progress always
+	// into a log) each update is a line of its own, with no cursor control.
+	terminal bool
+	name     string
+	r        *capture.Reader
+	size     int64
+	start    time.Time
+	last     time.Time
+	shown    bool
 }
 
 // progressFor returns a meter for the --progress mode, or nil when no
 // progress should be shown (never, or auto without a terminal).
 func progressFor(mode string, stderr io.Writer) *progressMeter {
+	f, ok := stderr.(*os.File)
+	terminal := ok && isatty.IsTerminal(f.Fd())
 	switch mode {
 	case "never":
 		return nil
 	case "auto":
-		f, ok := stderr.(*os.File)
-		if !ok || !isatty.IsTerminal(f.Fd()) {
+		if !terminal {
 			return nil
 		}
 	}
-	return &progressMeter{w: stderr, always: mode == "always"}
+	return &progressMeter{w: stderr, always: mode == "always", terminal: terminal}
 }
 
 // wants reports whether an input of this size gets a meter.
@@ -77,7 +82,11 @@ func (m *progressMeter) tick() {
 	}
 	m.last = now
 	m.shown = true
-	fmt.Fprintf(m.w, "\r\x1b[K%s", m.line(now))
+	if m.terminal {
+		fmt.Fprintf(m.w, "\r\x1b[K%s", m.line(now))
+	} else {
+		fmt.Fprintf(m.w, "%s\n", m.line(now))
+	}
 }
 
 func (m *progressMeter) line(now time.Time) string {
@@ -87,20 +96,21 @@ func (m *progressMeter) line(now time.Time) string {
 	if elapsed > 0 {
 		rate = float64(read) / elapsed
 	}
+	what := "reading " + textsafe.Terminal(m.name) + ":"
 	if m.size <= 0 {
-		return fmt.Sprintf("reading: %s at %s/s", byteSize(read), byteSize(int64(rate)))
+		return fmt.Sprintf("%s %s at %s/s", what, byteSize(read), byteSize(int64(rate)))
 	}
 	left := "?"
 	if rate > 0 {
 		left = time.Duration(float64(m.size-read) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	return fmt.Sprintf("reading: %s of %s (%.0f%%) at %s/s, %s left",
+	return fmt.Sprintf("%s %s of %s (%.0f%%) at %s/s, %s left", what,
 		byteSize(read), byteSize(m.size), 100*float64(read)/float64(m.size), byteSize(int64(rate)), left)
 }
 
-// done clears the meter line.
+// done clears the meter line on a terminal (a log keeps its lines).
 func (m *progressMeter) done() {
-	if m.shown {
+	if m.shown && m.terminal {
 		fmt.Fprint(m.w, "\r\x1b[K")
 	}
 }

@@ -35,6 +35,7 @@ func TestProgressLine(t *testing.T) {
 	defer r.Close()
 	var buf bytes.Buffer
 	m := progressFor("always", &buf)
+	m.terminal = true // draw as on a terminal (TestProgressPlainWhenNotATerminal covers a log)
 	src := m.wrap(keepAlive, r)
 	for {
 		if _, err := src.Next(); err != nil {
@@ -52,7 +53,7 @@ func TestProgressLine(t *testing.T) {
 	m.last = m.start.Add(-time.Second)
 	m.tick()
 	m.done()
-	if !strings.Contains(buf.String(), "reading:") || !strings.HasSuffix(buf.String(), "\r\x1b[K") {
+	if !strings.Contains(buf.String(), "reading "+keepAlive+":") || !strings.HasSuffix(buf.String(), "\r\x1b[K") {
 		t.Errorf("meter output %q should draw a line and clear it when done", buf.String())
 	}
 }
@@ -82,5 +83,31 @@ func TestProgressTimeLeft(t *testing.T) {
 		if line := m.line(m.start.Add(2 * time.Second)); !strings.HasSuffix(line, tc.want) {
 			t.Errorf("%.1f s left: progress line %q, want it to end %q", tc.left, line, tc.want)
 		}
+	}
+}
+
+// TestProgressPlainWhenNotATerminal: --progress always into a CI log (not
+// a terminal) writes whole lines that name the input, and no cursor
+// control for the log to show as garbage.
+func TestProgressPlainWhenNotATerminal(t *testing.T) {
+	r, err := capture.Open(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	m := progressFor("always", &buf)
+	src := m.wrap(keepAlive, r)
+	for {
+		if _, err := src.Next(); err != nil {
+			break
+		}
+	}
+	m.last = m.start.Add(-time.Second)
+	m.tick()
+	m.done()
+	out := buf.String()
+	if strings.ContainsAny(out, "\r\x1b") || !strings.HasSuffix(out, "\n") || !strings.Contains(out, "reading "+keepAlive+":") {
+		t.Errorf("progress into a log: %q, want plain lines naming the input", out)
 	}
 }
