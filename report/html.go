@@ -34,6 +34,11 @@ type HTMLOptions struct {
 	// gives a page a browser opens; connections past the budget are drawn
 	// with their transactions only. Negative means no cap.
 	MaxTotalSegments int
+	// RulesRun of RulesTotal diagnostic rules ran. When fewer than all
+	// ran, the summary says so beside the finding counts, so that a page
+	// with rules turned off does not read as a clean capture. Zero
+	// RulesTotal says nothing.
+	RulesRun, RulesTotal int
 }
 
 const (
@@ -116,6 +121,7 @@ type htmlPage struct {
 	Connections      int
 	Transactions     int
 	FindingsTotal    int
+	RulesNote        string // "3 of 34 rules ran" when some were left out
 	Errors, Warnings int
 	Infos            int
 	CostMS           float64
@@ -247,6 +253,9 @@ func buildPage(r *analysis.Report, l *htmlListing, opts HTMLOptions) *htmlPage {
 	conns, txns := l.conns, l.txns
 	findings := sortedFindings(r.Findings)
 	p.Connections, p.Transactions, p.FindingsTotal = len(conns), len(txns), len(findings)
+	if opts.RulesRun < opts.RulesTotal {
+		p.RulesNote = fmt.Sprintf("%d of %d rules ran", max(opts.RulesRun, 0), opts.RulesTotal)
+	}
 	counts := severityCounts(findings)
 	p.Errors, p.Warnings, p.Infos = counts[sevError], counts[sevWarning], counts[sevInfo]
 	p.CostMS = totalCostMS(findings)

@@ -52,7 +52,11 @@ func render(w io.Writer, f *analyzeFlags, r *analysis.Report, p *palette, rules 
 		}
 		return err
 	case "html":
-		return report.WriteHTML(w, r, report.HTMLOptions{Version: version()})
+		opts := report.HTMLOptions{Version: version(), RulesTotal: len(diagnose.Rules()), RulesRun: len(rules)}
+		if rules == nil {
+			opts.RulesRun = opts.RulesTotal
+		}
+		return report.WriteHTML(w, r, opts)
 	case "junit":
 		return report.WriteJUnitWith(w, r, report.JUnitOptions{Rules: rules, MinSeverity: f.failOn, Known: f.knownFindings})
 	case "text":
