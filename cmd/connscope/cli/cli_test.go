@@ -761,3 +761,21 @@ func TestTextSaysWhenRulesWereLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// TestTextFindingCountsArePlural: "3 warnings", "2 errors", "1 warning";
+// info is uncountable and stays "info".
+func TestTextFindingCountsArePlural(t *testing.T) {
+	var b bytes.Buffer
+	ew := &errWriter{w: &b}
+	p := newPalette("never", &b)
+	var fs []*analysis.FindingReport
+	for _, sev := range []string{"warning", "warning", "warning", "error", "error", "info", "info"} {
+		fs = append(fs, &analysis.FindingReport{Severity: sev})
+	}
+	writeFindingSummary(ew, fs, p, "")
+	writeFindingSummary(ew, fs[:1], p, "")
+	want := "  findings: 2 errors, 3 warnings, 2 info\n  findings: 1 warning\n"
+	if b.String() != want {
+		t.Errorf("finding counts:\n%q\nwant\n%q", b.String(), want)
+	}
+}

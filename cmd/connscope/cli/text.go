@@ -228,7 +228,11 @@ func writeFindingSummary(w *errWriter, fs []*analysis.FindingReport, p *palette,
 	var parts []string
 	for _, s := range []string{"error", "warning", "info"} {
 		if n := bySeverity[s]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, p.severity(s)))
+			label := p.severity(s)
+			if n > 1 && s != "info" { // "info" is uncountable: 3 info
+				label = strings.Replace(label, s, s+"s", 1) // inside any colour codes
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, label))
 		}
 	}
 	line := "  findings: " + strings.Join(parts, ", ")
