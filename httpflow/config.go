@@ -50,6 +50,21 @@ type Config struct {
 	// records are zeroed by Release, so a transaction used after it reads
 	// as empty rather than as another connection's. Additive.
 	RecycleTransactions bool
+	// Settled, when set, is called with each kept transaction as soon as
+	// it is over (its final response ended or was lost, and its request
+	// is not still being sent), oldest first, from within Data or End: a
+	// live display can show a keep-alive connection's requests as they
+	// are answered instead of when the connection closes. Its fields are
+	// final then, but for an anomaly that bytes after its response may
+	// still add to it (body_beyond_content_length), the rare line that
+	// goes on after its message ended (the parser then settles nothing
+	// more, and Transactions finalizes every transaction again at the
+	// close), and its ID, which the callback may set: Transactions keeps
+	// it.
+	// The *Transaction is the one Transactions returns, valid as long.
+	// Transactions the parser could not settle before the close are not
+	// given to it. Additive.
+	Settled func(*Transaction)
 }
 
 func (c Config) withDefaults() Config {

@@ -335,9 +335,12 @@ func (p *Conn) settle() {
 		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
 			return
 		}
-		if p.settled > 0 {
+		if p.settled > 0 || p.cfg.Settled != nil {
 			p.finalize(p.settled, b)
 		}
 		p.settled++
+		if p.cfg.Settled != nil && p.app == AppHTTP1 {
+			p.cfg.Settled(&b.t)
+		}
 	}
 }
