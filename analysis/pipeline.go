@@ -78,6 +78,19 @@ type Events interface {
 	Finding(f *FindingReport)
 }
 
+// TransactionEvents is Events that also wants each transaction as soon
+// as it is over (its response ended and its request was sent whole), before
+// its connection closes: live capture prints a keep-alive connection's
+// requests as they are answered. Connection still receives all of the
+// connection's transactions, those given to Transaction first with the
+// same IDs. A transaction is given to Transaction at most once; those not
+// over before the close (a request left unanswered, or a connection whose
+// bytes could not be parsed in order) only come with their connection.
+type TransactionEvents interface {
+	Events
+	Transaction(t *TxnReport)
+}
+
 // Source is anything that yields packets in capture order: a capture file
 // (capture.Reader) or a live interface.
 type Source interface {
@@ -364,9 +377,25 @@ type handler struct {
 }
 
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	p := httpflow.NewConn(c, h.http)
+	cfg := h.http
+	if te, ok := h.a.opts.Events.(TransactionEvents); ok {
+		conn := h.a.globalConn(c.ID)
+		cfg.Settled = func(t *httpflow.Transaction) { h.settled(te, conn, t) }
+	}
+	p := httpflow.NewConn(c, cfg)
 	h.parsers[c] = p
 	return p
+}
+
+// settled numbers a transaction that is over and gives it to te; Closed
+// numbers the others.
+func (h *handler) settled(te TransactionEvents, conn int, t *httpflow.Transaction) {
+	h.a.nextTxn++
+	t.ID = h.a.nextTxn
+	tr := newTxnReport(t)
+	tr.provisional = tr.ID
+	tr.Connection = conn
+	te.Transaction(tr)
 }
 
 func (h *handler) Closed(c *reassembly.Connection) {
@@ -384,10 +413,13 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		// against the transactions open connections may keep.
 		defer p.Release()
 	}
-	// Provisional IDs, unique across inputs; Report renumbers them.
+	// Provisional IDs, unique across inputs; Report renumbers them. Those
+	// given to TransactionEvents have theirs.
 	for _, t := range txns {
-		h.a.nextTxn++
-		t.ID = h.a.nextTxn
+		if t.ID == 0 {
+			h.a.nextTxn++
+			t.ID = h.a.nextTxn
+		}
 	}
 	found := h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: app, Transactions: txns})
 
