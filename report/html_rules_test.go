@@ -29,3 +29,17 @@ func TestHTMLSaysWhenRulesWereLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLFindingCountIsSingularForOne: "1 finding by severity", not
+// "1 findings".
+func TestHTMLFindingCountIsSingularForOne(t *testing.T) {
+	r := fixtureReport()
+	r.Findings = r.Findings[:1]
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), ">1 finding by severity") {
+		t.Errorf("the summary card does not say \"1 finding by severity\"")
+	}
+}
