@@ -142,11 +142,29 @@ func (t *teeSource) Next() (*capture.Packet, error) {
 	return p, nil
 }
 
-// liveText prints connections and findings while a live capture runs.
+// liveText prints connections and findings while a live capture runs, and
+// each transaction as soon as it is answered (analysis.TransactionEvents):
+// a keep-alive connection may stay open for minutes.
 type liveText struct {
 	w     io.Writer
 	p     *palette
 	start analysis.Time
+	// shown holds the transactions printed before their connection closed.
+	shown map[int]bool
+}
+
+func (l *liveText) Transaction(t *analysis.TxnReport) {
+	if l.shown == nil {
+		l.shown = map[int]bool{}
+	}
+	l.shown[t.ID] = true
+	at := analysis.Time(0)
+	if t.Response != nil {
+		at = t.Response.End
+	} else if t.Request != nil {
+		at = t.Request.End
+	}
+	fmt.Fprintf(l.w, "%s conn %d %s\n", l.p.dim.Sprintf("[%s]", at), t.Connection, liveTxnLine(t))
 }
 
 func (l *liveText) Connection(c *analysis.ConnReport, txns []*analysis.TxnReport) {
@@ -158,13 +176,23 @@ func (l *liveText) Connection(c *analysis.ConnReport, txns []*analysis.TxnReport
 		len(txns), plural(len(txns), "transaction", "transactions"),
 		byteSize(c.Bytes.ClientToServer), byteSize(c.Bytes.ServerToClient))
 	for _, t := range txns {
-		status := "-"
-		if t.Status != 0 {
-			status = fmt.Sprint(t.Status)
+		if l.shown[t.ID] {
+			delete(l.shown, t.ID) // printed when it was answered
+			continue
 		}
-		fmt.Fprintf(l.w, "    %s %s → %s  total %s\n", textsafe.Truncate(textsafe.Terminal(t.Method), 16),
-			textsafe.Truncate(textsafe.Terminal(t.Target), 60), status, optMillis(t.Timings.TotalMS))
+		fmt.Fprintf(l.w, "    %s\n", liveTxnLine(t))
 	}
+}
+
+// liveTxnLine is a transaction in one line: method, target, status and
+// total time, the captured text made safe for a terminal.
+func liveTxnLine(t *analysis.TxnReport) string {
+	status := "-"
+	if t.Status != 0 {
+		status = fmt.Sprint(t.Status)
+	}
+	return fmt.Sprintf("%s %s → %s  total %s", textsafe.Truncate(textsafe.Terminal(t.Method), 16),
+		textsafe.Truncate(textsafe.Terminal(t.Target), 60), status, optMillis(t.Timings.TotalMS))
 }
 
 func (l *liveText) Finding(f *analysis.FindingReport) {
