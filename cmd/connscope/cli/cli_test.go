@@ -779,3 +779,35 @@ func TestTextFindingCountsArePlural(t *testing.T) {
 		t.Errorf("finding counts:\n%q\nwant\n%q", b.String(), want)
 	}
 }
+
+// TestTextCountsFindingsOnUnlistedConnections: with --max-listed-conns
+// below the connection count, the text report shows the findings of the
+// listed connections only; its findings line must say how many more there
+// are, or it contradicts --fail-on's count and the JSON report.
+func TestTextCountsFindingsOnUnlistedConnections(t *testing.T) {
+	out, _, _ := runCLI(t, nil, "analyze", "--format", "json", rstDown)
+	var r analysis.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	onOthers := 0
+	for _, f := range r.Findings {
+		if f.Connection != 1 {
+			onOthers++
+		}
+	}
+	if onOthers == 0 || onOthers == len(r.Findings) {
+		t.Fatalf("need findings on connection 1 and on others; the capture changed: %d of %d", onOthers, len(r.Findings))
+	}
+	text, _, code := runCLI(t, nil, "analyze", "--max-listed-conns", "1", rstDown)
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	want := fmt.Sprintf("%d more on connections not listed", onOthers)
+	if !strings.Contains(text, want) {
+		t.Errorf("text report with 1 listed connection does not say %q:\n%s", want, text)
+	}
+	if full, _, _ := runCLI(t, nil, "analyze", rstDown); strings.Contains(full, "not listed") {
+		t.Errorf("a report listing every connection mentions unlisted ones:\n%s", full)
+	}
+}

@@ -103,13 +103,15 @@ func writeText(w io.Writer, r *analysis.Report, p *palette, opts textOptions) er
 	if err != nil {
 		return err
 	}
+	base := 0 // input i's connections have the IDs after those of the inputs before it
 	for i, in := range r.Inputs {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		if err := writeInput(ew, r, in, listed[in.Index], p, opts); err != nil {
+		if err := writeInput(ew, r, in, base, listed[in.Index], p, opts); err != nil {
 			return err
 		}
+		base += in.Connections
 	}
 	return ew.err
 }
@@ -162,7 +164,9 @@ func listedByInput(r *analysis.Report, measure bool) (map[int]*inputListing, err
 	return out, err
 }
 
-func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, listed *inputListing, p *palette, opts textOptions) error {
+// writeInput writes one input's section. Its connections are the IDs
+// base+1 to base+in.Connections; those listed are in listed.
+func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, base int, listed *inputListing, p *palette, opts textOptions) error {
 	w.printf("%s %s\n", p.bold.Sprint("Capture"), textsafe.Terminal(in.Name))
 	if in.Format == "" {
 		w.printf("  %s %s\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
@@ -183,15 +187,26 @@ func writeInput(w *errWriter, r *analysis.Report, in *analysis.InputReport, list
 		w.printf("  %s %s\n  (everything before the damage is analysed below)\n", p.err.Sprint("error:"), textsafe.Terminal(in.Error))
 	}
 
+	// The findings shown are those of listed connections; the others of
+	// this input (past --max-listed-conns) are counted, so that the line
+	// agrees with --fail-on and the JSON report.
 	var findings []*analysis.FindingReport
+	unlisted := 0
+	ofInput := func(id int) bool { return id > base && id <= base+in.Connections }
 	for _, f := range r.Findings {
-		if listed.has(f.Connection) || (f.Connection == 0 && slices.ContainsFunc(f.Connections, listed.has)) {
+		switch {
+		case listed.has(f.Connection) || (f.Connection == 0 && slices.ContainsFunc(f.Connections, listed.has)):
 			findings = append(findings, f)
+		case ofInput(f.Connection) || (f.Connection == 0 && slices.ContainsFunc(f.Connections, ofInput)):
+			unlisted++
 		}
 	}
 	ran := ""
+	if unlisted > 0 {
+		ran = fmt.Sprintf("; %d more on connections not listed (-f json lists every finding)", unlisted)
+	}
 	if opts.rulesRun < opts.rulesTotal {
-		ran = fmt.Sprintf(" (%d of %d rules ran)", opts.rulesRun, opts.rulesTotal)
+		ran += fmt.Sprintf(" (%d of %d rules ran)", opts.rulesRun, opts.rulesTotal)
 	}
 	writeFindingSummary(w, findings, p, ran)
 	if opts.show["findings"] {
