@@ -156,16 +156,18 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 		case t > 1:
 			with = fmt.Sprintf(", with their %d transactions,", t)
 		}
-		out = append(out, fmt.Sprintf("report lists at most %d connections (--max-listed-conns): %d more%s %s counted in the totals and diagnosed but not listed",
-			orDefault(opts.MaxListedConnections, DefaultMaxListedConnections), n, with, were))
+		limit := orDefault(opts.MaxListedConnections, DefaultMaxListedConnections)
+		out = append(out, fmt.Sprintf("report lists at most %d %s (--max-listed-conns): %d more%s %s counted in the totals and diagnosed but not listed",
+			limit, pluralWord(limit, "connection"), n, with, were))
 	}
 	if n := l.txnsUnlisted; n > 0 {
 		were := "were"
 		if n == 1 {
 			were = "was"
 		}
-		out = append(out, fmt.Sprintf("report lists at most %d transactions (--max-listed-txns): %d more %s counted in the totals and diagnosed but not listed",
-			orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions), n, were))
+		limit := orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions)
+		out = append(out, fmt.Sprintf("report lists at most %d %s (--max-listed-txns): %d more %s counted in the totals and diagnosed but not listed",
+			limit, pluralWord(limit, "transaction"), n, were))
 	}
 	if n := l.timeClamped; n > 0 {
 		// A step back of a millisecond or more (a second pcapng section
@@ -204,4 +206,12 @@ func findingCapWarnings(leftOut map[string]int) []string {
 		out = append(out, fmt.Sprintf("rule %s kept its first %d findings: %d more were counted but not listed", id, diagnose.MaxFindingsPerRuleInCapture, leftOut[id]))
 	}
 	return out
+}
+
+// pluralWord is word, with an s unless n is 1.
+func pluralWord(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

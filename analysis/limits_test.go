@@ -269,3 +269,18 @@ func TestLimitWarningsCountInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestListingCapOfOneIsSingular: "lists at most 1 connection", not
+// "1 connections" (nor "1 transactions").
+func TestListingCapOfOneIsSingular(t *testing.T) {
+	a := New(Options{MaxListedConnections: 1, MaxListedTransactions: 1})
+	if err := a.AddSource("limits.pcap", "pcap", limitCapture(t, 3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(a.Report().Inputs[0].Warnings, "\n")
+	for _, want := range []string{"report lists at most 1 connection (--max-listed-conns)", "report lists at most 1 transaction (--max-listed-txns)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings %q lack %q", got, want)
+		}
+	}
+}
