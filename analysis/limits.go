@@ -114,32 +114,34 @@ func orDefault(v, def int) int {
 func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	var out []string
 	if st.Evicted > 0 {
-		out = append(out, fmt.Sprintf("connection table full (%d connections, --max-conns): %d connections closed early, the idlest first; their later packets start new connections with inferred roles",
-			orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections), st.Evicted))
+		out = append(out, fmt.Sprintf("connection table full (%d connections, --max-conns): %d %s closed early, the idlest first; their later packets start new connections with inferred roles",
+			orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections), st.Evicted, pluralWord(int(st.Evicted), "connection")))
 	}
 	if n := st.SegmentsDropped - st.SegmentsDroppedTotal; n > 0 {
-		out = append(out, fmt.Sprintf("segment records capped at %d per connection (--max-segments-per-conn): %d oldest records released, so timelines and segment evidence of long connections are partial",
-			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), n))
+		out = append(out, fmt.Sprintf("segment records capped at %d per connection (--max-segments-per-conn): %d oldest %s released, so timelines and segment evidence of long connections are partial",
+			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), n, pluralWord(int(n), "record")))
 	}
 	if st.SegmentsDroppedTotal > 0 {
-		out = append(out, fmt.Sprintf("segment records kept by open connections capped at %d (--max-segments): %d oldest records released, so timelines and segment evidence of long connections are partial",
-			orDefault(opts.Reassembly.MaxSegmentsTotal, reassembly.DefaultMaxSegmentsTotal), st.SegmentsDroppedTotal))
+		out = append(out, fmt.Sprintf("segment records kept by open connections capped at %d (--max-segments): %d oldest %s released, so timelines and segment evidence of long connections are partial",
+			orDefault(opts.Reassembly.MaxSegmentsTotal, reassembly.DefaultMaxSegmentsTotal), st.SegmentsDroppedTotal, pluralWord(int(st.SegmentsDroppedTotal), "record")))
 	}
 	if st.BufferOverflows > 0 {
-		out = append(out, fmt.Sprintf("out-of-order buffer full (%d bytes per direction): %d holes given up on and reported as gaps",
-			orDefault(opts.Reassembly.MaxBufferedBytes, reassembly.DefaultMaxBufferedBytes), st.BufferOverflows))
+		out = append(out, fmt.Sprintf("out-of-order buffer full (%d bytes per direction): %d %s given up on and reported as gaps",
+			orDefault(opts.Reassembly.MaxBufferedBytes, reassembly.DefaultMaxBufferedBytes), st.BufferOverflows, pluralWord(int(st.BufferOverflows), "hole")))
 	}
 	if l.headersCut > 0 {
-		out = append(out, fmt.Sprintf("header block over %d bytes or %d fields cut on %d messages (--max-header-bytes): framing was still read, the fields beyond were not kept",
-			orDefault(opts.HTTP.MaxHeaderBytes, httpflow.DefaultMaxHeaderBytes), orDefault(opts.HTTP.MaxHeaders, httpflow.DefaultMaxHeaders), l.headersCut))
+		out = append(out, fmt.Sprintf("header block over %d bytes or %d fields cut on %d %s (--max-header-bytes): framing was still read, the fields beyond were not kept",
+			orDefault(opts.HTTP.MaxHeaderBytes, httpflow.DefaultMaxHeaderBytes), orDefault(opts.HTTP.MaxHeaders, httpflow.DefaultMaxHeaders), l.headersCut, pluralWord(int(l.headersCut), "message")))
 	}
 	if l.txnsDropped > 0 {
-		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more transactions on %d connections were parsed but not listed",
-			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, l.connsDropping))
+		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more %s on %d %s %s parsed but not listed",
+			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, pluralWord(int(l.txnsDropped), "transaction"),
+			l.connsDropping, pluralWord(int(l.connsDropping), "connection"), wasWere(l.txnsDropped)))
 	}
 	if l.overBudget > 0 {
-		out = append(out, fmt.Sprintf("transactions kept by open connections capped at %d (--max-open-txns): %d more transactions on %d connections were parsed but not listed",
-			orDefault(opts.MaxOpenTransactions, DefaultMaxOpenTransactions), l.overBudget, l.connsOverBudget))
+		out = append(out, fmt.Sprintf("transactions kept by open connections capped at %d (--max-open-txns): %d more %s on %d %s %s parsed but not listed",
+			orDefault(opts.MaxOpenTransactions, DefaultMaxOpenTransactions), l.overBudget, pluralWord(int(l.overBudget), "transaction"),
+			l.connsOverBudget, pluralWord(int(l.connsOverBudget), "connection"), wasWere(l.overBudget)))
 	}
 	if n := l.connsUnlisted; n > 0 {
 		with, were := "", "were"
@@ -203,7 +205,7 @@ func findingCapWarnings(leftOut map[string]int) []string {
 	sort.Strings(ids)
 	var out []string
 	for _, id := range ids {
-		out = append(out, fmt.Sprintf("rule %s kept its first %d findings: %d more were counted but not listed", id, diagnose.MaxFindingsPerRuleInCapture, leftOut[id]))
+		out = append(out, fmt.Sprintf("rule %s kept its first %d findings: %d more %s counted but not listed", id, diagnose.MaxFindingsPerRuleInCapture, leftOut[id], wasWere(int64(leftOut[id]))))
 	}
 	return out
 }
@@ -214,4 +216,12 @@ func pluralWord(n int, word string) string {
 		return word
 	}
 	return word + "s"
+}
+
+// wasWere is "was" for one, "were" otherwise.
+func wasWere(n int64) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"net/netip"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -69,8 +70,8 @@ func TestLimitsAreReported(t *testing.T) {
 		{"transactions kept by open connections", Options{MaxOpenTransactions: 4}, 3, 5,
 			[]string{"transactions kept by open connections capped at 4 (--max-open-txns): 11 more transactions on 3 connections"}},
 		{"both transaction bounds", Options{MaxOpenTransactions: 4, HTTP: httpflow.Config{MaxTransactionsPerConn: 3}}, 2, 5,
-			[]string{"transactions per connection capped at 3 (--max-txns-per-conn): 2 more transactions on 1 connections",
-				"transactions kept by open connections capped at 4 (--max-open-txns): 4 more transactions on 1 connections"}},
+			[]string{"transactions per connection capped at 3 (--max-txns-per-conn): 2 more transactions on 1 connection were",
+				"transactions kept by open connections capped at 4 (--max-open-txns): 4 more transactions on 1 connection were"}},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
 			a := New(c.opts)
@@ -281,6 +282,26 @@ func TestListingCapOfOneIsSingular(t *testing.T) {
 	for _, want := range []string{"report lists at most 1 connection (--max-listed-conns)", "report lists at most 1 transaction (--max-listed-txns)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("warnings %q lack %q", got, want)
+		}
+	}
+}
+
+// TestLimitWarningsWithCountsOfOne: every limit warning reads right when
+// what it counts is one: "1 connection closed early", "1 hole", "1 more
+// transaction on 1 connection was parsed", never "1 connections".
+func TestLimitWarningsWithCountsOfOne(t *testing.T) {
+	st := reassembly.Stats{Evicted: 1, SegmentsDropped: 2, SegmentsDroppedTotal: 1, BufferOverflows: 1, CaptureDuplicates: 1}
+	l := limitCounts{txnsDropped: 1, connsDropping: 1, overBudget: 1, connsOverBudget: 1, headersCut: 1,
+		connsUnlisted: 1, txnsOfUnlistedConns: 1, txnsUnlisted: 1, timeClamped: 1}
+	got := append(limitWarnings(Options{MaxListedConnections: 1, MaxListedTransactions: 1}, st, l),
+		findingCapWarnings(map[string]int{"CT1008": 1})...)
+	if len(got) < 12 {
+		t.Fatalf("%d warnings, want one per limit (12): %q", len(got), got)
+	}
+	wrong := regexp.MustCompile(`\b1 (more |oldest )?(connections|records|holes|messages|transactions|findings|frames|segments)\b|\b1 [a-z ]*were\b`)
+	for _, w := range got {
+		if m := wrong.FindString(w); m != "" {
+			t.Errorf("%q: %q is not singular", w, m)
 		}
 	}
 }
