@@ -258,7 +258,11 @@ func (tl *timeline) write(w *bufio.Writer, st Styler, input string) {
 	fmt.Fprintf(w, "  %s, %s, %s; C is the client, S the server\n",
 		plural(len(c.Segments), "segment"), plural(tl.txns, "transaction"), plural(tl.findings, "finding"))
 	if c.SegmentsDropped > 0 {
-		fmt.Fprintf(w, "  %d earlier segment records were released by the per-connection cap\n", c.SegmentsDropped)
+		were := "were"
+		if c.SegmentsDropped == 1 {
+			were = "was"
+		}
+		fmt.Fprintf(w, "  %s %s released by the per-connection cap\n", plural(c.SegmentsDropped, "earlier segment record"), were)
 	}
 	if len(c.Segments) == 0 {
 		fmt.Fprintln(w, "  no segment records (the analysis ran without keeping segments)")

@@ -92,3 +92,19 @@ func TestTimelineNamesTheResetter(t *testing.T) {
 		t.Errorf("timeline lacks %q:\n%s", want, b.String())
 	}
 }
+
+// TestTimelineReleasedRecordsCount: "1 earlier segment record was
+// released", "2 earlier segment records were released".
+func TestTimelineReleasedRecordsCount(t *testing.T) {
+	for n, want := range map[int]string{1: "  1 earlier segment record was released", 2: "  2 earlier segment records were released"} {
+		r := fixtureReport()
+		r.Connections[1].SegmentsDropped = n
+		var b bytes.Buffer
+		if err := WriteTimeline(&b, r, r.Connections[1].ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%d released: timeline lacks %q", n, want)
+		}
+	}
+}
