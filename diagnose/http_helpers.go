@@ -121,6 +121,9 @@ func ms(ns int64) string {
 }
 
 // plural returns "1 thing" or "n things".
+// byteCount is "1 byte" or "N bytes".
+func byteCount[N int | int64 | uint32](n N) string { return plural(int(n), "byte", "bytes") }
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one

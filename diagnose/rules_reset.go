@@ -335,8 +335,8 @@ var ruleDataAfterClose = &Rule{
 			Frames:      []uint64{r.finFrame, s.Frame, r.frame},
 			Time:        s.Time,
 			Cost:        -1,
-			Message: fmt.Sprintf("the %s closed (FIN, frame %d) but the %s sent %d bytes %s later (frame %d), "+
-				"drawing a RST (frame %d)", r.by, r.finFrame, s.Dir.Sender(), s.Len, ms(s.Time-r.finTime), s.Frame, r.frame),
+			Message: fmt.Sprintf("the %s closed (FIN, frame %d) but the %s sent %s %s later (frame %d), "+
+				"drawing a RST (frame %d)", r.by, r.finFrame, s.Dir.Sender(), byteCount(s.Len), ms(s.Time-r.finTime), s.Frame, r.frame),
 			Related: []Related{{Frame: r.finFrame, Time: r.finTime, Message: "FIN of the side that closed"}},
 			Vantage: p.v.vantageNote(),
 		})

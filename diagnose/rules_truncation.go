@@ -43,7 +43,7 @@ func cutShort(c *reassembly.Connection, txs []*httpflow.Transaction, t *httpflow
 // lostNote mentions bytes of direction d the capture did not see.
 func lostNote(c *reassembly.Connection, d reassembly.Direction) string {
 	if n := c.Dir[d].LostBytes; n > 0 {
-		return fmt.Sprintf(" (and %d bytes the capture missed)", n)
+		return fmt.Sprintf(" (and %s the capture missed)", byteCount(n))
 	}
 	return ""
 }
@@ -114,8 +114,8 @@ var ruleTruncatedBody = &Rule{
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
 				Time:        closeTime,
 				Cost:        -1,
-				Message: fmt.Sprintf("%s cut %d bytes short by %s: %d of %d body bytes arrived%s",
-					messageName(t, d), missing, how, m.BodyBytes, m.DeclaredLength, lostNote(p.c, d)),
+				Message: fmt.Sprintf("%s cut %s short by %s: %d of %d body bytes arrived%s",
+					messageName(t, d), byteCount(missing), how, m.BodyBytes, m.DeclaredLength, lostNote(p.c, d)),
 				Related: cutRelated(t, d, closeFrame, closeTime),
 				Vantage: truncationVantage(p.v, d),
 			})
