@@ -78,7 +78,7 @@ func (c *conn) record(r SegmentRecord) {
 		a.stats.SegmentsDroppedTotal += int64(c.dropOldest(max(len(c.Segments)/8, 1)))
 	}
 	if len(c.Segments) == cap(c.Segments) && a.cfg.RecycleSegments {
-		c.Segments = a.segments.grow(c.Segments)
+		c.Segments = a.segments.grow(c.Segments, a.cfg.MaxSegmentsPerConn)
 	}
 	c.Segments = append(c.Segments, r)
 	a.stats.SegmentsKept++

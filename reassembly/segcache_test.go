@@ -97,15 +97,15 @@ func TestSegmentsStayWithoutRecycling(t *testing.T) {
 	}
 }
 
-// The cache takes back only the sizes it hands out, and no more than
-// segmentCacheBytes of them; grow doubles, copying every record.
+// The cache takes back no connection's first array and no more than
+// segmentCacheBytes; grow follows append's sizes (doubling to 256, then a
+// quarter more, never past the connection's cap), copies every record, and
+// hands a given-back array of the size it needs to the next connection.
 func TestSegmentCacheBound(t *testing.T) {
 	var sc segmentCache
 	sc.give(make([]SegmentRecord, 0, initialSegments)) // a connection's first array
-	sc.give(make([]SegmentRecord, 0, 48))              // not a power of two
-	sc.give(make([]SegmentRecord, 0, 1<<20))           // beyond the largest size
 	if sc.bytes != 0 {
-		t.Fatalf("cache holds %d bytes of arrays it never hands out", sc.bytes)
+		t.Fatalf("cache holds %d bytes after a connection's first array", sc.bytes)
 	}
 	const n = 1 << 16
 	for range segmentCacheBytes/(n*segmentRecordBytes) + 2 {
@@ -114,15 +114,43 @@ func TestSegmentCacheBound(t *testing.T) {
 	if want := segmentCacheBytes / (n * segmentRecordBytes) * n * segmentRecordBytes; sc.bytes != want || sc.bytes > segmentCacheBytes {
 		t.Errorf("cache holds %d bytes, want %d (bound %d)", sc.bytes, want, segmentCacheBytes)
 	}
+
+	sc = segmentCache{}
 	s := make([]SegmentRecord, 0, initialSegments)
 	for i := range initialSegments {
 		s = append(s, SegmentRecord{Frame: uint64(i + 1)})
 	}
-	for want := 2 * initialSegments; want <= 1<<10; want *= 2 {
-		s = sc.grow(s)
-		if cap(s) != want || len(s) != initialSegments || s[initialSegments-1].Frame != initialSegments {
-			t.Fatalf("grow gave %d of %d records (last frame %d), want %d of %d", len(s), cap(s), s[len(s)-1].Frame, initialSegments, want)
+	var sizes []int
+	const limit = 1000
+	for cap(s) < limit {
+		s = sc.grow(s, limit)
+		sizes = append(sizes, cap(s))
+		if len(s) != initialSegments || s[initialSegments-1].Frame != initialSegments {
+			t.Fatalf("grow kept %d records (last frame %d), want %d", len(s), s[len(s)-1].Frame, initialSegments)
 		}
+	}
+	if want := []int{32, 64, 128, 256, 320, 400, 500, 625, 781, 976, 1000}; !slices.Equal(sizes, want) {
+		t.Errorf("sizes %v, want %v", sizes, want)
+	}
+	// Nobody took from the cache yet: the arrays one connection outgrew
+	// are left to the collector, not kept for nobody.
+	if sc.bytes != 0 {
+		t.Errorf("one growing connection left %d bytes in the cache", sc.bytes)
+	}
+	// Its array at the close is kept, and the next connection that grows
+	// to its size takes it; from then on outgrown arrays are kept too.
+	first := &s[:1][0]
+	sc.give(s)
+	next := make([]SegmentRecord, 0, initialSegments)
+	for cap(next) < limit {
+		next = sc.grow(next, limit)
+	}
+	if &next[:1][0] != first {
+		t.Errorf("the next connection's %d-record array is not the one given back", cap(next))
+	}
+	if len(sc.arrays[976]) != 1 || sc.bytes != 976*segmentRecordBytes {
+		t.Errorf("after the cache served a connection it holds %d bytes (%d arrays of 976 records), want the one that connection outgrew",
+			sc.bytes, len(sc.arrays[976]))
 	}
 	if segmentRecordBytes != int(unsafe.Sizeof(SegmentRecord{})) || segmentRecordBytes > 40 {
 		t.Errorf("a SegmentRecord is %d bytes", segmentRecordBytes)
