@@ -65,6 +65,15 @@ type Config struct {
 	// Transactions the parser could not settle before the close are not
 	// given to it. Additive.
 	Settled func(*Transaction)
+	// ForgetSettled, with Settled, keeps no transaction once it was given
+	// to Settled: its record goes back to the parser for later ones (and
+	// its unit to Config.Budget) as soon as the parser no longer reads it,
+	// which is when the next transaction settles; Transactions then
+	// returns only the transactions that had not settled, whose Index still
+	// counts every transaction of the connection. A consumer that takes
+	// what it needs in Settled makes a keep-alive connection's memory
+	// independent of how many transactions it carried. Additive.
+	ForgetSettled bool
 }
 
 func (c Config) withDefaults() Config {

@@ -29,7 +29,10 @@ type Conn struct {
 
 	streams [2]stream
 
-	boxes []*txnBox // kept transactions, in request order
+	boxes []*txnBox // kept transactions, in request order, from index base
+	// base is how many settled transactions Config.ForgetSettled let go:
+	// boxes[i] is the transaction of Index base+i.
+	base int
 	// pending[pendHead:] are the transactions waiting for their final
 	// response, oldest first.
 	pending  []*txnBox
@@ -245,6 +248,10 @@ func (p *Conn) decide(a App) {
 	}
 }
 
+// kept returns how many transactions were kept, those let go included:
+// the Index of the next.
+func (p *Conn) kept() int { return p.base + len(p.boxes) }
+
 func (p *Conn) lastBox() *txnBox {
 	if len(p.boxes) == 0 {
 		return nil
@@ -256,12 +263,12 @@ func (p *Conn) lastBox() *txnBox {
 // the shared Budget is spent, it is parsed but not kept.
 func (p *Conn) newBox() *txnBox {
 	var b *txnBox
-	under := len(p.boxes) < p.cfg.MaxTransactionsPerConn
+	under := p.kept() < p.cfg.MaxTransactionsPerConn
 	if under && p.cfg.Budget.take() {
 		p.taken++
 		b = p.mem.box()
 		b.kept = true
-		b.t.Index = len(p.boxes)
+		b.t.Index = p.kept()
 		p.boxes = append(p.boxes, b)
 	} else {
 		b = new(txnBox) // not kept: garbage once answered
@@ -301,15 +308,39 @@ func (p *Conn) Transactions() []*Transaction {
 		// never confirmed as HTTP.
 		return nil
 	}
-	out := make([]*Transaction, len(p.boxes))
-	for i, b := range p.boxes {
-		if i == 0 || i >= p.settled || p.unsettled {
-			p.finalize(i, b)
+	boxes := p.boxes
+	if p.forgetting() {
+		boxes = boxes[p.settled-p.base:] // the rest were given to Settled
+	}
+	out := make([]*Transaction, len(boxes))
+	for i, b := range boxes {
+		if index := b.t.Index; index == 0 || index >= p.settled || p.unsettled {
+			p.finalize(index, b)
 		}
 		out[i] = &b.t
 	}
 	return out
 }
+
+// inUse reports whether a stream still points into b.
+func (p *Conn) inUse(b *txnBox) bool {
+	for i := range p.streams {
+		s := &p.streams[i]
+		for _, m := range [...]*Message{s.last, s.lineMsg, s.msg} {
+			if m == &b.req || m == &b.resp {
+				return true
+			}
+		}
+		if s.box == b {
+			return true
+		}
+	}
+	return false
+}
+
+// forgetting reports whether settled transactions are let go
+// (Config.ForgetSettled, which needs Settled).
+func (p *Conn) forgetting() bool { return p.cfg.ForgetSettled && p.cfg.Settled != nil }
 
 // settle finalizes the transactions that are over, oldest first, when a
 // message ends: their records were just written and are still in cache,
@@ -330,8 +361,8 @@ func (p *Conn) settle() {
 	if !fastPaths || p.unsettled {
 		return
 	}
-	for p.settled < len(p.boxes) {
-		b := p.boxes[p.settled]
+	for p.settled < p.kept() {
+		b := p.boxes[p.settled-p.base]
 		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
 			return
 		}
@@ -343,4 +374,35 @@ func (p *Conn) settle() {
 			p.cfg.Settled(&b.t)
 		}
 	}
+	if p.forgetting() && p.app == AppHTTP1 {
+		p.forgetSettled()
+	}
+}
+
+// forgetSettled lets go of the settled transactions but the last (lastBox
+// and the next transaction's finalize read that one), and but any whose
+// messages a stream still points to (its last message, which bytes after
+// it can mark with an anomaly or count a line for, or the one it parses):
+// a connection whose request was lost in a gap has a response-only
+// transaction after the last request. Their records go back to the slab,
+// their units to the Budget.
+func (p *Conn) forgetSettled() {
+	n := p.settled - 1 - p.base
+	for i := 0; i < n; i++ {
+		if p.inUse(p.boxes[i]) {
+			n = i
+		}
+	}
+	if n <= 0 {
+		return
+	}
+	for _, b := range p.boxes[:n] {
+		p.mem.free(b)
+	}
+	p.cfg.Budget.give(n)
+	p.taken -= n
+	k := copy(p.boxes, p.boxes[n:])
+	clear(p.boxes[k:])
+	p.boxes = p.boxes[:k]
+	p.base += n
 }

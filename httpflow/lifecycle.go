@@ -74,14 +74,14 @@ func (p *Conn) openTunnel(b *txnBox) {
 	p.streams[reassembly.ServerToClient].toTunnel()
 	c := &p.streams[reassembly.ClientToServer]
 	if b.kept {
-		kept := p.boxes[:b.t.Index+1]
-		for _, later := range p.boxes[b.t.Index+1:] {
+		kept := p.boxes[:b.t.Index-p.base+1]
+		for _, later := range p.boxes[b.t.Index-p.base+1:] {
 			if q := later.t.Request; q != nil {
 				c.skipped += q.WireBytes
 				continue
 			}
 			// A response whose request was not captured stays.
-			later.t.Index = len(kept)
+			later.t.Index = p.base + len(kept)
 			kept = append(kept, later)
 		}
 		clear(p.boxes[len(kept):])

@@ -127,11 +127,11 @@ func (p *Conn) moveBefore(b, at *txnBox) {
 	if !b.kept || !at.kept || at.t.Index >= b.t.Index {
 		return
 	}
-	i := at.t.Index
+	i := at.t.Index - p.base
 	copy(p.boxes[i+1:], p.boxes[i:len(p.boxes)-1])
 	p.boxes[i] = b
 	for j := i; j < len(p.boxes); j++ {
-		p.boxes[j].t.Index = j
+		p.boxes[j].t.Index = p.base + j
 	}
 }
 

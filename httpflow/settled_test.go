@@ -91,3 +91,155 @@ func TestSettledGivesFinalTransactionsInOrder(t *testing.T) {
 	}
 	t.Logf("%d of %d transactions settled before the close", settledTotal, keptTotal)
 }
+
+// snapshotOf copies a transaction and its messages deeply enough to
+// outlive its record, which ForgetSettled hands to a later transaction.
+func snapshotOf(tx *Transaction) settledSnapshot {
+	s := settledSnapshot{t: *tx}
+	s.t.Interim = slices.Clone(tx.Interim)
+	for _, m := range []struct {
+		from *Message
+		to   **Message
+	}{{tx.Request, &s.req}, {tx.Response, &s.resp}} {
+		if m.from != nil {
+			c := *m.from
+			c.ConnectionTokens = slices.Clone(c.ConnectionTokens)
+			c.Anomalies = slices.Clone(c.Anomalies)
+			*m.to = &c
+		}
+	}
+	return s
+}
+
+// With ForgetSettled a connection keeps no transaction it gave to
+// Settled, and what it gives there and returns at the close is every
+// transaction a parser that keeps them all returns, in order, with the
+// same values (but for an anomaly bytes after a response may add later).
+func TestForgetSettledLosesNothing(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "captures", "*.pcap"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	if d := sharedPcaps(); d != "" {
+		shared, _ := filepath.Glob(filepath.Join(d, "*.pcap*"))
+		paths = append(paths, shared...)
+	}
+	forgotten := 0
+	for _, path := range paths {
+		name := filepath.Base(path)
+		plain, _ := analyzeFile(t, path, Config{})
+		given := map[int][]settledSnapshot{}
+		cfg := Config{ForgetSettled: true, Settled: func(tx *Transaction) {
+			given[tx.Connection] = append(given[tx.Connection], snapshotOf(tx))
+		}}
+		forgetful, _ := analyzeFile(t, path, cfg)
+		if len(plain) != len(forgetful) {
+			t.Fatalf("%s: %d connections, %d with ForgetSettled", name, len(plain), len(forgetful))
+		}
+		for ci, r := range forgetful {
+			var all []settledSnapshot
+			all = append(all, given[r.conn.ID]...)
+			for _, tx := range r.txns {
+				all = append(all, snapshotOf(tx))
+			}
+			want := plain[ci].txns
+			if len(all) != len(want) {
+				t.Errorf("%s conn %d: %d transactions given and %d at the close, want %d", name, r.conn.ID, len(given[r.conn.ID]), len(r.txns), len(want))
+				continue
+			}
+			if len(given[r.conn.ID]) > 1 {
+				forgotten += len(given[r.conn.ID]) - 1
+			}
+			for i, got := range all {
+				w := snapshotOf(want[i])
+				for _, m := range []struct{ got, want *Message }{{got.req, w.req}, {got.resp, w.resp}} {
+					if m.got != nil && m.want != nil && len(m.want.Anomalies) > len(m.got.Anomalies) &&
+						slices.Equal(m.got.Anomalies, m.want.Anomalies[:len(m.got.Anomalies)]) {
+						m.got.Anomalies = m.want.Anomalies
+					}
+				}
+				gt, wt := got.t, w.t
+				gt.Request, gt.Response, wt.Request, wt.Response = nil, nil, nil, nil
+				gt.Interim, wt.Interim = nil, nil
+				if !reflect.DeepEqual(gt, wt) || !reflect.DeepEqual(got.req, w.req) || !reflect.DeepEqual(got.resp, w.resp) {
+					t.Errorf("%s conn %d #%d: with ForgetSettled\n%+v %+v %+v\nwithout\n%+v %+v %+v",
+						name, r.conn.ID, i, gt, got.req, got.resp, wt, w.req, w.resp)
+				}
+			}
+		}
+	}
+	if forgotten == 0 {
+		t.Error("no transaction was let go: the test proves nothing")
+	}
+	t.Logf("%d transactions let go before their connection closed", forgotten)
+}
+
+// A keep-alive connection with ForgetSettled holds a few records, however
+// many transactions it carried.
+func TestForgetSettledKeepsAFewRecords(t *testing.T) {
+	var ops []op
+	for range 200 {
+		ops = append(ops, cli(getA), srv(ok5))
+	}
+	given := 0
+	cfg := Config{ForgetSettled: true, Settled: func(*Transaction) { given++ }}
+	p := run(testConn(), cfg, ops, whole)
+	if p.base < 190 || len(p.boxes) > 3 || len(p.mem.freed) > 3 {
+		t.Errorf("after 200 transactions: %d let go, %d kept, %d records free", p.base, len(p.boxes), len(p.mem.freed))
+	}
+	if given < 199 {
+		t.Errorf("%d transactions given to Settled, want at least 199", given)
+	}
+	p.Release()
+}
+
+// ForgetSettled never lets go of a record a stream still points to (its
+// last message, which later bytes can mark with an anomaly, the message
+// whose line it counts, or the one it parses): after every prefix of
+// these exchanges, none of them is among the records let go.
+func TestForgetSettledKeepsWhatStreamsPointTo(t *testing.T) {
+	reqLost := gapOp(c2s, int64(len(getB)))
+	exchanges := map[string][]op{
+		"keep-alive":            seq(cli(getA), srv(ok5), cli(getB), srv(ok3), cli(getA), srv(ok5), cli(getB), srv(ok3)),
+		"pipelined":             seq(cli(getA+getB+getA), srv(ok5+ok3+ok5), cli(getB), srv(ok3)),
+		"request lost in a gap": seq(cli(getA), srv(ok5), reqLost, srv(ok3), srv(""), cli(getA), srv(ok5), srv(ok3)),
+		"stray bytes after":     seq(cli(getA), srv(ok5), cli(getB), srv(ok3+"xyz"), cli(getA), srv(ok5)),
+	}
+	for name, ops := range exchanges {
+		for k := 1; k <= len(ops); k++ {
+			for _, split := range []splitter{whole, bytewise} {
+				p := run(testConn(), Config{ForgetSettled: true, Settled: func(*Transaction) {}}, ops[:k], split)
+				listed := func(m *Message) bool {
+					for _, b := range p.boxes {
+						if m == &b.req || m == &b.resp || slices.Contains(b.t.Interim, m) {
+							return true
+						}
+					}
+					return false
+				}
+				for i := range p.streams {
+					st := &p.streams[i]
+					for what, m := range map[string]*Message{"last message": st.last, "line's message": st.lineMsg, "message": st.msg} {
+						if m != nil && !listed(m) {
+							t.Errorf("%s, first %d steps: the %s stream's %s is in no listed record", name, k, st.dir, what)
+						}
+					}
+					if st.box != nil && !slices.Contains(p.boxes, st.box) {
+						t.Errorf("%s, first %d steps: the %s stream parses into a record not listed", name, k, st.dir)
+					}
+				}
+				for _, b := range p.mem.freed {
+					if p.inUse(b) {
+						t.Errorf("%s, first %d steps: a stream points into a record that was let go", name, k)
+					}
+					for _, kept := range p.boxes {
+						if kept == b {
+							t.Errorf("%s, first %d steps: a record let go is still listed", name, k)
+						}
+					}
+				}
+				p.Release()
+			}
+		}
+	}
+}

@@ -29,6 +29,9 @@ type slab struct {
 	firstChunks [8][]txnBox
 
 	nextBytes, nextHeaders, nextBoxes int
+	// freed are records Config.ForgetSettled let go, for box to hand out
+	// again.
+	freed []*txnBox
 }
 
 // boxCache holds zeroed chunks of transaction records given back by
@@ -176,8 +179,18 @@ func (a *slab) headerSlice(n int) []Header {
 	return a.headers[start : start+n : start+n]
 }
 
+// free takes back a record nothing reads any more.
+func (a *slab) free(b *txnBox) { a.freed = append(a.freed, b) }
+
 // box returns a zeroed transaction record.
 func (a *slab) box() *txnBox {
+	if n := len(a.freed); n > 0 {
+		b := a.freed[n-1]
+		a.freed[n-1] = nil
+		a.freed = a.freed[:n-1]
+		*b = txnBox{}
+		return b
+	}
 	if a.nextBoxes == 0 && !a.recycle {
 		a.begin()
 	}

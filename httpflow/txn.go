@@ -11,7 +11,7 @@ func (p *Conn) finalize(i int, b *txnBox) {
 		// the previous response when it sent this request: that is what
 		// pipelining means, and unlike capture order it survives capture
 		// gaps and does not depend on where the capture was taken.
-		if prev := p.boxes[i-1]; prev.respEnd >= 0 && b.cliAck >= 0 {
+		if prev := p.boxes[i-1-p.base]; prev.respEnd >= 0 && b.cliAck >= 0 {
 			t.Pipelined = seqBefore(b.cliAck, prev.respEnd)
 		}
 	}
@@ -66,7 +66,7 @@ func (p *Conn) finalize(i int, b *txnBox) {
 		case t.Pipelined:
 			t.GapBefore = 0
 		default:
-			prev := &p.boxes[i-1].t
+			prev := &p.boxes[i-1-p.base].t
 			if prev.Response != nil {
 				t.GapBefore = max(0, req.Start-prev.Response.End)
 			} else if prev.Request != nil {
