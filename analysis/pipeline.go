@@ -122,6 +122,11 @@ func New(opts Options) *Analyzer {
 		opts:   opts,
 		report: Report{Schema: Schema},
 	}
+	// A Diagnose config the engine refuses leaves Rules nil: AddSource
+	// returns the same error.
+	if rules, err := NewRulesReport(opts.Diagnose); err == nil {
+		a.report.Rules = rules
+	}
 	if opts.SpillListing || opts.OmitTransactions {
 		a.listing = newListing(opts)
 		a.report.listing = a.listing

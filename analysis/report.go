@@ -23,7 +23,10 @@ const Schema = "connscope/report/v1"
 // keeps them out of the heap and leaves the two slices nil. Close a
 // report when done with it.
 type Report struct {
-	Schema string         `json:"schema"`
+	Schema string `json:"schema"`
+	// Rules says which rules ran and with which thresholds; nil (and left
+	// out of the JSON) for a report not built by an Analyzer.
+	Rules  *RulesReport   `json:"rules,omitempty"`
 	Inputs []*InputReport `json:"inputs"`
 	// Connections and Transactions are the listing of a report held in
 	// memory (built without Options.SpillListing, or by hand); nil when

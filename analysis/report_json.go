@@ -22,6 +22,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	jw := &jsonWriter{w: bw}
 	jw.raw("{\n")
 	jw.field("schema", r.Schema, false)
+	if r.Rules != nil {
+		jw.field("rules", r.Rules, false)
+	}
 	writeArrayField(jw, "inputs", r.Inputs, false)
 	if r.listing != nil {
 		// As the Encoder writes the slices an in-memory report from

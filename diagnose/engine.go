@@ -168,6 +168,38 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// Ran returns the rules the engine runs, in ID order.
+func (e *Engine) Ran() []*Rule {
+	var ran []*Rule
+	for _, r := range registry {
+		if e.runs(r) {
+			ran = append(ran, r)
+		}
+	}
+	return ran
+}
+
+func (e *Engine) runs(r *Rule) bool {
+	for _, run := range e.connRules {
+		if run.rule == r {
+			return true
+		}
+	}
+	for _, run := range e.captureRules {
+		if run.rule == r {
+			return true
+		}
+	}
+	return false
+}
+
+// ThresholdValues returns the values of r's thresholds in this engine
+// (the defaults with Config.Thresholds applied), aligned with
+// r.Thresholds. The slice is a copy.
+func (e *Engine) ThresholdValues(r *Rule) []float64 {
+	return slices.Clone(e.thresholds[r])
+}
+
 // durationNS converts a threshold in ms or s (any other unit counts as ms)
 // to nanoseconds. Overrides are validated as finite and non-negative; huge
 // ones are clamped so the conversion stays defined.

@@ -73,6 +73,9 @@ func TestEveryCaptureRenders(t *testing.T) {
 				}
 			}
 			want := len(r.Connections) + len(r.Transactions) + len(r.Findings)
+			if r.Rules != nil {
+				want++ // the "rules" record
+			}
 			for _, in := range r.Inputs {
 				if in.Error != "" || len(in.Warnings) > 0 {
 					want++ // its "input" record

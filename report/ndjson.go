@@ -20,6 +20,9 @@ const (
 	// NDJSONInput is an input that was damaged or reached a limit; inputs
 	// read whole within every limit get no record.
 	NDJSONInput = "input"
+	// NDJSONRules is the first line: which rules ran and with which
+	// thresholds (the JSON report's "rules" object).
+	NDJSONRules = "rules"
 )
 
 // The records: the JSON report's objects with "type" first. Embedding the
@@ -42,10 +45,16 @@ type (
 		Type string `json:"type"`
 		*analysis.InputReport
 	}
+	rulesLine struct {
+		Type string `json:"type"`
+		*analysis.RulesReport
+	}
 )
 
 // WriteNDJSON writes the report as newline-delimited JSON: one object per
-// line, each a connection, transaction or finding of the JSON report with a
+// line. The first is a "rules" record (the JSON report's rules object:
+// which rules ran, with which thresholds), when the report has one; then
+// each connection, transaction and finding of the JSON report with a
 // "type" field added, in capture-time order. A connection is placed at its
 // first frame, a transaction at its request's first byte (its response's
 // when no request was seen), a finding at its time. At equal times
@@ -80,6 +89,11 @@ func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 	}
 	bw := bufio.NewWriter(w)
 	s := NewNDJSONStream(bw)
+	if r.Rules != nil {
+		if err := s.Rules(r.Rules); err != nil {
+			return err
+		}
+	}
 	for _, k := range keys {
 		switch k.rank {
 		case 0:
@@ -205,6 +219,15 @@ func (s *NDJSONStream) Finding(f *analysis.FindingReport) error {
 		return fmt.Errorf("report: ndjson: nil finding")
 	}
 	return s.write(findingLine{NDJSONFinding, f}, "finding "+f.Rule+" on connection", f.Connection)
+}
+
+// Rules writes a {"type":"rules",...} line: the first line of a report,
+// so that a reader knows which rules ran before it reads their findings.
+func (s *NDJSONStream) Rules(rr *analysis.RulesReport) error {
+	if rr == nil {
+		return fmt.Errorf("report: ndjson: nil rules")
+	}
+	return s.write(rulesLine{NDJSONRules, rr}, "rules of", len(rr.Ran))
 }
 
 // Input writes a {"type":"input",...} line.

@@ -230,6 +230,17 @@ func runAnalyze(args []string, stdio IO) error {
 			// bytes back between records.
 			stream = &liveNDJSON{s: report.NewNDJSONStream(textsafe.NewJSONWriter(out))}
 			opts.Events = stream
+			// As WriteNDJSON begins: which rules run, before any finding.
+			rules, err := analysis.NewRulesReport(opts.Diagnose)
+			if err == nil {
+				err = stream.s.Rules(rules)
+			}
+			if err != nil {
+				if file != nil {
+					file.Close()
+				}
+				return fmt.Errorf("analyze: %w", err)
+			}
 		}
 	}
 
