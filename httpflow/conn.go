@@ -361,20 +361,39 @@ func (p *Conn) settle() {
 	if !fastPaths || p.unsettled {
 		return
 	}
-	for p.settled < p.kept() {
-		b := p.boxes[p.settled-p.base]
+	if p.cfg.Settled != nil {
+		p.settleHandingOn()
+		return
+	}
+	// Without Settled nothing is let go: base is 0.
+	for p.settled < len(p.boxes) {
+		b := p.boxes[p.settled]
 		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
 			return
 		}
-		if p.settled > 0 || p.cfg.Settled != nil {
+		if p.settled > 0 {
 			p.finalize(p.settled, b)
 		}
 		p.settled++
-		if p.cfg.Settled != nil && p.app == AppHTTP1 {
+	}
+}
+
+// settleHandingOn is settle with Config.Settled: every transaction that
+// settles is finalized and given to it, and with ForgetSettled the older
+// ones are let go.
+func (p *Conn) settleHandingOn() {
+	for p.settled < p.kept() {
+		b := p.boxes[p.settled-p.base]
+		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
+			break
+		}
+		p.finalize(p.settled, b)
+		p.settled++
+		if p.app == AppHTTP1 {
 			p.cfg.Settled(&b.t)
 		}
 	}
-	if p.forgetting() && p.app == AppHTTP1 {
+	if p.cfg.ForgetSettled && p.app == AppHTTP1 {
 		p.forgetSettled()
 	}
 }
