@@ -48,6 +48,12 @@ func BenchmarkPipeline(b *testing.B) {
 		// transaction records recycled after Release
 		// (RecycleTransactions).
 		{"httpflow-nofields", throughHTTPWithoutFields},
+		// httpflow handing each transaction on as it settles and keeping
+		// none (Config.Settled, ForgetSettled): the parsing itself,
+		// without the records a connection keeps until it closes. Not
+		// what analysis runs yet (diagnose still reads a connection's
+		// transactions at its close; see bench/README.md, seventh round).
+		{"httpflow-handoff", throughHTTPHandingOn},
 		// Not a parser: a plain scan for what any HTTP/1.x parser must
 		// find (see floorConsumer), a reference for httpflow.
 		{"httpflow-floor", throughHeaderScan},
@@ -253,6 +259,16 @@ var analysisHTTPConfig = httpflow.Config{DropHeaderFields: true, RecycleTransact
 
 func throughHTTPWithoutFields(b *testing.B, name string) int64 {
 	return parseHTTP(b, name, analysisHTTPConfig)
+}
+
+func throughHTTPHandingOn(b *testing.B, name string) int64 {
+	cfg := analysisHTTPConfig
+	settled := 0
+	cfg.Settled = func(*httpflow.Transaction) { settled++ }
+	cfg.ForgetSettled = true
+	n := parseHTTP(b, name, cfg)
+	b.ReportMetric(float64(settled), "settled/op")
+	return n
 }
 
 func parseHTTP(b *testing.B, name string, cfg httpflow.Config) int64 {
