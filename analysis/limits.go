@@ -114,8 +114,9 @@ func orDefault(v, def int) int {
 func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	var out []string
 	if st.Evicted > 0 {
-		out = append(out, fmt.Sprintf("connection table full (%d connections, --max-conns): %d %s closed early, the idlest first; their later packets start new connections with inferred roles",
-			orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections), st.Evicted, pluralWord(int(st.Evicted), "connection")))
+		limit := orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections)
+		out = append(out, fmt.Sprintf("connection table full (%d %s, --max-conns): %d %s closed early, the idlest first; their later packets start new connections with inferred roles",
+			limit, pluralWord(limit, "connection"), st.Evicted, pluralWord(int(st.Evicted), "connection")))
 	}
 	if n := st.SegmentsDropped - st.SegmentsDroppedTotal; n > 0 {
 		out = append(out, fmt.Sprintf("segment records capped at %d per connection (--max-segments-per-conn): %d oldest %s released, so timelines and segment evidence of long connections are partial",
@@ -126,12 +127,15 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 			orDefault(opts.Reassembly.MaxSegmentsTotal, reassembly.DefaultMaxSegmentsTotal), st.SegmentsDroppedTotal, pluralWord(int(st.SegmentsDroppedTotal), "record")))
 	}
 	if st.BufferOverflows > 0 {
-		out = append(out, fmt.Sprintf("out-of-order buffer full (%d bytes per direction): %d %s given up on and reported as gaps",
-			orDefault(opts.Reassembly.MaxBufferedBytes, reassembly.DefaultMaxBufferedBytes), st.BufferOverflows, pluralWord(int(st.BufferOverflows), "hole")))
+		limit := orDefault(opts.Reassembly.MaxBufferedBytes, reassembly.DefaultMaxBufferedBytes)
+		out = append(out, fmt.Sprintf("out-of-order buffer full (%d %s per direction): %d %s given up on and reported as gaps",
+			limit, pluralWord(limit, "byte"), st.BufferOverflows, pluralWord(int(st.BufferOverflows), "hole")))
 	}
 	if l.headersCut > 0 {
-		out = append(out, fmt.Sprintf("header block over %d bytes or %d fields cut on %d %s (--max-header-bytes): framing was still read, the fields beyond were not kept",
-			orDefault(opts.HTTP.MaxHeaderBytes, httpflow.DefaultMaxHeaderBytes), orDefault(opts.HTTP.MaxHeaders, httpflow.DefaultMaxHeaders), l.headersCut, pluralWord(int(l.headersCut), "message")))
+		maxBytes := orDefault(opts.HTTP.MaxHeaderBytes, httpflow.DefaultMaxHeaderBytes)
+		maxFields := orDefault(opts.HTTP.MaxHeaders, httpflow.DefaultMaxHeaders)
+		out = append(out, fmt.Sprintf("header block over %d %s or %d %s cut on %d %s (--max-header-bytes): framing was still read, the fields beyond were not kept",
+			maxBytes, pluralWord(maxBytes, "byte"), maxFields, pluralWord(maxFields, "field"), l.headersCut, pluralWord(int(l.headersCut), "message")))
 	}
 	if l.txnsDropped > 0 {
 		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more %s on %d %s %s parsed but not listed",

@@ -305,3 +305,25 @@ func TestLimitWarningsWithCountsOfOne(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitsOfOneAreSingular: a limit set to one reads "1 connection",
+// "1 byte", not "1 connections" or "1 bytes"; so does an input of one
+// packet.
+func TestLimitsOfOneAreSingular(t *testing.T) {
+	opts := Options{
+		Reassembly: reassembly.Config{MaxConnections: 1, MaxBufferedBytes: 1},
+		HTTP:       httpflow.Config{MaxHeaderBytes: 1, MaxHeaders: 1},
+	}
+	st := reassembly.Stats{Evicted: 2, BufferOverflows: 2}
+	got := limitWarnings(opts, st, limitCounts{headersCut: 2})
+	got = append(got, (&InputReport{Name: "one.pcap", Format: "pcap", Packets: 1}).String())
+	if len(got) != 4 {
+		t.Fatalf("%d lines, want 4: %q", len(got), got)
+	}
+	wrong := regexp.MustCompile(`\b1 (connections|bytes|fields|packets)\b`)
+	for _, w := range got {
+		if m := wrong.FindString(w); m != "" {
+			t.Errorf("%q: %q is not singular", w, m)
+		}
+	}
+}

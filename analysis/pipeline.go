@@ -212,7 +212,11 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 		}
 	}
 	if st.CutSegments > 0 {
-		in.Warnings = append(in.Warnings, fmt.Sprintf("%d TCP segments were cut short by the capture's snap length: their missing bytes count as gaps", st.CutSegments))
+		if st.CutSegments == 1 {
+			in.Warnings = append(in.Warnings, "1 TCP segment was cut short by the capture's snap length: its missing bytes count as gaps")
+		} else {
+			in.Warnings = append(in.Warnings, fmt.Sprintf("%d TCP segments were cut short by the capture's snap length: their missing bytes count as gaps", st.CutSegments))
+		}
 	}
 	if in.End > in.Start {
 		in.DurationMS = MillisOf(int64(in.End - in.Start))
@@ -231,7 +235,7 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	if w, ok := src.(interface{ WarningCount() int }); ok {
 		if n := w.WarningCount() - capture.MaxWarnings; n > 0 {
-			in.Warnings = append(in.Warnings, fmt.Sprintf("%d more warnings not listed", n))
+			in.Warnings = append(in.Warnings, fmt.Sprintf("%d more %s not listed", n, pluralWord(n, "warning")))
 		}
 	}
 	if readErr != nil {
@@ -508,7 +512,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 
 // String gives a one-line description of an input for error messages.
 func (in *InputReport) String() string {
-	return fmt.Sprintf("%s (%s, %d packets)", in.Name, in.Format, in.Packets)
+	return fmt.Sprintf("%s (%s, %d %s)", in.Name, in.Format, in.Packets, pluralWord(int(in.Packets), "packet"))
 }
 
 // Warn adds a warning to the input added last (e.g. kernel drops seen by a

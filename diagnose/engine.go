@@ -241,7 +241,8 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 		run.rule.checkConnection(p)
 		if p.leftOut > 0 {
 			last := &e.findings[len(e.findings)-1]
-			last.Message += fmt.Sprintf(" (%d more %s findings on this connection were left out)", p.leftOut, run.rule.ID)
+			last.Message += fmt.Sprintf(" (%s on this connection %s left out)",
+				plural(p.leftOut, "more "+run.rule.ID+" finding", "more "+run.rule.ID+" findings"), wasWere(p.leftOut))
 		}
 	}
 	if keepsSummary(ci.Conn) {

@@ -120,15 +120,31 @@ func ms(ns int64) string {
 	return fmt.Sprintf("%.2f ms", v)
 }
 
-// plural returns "1 thing" or "n things".
 // byteCount is "1 byte" or "N bytes".
 func byteCount[N int | int64 | uint32](n N) string { return plural(int(n), "byte", "bytes") }
 
+// plural returns "1 thing" or "n things".
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// itsTheir is the possessive for a count: "its" for one, "their" otherwise.
+func itsTheir(n int) string {
+	if n == 1 {
+		return "its"
+	}
+	return "their"
+}
+
+// wasWere is the verb for a count: "was" for one, "were" otherwise.
+func wasWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
 }
 
 // joinInts lists numbers for messages: "1, 2, 3".

@@ -67,9 +67,9 @@ func checkDelayedACKWait(p *connPass) {
 			Frames:      []uint64{x.Frame, a.Frame, y.Frame},
 			Time:        a.Time,
 			Cost:        w.ackDelay,
-			Message: fmt.Sprintf("the %s waited for an ACK that the %s delayed %s: frame %d (%d bytes) was "+
+			Message: fmt.Sprintf("the %s waited for an ACK that the %s delayed %s: frame %d (%s) was "+
 				"acknowledged only by frame %d, and the next full segment (frame %d) left right after it",
-				w.dir.Sender(), w.dir.Reverse().Sender(), ms(w.ackDelay), x.Frame, x.Len, a.Frame, y.Frame),
+				w.dir.Sender(), w.dir.Reverse().Sender(), ms(w.ackDelay), x.Frame, byteCount(x.Len), a.Frame, y.Frame),
 			Related: ackWaitRelated(x, a, y),
 			Vantage: p.v.vantageNote(),
 		})
@@ -84,15 +84,19 @@ func checkNagleStall(p *connPass) {
 			continue // a window-limited sender, not Nagle; or a segment already on its way
 		}
 		stall := y.Time - x.Time
+		held := "them" // the held bytes
+		if y.Len == 1 {
+			held = "it"
+		}
 		p.report(Finding{
 			Transaction: p.v.transactionAt(w.dir, y.Frame),
 			Frames:      []uint64{x.Frame, a.Frame, y.Frame},
 			Time:        y.Time,
 			Cost:        stall,
-			Message: fmt.Sprintf("%s side Nagle stall of %s: the %s held %d bytes (frame %d) until the %s's "+
-				"delayed ACK (frame %d, %s late) acknowledged the %d bytes before them (frame %d)",
-				w.dir.Sender(), ms(stall), w.dir.Sender(), y.Len, y.Frame, w.dir.Reverse().Sender(), a.Frame,
-				ms(w.ackDelay), x.Len, x.Frame),
+			Message: fmt.Sprintf("%s side Nagle stall of %s: the %s held %s (frame %d) until the %s's "+
+				"delayed ACK (frame %d, %s late) acknowledged the %s before %s (frame %d)",
+				w.dir.Sender(), ms(stall), w.dir.Sender(), byteCount(y.Len), y.Frame, w.dir.Reverse().Sender(), a.Frame,
+				ms(w.ackDelay), byteCount(x.Len), held, x.Frame),
 			Related: ackWaitRelated(x, a, y),
 			Vantage: p.v.vantageNote(),
 		})

@@ -40,9 +40,9 @@ func reportMessages(p *connPass, check messageCheck) {
 		return
 	}
 	var where []string
-	for d, kind := range [2]string{"requests", "responses"} {
+	for d, kind := range [2][2]string{{"request", "requests"}, {"response", "responses"}} {
 		if count[d] > 0 {
-			where = append(where, fmt.Sprintf("%d of %d %s", count[d], total[d], kind))
+			where = append(where, fmt.Sprintf("%d of %s", count[d], plural(int(total[d]), kind[0], kind[1])))
 		}
 	}
 	p.report(Finding{
@@ -185,9 +185,10 @@ func checkRedundantKeepAlive(p *capturePass) {
 			Frames:      frames,
 			Time:        first,
 			Cost:        -1,
-			Message: fmt.Sprintf("%d of %d requests from %s and %d of %d responses from %s said Connection: "+
-				"keep-alive on HTTP/1.1, where it is the default (%s)", said[0], total[0], k.client, said[1],
-				total[1], k.server, plural(len(conns), "connection", "connections")),
+			Message: fmt.Sprintf("%d of %s from %s and %d of %s from %s said Connection: "+
+				"keep-alive on HTTP/1.1, where it is the default (%s)", said[0], plural(int(total[0]), "request", "requests"),
+				k.client, said[1], plural(int(total[1]), "response", "responses"), k.server,
+				plural(len(conns), "connection", "connections")),
 		})
 	}
 }

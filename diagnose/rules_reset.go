@@ -156,8 +156,9 @@ func checkResetWithUnreadData(p *connPass) {
 		if !ok {
 			return
 		}
-		evidence = fmt.Sprintf("its receive window had shrunk from %d to %d bytes (frame %d) and never reopened: "+
-			"about %d bytes it had received were still unread", peak, last, lastFrame, peak-last)
+		unread := peak - last
+		evidence = fmt.Sprintf("its receive window had shrunk from %d to %s (frame %d) and never reopened: "+
+			"about %s it had received %s still unread", peak, byteCount(last), lastFrame, byteCount(unread), wasWere(int(unread)))
 		frames = append(frames, lastFrame)
 	}
 	var tx *httpflow.Transaction
@@ -167,7 +168,7 @@ func checkResetWithUnreadData(p *connPass) {
 	case r.cut != nil:
 		tx = r.cut
 		m := message(r.cut, r.cutDir)
-		outcome = fmt.Sprintf("cutting the %s short after %d body bytes", messageName(r.cut, r.cutDir), m.BodyBytes)
+		outcome = fmt.Sprintf("cutting the %s short after %s", messageName(r.cut, r.cutDir), plural(int(m.BodyBytes), "body byte", "body bytes"))
 		frames = append(frames, m.FirstFrame)
 		related = append(related, Related{Frame: m.FirstFrame, Time: m.Start, Message: kindOf(r.cutDir) + " cut short"})
 	case !anyResponse(p.v.txs):

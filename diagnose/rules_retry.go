@@ -58,9 +58,9 @@ func checkNonIdempotentRetry(p *capturePass) {
 					Frames:      []uint64{lost.Request.FirstFrame, p.v.closeFrame(a), again.Request.FirstFrame},
 					Time:        again.Request.Start,
 					Cost:        -1,
-					Message: fmt.Sprintf("%s (%d body bytes) was sent again on connection %d %s after connection %d "+
+					Message: fmt.Sprintf("%s (%s) was sent again on connection %d %s after connection %d "+
 						"closed without answering it; the server may have processed it twice",
-						requestLine(again), again.Request.BodyBytes, b.ID, ms(again.Request.Start-closedAt), a.ID),
+						requestLine(again), plural(int(again.Request.BodyBytes), "body byte", "body bytes"), b.ID, ms(again.Request.Start-closedAt), a.ID),
 					Related: []Related{
 						{Frame: lost.Request.FirstFrame, Time: lost.Request.Start, Message: "first, unanswered transmission"},
 						{Frame: p.v.closeFrame(a), Time: closedAt, Message: "close of the first connection"},

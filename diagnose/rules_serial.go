@@ -239,8 +239,8 @@ func checkTooManyParallel(p *capturePass) {
 			Frames:      frames,
 			Time:        peakAt,
 			Cost:        -1,
-			Message: fmt.Sprintf("client %s had %d connections open to %s at once (limit %.0f)",
-				k.client, peak, k.server, limit),
+			Message: fmt.Sprintf("client %s had %s open to %s at once (limit %.0f)",
+				k.client, plural(int(peak), "connection", "connections"), k.server, limit),
 		})
 	}
 }

@@ -166,16 +166,16 @@ func checkSlowStart(p *connPass) {
 	}
 	segs := p.c.Segments
 	msg := fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection, starting from "+
-		"an initial window of %d bytes; a warm window of about %d bytes would have needed %d, so slow start "+
-		"cost %s", total, len(fl), flightSizes(fl), fl[0].bytes, warm, ceilDiv(total, warm),
+		"an initial window of %s; a warm window of about %s would have needed %d, so slow start "+
+		"cost %s", total, len(fl), flightSizes(fl), byteCount(fl[0].bytes), byteCount(warm), ceilDiv(total, warm),
 		roundTrips(extra, p.v.irtt))
 	if len(fl) < len(all) {
 		msg = fmt.Sprintf("the %d-byte response left in %d flights (%s) on a fresh connection; its first %d "+
 			"flights (%s, %d bytes), before the first retransmission (frame %d), grew in slow start from an "+
-			"initial window of %d bytes; a warm window of about %d bytes would have sent them in %d, so slow "+
+			"initial window of %s; a warm window of about %s would have sent them in %d, so slow "+
 			"start cost %s (the flights after the loss are the loss's cost, not slow start's)",
 			flightsBytes(all), len(all), flightSizes(all), len(fl), flightSizes(fl), total, lossFrame,
-			fl[0].bytes, warm, ceilDiv(total, warm), roundTrips(extra, p.v.irtt))
+			byteCount(fl[0].bytes), byteCount(warm), ceilDiv(total, warm), roundTrips(extra, p.v.irtt))
 	}
 	p.report(Finding{
 		Transaction: t,
@@ -235,8 +235,8 @@ func checkSlowStartRestart(p *connPass) {
 					Time:        segs[ss[0].first].Time,
 					Cost:        extra * p.v.irtt,
 					Message: fmt.Sprintf("after %s idle the server restarted slow start: %s although earlier "+
-						"responses had opened its window to about %d bytes; %s",
-						ms(t.GapBefore), what, warm, roundTrips(extra, p.v.irtt)),
+						"responses had opened its window to about %s; %s",
+						ms(t.GapBefore), what, byteCount(warm), roundTrips(extra, p.v.irtt)),
 				})
 			}
 		}
@@ -265,8 +265,8 @@ func checkSmallInitialWindow(p *connPass) {
 		Frames:      []uint64{segs[fl[0].first].Frame, segs[fl[0].last].Frame},
 		Time:        segs[fl[0].first].Time,
 		Cost:        -1,
-		Message: fmt.Sprintf("the server's initial window was %s (%d bytes at MSS %d); current stacks "+
-			"start with 10", plural(int(iw), "segment", "segments"), fl[0].bytes, mss),
+		Message: fmt.Sprintf("the server's initial window was %s (%s at MSS %d); current stacks "+
+			"start with 10", plural(int(iw), "segment", "segments"), byteCount(fl[0].bytes), mss),
 	})
 }
 

@@ -249,10 +249,10 @@ func checkEphemeralPortPressure(p *capturePass) {
 			Frames:      frames,
 			Time:        peakAt,
 			Cost:        -1,
-			Message: fmt.Sprintf("client %s held %d tuples toward %s at once (%.1f%% of a %.0f-port ephemeral "+
-				"range): it opened %d connections in the %s before the peak, %s; the client closed %d of them first "+
+			Message: fmt.Sprintf("client %s held %s toward %s at once (%.1f%% of a %.0f-port ephemeral "+
+				"range): it opened %s in the %s before the peak, %s; the client closed %d of them first "+
 				"(TIME_WAIT on the client, holding its ports) and the server %d (TIME_WAIT on the server)",
-				k.client, peak, k.server, share*100, rangeSize, opened, ms(peakAt-firstOpen),
+				k.client, plural(peak, "tuple", "tuples"), k.server, share*100, rangeSize, plural(opened, "connection", "connections"), ms(peakAt-firstOpen),
 				rate(opened, peakAt-firstOpen), byClient, byServer),
 		})
 	}

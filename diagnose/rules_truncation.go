@@ -114,8 +114,8 @@ var ruleTruncatedBody = &Rule{
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
 				Time:        closeTime,
 				Cost:        -1,
-				Message: fmt.Sprintf("%s cut %s short by %s: %d of %d body bytes arrived%s",
-					messageName(t, d), byteCount(missing), how, m.BodyBytes, m.DeclaredLength, lostNote(p.c, d)),
+				Message: fmt.Sprintf("%s cut %s short by %s: %d of %s arrived%s",
+					messageName(t, d), byteCount(missing), how, m.BodyBytes, plural(int(m.DeclaredLength), "body byte", "body bytes"), lostNote(p.c, d)),
 				Related: cutRelated(t, d, closeFrame, closeTime),
 				Vantage: truncationVantage(p.v, d),
 			})
@@ -195,8 +195,8 @@ var ruleUnterminatedChunked = &Rule{
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
 				Time:        closeTime,
 				Cost:        -1,
-				Message: fmt.Sprintf("chunked %s ended by %s after %d body bytes, without its final zero-size chunk",
-					messageName(t, d), how, m.BodyBytes),
+				Message: fmt.Sprintf("chunked %s ended by %s after %s, without its final zero-size chunk",
+					messageName(t, d), how, plural(int(m.BodyBytes), "body byte", "body bytes")),
 				Related: cutRelated(t, d, closeFrame, closeTime),
 				Vantage: truncationVantage(p.v, d),
 			})
@@ -254,8 +254,8 @@ var ruleCloseDelimitedReset = &Rule{
 				Frames:      []uint64{m.FirstFrame, m.LastFrame, rstFrame},
 				Time:        rstTime,
 				Cost:        -1,
-				Message: fmt.Sprintf("close-delimited response to %s ended by a RST (frame %d) after %d body bytes: "+
-					"whether the body is complete cannot be verified", requestLine(t), rstFrame, m.BodyBytes),
+				Message: fmt.Sprintf("close-delimited response to %s ended by a RST (frame %d) after %s: "+
+					"whether the body is complete cannot be verified", requestLine(t), rstFrame, plural(int(m.BodyBytes), "body byte", "body bytes")),
 				Related: cutRelated(t, reassembly.ServerToClient, rstFrame, rstTime),
 			})
 		}
@@ -288,8 +288,9 @@ var ruleCloseDelimitedBody = &Rule{
 				Frames:      []uint64{m.FirstFrame, m.LastFrame},
 				Time:        m.Start,
 				Cost:        -1,
-				Message: fmt.Sprintf("response to %s has no Content-Length and is not chunked: its %d body bytes "+
-					"ended with the connection and their completeness cannot be checked", requestLine(t), m.BodyBytes),
+				Message: fmt.Sprintf("response to %s has no Content-Length and is not chunked: its %s "+
+					"ended with the connection and %s completeness cannot be checked", requestLine(t),
+					plural(int(m.BodyBytes), "body byte", "body bytes"), itsTheir(int(m.BodyBytes))),
 			})
 		}
 	},

@@ -67,7 +67,7 @@ func WriteTimeline(w io.Writer, r *analysis.Report, connID int, styler Styler) e
 		return fmt.Errorf("report: timeline: %w", err)
 	}
 	if c == nil {
-		return fmt.Errorf("report: timeline: no connection %d in the report (it has %d connections)", connID, r.ConnectionCount())
+		return fmt.Errorf("report: timeline: no connection %d in the report (it has %s)", connID, plural(r.ConnectionCount(), "connection"))
 	}
 	tl, err := buildTimeline(r, c)
 	if err != nil {

@@ -56,6 +56,12 @@ func TestTimelineUnknownConnection(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no connection 99") {
 		t.Errorf("err = %v, want one naming connection 99", err)
 	}
+	one := fixtureReport()
+	one.Connections = one.Connections[:1]
+	err = WriteTimeline(&b, one, 99, nil)
+	if err == nil || !strings.HasSuffix(err.Error(), "(it has 1 connection)") {
+		t.Errorf("err = %v, want it to say the report has 1 connection", err)
+	}
 }
 
 // TestTimelineWithoutSegments: a report made without KeepSegments still

@@ -89,7 +89,7 @@ func analyzeLive(a *analysis.Analyzer, lf *liveFlags, filterArgs []string, stder
 
 	received, drops := src.Stats()
 	if drops > 0 {
-		a.Warn(fmt.Sprintf("the kernel dropped %d of %d packets (the ring was full): connections and findings may be missing", drops, received))
+		a.Warn(fmt.Sprintf("the kernel dropped %d of %d %s (the ring was full): connections and findings may be missing", drops, received, plural(int(received), "packet", "packets")))
 	}
 	if w != nil {
 		if tee.err != nil && readErr == nil {
