@@ -30,9 +30,11 @@ type Conn struct {
 	streams [2]stream
 
 	boxes []*txnBox // kept transactions, in request order, from index base
-	// base is how many settled transactions Config.ForgetSettled let go:
-	// boxes[i] is the transaction of Index base+i.
-	base int
+	// base is how many settled transactions Config.ForgetSettled let go
+	// and dropped from boxes: boxes[i] is the transaction of Index base+i.
+	// The first dead entries of boxes were let go too but not dropped yet
+	// (they are nil).
+	base, dead int
 	// pending[pendHead:] are the transactions waiting for their final
 	// response, oldest first.
 	pending  []*txnBox
@@ -324,14 +326,11 @@ func (p *Conn) Transactions() []*Transaction {
 
 // inUse reports whether a stream still points into b.
 func (p *Conn) inUse(b *txnBox) bool {
+	req, resp := &b.req, &b.resp
 	for i := range p.streams {
 		s := &p.streams[i]
-		for _, m := range [...]*Message{s.last, s.lineMsg, s.msg} {
-			if m == &b.req || m == &b.resp {
-				return true
-			}
-		}
-		if s.box == b {
+		if s.box == b || s.last == req || s.last == resp || s.lineMsg == req || s.lineMsg == resp ||
+			s.msg == req || s.msg == resp {
 			return true
 		}
 	}
@@ -382,6 +381,7 @@ func (p *Conn) settle() {
 // settles is finalized and given to it, and with ForgetSettled the older
 // ones are let go.
 func (p *Conn) settleHandingOn() {
+	before := p.settled
 	for p.settled < p.kept() {
 		b := p.boxes[p.settled-p.base]
 		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
@@ -393,7 +393,7 @@ func (p *Conn) settleHandingOn() {
 			p.cfg.Settled(&b.t)
 		}
 	}
-	if p.cfg.ForgetSettled && p.app == AppHTTP1 {
+	if p.settled > before && p.cfg.ForgetSettled && p.app == AppHTTP1 {
 		p.forgetSettled()
 	}
 }
@@ -406,22 +406,32 @@ func (p *Conn) settleHandingOn() {
 // transaction after the last request. Their records go back to the slab,
 // their units to the Budget.
 func (p *Conn) forgetSettled() {
-	n := p.settled - 1 - p.base
-	for i := 0; i < n; i++ {
-		if p.inUse(p.boxes[i]) {
-			n = i
+	// boxes[:dead] were let go already; the candidates follow, up to the
+	// last settled one.
+	n := 0
+	for i := p.dead; i < p.settled-1-p.base; i++ {
+		b := p.boxes[i]
+		if p.inUse(b) {
+			break
 		}
-	}
-	if n <= 0 {
-		return
-	}
-	for _, b := range p.boxes[:n] {
 		p.mem.free(b)
+		p.boxes[i] = nil
+		n++
+	}
+	if n == 0 {
+		return
 	}
 	p.cfg.Budget.give(n)
 	p.taken -= n
-	k := copy(p.boxes, p.boxes[n:])
-	clear(p.boxes[k:])
-	p.boxes = p.boxes[:k]
-	p.base += n
+	p.dead += n
+	// Drop the dead entries once they are most of the slice, so that the
+	// slice stays as short as the transactions kept and the copy is paid
+	// once per many transactions.
+	if p.dead >= 32 && 2*p.dead >= len(p.boxes) {
+		k := copy(p.boxes, p.boxes[p.dead:])
+		clear(p.boxes[k:])
+		p.boxes = p.boxes[:k]
+		p.base += p.dead
+		p.dead = 0
+	}
 }
