@@ -390,10 +390,22 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 	if _, err := diagnose.NewEngine(opts.Diagnose); err != nil {
 		return opts, 0, usagef("analyze: %v", err)
 	}
+	// The file's fail_on is checked as written, whether or not the flag
+	// overrides it: an empty one ("fail_on": "$LEVEL" with LEVEL unset)
+	// is the mistake --fail-on '' is, not "no gate".
+	var failOnName, failOnFrom string
+	if cfg.FailOn != nil {
+		failOnName, failOnFrom = *cfg.FailOn, "fail_on in "+cfgName
+		if strings.TrimSpace(failOnName) == "" {
+			return opts, 0, usagef("analyze: %s is empty: name a severity (info, warning or error), or leave fail_on out for no gate", failOnFrom)
+		}
+		if _, err := diagnose.ParseSeverity(failOnName); err != nil {
+			return opts, 0, usagef("analyze: %s: %v", failOnFrom, err)
+		}
+	}
 	// The flag wins over the file; the resolved name goes back into f so
 	// that every report (JUnit's failing cases) uses the same severity as
 	// the exit code.
-	failOnName, failOnFrom := cfg.FailOn, "fail_on in "+cfgName
 	if f.failOn != "" {
 		failOnName, failOnFrom = f.failOn, "--fail-on"
 	}

@@ -23,12 +23,15 @@ const configFileName = ".connscope.json"
 //	}
 //
 // Every key is optional. Command-line flags add to (enable, disable,
-// thresholds) or override (fail_on) what the file says.
+// thresholds) or override (fail_on) what the file says. A fail_on that is
+// present must name a severity, as --fail-on must: "" is an error, not
+// "no gate" (null or leaving the key out is "no gate").
 type fileConfig struct {
 	Enable     []string           `json:"enable"`
 	Disable    []string           `json:"disable"`
 	Thresholds map[string]float64 `json:"thresholds"`
-	FailOn     string             `json:"fail_on"`
+	// FailOn is nil when the file has no fail_on (or null).
+	FailOn *string `json:"fail_on"`
 }
 
 // loadConfig reads the file named by --config, or .connscope.json in the
