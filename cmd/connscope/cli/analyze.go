@@ -86,9 +86,9 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.SetOutput(io.Discard)
 	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture `FILE` to read (repeatable; - for standard input)")
 	fs.StringVarP(&f.format, "format", "f", "text", "output `FORMAT`: "+formatNames)
-	fs.StringSliceVar(&f.showList, "show", []string{"summary", "findings", "connections"}, "text sections to show, a comma-separated `LIST` of summary, findings, connections, transactions, or all")
-	fs.BoolVar(&f.allFindings, "all-findings", false, "text: list every finding (by default each rule lists its first "+fmt.Sprint(findingsPerRule)+")")
-	fs.IntVar(&f.conn, "conn", 0, "text: draw a timeline of connection `ID` (its segments and transactions)")
+	fs.StringSliceVar(&f.showList, "show", []string{"summary", "findings", "connections"}, "text only: sections to show, a comma-separated `LIST` of summary, findings, connections, transactions, or all (other formats have all; --show with them is an error)")
+	fs.BoolVar(&f.allFindings, "all-findings", false, "text only: list every finding (by default each rule lists its first "+fmt.Sprint(findingsPerRule)+"; other formats list all, and refuse the flag)")
+	fs.IntVar(&f.conn, "conn", 0, "text only: draw a timeline of connection `ID` (its segments and transactions)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr for large inputs `WHEN`: auto (over 100 MB, on a terminal), always or never")
 	fs.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&f.color, "color", "auto", "colour the text report `WHEN`: auto, always or never (NO_COLOR is honoured)")
@@ -153,6 +153,17 @@ func runAnalyze(args []string, stdio IO) error {
 	}
 	if f.conn != 0 && f.format != "text" {
 		return usagef("analyze: --conn draws a text timeline; it cannot be combined with --format %s", f.format)
+	}
+	// --show and --all-findings shape the text report; every other format
+	// has every section and every finding (HAR none), so a flag that would
+	// be silently ignored is refused, as --conn is.
+	if f.format != "text" {
+		if fs.Changed("show") {
+			return usagef("analyze: --show chooses sections of the text report; --format %s always has all of them (leave --show out)", f.format)
+		}
+		if fs.Changed("all-findings") {
+			return usagef("analyze: --all-findings lists every finding in the text report; --format %s %s (leave --all-findings out)", f.format, findingsOf(f.format))
+		}
 	}
 	f.show = map[string]bool{}
 	for _, s := range f.showList {
@@ -431,6 +442,14 @@ func canonicalThreshold(key string) string {
 		return r.ID + "." + name
 	}
 	return key
+}
+
+// findingsOf says what a non-text format holds of the findings.
+func findingsOf(format string) string {
+	if format == "har" {
+		return "has no findings"
+	}
+	return "already has every one"
 }
 
 func plural(n int, one, many string) string {
