@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -45,6 +46,10 @@ type analyzeFlags struct {
 	// failOnFrom names where failOn came from once analysisOptions has
 	// resolved it: "--fail-on", or "fail_on in FILE" for the config file.
 	failOnFrom string
+	// implicitConfig is the path of the configuration file analysisOptions
+	// found in the working directory without --config naming it; "" when
+	// --config was given or there is none.
+	implicitConfig string
 	// knownFindings are the findings the --baseline report already has
 	// (set for JUnit only, which passes them).
 	knownFindings map[*analysis.FindingReport]bool
@@ -95,7 +100,7 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.StringArrayVar(&f.enable, "enable", nil, "run only these `RULES` (IDs, slugs, globs, categories, all; comma-separated, repeatable)")
 	fs.StringArrayVar(&f.disable, "disable", nil, "do not run these `RULES` (same forms as --enable)")
 	fs.StringArrayVar(&f.thresholds, "threshold", nil, "override a rule threshold: `RULE.NAME=VALUE` (see 'connscope explain RULE')")
-	fs.StringVar(&f.config, "config", "", "read rule selection and thresholds from `FILE` (default: "+configFileName+" in the working directory, if present)")
+	fs.StringVar(&f.config, "config", "", "read rule selection, thresholds and fail_on from `FILE` (default: "+configFileName+" in the working directory, if present; stderr then names it)")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` (info, warning, error) remains")
 	fs.StringVar(&f.baseline, "baseline", "", "an earlier JSON report `FILE`: findings already in it do not count for --fail-on")
 	fs.StringVarP(&f.live.iface, "interface", "i", "", "capture live on `IFACE` instead of reading files; trailing arguments are a tcpdump filter expression")
@@ -198,6 +203,12 @@ func runAnalyze(args []string, stdio IO) error {
 	opts, failOn, err := analysisOptions(&f)
 	if err != nil {
 		return err
+	}
+	if f.implicitConfig != "" {
+		// A file nobody named changes the rules and the gate: say so, on
+		// stderr so that the report is the same as with --config.
+		fmt.Fprintf(stdio.Stderr, "connscope: using %s (found in the working directory; --config names another file)\n",
+			textsafe.Terminal(f.implicitConfig))
 	}
 	var base *baseline
 	if f.baseline != "" {
@@ -350,6 +361,12 @@ func analysisOptions(f *analyzeFlags) (analysis.Options, diagnose.Severity, erro
 	cfg, cfgName, err := loadConfig(f.config)
 	if err != nil {
 		return opts, 0, usagef("analyze: %v", err)
+	}
+	if f.config == "" && cfgName != "" {
+		f.implicitConfig = cfgName
+		if abs, err := filepath.Abs(cfgName); err == nil {
+			f.implicitConfig = abs
+		}
 	}
 	sel, err := newRuleSelector(append(cfg.Enable, f.enable...), append(cfg.Disable, f.disable...))
 	if err != nil {

@@ -45,3 +45,43 @@ func TestConfigEmptyFailOn(t *testing.T) {
 		})
 	}
 }
+
+// TestImplicitConfigIsAnnounced: a .connscope.json found in the working
+// directory changes the analysis without being named on the command line,
+// so stderr says once which file was read (a CI log then shows where the
+// thresholds came from). stdout is byte for byte what naming the file
+// with --config gives; --config itself, or no file, prints nothing.
+func TestImplicitConfigIsAnnounced(t *testing.T) {
+	capture, err := filepath.Abs(keepAlive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if _, stderr, code := runCLI(t, nil, "analyze", "-f", "json", capture); code != ExitOK || stderr != "" {
+		t.Fatalf("no config file: exit %d, stderr %q, want 0 and nothing", code, stderr)
+	}
+	body := `{"disable": ["CH1004"], "thresholds": {"CH1009.max-connections": 8}}`
+	if err := os.WriteFile(filepath.Join(dir, configFileName), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "text", "ndjson"} {
+		implicit, stderr, code := runCLI(t, nil, "analyze", "-f", format, capture)
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d (%s)", format, code, stderr)
+		}
+		if strings.Count(stderr, configFileName) != 1 || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s: stderr %q, want one line naming %s", format, stderr, configFileName)
+		}
+		if abs := filepath.Join(dir, configFileName); !strings.Contains(stderr, abs) {
+			t.Errorf("%s: stderr %q does not give the file's path %s", format, stderr, abs)
+		}
+		named, stderr, code := runCLI(t, nil, "analyze", "-f", format, "--config", configFileName, capture)
+		if code != ExitOK || stderr != "" {
+			t.Errorf("%s with --config: exit %d, stderr %q, want 0 and nothing", format, code, stderr)
+		}
+		if implicit != named {
+			t.Errorf("%s: stdout with the implicit config differs from --config's:\n%s", format, firstDiff(named, implicit))
+		}
+	}
+}
