@@ -8,7 +8,7 @@ import (
 )
 
 // TestConfigEmptyFailOn: "fail_on": "" in a config file is the mistake
-// --fail-on ” is (a template whose variable was empty), not "no gate":
+// an empty --fail-on is (a template whose variable was empty), not "no gate":
 // a usage error naming the file. An unusable fail_on in the file is an
 // error even when --fail-on overrides it, as a bad threshold in the file
 // is: whether the file is valid does not depend on the command line.
