@@ -97,6 +97,18 @@
 // so a capture of long keep-alive connections stops allocating one per
 // transaction.
 //
+// A consumer need not wait for the close. A transaction is over, settled,
+// when its final response has ended (or was lost) and its request is no
+// longer being sent: nothing later can change it but an anomaly found in
+// bytes after its response, and Config.Settled gets it then, in order. A
+// live display uses that to show requests as they are answered. With
+// Config.ForgetSettled the parser also lets a settled record go as soon as
+// it no longer reads it (once the next transaction settles, and no stream
+// points into it), so a keep-alive connection holds a few records however
+// many transactions it carries: the consumer keeps what it needs. Keeping
+// a record per transaction until the close is, on keep-alive captures, a
+// large part of what parsing costs (bench/README.md, seventh round).
+//
 // # Pairing and pipelining
 //
 // HTTP/1.x has no request IDs: on a connection, responses come back in the
