@@ -5,6 +5,9 @@
 #   read+decode  capture.Reader and capture.Decoder only
 #   +reassembly  the Assembler with a consumer that drops the bytes
 #   +httpflow    HTTP/1.x parsing and pairing of every connection
+#   +httpflow-handoff  the same handing each transaction on as it settles,
+#                keeping none (what the parsing target will be measured on
+#                once diagnose takes transactions that way)
 #   +diagnose    the rules over every connection, then Finish
 #   analysis     analysis.Analyzer: all of the above plus the Report
 #   cli json     the connscope binary, --format json to /dev/null
@@ -45,7 +48,7 @@ for f in "$@"; do
   packets=$(capinfos -c -M "$f" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')
   echo "== $f: $packets packets, $(du -h "$f" | cut -f1)"
   declare -A cost=() pass=()
-  for st in ${BENCH_STAGES:-decode reassembly httpflow httpflow-nofields diagnose analysis}; do
+  for st in ${BENCH_STAGES:-decode reassembly httpflow httpflow-nofields httpflow-handoff diagnose analysis}; do
     [ "$st" != none ] || continue # BENCH_STAGES=none: the CLI alone
     measure "$st" "$packets" taskset -c "$cpu" env GOMAXPROCS=1 CONNSCOPE_BENCH_PCAP="$f" \
       /tmp/connscope-stages.test -test.run '^$' -test.bench "^BenchmarkPipeline/$st\$" -test.benchtime 1x
@@ -67,6 +70,10 @@ for f in "$@"; do
   if [ -n "${cost[httpflow-nofields]:-}" ] && [ -n "${cost[reassembly]:-}" ]; then
     printf 'httpflow-nofields adds %.0f %% to reassembly in the pass, %.0f %% to the whole process (target <= 30 %%)\n' \
       "$(pct "${pass[httpflow-nofields]}" "${pass[reassembly]}")" "$(pct "${cost[httpflow-nofields]}" "${cost[reassembly]}")"
+  fi
+  if [ -n "${cost[httpflow-handoff]:-}" ] && [ -n "${cost[reassembly]:-}" ]; then
+    printf 'httpflow-handoff adds %.0f %% to reassembly in the pass, %.0f %% to the whole process (keeping no transaction)\n' \
+      "$(pct "${pass[httpflow-handoff]}" "${pass[reassembly]}")" "$(pct "${cost[httpflow-handoff]}" "${cost[reassembly]}")"
   fi
   if [ -n "${cost[httpflow-nofields]:-}" ] && [ -n "${cost[diagnose]:-}" ]; then
     printf 'diagnose adds %.0f %% to httpflow-nofields in the pass, %.0f %% to the whole process (target <= 15 %%)\n' \
