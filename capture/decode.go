@@ -245,6 +245,14 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	default:
 		return SkipOtherIPProto
 	}
+	// An IP length may claim more than the frame carried on the wire: the
+	// bytes past the frame's original length never existed (a damaged or
+	// forged header, not the snap length), so the segment is as long as the
+	// frame allows, as tshark reads it. tcp runs to the end of the captured
+	// data whenever the IP length reaches past it.
+	if onWire := len(tcp) + max(0, p.OriginalLength-len(p.Data)); wireLen > onWire {
+		wireLen = onWire
+	}
 	s.Src, s.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
 	r := decodeTCP(tcp, wireLen, s)
 	if r == SkipTruncated && p.CaptureLength >= p.OriginalLength {

@@ -184,6 +184,33 @@ func TestDecodeLengths(t *testing.T) {
 		t.Errorf("%v: IPv4 total length 0: payload length %d", r, got.PayloadLength)
 	}
 
+	// An IP total length beyond the frame, which was captured whole
+	// (captured length = original length): the bytes it claims were never
+	// on the wire, so the segment carries what the frame held, as tshark
+	// reads it (Len=2), and nothing counts as cut by the snap length.
+	for _, tc := range []struct {
+		desc string
+		ip   []byte
+	}{
+		{"ipv4", func() []byte { b := s4.IP(); b[2], b[3] = byte((len(b)+100)>>8), byte(len(b)+100); return b }()},
+		{"ipv6", func() []byte { b := seg6().IP(); b[4], b[5] = 0x04, 0x00; return b }()},
+	} {
+		r, got, d = decodeOne(capture.LinkTypeEthernet, ct.Ethernet(tc.ip), 0)
+		if r != capture.SkipNone || got.PayloadLength != len(s4.Payload) || string(got.Payload) != string(s4.Payload) || d.Stats().CutSegments != 0 {
+			t.Errorf("%s total length beyond a whole frame: %v, payload %q length %d, cut count %d (want length %d, not cut)",
+				tc.desc, r, got.Payload, got.PayloadLength, d.Stats().CutSegments, len(s4.Payload))
+		}
+		// The same frame cut by the snap length 8 bytes before its end: the
+		// payload on the wire is still the frame's, of which 8 bytes are
+		// missing from the capture.
+		frame := ct.Ethernet(tc.ip)
+		r, got, d = decodeOne(capture.LinkTypeEthernet, frame[:len(frame)-8], len(frame))
+		if r != capture.SkipNone || got.PayloadLength != len(s4.Payload) || len(got.Payload) != len(s4.Payload)-8 || d.Stats().CutSegments != 1 {
+			t.Errorf("%s total length beyond a cut frame: %v, payload %d of length %d, cut count %d (want %d of %d, cut)",
+				tc.desc, r, len(got.Payload), got.PayloadLength, d.Stats().CutSegments, len(s4.Payload)-8, len(s4.Payload))
+		}
+	}
+
 	// IPv6 with hop-by-hop, routing and destination-options headers.
 	s6 := seg6()
 	tcp := s6.Segment()
