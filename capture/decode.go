@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/gopacket/gopacket"
@@ -232,6 +233,11 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 			}
 		}
 		src, dst = netip.AddrFrom16([16]byte(ip.SrcIP)), netip.AddrFrom16([16]byte(ip.DstIP))
+		if proto == layers.IPProtocolIPv6Fragment && isAtomicFragment(tcp) {
+			// A whole packet behind a fragment header: step over it.
+			proto = layers.IPProtocol(tcp[0])
+			tcp, wireLen = tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen
+		}
 	}
 
 	switch proto {
@@ -276,4 +282,19 @@ func (d *Decoder) linkNext(t gopacket.LayerType) gopacket.LayerType {
 		return d.loop.NextLayerType()
 	}
 	return gopacket.LayerTypeZero
+}
+
+// ipv6FragmentHeaderLen is the size of the IPv6 fragment header: next
+// header, reserved, offset and flags (2 bytes), identification (4 bytes).
+const ipv6FragmentHeaderLen = 8
+
+// isAtomicFragment reports whether b starts with an IPv6 fragment header
+// whose offset is 0 and whose more-fragments flag is clear: an "atomic
+// fragment" (RFC 6946), which carries a whole packet. Hosts send them after
+// an ICMPv6 Packet Too Big with an MTU below 1280; receivers, and tshark,
+// process the packet as if the header were absent. Any other fragment is
+// skipped, as fragments are not reassembled.
+func isAtomicFragment(b []byte) bool {
+	const offsetAndMoreFragments = 0xfff9 // bits 1-2 are reserved
+	return len(b) >= ipv6FragmentHeaderLen && binary.BigEndian.Uint16(b[2:])&offsetAndMoreFragments == 0
 }

@@ -211,6 +211,24 @@ func TestDecodeLengths(t *testing.T) {
 		}
 	}
 
+	// An IPv6 atomic fragment (RFC 6946: a fragment header with offset 0
+	// and no more fragments) holds a whole packet, which tshark decodes as
+	// TCP: so does the Decoder, behind any extension headers.
+	for _, tc := range []struct {
+		desc string
+		next uint8 // the IPv6 header's next header
+		ext  func([]byte) []byte
+	}{
+		{"atomic fragment", ct.ProtoIPv6Frag, func(b []byte) []byte { return b }},
+		{"atomic fragment after hop-by-hop", 0, func(b []byte) []byte { return ct.IPv6Ext(ct.ProtoIPv6Frag, b) }},
+	} {
+		atomic := append([]byte{ct.ProtoTCP, 0, 0, 0, 0, 0, 0, 9}, seg6().Segment()...)
+		r, got, _ = decodeOne(capture.LinkTypeRaw, ct.IPv6(cli6.Addr(), srv6.Addr(), tc.next, tc.ext(atomic)), 0)
+		if r != capture.SkipNone || got.Src != cli6 || got.Seq != 1000 || string(got.Payload) != string(s4.Payload) || got.PayloadLength != len(s4.Payload) {
+			t.Errorf("%s: %v, %v seq %d payload %q length %d", tc.desc, r, got.Src, got.Seq, got.Payload, got.PayloadLength)
+		}
+	}
+
 	// IPv6 with hop-by-hop, routing and destination-options headers.
 	s6 := seg6()
 	tcp := s6.Segment()

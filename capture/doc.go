@@ -93,9 +93,13 @@
 // options.
 //
 // Segment.PayloadLength comes from the IP header (so Ethernet padding is
-// ignored and a snap-length cut is visible as PayloadLength > len(Payload)).
-// IP fragments are skipped (SkipIPFragment), not reassembled; so are tunnels
-// (IP in IP). Everything that is not a TCP segment is counted under a
+// ignored and a snap-length cut is visible as PayloadLength > len(Payload)),
+// but never runs past the frame's original length: an IP length that claims
+// more than the wire carried is a damaged header, not a cut, and tshark too
+// reads only what the frame held. IP fragments are skipped
+// (SkipIPFragment), not reassembled; so are tunnels (IP in IP). An IPv6
+// atomic fragment (offset 0, no more fragments: RFC 6946) is a whole packet
+// and is decoded as one. Everything that is not a TCP segment is counted under a
 // SkipReason with a stable snake_case name: udp, icmp, arp, other_ip_proto,
 // non_ip, unknown_link_type, ip_fragment, malformed (headers that contradict
 // themselves) and truncated (the snap length cut the frame before the TCP
