@@ -293,6 +293,13 @@ func (r *Reader) peekErr(frame uint64, what string, want int, got []byte, err er
 		// compressed block was cut): there is no frame `frame` to name.
 		return r.errAt(0, r.offset, fmt.Errorf("%w: the gzip stream stops after frame %d without its proper end (its checksum and length, or the rest of a compressed block, are missing)", ErrTruncated, frame-1))
 	}
+	if r.gz != nil && frame > 1 && len(got) == 0 && errors.Is(err, gzip.ErrChecksum) {
+		// Every byte decompressed, but the stream's trailer (the CRC-32 and
+		// length of the decompressed data) does not match them: the damage
+		// is in the trailer or somewhere in the frames already read, and
+		// there is no frame `frame` to name.
+		return r.errAt(0, r.offset, fmt.Errorf("%w: after frame %d the gzip stream's checksum or length does not match the data decompressed, so the trailer or some byte before it is damaged: %w", ErrCorrupt, frame-1, err))
+	}
 	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return r.errAt(frame, r.offset, fmt.Errorf("%w: %s needs %d bytes, only %d remain", ErrTruncated, what, want, len(got)))
 	}

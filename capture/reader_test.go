@@ -484,3 +484,48 @@ func TestGzipCutAfterLastFrame(t *testing.T) {
 		t.Errorf("the whole file: %d frames then %v; want the same %d frames then io.EOF", n, err, frames)
 	}
 }
+
+// TestGzipBadChecksumAfterLastFrame damages the gzip trailer (the CRC-32 of
+// the decompressed data, then its length): every frame decompresses, and the
+// error that follows names no frame, since there is no next frame to name,
+// only the place after the last one.
+func TestGzipBadChecksumAfterLastFrame(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		at   int // from the end of the file
+	}{{"crc-32", 8}, {"length", 2}} {
+		for _, format := range []string{"pcap", "pcapng"} {
+			plain := httpPcap(3)
+			if format == "pcapng" {
+				var b bytes.Buffer
+				w := ct.NewPcapng(&b)
+				w.Section(false)
+				w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet})
+				for i := range 3 {
+					w.EPB(0, uint64(i), frameBytes(60), 60)
+				}
+				plain = b.Bytes()
+			}
+			z := gzipped(t, plain)
+			z[len(z)-tc.at] ^= 0x40
+			r, err := capture.NewReader(bytes.NewReader(z), "bad.gz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames := 0
+			for {
+				if _, err = r.Next(); err != nil {
+					break
+				}
+				frames++
+			}
+			var ce *capture.Error
+			if frames != 3 || !errors.Is(err, gzip.ErrChecksum) || !errors.As(err, &ce) {
+				t.Fatalf("%s, %s: %d frames then %v; want 3 frames then a capture.Error wrapping gzip.ErrChecksum", format, tc.desc, frames, err)
+			}
+			if want := "after frame 3"; ce.Frame != 0 || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "frame 4") {
+				t.Errorf("%s, %s: %q (frame %d), want no frame named and %q", format, tc.desc, err, ce.Frame, want)
+			}
+		}
+	}
+}
