@@ -120,7 +120,7 @@ func (d *Decoder) parserFor(p *Packet) (*gopacket.DecodingLayerParser, SkipReaso
 		return d.ip6Parser, SkipNone
 	case LinkTypeRaw, LinkTypeRawDLT12, LinkTypeRawDLT14:
 		if len(p.Data) == 0 {
-			return nil, d.damaged(p, false)
+			return nil, d.damaged(p)
 		}
 		switch p.Data[0] >> 4 {
 		case 4:
@@ -134,9 +134,12 @@ func (d *Decoder) parserFor(p *Packet) (*gopacket.DecodingLayerParser, SkipReaso
 }
 
 // damaged classifies a packet whose headers could not be decoded: cut by the
-// snap length (truncated) or simply wrong (malformed).
-func (d *Decoder) damaged(p *Packet, parserSawTruncation bool) SkipReason {
-	if parserSawTruncation || p.CaptureLength < p.OriginalLength {
+// snap length (truncated) or simply wrong (malformed). gopacket's parser
+// also says "truncated" when a length field runs past the data, but in a
+// frame captured whole that is a wrong header, not a cut (tshark calls it
+// malformed), just as decodeTCP's short headers are.
+func (d *Decoder) damaged(p *Packet) SkipReason {
+	if p.CaptureLength < p.OriginalLength {
 		return SkipTruncated
 	}
 	return SkipMalformed
@@ -157,7 +160,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	}
 	d.vlan.n, d.ext.total = 0, 0
 	if err := parser.DecodeLayers(p.Data, &d.decoded); err != nil || len(d.decoded) == 0 {
-		return d.damaged(p, parser.Truncated)
+		return d.damaged(p)
 	}
 
 	// Find the IP layer the parser reached, and the protocol after it.
@@ -178,7 +181,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 			return SkipARP
 		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
 			// The link layer announced IP, but nothing followed it.
-			return d.damaged(p, parser.Truncated)
+			return d.damaged(p)
 		}
 		return SkipNonIP
 	case ipLayers > 1:

@@ -289,6 +289,11 @@ func TestDecodeSkips(t *testing.T) {
 		{"ip header cut by snaplen", capture.LinkTypeEthernet, eth[:14+12], len(eth), capture.SkipTruncated},
 		{"tcp header cut by snaplen", capture.LinkTypeEthernet, eth[:14+20+12], len(eth), capture.SkipTruncated},
 		{"ethernet too short", capture.LinkTypeEthernet, eth[:10], 0, capture.SkipMalformed},
+		// Frames captured whole whose IP header runs past their end: the
+		// snap length cut nothing, the header is wrong (tshark: Malformed).
+		{"ipv6 header longer than a whole frame", capture.LinkTypeEthernet, ct.Ethernet(seg6().IP())[:14+30], 0, capture.SkipMalformed},
+		{"ipv4 options longer than a whole frame", capture.LinkTypeEthernet, func() []byte { b := ct.Ethernet(seg4().IP())[:14+20]; b[14] = 0x4f; return b }(), 0, capture.SkipMalformed},
+		{"ipv6 header cut by snaplen", capture.LinkTypeEthernet, ct.Ethernet(seg6().IP())[:14+30], 14 + 40 + 20, capture.SkipTruncated},
 		{"ethernet header only, cut by snaplen", capture.LinkTypeEthernet, eth[:14], len(eth), capture.SkipTruncated},
 		{"ethernet header only, nothing after it", capture.LinkTypeEthernet, eth[:14], 0, capture.SkipMalformed},
 		{"vlan tag then nothing", capture.LinkTypeEthernet, ct.EthernetType(ct.EtherIPv6, nil, ct.VLANTag{TPID: ct.EtherVLAN, ID: 1}), 0, capture.SkipMalformed},
