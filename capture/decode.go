@@ -251,6 +251,10 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		return SkipICMP
 	case layers.IPProtocolIPv6Fragment:
 		return SkipIPFragment
+	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
+		// An extension header the parser walks was announced, but the
+		// frame ended before it: the frame was cut or is damaged.
+		return d.damaged(p)
 	default:
 		return SkipOtherIPProto
 	}

@@ -258,6 +258,8 @@ func TestDecodeSkips(t *testing.T) {
 	badOffset := seg4().IP()
 	badOffset[20+12] = 0x30 // data offset 3 words
 	eth := ct.Ethernet(seg4().IP())
+	// hop-by-hop -> destination options -> routing -> TCP
+	ext6 := ct.IPv6(cli6.Addr(), srv6.Addr(), 0, ct.IPv6Ext(60, ct.IPv6Ext(43, ct.IPv6Ext(ct.ProtoTCP, seg6().Segment()))))
 
 	for _, tc := range []struct {
 		desc    string
@@ -294,6 +296,11 @@ func TestDecodeSkips(t *testing.T) {
 		{"ipv6 header longer than a whole frame", capture.LinkTypeEthernet, ct.Ethernet(seg6().IP())[:14+30], 0, capture.SkipMalformed},
 		{"ipv4 options longer than a whole frame", capture.LinkTypeEthernet, func() []byte { b := ct.Ethernet(seg4().IP())[:14+20]; b[14] = 0x4f; return b }(), 0, capture.SkipMalformed},
 		{"ipv6 header cut by snaplen", capture.LinkTypeEthernet, ct.Ethernet(seg6().IP())[:14+30], 14 + 40 + 20, capture.SkipTruncated},
+		// A frame that ends right after an IPv6 extension header, before
+		// the next one: cut (or damaged), not a protocol other than TCP.
+		{"ipv6 cut by snaplen after hop-by-hop", capture.LinkTypeRaw, ext6[:40+8], len(ext6), capture.SkipTruncated},
+		{"ipv6 cut by snaplen after destination options", capture.LinkTypeRaw, ext6[:40+16], len(ext6), capture.SkipTruncated},
+		{"ipv6 whole frame ending after routing header", capture.LinkTypeRaw, ext6[:40+24], 0, capture.SkipMalformed},
 		{"ethernet header only, cut by snaplen", capture.LinkTypeEthernet, eth[:14], len(eth), capture.SkipTruncated},
 		{"ethernet header only, nothing after it", capture.LinkTypeEthernet, eth[:14], 0, capture.SkipMalformed},
 		{"vlan tag then nothing", capture.LinkTypeEthernet, ct.EthernetType(ct.EtherIPv6, nil, ct.VLANTag{TPID: ct.EtherVLAN, ID: 1}), 0, capture.SkipMalformed},
