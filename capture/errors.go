@@ -84,6 +84,12 @@ const (
 	// WarnBadTimestamp: a classic pcap fraction of a second is out of range
 	// (≥ 1 s); the time is still computed from it.
 	WarnBadTimestamp WarningKind = "bad_timestamp_fraction"
+	// WarnTimestampOutOfRange: a pcapng timestamp, in its interface's unit
+	// and with its offset, falls outside what nanoseconds since 1970 in 64
+	// bits can hold (1677-09-21 to 2262-04-11): a damaged stamp or offset. The
+	// packet gets the previous packet's time instead of one that wrapped
+	// round.
+	WarnTimestampOutOfRange WarningKind = "timestamp_out_of_range"
 )
 
 // Warning is a non-fatal oddity found while reading: where it is and what.

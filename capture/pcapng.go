@@ -351,8 +351,16 @@ func (r *Reader) ngPacket(frame uint64, off int64, typ uint32, b []byte) (*Packe
 		// A simple packet block has no timestamp. Reusing the previous
 		// packet's time keeps durations and gaps meaningful.
 		t = r.lastTime
+	} else if nanos, ok := ifc.ts.nanos(ts); ok {
+		t = nanos
 	} else {
-		t = ifc.ts.nanos(ts)
+		// Out of range: keep the previous packet's time, as for a simple
+		// packet block, so one damaged stamp does not throw the timeline
+		// centuries away.
+		t = r.lastTime
+		r.warn(frame, off, WarnTimestampOutOfRange, func() string {
+			return fmt.Sprintf("timestamp %d on interface %d (with its if_tsresol and if_tsoffset) lies outside 1677-09-21 to 2262-04-11, the range of 64-bit nanoseconds since 1970; the previous packet's time is used", ts, ifIndex)
+		})
 	}
 	end := dataAt + int(capLen)
 	r.pkt = Packet{

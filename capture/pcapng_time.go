@@ -1,6 +1,9 @@
 package capture
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // tsConverter turns a pcapng 64-bit timestamp into nanoseconds since the
 // epoch. if_tsresol gives the unit: 10^-n seconds, or 2^-n seconds when its
@@ -29,23 +32,46 @@ func newTSConverter(resol byte) tsConverter {
 	return tsConverter{} // finer than 10^-28 s: every timestamp is below 1 ns
 }
 
-func (c tsConverter) nanos(ts uint64) int64 {
-	var ns uint64
+// nanos converts ts. ok is false when the time does not fit in an int64
+// count of nanoseconds (before 1677 or after 2262): a damaged timestamp or
+// offset, which would otherwise wrap round to an unrelated time.
+func (c tsConverter) nanos(ts uint64) (ns int64, ok bool) {
+	var (
+		u        uint64
+		overflow bool
+	)
 	switch {
 	case c.pow2 && c.shift == 0:
-		ns = ts * 1e9
+		hi, lo := bits.Mul64(ts, 1e9)
+		u, overflow = lo, hi != 0
 	case c.pow2 && c.shift < 64:
 		s := c.shift
 		sec, frac := ts>>s, ts&(1<<s-1)
 		hi, lo := bits.Mul64(frac, 1e9)
-		ns = sec*1e9 + (lo>>s | hi<<(64-s))
+		secHi, secNs := bits.Mul64(sec, 1e9)
+		var carry uint64
+		u, carry = bits.Add64(secNs, lo>>s|hi<<(64-s), 0)
+		overflow = secHi != 0 || carry != 0
 	case c.pow2:
 		hi, _ := bits.Mul64(ts, 1e9)
-		ns = hi >> (c.shift - 64)
+		u = hi >> (c.shift - 64)
 	case c.mul != 0:
-		ns = ts * c.mul
+		hi, lo := bits.Mul64(ts, c.mul)
+		u, overflow = lo, hi != 0
 	case c.div != 0:
-		ns = ts / c.div
+		u = ts / c.div
 	}
-	return int64(ns) + c.offsetSec*1e9
+	if overflow || u > math.MaxInt64 {
+		return 0, false
+	}
+	const nsPerSec = 1_000_000_000
+	if c.offsetSec > math.MaxInt64/nsPerSec || c.offsetSec < math.MinInt64/nsPerSec {
+		return 0, false
+	}
+	off := c.offsetSec * nsPerSec
+	ns = int64(u) + off
+	if off > 0 && ns < int64(u) {
+		return 0, false // only a positive offset can overflow a non-negative time
+	}
+	return ns, true
 }

@@ -28,8 +28,35 @@ func TestTSConverter(t *testing.T) {
 	} {
 		c := newTSConverter(tc.resol)
 		c.offsetSec = tc.offset
-		if got := c.nanos(tc.ts); got != tc.want {
-			t.Errorf("%s: nanos(%d) = %d, want %d", tc.desc, tc.ts, got, tc.want)
+		if got, ok := c.nanos(tc.ts); got != tc.want || !ok {
+			t.Errorf("%s: nanos(%d) = %d, %v, want %d, true", tc.desc, tc.ts, got, ok, tc.want)
+		}
+	}
+}
+
+// TestTSConverterOutOfRange: times a 64-bit count of nanoseconds since 1970
+// cannot hold (before 1677 or after 2262, from a damaged timestamp or
+// offset) are reported as such instead of wrapping round to another time.
+func TestTSConverterOutOfRange(t *testing.T) {
+	for _, tc := range []struct {
+		desc   string
+		resol  byte
+		offset int64
+		ts     uint64
+	}{
+		{"seconds past 2262", 0, 0, 1 << 40},
+		{"2^0 s past 2262", 0x80, 0, 1<<63 + 12345},
+		{"microseconds past 2262", 6, 0, 1 << 63},
+		{"nanoseconds past 2262", 9, 0, 1 << 63},
+		{"2^-20 s past 2262", 0x80 | 20, 0, 1 << 60},
+		{"offset past 2262", 9, 1 << 40, 0},
+		{"offset before 1677", 9, -(1 << 40), 0},
+		{"time and offset together past 2262", 9, 9e9, 1e18},
+	} {
+		c := newTSConverter(tc.resol)
+		c.offsetSec = tc.offset
+		if got, ok := c.nanos(tc.ts); ok {
+			t.Errorf("%s: nanos(%d) = %d, true; want out of range", tc.desc, tc.ts, got)
 		}
 	}
 }

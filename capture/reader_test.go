@@ -529,3 +529,27 @@ func TestGzipBadChecksumAfterLastFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapngTimestampOutOfRange: a stamp beyond 2262 (here 2^63 µs) gets a
+// warning naming its frame and the previous packet's time, not a time that
+// wrapped round; the packets around it keep their own.
+func TestPcapngTimestampOutOfRange(t *testing.T) {
+	var b bytes.Buffer
+	w := ct.NewPcapng(&b)
+	w.Section(false)
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet})
+	for _, ts := range []uint64{1_700_000_000_000_001, 1 << 63, 1_700_000_000_000_003} {
+		w.EPB(0, ts, frameBytes(60), 60)
+	}
+	r, pkts := mustRead(t, b.Bytes())
+	if len(pkts) != 3 {
+		t.Fatalf("%d packets, want 3", len(pkts))
+	}
+	if want := []int64{1_700_000_000_000_001_000, 1_700_000_000_000_001_000, 1_700_000_000_000_003_000}; pkts[0].Time != want[0] || pkts[1].Time != want[1] || pkts[2].Time != want[2] {
+		t.Errorf("times %d %d %d, want %v", pkts[0].Time, pkts[1].Time, pkts[2].Time, want)
+	}
+	ws := r.Warnings()
+	if len(ws) != 1 || ws[0].Kind != capture.WarnTimestampOutOfRange || ws[0].Frame != 2 || !strings.Contains(ws[0].String(), "timestamp 9223372036854775808 on interface 0") {
+		t.Errorf("warnings %v, want one timestamp_out_of_range for frame 2", ws)
+	}
+}
