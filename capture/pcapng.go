@@ -27,7 +27,10 @@ const (
 	blockIDB = 1
 	blockPB  = 2
 	blockSPB = 3
+	blockNRB = 4 // name resolution
+	blockISB = 5 // interface statistics
 	blockEPB = 6
+	blockDSB = 10 // decryption secrets
 
 	// Wireshark shows these non-packet blocks as frames of their own, so
 	// they take a frame number (but are not returned by Next).
@@ -84,6 +87,12 @@ func blockName(typ uint32) string {
 		return "simple packet block"
 	case blockPB:
 		return "packet block"
+	case blockNRB:
+		return "name resolution block"
+	case blockISB:
+		return "interface statistics block"
+	case blockDSB:
+		return "decryption secrets block"
 	case blockSystemdJournal:
 		return "systemd journal export block"
 	case blockCustomCopy, blockCustomNoCopy:
@@ -209,6 +218,10 @@ func (r *Reader) peekErr2(frame uint64, off int64, what string, want, got int, e
 // skipBlock discards a block this reader does not use, checking its trailer.
 func (r *Reader) skipBlock(typ, length uint32) error {
 	frame := r.frame + 1 // unknown blocks might have been packets to Wireshark
+	switch typ {
+	case blockNRB, blockISB, blockDSB:
+		frame = 0 // Wireshark numbers no frame for these: name none
+	}
 	if err := r.checkBlockLength(frame, typ, length, minBlockLen); err != nil {
 		return err
 	}

@@ -553,3 +553,39 @@ func TestPcapngTimestampOutOfRange(t *testing.T) {
 		t.Errorf("warnings %v, want one timestamp_out_of_range for frame 2", ws)
 	}
 }
+
+// TestPcapngDamagedNonPacketBlock: damage in a block Wireshark numbers no
+// frame for (name resolution, interface statistics, decryption secrets)
+// names the block and no frame, since the next frame number would send the
+// user to a packet that is not the damaged one (or does not exist).
+func TestPcapngDamagedNonPacketBlock(t *testing.T) {
+	for _, tc := range []struct {
+		typ  uint32
+		name string
+	}{
+		{ct.BlockNRB, "name resolution block"},
+		{ct.BlockISB, "interface statistics block"},
+		{ct.BlockDSB, "decryption secrets block"},
+	} {
+		var b bytes.Buffer
+		w := ct.NewPcapng(&b)
+		w.Section(false)
+		w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet})
+		w.EPB(0, 1, frameBytes(60), 60)
+		at := b.Len()
+		w.BlockRaw(tc.typ, 16, []byte{0, 0, 0, 0}, 20) // trailer disagrees
+		w.EPB(0, 2, frameBytes(60), 60)
+		r, err := capture.NewReader(bytes.NewReader(b.Bytes()), "f.pcapng")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts, err := readAll(t, r)
+		var ce *capture.Error
+		if len(pkts) != 1 || !errors.As(err, &ce) {
+			t.Fatalf("%s: %d packets then %v, want 1 then a capture.Error", tc.name, len(pkts), err)
+		}
+		if ce.Frame != 0 || ce.Offset != int64(at) || !strings.Contains(err.Error(), tc.name+" length 16 at its start but 20 at its end") {
+			t.Errorf("%s: %q (frame %d, offset %d), want no frame, offset %d, the block named", tc.name, err, ce.Frame, ce.Offset, at)
+		}
+	}
+}
