@@ -74,6 +74,10 @@ func FuzzDecode(f *testing.F) {
 	for _, p := range mixedPackets(f) {
 		f.Add(uint16(p.LinkType), p.Data, p.OriginalLength-p.CaptureLength)
 	}
+	// An IPv4 total length 100 bytes beyond a frame captured whole.
+	lying := s4.IP()
+	lying[2], lying[3] = byte((len(lying)+100)>>8), byte(len(lying)+100)
+	f.Add(uint16(capture.LinkTypeRaw), lying, 0)
 	// One Decoder for all inputs, as in real use: state left by one packet
 	// must not break the next. Inputs run one at a time per process.
 	d := capture.NewDecoder()
@@ -100,6 +104,12 @@ func checkSegment(t *testing.T, p *capture.Packet, s *capture.Segment) {
 	}
 	if len(s.Payload) > s.PayloadLength || s.PayloadLength < 0 || s.PayloadLength > 1<<20 {
 		t.Fatalf("payload %d of %d", len(s.Payload), s.PayloadLength)
+	}
+	// The payload on the wire is at most what was captured of it plus what
+	// the snap length cut off the frame: an IP length claiming more is a
+	// damaged header, not bytes that existed.
+	if missing := p.OriginalLength - p.CaptureLength; s.PayloadLength > len(s.Payload)+max(0, missing) {
+		t.Fatalf("payload length %d, but %d bytes captured and only %d missing from the frame", s.PayloadLength, len(s.Payload), missing)
 	}
 	if len(s.Payload) > 0 && !aliases(p.Data, s.Payload) {
 		t.Fatal("payload does not alias the packet data")
