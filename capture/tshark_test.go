@@ -31,6 +31,15 @@ func linktypesCapture() []byte {
 	cut := ct.Ethernet(big.IP())
 	frag := seg4().IP()
 	frag[6] |= 0x20
+	withOpts := append(append([]byte{0x47}, ip4[1:20]...), 0x94, 0x04, 0, 0, 1, 1, 1, 0) // router alert, NOPs, end
+	withOpts = append(withOpts, ip4[20:]...)
+	withOpts[2], withOpts[3] = byte(len(withOpts)>>8), byte(len(withOpts))
+	atomic := ct.IPv6(cli6.Addr(), srv6.Addr(), ct.ProtoIPv6Frag, append([]byte{ct.ProtoTCP, 0, 0, 0, 0, 0, 0, 9}, s6.Segment()...))
+	lying := seg4().IP() // total length 100 bytes past the frame, captured whole
+	lying[2], lying[3] = byte((len(lying)+100)>>8), byte(len(lying)+100)
+	vlanSLL := func(ip []byte, et uint16) []byte {
+		return append([]byte{0, 5, byte(et >> 8), byte(et)}, ip...) // 802.1Q tag: VLAN 5, then et
+	}
 	frames := []struct {
 		lt      capture.LinkType
 		data    []byte
@@ -55,6 +64,12 @@ func linktypesCapture() []byte {
 		{1, ct.EthernetType(ct.EtherARP, make([]byte, 28)), 0},
 		{101, frag, 0},
 		{101, ct.IPv4(cli4.Addr(), srv4.Addr(), ct.ProtoICMP, 1, []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0}), 0},
+		{1, ct.Ethernet(withOpts), 0},
+		{101, atomic, 0},
+		{1, ct.Ethernet(lying), 0},
+		{101, ext[:40+8], len(ext)}, // cut right after the hop-by-hop header
+		{113, ct.LinuxSLL(ct.EtherVLAN, vlanSLL(ip4, ct.EtherIPv4)), 0},
+		{276, ct.LinuxSLL2(ct.EtherVLAN, vlanSLL(ip6, ct.EtherIPv6)), 0},
 	}
 	var b bytes.Buffer
 	w := ct.NewPcapng(&b)
