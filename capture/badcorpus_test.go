@@ -354,6 +354,35 @@ func badCases() []badCase {
 			packets: 3, segments: 1, skips: map[string]int{"unknown_link_type": 2},
 		},
 		{
+			file: "pcapng-timestamp-out-of-range.pcapng", expect: "3 packets: the second is stamped 2^63 ns, past 2262, which 64-bit nanoseconds since 1970 cannot hold; it gets warning timestamp_out_of_range and the first packet's time instead of one that wrapped round.",
+			build: func() []byte {
+				return pcapngWith(1, func(w *ct.Pcapng) {
+					f := goodFrame(101, 100)
+					w.EPB(0, 1<<63, f, len(f))
+					f = goodFrame(201, 100)
+					w.EPB(0, uint64(badT0+2e6), f, len(f))
+				})
+			},
+			packets: 3, segments: 3, warnings: map[string]int{"timestamp_out_of_range": 1},
+			check: func(t *testing.T, p []capture.Packet, _ []capture.Segment) {
+				if p[1].Time != p[0].Time || p[2].Time != badT0+2e6 {
+					t.Errorf("times %d %d %d, want the first twice, then %d", p[0].Time, p[1].Time, p[2].Time, badT0+2e6)
+				}
+			},
+		},
+		{
+			file: "pcapng-damaged-statistics-block.pcapng", expect: "1 packet, then an error naming the interface statistics block after it and its byte offset, but no frame: Wireshark numbers none for such a block.",
+			build: func() []byte {
+				return pcapngWith(1, func(w *ct.Pcapng) {
+					w.BlockRaw(ct.BlockISB, 16, []byte{0, 0, 0, 0}, 20)
+					f := goodFrame(101, 100)
+					w.EPB(0, uint64(badT0+1e6), f, len(f))
+				})
+			},
+			readErr: fmt.Sprintf("FILE: at byte offset %d: corrupt capture: interface statistics block length 16 at its start but 20 at its end", firstEPBOffset+goodEPBLen),
+			packets: 1, segments: 1,
+		},
+		{
 			file: "gzip-truncated.pcap.gz", expect: "A gzip stream cut in the middle: the packets decompressed before the cut, then an error naming the frame being read.",
 			build: func() []byte {
 				z := gzipped(nil, pcapWith(200, ct.PcapOptions{}, nil))
@@ -437,8 +466,14 @@ func TestBadCorpus(t *testing.T) {
 				if readErr == nil || !errors.As(readErr, &ce) || readErr.Error() != fill(bc.readErr) {
 					t.Fatalf("read error:\n got %v\nwant %s", readErr, fill(bc.readErr))
 				}
-				if ce.Frame != uint64(len(pkts)+1) {
-					t.Errorf("error names frame %d after %d packets", ce.Frame, len(pkts))
+				// The damaged record is the next frame, unless the damage is
+				// in a block that takes no frame number (the text names none).
+				wantFrame := uint64(len(pkts) + 1)
+				if strings.HasPrefix(bc.readErr, "FILE: at ") {
+					wantFrame = 0
+				}
+				if ce.Frame != wantFrame {
+					t.Errorf("error names frame %d after %d packets, want %d", ce.Frame, len(pkts), wantFrame)
 				}
 			}
 			if len(pkts) != bc.packets || len(segs) != bc.segments {
