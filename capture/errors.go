@@ -90,6 +90,12 @@ const (
 	// packet gets the previous packet's time instead of one that wrapped
 	// round.
 	WarnTimestampOutOfRange WarningKind = "timestamp_out_of_range"
+	// WarnDamagedOptions: a pcapng interface description's option list runs
+	// past the end of its block. The interface is still used, but the
+	// options from the damaged one on are lost: if_tsresol and if_tsoffset
+	// among them, so its packets' times may be in the wrong unit.
+	// (Wireshark refuses the whole file.)
+	WarnDamagedOptions WarningKind = "damaged_options"
 )
 
 // Warning is a non-fatal oddity found while reading: where it is and what.

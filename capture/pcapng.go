@@ -283,7 +283,7 @@ func (r *Reader) addInterface(off int64, b []byte) error {
 		ts:       newTSConverter(6), // microseconds unless if_tsresol says otherwise
 	}
 	// Options: code(2) length(2) value padded to 4. Malformed options end
-	// the list; the interface itself is still usable.
+	// the list, with a warning; the interface itself is still usable.
 	opts := b[16 : len(b)-blockTrailerLen]
 	for len(opts) >= 4 {
 		code, olen := st.order.Uint16(opts), int(st.order.Uint16(opts[2:]))
@@ -292,6 +292,10 @@ func (r *Reader) addInterface(off int64, b []byte) error {
 		}
 		padded := (olen + 3) &^ 3
 		if 4+padded > len(opts) {
+			at, ifIndex := len(b)-blockTrailerLen-len(opts), len(st.ifaces)
+			r.warn(0, off, WarnDamagedOptions, func() string {
+				return fmt.Sprintf("interface %d's option %d at byte %d of its block claims %d bytes, past the end of the block: it and the options after it (if_tsresol, if_tsoffset among them) are ignored, so this interface's times may be in the wrong unit", ifIndex, code, at, olen)
+			})
 			break
 		}
 		val := opts[4 : 4+olen]

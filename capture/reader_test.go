@@ -589,3 +589,41 @@ func TestPcapngDamagedNonPacketBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapngDamagedInterfaceOptions: an interface description whose option
+// list runs past its block (here an option claiming 1000 bytes, before the
+// if_tsresol that says nanoseconds) still gives its interface, but with a
+// warning: the options after the damage are lost, so its times may be read
+// in the wrong unit. (tshark refuses the whole file.)
+func TestPcapngDamagedInterfaceOptions(t *testing.T) {
+	var b bytes.Buffer
+	w := ct.NewPcapng(&b)
+	w.Section(false)
+	idbAt := b.Len()
+	body := []byte{1, 0, 0, 0, 0, 0, 0, 0} // Ethernet, reserved, snap length 0
+	body = append(body, 2, 0, 0xe8, 0x03)  // if_name, 1000 bytes: past the block
+	body = append(body, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0)
+	w.Block(ct.BlockIDB, body)
+	w.EPB(0, 1_700_000_000_000_000, frameBytes(60), 60)
+	r, pkts := mustRead(t, b.Bytes())
+	if len(pkts) != 1 {
+		t.Fatalf("%d packets, want 1", len(pkts))
+	}
+	if pkts[0].Time != 1_700_000_000_000_000_000 { // the lost if_tsresol: read in µs
+		t.Errorf("time %d, want the stamp read in microseconds", pkts[0].Time)
+	}
+	ws := r.Warnings()
+	if len(ws) != 1 || ws[0].Kind != capture.WarnDamagedOptions || ws[0].Frame != 0 || ws[0].Offset != int64(idbAt) ||
+		!strings.Contains(ws[0].Detail, "interface 0") {
+		t.Errorf("warnings %v, want one damaged_options for interface 0 at offset %d", ws, idbAt)
+	}
+	// Well-formed options give no warning.
+	var ok bytes.Buffer
+	w = ct.NewPcapng(&ok)
+	w.Section(false)
+	w.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet, TSResol: 9, TSOffset: 5})
+	w.EPB(0, 1, frameBytes(60), 60)
+	if r, _ := mustRead(t, ok.Bytes()); len(r.Warnings()) != 0 {
+		t.Errorf("well-formed options: warnings %v", r.Warnings())
+	}
+}
