@@ -119,8 +119,13 @@
 // MaxPacketLength (256 KiB) or a block over MaxBlockLength (16 MiB) is
 // refused, so a hostile file cannot make the Reader allocate more than that.
 // Oddities that do not stop reading (time going backwards, a packet longer
-// than the snap length, snap length 0) are Warnings, kept up to MaxWarnings
-// and counted beyond. testdata/bad at the repository root holds a corpus of
+// than the snap length, snap length 0, a pcapng stamp outside the years an
+// int64 of nanoseconds holds, an interface whose option list is damaged)
+// are Warnings, kept up to MaxWarnings and counted beyond. An error names
+// no frame (only the offset) where no frame is involved: damage in a file
+// or section header, an interface description, a name resolution,
+// statistics or secrets block (Wireshark numbers none of these), or a gzip
+// trailer that does not match the frames already read. testdata/bad at the repository root holds a corpus of
 // damaged captures with the expected result of each (see its README.md).
 //
 // Timestamps are the capture's own: nothing in this package reads the
@@ -131,6 +136,9 @@
 // The capturetest package writes synthetic captures of every format and
 // link type for tests (also other packages' tests). testdata/gen-expect.sh
 // records what tshark sees in the shared public captures
-// (testdata/shared-pcaps.tsv), and TestSharedPcaps compares.
+// (testdata/shared-pcaps.tsv), and TestSharedPcaps compares; it also
+// records tshark's dissection of testdata/linktypes.pcapng, one frame per
+// link type and decoding case, which TestLinkTypesAgainstTshark compares
+// field by field.
 // BenchmarkReadDecode measures read + decode throughput.
 package capture
