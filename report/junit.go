@@ -48,6 +48,11 @@ type JUnitOptions struct {
 // limit (Warnings set) is a passing case there whose output lists them. A
 // run whose inputs were all read within every limit has no such suite.
 //
+// Every testsuites, testsuite and testcase element carries time="0":
+// readers such as GitHub's test-reporter action turn a missing time into
+// NaN, and connscope measures no execution time of its own (analysis
+// reads only capture time, so the same capture gives the same document).
+//
 // The document's size is O(rules + findings), whatever the number of
 // connections, and it is streamed: the counts the suite attributes carry
 // are taken in a first pass over the findings, then each case is written
@@ -222,7 +227,7 @@ func (j *junitWriter) document(inputs []*analysis.InputReport, suites []*junitSu
 		failures += len(s.failing)
 	}
 	j.w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"%d\">\n", tests, failures, damaged)
+	fmt.Fprintf(j.w, "<testsuites name=\"connscope\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"0\">\n", tests, failures, damaged)
 	j.inputSuite(inputs, damaged)
 	for _, s := range suites {
 		j.suite(s)
@@ -250,14 +255,14 @@ func (j *junitWriter) inputSuite(inputs []*analysis.InputReport, damaged int) {
 	if len(inputs) == 0 {
 		return
 	}
-	fmt.Fprintf(j.w, "  <testsuite name=\"input\" tests=\"%d\" failures=\"0\" errors=\"%d\" skipped=\"0\">\n", len(inputs), damaged)
+	fmt.Fprintf(j.w, "  <testsuite name=\"input\" tests=\"%d\" failures=\"0\" errors=\"%d\" skipped=\"0\" time=\"0\">\n", len(inputs), damaged)
 	seen := map[string]int{}
 	for _, in := range inputs {
 		name := "input " + clean(in.Name)
 		if seen[name]++; seen[name] > 1 {
 			name += " #" + strconv.Itoa(seen[name])
 		}
-		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"connscope.input\">\n", xmlEscape(name))
+		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"connscope.input\" time=\"0\">\n", xmlEscape(name))
 		if in.Error != "" {
 			msg := clean(in.Error)
 			what := "\nnothing could be read: no findings come from this input"
@@ -282,7 +287,7 @@ func (j *junitWriter) inputSuite(inputs []*analysis.InputReport, damaged int) {
 }
 
 func (j *junitWriter) suite(s *junitSuite) {
-	fmt.Fprintf(j.w, "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n",
+	fmt.Fprintf(j.w, "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\" time=\"0\">\n",
 		xmlEscape(clean(s.id+" "+s.slug)), s.tests(), len(s.failing))
 	j.w.WriteString("    <properties>\n")
 	if rule := s.rule; rule != nil {
@@ -297,7 +302,7 @@ func (j *junitWriter) suite(s *junitSuite) {
 	if len(s.failing) == 0 {
 		// The rule's one passing case; what it found below the threshold
 		// goes in its output.
-		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"%s\"", xmlEscape(clean(s.id+" "+s.slug)), xmlEscape(class))
+		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"%s\" time=\"0\"", xmlEscape(clean(s.id+" "+s.slug)), xmlEscape(class))
 		if len(s.passing) == 0 {
 			j.w.WriteString("/>\n")
 		} else {
@@ -314,7 +319,7 @@ func (j *junitWriter) suite(s *junitSuite) {
 		if seen[name]++; seen[name] > 1 {
 			name += " #" + strconv.Itoa(seen[name])
 		}
-		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"%s\">\n", xmlEscape(name), xmlEscape(class))
+		fmt.Fprintf(j.w, "    <testcase name=\"%s\" classname=\"%s\" time=\"0\">\n", xmlEscape(name), xmlEscape(class))
 		fmt.Fprintf(j.w, "      <failure message=\"%s\" type=\"%s\">", xmlEscape(short(f.Message, 500)), xmlEscape(clean(f.Severity)))
 		j.w.WriteString(xmlEscape(j.findingText(f)))
 		j.w.WriteString("</failure>\n    </testcase>\n")
