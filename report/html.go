@@ -118,8 +118,10 @@ type htmlPage struct {
 	Start, End       string
 	DurationMS       float64
 	Inputs           []htmlInput
-	Connections      int
-	Transactions     int
+	Connections      int // every connection the inputs had, listed or not
+	Transactions     int // likewise every transaction
+	ListedConns      int // those the listing kept (--max-listed-conns)
+	ListedTxns       int // likewise (--max-listed-txns)
 	FindingsTotal    int
 	RulesNote        string // "3 of 34 rules ran" when some were left out
 	Errors, Warnings int
@@ -252,7 +254,17 @@ func buildPage(r *analysis.Report, l *htmlListing, opts HTMLOptions) *htmlPage {
 	}
 	conns, txns := l.conns, l.txns
 	findings := sortedFindings(r.Findings)
-	p.Connections, p.Transactions, p.FindingsTotal = len(conns), len(txns), len(findings)
+	// The cards count what the inputs had, as the JSON inputs and the text
+	// report do: past --max-listed-conns or --max-listed-txns the listing
+	// holds fewer, and the card says how many it lists. A hand-made report
+	// whose inputs carry no counts shows what it lists.
+	p.ListedConns, p.ListedTxns, p.FindingsTotal = len(conns), len(txns), len(findings)
+	inputConns, inputTxns := 0, 0
+	for _, in := range nonNil(r.Inputs) {
+		inputConns += in.Connections
+		inputTxns += in.Transactions
+	}
+	p.Connections, p.Transactions = max(p.ListedConns, inputConns), max(p.ListedTxns, inputTxns)
 	if opts.RulesRun < opts.RulesTotal {
 		p.RulesNote = fmt.Sprintf("%d of %d rules ran", max(opts.RulesRun, 0), opts.RulesTotal)
 	}
