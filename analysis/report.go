@@ -174,6 +174,14 @@ type TxnReport struct {
 	provisional int
 }
 
+// EventID is the ID the transaction carried when Options.Events was told
+// of it, which the findings given to Events.Finding cite. The Report
+// numbers transactions in request order, Events heard of them as they
+// ended or their connections closed, so the two can differ: a stream
+// written from Events and finished from the Report (live NDJSON) maps the
+// Report's IDs back with it.
+func (t *TxnReport) EventID() int { return t.provisional }
+
 // FindingReport is one diagnosis.
 type FindingReport struct {
 	Rule        string          `json:"rule"`

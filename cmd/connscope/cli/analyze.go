@@ -282,20 +282,7 @@ func runAnalyze(args []string, stdio IO) error {
 	defer rep.Close()
 	w := bufio.NewWriter(out)
 	if stream != nil {
-		// Connections, transactions and their findings went out as
-		// connections closed; the findings across connections follow.
-		for _, fr := range rep.Findings {
-			if r := diagnose.Lookup(fr.Rule); r != nil && r.Scope == diagnose.ScopeConnection {
-				continue
-			}
-			if err = stream.s.Finding(fr); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			// Kernel drops and limits reached, as WriteNDJSON ends.
-			err = report.WriteNDJSONInputs(stream.s, rep)
-		}
+		err = stream.finish(rep)
 	} else {
 		if base != nil && f.format == "junit" {
 			// Findings in the baseline do not fail the exit code; they

@@ -142,3 +142,50 @@ func (l liveNDJSON) Connection(c *analysis.ConnReport, txns []*analysis.TxnRepor
 }
 
 func (l liveNDJSON) Finding(f *analysis.FindingReport) { _ = l.s.Finding(f) }
+
+// finish ends the stream once the capture has stopped. Connections,
+// transactions and their findings went out as connections closed; the
+// findings across connections follow, then the inputs that were damaged
+// or reached a limit, as WriteNDJSON ends. Those findings come from the
+// report, which numbers transactions in request order; the stream's
+// records carry the numbers they had as their connections closed
+// (TxnReport.EventID), so a finding's transaction is mapped back to the
+// record the stream wrote.
+func (l liveNDJSON) finish(rep *analysis.Report) error {
+	var across []*analysis.FindingReport
+	eventIDs := map[int]int{} // report's transaction ID → the stream's
+	for _, fr := range rep.Findings {
+		if fr == nil {
+			continue
+		}
+		if r := diagnose.Lookup(fr.Rule); r != nil && r.Scope == diagnose.ScopeConnection {
+			continue
+		}
+		across = append(across, fr)
+		if fr.Transaction != 0 {
+			eventIDs[fr.Transaction] = 0
+		}
+	}
+	if len(eventIDs) > 0 {
+		err := rep.EachTransaction(func(t *analysis.TxnReport) error {
+			if _, ok := eventIDs[t.ID]; ok {
+				eventIDs[t.ID] = t.EventID()
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, analysis.ErrNotListed) {
+			return err
+		}
+	}
+	for _, fr := range across {
+		if id := eventIDs[fr.Transaction]; id != 0 && id != fr.Transaction {
+			c := *fr
+			c.Transaction = id
+			fr = &c
+		}
+		if err := l.s.Finding(fr); err != nil {
+			return err
+		}
+	}
+	return report.WriteNDJSONInputs(l.s, rep)
+}
