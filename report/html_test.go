@@ -230,8 +230,11 @@ func TestHTMLConnectionCap(t *testing.T) {
 	if strings.Contains(page, `id="conn-3"`) {
 		t.Errorf("connection 3 drawn beyond the cap of 2")
 	}
-	if !strings.Contains(page, "1 more connections are listed") {
-		t.Errorf("page does not say a connection was left out")
+	if !strings.Contains(page, "1 more connection is listed in the table below but not drawn") {
+		t.Errorf("page does not say, in the singular, that a connection was left out")
+	}
+	if two := renderHTML(t, HTMLOptions{MaxConnections: 1}); !strings.Contains(two, "2 more connections are listed in the table below but not drawn") {
+		t.Errorf("page does not say that 2 connections were left out")
 	}
 	var data chartData
 	i := strings.Index(page, `<script type="application/json" id="connscope-data">`)
