@@ -148,32 +148,22 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 			l.connsOverBudget, pluralWord(int(l.connsOverBudget), "connection"), wasWere(l.overBudget)))
 	}
 	if n := l.connsUnlisted; n > 0 {
-		with, were := "", "were"
-		if n == 1 {
-			were = "was"
-		}
-		switch t := l.txnsOfUnlistedConns; {
-		case t == 1 && n == 1:
-			with = ", with its 1 transaction,"
-		case t == 1:
-			with = ", with their 1 transaction,"
-		case t > 1 && n == 1:
-			with = fmt.Sprintf(", with its %d transactions,", t)
-		case t > 1:
-			with = fmt.Sprintf(", with their %d transactions,", t)
+		with := ""
+		if t := l.txnsOfUnlistedConns; t > 0 {
+			its := "their"
+			if n == 1 {
+				its = "its"
+			}
+			with = fmt.Sprintf(", with %s %d %s,", its, t, pluralWord(int(t), "transaction"))
 		}
 		limit := orDefault(opts.MaxListedConnections, DefaultMaxListedConnections)
 		out = append(out, fmt.Sprintf("report lists at most %d %s (--max-listed-conns): %d more%s %s counted in the totals and diagnosed but not listed",
-			limit, pluralWord(limit, "connection"), n, with, were))
+			limit, pluralWord(limit, "connection"), n, with, wasWere(int64(n))))
 	}
 	if n := l.txnsUnlisted; n > 0 {
-		were := "were"
-		if n == 1 {
-			were = "was"
-		}
 		limit := orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions)
 		out = append(out, fmt.Sprintf("report lists at most %d %s (--max-listed-txns): %d more %s counted in the totals and diagnosed but not listed",
-			limit, pluralWord(limit, "transaction"), n, were))
+			limit, pluralWord(limit, "transaction"), n, wasWere(int64(n))))
 	}
 	if n := l.timeClamped; n > 0 {
 		// A step back of a millisecond or more (a second pcapng section
