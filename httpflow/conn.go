@@ -250,9 +250,9 @@ func (p *Conn) decide(a App) {
 	}
 }
 
-// kept returns how many transactions were kept, those let go included:
-// the Index of the next.
-func (p *Conn) kept() int { return p.base + len(p.boxes) }
+// nextIndex is the Index of the next kept transaction: how many were kept,
+// those let go included.
+func (p *Conn) nextIndex() int { return p.base + len(p.boxes) }
 
 func (p *Conn) lastBox() *txnBox {
 	if len(p.boxes) == 0 {
@@ -265,12 +265,12 @@ func (p *Conn) lastBox() *txnBox {
 // the shared Budget is spent, it is parsed but not kept.
 func (p *Conn) newBox() *txnBox {
 	var b *txnBox
-	under := p.kept() < p.cfg.MaxTransactionsPerConn
+	under := p.nextIndex() < p.cfg.MaxTransactionsPerConn
 	if under && p.cfg.Budget.take() {
 		p.taken++
 		b = p.mem.box()
 		b.kept = true
-		b.t.Index = p.kept()
+		b.t.Index = p.nextIndex()
 		p.boxes = append(p.boxes, b)
 	} else {
 		b = new(txnBox) // not kept: garbage once answered
@@ -382,7 +382,7 @@ func (p *Conn) settle() {
 // ones are let go.
 func (p *Conn) settleHandingOn() {
 	before := p.settled
-	for p.settled < p.kept() {
+	for p.settled < p.nextIndex() {
 		b := p.boxes[p.settled-p.base]
 		if !b.responseDone || p.streams[reassembly.ClientToServer].box == b {
 			break

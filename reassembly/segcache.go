@@ -18,9 +18,9 @@ import "unsafe"
 // a connection: a capture of one long connection (or of many growing side
 // by side, none closing) would only fill it with arrays nobody takes. The
 // cache holds at most segmentCacheBytes; an array that does not fit is
-// left to the collector. The records are not cleared:
-// nothing reads an array beyond its length, and a SegmentRecord holds no
-// pointer to keep alive.
+// left to the collector. The records are not cleared: nothing reads an
+// array beyond its length, and a SegmentRecord holds no pointer to keep
+// alive.
 type segmentCache struct {
 	arrays map[int][][]SegmentRecord // by capacity
 	bytes  int
