@@ -8,6 +8,7 @@ import (
 
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -116,54 +117,50 @@ func limitWarnings(opts Options, st reassembly.Stats, l limitCounts) []string {
 	if st.Evicted > 0 {
 		limit := orDefault(opts.Reassembly.MaxConnections, reassembly.DefaultMaxConnections)
 		out = append(out, fmt.Sprintf("connection table full (%d %s, --max-conns): %d %s closed early, the idlest first; their later packets start new connections with inferred roles",
-			limit, pluralWord(limit, "connection"), st.Evicted, pluralWord(int(st.Evicted), "connection")))
+			limit, english.Noun(limit, "connection"), st.Evicted, english.Noun(int(st.Evicted), "connection")))
 	}
 	if n := st.SegmentsDropped - st.SegmentsDroppedTotal; n > 0 {
 		out = append(out, fmt.Sprintf("segment records capped at %d per connection (--max-segments-per-conn): %d oldest %s released, so timelines and segment evidence of long connections are partial",
-			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), n, pluralWord(int(n), "record")))
+			orDefault(opts.Reassembly.MaxSegmentsPerConn, reassembly.DefaultMaxSegmentsPerConn), n, english.Noun(int(n), "record")))
 	}
 	if st.SegmentsDroppedTotal > 0 {
 		out = append(out, fmt.Sprintf("segment records kept by open connections capped at %d (--max-segments): %d oldest %s released, so timelines and segment evidence of long connections are partial",
-			orDefault(opts.Reassembly.MaxSegmentsTotal, reassembly.DefaultMaxSegmentsTotal), st.SegmentsDroppedTotal, pluralWord(int(st.SegmentsDroppedTotal), "record")))
+			orDefault(opts.Reassembly.MaxSegmentsTotal, reassembly.DefaultMaxSegmentsTotal), st.SegmentsDroppedTotal, english.Noun(int(st.SegmentsDroppedTotal), "record")))
 	}
 	if st.BufferOverflows > 0 {
 		limit := orDefault(opts.Reassembly.MaxBufferedBytes, reassembly.DefaultMaxBufferedBytes)
 		out = append(out, fmt.Sprintf("out-of-order buffer full (%d %s per direction): %d %s given up on and reported as gaps",
-			limit, pluralWord(limit, "byte"), st.BufferOverflows, pluralWord(int(st.BufferOverflows), "hole")))
+			limit, english.Noun(limit, "byte"), st.BufferOverflows, english.Noun(int(st.BufferOverflows), "hole")))
 	}
 	if l.headersCut > 0 {
 		maxBytes := orDefault(opts.HTTP.MaxHeaderBytes, httpflow.DefaultMaxHeaderBytes)
 		maxFields := orDefault(opts.HTTP.MaxHeaders, httpflow.DefaultMaxHeaders)
 		out = append(out, fmt.Sprintf("header block over %d %s or %d %s cut on %d %s (--max-header-bytes): framing was still read, the fields beyond were not kept",
-			maxBytes, pluralWord(maxBytes, "byte"), maxFields, pluralWord(maxFields, "field"), l.headersCut, pluralWord(int(l.headersCut), "message")))
+			maxBytes, english.Noun(maxBytes, "byte"), maxFields, english.Noun(maxFields, "field"), l.headersCut, english.Noun(int(l.headersCut), "message")))
 	}
 	if l.txnsDropped > 0 {
 		out = append(out, fmt.Sprintf("transactions per connection capped at %d (--max-txns-per-conn): %d more %s on %d %s %s parsed but not listed",
-			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, pluralWord(int(l.txnsDropped), "transaction"),
-			l.connsDropping, pluralWord(int(l.connsDropping), "connection"), wasWere(l.txnsDropped)))
+			orDefault(opts.HTTP.MaxTransactionsPerConn, httpflow.DefaultMaxTransactionsPerConn), l.txnsDropped, english.Noun(int(l.txnsDropped), "transaction"),
+			l.connsDropping, english.Noun(int(l.connsDropping), "connection"), english.WasWere(int(l.txnsDropped))))
 	}
 	if l.overBudget > 0 {
 		out = append(out, fmt.Sprintf("transactions kept by open connections capped at %d (--max-open-txns): %d more %s on %d %s %s parsed but not listed",
-			orDefault(opts.MaxOpenTransactions, DefaultMaxOpenTransactions), l.overBudget, pluralWord(int(l.overBudget), "transaction"),
-			l.connsOverBudget, pluralWord(int(l.connsOverBudget), "connection"), wasWere(l.overBudget)))
+			orDefault(opts.MaxOpenTransactions, DefaultMaxOpenTransactions), l.overBudget, english.Noun(int(l.overBudget), "transaction"),
+			l.connsOverBudget, english.Noun(int(l.connsOverBudget), "connection"), english.WasWere(int(l.overBudget))))
 	}
 	if n := l.connsUnlisted; n > 0 {
 		with := ""
 		if t := l.txnsOfUnlistedConns; t > 0 {
-			its := "their"
-			if n == 1 {
-				its = "its"
-			}
-			with = fmt.Sprintf(", with %s %d %s,", its, t, pluralWord(int(t), "transaction"))
+			with = fmt.Sprintf(", with %s %d %s,", english.ItsTheir(int(n)), t, english.Noun(int(t), "transaction"))
 		}
 		limit := orDefault(opts.MaxListedConnections, DefaultMaxListedConnections)
 		out = append(out, fmt.Sprintf("report lists at most %d %s (--max-listed-conns): %d more%s %s counted in the totals and diagnosed but not listed",
-			limit, pluralWord(limit, "connection"), n, with, wasWere(int64(n))))
+			limit, english.Noun(limit, "connection"), n, with, english.WasWere(int(n))))
 	}
 	if n := l.txnsUnlisted; n > 0 {
 		limit := orDefault(opts.MaxListedTransactions, DefaultMaxListedTransactions)
 		out = append(out, fmt.Sprintf("report lists at most %d %s (--max-listed-txns): %d more %s counted in the totals and diagnosed but not listed",
-			limit, pluralWord(limit, "transaction"), n, wasWere(int64(n))))
+			limit, english.Noun(limit, "transaction"), n, english.WasWere(int(n))))
 	}
 	if n := l.timeClamped; n > 0 {
 		// A step back of a millisecond or more (a second pcapng section
@@ -199,23 +196,7 @@ func findingCapWarnings(leftOut map[string]int) []string {
 	sort.Strings(ids)
 	var out []string
 	for _, id := range ids {
-		out = append(out, fmt.Sprintf("rule %s kept its first %d findings: %d more %s counted but not listed", id, diagnose.MaxFindingsPerRuleInCapture, leftOut[id], wasWere(int64(leftOut[id]))))
+		out = append(out, fmt.Sprintf("rule %s kept its first %d findings: %d more %s counted but not listed", id, diagnose.MaxFindingsPerRuleInCapture, leftOut[id], english.WasWere(int(leftOut[id]))))
 	}
 	return out
-}
-
-// pluralWord is word, with an s unless n is 1.
-func pluralWord(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}
-
-// wasWere is "was" for one, "were" otherwise.
-func wasWere(n int64) string {
-	if n == 1 {
-		return "was"
-	}
-	return "were"
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -235,7 +236,7 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	if w, ok := src.(interface{ WarningCount() int }); ok {
 		if n := w.WarningCount() - capture.MaxWarnings; n > 0 {
-			in.Warnings = append(in.Warnings, fmt.Sprintf("%d more %s not listed", n, pluralWord(n, "warning")))
+			in.Warnings = append(in.Warnings, fmt.Sprintf("%d more %s not listed", n, english.Noun(n, "warning")))
 		}
 	}
 	if readErr != nil {
@@ -512,7 +513,7 @@ func (h *handler) Closed(c *reassembly.Connection) {
 
 // String gives a one-line description of an input for error messages.
 func (in *InputReport) String() string {
-	return fmt.Sprintf("%s (%s, %d %s)", in.Name, in.Format, in.Packets, pluralWord(int(in.Packets), "packet"))
+	return fmt.Sprintf("%s (%s, %d %s)", in.Name, in.Format, in.Packets, english.Noun(int(in.Packets), "packet"))
 }
 
 // Warn adds a warning to the input added last (e.g. kernel drops seen by a

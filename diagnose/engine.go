@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -242,7 +243,7 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 		if p.leftOut > 0 {
 			last := &e.findings[len(e.findings)-1]
 			last.Message += fmt.Sprintf(" (%s on this connection %s left out)",
-				plural(p.leftOut, "more "+run.rule.ID+" finding", "more "+run.rule.ID+" findings"), wasWere(p.leftOut))
+				plural(p.leftOut, "more "+run.rule.ID+" finding", "more "+run.rule.ID+" findings"), english.WasWere(p.leftOut))
 		}
 	}
 	if keepsSummary(ci.Conn) {

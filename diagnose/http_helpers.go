@@ -131,22 +131,6 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// itsTheir is the possessive for a count: "its" for one, "their" otherwise.
-func itsTheir(n int) string {
-	if n == 1 {
-		return "its"
-	}
-	return "their"
-}
-
-// wasWere is the verb for a count: "was" for one, "were" otherwise.
-func wasWere(n int) string {
-	if n == 1 {
-		return "was"
-	}
-	return "were"
-}
-
 // joinInts lists numbers for messages: "1, 2, 3".
 func joinInts(xs []int) string { return joinIntsWith(xs, ", ") }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -158,7 +159,7 @@ func checkResetWithUnreadData(p *connPass) {
 		}
 		unread := peak - last
 		evidence = fmt.Sprintf("its receive window had shrunk from %d to %s (frame %d) and never reopened: "+
-			"about %s it had received %s still unread", peak, byteCount(last), lastFrame, byteCount(unread), wasWere(int(unread)))
+			"about %s it had received %s still unread", peak, byteCount(last), lastFrame, byteCount(unread), english.WasWere(int(unread)))
 		frames = append(frames, lastFrame)
 	}
 	var tx *httpflow.Transaction

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -290,7 +291,7 @@ var ruleCloseDelimitedBody = &Rule{
 				Cost:        -1,
 				Message: fmt.Sprintf("response to %s has no Content-Length and is not chunked: its %s "+
 					"ended with the connection and %s completeness cannot be checked", requestLine(t),
-					plural(int(m.BodyBytes), "body byte", "body bytes"), itsTheir(int(m.BodyBytes))),
+					plural(int(m.BodyBytes), "body byte", "body bytes"), english.ItsTheir(int(m.BodyBytes))),
 			})
 		}
 	},
