@@ -65,14 +65,21 @@ type Config struct {
 	// Transactions the parser could not settle before the close are not
 	// given to it. Additive.
 	Settled func(*Transaction)
-	// ForgetSettled, with Settled, keeps no transaction once it was given
-	// to Settled: its record goes back to the parser for later ones (and
-	// its unit to Config.Budget) as soon as the parser no longer reads it,
-	// which is when the next transaction settles; Transactions then
-	// returns only the transactions that had not settled, whose Index still
-	// counts every transaction of the connection. A consumer that takes
-	// what it needs in Settled makes a keep-alive connection's memory
-	// independent of how many transactions it carried. Additive.
+	// ForgetSettled, with Settled, keeps few of the transactions it gave
+	// to Settled: a record goes back to the parser for later ones as soon
+	// as the parser no longer reads it. Kept are the last settled
+	// transaction (the next one's finalize reads it), any whose messages
+	// later bytes may still change (an anomaly such as
+	// body_beyond_content_length, a line that goes on), the one before
+	// each of those, and the connection's first (whose Connect and
+	// GapBefore read the handshake). Transactions returns those and the
+	// ones that had not settled, final as without ForgetSettled; a consumer
+	// that keeps copies of what it was given replaces them, by Index, with
+	// what Transactions returns. A transaction's unit of Config.Budget stays
+	// taken until Release, as the consumer keeps the transaction. A
+	// consumer that takes what it needs in Settled makes the parser's
+	// memory for a keep-alive connection independent of how many
+	// transactions it carried. Additive.
 	ForgetSettled bool
 }
 

@@ -35,6 +35,11 @@ type Conn struct {
 	// The first dead entries of boxes were let go too but not dropped yet
 	// (they are nil).
 	base, dead int
+	// first is the connection's first transaction once ForgetSettled let
+	// go of its place in boxes: it is kept, never let go, because
+	// Transactions finalizes it again at the close (its Connect and
+	// GapBefore read the handshake, which a late SYN/ACK can still change).
+	first *txnBox
 	// pending[pendHead:] are the transactions waiting for their final
 	// response, oldest first.
 	pending  []*txnBox
@@ -311,15 +316,28 @@ func (p *Conn) Transactions() []*Transaction {
 		return nil
 	}
 	boxes := p.boxes
+	var out []*Transaction
 	if p.forgetting() {
-		boxes = boxes[p.settled-p.base:] // the rest were given to Settled
+		boxes = boxes[p.dead:] // the rest were let go
+		out = make([]*Transaction, 0, len(boxes)+1)
+		if p.first != nil {
+			p.finalize(0, p.first)
+			out = append(out, &p.first.t)
+		}
+	} else {
+		out = make([]*Transaction, 0, len(boxes))
 	}
-	out := make([]*Transaction, len(boxes))
 	for i, b := range boxes {
-		if index := b.t.Index; index == 0 || index >= p.settled || p.unsettled {
+		index := b.t.Index
+		// Finalizing again reads the transaction before; with
+		// ForgetSettled the first record kept may follow one let go, whose
+		// messages no stream pointed to: then neither changed since it was
+		// finalized (see forgetSettled).
+		again := index == 0 || index >= p.settled || p.unsettled && (i > 0 || p.dead == 0 && p.base == 0)
+		if again {
 			p.finalize(index, b)
 		}
-		out[i] = &b.t
+		out = append(out, &b.t)
 	}
 	return out
 }
@@ -399,30 +417,36 @@ func (p *Conn) settleHandingOn() {
 }
 
 // forgetSettled lets go of the settled transactions but the last (lastBox
-// and the next transaction's finalize read that one), and but any whose
+// and the next transaction's finalize read that one), but any whose
 // messages a stream still points to (its last message, which bytes after
-// it can mark with an anomaly or count a line for, or the one it parses):
-// a connection whose request was lost in a gap has a response-only
-// transaction after the last request. Their records go back to the slab,
-// their units to the Budget.
+// it can mark with an anomaly or count a line for, or the one it parses),
+// and but the one before such a transaction, which finalizing it again at
+// the close reads: a connection whose request was lost in a gap has a
+// response-only transaction after the last request. The first transaction
+// moves to p.first instead (see there). Their records go back to the slab;
+// their units stay taken from the Budget until Release, because the
+// consumer keeps the transactions it was given (the Budget bounds the
+// transactions of open connections, whoever keeps them).
 func (p *Conn) forgetSettled() {
 	// boxes[:dead] were let go already; the candidates follow, up to the
 	// last settled one.
 	n := 0
 	for i := p.dead; i < p.settled-1-p.base; i++ {
 		b := p.boxes[i]
-		if p.inUse(b) {
+		if p.inUse(b) || p.inUse(p.boxes[i+1]) {
 			break
 		}
-		p.mem.free(b)
+		if b.t.Index == 0 {
+			p.first = b
+		} else {
+			p.mem.free(b)
+		}
 		p.boxes[i] = nil
 		n++
 	}
 	if n == 0 {
 		return
 	}
-	p.cfg.Budget.give(n)
-	p.taken -= n
 	p.dead += n
 	// Drop the dead entries once they are most of the slice, so that the
 	// slice stays as short as the transactions kept and the copy is paid
