@@ -240,6 +240,66 @@ func TestPersistence(t *testing.T) {
 	}
 }
 
+// persistenceByRule is persistentAfter as RFC 9112 section 9.3 reads, one
+// HasConnectionToken call per question: persistentAfter reads each side's
+// tokens once, and TestPersistenceMatchesRule holds it to this.
+func persistenceByRule(t *Transaction, headersSeen bool) bool {
+	if !headersSeen {
+		return false
+	}
+	resp, req := t.Response, t.Request
+	if resp == nil || t.Tunnel || resp.Framing == FramingCloseDelimited || resp.Version == "" {
+		return false
+	}
+	if req != nil && req.Version == "" {
+		req = nil
+	}
+	if resp.HasConnectionToken("close") || (req != nil && req.HasConnectionToken("close")) {
+		return false
+	}
+	reqOK := req == nil || atLeast11(req.Version) || req.HasConnectionToken("keep-alive")
+	respOK := atLeast11(resp.Version) || resp.HasConnectionToken("keep-alive")
+	return reqOK && respOK
+}
+
+// TestPersistenceMatchesRule compares persistentAfter with the rule as
+// written on every combination of versions, Connection tokens (none,
+// either option in any case, both, look-alikes of the same length),
+// framing, tunnel, missing messages and header blocks not seen.
+func TestPersistenceMatchesRule(t *testing.T) {
+	versions := []string{"", "HTTP/1.1", "HTTP/1.0", "HTTP/1.2", "HTTP/2.0", "HTTP/1.x"}
+	tokenLists := [][]string{nil, {"keep-alive"}, {"close"}, {"Keep-Alive"}, {"CLOSE"}, {"keep-alivE", "upgrade"},
+		{"upgrade", "cLose"}, {"keep-alive", "close"}, {"close", "keep-alive"}, {"clote"}, {"keep_alive"},
+		{"closed"}, {"te"}, {""}}
+	var msgs []*Message
+	for _, v := range versions {
+		for _, toks := range tokenLists {
+			for _, f := range []Framing{FramingNone, FramingContentLength, FramingCloseDelimited} {
+				msgs = append(msgs, &Message{Version: v, ConnectionTokens: toks, Framing: f})
+			}
+		}
+	}
+	reqs := append([]*Message{nil}, msgs...)
+	resps := append([]*Message{nil}, msgs...)
+	checked := 0
+	for _, req := range reqs {
+		for _, resp := range resps {
+			for _, tunnel := range []bool{false, true} {
+				for _, seen := range []bool{false, true} {
+					tx := &Transaction{Request: req, Response: resp, Tunnel: tunnel}
+					if got, want := persistentAfter(tx, seen), persistenceByRule(tx, seen); got != want {
+						t.Fatalf("request %+v, response %+v, tunnel %v, headers seen %v: %v, want %v", req, resp, tunnel, seen, got, want)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 100000 {
+		t.Fatalf("only %d combinations", checked)
+	}
+}
+
 func TestTunnelSwallowsLaterRequests(t *testing.T) {
 	// A client that sends a GET right after CONNECT, before the 200: once
 	// the tunnel opens, that GET was tunnel payload, not a request.

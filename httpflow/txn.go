@@ -95,12 +95,45 @@ func persistentAfter(t *Transaction, headersSeen bool) bool {
 	if req != nil && req.Version == "" {
 		req = nil // request line not understood: judge by the response
 	}
-	if resp.HasConnectionToken("close") || (req != nil && req.HasConnectionToken("close")) {
+	// Each side's Connection options read once; no token (the usual
+	// response) and the one "keep-alive" (the usual request) without a
+	// call.
+	respClose, respKeepAlive := false, false
+	if len(resp.ConnectionTokens) != 0 {
+		respClose, respKeepAlive = connectionOptions(resp.ConnectionTokens)
+	}
+	if respClose {
 		return false
 	}
-	reqOK := req == nil || atLeast11(req.Version) || req.HasConnectionToken("keep-alive")
-	respOK := atLeast11(resp.Version) || resp.HasConnectionToken("keep-alive")
-	return reqOK && respOK
+	reqOK := true
+	if req != nil {
+		reqClose, reqKeepAlive := false, false
+		if toks := req.ConnectionTokens; len(toks) == 1 && toks[0] == "keep-alive" {
+			reqKeepAlive = true
+		} else if len(toks) != 0 {
+			reqClose, reqKeepAlive = connectionOptions(toks)
+		}
+		if reqClose {
+			return false
+		}
+		reqOK = req.Version == "HTTP/1.1" || reqKeepAlive || atLeast11(req.Version)
+	}
+	return reqOK && (resp.Version == "HTTP/1.1" || respKeepAlive || atLeast11(resp.Version))
+}
+
+// connectionOptions reports whether the Connection tokens hold "close"
+// and "keep-alive" (compared case-insensitively, as HasConnectionToken
+// does), in one pass.
+func connectionOptions(tokens []string) (hasClose, hasKeepAlive bool) {
+	for _, t := range tokens {
+		switch len(t) {
+		case len("close"):
+			hasClose = hasClose || t == "close" || equalFold(t, "close")
+		case len("keep-alive"):
+			hasKeepAlive = hasKeepAlive || t == "keep-alive" || equalFold(t, "keep-alive")
+		}
+	}
+	return hasClose, hasKeepAlive
 }
 
 // atLeast11 reports HTTP/1.1 or a later 1.x.
