@@ -186,7 +186,7 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 // bytes parse to equal parts, so comparing them is all the work. st.memo
 // says the line was the remembered one.
 func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
-	if n := s.lastStatusLen; n != 0 && string(content) == string(s.lastStatus[:n]) {
+	if n := s.lastStatusLen; n != 0 && len(content) == n && s.sameStatus(content) {
 		st = statusLine{version: content[:8], status: s.lastStatusCode, memo: true}
 		if len(content) > 12 {
 			st.reason = content[13:]
@@ -199,6 +199,20 @@ func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
 		s.lastStatusVersion, s.lastStatusReason = "", ""
 	}
 	return st, ok
+}
+
+// sameStatus reports whether content, of lastStatusLen bytes, is the
+// remembered status line. The usual line ("HTTP/1.1 200 OK") is 8 to 16
+// bytes long, two words that overlap, compared without a call; a status
+// line is at least 12 bytes ("HTTP/1.1 200"), and a longer one is
+// compared as bytes.
+func (s *stream) sameStatus(content []byte) bool {
+	n := len(content)
+	if n < 8 || n > 16 {
+		return string(content) == string(s.lastStatus[:n])
+	}
+	return binary.LittleEndian.Uint64(content) == binary.LittleEndian.Uint64(s.lastStatus[:8]) &&
+		binary.LittleEndian.Uint64(content[n-8:]) == binary.LittleEndian.Uint64(s.lastStatus[n-8:n])
 }
 
 // statusStrings returns the Version and Reason strings of a response
@@ -764,6 +778,17 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 		if end >= maxBytes || line[end-1] != '\r' {
 			return 0
 		}
+		fields++
+		if kind == fieldOther {
+			// Most fields: nothing is read from the value. The caps count
+			// the name and the value trimmed of SP and HTAB; counted
+			// takes the value untrimmed (colon to CR), at least that, and
+			// the block is counted exactly only when that bound is over
+			// the cap (countBlock).
+			counted += end - 2 // the caps are tested after the block: the counts only grow
+			pos += end + 1
+			continue
+		}
 		value := line[n+1 : end-1]
 		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
 			value = value[1:]
@@ -771,10 +796,8 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
 			value = value[:len(value)-1]
 		}
-		counted += n + len(value) // the caps are tested after the block: the counts only grow
-		fields++
+		counted += n + len(value)
 		switch kind {
-		case fieldOther:
 		case fieldContentLength:
 			v, ok := parseDecimal(tempString(value))
 			if !ok || clSeen {
@@ -792,7 +815,7 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 		}
 		pos += end + 1
 	}
-	if !clSeen || fields > maxFields || counted > maxBytes {
+	if !clSeen || fields > maxFields || counted > maxBytes && countBlock(st, data[lf+1:pos]) > maxBytes {
 		return 0
 	}
 	size := pos + 2
@@ -835,6 +858,22 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 	}
 	s.expressed++
 	return size
+}
+
+// countBlock is what a response's header block counts against
+// MaxHeaderBytes (see headerBlock.fits): its status line's version and
+// reason, then every field's name and value trimmed of SP and HTAB. block
+// holds field lines that expressResponse accepted (a token name, a colon,
+// the value, CRLF), without the blank line.
+func countBlock(st *statusLine, block []byte) int {
+	counted := len(st.version) + len(st.reason)
+	for len(block) > 0 {
+		lf := bytes.IndexByte(block, '\n')
+		colon := bytes.IndexByte(block[:lf], ':')
+		counted += colon + len(trimOWS(block[colon+1:lf-1]))
+		block = block[lf+1:]
+	}
+	return counted
 }
 
 // expressRequest handles, in one step, a request that a keep-alive client
