@@ -2,6 +2,7 @@ package httpflow
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/connscope/connscope/reassembly"
 )
@@ -342,17 +343,20 @@ func (p *Conn) Transactions() []*Transaction {
 	return out
 }
 
-// inUse reports whether a stream still points into b.
+// inUse reports whether a stream still points into b: at b itself (the
+// transaction it parses) or at one of b's messages (the one it parses, its
+// last one, the one a line goes on for). Each pointer is compared with the
+// record's address range, one test where b and its two messages took
+// three: a record's messages are the only Messages inside it (interim
+// ones are allocated on their own), and records do not overlap.
 func (p *Conn) inUse(b *txnBox) bool {
-	req, resp := &b.req, &b.resp
-	for i := range p.streams {
-		s := &p.streams[i]
-		if s.box == b || s.last == req || s.last == resp || s.lineMsg == req || s.lineMsg == resp ||
-			s.msg == req || s.msg == resp {
-			return true
-		}
-	}
-	return false
+	const size = unsafe.Sizeof(txnBox{})
+	start := uintptr(unsafe.Pointer(b))
+	c, s := &p.streams[reassembly.ClientToServer], &p.streams[reassembly.ServerToClient]
+	return uintptr(unsafe.Pointer(c.box))-start < size || uintptr(unsafe.Pointer(c.msg))-start < size ||
+		uintptr(unsafe.Pointer(c.last))-start < size || uintptr(unsafe.Pointer(c.lineMsg))-start < size ||
+		uintptr(unsafe.Pointer(s.box))-start < size || uintptr(unsafe.Pointer(s.msg))-start < size ||
+		uintptr(unsafe.Pointer(s.last))-start < size || uintptr(unsafe.Pointer(s.lineMsg))-start < size
 }
 
 // forgetting reports whether settled transactions are let go
@@ -431,11 +435,16 @@ func (p *Conn) forgetSettled() {
 	// boxes[:dead] were let go already; the candidates follow, up to the
 	// last settled one.
 	n := 0
-	for i := p.dead; i < p.settled-1-p.base; i++ {
-		b := p.boxes[i]
-		if p.inUse(b) || p.inUse(p.boxes[i+1]) {
+	// A candidate goes when neither it nor the one after it is in use:
+	// the answer for the one after is carried to the next candidate,
+	// which is that one (a call usually tests two records, not three).
+	last := p.settled - 1 - p.base
+	busy := p.dead < last && p.inUse(p.boxes[p.dead])
+	for i := p.dead; i < last && !busy; i++ {
+		if busy = p.inUse(p.boxes[i+1]); busy {
 			break
 		}
+		b := p.boxes[i]
 		if b.t.Index == 0 {
 			p.first = b
 		} else {
