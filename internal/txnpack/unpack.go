@@ -1,8 +1,6 @@
 package txnpack
 
 import (
-	"encoding/binary"
-
 	"github.com/connscope/connscope/httpflow"
 )
 
@@ -14,8 +12,6 @@ type Unpacker struct {
 	boxes []box
 	used  int
 	out   []*httpflow.Transaction
-	// lists backs the unpacked Connection token and anomaly lists.
-	lists []string
 }
 
 // box is one unpacked transaction with its request and response, as
@@ -33,175 +29,89 @@ func (u *Unpacker) reset(n int) {
 	}
 	u.boxes = u.boxes[:n]
 	u.used = 0
-	clear(u.lists)
-	u.lists = u.lists[:0]
 	if cap(u.out) < n {
 		u.out = make([]*httpflow.Transaction, 0, n+4)
 	}
 }
 
-// next returns the next unpacked transaction's place, its messages
-// attached by reader.transaction.
-func (u *Unpacker) next() *httpflow.Transaction {
+// The ConnectionTokens lists of unpacked messages share these, capped so
+// that an append copies them.
+var (
+	emptyTokens     = []string{}
+	keepAliveTokens = []string{"keep-alive"}
+	closeTokens     = []string{"close"}
+)
+
+// unpack writes r into the next box.
+func (u *Unpacker) unpack(r *record, conn int, strs []string) *httpflow.Transaction {
 	b := &u.boxes[u.used]
 	u.used++
-	b.t.Request, b.t.Response = &b.req, &b.resp
+	b.t = httpflow.Transaction{
+		ID:              int(r.id),
+		Connection:      conn,
+		Index:           int(r.index),
+		Pipelined:       r.flags&txnPipelined != 0,
+		PersistentAfter: r.flags&txnPersistentAfter != 0,
+		Tunnel:          r.flags&txnTunnel != 0,
+		Connect:         r.timing[0],
+		Send:            r.timing[1],
+		Wait:            r.timing[2],
+		Receive:         r.timing[3],
+		Total:           r.timing[4],
+		GapBefore:       r.timing[5],
+	}
+	if r.flags&txnRequest != 0 {
+		unpackMessage(&b.req, &r.msgs[0], strs)
+		b.t.Request = &b.req
+	}
+	if r.flags&txnResponse != 0 {
+		unpackMessage(&b.resp, &r.msgs[1], strs)
+		b.t.Response = &b.resp
+	}
 	return &b.t
 }
 
-// reader reads what Conn.pack wrote, in the same order. Packed data is
-// written by this package only, so a short or bad record is a bug here,
-// not bad input: it panics (index out of range) rather than guessing.
-type reader struct {
-	buf   []byte
-	strs  []string
-	lists *[]string // Unpacker.lists
-	frame uint64
-	time  int64
+func unpackMessage(m *httpflow.Message, p *message, strs []string) {
+	var tokens []string
+	switch p.tokens {
+	case tokensEmpty:
+		tokens = emptyTokens[:0:0]
+	case tokensKeepAlive:
+		tokens = keepAliveTokens[:1:1]
+	case tokensClose:
+		tokens = closeTokens[:1:1]
+	}
+	// Field by field rather than a whole Message: the fields a record
+	// does not hold (header lists, Expect, Upgrade, Proxy-Connection,
+	// anomalies) are never written in a box, so they are still zero.
+	m.FirstFrame = p.firstFrame
+	m.LastFrame = p.firstFrame + uint64(p.lastFrame)
+	m.Start = p.start
+	m.End = p.start + int64(p.end)
+	m.Method = stringOf(p.method, strs)
+	m.Target = stringOf(p.target, strs)
+	m.Version = stringOf(p.version, strs)
+	m.Status = int(p.status)
+	m.Reason = stringOf(p.reason, strs)
+	m.HeaderBytes = int64(p.headerBytes)
+	m.BodyBytes = int64(p.bodyBytes)
+	m.WireBytes = int64(p.wireBytes)
+	m.DeclaredLength = int64(p.declared)
+	m.Framing = httpflow.Framing(p.framing)
+	m.Incomplete = httpflow.Incomplete(p.incomplete)
+	m.Complete = p.flags&msgComplete != 0
+	m.HeadersTruncated = p.flags&msgHeadersTruncated != 0
+	m.HasProxyConnection = p.flags&msgHasProxyConnection != 0
+	m.ConnectionTokens = tokens
+	m.KeepAliveMax = p.keepAliveMax
+	m.KeepAliveTimeout = p.keepAliveTimeout
+	m.KeepAlive = stringOf(p.keepAlive, strs)
 }
 
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.buf)
-	if n <= 0 {
-		panic("txnpack: packed data cut short")
+// stringOf returns the string r names.
+func stringOf(r stringRef, strs []string) string {
+	if int(r) < len(words) {
+		return words[r]
 	}
-	r.buf = r.buf[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.buf)
-	if n <= 0 {
-		panic("txnpack: packed data cut short")
-	}
-	r.buf = r.buf[n:]
-	return v
-}
-
-func (r *reader) byte() byte {
-	b := r.buf[0]
-	r.buf = r.buf[1:]
-	return b
-}
-
-func (r *reader) string() string {
-	k := r.uvarint()
-	if k < uint64(len(words)) {
-		return words[k]
-	}
-	return r.strs[k-uint64(len(words))]
-}
-
-func (r *reader) strings() []string {
-	n := r.uvarint()
-	switch n {
-	case 0:
-		return nil
-	case 1:
-		return []string{}
-	}
-	// Appended to the Unpacker's list memory, capped so that a later
-	// append cannot write into it.
-	l := *r.lists
-	from := len(l)
-	for range n - 1 {
-		l = append(l, r.string())
-	}
-	*r.lists = l
-	return l[from:len(l):len(l)]
-}
-
-func (r *reader) headers() []httpflow.Header {
-	n := r.uvarint()
-	if n == 0 {
-		return nil
-	}
-	hs := make([]httpflow.Header, n-1)
-	for i := range hs {
-		hs[i].Name = r.string()
-		hs[i].Value = r.string()
-	}
-	return hs
-}
-
-// transaction unpacks one record into t, whose Request and Response point
-// to its box's messages; a message not packed is detached.
-func (r *reader) transaction(t *httpflow.Transaction) {
-	req, resp := t.Request, t.Response
-	flags := r.uvarint()
-	*t = httpflow.Transaction{
-		ID:              int(r.varint()),
-		Connection:      int(r.varint()),
-		Index:           int(r.varint()),
-		Pipelined:       flags&txnPipelined != 0,
-		PersistentAfter: flags&txnPersistentAfter != 0,
-		Tunnel:          flags&txnTunnel != 0,
-		Connect:         r.varint(),
-		Send:            r.varint(),
-		Wait:            r.varint(),
-		Receive:         r.varint(),
-		Total:           r.varint(),
-		GapBefore:       r.varint(),
-	}
-	if flags&txnInterim != 0 {
-		t.Interim = make([]*httpflow.Message, r.uvarint())
-		for i := range t.Interim {
-			t.Interim[i] = r.message(nil)
-		}
-	}
-	if flags&txnRequest != 0 {
-		t.Request = r.message(req)
-	}
-	if flags&txnResponse != 0 {
-		t.Response = r.message(resp)
-	}
-}
-
-// message unpacks one message into m, or into a new Message when m is nil.
-func (r *reader) message(m *httpflow.Message) *httpflow.Message {
-	flags := r.uvarint()
-	if flags == 0 {
-		return nil
-	}
-	if m == nil {
-		m = new(httpflow.Message)
-	}
-	first := r.frame + uint64(r.varint())
-	last := first + uint64(r.varint())
-	start := r.time + r.varint()
-	end := start + r.varint()
-	r.frame, r.time = first, start
-	*m = httpflow.Message{
-		FirstFrame:         first,
-		LastFrame:          last,
-		Start:              start,
-		End:                end,
-		Method:             r.string(),
-		Target:             r.string(),
-		Version:            r.string(),
-		Status:             int(r.varint()),
-		Reason:             r.string(),
-		HeaderBytes:        r.varint(),
-		BodyBytes:          r.varint(),
-		WireBytes:          r.varint(),
-		DeclaredLength:     r.varint(),
-		Framing:            httpflow.Framing(r.byte()),
-		Incomplete:         httpflow.Incomplete(r.byte()),
-		Complete:           flags&msgComplete != 0,
-		HeadersTruncated:   flags&msgHeadersTruncated != 0,
-		HasProxyConnection: flags&msgHasProxyConnection != 0,
-		ConnectionTokens:   r.strings(),
-		KeepAliveMax:       int32(r.varint()),
-		KeepAliveTimeout:   int32(r.varint()),
-	}
-	if flags&msgRare != 0 {
-		m.Headers = r.headers()
-		m.Trailers = r.headers()
-		m.KeepAlive = r.string()
-		m.ProxyConnection = r.string()
-		m.Expect = r.string()
-		m.Upgrade = r.string()
-		m.Anomalies = r.strings()
-	}
-	return m
+	return strs[int(r)-len(words)]
 }
