@@ -10,7 +10,6 @@ import (
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/internal/english"
-	"github.com/connscope/connscope/internal/txnpack"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -154,7 +153,7 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	a.report.Inputs = append(a.report.Inputs, in)
 
-	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*parsing), http: a.opts.HTTP}
+	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn), http: a.opts.HTTP}
 	// Only KeepHeaders (HAR) reads the header field lists; nothing else needs them.
 	// Closed copies what it keeps of a connection's transactions (diagnose
 	// detaches them) before Release, so their records can be recycled.
@@ -380,84 +379,50 @@ type handler struct {
 	a         *Analyzer
 	in        *InputReport
 	engine    *diagnose.Engine
-	parsers   map[*reassembly.Connection]*parsing
+	parsers   map[*reassembly.Connection]*httpflow.Conn
 	maxConnID int
 	limits    limitCounts // what the httpflow limits left out, for warnings
 	// http is Options.HTTP with the input's transaction Budget.
 	http httpflow.Config
-	// spare are parsings of closed connections, for later ones; unpack
-	// holds the transactions of the connection closing.
-	spare  []*parsing
-	unpack txnpack.Unpacker
-}
-
-// parsing is one open connection's parser and the transactions it handed
-// on as they settled, packed until the connection closes: httpflow keeps
-// almost none of them (ForgetSettled), so that a keep-alive connection's
-// records do not stay in memory, uncached, until its close
-// (bench/README.md, "httpflow, eighth round").
-type parsing struct {
-	h    *handler
-	p    *httpflow.Conn
-	pack txnpack.Conn
-	// conn is the connection's report ID, for TransactionEvents.
-	conn int
-	// settledFn is settled as a func value, made once per parsing.
-	settledFn func(*httpflow.Transaction)
 }
 
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	var ps *parsing
-	if n := len(h.spare); n > 0 {
-		ps, h.spare = h.spare[n-1], h.spare[:n-1]
-	} else {
-		ps = &parsing{h: h}
-		ps.settledFn = ps.settled
-	}
 	cfg := h.http
-	cfg.Settled, cfg.ForgetSettled = ps.settledFn, true
-	if _, ok := h.a.opts.Events.(TransactionEvents); ok {
-		ps.conn = h.a.globalConn(c.ID)
+	if te, ok := h.a.opts.Events.(TransactionEvents); ok {
+		conn := h.a.globalConn(c.ID)
+		cfg.Settled = func(t *httpflow.Transaction) { h.settled(te, conn, t) }
 	}
-	ps.p = httpflow.NewConn(c, cfg)
-	h.parsers[c] = ps
-	return ps.p
+	p := httpflow.NewConn(c, cfg)
+	h.parsers[c] = p
+	return p
 }
 
-// settled keeps a transaction that is over, and with TransactionEvents
-// numbers it and gives it on; Closed numbers the others.
-func (ps *parsing) settled(t *httpflow.Transaction) {
-	if te, ok := ps.h.a.opts.Events.(TransactionEvents); ok {
-		a := ps.h.a
-		a.nextTxn++
-		t.ID = a.nextTxn
-		tr := newTxnReport(t)
-		tr.provisional = tr.ID
-		tr.Connection = ps.conn
-		te.Transaction(tr)
-	}
-	ps.pack.Settled(t)
+// settled numbers a transaction that is over and gives it to te; Closed
+// numbers the others.
+func (h *handler) settled(te TransactionEvents, conn int, t *httpflow.Transaction) {
+	h.a.nextTxn++
+	t.ID = h.a.nextTxn
+	tr := newTxnReport(t)
+	tr.provisional = tr.ID
+	tr.Connection = conn
+	te.Transaction(tr)
 }
 
 func (h *handler) Closed(c *reassembly.Connection) {
-	var p *httpflow.Conn
+	p := h.parsers[c]
+	delete(h.parsers, c)
 	var txns []*httpflow.Transaction
 	app := httpflow.AppUnknown
-	if ps := h.parsers[c]; ps != nil {
-		delete(h.parsers, c)
-		p = ps.p
-		txns = ps.pack.Transactions(p.Transactions(), &h.unpack)
+	if p != nil {
+		txns = p.Transactions()
 		app = p.App()
-		// Its transactions are handed on below: they no longer count
-		// against the transactions open connections may keep.
-		defer func() {
-			p.Release()
-			ps.p = nil
-			ps.pack.Reset()
-			h.spare = append(h.spare, ps)
-		}()
 	}
 	h.limits.addConn(p, txns)
+	if p != nil {
+		// Its transactions are handed on below: they no longer count
+		// against the transactions open connections may keep.
+		defer p.Release()
+	}
 	// Provisional IDs, unique across inputs; Report renumbers them. Those
 	// given to TransactionEvents have theirs.
 	for _, t := range txns {

@@ -15,7 +15,6 @@ import (
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/httpflow"
-	"github.com/connscope/connscope/internal/txnpack"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -50,13 +49,11 @@ func BenchmarkPipeline(b *testing.B) {
 		// (RecycleTransactions).
 		{"httpflow-nofields", throughHTTPWithoutFields},
 		// httpflow handing each transaction on as it settles and keeping
-		// almost none (Config.Settled, ForgetSettled): the parsing itself,
-		// without the records a connection keeps until it closes.
+		// none (Config.Settled, ForgetSettled): the parsing itself,
+		// without the records a connection keeps until it closes. Not
+		// what analysis runs yet (diagnose still reads a connection's
+		// transactions at its close; see bench/README.md, seventh round).
 		{"httpflow-handoff", throughHTTPHandingOn},
-		// What analysis runs: httpflow-handoff with the settled
-		// transactions packed until their connection closes (txnpack),
-		// then unpacked for the rules. diagnose parses this way.
-		{"httpflow-packed", throughHTTPPacked},
 		// Not a parser: a plain scan for what any HTTP/1.x parser must
 		// find (see floorConsumer), a reference for httpflow.
 		{"httpflow-floor", throughHeaderScan},
@@ -228,28 +225,10 @@ type httpHandler struct {
 	cfg     httpflow.Config
 	nextTxn int
 	txns    int
-	// pack, as analysis does: each connection's settled transactions are
-	// packed (txnpack) and unpacked at its close, merged with what
-	// httpflow still holds (cfg has ForgetSettled).
-	pack   bool
-	packs  map[*reassembly.Connection]*txnpack.Conn
-	spare  []*txnpack.Conn
-	unpack txnpack.Unpacker
 }
 
 func (h *httpHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	cfg := h.cfg
-	if h.pack {
-		var k *txnpack.Conn
-		if n := len(h.spare); n > 0 {
-			k, h.spare = h.spare[n-1], h.spare[:n-1]
-		} else {
-			k = new(txnpack.Conn)
-		}
-		h.packs[c] = k
-		cfg.Settled, cfg.ForgetSettled = k.Settled, true
-	}
-	p := httpflow.NewConn(c, cfg)
+	p := httpflow.NewConn(c, h.cfg)
 	h.parsers[c] = p
 	return p
 }
@@ -258,27 +237,11 @@ func (h *httpHandler) Closed(c *reassembly.Connection) {
 	p := h.parsers[c]
 	delete(h.parsers, c)
 	txns := p.Transactions()
-	switch k := h.packs[c]; {
-	case k != nil:
-		delete(h.packs, c)
-		txns = k.Transactions(txns, &h.unpack)
-		defer func() {
-			k.Reset()
-			h.spare = append(h.spare, k)
-		}()
-		h.txns += len(txns)
-	case h.cfg.ForgetSettled:
-		// The settled ones were handed on; the last is returned here.
-		if n := len(txns); n > 0 {
-			h.txns += txns[n-1].Index + 1
-		}
-	default:
-		h.txns += len(txns)
-	}
 	for _, t := range txns {
 		h.nextTxn++
 		t.ID = h.nextTxn
 	}
+	h.txns += len(txns)
 	if h.engine != nil {
 		h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: p.App(), Transactions: txns})
 	}
@@ -286,16 +249,16 @@ func (h *httpHandler) Closed(c *reassembly.Connection) {
 }
 
 func throughHTTP(b *testing.B, name string) int64 {
-	return parseHTTP(b, name, &httpHandler{})
+	return parseHTTP(b, name, httpflow.Config{})
 }
 
-// analysisHTTPConfig is httpflow as analysis configured it for every
-// format but HAR until it kept transactions packed (httpflow-packed): no
-// header field lists, records recycled.
+// analysisHTTPConfig is httpflow as analysis configures it for every
+// format but HAR: the httpflow-nofields and diagnose stages both parse
+// this way, so that the second measures the rules and nothing else.
 var analysisHTTPConfig = httpflow.Config{DropHeaderFields: true, RecycleTransactions: true}
 
 func throughHTTPWithoutFields(b *testing.B, name string) int64 {
-	return parseHTTP(b, name, &httpHandler{cfg: analysisHTTPConfig})
+	return parseHTTP(b, name, analysisHTTPConfig)
 }
 
 func throughHTTPHandingOn(b *testing.B, name string) int64 {
@@ -303,21 +266,13 @@ func throughHTTPHandingOn(b *testing.B, name string) int64 {
 	settled := 0
 	cfg.Settled = func(*httpflow.Transaction) { settled++ }
 	cfg.ForgetSettled = true
-	n := parseHTTP(b, name, &httpHandler{cfg: cfg})
+	n := parseHTTP(b, name, cfg)
 	b.ReportMetric(float64(settled), "settled/op")
 	return n
 }
 
-// throughHTTPPacked is httpflow as analysis runs it: handing transactions
-// on as they settle, packed until their connection closes (txnpack). The
-// diagnose stage parses the same way, so that it measures the rules.
-func throughHTTPPacked(b *testing.B, name string) int64 {
-	return parseHTTP(b, name, &httpHandler{cfg: analysisHTTPConfig, pack: true})
-}
-
-func parseHTTP(b *testing.B, name string, h *httpHandler) int64 {
-	h.parsers = map[*reassembly.Connection]*httpflow.Conn{}
-	h.packs = map[*reassembly.Connection]*txnpack.Conn{}
+func parseHTTP(b *testing.B, name string, cfg httpflow.Config) int64 {
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, cfg: cfg}
 	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()
@@ -330,8 +285,10 @@ func throughDiagnose(b *testing.B, name string) int64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &httpHandler{engine: engine, cfg: analysisHTTPConfig, pack: true}
-	n := parseHTTP(b, name, h)
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, engine: engine, cfg: analysisHTTPConfig}
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
 	b.ReportMetric(float64(len(engine.Finish())), "findings/op")
 	return n
 }
