@@ -147,36 +147,31 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 		return 0
 	}
 	content := data[:lf-1]
-	var r requestLine
-	var st statusLine
-	var ok bool
-	client := s.dir == reassembly.ClientToServer
-	if client {
-		if ok = usualRequestLine(content, &r); ok {
-			if n := p.expressRequest(s, data, lf, &r, at, off); n > 0 {
-				return n
-			}
+	if s.dir == reassembly.ClientToServer {
+		var r requestLine
+		if !usualRequestLine(content, &r) {
+			return 0
 		}
-	} else {
-		st, ok = s.statusLine(content)
-		if ok {
-			if n := p.expressResponse(s, data, lf, &st, at, off); n > 0 {
-				return n
-			}
+		if n := p.expressRequest(s, data, lf, &r, at, off); n > 0 {
+			return n
 		}
-	}
-	if !ok {
-		return 0
-	}
-	s.pos = off + int64(lf+1)
-	s.wholeLine(at, off, lf+1)
-	if client {
+		s.pos = off + int64(lf+1)
+		s.wholeLine(at, off, lf+1)
 		lb := p.lastBox()
 		s.prevDone = lb == nil || lb.responseDone
 		p.beginRequest(s, r, false, at)
-	} else {
-		p.beginResponse(s, st, false, at)
+		return lf + 1
 	}
+	st, ok := s.statusLine(content)
+	if !ok {
+		return 0
+	}
+	if n := p.expressResponse(s, data, lf, &st, at, off); n > 0 {
+		return n
+	}
+	s.pos = off + int64(lf+1)
+	s.wholeLine(at, off, lf+1)
+	p.beginResponse(s, st, false, at)
 	return lf + 1
 }
 
@@ -743,82 +738,65 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 	if b.head || b.connect || !startedBefore(b, at.Frame) || !p.serverHadRequest(b, at.Frame) {
 		return 0
 	}
-	maxBytes, maxFields := p.cfg.MaxHeaderBytes, p.cfg.MaxHeaders
-	// The caps count the start line's parts, then every field's name and
-	// value (see headerBlock.fits).
-	counted, fields := len(st.version)+len(st.reason), 0
-	// The Connection, Keep-Alive and Proxy-Connection fields, in block
-	// order, for interpretKind as closeBlock would call it (more than a
-	// few is unusual enough for the general code); the Content-Length
-	// field is read here.
-	var interpreted [4]struct {
-		kind  fieldKind
-		value []byte
-	}
-	nInterpreted, clSeen := 0, false
+	maxBytes := p.cfg.MaxHeaderBytes
+	// The block's field lines: the loop reads no value but Content-Length's,
+	// and notes which lines are Connection, Keep-Alive or Proxy-Connection
+	// fields (interpreted once the response is taken; more than a few is
+	// unusual enough for the general code). k counts the lines, and only
+	// lines the name memo knows at their place are taken, so k stays
+	// under nameMemoSize.
+	block := data[lf+1:]
+	rest := block
+	var interpreted uint16 // bit k: line k is interpreted
+	clSeen := false
 	var cl int64
-	pos := lf + 1
-	for k := 0; ; k++ {
-		line := data[pos:]
-		if len(line) >= 2 && line[0] == '\r' && line[1] == '\n' {
+	k := 0
+	for ; ; k++ {
+		if len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n' {
 			break
 		}
-		n, kind, known := s.names.match(k, line)
+		n, kind, known := s.names.match(k, rest)
 		if !known {
 			return 0
 		}
-		// fieldLines' tests and trim, written out as there (a shared
-		// function is not inlined, and its call per line measured 110
-		// more instructions per transaction under cachegrind).
-		end := bytes.IndexByte(line[n+1:], '\n')
+		// fieldLines' tests, written out as there (a shared function is
+		// not inlined, and its call per line measured 110 more
+		// instructions per transaction under cachegrind).
+		end := bytes.IndexByte(rest[n+1:], '\n')
 		if end < 0 {
 			return 0
 		}
 		end += n + 1
-		if end >= maxBytes || line[end-1] != '\r' {
+		if end >= maxBytes || rest[end-1] != '\r' {
 			return 0
 		}
-		fields++
-		if kind == fieldOther {
-			// Most fields: nothing is read from the value. The caps count
-			// the name and the value trimmed of SP and HTAB; counted
-			// takes the value untrimmed (colon to CR), at least that, and
-			// the block is counted exactly only when that bound is over
-			// the cap (countBlock).
-			counted += end - 2 // the caps are tested after the block: the counts only grow
-			pos += end + 1
-			continue
-		}
-		value := line[n+1 : end-1]
-		for len(value) > 0 && (value[0] == ' ' || value[0] == '\t') {
-			value = value[1:]
-		}
-		for len(value) > 0 && (value[len(value)-1] == ' ' || value[len(value)-1] == '\t') {
-			value = value[:len(value)-1]
-		}
-		counted += n + len(value)
 		switch kind {
+		case fieldOther:
 		case fieldContentLength:
-			v, ok := parseDecimal(tempString(value))
+			v, ok := parseDecimal(tempString(trimOWS(rest[n+1 : end-1])))
 			if !ok || clSeen {
 				return 0 // a list, a bad value, or a second field: anomalies
 			}
 			cl, clSeen = v, true // what contentLength makes of it
 		case fieldConnection, fieldKeepAlive, fieldProxyConnection:
-			if nInterpreted == len(interpreted) {
-				return 0
-			}
-			interpreted[nInterpreted].kind, interpreted[nInterpreted].value = kind, value
-			nInterpreted++
+			interpreted |= 1 << k
 		default:
 			return 0 // framing or tunnel fields: the general code decides
 		}
-		pos += end + 1
+		rest = rest[end+1:]
 	}
-	if !clSeen || fields > maxFields || counted > maxBytes && countBlock(st, data[lf+1:pos]) > maxBytes {
+	fieldBytes := len(block) - len(rest)
+	// The caps count the start line's version and reason, then every
+	// field's name and value trimmed of SP and HTAB (see
+	// headerBlock.fits). Each line's name and untrimmed value (colon to
+	// CR) are its bytes but the colon and CRLF, at least that: the block
+	// is counted exactly (countBlock) only when that bound is over the
+	// cap.
+	if !clSeen || k > p.cfg.MaxHeaders || interpreted != 0 && bits.OnesCount16(interpreted) > 4 ||
+		len(st.version)+len(st.reason)+fieldBytes-3*k > maxBytes && countBlock(st, block[:fieldBytes]) > maxBytes {
 		return 0
 	}
-	size := pos + 2
+	size := lf + 1 + fieldBytes + 2
 
 	s.wholeLine(at, off, lf+1)
 
@@ -840,8 +818,8 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 	// A single plain Content-Length is what contentLength would have
 	// made of it; the fields before or after it read other state.
 	s.fi = framingInfo{clSeen: true, cl: cl}
-	for _, f := range interpreted[:nInterpreted] {
-		interpretKind(m, &s.fi, f.kind, tempString(f.value), &p.mem)
+	if interpreted != 0 {
+		p.interpretLines(s, m, block[:fieldBytes], interpreted)
 	}
 	m.DeclaredLength = cl
 	s.blkOpen = false
@@ -858,6 +836,23 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 	}
 	s.expressed++
 	return size
+}
+
+// interpretLines gives m what closeBlock's interpretKind calls give it
+// for the Connection, Keep-Alive and Proxy-Connection fields of a block
+// expressResponse took: the lines of block (its field lines, each a name
+// the direction's name memo knows at its place) whose bit is set in
+// lines, in block order.
+func (p *Conn) interpretLines(s *stream, m *Message, block []byte, lines uint16) {
+	for k := 0; lines != 0; k++ {
+		lf := bytes.IndexByte(block, '\n')
+		if lines&(1<<k) != 0 {
+			n := int(s.names.size[k])
+			interpretKind(m, &s.fi, s.names.kind[k], tempString(trimOWS(block[n+1:lf-1])), &p.mem)
+			lines &^= 1 << k
+		}
+		block = block[lf+1:]
+	}
 }
 
 // countBlock is what a response's header block counts against
