@@ -148,8 +148,13 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 	}
 	content := data[:lf-1]
 	if s.dir == reassembly.ClientToServer {
+		// usualRequestLine, its commonest case written into this frame's
+		// r (through a pointer, its nine words cost a copy and write
+		// barrier checks).
 		var r requestLine
-		if !usualRequestLine(content, &r) {
+		if sp := commonRequestLine(content); sp > 0 {
+			r = commonParts(content, sp)
+		} else if !usualRequestLine(content, &r) {
 			return 0
 		}
 		if n := p.expressRequest(s, data, lf, &r, at, off); n > 0 {
@@ -293,7 +298,8 @@ func (p *Conn) sameOrKept(b []byte, last string, intern func([]byte) (string, bo
 // into r: returned by value, nine words, they cost 50 instructions per
 // request under cachegrind.
 func usualRequestLine(line []byte, r *requestLine) bool {
-	if commonRequestLine(line, r) {
+	if sp := commonRequestLine(line); sp > 0 {
+		*r = commonParts(line, sp)
 		return true
 	}
 	var ok bool
@@ -306,18 +312,19 @@ func usualRequestLine(line []byte, r *requestLine) bool {
 // finding the target's end from the line's end instead of scanning for
 // it: the version is the line's last eight bytes, and the target, between
 // the two spaces, is tested a word at a time (targetFlags, the last word
-// overlapping the one before). It refuses anything else (an HTAB in the
-// target, another version, a short target), for usualRequestLineBy to
-// decide: what it accepts, usualRequestLineBy accepts with the same parts
-// (the target holds no byte it stops at, so its scan ends at the space
-// before the version). It writes the parts into r.
-func commonRequestLine(line []byte, r *requestLine) bool {
+// overlapping the one before). It returns the method's length, or 0 when
+// it refuses the line (an HTAB in the target, another version, a short
+// target) for usualRequestLineBy to decide: what it accepts,
+// usualRequestLineBy accepts with the same parts (commonParts; the target
+// holds no byte it stops at, so its scan ends at the space before the
+// version).
+func commonRequestLine(line []byte) int {
 	n := len(line)
 	if n < 19 || line[n-9] != ' ' {
-		return false
+		return 0
 	}
 	if v := binary.LittleEndian.Uint64(line[n-8:]); v != http11Word && v != http10Word {
-		return false
+		return 0
 	}
 	sp := 0
 	if binary.LittleEndian.Uint32(line) == getWord {
@@ -328,18 +335,24 @@ func commonRequestLine(line []byte, r *requestLine) bool {
 		}
 	}
 	if sp == 0 || line[sp] != ' ' || sp+1+8 > n-9 {
-		return false
+		return 0
 	}
 	target := line[sp+1 : n-9]
-	var flags uint64
-	for i := 0; i+8 <= len(target); i += 8 {
-		flags |= targetFlags(binary.LittleEndian.Uint64(target[i:]))
+	flags := targetFlags(binary.LittleEndian.Uint64(target[len(target)-8:]))
+	for t := target; len(t) >= 8; t = t[8:] {
+		flags |= targetFlags(binary.LittleEndian.Uint64(t))
 	}
-	if flags|targetFlags(binary.LittleEndian.Uint64(target[len(target)-8:])) != 0 {
-		return false
+	if flags != 0 {
+		return 0
 	}
-	*r = requestLine{method: line[:sp], target: target, version: line[n-8:]}
-	return true
+	return sp
+}
+
+// commonParts returns the parts of a line commonRequestLine accepted with
+// a method of sp bytes.
+func commonParts(line []byte, sp int) requestLine {
+	n := len(line)
+	return requestLine{method: line[:sp], target: line[sp+1 : n-9], version: line[n-8:]}
 }
 
 // http11Word, http10Word and getWord are "HTTP/1.1", "HTTP/1.0" and
