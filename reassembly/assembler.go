@@ -117,6 +117,25 @@ func (a *Assembler) Add(s *capture.Segment) {
 	}
 }
 
+// Advance tells the Assembler that capture time has reached now although
+// no segment came: a live capture whose interface has gone quiet. It
+// releases what Add would release at a segment stamped now (connections
+// lingering after their close, completed teardowns, connections idle past
+// IdleTimeout), so their Closed comes while the capture is still quiet
+// instead of at the next, unrelated, segment. Time never runs backwards:
+// an Advance to a time before the latest segment or Advance is ignored.
+//
+// The caller promises that no segment still to come is stamped before now
+// (a live source takes a margin for frames still on their way to it).
+// Capture files never call it: their results depend on their segments only.
+func (a *Assembler) Advance(now int64) {
+	if now <= a.now {
+		return
+	}
+	a.now = now
+	a.expire()
+}
+
 // Flush ends the capture: every connection still in the table gets End
 // (EndOfCapture, or EndFIN for a side whose FIN was seen) on both
 // directions and then Closed, in connection ID order.
