@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 )
 
 // idempotentMethods are the methods a client may repeat without changing
@@ -131,16 +132,20 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// joinInts lists numbers for messages: "1, 2, 3".
-func joinInts(xs []int) string { return joinIntsWith(xs, ", ") }
-
-// listInts lists at most n numbers for a message, saying how many more
-// there were.
-func listInts(xs []int, n int) string {
-	if len(xs) <= n {
-		return joinInts(xs)
+// listOrdinals lists at most n positions as ordinals ("2nd, 3rd and 4th"),
+// saying how many more there were.
+func listOrdinals(xs []int, n int) string {
+	shown := make([]string, 0, min(len(xs), n))
+	for _, x := range xs[:min(len(xs), n)] {
+		shown = append(shown, english.Ordinal(x))
 	}
-	return fmt.Sprintf("%s and %d more", joinInts(xs[:n]), len(xs)-n)
+	if len(xs) > n {
+		return fmt.Sprintf("%s and %d more", strings.Join(shown, ", "), len(xs)-n)
+	}
+	if k := len(shown); k > 1 {
+		return strings.Join(shown[:k-1], ", ") + " and " + shown[k-1]
+	}
+	return strings.Join(shown, "")
 }
 
 // joinIntsWith joins numbers with sep.

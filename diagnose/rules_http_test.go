@@ -238,14 +238,15 @@ func TestHTTPRules(t *testing.T) {
 
 		{desc: "request on a reused connection unanswered for 5 s", rule: "CH1006", want: 1,
 			build: func() []*fx { return one(hang(5000, false)) },
-			check: both(wantCost(5000), wantText("dumb proxy"))},
+			check: both(wantCost(5000), wantText("dumb proxy"), wantText("(the 2nd transaction on a reused connection)"))},
 		{desc: "look-alike: slow response that did arrive", rule: "CH1006", want: 0,
 			build: func() []*fx { return one(hang(3000, true)) }},
 		{desc: "look-alike: close within a millisecond (a race, not a hang)", rule: "CH1006", want: 0,
 			build: func() []*fx { return one(idleRace(0.5)) }},
 
 		{desc: "two gaps of 300 and 200 ms", rule: "CH1007", want: 1,
-			build: func() []*fx { return one(serial(300, 200)) }, check: wantCost(500)},
+			build: func() []*fx { return one(serial(300, 200)) },
+			check: both(wantCost(500), wantText("the longest, 300 ms, came before the connection's 2nd transaction"))},
 		{desc: "look-alike: back-to-back serial transactions", rule: "CH1007", want: 0,
 			build: func() []*fx { return one(serial(5, 5)) }},
 		{desc: "look-alike: a client polling every 5 s", rule: "CH1007", want: 0,
@@ -286,7 +287,7 @@ func TestHTTPRules(t *testing.T) {
 				f := pipelined([]string{"GET", "GET", "GET"}, 5)
 				f.finish(100, s2c)
 				return one(f)
-			}, check: wantText("2 requests unanswered (transactions 2, 3")},
+			}, check: wantText("2 requests unanswered (the connection's 2nd and 3rd transactions, pipelined")},
 		{desc: "look-alike: every pipelined request answered", rule: "CH1012", want: 0,
 			build: func() []*fx {
 				f := pipelined([]string{"GET", "GET", "GET"}, 5, 5, 5)

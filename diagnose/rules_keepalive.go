@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -228,8 +229,8 @@ func checkDumbProxyHang(p *connPass) {
 			Frames:      []uint64{req.FirstFrame, req.LastFrame, closeFrame},
 			Time:        req.Start,
 			Cost:        closeTime - req.Start,
-			Message: fmt.Sprintf("request %s (transaction %d on a reused connection) got no response for %s until "+
-				"the connection closed at frame %d%s", requestLine(t), t.Index+1, ms(closeTime-req.End), closeFrame, how),
+			Message: fmt.Sprintf("request %s (the %s transaction on a reused connection) got no response for %s until "+
+				"the connection closed at frame %d%s", requestLine(t), english.Ordinal(t.Index+1), ms(closeTime-req.End), closeFrame, how),
 			Related: []Related{{Frame: closeFrame, Time: closeTime, Message: "close that ended the wait"}},
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -143,9 +144,9 @@ var rulePipelinedUnanswered = &Rule{
 			Frames:      frames,
 			Time:        closeTime,
 			Cost:        -1,
-			Message: fmt.Sprintf("the connection closed at frame %d with %s unanswered (transactions %s, "+
+			Message: fmt.Sprintf("the connection closed at frame %d with %s unanswered (the connection's %s %s, "+
 				"pipelined ones among them); the client must resend them on a new connection", closeFrame,
-				plural(len(lost), "request", "requests"), listInts(idx, 20)),
+				plural(len(lost), "request", "requests"), listOrdinals(idx, 20), english.Noun(len(idx), "transaction")),
 			Related: []Related{{Frame: lost[0].Request.FirstFrame, Time: lost[0].Request.Start, Message: "first unanswered request"}},
 		})
 	},

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/english"
 )
 
 var ruleSerialIdleGaps = &Rule{
@@ -76,8 +77,8 @@ func checkSerialIdleGaps(p *connPass) {
 		return
 	}
 	msg := fmt.Sprintf("%s of at least %s between serial transactions, %s in total; the longest, %s, "+
-		"came before transaction %d (%s)", plural(count, "idle gap", "idle gaps"), ms(minGap), ms(total),
-		ms(longest), longestTx.Index+1, requestLine(longestTx))
+		"came before the connection's %s transaction (%s)", plural(count, "idle gap", "idle gaps"), ms(minGap), ms(total),
+		ms(longest), english.Ordinal(longestTx.Index+1), requestLine(longestTx))
 	if idle > 0 {
 		msg += fmt.Sprintf("; %s over %s (up to %s), think time or polling, not counted",
 			plural(idle, "longer gap", "longer gaps"), ms(maxGap), ms(longestIdle))

@@ -251,3 +251,20 @@ func TestRadixSortTimesMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+func TestListOrdinals(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []int
+		n    int
+		want string
+	}{
+		{[]int{4}, 20, "4th"},
+		{[]int{2, 3}, 20, "2nd and 3rd"},
+		{[]int{1, 2, 3}, 20, "1st, 2nd and 3rd"},
+		{[]int{1, 2, 3, 4}, 2, "1st, 2nd and 2 more"},
+	} {
+		if got := listOrdinals(tc.xs, tc.n); got != tc.want {
+			t.Errorf("listOrdinals(%v, %d) = %q, want %q", tc.xs, tc.n, got, tc.want)
+		}
+	}
+}

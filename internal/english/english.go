@@ -4,6 +4,8 @@
 // messages).
 package english
 
+import "strconv"
+
 // Noun is word for one of it, word with an s otherwise.
 func Noun(n int, word string) string {
 	if n == 1 {
@@ -26,4 +28,23 @@ func ItsTheir(n int) string {
 		return "its"
 	}
 	return "their"
+}
+
+// Ordinal is n as an English ordinal: "1st", "2nd", "3rd", "4th", "11th",
+// "21st", "112th".
+func Ordinal(n int) string {
+	suffix := "th"
+	switch n % 100 {
+	case 11, 12, 13:
+	default:
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return strconv.Itoa(n) + suffix
 }
