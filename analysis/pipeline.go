@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/connscope/connscope/capture"
 	"github.com/connscope/connscope/diagnose"
@@ -98,6 +99,26 @@ type Source interface {
 	Next() (*capture.Packet, error)
 }
 
+// TickingSource is a Source whose capture clock goes on while no packet
+// comes: a live capture. Reassembly releases a closed connection once
+// capture time has passed its linger, and idle ones after the idle timeout;
+// on a quiet interface no packet moves capture time on, so without ticks a
+// finished connection would wait, unreported, for some unrelated packet.
+// AddSource gives each tick to reassembly (Assembler.Advance), and Events
+// hear of the connections it releases while the capture is still quiet.
+//
+// Capture files are never TickingSources: what they report depends only on
+// their packets, so the same file always gives the same report.
+type TickingSource interface {
+	Source
+	// NextOrTick returns the next packet, as Next does, or, when no packet
+	// came for a while, a nil packet and a tick: a capture time (on the
+	// clock the packets are stamped with) that no packet still to come is
+	// stamped before. A tick earlier than a packet already given means
+	// nothing and is ignored.
+	NextOrTick() (p *capture.Packet, tick int64, err error)
+}
+
 // Analyzer runs inputs through capture decoding → reassembly → httpflow →
 // diagnose and accumulates one Report. Inputs are analysed one after the
 // other; connection and transaction IDs are unique across the whole report.
@@ -172,9 +193,26 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	var seg capture.Segment
 	var readErr error
 	var latest int64 // latest segment time given to the Assembler
+	// latestTick is the latest tick of a TickingSource, and beforeTick
+	// counts the segments stamped before it, which broke its promise.
+	var latestTick, beforeTick, maxBeforeTick int64
+	ticking, _ := src.(TickingSource)
 	first := true
 	for {
-		p, err := src.Next()
+		var p *capture.Packet
+		var err error
+		if ticking != nil {
+			var tick int64
+			p, tick, err = ticking.NextOrTick()
+			if err == nil && p == nil {
+				// Advance ignores a tick before the latest segment.
+				asm.Advance(tick)
+				latestTick = max(latestTick, tick)
+				continue
+			}
+		} else {
+			p, err = src.Next()
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				readErr = err
@@ -199,6 +237,13 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 				h.limits.timeClamped++
 			}
 			latest = seg.Time
+			if seg.Time < latestTick {
+				// The source said no packet would come stamped this early.
+				// Reassembly may have released this segment's connection
+				// at the tick; a warning says so. The segment keeps its time.
+				beforeTick++
+				maxBeforeTick = max(maxBeforeTick, latestTick-seg.Time)
+			}
 			asm.Add(&seg)
 		}
 	}
@@ -224,6 +269,10 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	in.PeakOpenConns = asm.Stats().PeakOpen
 	in.Warnings = append(in.Warnings, limitWarnings(a.opts, asm.Stats(), h.limits)...)
+	if beforeTick > 0 {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("%d TCP %s %s stamped up to %v before a time the capture clock had already reached while no packet came: connections that had closed or gone idle just before may have been reported early, and their late packets as new connections",
+			beforeTick, english.Noun(int(beforeTick), "segment"), english.WasWere(int(beforeTick)), time.Duration(maxBeforeTick).Round(time.Microsecond)))
+	}
 	if a.listing != nil {
 		if w := a.listing.takeWarning(); w != "" {
 			in.Warnings = append(in.Warnings, w)
