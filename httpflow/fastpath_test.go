@@ -725,6 +725,10 @@ func TestFastPathsMatchGeneralPathsOnExpressResponses(t *testing.T) {
 		"upgrade":             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
 		"many interpreted":    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: a\r\nConnection: b\r\nConnection: c\r\nConnection: d\r\n\r\nok",
 		"block without blank": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: x\r\nContent-Type: text/plain\r\n",
+		// The usual Date line's length, with an LF inside it: its end
+		// is where the usual one's was, but the line ends earlier.
+		"bare LF inside the usual line": strings.Replace(usual, "Date: Thu, 26 Nov 2026", "Date: Thu, 26 Nov\n2026", 1),
+		"CRLF inside the usual line":    strings.Replace(usual, "Date: Thu, 26 Nov 2026 03:15:50 GMT", "Date: Thu\r\nX: 26 Nov 2026 03:15 GMT", 1),
 	}
 	for name, other := range others {
 		ops := exchange(usual, usual, usual, other, usual, other, other, usual)
