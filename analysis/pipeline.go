@@ -245,6 +245,12 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 				maxBeforeTick = max(maxBeforeTick, latestTick-seg.Time)
 			}
 			asm.Add(&seg)
+		} else if ticking != nil {
+			// A live capture's other frames (ARP, UDP) are stamped on the
+			// same clock: they move reassembly's on as a tick would, so a
+			// chatty interface without TCP cannot hold a closed connection
+			// back. For a file they change nothing, as before.
+			asm.Advance(p.Time)
 		}
 	}
 	asm.Flush()

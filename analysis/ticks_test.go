@@ -188,3 +188,40 @@ func TestPacketBeforeATickIsWarnedAbout(t *testing.T) {
 		t.Errorf("input ends at %v, want its last packet's time: a tick is not a packet", rep.Inputs[0].End)
 	}
 }
+
+// On a live capture a frame that carries no TCP (ARP here) moves
+// reassembly's clock on as a tick does: an interface busy with other
+// traffic never ticks, and must not hold a closed connection back.
+func TestLiveNonTCPFramesReleaseClosedConnections(t *testing.T) {
+	pkts := readPackets(t, "../testdata/captures/conn-per-request.pcap")
+	var arp *capture.Packet
+	dec := capture.NewDecoder()
+	var seg capture.Segment
+	for _, p := range pkts {
+		if dec.Decode(p, &seg) != capture.SkipNone {
+			cp := *p
+			arp = &cp
+			break
+		}
+	}
+	if arp == nil {
+		t.Fatal("conn-per-request.pcap has no frame without TCP; the test needs one")
+	}
+	arp.Time = pkts[len(pkts)-1].Time + int64(time.Second)
+	var steps []tickStep
+	for _, p := range pkts {
+		steps = append(steps, tickStep{packet: p})
+	}
+	steps = append(steps, tickStep{packet: arp})
+	src := &tickingSource{steps: steps}
+	ev := &closeEvents{src: src, atStep: map[int]int{}}
+	if err := New(Options{Events: ev}).AddSource("live", "live", src); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.atStep) != 4 {
+		t.Fatalf("%d connections reached Events, want 4", len(ev.atStep))
+	}
+	if at := ev.atStep[4]; at != len(steps) {
+		t.Errorf("the last connection reached Events after step %d, want at the ARP frame a second after it closed (step %d)", at, len(steps))
+	}
+}
