@@ -168,8 +168,16 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 		p.beginRequest(s, r, false, at)
 		return lf + 1
 	}
-	st, ok := s.statusLine(content)
-	if !ok {
+	// The remembered status line (see newStatusLine), its parts built in
+	// this frame: returned by a function, their eight words went through
+	// the stack.
+	var st statusLine
+	if n := s.lastStatusLen; n != 0 && len(content) == n && s.sameStatus(content) {
+		st = statusLine{version: content[:8], status: s.lastStatusCode, memo: true}
+		if n > 12 {
+			st.reason = content[13:]
+		}
+	} else if st = s.newStatusLine(content); st.version == nil {
 		return 0
 	}
 	if n := p.expressResponse(s, data, lf, &st, at, off); n > 0 {
@@ -181,25 +189,23 @@ func (p *Conn) startLineRun(s *stream, data []byte, at reassembly.Span, off int6
 	return lf + 1
 }
 
-// statusLine is parseStatusLine for a response's content (its line
-// without CRLF), with the direction's last status line remembered: a
+// newStatusLine parses a response's content (its line without CRLF) that
+// is not the direction's remembered status line, and remembers it: a
 // keep-alive server answers "HTTP/1.1 200 OK" again and again, and equal
-// bytes parse to equal parts, so comparing them is all the work. st.memo
-// says the line was the remembered one.
-func (s *stream) statusLine(content []byte) (st statusLine, ok bool) {
-	if n := s.lastStatusLen; n != 0 && len(content) == n && s.sameStatus(content) {
-		st = statusLine{version: content[:8], status: s.lastStatusCode, memo: true}
-		if len(content) > 12 {
-			st.reason = content[13:]
-		}
-		return st, true
+// bytes parse to equal parts, so startLineRun compares the next line with
+// lastStatus (sameStatus) and takes the remembered code instead (its
+// statusLine's memo says so). It returns parseStatusLine's parts, or a
+// zero statusLine (no version) when parseStatusLine refuses the line.
+func (s *stream) newStatusLine(content []byte) statusLine {
+	st, ok := parseStatusLine(content)
+	if !ok {
+		return statusLine{}
 	}
-	st, ok = parseStatusLine(content)
-	if ok && len(content) <= len(s.lastStatus) {
+	if len(content) <= len(s.lastStatus) {
 		s.lastStatusLen, s.lastStatusCode = copy(s.lastStatus[:], content), st.status
 		s.lastStatusVersion, s.lastStatusReason = "", ""
 	}
-	return st, ok
+	return st
 }
 
 // sameStatus reports whether content, of lastStatusLen bytes, is the

@@ -74,7 +74,7 @@ type stream struct {
 
 	// lastStatus[:lastStatusLen] is the last status line parseStatusLine
 	// accepted in this direction (server), without its CRLF, when it fits,
-	// and lastStatusCode its code (see stream.statusLine).
+	// and lastStatusCode its code (see stream.newStatusLine).
 	lastStatus     [48]byte
 	lastStatusLen  int
 	lastStatusCode int

@@ -170,7 +170,7 @@ type statusLine struct {
 	version []byte
 	status  int
 	reason  []byte
-	memo    bool // the direction's remembered status line (stream.statusLine)
+	memo    bool // the direction's remembered status line (stream.newStatusLine)
 }
 
 // parseStatusLine parses "HTTP/1.x SP 3DIGIT [SP reason]". A missing reason
