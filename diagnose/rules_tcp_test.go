@@ -209,6 +209,59 @@ func TestTCPRules(t *testing.T) {
 				return one(f)
 			},
 			check: both(wantCost(-1e-6), wantText("spurious"))},
+		// Three pipelined requests; the second one's segment is lost and
+		// resent by the timer after the third was sent. The resend belongs
+		// to the second transaction, whose bytes it carries, not to the
+		// third, the last to start before it.
+		{desc: "pipelined request resent after a later one was sent", rule: "CT1008", want: 1,
+			build: func() []*fx {
+				f := newConn(10, 0.1)
+				qa := f.data(10.2, c2s, 100)
+				qb := f.data(10.3, c2s, 100)
+				qc := f.data(10.4, c2s, 100)
+				ra := f.data(20.5, s2c, 300)
+				ra.Ack = qb.Seq // the server has the first request only
+				f.resend(210.3, c2s, qb.Seq, 100, reassembly.KindRetransmission)
+				rb := f.data(215, s2c, 300)
+				rc := f.data(215.1, s2c, 300)
+				f.ack(225, c2s)
+				f.tx(msg(qa, qa), msg(ra, ra))
+				f.tx(msg(qb, qb), msg(rb, rb))
+				f.tx(msg(qc, qc), msg(rc, rc))
+				return one(f)
+			},
+			check: both(wantCost(200), func(t *testing.T, fs []Finding) {
+				if fs[0].Transaction == nil || fs[0].Transaction.Index != 1 {
+					t.Errorf("the resend of the second request was tied to %+v, want the transaction of index 1", fs[0].Transaction)
+				}
+			})},
+		// The second and third requests are lost in one flight and resent
+		// by the timer one after the other: one recovery, one finding,
+		// citing the earlier of the two.
+		{desc: "two pipelined requests resent in one recovery", rule: "CT1008", want: 1,
+			build: func() []*fx {
+				f := newConn(10, 0.1)
+				qa := f.data(10.2, c2s, 100)
+				qb := f.data(10.3, c2s, 100)
+				qc := f.data(10.4, c2s, 100)
+				ra := f.data(20.5, s2c, 300)
+				ra.Ack = qb.Seq
+				f.resend(210.4, c2s, qc.Seq, 100, reassembly.KindRetransmission)
+				f.resend(420.3, c2s, qb.Seq, 100, reassembly.KindRetransmission)
+				rb := f.data(425, s2c, 300)
+				rc := f.data(425.1, s2c, 300)
+				f.ack(435, c2s)
+				f.tx(msg(qa, qa), msg(ra, ra))
+				f.tx(msg(qb, qb), msg(rb, rb))
+				f.tx(msg(qc, qc), msg(rc, rc))
+				return one(f)
+			},
+			check: both(wantCost(410), wantText("delayed transaction \"GET\" \"/\" and 1 other transaction pipelined with it"),
+				func(t *testing.T, fs []Finding) {
+					if fs[0].Transaction == nil || fs[0].Transaction.Index != 1 {
+						t.Errorf("the recovery was tied to %+v, want the transaction of index 1", fs[0].Transaction)
+					}
+				})},
 		{desc: "look-alike: frame duplicated by the capture", rule: "CT1008", want: 0,
 			build: func() []*fx {
 				return one(retransConn(reassembly.KindRetransmission | reassembly.KindCaptureDuplicate))

@@ -19,8 +19,10 @@ var ruleRetransmissionTimeout = &Rule{
 		What: "Data of a request or response was lost and resent only after a sender's timer expired: the " +
 			"retransmission timeout, or on Linux first the shorter tail-loss probe (about two round trips).",
 		Detection: "Segments classified by reassembly as timeout retransmissions (not fast, not capture " +
-			"duplicates), grouped by the transaction whose message they carried. Each is paired with the first " +
-			"transmission of the same bytes; the cost is the union of the intervals from first transmission to " +
+			"duplicates), grouped by the transaction whose message they carried (the one being sent when the " +
+			"bytes first went out), with the other resends of the same recovery (bytes first sent before the " +
+			"recovery's first resend, until the sender sends new data): a loss in a pipelined burst is one finding, citing the earliest transaction it held up and " +
+			"counting the others. Each resend is paired with the first transmission of the same bytes; the cost is the union of the intervals from first transmission to " +
 			"retransmission. Spurious ones (data the receiver already had: reassembly says so, or the highest " +
 			"ACK seen before the resend already covered it) are counted apart and add no cost: " +
 			"they show a lost ACK, or a first copy lost before the capture point, which then saw only the " +
@@ -63,14 +65,42 @@ var ruleFastRetransmission = &Rule{
 	},
 }
 
-// retransGroup gathers one transaction's retransmissions of one kind.
+// retransGroup gathers one transaction's retransmissions of one kind, and
+// those of the same recoveries that resent other transactions' bytes: a
+// loss in a pipelined burst (several responses in each segment) is one
+// finding, not one per transaction it touched.
 type retransGroup struct {
-	tx        *httpflow.Transaction
+	tx *httpflow.Transaction
+	// others are the other transactions whose bytes the group's resends
+	// carried; the finding names the earliest of all.
+	others    []*httpflow.Transaction
 	frames    []uint64
 	intervals [][2]int64
 	first     int64
 	count     int
 	spurious  int
+	// recoveryStart is the time of the first resend of the group's latest
+	// recovery.
+	recoveryStart int64
+}
+
+// add counts t among the transactions whose bytes the group resent.
+func (g *retransGroup) add(t *httpflow.Transaction) {
+	if t != g.tx && !slices.Contains(g.others, t) {
+		g.others = append(g.others, t)
+	}
+}
+
+// cited is the earliest transaction whose bytes the group resent (nil when
+// they carried none): the first of those the loss held up.
+func (g *retransGroup) cited() *httpflow.Transaction {
+	c := g.tx
+	for _, t := range g.others {
+		if c == nil || t != nil && t.Index < c.Index {
+			c = t
+		}
+	}
+	return c
 }
 
 func reportRetransmissions(p *connPass, one, many string, match func(reassembly.SegmentKind) bool) {
@@ -81,6 +111,9 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 	originals := p.v.originalsBySeq()
 	var groups []*retransGroup
 	byTx := map[*httpflow.Transaction]*retransGroup{}
+	// recovering[d] is the group of direction d's current recovery: its
+	// resends since d last sent new data.
+	var recovering [2]*retransGroup
 	// The highest acknowledgment each direction has sent so far: data at or
 	// below it had reached the receiver, whatever later (reordered, or
 	// duplicated late by the capture) ACKs say.
@@ -97,20 +130,43 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 				acked[s.Dir], ackSeen[s.Dir] = s.Ack, true
 			}
 		}
+		if s.Dir <= reassembly.ServerToClient && isNewData(s) {
+			recovering[s.Dir] = nil // new data: the sender is past its recovery
+		}
 		if s.Dir > reassembly.ServerToClient || !match(s.Kind) || s.Kind&reassembly.KindCaptureDuplicate != 0 ||
 			flagsOf(s).Has(capture.FlagSYN) {
 			continue
 		}
-		tx := p.v.transactionAt(s.Dir, s.Frame)
-		g := byTx[tx]
-		if g == nil {
-			g = &retransGroup{tx: tx, first: s.Time}
-			byTx[tx] = g
-			groups = append(groups, g)
+		// The transaction whose bytes the resend carries: the one being
+		// sent when they first went out. The resend's own frame may come
+		// after later pipelined requests (or responses) had started.
+		o := originalOf(segs, originals[s.Dir], s)
+		sentAt := s.Frame
+		if o >= 0 {
+			sentAt = segs[o].Frame
 		}
+		tx := p.v.transactionAt(s.Dir, sentAt)
+		// A resend belongs to the recovery under way when its bytes were
+		// first sent before that recovery's first resend: lost in the same
+		// flight. Bytes first sent later, or whose first copy the capture
+		// did not see, start a recovery of their own.
+		g := recovering[s.Dir]
+		if g != nil && (o < 0 || segs[o].Time >= g.recoveryStart) {
+			g = nil
+		}
+		if g == nil {
+			g = byTx[tx]
+			if g == nil {
+				g = &retransGroup{tx: tx, first: s.Time}
+				byTx[tx] = g
+				groups = append(groups, g)
+			}
+			g.recoveryStart = s.Time
+			recovering[s.Dir] = g
+		}
+		g.add(tx)
 		g.count++
 		g.frames = append(g.frames, s.Frame)
-		o := originalOf(segs, originals[s.Dir], s)
 		if o >= 0 {
 			g.frames = append(g.frames, segs[o].Frame)
 		}
@@ -127,8 +183,18 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 			cost = unionLength(g.intervals)
 		}
 		what := "this connection"
-		if g.tx != nil {
-			what = "transaction " + requestLine(g.tx)
+		cited := g.cited()
+		if cited != nil {
+			what = "transaction " + requestLine(cited)
+			if n := len(g.others); n > 0 {
+				// g.tx, when nil, is data before any message: not a transaction.
+				if g.tx == nil {
+					n--
+				}
+				if n > 0 {
+					what += fmt.Sprintf(" and %s pipelined with it", plural(n, "other transaction", "other transactions"))
+				}
+			}
 		}
 		var parts []string
 		if real := g.count - g.spurious; real > 0 {
@@ -150,7 +216,7 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 		}
 		msg := strings.Join(parts, "; ")
 		p.report(Finding{
-			Transaction: g.tx,
+			Transaction: cited,
 			Frames:      g.frames,
 			Time:        g.first,
 			Cost:        cost,
