@@ -49,7 +49,8 @@ var ruleFastRetransmission = &Rule{
 	Doc: Doc{
 		What: "Data of a request or response was lost and resent after duplicate ACKs (or SACK) told the sender.",
 		Detection: "Segments classified by reassembly as fast retransmissions (capture duplicates excluded), " +
-			"grouped by the transaction whose message they carried. The cost is the union of the intervals from " +
+			"grouped as CT1008 groups its own: by the transaction whose bytes they carried, with the other resends " +
+			"of the same recovery. The cost is the union of the intervals from " +
 			"first transmission to retransmission: about one round trip per loss, plus the halved congestion " +
 			"window afterwards, which is not counted.",
 		Why: "Fast retransmit repairs a loss in about one round trip instead of a timeout, but the sender also " +
