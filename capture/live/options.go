@@ -63,6 +63,20 @@ const (
 	frameSize = 2048
 )
 
+// QuietTick is how long NextOrTick waits for a frame before it returns a
+// tick instead: with it a connection that closed on a quiet interface is
+// reported well within a second of its linger (250 ms after a complete
+// FIN/FIN teardown), not when the next, unrelated, frame arrives.
+const QuietTick = 250 * time.Millisecond
+
+// clockSlack is the part of a tick's margin behind the wall clock that is
+// not the ring's own delay: a frame is stamped in the kernel's receive or
+// transmit path a little before it is written to the ring, and a loaded
+// machine can hold it there a while. A tick too early costs only a later
+// report; one too late could release a connection whose last frames are
+// still on their way.
+const clockSlack = 250 * time.Millisecond
+
 // Errors a live capture reports; test them with errors.Is.
 var (
 	// ErrPermission: the process may not open packet sockets.

@@ -142,24 +142,46 @@ func activateError(iface string, err error) error {
 // call. After Stop, or once Options.Count or Options.Duration is reached,
 // it returns io.EOF.
 func (s *Source) Next() (*capture.Packet, error) {
+	p, _, err := s.next(false)
+	return p, err
+}
+
+// NextOrTick is Next for a reader that also wants to know how far the
+// capture clock has gone while no packet comes (analysis.TickingSource):
+// when libpcap has delivered no frame for QuietTick it returns a nil
+// packet and a tick, a capture time that no frame still to come is stamped
+// before: the system's real-time clock, which libpcap's host time stamps
+// use, less twice readTimeout (libpcap holds frames in its buffer for up
+// to its timeout before it delivers them) and clockSlack. A tick comes
+// only when libpcap's read timed out with nothing to deliver.
+func (s *Source) NextOrTick() (*capture.Packet, int64, error) {
+	return s.next(true)
+}
+
+// next is Next, and NextOrTick when ticks is set.
+func (s *Source) next(ticks bool) (*capture.Packet, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, fmt.Errorf("live: interface %s: %w", s.iface, os.ErrClosed)
+		return nil, 0, fmt.Errorf("live: interface %s: %w", s.iface, os.ErrClosed)
 	}
+	quietUntil := time.Now().Add(QuietTick)
 	for {
 		if s.stopped.Load() || (s.opts.Count > 0 && s.frame >= s.opts.Count) {
-			return nil, io.EOF
+			return nil, 0, io.EOF
 		}
 		data, ci, err := s.handle.ZeroCopyReadPacketData()
 		if errors.Is(err, pcap.NextErrorTimeoutExpired) {
+			if ticks && !time.Now().Before(quietUntil) {
+				return nil, time.Now().UnixNano() - int64(2*readTimeout+clockSlack), nil
+			}
 			continue
 		}
 		if err == io.EOF {
-			return nil, io.EOF
+			return nil, 0, io.EOF
 		}
 		if err != nil {
-			return nil, fmt.Errorf("live: interface %s: %w", s.iface, err)
+			return nil, 0, fmt.Errorf("live: interface %s: %w", s.iface, err)
 		}
 		s.frame++
 		s.pkt = capture.Packet{
@@ -170,7 +192,7 @@ func (s *Source) Next() (*capture.Packet, error) {
 			LinkType:       s.linkType,
 			Data:           data,
 		}
-		return &s.pkt, nil
+		return &s.pkt, 0, nil
 	}
 }
 

@@ -229,14 +229,47 @@ func mentionsVLAN(expr string) bool {
 // Stop, or once Options.Count or Options.Duration is reached, Next returns
 // io.EOF.
 func (s *Source) Next() (*capture.Packet, error) {
+	p, _, err := s.next(false)
+	return p, err
+}
+
+// NextOrTick is Next for a reader that also wants to know how far the
+// capture clock has gone while no packet comes (analysis.TickingSource):
+// when the ring has held no frame for QuietTick it returns a nil packet
+// and a tick, a capture time that no frame still to come is stamped
+// before. The tick is CLOCK_REALTIME, the clock the kernel stamps frames
+// with, less a margin of twice Options.BlockTimeout (a frame waits in the
+// block the kernel is filling for up to two of its timer periods before
+// the reader can see it) and clockSlack. It never returns a tick while the
+// kernel has handed over frames not yet read, nor after Stop.
+func (s *Source) NextOrTick() (*capture.Packet, int64, error) {
+	return s.next(true)
+}
+
+// tick is the capture time that no frame still to come is stamped before,
+// when the ring has been read to its end.
+func (s *Source) tick() int64 {
+	var now unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &now); err != nil {
+		return 0 // no tick: the pipeline ignores a time this early
+	}
+	return now.Nano() - int64(2*s.opts.BlockTimeout+clockSlack)
+}
+
+// next is Next, and NextOrTick when ticks is set.
+func (s *Source) next(ticks bool) (*capture.Packet, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, fmt.Errorf("live: interface %s: %w", s.iface, os.ErrClosed)
+		return nil, 0, fmt.Errorf("live: interface %s: %w", s.iface, os.ErrClosed)
+	}
+	var quietUntil time.Time // when NextOrTick gives a tick rather than wait on
+	if ticks {
+		quietUntil = time.Now().Add(QuietTick)
 	}
 	for {
 		if s.opts.Count > 0 && s.frame >= s.opts.Count {
-			return nil, io.EOF
+			return nil, 0, io.EOF
 		}
 		if s.stopped.Load() && s.drainLeft < 0 {
 			// Deliver what the kernel already handed over, at most one
@@ -247,7 +280,7 @@ func (s *Source) Next() (*capture.Packet, error) {
 		if !ok {
 			s.ring.release()
 			if s.drainLeft == 0 {
-				return nil, io.EOF
+				return nil, 0, io.EOF
 			}
 			if s.ring.acquire() {
 				if s.drainLeft > 0 {
@@ -256,10 +289,19 @@ func (s *Source) Next() (*capture.Packet, error) {
 				continue
 			}
 			if s.drainLeft > 0 {
-				return nil, io.EOF
+				return nil, 0, io.EOF
 			}
-			if err := s.wait(); err != nil {
-				return nil, err
+			// Every frame the kernel handed over has been read.
+			timeout := -1 // wait for a block or Stop
+			if ticks {
+				left := time.Until(quietUntil)
+				if left <= 0 {
+					return nil, s.tick(), nil
+				}
+				timeout = int((left + time.Millisecond - 1) / time.Millisecond)
+			}
+			if err := s.wait(timeout); err != nil {
+				return nil, 0, err
 			}
 			continue
 		}
@@ -295,18 +337,19 @@ func (s *Source) Next() (*capture.Packet, error) {
 			LinkType:       s.linkType,
 			Data:           data,
 		}
-		return &s.pkt, nil
+		return &s.pkt, 0, nil
 	}
 }
 
-// wait blocks until the kernel hands over a block or Stop is called.
-func (s *Source) wait() error {
+// wait blocks until the kernel hands over a block or Stop is called, or
+// for timeoutMs milliseconds (-1: no limit).
+func (s *Source) wait(timeoutMs int) error {
 	fds := []unix.PollFd{
 		{Fd: int32(s.fd), Events: unix.POLLIN | unix.POLLERR},
 		{Fd: int32(s.wake), Events: unix.POLLIN},
 	}
 	for {
-		_, err := unix.Poll(fds, -1)
+		_, err := unix.Poll(fds, timeoutMs)
 		if err == unix.EINTR {
 			continue
 		}

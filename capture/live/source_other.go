@@ -24,6 +24,9 @@ func Open(iface string, opts Options) (*Source, error) {
 // Next returns io.EOF.
 func (s *Source) Next() (*capture.Packet, error) { return nil, io.EOF }
 
+// NextOrTick returns io.EOF.
+func (s *Source) NextOrTick() (*capture.Packet, int64, error) { return nil, 0, io.EOF }
+
 // Stop does nothing.
 func (s *Source) Stop() {}
 
