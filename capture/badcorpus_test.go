@@ -206,7 +206,7 @@ func badCases() []badCase {
 			packets: 3, skips: map[string]int{"unknown_link_type": 3},
 		},
 		{
-			file: "ip-fragments.pcap", expect: "3 packets: a TCP segment split in two IPv4 fragments (skipped as ip_fragment, not reassembled), then a whole segment.",
+			file: "ip-fragments.pcap", expect: "3 packets: a TCP segment split in two IPv4 fragments (reassembled: one segment, in frame 2, whose fragment completed it), then the same segment whole.",
 			build: func() []byte {
 				ip := ct.TCP{Src: badCli, Dst: badSrv, Seq: 1, Flags: capture.FlagACK, IPID: 77, Payload: make([]byte, 64)}.IP()
 				first := bytes.Clone(ip[:20+40])
@@ -222,7 +222,7 @@ func badCases() []badCase {
 				w.Write(badT0+2, ip)
 				return b.Bytes()
 			},
-			packets: 3, segments: 1, skips: map[string]int{"ip_fragment": 2},
+			packets: 3, segments: 2, skips: map[string]int{},
 		},
 		{
 			file: "snaplen-cut.pcap", expect: "4 packets with snap length 64: 3 TCP segments whose payload was cut (PayloadLength from the IP header, Payload shorter), and one cut inside the IP header (skipped as truncated).",

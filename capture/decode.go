@@ -34,6 +34,10 @@ type Decoder struct {
 	linkCounts map[LinkType]uint64
 	runLink    LinkType
 	runCount   uint64
+
+	// frags holds IP fragments until their datagram is whole (fragment.go);
+	// nil until the first fragment.
+	frags *fragmentTable
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -90,6 +94,9 @@ func (d *Decoder) Stats() Stats {
 	st.ByLinkType = make(map[LinkType]uint64, len(d.linkCounts))
 	for k, v := range d.linkCounts {
 		st.ByLinkType[k] = v
+	}
+	if d.frags != nil {
+		st.Fragments = d.frags.snapshot()
 	}
 	return st
 }
@@ -207,14 +214,24 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		if ip.Version != 4 {
 			return SkipMalformed
 		}
-		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-			return SkipIPFragment
-		}
 		proto = ip.Protocol
 		tcp = ip.Payload
 		wireLen = int(ip.Length) - int(ip.IHL)*4
 		src, dst = netip.AddrFrom4([4]byte(ip.SrcIP)), netip.AddrFrom4([4]byte(ip.DstIP))
 		s.IPID = ip.Id
+		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+			f := fragment{
+				key:         fragmentKey{src: src, dst: dst, id: uint32(ip.Id), proto: uint8(proto)},
+				offset:      int(ip.FragOffset) * 8,
+				more:        ip.Flags&layers.IPv4MoreFragments != 0,
+				headerBytes: int(ip.IHL) * 4,
+			}
+			datagram, ok := d.reassemble(p, &f, tcp, wireLen)
+			if !ok {
+				return SkipIPFragment
+			}
+			tcp, wireLen = datagram, len(datagram)
+		}
 	default: // IPv6, possibly followed by extension headers
 		ip := &d.ip6
 		if ip.Version != 6 {
@@ -240,6 +257,30 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 			// A whole packet behind a fragment header: step over it.
 			proto = layers.IPProtocol(tcp[0])
 			tcp, wireLen = tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen
+		} else if proto == layers.IPProtocolIPv6Fragment {
+			if len(tcp) < ipv6FragmentHeaderLen || wireLen < ipv6FragmentHeaderLen || ip.Length == 0 {
+				// Cut inside the fragment header, or a jumbogram (RFC 2675
+				// forbids fragmenting one).
+				d.dropFragment(FragmentMalformed)
+				return SkipIPFragment
+			}
+			offsetAndFlags := binary.BigEndian.Uint16(tcp[2:])
+			f := fragment{
+				key:        fragmentKey{src: src, dst: dst, id: binary.BigEndian.Uint32(tcp[4:])},
+				ipv6:       true,
+				offset:     int(offsetAndFlags &^ 7),
+				more:       offsetAndFlags&1 != 0,
+				nextHeader: tcp[0],
+				// The unfragmentable part: the extension headers before
+				// the fragment header, which stay in the reassembled packet.
+				headerBytes: int(ip.Length) - wireLen,
+			}
+			datagram, ok := d.reassemble(p, &f, tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen)
+			if !ok {
+				return SkipIPFragment
+			}
+			proto, tcp = stepOverExtensions(layers.IPProtocol(d.frags.nextHeader), datagram)
+			wireLen = len(tcp)
 		}
 	}
 
@@ -249,8 +290,6 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		return SkipUDP
 	case layers.IPProtocolICMPv4, layers.IPProtocolICMPv6:
 		return SkipICMP
-	case layers.IPProtocolIPv6Fragment:
-		return SkipIPFragment
 	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
 		// An extension header the parser walks was announced, but the
 		// frame ended before it: the frame was cut or is damaged.
@@ -291,6 +330,59 @@ func (d *Decoder) linkNext(t gopacket.LayerType) gopacket.LayerType {
 	return gopacket.LayerTypeZero
 }
 
+// reassemble gives f, whose bytes are payload (wireLen of them on the wire),
+// to the fragment table. ok is true when f completed its datagram, which
+// is then returned (its bytes are the Decoder's, valid until the next
+// Decode); the fragments held before f become part of it and are no
+// longer counted as skipped.
+func (d *Decoder) reassemble(p *Packet, f *fragment, payload []byte, wireLen int) (datagram []byte, ok bool) {
+	if d.frags == nil {
+		d.frags = newFragmentTable()
+	}
+	if wireLen < 0 || len(payload) < wireLen {
+		// The snap length cut the fragment, or its IP length claims more
+		// than the frame carried: its bytes are not all there.
+		d.frags.drop(FragmentTruncated, 1)
+		return nil, false
+	}
+	f.data, f.time = payload[:wireLen], p.Time
+	datagram, before := d.frags.add(f)
+	if datagram == nil {
+		return nil, false
+	}
+	d.stats.Skipped[SkipIPFragment] -= uint64(before)
+	return datagram, true
+}
+
+// dropFragment counts a fragment whose header could not be used.
+func (d *Decoder) dropFragment(r FragmentDrop) {
+	if d.frags == nil {
+		d.frags = newFragmentTable()
+	}
+	d.frags.drop(r, 1)
+}
+
+// stepOverExtensions skips the IPv6 extension headers at the start of a
+// reassembled datagram's fragmentable part (destination options, routing)
+// and returns the protocol after them and its bytes. A header that runs past
+// the datagram, or a second fragment header, yields IPProtocolNoNextHeader
+// with no bytes (which the caller reports as other_ip_proto).
+func stepOverExtensions(next layers.IPProtocol, b []byte) (layers.IPProtocol, []byte) {
+	if next == layers.IPProtocolIPv6Fragment {
+		return layers.IPProtocolNoNextHeader, nil
+	}
+	for next == layers.IPProtocolIPv6Destination || next == layers.IPProtocolIPv6Routing {
+		if len(b) < 2 || len(b) < (int(b[1])+1)*8 {
+			return layers.IPProtocolNoNextHeader, nil
+		}
+		next, b = layers.IPProtocol(b[0]), b[(int(b[1])+1)*8:]
+		if next == layers.IPProtocolIPv6Fragment {
+			return layers.IPProtocolNoNextHeader, nil
+		}
+	}
+	return next, b
+}
+
 // ipv6FragmentHeaderLen is the size of the IPv6 fragment header: next
 // header, reserved, offset and flags (2 bytes), identification (4 bytes).
 const ipv6FragmentHeaderLen = 8
@@ -300,7 +392,7 @@ const ipv6FragmentHeaderLen = 8
 // fragment" (RFC 6946), which carries a whole packet. Hosts send them after
 // an ICMPv6 Packet Too Big with an MTU below 1280; receivers, and tshark,
 // process the packet as if the header were absent. Any other fragment is
-// skipped, as fragments are not reassembled.
+// held until its datagram is whole (fragment.go).
 func isAtomicFragment(b []byte) bool {
 	const offsetAndMoreFragments = 0xfff9 // bits 1-2 are reserved
 	return len(b) >= ipv6FragmentHeaderLen && binary.BigEndian.Uint16(b[2:])&offsetAndMoreFragments == 0

@@ -15,7 +15,7 @@ const (
 	SkipOtherIPProto                      // IP carrying something other than TCP, UDP or ICMP
 	SkipNonIP                             // a link-layer frame carrying neither IPv4 nor IPv6
 	SkipUnknownLinkType                   // a link type the Decoder does not understand
-	SkipIPFragment                        // an IPv4 or IPv6 fragment (not reassembled)
+	SkipIPFragment                        // an IPv4 or IPv6 fragment held for reassembly, or dropped
 	SkipMalformed                         // headers that contradict themselves
 	SkipTruncated                         // the capture cut the frame before the TCP header ended
 
@@ -63,9 +63,16 @@ type Stats struct {
 	// capture's snap length cut short: PayloadLength > len(Payload).
 	CutSegments uint64
 	// Skipped counts packets by reason; Skipped[SkipNone] is always 0.
+	// Skipped[SkipIPFragment] counts the fragments that are not part of a
+	// reassembled datagram (so far): duplicates, dropped fragments and those
+	// still held (Fragments says which). A fragment that became part of
+	// one is not skipped: Packets = TCPSegments + SkippedTotal() +
+	// Fragments.Fragments - Fragments.Datagrams.
 	Skipped [numSkipReasons]uint64
 	// ByLinkType counts packets per link type.
 	ByLinkType map[LinkType]uint64
+	// Fragments counts IP fragment reassembly.
+	Fragments FragmentStats
 }
 
 // SkippedTotal is the number of packets that yielded no segment.
