@@ -132,6 +132,28 @@ func (t *teeSource) Next() (*capture.Packet, error) {
 	if err != nil {
 		return p, err
 	}
+	t.write(p)
+	return p, nil
+}
+
+// NextOrTick passes the live source's ticks on (analysis.TickingSource),
+// so that with -w a closed connection is still reported while the
+// interface is quiet; a tick is not a packet and is not written.
+func (t *teeSource) NextOrTick() (*capture.Packet, int64, error) {
+	ticking, ok := t.src.(analysis.TickingSource)
+	if !ok {
+		p, err := t.Next()
+		return p, 0, err
+	}
+	p, tick, err := ticking.NextOrTick()
+	if err != nil || p == nil {
+		return p, tick, err
+	}
+	t.write(p)
+	return p, 0, nil
+}
+
+func (t *teeSource) write(p *capture.Packet) {
 	if t.first == 0 {
 		t.first = p.Time
 	}
@@ -139,7 +161,6 @@ func (t *teeSource) Next() (*capture.Packet, error) {
 	if t.err == nil {
 		t.err = t.w.WritePacket(p)
 	}
-	return p, nil
 }
 
 // liveText prints connections and findings while a live capture runs, and
