@@ -96,7 +96,7 @@ func runAnalyze(args []string, stdio IO) error {
 	fs.IntVar(&f.conn, "conn", 0, "text only: draw a timeline of connection `ID` (its segments and transactions)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr for large inputs `WHEN`: auto (over 100 MB, on a terminal), always or never")
 	fs.StringVarP(&f.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	fs.StringVar(&f.color, "color", "auto", "colour the text report `WHEN`: auto, always or never (NO_COLOR is honoured)")
+	fs.StringVar(&f.color, "color", "auto", "colour the text report `WHEN`: auto, always or never (NO_COLOR is honoured; other formats refuse always)")
 	fs.StringArrayVar(&f.enable, "enable", nil, "run only these `RULES` (IDs, slugs, globs, categories, all; comma-separated, repeatable)")
 	fs.StringArrayVar(&f.disable, "disable", nil, "do not run these `RULES` (same forms as --enable)")
 	fs.StringArrayVar(&f.thresholds, "threshold", nil, "override a rule threshold: `RULE.NAME=VALUE` (see 'connscope explain RULE')")
@@ -168,6 +168,12 @@ func runAnalyze(args []string, stdio IO) error {
 		}
 		if fs.Changed("all-findings") {
 			return usagef("analyze: --all-findings lists every finding in the text report; --format %s %s (leave --all-findings out)", f.format, findingsOf(f.format))
+		}
+		// "never" and "auto" ask for nothing another format lacks (a
+		// script may pass --color never everywhere); "always" asks for
+		// colour it would not get.
+		if f.color == "always" {
+			return usagef("analyze: --color always colours the text report; --format %s has no colour (leave --color out)", f.format)
 		}
 	}
 	f.show = map[string]bool{}
