@@ -157,6 +157,10 @@
 // with no packet for Config.IdleTimeout (10 minutes) of capture time is
 // expired. Beyond Config.MaxConnections the idlest connection is evicted.
 // Only capture time is used, never the wall clock: runs are deterministic.
+// Capture time moves with segments; a live capture whose interface has gone
+// quiet moves it on with Assembler.Advance (its source's clock, never
+// backwards), so a connection that closed is released after its linger
+// rather than at the next unrelated packet. Capture files never Advance.
 //
 // Memory therefore grows with the connections open at once, never with the
 // file. Each open connection costs about 2.4 KiB (its state, its table

@@ -25,6 +25,9 @@
 // Options.Count and Options.Duration stop the capture by themselves (-c,
 // --duration); package capture/pcapngw writes the frames for -w FILE.
 //
+// The analysis reads a Source through NextOrTick instead of Next (it is an
+// analysis.TickingSource): see Ticks below.
+//
 // # AF_PACKET and the TPACKET_V3 ring
 //
 // On Linux a packet socket (socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)) bound to
@@ -46,7 +49,8 @@
 //
 // poll() on the socket wakes the reader when a block is ready; Source also
 // polls an eventfd so that Stop (Ctrl-C, SIGTERM, --duration) wakes a
-// blocked Next at once.
+// blocked Next at once. Next polls without a timeout; NextOrTick polls for
+// at most QuietTick (see Ticks).
 //
 // Details that matter for correctness:
 //   - The socket is created with protocol 0, so it receives nothing until
@@ -69,6 +73,37 @@
 //     once for every socket; a frame it sends is stamped by each packet
 //     socket as it gets its copy, so two captures of the same traffic (say
 //     connscope and tcpdump) differ there by a few microseconds.
+//
+// # Ticks: reporting a closed connection on a quiet interface
+//
+// Reassembly releases a connection some time after its close (250 ms after
+// a complete FIN/FIN teardown, 5 s after a RST, the idle timeout for a
+// connection that goes silent), measured in capture time, and capture time
+// moves only with packets. On a quiet interface a finished connection
+// would wait, unreported, for some unrelated packet. So when no frame has
+// come for QuietTick (250 ms), NextOrTick returns no packet but a tick: a
+// capture time that no frame still to come is stamped before, which the
+// analysis gives to reassembly (reassembly.Assembler.Advance). A connection
+// that closed is then printed about half a second after its linger.
+//
+// A tick must never be ahead of a frame that arrives later, or the
+// connection of that frame could be released before it lands. The kernel
+// stamps frames with CLOCK_REALTIME as it receives or sends them, a little
+// before they are written to the ring, and a frame then waits in the block
+// the kernel is filling until the block is full or its timer retires it:
+// up to two timer periods (the timer skips a block opened since it last
+// fired, and never retires an empty one, so an idle ring has no clock of
+// its own to read). A tick is therefore CLOCK_REALTIME less 2 ×
+// BlockTimeout and a further 250 ms of slack for a loaded machine, and it is
+// given only when every block the kernel handed over has been read, never
+// while a backlog remains. Frames the filter rejects in user space (VLAN
+// filters, the any device) keep poll busy without reaching the reader;
+// NextOrTick still ticks every QuietTick between them. After Stop it gives
+// io.EOF, not ticks. If a frame ever comes stamped before a tick, the
+// analysis keeps the frame's time and says so in the input's warnings.
+// The libpcap source ticks when its 100 ms read times out, with a margin
+// of twice that timeout plus the slack (libpcap holds frames that long).
+// Capture files never tick: their reports depend on their packets only.
 //
 // # The any device
 //
