@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/diagnose"
 	"github.com/connscope/connscope/internal/textsafe"
 )
 
@@ -150,9 +151,13 @@ type htmlInput struct {
 
 type htmlRuleGroup struct {
 	Rule, Slug, Severity string
-	CostMS               float64
-	HasCost              bool
-	Findings             []htmlFinding
+	// Title, What, Why and Fix explain the rule (diagnose's registry; empty
+	// for a rule this build does not know), so that the page says what a
+	// finding means and what to do without 'connscope explain'.
+	Title, What, Why, Fix string
+	CostMS                float64
+	HasCost               bool
+	Findings              []htmlFinding
 }
 
 type htmlFinding struct {
@@ -381,7 +386,11 @@ func ruleGroups(findings []*analysis.FindingReport, origin analysis.Time) []html
 		if !ok {
 			i = len(groups)
 			idx[f.Rule] = i
-			groups = append(groups, htmlRuleGroup{Rule: clean(f.Rule), Slug: clean(f.Slug), Severity: clean(f.Severity)})
+			g := htmlRuleGroup{Rule: clean(f.Rule), Slug: clean(f.Slug), Severity: clean(f.Severity)}
+			if r := diagnose.Lookup(f.Rule); r != nil {
+				g.Title, g.What, g.Why, g.Fix = r.Title, r.Doc.What, r.Doc.Why, r.Doc.Fix
+			}
+			groups = append(groups, g)
 		}
 		g := &groups[i]
 		if severityRank(f.Severity) > severityRank(g.Severity) {
