@@ -21,6 +21,9 @@ type Conn struct {
 
 	app        App
 	appDecided bool
+	// http1 is app == AppHTTP1, for the tests made per message: App is a
+	// string, and comparing it costs a load and two compares.
+	http1 bool
 	// midStream is set when the capture missed the handshake: the first
 	// bytes may be in the middle of a message, so each direction scans for a
 	// start line instead of requiring one at its first byte.
@@ -248,7 +251,7 @@ func (p *Conn) decide(a App) {
 	if p.appDecided {
 		return
 	}
-	p.app, p.appDecided = a, true
+	p.app, p.appDecided, p.http1 = a, true, a == AppHTTP1
 	if a != AppHTTP1 {
 		for i := range p.streams {
 			p.streams[i].toTunnel()
@@ -287,7 +290,8 @@ func (p *Conn) newBox() *txnBox {
 	}
 	b.t.Connection = p.connID()
 	b.cliAck, b.respEnd = -1, -1
-	b.t.Connect, b.t.Send, b.t.Wait, b.t.Receive, b.t.Total, b.t.GapBefore = -1, -1, -1, -1, -1, -1
+	// The timings are finalize's to set: it sets every one, and no
+	// transaction is handed out before it ran.
 	return b
 }
 
@@ -411,11 +415,11 @@ func (p *Conn) settleHandingOn() {
 		}
 		p.finalize(p.settled, b)
 		p.settled++
-		if p.app == AppHTTP1 {
+		if p.http1 {
 			p.cfg.Settled(&b.t)
 		}
 	}
-	if p.settled > before && p.cfg.ForgetSettled && p.app == AppHTTP1 {
+	if p.settled > before && p.cfg.ForgetSettled && p.http1 {
 		p.forgetSettled()
 	}
 }

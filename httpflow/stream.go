@@ -120,7 +120,7 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 	s.lastAt = at
 	end := at.Offset + int64(len(data)) // stream offset after data
 	tried := false                      // startLineRun refused data's first line
-	if s.st == stStart && !s.inLine && p.app == AppHTTP1 {
+	if s.st == stStart && !s.inLine && p.http1 {
 		// A keep-alive connection's other common chunk starts with a
 		// message: what the loop does first, without the loop.
 		n := p.startLineRun(s, data, at, at.Offset)
@@ -175,7 +175,7 @@ func (p *Conn) feedStates(s *stream, data []byte, at reassembly.Span, end int64,
 			s.pos = end
 			return
 		default:
-			if s.st == stStart && !s.inLine && p.app == AppHTTP1 && !tried {
+			if s.st == stStart && !s.inLine && p.http1 && !tried {
 				if n := p.startLineRun(s, data, at, end-int64(len(data))); n > 0 {
 					data = data[n:]
 					continue

@@ -6,16 +6,19 @@ package httpflow
 func (p *Conn) finalize(i int, b *txnBox) {
 	t := &b.t
 	req, resp := t.Request, t.Response
+	var prev *txnBox // the transaction before, read twice
 	if i > 0 {
+		prev = p.boxes[i-1-p.base]
 		// The client's acknowledgment says whether it had received all of
 		// the previous response when it sent this request: that is what
 		// pipelining means, and unlike capture order it survives capture
 		// gaps and does not depend on where the capture was taken.
-		if prev := p.boxes[i-1-p.base]; prev.respEnd >= 0 && b.cliAck >= 0 {
+		if prev.respEnd >= 0 && b.cliAck >= 0 {
 			t.Pipelined = seqBefore(b.cliAck, prev.respEnd)
 		}
 	}
-	t.Connect, t.Send, t.Wait, t.Receive, t.Total, t.GapBefore = -1, -1, -1, -1, -1, -1
+	// The timings, -1 where they do not apply, each stored once.
+	connect, send, wait, receive, total, gapBefore := int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1)
 
 	var synTime, ackTime int64
 	if i == 0 && p.conn != nil { // only the first transaction reads the handshake
@@ -28,26 +31,26 @@ func (p *Conn) finalize(i int, b *txnBox) {
 		}
 	}
 	if i == 0 && req != nil && ackTime != 0 {
-		t.Connect = max(0, ackTime-synTime)
+		connect = max(0, ackTime-synTime)
 	}
 	if req != nil {
-		t.Send = req.End - req.Start
+		send = req.End - req.Start
 		if resp != nil || len(t.Interim) > 0 {
-			t.Wait = 0
+			wait = 0
 			found := false
 			for _, m := range t.Interim {
 				if m.Start >= req.End {
-					t.Wait, found = m.Start-req.End, true
+					wait, found = m.Start-req.End, true
 					break
 				}
 			}
 			if !found && resp != nil && resp.Start >= req.End {
-				t.Wait = resp.Start - req.End
+				wait = resp.Start - req.End
 			}
 		}
 	}
 	if resp != nil {
-		t.Receive = resp.End - resp.Start
+		receive = resp.End - resp.Start
 		start := resp.Start
 		switch {
 		case req != nil:
@@ -55,25 +58,25 @@ func (p *Conn) finalize(i int, b *txnBox) {
 		case len(t.Interim) > 0:
 			start = t.Interim[0].Start
 		}
-		t.Total = resp.End - start + max(t.Connect, 0)
+		total = resp.End - start + max(connect, 0)
 	}
 	if req != nil {
 		switch {
 		case i == 0:
 			if ackTime != 0 {
-				t.GapBefore = max(0, req.Start-ackTime)
+				gapBefore = max(0, req.Start-ackTime)
 			}
 		case t.Pipelined:
-			t.GapBefore = 0
+			gapBefore = 0
 		default:
-			prev := &p.boxes[i-1-p.base].t
-			if prev.Response != nil {
-				t.GapBefore = max(0, req.Start-prev.Response.End)
+			if prev := &prev.t; prev.Response != nil {
+				gapBefore = max(0, req.Start-prev.Response.End)
 			} else if prev.Request != nil {
-				t.GapBefore = max(0, req.Start-prev.Request.End)
+				gapBefore = max(0, req.Start-prev.Request.End)
 			}
 		}
 	}
+	t.Connect, t.Send, t.Wait, t.Receive, t.Total, t.GapBefore = connect, send, wait, receive, total, gapBefore
 	t.PersistentAfter = persistentAfter(t, b.respHeaders)
 }
 
