@@ -839,7 +839,7 @@ func (p *Conn) expressResponse(s *stream, data []byte, lf int, st *statusLine, a
 	}
 	size := lf + 1 + fieldBytes + 2
 
-	s.wholeLine(at, off, lf+1)
+	s.lineMsg = nil // of wholeLine's line state, the one part read between lines (see expressRequest)
 
 	// beginResponse for the final response of the oldest request, and
 	// beginMessage.
@@ -945,7 +945,14 @@ func (p *Conn) expressRequest(s *stream, data []byte, lf int, r *requestLine, at
 	s.expressed++
 	size := lf + 1 + n
 
-	s.wholeLine(at, off, lf+1)
+	// Of the line state wholeLine sets, only lineMsg is read between
+	// lines (by lineBytes and inUse), and it must not point to an older
+	// message. The rest (lineStart, lineOff, lineLen, lineTrunc, lineSkip,
+	// line) is read only while a line is open, by lineBytes and what it
+	// calls for the line it assembled, and by beginMessage for the start
+	// line just taken, which the express paths do not call: lineBytes sets
+	// it afresh for the next line, and headerRun resets lineTrunc.
+	s.lineMsg = nil
 	lb := p.lastBox()
 	s.prevDone = lb == nil || lb.responseDone
 
@@ -968,7 +975,8 @@ func (p *Conn) expressRequest(s *stream, data []byte, lf int, r *requestLine, at
 	m.Method = p.methodOf(r.method, s.last.Method)
 	m.Target = p.mem.string(r.target)
 	m.Version = p.versionOf(r.version, s.last.Version)
-	s.fi.reset()
+	// s.fi is left as it is: the block's fields are none that read or
+	// write it, and the next message starts it afresh.
 	memo.interpret(m, &s.fi, &p.mem)
 
 	// endHeaders finds no body; finish and done.
