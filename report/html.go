@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/connscope/connscope/analysis"
@@ -125,6 +126,7 @@ type htmlPage struct {
 	ListedTxns       int // likewise (--max-listed-txns)
 	FindingsTotal    int
 	RulesNote        string // "3 of 34 rules ran" when some were left out
+	ThresholdsNote   string // the thresholds not at their defaults, when any
 	Errors, Warnings int
 	Infos            int
 	CostMS           float64
@@ -272,6 +274,15 @@ func buildPage(r *analysis.Report, l *htmlListing, opts HTMLOptions) *htmlPage {
 	p.Connections, p.Transactions = max(p.ListedConns, inputConns), max(p.ListedTxns, inputTxns)
 	if opts.RulesRun < opts.RulesTotal {
 		p.RulesNote = fmt.Sprintf("%d of %d rules ran", max(opts.RulesRun, 0), opts.RulesTotal)
+	}
+	if rr := r.Rules; rr != nil && len(rr.ChangedThresholds) > 0 {
+		// As the JSON's rules object does: findings judged with other
+		// thresholds than the defaults say so.
+		changed := make([]string, len(rr.ChangedThresholds))
+		for i, k := range rr.ChangedThresholds {
+			changed[i] = fmt.Sprintf("%s = %s", k, strconv.FormatFloat(rr.Thresholds[k], 'g', -1, 64))
+		}
+		p.ThresholdsNote = clean("thresholds changed from their defaults: " + strings.Join(changed, ", "))
 	}
 	counts := severityCounts(findings)
 	p.Errors, p.Warnings, p.Infos = counts[sevError], counts[sevWarning], counts[sevInfo]

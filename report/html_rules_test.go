@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/diagnose"
 )
 
 // TestHTMLSaysWhenRulesWereLeftOut: a page from a run with rules disabled
@@ -41,5 +44,37 @@ func TestHTMLFindingCountIsSingularForOne(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), ">1 finding by severity") {
 		t.Errorf("the summary card does not say \"1 finding by severity\"")
+	}
+}
+
+// TestHTMLNamesChangedThresholds: findings judged with thresholds other
+// than the defaults say so on the page, as the JSON's rules object does.
+func TestHTMLNamesChangedThresholds(t *testing.T) {
+	rep := fixtureReport()
+	rules, err := analysis.NewRulesReport(diagnose.Config{Thresholds: map[string]float64{"CH1009.max-connections": 8, "CH1007.min-gap": 250}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Rules = rules
+	var b bytes.Buffer
+	if err := WriteHTML(&b, rep, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"thresholds changed from their defaults: CH1007.min-gap = 250, CH1009.max-connections = 8"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	defaults, err := analysis.NewRulesReport(diagnose.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Rules = defaults
+	b.Reset()
+	if err := WriteHTML(&b, rep, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "thresholds changed") {
+		t.Error("a page with every threshold at its default says some changed")
 	}
 }
