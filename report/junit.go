@@ -85,6 +85,9 @@ func WriteJUnitWith(w io.Writer, r *analysis.Report, opts JUnitOptions) error {
 		return fmt.Errorf("report: junit: %w", err)
 	}
 	jw := &junitWriter{w: bufio.NewWriter(w), conns: conns, inputs: inputNames(r)}
+	if r.Rules != nil {
+		jw.thresholds = r.Rules.Thresholds
+	}
 	jw.document(notableInputs(r), suites)
 	if err := jw.w.Flush(); err != nil {
 		return fmt.Errorf("report: junit: %w", err)
@@ -212,6 +215,9 @@ type junitWriter struct {
 	w      *bufio.Writer
 	conns  map[int]junitConn
 	inputs map[int]string
+	// thresholds are the values the rules ran with ("ID.name"), from the
+	// report's rules object; nil when it has none.
+	thresholds map[string]float64
 }
 
 func (j *junitWriter) document(inputs []*analysis.InputReport, suites []*junitSuite) {
@@ -294,6 +300,18 @@ func (j *junitWriter) suite(s *junitSuite) {
 		j.property("title", clean(rule.Title))
 		j.property("severity", rule.Severity.String())
 		j.property("scope", rule.Scope.String())
+		// The values the rule judged with, as the JSON's rules object has
+		// them: a dashboard shows what a pass or a failure was measured
+		// against.
+		for _, t := range rule.Thresholds {
+			if v, ok := j.thresholds[rule.ID+"."+t.Name]; ok {
+				value := strconv.FormatFloat(v, 'g', -1, 64)
+				if t.Unit != "" && t.Unit != "count" && t.Unit != "ratio" {
+					value += " " + t.Unit
+				}
+				j.property("threshold."+t.Name, value)
+			}
+		}
 	} else {
 		j.property("note", "rule not in this build's registry")
 	}

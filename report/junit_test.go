@@ -613,3 +613,27 @@ func TestXMLEscapeDropsForbidden(t *testing.T) {
 		t.Errorf("xmlEscape = %q, want %q", got, want)
 	}
 }
+
+// TestJUnitCarriesThresholds: each rule's suite lists the thresholds it ran
+// with (the report's rules object), so a dashboard shows what a pass or a
+// failure was measured against.
+func TestJUnitCarriesThresholds(t *testing.T) {
+	rep := fixtureReport()
+	rules, err := analysis.NewRulesReport(diagnose.Config{Thresholds: map[string]float64{"CH1007.min-gap": 250}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Rules = rules
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<property name="threshold.min-gap" value="250 ms"/>`,
+		`<property name="threshold.max-connections" value="6"/>`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the document lacks %s", want)
+		}
+	}
+}
