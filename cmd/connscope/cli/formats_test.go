@@ -113,12 +113,14 @@ func TestCloseColumnNamesTheResetter(t *testing.T) {
 // "--show transactions" on a capture without HTTP says so instead of
 // printing nothing after the summary.
 func TestEmptySectionsAreShown(t *testing.T) {
-	noHTTP := "../../../testdata/bad/ip-fragments.pcap" // one TCP connection, no HTTP
+	// One TCP connection, no HTTP: a fragmented segment (reassembled, as
+	// tshark does) and the same segment again whole.
+	noHTTP := "../../../testdata/bad/ip-fragments.pcap"
 	out, stderr, code := runCLI(t, nil, "analyze", "--show", "all", noHTTP)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"\nConnections: 1\n", "\nTransactions: 0\n", "  1 TCP packet in 1 connection, "} {
+	for _, want := range []string{"\nConnections: 1\n", "\nTransactions: 0\n", "  2 TCP packets in 1 connection, "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--show all output lacks %q:\n%s", want, out)
 		}
