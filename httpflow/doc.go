@@ -205,11 +205,15 @@
 // are the last answer's with a plain Content-Length, is taken in one step
 // per message (expressRequest, expressResponse): in the capture pipeline
 // the parser's code is fetched again for every message, after reassembly
-// and the reader ran, and fewer steps fetch less code. Anything else, and
-// anything that would need an anomaly or hits a cap, goes through the
-// general code: the fast paths change what parsing costs, never what it
-// finds, and the tests compare the two on every input they have. A
-// transaction's timings and persistence are computed as soon as it is
-// over, while its record is still in cache, rather than for all of them
-// when the connection closes. Figures are in bench/README.md.
+// and the reader ran, and fewer steps fetch less code. An answer's lines
+// are looked for where the last answer's ended (a server's Date and
+// Content-Type lines keep their length), one count of the block's line
+// feeds confirming them all, and only the values the parser interprets
+// are read. Anything else, and anything that would need an anomaly or
+// hits a cap, goes through the general code: the fast paths change what
+// parsing costs, never what it finds, and the tests compare the two on
+// every input they have. A transaction's timings and persistence are
+// computed as soon as it is over, while its record is still in cache,
+// rather than for all of them when the connection closes. Figures are in
+// bench/README.md.
 package httpflow
