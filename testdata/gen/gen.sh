@@ -11,7 +11,7 @@
 # 10.77.0.2/fd77::2 (server) inside those namespaces, plus 127.0.0.1 inside the
 # server namespace for the proxy scenarios.
 #
-# Usage (as root; needs ip, tcpdump, dumpcap, editcap, mergecap, tshark, Go;
+# Usage (as root; needs ip, tcpdump, dumpcap, editcap, mergecap, tshark, curl, Go;
 # installs ethtool with apt if missing):
 #
 #   testdata/gen/gen.sh              # every scenario, about 5-6 minutes
@@ -545,6 +545,58 @@ scenario_rto_delayed_transaction() { relayed rto-delayed-transaction rto-delayed
 scenario_http10_keepalive_ok() { simple http10-keepalive-ok; }
 scenario_healthy_page_load() { simple healthy-page-load; }
 
+# ---- IP fragmentation ----
+
+# topo_routed MTU: the client and the server on two subnets, joined by a
+# router namespace (csgen-rtr) that forwards between them. The client's link
+# has an MTU of MTU at both ends, the server's 1500. The client's route to the
+# server advertises MSS 1460 (advmss), so the server sends full-size segments;
+# the server has PMTU discovery off (net.ipv4.ip_no_pmtu_disc=1: Don't
+# Fragment clear), so the router fragments them onto the client's link, as a
+# router in front of a tunnel or VPN with a smaller MTU does. The server is
+# 10.77.1.2 (SRV4_ROUTED); the client keeps 10.77.0.1.
+NSR=csgen-rtr
+SRV4_ROUTED=10.77.1.2
+topo_routed() {
+	local mtu=$1 pair
+	new_namespaces 1
+	ip netns add "$NSR"
+	ip -n "$NSR" link set lo up
+	ip netns exec "$NSR" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1
+	ip link add csgc0 netns "$NSC" address 02:00:00:77:00:01 type veth peer name csgrc netns "$NSR" address 02:00:00:77:00:fe
+	ip link add csgs0 netns "$NSS" address 02:00:00:77:00:02 type veth peer name csgrs netns "$NSR" address 02:00:00:77:00:fd
+	for pair in "$NSC csgc0" "$NSR csgrc" "$NSR csgrs" "$NSS csgs0"; do
+		# shellcheck disable=SC2086
+		no_offloads $pair
+	done
+	ip -n "$NSC" link set csgc0 mtu "$mtu" up
+	ip -n "$NSR" link set csgrc mtu "$mtu" up
+	ip -n "$NSR" link set csgrs up
+	ip -n "$NSS" link set csgs0 up
+	ip -n "$NSC" addr add "$C4/24" dev csgc0
+	ip -n "$NSR" addr add 10.77.0.254/24 dev csgrc
+	ip -n "$NSR" addr add 10.77.1.254/24 dev csgrs
+	ip -n "$NSS" addr add "$SRV4_ROUTED/24" dev csgs0
+	ip -n "$NSC" route add 10.77.1.0/24 via 10.77.0.254 advmss 1460
+	ip -n "$NSS" route add 10.77.0.0/24 via 10.77.1.254
+	ip netns exec "$NSS" sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+	IFC=csgc0
+	IFS_SRV=csgs0
+}
+
+scenario_fragmented_http() {
+	# Two GETs on one keep-alive connection (curl), the responses (3000
+	# and 20000 bytes) in 1500-byte datagrams that the router cuts into
+	# fragments of at most 576 bytes; recorded on the client's interface,
+	# so every response segment is in the file only as fragments.
+	topo_routed 576
+	S4=$SRV4_ROUTED srv_start 80
+	cap_start fragmented-http.pcap
+	ip netns exec "$NSC" curl -sS --http1.1 -o /dev/null -o /dev/null \
+		"http://$SRV4_ROUTED/frag?size=3000" "http://$SRV4_ROUTED/frag?size=20000" 2>>"$WORK/client.log"
+	finish
+}
+
 scenario_bigendian() {
 	# Big-endian copies (tcpdump writes host order, little-endian here):
 	# every header field byte-swapped by testdata/gen/pcapswap, packets as
@@ -555,7 +607,7 @@ scenario_bigendian() {
 	"$BIN/pcapswap" "$OUT/ns-resolution.pcap" "$OUT/ns-resolution-be.pcap"
 }
 
-FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian"
+FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian fragmented_http"
 HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
 DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless delayed_ack_cwnd delayed_ack_cwnd_quickack slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
 ALL="$FOUNDATION $HTTP $DIAGNOSE"
