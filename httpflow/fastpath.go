@@ -985,6 +985,11 @@ func (p *Conn) expressRequest(s *stream, data []byte, lf int, r *requestLine, at
 	s.last = m
 	s.msg, s.box, s.final, s.blkOpen = nil, nil, false, false
 	s.st = stStart
-	p.settle()
+	// done calls settle, which settles transactions in order from the
+	// first not settled; when that is this one, whose response has not
+	// begun, it settles nothing.
+	if !b.kept || p.settled != b.t.Index {
+		p.settle()
+	}
 	return size
 }
