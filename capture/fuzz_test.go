@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -91,6 +92,13 @@ func FuzzDecode(f *testing.F) {
 		f.Add(uint16(p.LinkType), p.Data, p.OriginalLength-p.CaptureLength)
 	}
 	// An IPv4 total length 100 bytes beyond a frame captured whole.
+	// Fragments: the decoder persists across inputs, so halves of a
+	// datagram can meet.
+	for _, v6 := range []bool{false, true} {
+		fr := newFragmenter(v6, 1)
+		f.Add(uint16(capture.LinkTypeRaw), fr.piece(0, 64), 0)
+		f.Add(uint16(capture.LinkTypeRaw), fr.piece(64, 120), 0)
+	}
 	lying := s4.IP()
 	lying[2], lying[3] = byte((len(lying)+100)>>8), byte(len(lying)+100)
 	f.Add(uint16(capture.LinkTypeRaw), lying, 0)
@@ -185,4 +193,81 @@ func mixedPackets(t testing.TB) []capture.Packet {
 	}
 	pkts, _ := readAll(t, r)
 	return pkts
+}
+
+// FuzzFragments decodes a script of IP fragments of one TCP segment (120
+// bytes: header and 100 bytes of payload), IPv4 or IPv6, in any order, with
+// any offsets, lengths, flags, identifications and times, some of them
+// forged (bytes that are not the segment's). Six bytes per fragment:
+//
+//	flags: bit 0 IPv6, bit 1 More Fragments, bit 2 forged, bit 3 cut by the snap length
+//	offset: 2 bytes, in bytes (rounded down to a multiple of 8)
+//	length: 1 byte
+//	identification: 1 byte (of 4 datagrams, so they interleave)
+//	time step: 1 byte, in seconds (so datagrams time out)
+//
+// Besides no panic: every packet is counted once, what is held stays under
+// the caps, and a segment reassembled from fragments none of which was
+// forged is the segment itself.
+func FuzzFragments(f *testing.F) {
+	f.Add([]byte{2, 0, 0, 48, 0, 0, 2, 0, 48, 48, 0, 0, 0, 0, 96, 24, 0, 0})
+	f.Add([]byte{3, 0, 0, 48, 1, 0, 1, 0, 96, 24, 1, 0, 3, 0, 48, 48, 1, 0})
+	f.Add([]byte{2, 0, 0, 64, 2, 0, 6, 0, 48, 16, 2, 0, 0, 0, 64, 56, 2, 31})
+	f.Add([]byte{3, 0, 0, 64, 3, 0, 3, 0, 48, 64, 3, 0, 1, 0, 64, 56, 3, 61, 3, 0, 0, 64, 3, 0, 1, 0, 64, 56, 3, 0})
+	f.Add([]byte{2, 0, 0, 8, 0, 0, 2, 255, 248, 16, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 48, 0, 0})
+	f.Fuzz(runFragmentScript)
+}
+
+func runFragmentScript(t *testing.T, script []byte) {
+	{
+		whole := fragSegment(false).Segment()
+		d := capture.NewDecoder()
+		var now int64
+		forged := map[[2]uint32]bool{} // (family, id) -> a forged fragment is held
+		for i := 0; i+6 <= len(script) && i < 6*4000; i += 6 {
+			flags, offset, length := script[i], int(binary.BigEndian.Uint16(script[i+1:])), int(script[i+3])
+			v6, more, forge, cut := flags&1 != 0, flags&2 != 0, flags&4 != 0, flags&8 != 0
+			id := uint32(script[i+4] % 4)
+			now += int64(script[i+5]) * 1e9
+			fr := newFragmenter(v6, id)
+			offset &^= 7 // the header holds it in units of 8 bytes
+			data := make([]byte, length)
+			for j := range data {
+				if k := offset + j; k < len(whole) && !forge {
+					data[j] = whole[k]
+				} else {
+					data[j] = 'X'
+				}
+			}
+			frame := fr.pieceData(offset, data, more)
+			orig := len(frame)
+			if cut && len(frame) > 30 {
+				frame = frame[:len(frame)-5]
+			}
+			key := [2]uint32{uint32(flags & 1), id}
+			// Any fragment with bytes not from the segment may end up in
+			// the datagram, and so may a fragment past its end, or a last
+			// fragment that ends it somewhere else.
+			if forge || offset+length > len(whole) || !more && offset+length != len(whole) {
+				forged[key] = true
+			}
+			p := &capture.Packet{Frame: uint64(i/6 + 1), Time: now, LinkType: capture.LinkTypeRaw, Data: frame, CaptureLength: len(frame), OriginalLength: orig}
+			var s capture.Segment
+			before := d.Stats().Fragments.Datagrams
+			r := d.Decode(p, &s)
+			st := d.Stats()
+			checkFragmentCounts(t, st)
+			if st.Fragments.Datagrams > before {
+				if r == capture.SkipNone && !forged[key] {
+					if !bytes.Equal(s.Payload, whole[20:]) || s.Seq != 1000 {
+						t.Fatalf("frame %d: reassembled %q seq %d, want the segment's payload", p.Frame, s.Payload, s.Seq)
+					}
+				}
+				delete(forged, key)
+			}
+			if r == capture.SkipNone {
+				checkSegment(t, p, &s, st.Fragments.Datagrams > before)
+			}
+		}
+	}
 }

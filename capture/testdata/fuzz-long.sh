@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 time=${1:-10m}
-for target in FuzzReader FuzzDecode; do
+for target in FuzzReader FuzzDecode FuzzFragments; do
 	echo "== $target for $time"
 	go test ./capture -run XXX -fuzz "^$target\$" -fuzztime "$time"
 done
