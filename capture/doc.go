@@ -24,7 +24,10 @@
 // Packet.Data and Segment.Payload point into the Reader's buffer and are
 // valid only until the next call to Next: copy what must outlive it. In
 // exchange, reading and decoding allocate nothing per packet
-// (TestSteadyStateAllocations proves it).
+// (TestSteadyStateAllocations proves it). The exceptions are IP fragments
+// (see below): the Decoder copies each one it holds, and the Payload of a
+// segment reassembled from them lies in the Decoder's own buffer, valid
+// until the next call to Decode.
 //
 // # Classic pcap
 //
@@ -96,19 +99,67 @@
 // ignored and a snap-length cut is visible as PayloadLength > len(Payload)),
 // but never runs past the frame's original length: an IP length that claims
 // more than the wire carried is a damaged header, not a cut, and tshark too
-// reads only what the frame held. IP fragments are skipped
-// (SkipIPFragment), not reassembled; so are tunnels (IP in IP). An IPv6
-// atomic fragment (offset 0, no more fragments: RFC 6946) is a whole packet
-// and is decoded as one. Everything that is not a TCP segment is counted under a
-// SkipReason with a stable snake_case name: udp, icmp, arp, other_ip_proto,
-// non_ip, unknown_link_type, ip_fragment, malformed (headers that contradict
+// reads only what the frame held. Tunnels (IP in IP) are skipped. IP
+// fragments are reassembled (next section). Everything that is not a TCP
+// segment is counted under a SkipReason with a stable snake_case name: udp,
+// icmp, arp, other_ip_proto, non_ip, unknown_link_type, ip_fragment (a
+// fragment held, or dropped: see below), malformed (headers that contradict
 // themselves) and truncated (the snap length cut the frame before the TCP
 // header's first 20 bytes).
 //
+// # IP fragments
+//
+// A datagram larger than a link's MTU travels as fragments: IPv4 ones cut by
+// the sender or by any router when Don't Fragment is clear (PMTU discovery
+// off or broken, tunnels and VPNs with a smaller MTU), IPv6 ones only by the
+// sender, behind a Fragment extension header. The Decoder reassembles both,
+// as tshark does: fragments are keyed by (source, destination, protocol,
+// identification) for IPv4 and (source, destination, identification) for
+// IPv6, held until the datagram is whole, and the datagram is then decoded
+// as one packet, in the frame and at the time of the fragment that
+// completed it (tshark's "Reassembled in #N") and with the link-layer
+// fields (VLAN) of that frame; its PayloadLength is the datagram's. A
+// fragment that is held returns SkipIPFragment. The tests hold this to
+// tshark on a real kernel's fragments (testdata/captures/fragmented-http.pcap,
+// made by a router in front of a 576-byte MTU link). An IPv6 atomic fragment
+// (offset 0, no more fragments: RFC 6946) is a whole packet and is decoded as
+// one, at once.
+//
+// The bounds are Linux's, in capture time, never the wall clock: a datagram
+// must be whole within FragmentTimeoutIPv4 (30 s) or FragmentTimeoutIPv6
+// (60 s) of its first fragment; the fragments held are charged their bytes
+// plus 64 each, at most MaxFragmentBytes (4 MiB) in all, for at most
+// MaxFragmentDatagrams (4096) datagrams and MaxFragmentsPerDatagram (2048)
+// fragments per datagram. Past a cap the oldest datagram is dropped. Expiry
+// is checked when a fragment arrives, so a datagram still incomplete when the
+// capture ends is counted as held, not as timed out.
+//
+// Hostile fragments: overlapping IPv4 fragments are kept, and where their
+// bytes differ the fragment with the lower offset wins (on equal offsets the
+// one that came first): Wireshark's reassembly does exactly that, as BSD
+// stacks do, so connscope sees the bytes tshark shows (Linux instead drops
+// such a datagram). An IPv6 fragment that overlaps another drops its whole
+// datagram, and later fragments of it until its timeout, as RFC 5722
+// requires. An exact copy (same offset, length and bytes), as captures
+// record when a frame is seen twice, is a duplicate and is ignored. Dropped:
+// fragments with no bytes, with More Fragments and a length that is not a
+// multiple of 8, reaching past 65535 bytes of datagram, or cut by the snap
+// length (their bytes are not all there); and, with every fragment it held,
+// a datagram whose fragments disagree on where it ends (two different last
+// fragments, or a fragment past the end the last one set).
+//
+// Stats.Fragments counts the datagrams reassembled and the fragments that
+// went into them, duplicates, IPv4 overlaps, drops by reason (timeout,
+// overlap, over_cap, too_long, malformed, truncated: FragmentDrop) and the
+// fragments still held. Stats.Skipped's ip_fragment counts only the fragments
+// that are not part of a reassembled datagram (duplicates, dropped, held):
+// one that is part of one is not skipped, so Packets = TCPSegments +
+// SkippedTotal() + Fragments.Fragments - Fragments.Datagrams.
+//
 // # Damaged input
 //
-// Nothing here panics, whatever the input (the fuzz targets FuzzReader and
-// FuzzDecode check it). Damage is an *Error naming the file, the frame and
+// Nothing here panics, whatever the input (the fuzz targets FuzzReader,
+// FuzzDecode and FuzzFragments check it). Damage is an *Error naming the file, the frame and
 // the byte offset (in the decompressed input, and the message then says "of
 // the decompressed data") of the damaged header, record or block, wrapping
 // ErrNotCapture, ErrUnsupportedVersion, ErrTruncated, ErrTooLarge or
