@@ -142,15 +142,6 @@ func (p *Conn) feed(s *stream, data []byte, at reassembly.Span) {
 		}
 		return
 	}
-	p.feedStates(s, data, at, end, tried)
-}
-
-// feedStates is feed's loop over the states, for what its two common
-// cases leave: the bytes of data, which end at stream offset end, and
-// whether startLineRun refused their first line (tried). It is a function
-// of its own so that feed's common cases carry none of its state through
-// their calls.
-func (p *Conn) feedStates(s *stream, data []byte, at reassembly.Span, end int64, tried bool) {
 	for len(data) > 0 {
 		switch s.st {
 		case stTunnel, stDone:
