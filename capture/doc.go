@@ -140,8 +140,13 @@
 // stacks do, so connscope sees the bytes tshark shows (Linux instead drops
 // such a datagram). An IPv6 fragment that overlaps another drops its whole
 // datagram, and later fragments of it until its timeout, as RFC 5722
-// requires. An exact copy (same offset, length and bytes), as captures
-// record when a frame is seen twice, is a duplicate and is ignored. Dropped:
+// requires. An exact copy (same offset, length and bytes) of a fragment
+// held, as captures record when a frame is seen twice, is a duplicate and is
+// ignored. A copy that comes after its datagram was completed starts a new
+// one, as in tshark, whose fragment table forgets a datagram once it is
+// reassembled: a whole repeated set is reassembled again (and reassembly
+// calls that segment a capture duplicate, by its IP ID and checksum), a lone
+// copy waits and is counted as held or timed out. Dropped:
 // fragments with no bytes, with More Fragments and a length that is not a
 // multiple of 8, reaching past 65535 bytes of datagram, or cut by the snap
 // length (their bytes are not all there); and, with every fragment it held,

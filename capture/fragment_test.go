@@ -205,6 +205,32 @@ func TestFragmentDuplicates(t *testing.T) {
 	}
 }
 
+// TestFragmentCopiesAfterCompletion: a capture that records every frame
+// twice repeats fragments after the datagram they complete. As in tshark
+// (its fragment table forgets a datagram once reassembled), a copy after
+// completion starts a new datagram: a whole repeated set is reassembled
+// again, in the frame of its last copy (reassembly then calls the segment a
+// capture duplicate: same IP ID and checksum), and a lone trailing copy
+// waits, counted as held.
+func TestFragmentCopiesAfterCompletion(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		t.Run(family(v6), func(t *testing.T) {
+			f := newFragmenter(v6, 16)
+			a, b := f.piece(0, 64), f.piece(64, 120)
+			r := feedAll(t, a, b, a, b)
+			st := r.d.Stats().Fragments
+			if len(r.segments) != 2 || r.segments[1].Frame != 4 || st.Datagrams != 2 || st.Held != 0 {
+				t.Fatalf("%d segments, fragment stats %+v: want the datagram twice, in frames 2 and 4", len(r.segments), st)
+			}
+			r = feedAll(t, a, a, b, b)
+			st = r.d.Stats().Fragments
+			if len(r.segments) != 1 || r.segments[0].Frame != 3 || st.Duplicates != 1 || st.Held != 1 {
+				t.Fatalf("%d segments, fragment stats %+v: want 1 segment in frame 3, 1 duplicate, 1 held", len(r.segments), st)
+			}
+		})
+	}
+}
+
 func TestFragmentOverlapIPv4LowerOffsetWins(t *testing.T) {
 	f := newFragmenter(false, 10)
 	forged := bytes.Repeat([]byte("X"), 16)
@@ -277,8 +303,9 @@ func TestFragmentTimeout(t *testing.T) {
 				t.Fatalf("segments %d, fragment stats %+v: want 1 timed out, 1 held", len(r.segments), st)
 			}
 			// Expiry follows capture time only: a frame stamped earlier
-			// does not expire anything.
-			r.feed(t, f.piece(0, 64), 0)
+			// (seconds earlier: not a copy of the first) does not expire
+			// anything.
+			r.feed(t, f.piece(0, 64), fragSecond+timeout-4*fragSecond)
 			if len(r.segments) != 1 {
 				t.Fatalf("time going backwards: %v", r.reasons)
 			}
