@@ -24,10 +24,11 @@
 // Packet.Data and Segment.Payload point into the Reader's buffer and are
 // valid only until the next call to Next: copy what must outlive it. In
 // exchange, reading and decoding allocate nothing per packet
-// (TestSteadyStateAllocations proves it). The exceptions are IP fragments
-// (see below): the Decoder copies each one it holds, and the Payload of a
-// segment reassembled from them lies in the Decoder's own buffer, valid
-// until the next call to Decode.
+// (TestSteadyStateAllocations proves it). IP fragments (see below) are
+// copied into buffers the Decoder reuses (none allocated per datagram once
+// warm: BenchmarkDecodeFragments), and the Payload of a segment reassembled
+// from them lies in the Decoder's own buffer, valid until the next call to
+// Decode.
 //
 // # Classic pcap
 //
@@ -127,8 +128,9 @@
 //
 // The bounds are Linux's, in capture time, never the wall clock: a datagram
 // must be whole within FragmentTimeoutIPv4 (30 s) or FragmentTimeoutIPv6
-// (60 s) of its first fragment; the fragments held are charged their bytes
-// plus 64 each, at most MaxFragmentBytes (4 MiB) in all, for at most
+// (60 s) of its first fragment; the fragments held are charged the buffers
+// that hold their bytes plus 64 bytes each, at most MaxFragmentBytes (4 MiB)
+// in all, for at most
 // MaxFragmentDatagrams (4096) datagrams and MaxFragmentsPerDatagram (2048)
 // fragments per datagram. Past a cap the oldest datagram is dropped. Expiry
 // is checked when a fragment arrives, so a datagram still incomplete when the

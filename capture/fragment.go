@@ -19,9 +19,9 @@ import (
 // The limits follow Linux: a datagram must be complete within
 // FragmentTimeoutIPv4 or FragmentTimeoutIPv6 of capture time from its first
 // fragment; all held fragments together are charged at most
-// MaxFragmentBytes (their bytes plus fragmentOverhead each) and at most
-// MaxFragmentDatagrams datagrams wait at once; past either cap the oldest
-// datagram is dropped.
+// MaxFragmentBytes (the buffers that hold their bytes, plus
+// fragmentOverhead each) and at most MaxFragmentDatagrams datagrams wait at
+// once; past either cap the oldest datagram is dropped.
 
 const (
 	// FragmentTimeoutIPv4 and FragmentTimeoutIPv6 are how long, in capture
@@ -39,8 +39,15 @@ const (
 	MaxFragmentsPerDatagram = 2048
 
 	// fragmentOverhead is what a held fragment is charged besides its
-	// bytes: its record and the slice header of its copy.
+	// bytes: its record, and a share of its datagram's.
 	fragmentOverhead = 64
+	// Datagrams that leave the table go to a free list for the next ones
+	// (at most maxFreeDatagrams, and only with their buffers up to
+	// maxFreeBuffer bytes and maxFreePieces pieces), so that steady
+	// fragmented traffic allocates nothing per datagram.
+	maxFreeDatagrams = 64
+	maxFreeBuffer    = 16 << 10
+	maxFreePieces    = 64
 	// maxDatagramLength is the largest IPv4 total length and the largest
 	// IPv6 payload length.
 	maxDatagramLength = 65535
@@ -149,10 +156,10 @@ type fragmentKey struct {
 }
 
 // fragmentPiece is one held fragment: bytes [offset, end) of the datagram
-// (of its fragmentable part, for IPv6).
+// (of its fragmentable part, for IPv6), kept in its datagram's buf from
+// index at.
 type fragmentPiece struct {
-	offset, end int
-	data        []byte
+	offset, end, at int
 }
 
 // fragmentDatagram is a datagram waiting for fragments.
@@ -162,6 +169,8 @@ type fragmentDatagram struct {
 	deadline int64 // capture time past which it is dropped
 	// pieces are sorted by offset; pieces of equal offset in arrival order.
 	pieces []fragmentPiece
+	// buf holds the pieces' bytes, in arrival order.
+	buf []byte
 	// length is the datagram's length once its last fragment came; -1
 	// before.
 	length int
@@ -174,7 +183,7 @@ type fragmentDatagram struct {
 	// poisoned: an IPv6 overlap dropped the datagram; fragments of it that
 	// come before the deadline are dropped too.
 	poisoned bool
-	charge   int // bytes charged against MaxFragmentBytes
+	charge   int // bytes charged against MaxFragmentBytes: cap(buf) and fragmentOverhead per piece
 	// older and newer link the datagrams of one IP version in order of
 	// creation, so expiry and eviction start from the oldest.
 	older, newer *fragmentDatagram
@@ -220,6 +229,7 @@ type fragmentTable struct {
 	// is its IPv6 next header (from the fragment at offset 0).
 	assembled  []byte
 	nextHeader uint8
+	free       []*fragmentDatagram
 }
 
 func newFragmentTable() *fragmentTable {
@@ -261,7 +271,9 @@ func (t *fragmentTable) add(f *fragment) (datagram []byte, before int) {
 		if f.ipv6 {
 			timeout = FragmentTimeoutIPv6
 		}
-		g = &fragmentDatagram{key: f.key, ipv6: f.ipv6, deadline: f.time + timeout, length: -1}
+		g = t.newDatagram()
+		g.key, g.ipv6, g.deadline, g.length = f.key, f.ipv6, f.time+timeout, -1
+		t.recharge(g)
 		t.datagrams[f.key] = g
 		t.list(g).push(g)
 		for len(t.datagrams) > MaxFragmentDatagrams {
@@ -294,17 +306,16 @@ func (t *fragmentTable) add(f *fragment) (datagram []byte, before int) {
 	case conflict:
 		t.stats.Overlaps++
 	}
-	piece := fragmentPiece{offset: f.offset, end: f.offset}
-	if keep {
-		piece.end, piece.data = end, bytes.Clone(f.data)
-	}
 	// A fragment whose every byte is already held, by pieces that win
 	// over it, is part of the datagram without its bytes being stored.
+	piece := fragmentPiece{offset: f.offset, end: f.offset}
+	if keep {
+		piece.end, piece.at = end, len(g.buf)
+		g.buf = append(g.buf, f.data...)
+	}
 	g.insert(piece)
 	t.held++
-	c := fragmentOverhead + len(piece.data)
-	g.charge += c
-	t.bytes += c
+	t.recharge(g)
 	if f.offset == 0 {
 		g.nextHeader = f.nextHeader
 		g.headerBytes = f.headerBytes
@@ -333,6 +344,36 @@ func (t *fragmentTable) add(f *fragment) (datagram []byte, before int) {
 	return t.assembled, before
 }
 
+// newDatagram takes a datagram from the free list, or makes one.
+func (t *fragmentTable) newDatagram() *fragmentDatagram {
+	if n := len(t.free); n > 0 {
+		g := t.free[n-1]
+		t.free[n-1] = nil
+		t.free = t.free[:n-1]
+		return g
+	}
+	return &fragmentDatagram{}
+}
+
+// recharge brings g's charge, and the table's, up to date.
+func (t *fragmentTable) recharge(g *fragmentDatagram) {
+	c := cap(g.buf) + fragmentOverhead*len(g.pieces)
+	t.bytes += c - g.charge
+	g.charge = c
+}
+
+// empty lets go of g's fragments and its charge.
+func (t *fragmentTable) empty(g *fragmentDatagram) {
+	t.held -= len(g.pieces)
+	t.bytes -= g.charge
+	g.pieces, g.buf, g.charge = g.pieces[:0], g.buf[:0], 0
+}
+
+// data is the bytes of piece p of g.
+func (g *fragmentDatagram) data(p fragmentPiece) []byte {
+	return g.buf[p.at : p.at+p.end-p.offset]
+}
+
 // maxEnd is the end of the datagram's furthest held piece (0 when none).
 func (g *fragmentDatagram) maxEnd() int {
 	n := 0
@@ -354,7 +395,7 @@ func (g *fragmentDatagram) compare(offset, end int, data []byte) (keep, dup, ove
 		if lo >= hi {
 			continue
 		}
-		same := bytes.Equal(data[lo-offset:hi-offset], p.data[lo-p.offset:hi-p.offset])
+		same := bytes.Equal(data[lo-offset:hi-offset], g.data(p)[lo-p.offset:hi-p.offset])
 		if p.offset == offset && p.end == end && same {
 			return false, true, false, false
 		}
@@ -395,7 +436,7 @@ func (g *fragmentDatagram) complete() bool {
 func (g *fragmentDatagram) assemble(out []byte) []byte {
 	for _, p := range g.pieces {
 		if have := len(out); p.end > have {
-			out = append(out, p.data[have-p.offset:]...)
+			out = append(out, g.data(p)[have-p.offset:]...)
 		}
 	}
 	return out
@@ -443,12 +484,12 @@ func (t *fragmentTable) dropDatagram(g *fragmentDatagram, r FragmentDrop, extra 
 		return
 	}
 	t.drop(r, len(g.pieces)+extra)
-	t.held -= len(g.pieces)
-	t.bytes -= g.charge
-	g.pieces, g.charge = nil, 0
-	if r != FragmentOverlap || !g.ipv6 {
-		t.remove(g)
+	if r == FragmentOverlap && g.ipv6 {
+		t.empty(g)
+		g.pieces, g.buf = nil, nil // a marker holds no memory
+		return
 	}
+	t.remove(g)
 }
 
 // remove takes g out of the table (its fragments must be counted already).
@@ -456,11 +497,19 @@ func (t *fragmentTable) remove(g *fragmentDatagram) {
 	if t.datagrams[g.key] != g {
 		return
 	}
-	t.held -= len(g.pieces)
-	t.bytes -= g.charge
-	g.pieces, g.charge = nil, 0
+	t.empty(g)
 	delete(t.datagrams, g.key)
 	t.list(g).remove(g)
+	if len(t.free) < maxFreeDatagrams {
+		if cap(g.buf) > maxFreeBuffer {
+			g.buf = nil
+		}
+		if cap(g.pieces) > maxFreePieces {
+			g.pieces = nil
+		}
+		*g = fragmentDatagram{pieces: g.pieces, buf: g.buf}
+		t.free = append(t.free, g)
+	}
 }
 
 // snapshot is the table's stats with the held counts filled in.
