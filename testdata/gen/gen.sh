@@ -9,7 +9,8 @@
 # or dumpcap records on the client's interface unless a scenario says
 # otherwise. Traffic only ever flows between 10.77.0.1/fd77::1 (client) and
 # 10.77.0.2/fd77::2 (server) inside those namespaces, plus 127.0.0.1 inside the
-# server namespace for the proxy scenarios.
+# server namespace for the proxy scenarios, and 10.77.1.2 (server), through a
+# router namespace csgen-rtr, for the fragmentation scenario (topo_routed).
 #
 # Usage (as root; needs ip, tcpdump, dumpcap, editcap, mergecap, tshark, curl, Go;
 # installs ethtool with apt if missing):
