@@ -162,6 +162,8 @@
 // that are not part of a reassembled datagram (duplicates, dropped, held):
 // one that is part of one is not skipped, so Packets = TCPSegments +
 // SkippedTotal() + Fragments.Fragments - Fragments.Datagrams.
+// FragmentStats.Warning says in one line, for a report's warnings, what could
+// not be reassembled and why (a cap reached among them).
 //
 // # Damaged input
 //

@@ -2,8 +2,12 @@ package capture
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
+
+	"github.com/connscope/connscope/internal/english"
 )
 
 // IP fragment reassembly. A datagram too large for a link is cut into
@@ -144,6 +148,45 @@ func (s *FragmentStats) DroppedTotal() uint64 {
 		n += c
 	}
 	return n
+}
+
+// fragmentDropWords say each drop reason in a warning.
+var fragmentDropWords = [numFragmentDrops]string{
+	FragmentTimeout:   "timed out",
+	FragmentOverlap:   "overlapped in IPv6 (RFC 5722)",
+	FragmentOverCap:   fmt.Sprintf("over the cap (%d MiB, %d datagrams)", MaxFragmentBytes>>20, MaxFragmentDatagrams),
+	FragmentTooLong:   "past 65535 bytes",
+	FragmentMalformed: "malformed",
+	FragmentTruncated: "cut by the snap length",
+}
+
+// Warning says in one line, for a report's warnings, which fragments could
+// not be reassembled and why, and how many IPv4 fragments overlapped with
+// different bytes; "" when there is nothing to say. Duplicates are not
+// worth a warning.
+func (s *FragmentStats) Warning() string {
+	var parts []string
+	for r, n := range s.Dropped {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, fragmentDropWords[r]))
+		}
+	}
+	if s.Held > 0 {
+		parts = append(parts, fmt.Sprintf("%d still incomplete at the end", s.Held))
+	}
+	var out string
+	if lost := s.DroppedTotal() + s.Held; lost > 0 {
+		out = fmt.Sprintf("%d IP %s could not be reassembled (%s): any TCP segment they carried is missing",
+			lost, english.Noun(int(lost), "fragment"), strings.Join(parts, ", "))
+	}
+	if s.Overlaps > 0 {
+		if out != "" {
+			out += "; "
+		}
+		out += fmt.Sprintf("%d IPv4 %s overlapped held ones with different bytes (the lower offset's bytes were kept, as tshark keeps them)",
+			s.Overlaps, english.Noun(int(s.Overlaps), "fragment"))
+	}
+	return out
 }
 
 // fragmentKey identifies a datagram: IPv4 by source, destination, protocol

@@ -436,6 +436,24 @@ func TestFragmentedIPv6WithDestinationOptions(t *testing.T) {
 	wantWhole(t, r, true, 2)
 }
 
+func TestFragmentWarning(t *testing.T) {
+	for _, tc := range []struct {
+		st   capture.FragmentStats
+		want string
+	}{
+		{capture.FragmentStats{Datagrams: 3, Fragments: 9, Duplicates: 2}, ""},
+		{capture.FragmentStats{Held: 1},
+			"1 IP fragment could not be reassembled (1 still incomplete at the end): any TCP segment they carried is missing"},
+		{capture.FragmentStats{Dropped: [6]uint64{capture.FragmentTimeout: 30, capture.FragmentOverCap: 5, capture.FragmentOverlap: 2}, Held: 3, Overlaps: 1},
+			"40 IP fragments could not be reassembled (30 timed out, 2 overlapped in IPv6 (RFC 5722), 5 over the cap (4 MiB, 4096 datagrams), 3 still incomplete at the end): " +
+				"any TCP segment they carried is missing; 1 IPv4 fragment overlapped held ones with different bytes (the lower offset's bytes were kept, as tshark keeps them)"},
+	} {
+		if got := tc.st.Warning(); got != tc.want {
+			t.Errorf("%+v:\n got %q\nwant %q", tc.st, got, tc.want)
+		}
+	}
+}
+
 func TestFragmentDropNames(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range capture.FragmentDrops() {
