@@ -327,3 +327,32 @@ func TestLimitsOfOneAreSingular(t *testing.T) {
 		}
 	}
 }
+
+// TestFragmentsNotReassembledAreReported: a fragment whose datagram never
+// completes is counted as skipped (ip_fragment) and the input's warnings
+// say why its bytes are missing.
+func TestFragmentsNotReassembledAreReported(t *testing.T) {
+	var buf bytes.Buffer
+	w := capturetest.NewPcap(&buf, capture.LinkTypeEthernet, capturetest.PcapOptions{})
+	cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.1:80")
+	ip := capturetest.TCP{Src: cli, Dst: srv, Seq: 1, Ack: 1, Flags: capture.FlagACK | capture.FlagPSH, Window: 65535,
+		Payload: []byte("GET /xy HTTP/1.1\r\n\r\n")}.IP() // 40 bytes after the IP header: a multiple of 8
+	ip[6] |= 0x20 // More Fragments: the rest never comes
+	w.Write(1e18, capturetest.Ethernet(ip))
+	r, err := capture.NewReader(&buf, "fragment.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{})
+	if err := a.AddSource("fragment.pcap", "pcap", r); err != nil {
+		t.Fatal(err)
+	}
+	in := a.Report().Inputs[0]
+	if in.Skipped["ip_fragment"] != 1 {
+		t.Errorf("skipped %v, want 1 ip_fragment", in.Skipped)
+	}
+	want := "1 IP fragment could not be reassembled (1 still incomplete at the end)"
+	if !slices.ContainsFunc(in.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Errorf("warnings %q lack %q", in.Warnings, want)
+	}
+}

@@ -263,6 +263,9 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 			in.Skipped[reason.String()] = int64(n)
 		}
 	}
+	if w := st.Fragments.Warning(); w != "" {
+		in.Warnings = append(in.Warnings, w)
+	}
 	if st.CutSegments > 0 {
 		if st.CutSegments == 1 {
 			in.Warnings = append(in.Warnings, "1 TCP segment was cut short by the capture's snap length: its missing bytes count as gaps")
