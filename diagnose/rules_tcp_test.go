@@ -214,54 +214,15 @@ func TestTCPRules(t *testing.T) {
 		// to the second transaction, whose bytes it carries, not to the
 		// third, the last to start before it.
 		{desc: "pipelined request resent after a later one was sent", rule: "CT1008", want: 1,
-			build: func() []*fx {
-				f := newConn(10, 0.1)
-				qa := f.data(10.2, c2s, 100)
-				qb := f.data(10.3, c2s, 100)
-				qc := f.data(10.4, c2s, 100)
-				ra := f.data(20.5, s2c, 300)
-				ra.Ack = qb.Seq // the server has the first request only
-				f.resend(210.3, c2s, qb.Seq, 100, reassembly.KindRetransmission)
-				rb := f.data(215, s2c, 300)
-				rc := f.data(215.1, s2c, 300)
-				f.ack(225, c2s)
-				f.tx(msg(qa, qa), msg(ra, ra))
-				f.tx(msg(qb, qb), msg(rb, rb))
-				f.tx(msg(qc, qc), msg(rc, rc))
-				return one(f)
-			},
-			check: both(wantCost(200), func(t *testing.T, fs []Finding) {
-				if fs[0].Transaction == nil || fs[0].Transaction.Index != 1 {
-					t.Errorf("the resend of the second request was tied to %+v, want the transaction of index 1", fs[0].Transaction)
-				}
-			})},
+			build: func() []*fx { return one(pipelinedLoss(resendAt{210.3, 1})) },
+			check: both(wantCost(200), citesIndex(1))},
 		// The second and third requests are lost in one flight and resent
 		// by the timer one after the other: one recovery, one finding,
 		// citing the earlier of the two.
 		{desc: "two pipelined requests resent in one recovery", rule: "CT1008", want: 1,
-			build: func() []*fx {
-				f := newConn(10, 0.1)
-				qa := f.data(10.2, c2s, 100)
-				qb := f.data(10.3, c2s, 100)
-				qc := f.data(10.4, c2s, 100)
-				ra := f.data(20.5, s2c, 300)
-				ra.Ack = qb.Seq
-				f.resend(210.4, c2s, qc.Seq, 100, reassembly.KindRetransmission)
-				f.resend(420.3, c2s, qb.Seq, 100, reassembly.KindRetransmission)
-				rb := f.data(425, s2c, 300)
-				rc := f.data(425.1, s2c, 300)
-				f.ack(435, c2s)
-				f.tx(msg(qa, qa), msg(ra, ra))
-				f.tx(msg(qb, qb), msg(rb, rb))
-				f.tx(msg(qc, qc), msg(rc, rc))
-				return one(f)
-			},
-			check: both(wantCost(410), wantText("delayed transaction \"GET\" \"/\" and 1 other transaction pipelined with it"),
-				func(t *testing.T, fs []Finding) {
-					if fs[0].Transaction == nil || fs[0].Transaction.Index != 1 {
-						t.Errorf("the recovery was tied to %+v, want the transaction of index 1", fs[0].Transaction)
-					}
-				})},
+			build: func() []*fx { return one(pipelinedLoss(resendAt{210.4, 2}, resendAt{420.3, 1})) },
+			check: both(wantCost(410), citesIndex(1),
+				wantText("delayed transaction \"GET\" \"/\" and 1 other transaction pipelined with it"))},
 		{desc: "look-alike: frame duplicated by the capture", rule: "CT1008", want: 0,
 			build: func() []*fx {
 				return one(retransConn(reassembly.KindRetransmission | reassembly.KindCaptureDuplicate))
@@ -424,4 +385,48 @@ func churn(n int, byRST bool) []*fx {
 		out = append(out, f)
 	}
 	return out
+}
+
+// resendAt is a timer-driven resend, at ms, of pipelinedLoss's request of
+// index req.
+type resendAt struct {
+	ms  float64
+	req int
+}
+
+// pipelinedLoss is a connection of three pipelined requests of 100 bytes
+// at 10.2, 10.3 and 10.4 ms; the server acknowledges the first only (with
+// its response at 20.5 ms) until the resends are done, then answers the
+// other two.
+func pipelinedLoss(resends ...resendAt) *fx {
+	f := newConn(10, 0.1)
+	var q [3]*reassembly.SegmentRecord
+	for i := range q {
+		q[i] = f.data(10.2+0.1*float64(i), c2s, 100)
+	}
+	var r [3]*reassembly.SegmentRecord
+	r[0] = f.data(20.5, s2c, 300)
+	r[0].Ack = q[1].Seq // the server has the first request only
+	last := 20.5
+	for _, x := range resends {
+		f.resend(x.ms, c2s, q[x.req].Seq, 100, reassembly.KindRetransmission)
+		last = x.ms
+	}
+	r[1] = f.data(last+5, s2c, 300)
+	r[2] = f.data(last+5.1, s2c, 300)
+	f.ack(last+15, c2s)
+	for i := range q {
+		f.tx(msg(q[i], q[i]), msg(r[i], r[i]))
+	}
+	return f
+}
+
+// citesIndex checks that the first finding cites the transaction of index i.
+func citesIndex(i int) func(t *testing.T, fs []Finding) {
+	return func(t *testing.T, fs []Finding) {
+		t.Helper()
+		if fs[0].Transaction == nil || fs[0].Transaction.Index != i {
+			t.Errorf("the finding cites %+v, want the transaction of index %d", fs[0].Transaction, i)
+		}
+	}
 }
