@@ -14,14 +14,18 @@ import (
 // (see decodeTCP). A Decoder is not safe for concurrent use; its zero value
 // is not ready, use NewDecoder.
 type Decoder struct {
-	eth  ethernetLayer
-	vlan vlanLayer
-	sll  layers.LinuxSLL
-	sll2 layers.LinuxSLL2
-	loop layers.Loopback
-	ip4  layers.IPv4
-	ip6  layers.IPv6
-	ext  ipv6ExtLayer
+	eth   ethernetLayer
+	vlan  vlanLayer
+	sll   sllLayer
+	sll2  sll2Layer
+	loop  layers.Loopback
+	llc   llcLayer
+	snap  snapLayer
+	mpls  mplsLayer
+	pppoe pppoeLayer
+	ip4   ipv4Layer
+	ip6   ipv6Layer
+	ext   ipv6ExtLayer
 
 	// One parser per first layer; all share the layers above.
 	ethParser, sllParser, sll2Parser, loopParser, ip4Parser, ip6Parser *gopacket.DecodingLayerParser
@@ -44,7 +48,9 @@ type Decoder struct {
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8), linkCounts: map[LinkType]uint64{}}
 	var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
-	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.vlan, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ext} {
+	for _, l := range []gopacket.DecodingLayer{
+		&d.eth, &d.vlan, &d.sll, &d.sll2, &d.loop, &d.llc, &d.snap, &d.mpls, &d.pppoe, &d.ip4, &d.ip6, &d.ext,
+	} {
 		c = c.Put(l)
 	}
 	parser := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
@@ -186,8 +192,10 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		switch d.linkNext(last) {
 		case layers.LayerTypeARP:
 			return SkipARP
-		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
-			// The link layer announced IP, but nothing followed it.
+		case layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypeDot1Q,
+			layers.LayerTypeLLC, layers.LayerTypeSNAP, layers.LayerTypeMPLS, layers.LayerTypePPPoE:
+			// The link layer announced IP, or a header on the way to it,
+			// but nothing followed.
 			return d.damaged(p)
 		}
 		return SkipNonIP
@@ -326,6 +334,14 @@ func (d *Decoder) linkNext(t gopacket.LayerType) gopacket.LayerType {
 		return d.sll2.NextLayerType()
 	case layers.LayerTypeLoopback:
 		return d.loop.NextLayerType()
+	case layers.LayerTypeLLC:
+		return d.llc.NextLayerType()
+	case layers.LayerTypeSNAP:
+		return d.snap.NextLayerType()
+	case layers.LayerTypeMPLS:
+		return d.mpls.NextLayerType()
+	case layers.LayerTypePPPoE:
+		return d.pppoe.NextLayerType()
 	}
 	return gopacket.LayerTypeZero
 }

@@ -12,14 +12,19 @@ import (
 // switches still emit; gopacket knows 0x88a8 and 0x8100 but not this one.
 const ethertypeQinQ9100 layers.EthernetType = 0x9100
 
-// ethernetLayer is layers.Ethernet that also follows a 0x9100 tag.
+// ethernetLayer is layers.Ethernet that follows the EtherTypes as
+// etherTypeLayer says (a 0x9100 tag among them), and reads an LLC header
+// after an 802.3 length field only when the length is one (at most 1500).
 type ethernetLayer struct{ layers.Ethernet }
 
 func (e *ethernetLayer) NextLayerType() gopacket.LayerType {
-	if e.EthernetType == ethertypeQinQ9100 {
-		return layers.LayerTypeDot1Q
+	if e.EthernetType == layers.EthernetTypeLLC { // gopacket's mark for a length field
+		if e.Length > maxIEEE8023Length {
+			return gopacket.LayerTypeZero
+		}
+		return layers.LayerTypeLLC
 	}
-	return e.Ethernet.NextLayerType()
+	return etherTypeLayer(e.EthernetType)
 }
 
 // vlanLayer is layers.Dot1Q that remembers the VLAN IDs of the tags it
@@ -42,11 +47,13 @@ func (v *vlanLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	return nil
 }
 
+// NextLayerType follows the EtherType as etherTypeLayer says; a length
+// field (at most 1500) leads to LLC, as after Ethernet.
 func (v *vlanLayer) NextLayerType() gopacket.LayerType {
-	if v.Type == ethertypeQinQ9100 {
-		return layers.LayerTypeDot1Q
+	if v.Type <= maxIEEE8023Length {
+		return layers.LayerTypeLLC
 	}
-	return v.Dot1Q.NextLayerType()
+	return etherTypeLayer(v.Type)
 }
 
 // ipv6ExtClass is the IPv6 extension headers the Decoder walks through.
@@ -67,6 +74,10 @@ type ipv6ExtLayer struct {
 }
 
 func (x *ipv6ExtLayer) CanDecode() gopacket.LayerClass { return ipv6ExtClass }
+
+func (x *ipv6ExtLayer) NextLayerType() gopacket.LayerType {
+	return notIntoMPLS(x.IPv6ExtensionSkipper.NextLayerType())
+}
 
 func (x *ipv6ExtLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	if err := x.IPv6ExtensionSkipper.DecodeFromBytes(data, df); err != nil {

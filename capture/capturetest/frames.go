@@ -15,11 +15,20 @@ const (
 	ProtoIPv6Frag = 44
 	ProtoICMPv6   = 58
 
-	EtherIPv4 = 0x0800
-	EtherARP  = 0x0806
-	EtherVLAN = 0x8100
-	EtherQinQ = 0x88a8
-	EtherIPv6 = 0x86dd
+	EtherIPv4           = 0x0800
+	EtherARP            = 0x0806
+	EtherVLAN           = 0x8100
+	EtherQinQ           = 0x88a8
+	EtherIPv6           = 0x86dd
+	EtherMPLS           = 0x8847
+	EtherMPLSMulticast  = 0x8848
+	EtherPPPoEDiscovery = 0x8863
+	EtherPPPoESession   = 0x8864
+
+	PPPIPv4 = 0x0021
+	PPPIPv6 = 0x0057
+	PPPMPLS = 0x0281
+	PPPLCP  = 0xc021
 )
 
 // TCP describes a segment. The zero value of a field means the obvious
@@ -127,11 +136,7 @@ type VLANTag struct {
 // EtherType follows the IP version), with optional VLAN tags, outermost
 // first.
 func Ethernet(ip []byte, tags ...VLANTag) []byte {
-	et := uint16(EtherIPv4)
-	if len(ip) > 0 && ip[0]>>4 == 6 {
-		et = EtherIPv6
-	}
-	return EthernetType(et, ip, tags...)
+	return EthernetType(etherTypeOf(ip), ip, tags...)
 }
 
 // EthernetType returns an Ethernet II frame with any EtherType.
@@ -143,6 +148,76 @@ func EthernetType(ethertype uint16, payload []byte, tags ...VLANTag) []byte {
 	}
 	b = binary.BigEndian.AppendUint16(b, ethertype)
 	return append(b, payload...)
+}
+
+// etherTypeOf is the EtherType of an IP packet, by its version nibble.
+func etherTypeOf(ip []byte) uint16 {
+	if len(ip) > 0 && ip[0]>>4 == 6 {
+		return EtherIPv6
+	}
+	return EtherIPv4
+}
+
+// IEEE8023 returns an IEEE 802.3 frame: addresses, then the length of
+// payload (an LLC header and what follows) instead of an EtherType, with
+// optional VLAN tags before it.
+func IEEE8023(payload []byte, tags ...VLANTag) []byte {
+	return EthernetType(uint16(len(payload)), payload, tags...)
+}
+
+// LLCSNAP returns an 802.2 LLC header (DSAP and SSAP 0xAA, unnumbered
+// information) and a SNAP header (organisation 00-00-00, RFC 1042) with the
+// EtherType, then payload: what IEEE8023 carries when IP travels in an
+// 802.3 frame.
+func LLCSNAP(ethertype uint16, payload []byte) []byte {
+	b := []byte{0xaa, 0xaa, 0x03, 0, 0, 0}
+	b = binary.BigEndian.AppendUint16(b, ethertype)
+	return append(b, payload...)
+}
+
+// EthernetLLCSNAP returns an 802.3 frame with LLC/SNAP carrying an IP
+// packet (the EtherType follows the IP version).
+func EthernetLLCSNAP(ip []byte, tags ...VLANTag) []byte {
+	return IEEE8023(LLCSNAP(etherTypeOf(ip), ip), tags...)
+}
+
+// MPLSLabels returns an MPLS label stack, outermost first, the last with
+// the bottom-of-stack bit, each with TTL 64, then payload.
+func MPLSLabels(labels []uint32, payload []byte) []byte {
+	var b []byte
+	for i, l := range labels {
+		entry := l<<12 | 64
+		if i == len(labels)-1 {
+			entry |= 1 << 8
+		}
+		b = binary.BigEndian.AppendUint32(b, entry)
+	}
+	return append(b, payload...)
+}
+
+// EthernetMPLS returns an Ethernet frame (EtherType 0x8847) carrying an IP
+// packet behind the MPLS labels.
+func EthernetMPLS(ip []byte, labels ...uint32) []byte {
+	return EthernetType(EtherMPLS, MPLSLabels(labels, ip))
+}
+
+// PPPoESession returns a PPPoE session header (version 1, type 1, code 0,
+// session 0x1234, the length) and the PPP protocol field, then payload.
+func PPPoESession(pppProtocol uint16, payload []byte) []byte {
+	b := []byte{0x11, 0, 0x12, 0x34}
+	b = binary.BigEndian.AppendUint16(b, uint16(2+len(payload)))
+	b = binary.BigEndian.AppendUint16(b, pppProtocol)
+	return append(b, payload...)
+}
+
+// EthernetPPPoE returns an Ethernet frame (EtherType 0x8864) carrying an IP
+// packet in a PPPoE session.
+func EthernetPPPoE(ip []byte, tags ...VLANTag) []byte {
+	proto := uint16(PPPIPv4)
+	if etherTypeOf(ip) == EtherIPv6 {
+		proto = PPPIPv6
+	}
+	return EthernetType(EtherPPPoESession, PPPoESession(proto, ip), tags...)
 }
 
 // LinuxSLL returns a Linux cooked v1 frame (packet sent to us).
