@@ -12,24 +12,40 @@ import (
 //
 // The magic, written in the writer's byte order, tells the byte order and
 // whether ts_frac counts microseconds (a1b2c3d4) or nanoseconds (a1b23c4d).
+//
+// a1b2cd34 is the "modified" pcap of Alexey Kuznetsov's patched libpcap
+// (1999, Linux), which libpcap and tshark still read: microseconds, and
+// 24-byte record headers, the usual 16 followed by the interface index (4),
+// the EtherType (2), the packet type (1) and a pad byte, which the Reader
+// skips. (An earlier patch wrote 28-byte headers under the same magic;
+// tshark tells them apart by trying both, the Reader reads only the last
+// form, the one libpcap reads.)
 const (
-	pcapFileHeaderLen   = 24
-	pcapRecordHeaderLen = 16
+	pcapFileHeaderLen           = 24
+	pcapRecordHeaderLen         = 16
+	pcapModifiedRecordHeaderLen = 24
 
-	pcapMagicMicro = 0xa1b2c3d4
-	pcapMagicNano  = 0xa1b23c4d
+	pcapMagicMicro    = 0xa1b2c3d4
+	pcapMagicNano     = 0xa1b23c4d
+	pcapMagicModified = 0xa1b2cd34
 )
 
 type pcapState struct {
-	order    binary.ByteOrder
-	nano     bool
-	snaplen  uint32
-	linkType LinkType
+	order           binary.ByteOrder
+	nano            bool
+	recordHeaderLen int
+	snaplen         uint32
+	linkType        LinkType
 }
 
 func isPcapMagic(b []byte) bool {
 	le, be := binary.LittleEndian.Uint32(b), binary.BigEndian.Uint32(b)
-	return le == pcapMagicMicro || le == pcapMagicNano || be == pcapMagicMicro || be == pcapMagicNano
+	for _, m := range []uint32{pcapMagicMicro, pcapMagicNano, pcapMagicModified} {
+		if le == m || be == m {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reader) readPcapHeader() error {
@@ -41,8 +57,13 @@ func (r *Reader) readPcapHeader() error {
 	le, be := binary.LittleEndian.Uint32(h), binary.BigEndian.Uint32(h)
 	st.nano = le == pcapMagicNano || be == pcapMagicNano
 	st.order = binary.LittleEndian
-	if be == pcapMagicMicro || be == pcapMagicNano {
+	if be == pcapMagicMicro || be == pcapMagicNano || be == pcapMagicModified {
 		st.order = binary.BigEndian
+	}
+	modified := le == pcapMagicModified || be == pcapMagicModified
+	st.recordHeaderLen = pcapRecordHeaderLen
+	if modified {
+		st.recordHeaderLen = pcapModifiedRecordHeaderLen
 	}
 	major, minor := st.order.Uint16(h[4:]), st.order.Uint16(h[6:])
 	if major != 2 {
@@ -59,6 +80,9 @@ func (r *Reader) readPcapHeader() error {
 	if st.nano {
 		r.format = "pcap-ns"
 	}
+	if modified {
+		r.format = "pcap-modified"
+	}
 	r.consume(pcapFileHeaderLen)
 	r.readPacket = r.readPcapRecord
 	return nil
@@ -69,19 +93,20 @@ func (r *Reader) readPcapHeader() error {
 func (r *Reader) readPcapRecord() (*Packet, error) {
 	st := &r.pcap
 	frame, off := r.frame+1, r.offset
-	h, err := r.br.Peek(pcapRecordHeaderLen)
-	if len(h) < pcapRecordHeaderLen {
+	hdrLen := st.recordHeaderLen
+	h, err := r.br.Peek(hdrLen)
+	if len(h) < hdrLen {
 		if atCleanEOF(h, err) {
 			return nil, err
 		}
-		return nil, r.peekErr(frame, "the record header", pcapRecordHeaderLen, h, err)
+		return nil, r.peekErr(frame, "the record header", hdrLen, h, err)
 	}
 	sec, frac := st.order.Uint32(h), st.order.Uint32(h[4:])
 	capLen, origLen := st.order.Uint32(h[8:]), st.order.Uint32(h[12:])
 	if capLen > MaxPacketLength {
 		return nil, r.errAt(frame, off, fmt.Errorf("%w: record claims %d captured bytes (limit %d)", ErrTooLarge, capLen, MaxPacketLength))
 	}
-	n := pcapRecordHeaderLen + int(capLen)
+	n := hdrLen + int(capLen)
 	rec, err := r.br.Peek(n)
 	if len(rec) < n {
 		return nil, r.peekErr(frame, "the record", n, rec, err)
@@ -116,7 +141,7 @@ func (r *Reader) readPcapRecord() (*Packet, error) {
 		OriginalLength: int(origLen),
 		LinkType:       st.linkType,
 		Offset:         off,
-		Data:           rec[pcapRecordHeaderLen:n:n],
+		Data:           rec[hdrLen:n:n],
 	}
 	return &r.pkt, nil
 }

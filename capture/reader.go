@@ -164,6 +164,7 @@ func isMagicPrefix(b []byte) bool {
 	for _, m := range [][]byte{
 		{0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1}, // pcap, µs
 		{0xa1, 0xb2, 0x3c, 0x4d}, {0x4d, 0x3c, 0xb2, 0xa1}, // pcap, ns
+		{0xa1, 0xb2, 0xcd, 0x34}, {0x34, 0xcd, 0xb2, 0xa1}, // modified pcap
 		pcapngSHBMagic,
 	} {
 		if bytes.HasPrefix(m, b) {
@@ -211,7 +212,8 @@ func (r *Reader) Close() error {
 	return err
 }
 
-// Format returns "pcap" (microsecond), "pcap-ns" (nanosecond) or "pcapng",
+// Format returns "pcap" (microsecond), "pcap-ns" (nanosecond),
+// "pcap-modified" (Kuznetsov's patched libpcap, magic a1b2cd34) or "pcapng",
 // with "+gzip" appended when the input is gzip-compressed.
 func (r *Reader) Format() string { return r.format }
 

@@ -62,17 +62,26 @@ func TestClassicPcapVariants(t *testing.T) {
 	for _, tc := range []struct {
 		desc       string
 		big, nano  bool
+		modified   bool // Kuznetsov's modified pcap: 24-byte record headers
 		wantFormat string
 		wantT0     int64
 	}{
-		{"little-endian microseconds", false, false, "pcap", t0 - 789},
-		{"big-endian microseconds", true, false, "pcap", t0 - 789},
-		{"little-endian nanoseconds", false, true, "pcap-ns", t0},
-		{"big-endian nanoseconds", true, true, "pcap-ns", t0},
+		{"little-endian microseconds", false, false, false, "pcap", t0 - 789},
+		{"big-endian microseconds", true, false, false, "pcap", t0 - 789},
+		{"little-endian nanoseconds", false, true, false, "pcap-ns", t0},
+		{"big-endian nanoseconds", true, true, false, "pcap-ns", t0},
+		{"little-endian modified", false, false, true, "pcap-modified", t0 - 789},
+		{"big-endian modified", true, false, true, "pcap-modified", t0 - 789},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			var buf bytes.Buffer
-			w := ct.NewPcap(&buf, capture.LinkTypeLinuxSLL2, ct.PcapOptions{BigEndian: tc.big, Nanosecond: tc.nano, Snaplen: 100})
+			w := ct.NewPcap(&buf, capture.LinkTypeLinuxSLL2, ct.PcapOptions{BigEndian: tc.big, Nanosecond: tc.nano, Modified: tc.modified, Snaplen: 100})
+			// The modified header's extra fields, which must not be read as data.
+			w.Fields = ct.ModifiedFields{IfIndex: 0xdeadbeef, Protocol: 0x0800, PktType: 4}
+			recordHeaderLen := int64(16)
+			if tc.modified {
+				recordHeaderLen = 24
+			}
 			w.Write(t0, frameBytes(60))
 			w.WriteRecord(t0+2_000_000_000, frameBytes(100), 1514) // cut by the snap length
 			w.Write(t0+3_000_000_000, nil)                         // zero-length record
@@ -100,8 +109,8 @@ func TestClassicPcapVariants(t *testing.T) {
 			if pkts[2].CaptureLength != 0 || len(pkts[2].Data) != 0 {
 				t.Errorf("zero-length packet has %d bytes", len(pkts[2].Data))
 			}
-			if pkts[0].Offset != 24 || pkts[1].Offset != 24+16+60 {
-				t.Errorf("offsets %d, %d; want 24, 100", pkts[0].Offset, pkts[1].Offset)
+			if pkts[0].Offset != 24 || pkts[1].Offset != 24+recordHeaderLen+60 {
+				t.Errorf("offsets %d, %d; want 24, %d", pkts[0].Offset, pkts[1].Offset, 24+recordHeaderLen+60)
 			}
 			if r.WarningCount() != 0 {
 				t.Errorf("unexpected warnings %v", r.Warnings())

@@ -15,23 +15,41 @@ type PcapOptions struct {
 	RawSnaplen bool   // write Snaplen as given, even 0
 	Major      uint16 // version major; 0 means 2
 	Minor      uint16 // version minor; 0 means 4 (when Major is also 0)
+	// Modified writes Kuznetsov's "modified" pcap (magic a1b2cd34,
+	// microseconds): each record header adds an interface index, an
+	// EtherType, a packet type and a pad byte (24 bytes in all). Record
+	// writes fill them with ModifiedFields.
+	Modified bool
+}
+
+// ModifiedFields are the extra record header fields of a modified pcap.
+type ModifiedFields struct {
+	IfIndex  uint32
+	Protocol uint16 // EtherType, as Linux's skb->protocol
+	PktType  uint8  // PACKET_HOST 0, PACKET_BROADCAST 1, ... PACKET_OUTGOING 4
 }
 
 // Pcap writes a classic pcap file. Errors from the underlying writer are
 // kept and returned by Err (tests write to memory, where none happen).
 type Pcap struct {
-	w     io.Writer
-	order binary.ByteOrder
-	nano  bool
-	err   error
+	w        io.Writer
+	order    binary.ByteOrder
+	nano     bool
+	modified bool
+	// Fields fill the extra record header fields of a modified pcap.
+	Fields ModifiedFields
+	err    error
 }
 
 // NewPcap writes the file header and returns the writer.
 func NewPcap(w io.Writer, lt capture.LinkType, o PcapOptions) *Pcap {
-	p := &Pcap{w: w, order: order(o.BigEndian), nano: o.Nanosecond}
+	p := &Pcap{w: w, order: order(o.BigEndian), nano: o.Nanosecond && !o.Modified, modified: o.Modified}
 	h := make([]byte, 24)
 	magic := uint32(0xa1b2c3d4)
-	if o.Nanosecond {
+	switch {
+	case o.Modified:
+		magic = 0xa1b2cd34
+	case o.Nanosecond:
 		magic = 0xa1b23c4d
 	}
 	major, minor := o.Major, o.Minor
@@ -62,7 +80,7 @@ func (p *Pcap) WriteRecord(t int64, data []byte, origLen int) {
 
 // WriteHeader writes only a record header, with any lengths: for broken files.
 func (p *Pcap) WriteHeader(t int64, capLen, origLen uint32) {
-	h := make([]byte, 16)
+	h := make([]byte, 16, 24)
 	sec, frac := t/1e9, t%1e9
 	if !p.nano {
 		frac /= 1000
@@ -71,6 +89,12 @@ func (p *Pcap) WriteHeader(t int64, capLen, origLen uint32) {
 	p.order.PutUint32(h[4:], uint32(frac))
 	p.order.PutUint32(h[8:], capLen)
 	p.order.PutUint32(h[12:], origLen)
+	if p.modified {
+		h = h[:24]
+		p.order.PutUint32(h[16:], p.Fields.IfIndex)
+		p.order.PutUint16(h[20:], p.Fields.Protocol)
+		h[22], h[23] = p.Fields.PktType, 0
+	}
 	p.write(h)
 }
 
