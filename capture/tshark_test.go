@@ -40,6 +40,20 @@ func linktypesCapture() []byte {
 	vlanSLL := func(ip []byte, et uint16) []byte {
 		return append([]byte{0, 5, byte(et >> 8), byte(et)}, ip...) // 802.1Q tag: VLAN 5, then et
 	}
+	// Encapsulations between the link layer and IP (encap.go), and the
+	// neighbouring cases tshark reads as no IP.
+	vlan := func(id uint16) ct.VLANTag { return ct.VLANTag{TPID: ct.EtherVLAN, ID: id} }
+	snapOUI := func(oui byte) []byte {
+		b := ct.LLCSNAP(ct.EtherIPv4, ip4)
+		b[5] = oui
+		return ct.IEEE8023(b)
+	}
+	llcIFrame := ct.IEEE8023(append([]byte{0xaa, 0xaa, 0x00, 0x00, 0, 0, 0, 0x08, 0x00}, ip4...))
+	llcGroup := ct.EthernetLLCSNAP(ip4)
+	llcGroup[14] = 0xab
+	notALength := ct.EthernetLLCSNAP(ip4)
+	notALength[12], notALength[13] = 1510>>8, 1510&0xff
+	pppoeCompressed := ct.EthernetType(ct.EtherPPPoESession, compressPPP(ct.PPPoESession(ct.PPPIPv4, ip4)))
 	frames := []struct {
 		lt      capture.LinkType
 		data    []byte
@@ -70,6 +84,28 @@ func linktypesCapture() []byte {
 		{101, ext[:40+8], len(ext)}, // cut right after the hop-by-hop header
 		{113, ct.LinuxSLL(ct.EtherVLAN, vlanSLL(ip4, ct.EtherIPv4)), 0},
 		{276, ct.LinuxSLL2(ct.EtherVLAN, vlanSLL(ip6, ct.EtherIPv6)), 0},
+		{1, ct.Ethernet(ip4, ct.VLANTag{TPID: ct.EtherQinQ, ID: 1}, vlan(2), vlan(3)), 0}, // three tags
+		{1, ct.EthernetLLCSNAP(ip4), 0},
+		{1, ct.EthernetLLCSNAP(ip6, vlan(12)), 0},
+		{1, snapOUI(0xf8), 0}, // 00-00-F8, 802.1H: an EtherType
+		{1, snapOUI(0x0c), 0}, // 00-00-0C, Cisco: no EtherType
+		{1, llcIFrame, 0},     // information frame, 2-byte control
+		{1, llcGroup, 0},      // DSAP 0xAB
+		{1, notALength, 0},    // 1510: neither length nor EtherType
+		{113, ct.LinuxSLL(0x0004, ct.LLCSNAP(ct.EtherIPv4, ip4)), 0}, // 802.2 LLC on cooked v1
+		{1, ct.EthernetMPLS(ip4, 100), 0},
+		{1, ct.EthernetMPLS(ip6, 16001, 24005, 3), 0},
+		{1, ct.EthernetType(ct.EtherMPLSMulticast, ct.MPLSLabels([]uint32{7}, ip4)), 0},
+		{1, ct.EthernetType(ct.EtherMPLS, ct.MPLSLabels([]uint32{5}, ip6), vlan(9)), 0},
+		{1, ct.EthernetType(ct.EtherMPLS, []byte{0, 0x64, 0, 64, 0, 0x65, 0, 64}), 0}, // no bottom of stack
+		{113, ct.LinuxSLL(ct.EtherMPLS, ct.MPLSLabels([]uint32{1, 2}, ip4)), 0},
+		{1, ct.EthernetPPPoE(ip4), 0},
+		{1, ct.EthernetPPPoE(ip6, vlan(7)), 0},
+		{1, pppoeCompressed, 0},
+		{1, ct.EthernetType(ct.EtherPPPoESession, ct.PPPoESession(ct.PPPMPLS, ct.MPLSLabels([]uint32{42}, ip4))), 0},
+		{1, ct.EthernetType(ct.EtherPPPoESession, ct.PPPoESession(ct.PPPLCP, []byte{9, 1, 0, 8, 0, 0, 0, 0})), 0},
+		{1, ct.EthernetType(ct.EtherPPPoEDiscovery, ct.PPPoESession(ct.PPPIPv4, ip4)), 0},
+		{276, ct.LinuxSLL2(ct.EtherPPPoESession, ct.PPPoESession(ct.PPPIPv6, ip6)), 0},
 	}
 	var b bytes.Buffer
 	w := ct.NewPcapng(&b)
