@@ -42,6 +42,14 @@
 // length, original length) and the captured bytes. When the snap length cut
 // a packet, the captured length is smaller than the original length.
 //
+// The "modified" pcap of Alexey Kuznetsov's patched libpcap (Linux, 1999;
+// magic a1b2cd34, either byte order, microseconds) is read too, as libpcap
+// and tshark read it: its record headers are 24 bytes, the usual 16 then an
+// interface index, an EtherType, a packet type and a pad byte, which are
+// skipped. Reader.Format says "pcap-modified". An earlier patch wrote 28-byte
+// headers under the same magic; tshark guesses which it has, the Reader
+// reads only the 24-byte form.
+//
 // # pcapng
 //
 // A sequence of blocks, each "type, total length, body, total length". A
@@ -85,13 +93,49 @@
 // order). Packets of any other link type are counted and skipped
 // (SkipUnknownLinkType), not an error.
 //
+// Between the link layer and IP the Decoder follows, exactly where tshark
+// 4.0 does (testdata/linktypes.pcapng holds a frame for each case):
+//
+//   - IEEE 802.3 frames with LLC/SNAP, as some switches, Token Ring bridges
+//     and old gear send IP: a length field (at most 1500) instead of the
+//     EtherType, after Ethernet or an 802.1Q tag (or Linux cooked protocol
+//     0x0004), then LLC with DSAP and SSAP exactly 0xAA and an unnumbered
+//     information (0x03) or information frame, then SNAP with organisation
+//     00-00-00 (RFC 1042) or 00-00-F8 (802.1H) and the EtherType. Other LLC
+//     frames (spanning tree, NetBIOS) and SNAP codes (Cisco's, Apple's)
+//     carry no IP: non_ip. A value from 1501 to 1535 is neither a length
+//     nor an EtherType: non_ip.
+//   - MPLS (EtherType 0x8847, 0x8848, or PPP protocol 0x0281, 0x0283): labels until
+//     the bottom-of-stack bit, then IPv4 or IPv6 told by the first nibble.
+//     Other payloads (an Ethernet pseudowire, with or without a control
+//     word, an associated channel) are tunnels of frames, not followed:
+//     non_ip, where tshark guesses and dissects the frame inside. MPLS in IP
+//     (protocol 137) is a tunnel too: other_ip_proto.
+//   - PPPoE sessions (EtherType 0x8864): the PPPoE header, then PPP protocol
+//     0x0021 (IPv4) or 0x0057 (IPv6), 2 bytes or 1 when compressed. Link
+//     control, authentication and IPCP packets, PPPoE discovery (0x8863)
+//     and PPP with address and control bytes (ff 03) are non_ip. As in
+//     tshark, the code, version and type are not checked, and a PPPoE length
+//     shorter than the frame cuts off the padding.
+//
+// These nest as they do on the wire (802.1Q tags then PPPoE, SNAP then
+// MPLS, PPPoE then MPLS), and the segment is the one the bare Ethernet frame
+// would give: same frame number, time and VLAN IDs. A frame cut inside any
+// of these headers, or right after one that announces another, is truncated
+// (or malformed when captured whole). Any number of VLAN tags is followed:
+// Segment.VLAN is the outermost, InnerVLAN the second. Tunnels of IP (IP in
+// IP, GRE, VXLAN and other IP in UDP) are out of scope.
+//
 // # Decoding
 //
 // The link and IP layers are decoded by gopacket's DecodingLayerParser over
 // preallocated layers, which costs no allocation per packet. Small wrappers
 // add what gopacket lacks: the 0x9100 QinQ tag, remembering the outer VLAN
-// ID of a QinQ frame, and the IPv6 extension headers (hop-by-hop, routing,
-// destination options) with their lengths. The TCP header is read by a
+// ID of a QinQ frame, the IPv6 extension headers (hop-by-hop, routing,
+// destination options) with their lengths, and tshark's rules for LLC and
+// SNAP; the MPLS label stack and the PPPoE session with its PPP protocol
+// are small hand-written layers (encap.go), gopacket's being no
+// DecodingLayers. The TCP header is read by a
 // hand-written view (tcp.go): gopacket's layers.TCP refuses a header that
 // the snap length cut inside its options, and allocates for Multipath TCP
 // options.
@@ -103,7 +147,9 @@
 // reads only what the frame held. Tunnels (IP in IP) are skipped. IP
 // fragments are reassembled (next section). Everything that is not a TCP
 // segment is counted under a SkipReason with a stable snake_case name: udp,
-// icmp, arp, other_ip_proto, non_ip, unknown_link_type, ip_fragment (a
+// icmp, arp, other_ip_proto (IP carrying another protocol, tunnels among
+// them), non_ip (a frame carrying no IP where the Decoder reads: see Link
+// types), unknown_link_type, ip_fragment (a
 // fragment held, or dropped: see below), malformed (headers that contradict
 // themselves) and truncated (the snap length cut the frame before the TCP
 // header's first 20 bytes).
