@@ -91,6 +91,11 @@ func FuzzDecode(f *testing.F) {
 	for _, p := range mixedPackets(f) {
 		f.Add(uint16(p.LinkType), p.Data, p.OriginalLength-p.CaptureLength)
 	}
+	// LLC/SNAP, MPLS and PPPoE, whole and cut inside their headers.
+	for _, e := range encapsulatedFrames() {
+		f.Add(uint16(e.lt), e.frame, 0)
+		f.Add(uint16(e.lt), e.frame[:min(len(e.frame), 20)], 60)
+	}
 	// An IPv4 total length 100 bytes beyond a frame captured whole.
 	// Fragments: the decoder persists across inputs, so halves of a
 	// datagram can meet.
@@ -176,7 +181,7 @@ func aliases(outer, inner []byte) bool {
 
 // readerSeeds returns small captures of every format and the corrupt corpus.
 func readerSeeds(t testing.TB) [][]byte {
-	seeds := [][]byte{httpPcap(5), mixedPcapng(7), gzipped(t, httpPcap(3))}
+	seeds := [][]byte{httpPcap(5), mixedPcapng(7), gzipped(t, httpPcap(3)), modifiedPcap(false), modifiedPcap(true)}
 	files, _ := filepath.Glob(filepath.Join(badDir, "*"))
 	for _, f := range files {
 		if b, err := os.ReadFile(f); err == nil && len(b) < 64<<10 {
