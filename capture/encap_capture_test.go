@@ -1,0 +1,76 @@
+package capture_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/connscope/connscope/capture"
+)
+
+// TestEncapsulatedCapturesMatchTheirSource decodes the real captures that
+// testdata/gen/encap (and editcap, for the modified pcap) rewrote into
+// other encapsulations, frame by frame beside the captures they came from:
+// every frame must give the same skip reason or the same segment (frame
+// number, time, addresses, VLANs, lengths, options, payload). tshark's view
+// of them is in testdata/truth and testdata/captures/FACTS.md.
+func TestEncapsulatedCapturesMatchTheirSource(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "captures")
+	for _, tc := range []struct{ file, source string }{
+		{"llc-snap.pcap", "chunked-trailers.pcap"},
+		{"mpls.pcap", "keepalive-reuse.pcap"},
+		{"pppoe-ipv6.pcap", "ipv6.pcap"},
+		{"keepalive-reuse-modified.pcap", "keepalive-reuse.pcap"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, want := decodeFile(t, filepath.Join(dir, tc.file)), decodeFile(t, filepath.Join(dir, tc.source))
+			if len(got) != len(want) {
+				t.Fatalf("%d frames, %s has %d", len(got), tc.source, len(want))
+			}
+			segments := 0
+			for i := range got {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("frame %d:\n got %+v\nwant %+v", i+1, got[i], want[i])
+				}
+				if got[i].reason == capture.SkipNone {
+					segments++
+				}
+			}
+			if segments < 20 {
+				t.Fatalf("only %d segments", segments)
+			}
+		})
+	}
+}
+
+type decodedFrame struct {
+	reason capture.SkipReason
+	seg    capture.Segment
+}
+
+// decodeFile decodes every frame of a capture, keeping copies of the
+// segments' payloads.
+func decodeFile(t *testing.T, path string) []decodedFrame {
+	t.Helper()
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pkts, err := readAll(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := capture.NewDecoder()
+	out := make([]decodedFrame, len(pkts))
+	for i := range pkts {
+		out[i].reason = d.Decode(&pkts[i], &out[i].seg)
+		if out[i].reason == capture.SkipNone {
+			out[i].seg.Payload = bytes.Clone(out[i].seg.Payload)
+		} else {
+			out[i].seg = capture.Segment{}
+		}
+	}
+	return out
+}
