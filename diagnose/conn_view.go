@@ -58,6 +58,11 @@ type connView struct {
 	// facts sums up the above for the Engine's choice of rules to call
 	// (Rule.onlyWith).
 	facts connFacts
+	// ackDelayFloor is the shortest min-ack-delay of the rules built on
+	// findAckWaits (0 in a view no Engine set up): a connection whose
+	// segments span less has no delayed ACK (factLongSpan). It is the
+	// Engine's, kept from one connection to the next.
+	ackDelayFloor int64
 
 	// Indexes built on first use by the lookups below. Their buffers are
 	// kept from one connection to the next (an Engine diagnoses one
@@ -90,6 +95,13 @@ type messageFacts struct {
 	// otherTokens: a Connection header lists a token besides close and
 	// keep-alive.
 	otherTokens bool
+	// keepAliveToken: a Connection header lists keep-alive (CH1004 counts
+	// a connection only then, see countKeepAlive).
+	keepAliveToken bool
+	// closeDelimited: a response's body ends with the connection.
+	closeDelimited bool
+	// pipelinedUnanswered: a pipelined request got no response.
+	pipelinedUnanswered bool
 }
 
 func (f *messageFacts) add(m *httpflow.Message) {
@@ -99,6 +111,19 @@ func (f *messageFacts) add(m *httpflow.Message) {
 	f.keepAliveHeader = f.keepAliveHeader || m.KeepAlive != ""
 	for _, tok := range m.ConnectionTokens {
 		f.otherTokens = f.otherTokens || tok != "close" && tok != "keep-alive"
+		f.keepAliveToken = f.keepAliveToken || tok == "keep-alive"
+	}
+}
+
+// addTransaction adds t's messages and what only the pair tells.
+func (f *messageFacts) addTransaction(t *httpflow.Transaction) {
+	if t.Request != nil {
+		f.add(t.Request)
+		f.pipelinedUnanswered = f.pipelinedUnanswered || t.Pipelined && t.Response == nil
+	}
+	if t.Response != nil {
+		f.add(t.Response)
+		f.closeDelimited = f.closeDelimited || t.Response.Framing == httpflow.FramingCloseDelimited
 	}
 }
 
@@ -118,6 +143,9 @@ const (
 	factKeepAliveHeader                            // messageFacts.keepAliveHeader
 	factOtherConnectionToken                       // messageFacts.otherTokens
 	factServerPause                                // the server's new data paused longer than half the initial RTT (serverGap)
+	factCloseDelimited                             // messageFacts.closeDelimited
+	factPipelinedUnanswered                        // messageFacts.pipelinedUnanswered
+	factLongSpan                                   // the segments span ackDelayFloor or more (or overflowed): an ACK delay could fit
 )
 
 // connFactsOf sums up v's facts; v is filled but for facts.
@@ -140,6 +168,10 @@ func connFactsOf(v *connView) connFacts {
 	set(factKeepAliveHeader, v.msgs.keepAliveHeader)
 	set(factOtherConnectionToken, v.msgs.otherTokens)
 	set(factServerPause, v.legKnown && v.irtt > 0 && v.serverGap > v.irtt/2)
+	set(factCloseDelimited, v.msgs.closeDelimited)
+	set(factPipelinedUnanswered, v.msgs.pipelinedUnanswered)
+	span := v.lastTime - v.firstTime
+	set(factLongSpan, span < 0 || span >= v.ackDelayFloor)
 	return f
 }
 
@@ -159,7 +191,8 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		c: c, txs: ci.Transactions, vantage: Vantage(c),
 		byFrame: [2][]msgRef{v.byFrame[0][:0], v.byFrame[1][:0]}, originals: [2][]int{v.originals[0][:0], v.originals[1][:0]},
 		ackWaits: v.ackWaits[:0], flights: v.flights[:0], flightBuf: v.flightBuf[:0], closes: v.closes[:0],
-		newData: [2][]int32{v.newData[0][:0], v.newData[1][:0]},
+		newData:       [2][]int32{v.newData[0][:0], v.newData[1][:0]},
+		ackDelayFloor: v.ackDelayFloor,
 	}
 	if toServer, toClient, ok := handshakeLegs(&c.Handshake); ok {
 		v.leg[reassembly.ClientToServer], v.leg[reassembly.ServerToClient] = toServer, toClient
@@ -193,12 +226,7 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		}
 	}
 	for _, t := range v.txs {
-		if t.Request != nil {
-			v.msgs.add(t.Request)
-		}
-		if t.Response != nil {
-			v.msgs.add(t.Response)
-		}
+		v.msgs.addTransaction(t)
 	}
 	v.facts = connFactsOf(v)
 }

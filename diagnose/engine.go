@@ -166,7 +166,22 @@ func NewEngine(cfg Config) (*Engine, error) {
 			e.handshakeLimits = handshakeLimitsOf(run)
 		}
 	}
+	e.view.ackDelayFloor = ackDelayFloorOf(e.connRules)
 	return e, nil
+}
+
+// ackDelayFloorOf returns the shortest min-ack-delay, in nanoseconds, of the
+// rules among runs that read one (the rules built on findAckWaits), 0 when
+// none does: a connection whose segments span less than that has no
+// delayed ACK for any of them (factLongSpan).
+func ackDelayFloorOf(runs []*ruleRun) int64 {
+	floor, found := int64(0), false
+	for _, run := range runs {
+		if i := run.rule.thresholdIndex("min-ack-delay"); i >= 0 && (!found || run.durs[i] < floor) {
+			floor, found = run.durs[i], true
+		}
+	}
+	return floor
 }
 
 // Ran returns the rules the engine runs, in ID order.
@@ -252,6 +267,9 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	// Hold on to no connection until the next one.
 	*p = connPass{}
 	v.c, v.txs, v.reset = nil, nil, nil
+	if len(e.findings) == start {
+		return nil // most connections: nothing to copy
+	}
 	// A copy: Finish reorders the engine's own list.
 	return slices.Clone(e.findings[start:])
 }

@@ -194,6 +194,9 @@ func TestOnlyWithChangesNoFinding(t *testing.T) {
 		iterations = 200
 	}
 	skipped := 0
+	// Each rule with onlyWith must be both skipped and called on some
+	// connection, or the comparison says nothing about its facts.
+	ruleSkipped, ruleCalled := map[string]bool{}, map[string]bool{}
 	for seed := 0; seed < iterations; seed++ {
 		var got [2][]Finding
 		for i, callEvery := range []bool{true, false} {
@@ -206,10 +209,17 @@ func TestOnlyWithChangesNoFinding(t *testing.T) {
 			for id := 1; id <= 1+r.IntN(8); id++ {
 				ci := randomConn(r, id)
 				if !callEvery {
-					v := newConnView(ci)
+					v := &connView{ackDelayFloor: e.view.ackDelayFloor} // the facts as the Engine sees them
+					v.resetConnView(ci)
 					for _, run := range e.connRules {
-						if run.rule.onlyWith != 0 && run.rule.onlyWith&v.facts == 0 {
+						if run.rule.onlyWith == 0 {
+							continue
+						}
+						if run.rule.onlyWith&v.facts == 0 {
 							skipped++
+							ruleSkipped[run.rule.ID] = true
+						} else {
+							ruleCalled[run.rule.ID] = true
 						}
 					}
 				}
@@ -223,6 +233,11 @@ func TestOnlyWithChangesNoFinding(t *testing.T) {
 	}
 	if skipped == 0 {
 		t.Fatal("no rule was ever skipped: the test compares nothing")
+	}
+	for _, r := range registry {
+		if r.onlyWith != 0 && (!ruleSkipped[r.ID] || !ruleCalled[r.ID]) {
+			t.Errorf("%s: skipped on some connection %v, called on some %v: want both", r.ID, ruleSkipped[r.ID], ruleCalled[r.ID])
+		}
 	}
 }
 
@@ -324,5 +339,30 @@ func TestConnectionAllocatesNothing(t *testing.T) {
 	}
 	if allocs != 0 {
 		t.Errorf("Connection allocated %.1f times per call, want 0", allocs)
+	}
+}
+
+// TestKeepAliveTokenFactLosesNoCount holds summarize's shortcut to what
+// it promises: a connection where no message lists the keep-alive token
+// has nothing for CH1004 to count.
+func TestKeepAliveTokenFactLosesNoCount(t *testing.T) {
+	withToken, counted := 0, 0
+	for seed := 0; seed < 2000; seed++ {
+		r := rand.New(rand.NewPCG(uint64(seed), 13))
+		ci := randomConn(r, 1)
+		v := newConnView(ci)
+		ka := countKeepAlive(ci.Transactions)
+		if ka.frame != 0 && !v.msgs.keepAliveToken {
+			t.Fatalf("seed %d: CH1004 counts the connection, but messageFacts saw no keep-alive token", seed)
+		}
+		if v.msgs.keepAliveToken {
+			withToken++
+		}
+		if ka.frame != 0 {
+			counted++
+		}
+	}
+	if withToken == 0 || counted == 0 || withToken == 2000 {
+		t.Fatalf("%d of 2000 random connections list keep-alive, %d counted: the test compares nothing", withToken, counted)
 	}
 }

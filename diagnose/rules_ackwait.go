@@ -27,6 +27,7 @@ var ruleDelayedACKWait = &Rule{
 			"receiver, TCP_QUICKACK (Linux) acknowledges at once; Windows has TcpAckFrequency.",
 	},
 	Thresholds:      ackWaitThresholds,
+	onlyWith:        factLongSpan, // an ACK delay cannot exceed the connection's span
 	checkConnection: checkDelayedACKWait,
 }
 
@@ -52,6 +53,7 @@ var ruleNagleStall = &Rule{
 			"Node.js socket.setNoDelay(true), curl --tcp-nodelay (default since 7.50.2), nginx tcp_nodelay on.",
 	},
 	Thresholds:      ackWaitThresholds,
+	onlyWith:        factLongSpan, // an ACK delay cannot exceed the connection's span
 	checkConnection: checkNagleStall,
 }
 

@@ -120,6 +120,7 @@ var rulePipelinedUnanswered = &Rule{
 			"Servers: finish answering requests already received before closing, and announce the close with " +
 			"Connection: close on the last response.",
 	},
+	onlyWith: factPipelinedUnanswered,
 	checkConnection: func(p *connPass) {
 		lost := unanswered(p.v.txs)
 		anyPipelined := false

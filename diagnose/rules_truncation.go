@@ -275,6 +275,7 @@ var ruleCloseDelimitedBody = &Rule{
 			"gracefully, and the connection cannot be reused (see CH1001).",
 		Fix: "Send Content-Length, or chunked encoding for HTTP/1.1 clients.",
 	},
+	onlyWith: factCloseDelimited,
 	checkConnection: func(p *connPass) {
 		if _, _, reset := serverReset(p.c); reset {
 			return

@@ -278,9 +278,12 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	} else {
 		w.closeFrame, w.closeTime = firstClose(c)
 	}
-	if ka := countKeepAlive(txs); ka.frame != 0 {
-		e.keepAlives = append(e.keepAlives, ka)
-		e.extra(s).keepAlive = int32(len(e.keepAlives))
+	// CH1004 counts only connections where a message said keep-alive.
+	if v.msgs.keepAliveToken {
+		if ka := countKeepAlive(txs); ka.frame != 0 {
+			e.keepAlives = append(e.keepAlives, ka)
+			e.extra(s).keepAlive = int32(len(e.keepAlives))
+		}
 	}
 	if e.handshakeLimits != nil {
 		if hs := measureHandshake(c, txs); e.handshakeLimits.counts(&hs) {
