@@ -13,10 +13,22 @@ import (
 // connView is computed once per connection and shared by every
 // connection-scope rule: timing legs, segment sizes and lookups.
 type connView struct {
+	// connValues describes the connection; resetConnView zeroes it in one
+	// store, while the lookups' buffers keep their capacity.
+	connValues
+	lookupBuffers
+	// ackDelayFloor is the shortest min-ack-delay of the rules built on
+	// findAckWaits (0 in a view no Engine set up): a connection whose
+	// segments span less has no delayed ACK (factLongSpan). It is the
+	// Engine's, kept from one connection to the next.
+	ackDelayFloor int64
+}
+
+// connValues is what a connView knows of its connection.
+type connValues struct {
 	c   *reassembly.Connection
 	txs []*httpflow.Transaction
 
-	vantage string
 	// leg[d] is the round trip, seen from the capture point, between data
 	// sent in direction d and the receiver's answer to it: toward the
 	// server for client-to-server data, toward the client otherwise.
@@ -58,30 +70,38 @@ type connView struct {
 	// facts sums up the above for the Engine's choice of rules to call
 	// (Rule.onlyWith).
 	facts connFacts
-	// ackDelayFloor is the shortest min-ack-delay of the rules built on
-	// findAckWaits (0 in a view no Engine set up): a connection whose
-	// segments span less has no delayed ACK (factLongSpan). It is the
-	// Engine's, kept from one connection to the next.
-	ackDelayFloor int64
 
-	// Indexes built on first use by the lookups below. Their buffers are
-	// kept from one connection to the next (an Engine diagnoses one
-	// connection at a time), so the built flags, not nil, say whether they
-	// describe this connection.
-	byFrame        [2][]msgRef
+	// Whether the lookups below built their index (in lookupBuffers) for
+	// this connection: the buffers are kept from one connection to the
+	// next (an Engine diagnoses one connection at a time), so these flags,
+	// not nil, say whether they describe this connection.
 	byFrameBuilt   [2]bool
-	originals      [2][]int // new-data segment indexes per direction, by sequence number
 	originalsBuilt bool
-	ackWaits       []ackWaitScan  // findAckWaits results, by limits
-	flights        []flightResult // by transaction index
 	flightsBuilt   bool
-	flightBuf      []flight   // every response's flights, see responseFlights
+	closesBuilt    bool
+	newDataBuilt   [2]bool
 	reset          *resetView // see viewReset
 	resetDone      bool
-	closes         []int
-	closesBuilt    bool
-	newData        [2][]int32 // newData[d][i]: new-data segments of d among the first i
-	newDataBuilt   [2]bool
+}
+
+// lookupBuffers are the indexes the connView's lookups build on first use
+// (see the built flags in connValues).
+type lookupBuffers struct {
+	byFrame   [2][]msgRef
+	originals [2][]int       // new-data segment indexes per direction, by sequence number
+	ackWaits  []ackWaitScan  // findAckWaits results, by limits
+	flights   []flightResult // by transaction index
+	flightBuf []flight       // every response's flights, see responseFlights
+	closes    []int
+	newData   [2][]int32 // newData[d][i]: new-data segments of d among the first i
+}
+
+// empty truncates every buffer, keeping its capacity.
+func (b *lookupBuffers) empty() {
+	b.byFrame[0], b.byFrame[1] = b.byFrame[0][:0], b.byFrame[1][:0]
+	b.originals[0], b.originals[1] = b.originals[0][:0], b.originals[1][:0]
+	b.ackWaits, b.flights, b.flightBuf, b.closes = b.ackWaits[:0], b.flights[:0], b.flightBuf[:0], b.closes[:0]
+	b.newData[0], b.newData[1] = b.newData[0][:0], b.newData[1][:0]
 }
 
 // messageFacts says what any of a connection's requests and responses
@@ -187,13 +207,8 @@ func newConnView(ci *ConnInfo) *connView {
 // buffer the lookups fill.
 func (v *connView) resetConnView(ci *ConnInfo) {
 	c := ci.Conn
-	*v = connView{
-		c: c, txs: ci.Transactions, vantage: Vantage(c),
-		byFrame: [2][]msgRef{v.byFrame[0][:0], v.byFrame[1][:0]}, originals: [2][]int{v.originals[0][:0], v.originals[1][:0]},
-		ackWaits: v.ackWaits[:0], flights: v.flights[:0], flightBuf: v.flightBuf[:0], closes: v.closes[:0],
-		newData:       [2][]int32{v.newData[0][:0], v.newData[1][:0]},
-		ackDelayFloor: v.ackDelayFloor,
-	}
+	v.connValues = connValues{c: c, txs: ci.Transactions}
+	v.lookupBuffers.empty()
 	if toServer, toClient, ok := handshakeLegs(&c.Handshake); ok {
 		v.leg[reassembly.ClientToServer], v.leg[reassembly.ServerToClient] = toServer, toClient
 		v.legKnown = true

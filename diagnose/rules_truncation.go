@@ -144,11 +144,12 @@ func truncationVantage(v *connView, d reassembly.Direction) string {
 	if d == reassembly.ClientToServer {
 		near = VantageServer
 	}
-	if v.vantage == near {
+	vantage := Vantage(v.c)
+	if vantage == near {
 		return ""
 	}
 	return fmt.Sprintf("the capture was taken %s, not at the receiving %s: bytes seen here may still have "+
-		"been lost before reaching it, or bytes lost before this point resent", vantagePhrase(v.vantage), d.Reverse().Sender())
+		"been lost before reaching it, or bytes lost before this point resent", vantagePhrase(vantage), d.Reverse().Sender())
 }
 
 // vantagePhrase says where a capture was taken, for messages.
