@@ -215,13 +215,16 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 		v.irtt = toServer + toClient
 	}
 	serverDataSeen, serverDataTime := false, int64(0)
+	// The time bounds are kept in locals and stored once: through v they
+	// were loaded and stored again for every segment.
+	var firstTime, lastTime int64
 	if len(c.Segments) > 0 {
-		v.firstTime, v.lastTime = c.Segments[0].Time, c.Segments[0].Time
+		firstTime, lastTime = c.Segments[0].Time, c.Segments[0].Time
 	}
 	for i := range c.Segments {
 		s := &c.Segments[i]
 		v.kinds |= s.Kind
-		v.firstTime, v.lastTime = min(v.firstTime, s.Time), max(v.lastTime, s.Time)
+		firstTime, lastTime = min(firstTime, s.Time), max(lastTime, s.Time)
 		f := flagsOf(s)
 		if closes(s) && (v.closeFrame == 0 || s.Frame < v.closeFrame) {
 			v.closeFrame, v.closeTime = s.Frame, s.Time
@@ -240,6 +243,7 @@ func (v *connView) resetConnView(ci *ConnInfo) {
 			serverDataSeen, serverDataTime = true, s.Time
 		}
 	}
+	v.firstTime, v.lastTime = firstTime, lastTime
 	for _, t := range v.txs {
 		v.msgs.addTransaction(t)
 	}
