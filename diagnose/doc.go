@@ -111,8 +111,11 @@
 // A rule that needs one of a few such facts says so in Rule.onlyWith
 // (a retransmission, a RST, two transactions, a Keep-Alive header, a
 // pause in the server's data long enough to split a response into
-// flights...), and the Engine does not even call it on a connection with
-// none of them;
+// flights, a close-delimited response, a pipelined request left
+// unanswered, segments spanning at least the shortest delayed-ACK
+// threshold...), and the Engine does not even call it on a connection with
+// none of them (on a capture of short, clean connections no
+// connection-scope rule runs at all);
 // TestOnlyWithChangesNoFinding holds the shortcut to losing no finding.
 // The Engine reuses one connView and its lookup buffers from one
 // connection to the next, and resolves thresholds once. A connSummary

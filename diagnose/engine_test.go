@@ -366,3 +366,18 @@ func TestKeepAliveTokenFactLosesNoCount(t *testing.T) {
 		t.Fatalf("%d of 2000 random connections list keep-alive, %d counted: the test compares nothing", withToken, counted)
 	}
 }
+
+// TestCleanConnectionCallsNoRule: on a connection with none of the facts
+// (a short, clean one: most of a capture of short connections) the Engine
+// calls no connection-scope rule. A new rule without onlyWith would run
+// on every connection of such a capture; give it one, or change this test
+// knowing what it costs (bench/README.md, issue 4's target).
+func TestCleanConnectionCallsNoRule(t *testing.T) {
+	e, err := NewEngine(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range e.rulesFor(0) {
+		t.Errorf("%s runs on a connection with no facts (onlyWith is zero)", run.rule.ID)
+	}
+}
