@@ -320,26 +320,21 @@ func (p *Conn) Transactions() []*Transaction {
 		// never confirmed as HTTP.
 		return nil
 	}
-	boxes := p.boxes
+	boxes := p.boxes[p.dead:] // dead is 0 unless ForgetSettled let records go
 	var out []*Transaction
-	if p.forgetting() {
-		boxes = boxes[p.dead:] // the rest were let go
+	if p.first != nil { // kept by ForgetSettled (see forgetSettled)
 		out = make([]*Transaction, 0, len(boxes)+1)
-		if p.first != nil {
-			p.finalize(0, p.first)
-			out = append(out, &p.first.t)
-		}
+		p.finalize(0, p.first)
+		out = append(out, &p.first.t)
 	} else {
 		out = make([]*Transaction, 0, len(boxes))
 	}
 	for i, b := range boxes {
-		index := b.t.Index
-		// Finalizing again reads the transaction before; with
-		// ForgetSettled the first record kept may follow one let go, whose
-		// messages no stream pointed to: then neither changed since it was
-		// finalized (see forgetSettled).
-		again := index == 0 || index >= p.settled || p.unsettled && (i > 0 || p.dead == 0 && p.base == 0)
-		if again {
+		// Finalizing again reads the transaction before. The first record
+		// listed is the connection's first (index 0, which reads none) or,
+		// with ForgetSettled, follows one let go, whose messages no stream
+		// pointed to: then neither changed since it was finalized.
+		if index := b.t.Index; index == 0 || index >= p.settled || p.unsettled && i > 0 {
 			p.finalize(index, b)
 		}
 		out = append(out, &b.t)
