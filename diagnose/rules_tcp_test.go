@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -428,5 +429,25 @@ func citesIndex(i int) func(t *testing.T, fs []Finding) {
 		if fs[0].Transaction == nil || fs[0].Transaction.Index != i {
 			t.Errorf("the finding cites %+v, want the transaction of index %d", fs[0].Transaction, i)
 		}
+	}
+}
+
+// A recovery's resends of bytes sent before any message (no transaction)
+// count as no transaction: the finding cites the earliest transaction and
+// counts only the other transactions.
+func TestRetransGroupCountsTransactionsOnly(t *testing.T) {
+	t1, t2 := &httpflow.Transaction{Index: 3}, &httpflow.Transaction{Index: 1}
+	g := &retransGroup{}
+	for _, tx := range []*httpflow.Transaction{t1, nil, t2, t2, nil} {
+		g.add(tx)
+	}
+	if got := g.cited(); got != t2 {
+		t.Errorf("cited %+v, want the transaction of index 1", got)
+	}
+	if len(g.txs) != 2 {
+		t.Errorf("%d transactions counted, want 2 (the nil one is none)", len(g.txs))
+	}
+	if (&retransGroup{}).cited() != nil {
+		t.Error("a group of bytes sent before any message cites a transaction")
 	}
 }

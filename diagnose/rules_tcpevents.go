@@ -66,15 +66,16 @@ var ruleFastRetransmission = &Rule{
 	},
 }
 
-// retransGroup gathers one transaction's retransmissions of one kind, and
-// those of the same recoveries that resent other transactions' bytes: a
-// loss in a pipelined burst (several responses in each segment) is one
-// finding, not one per transaction it touched.
+// retransGroup gathers one transaction's retransmissions of one kind
+// (reportRetransmissions keys groups by it), and those of the same
+// recoveries that resent other transactions' bytes: a loss in a pipelined
+// burst (several responses in each segment) is one finding, not one per
+// transaction it touched.
 type retransGroup struct {
-	tx *httpflow.Transaction
-	// others are the other transactions whose bytes the group's resends
-	// carried; the finding names the earliest of all.
-	others    []*httpflow.Transaction
+	// txs are the transactions whose bytes the group's resends carried,
+	// each once (bytes sent before any message belong to none); the
+	// finding names the earliest and counts the others.
+	txs       []*httpflow.Transaction
 	frames    []uint64
 	intervals [][2]int64
 	first     int64
@@ -87,17 +88,17 @@ type retransGroup struct {
 
 // add counts t among the transactions whose bytes the group resent.
 func (g *retransGroup) add(t *httpflow.Transaction) {
-	if t != g.tx && !slices.Contains(g.others, t) {
-		g.others = append(g.others, t)
+	if t != nil && !slices.Contains(g.txs, t) {
+		g.txs = append(g.txs, t)
 	}
 }
 
 // cited is the earliest transaction whose bytes the group resent (nil when
 // they carried none): the first of those the loss held up.
 func (g *retransGroup) cited() *httpflow.Transaction {
-	c := g.tx
-	for _, t := range g.others {
-		if c == nil || t != nil && t.Index < c.Index {
+	var c *httpflow.Transaction
+	for _, t := range g.txs {
+		if c == nil || t.Index < c.Index {
 			c = t
 		}
 	}
@@ -158,7 +159,7 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 		if g == nil {
 			g = byTx[tx]
 			if g == nil {
-				g = &retransGroup{tx: tx, first: s.Time}
+				g = &retransGroup{first: s.Time}
 				byTx[tx] = g
 				groups = append(groups, g)
 			}
@@ -187,14 +188,8 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 		cited := g.cited()
 		if cited != nil {
 			what = "transaction " + requestLine(cited)
-			if n := len(g.others); n > 0 {
-				// g.tx, when nil, is data before any message: not a transaction.
-				if g.tx == nil {
-					n--
-				}
-				if n > 0 {
-					what += fmt.Sprintf(" and %s pipelined with it", plural(n, "other transaction", "other transactions"))
-				}
+			if n := len(g.txs) - 1; n > 0 {
+				what += fmt.Sprintf(" and %s pipelined with it", plural(n, "other transaction", "other transactions"))
 			}
 		}
 		var parts []string
