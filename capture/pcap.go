@@ -101,8 +101,12 @@ func (r *Reader) readPcapRecord() (*Packet, error) {
 		}
 		return nil, r.peekErr(frame, "the record header", hdrLen, h, err)
 	}
-	sec, frac := st.order.Uint32(h), st.order.Uint32(h[4:])
-	capLen, origLen := st.order.Uint32(h[8:]), st.order.Uint32(h[12:])
+	// The four fields every record header starts with (a modified pcap's
+	// header goes on past them), as a fixed-size array: one length check
+	// where hdrLen, not a constant, would leave one per field.
+	fields := (*[pcapRecordHeaderLen]byte)(h)
+	sec, frac := st.order.Uint32(fields[0:4]), st.order.Uint32(fields[4:8])
+	capLen, origLen := st.order.Uint32(fields[8:12]), st.order.Uint32(fields[12:16])
 	if capLen > MaxPacketLength {
 		return nil, r.errAt(frame, off, fmt.Errorf("%w: record claims %d captured bytes (limit %d)", ErrTooLarge, capLen, MaxPacketLength))
 	}
