@@ -356,3 +356,35 @@ func TestFragmentsNotReassembledAreReported(t *testing.T) {
 		t.Errorf("warnings %q lack %q", in.Warnings, want)
 	}
 }
+
+// TestCutSegmentsAreReported: segments the snap length cut are named in the
+// input's warnings, in the singular for one.
+func TestCutSegmentsAreReported(t *testing.T) {
+	for _, tc := range []struct {
+		cut  int
+		want string
+	}{
+		{1, "1 TCP segment was cut short by the capture's snap length: its missing bytes count as gaps"},
+		{2, "2 TCP segments were cut short by the capture's snap length: their missing bytes count as gaps"},
+	} {
+		var buf bytes.Buffer
+		w := capturetest.NewPcap(&buf, capture.LinkTypeEthernet, capturetest.PcapOptions{})
+		cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.1:80")
+		for i := range tc.cut {
+			frame := capturetest.Ethernet(capturetest.TCP{Src: cli, Dst: srv, Seq: uint32(1 + 100*i), Ack: 1,
+				Flags: capture.FlagACK, Window: 65535, Payload: bytes.Repeat([]byte("x"), 100)}.IP())
+			w.WriteRecord(1e18+int64(i)*1e6, frame[:len(frame)-40], len(frame))
+		}
+		r, err := capture.NewReader(&buf, "cut.pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := New(Options{})
+		if err := a.AddSource("cut.pcap", "pcap", r); err != nil {
+			t.Fatal(err)
+		}
+		if ws := a.Report().Inputs[0].Warnings; !slices.Contains(ws, tc.want) {
+			t.Errorf("%d cut: warnings %q lack %q", tc.cut, ws, tc.want)
+		}
+	}
+}

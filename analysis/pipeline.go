@@ -266,12 +266,9 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	if w := st.Fragments.Warning(); w != "" {
 		in.Warnings = append(in.Warnings, w)
 	}
-	if st.CutSegments > 0 {
-		if st.CutSegments == 1 {
-			in.Warnings = append(in.Warnings, "1 TCP segment was cut short by the capture's snap length: its missing bytes count as gaps")
-		} else {
-			in.Warnings = append(in.Warnings, fmt.Sprintf("%d TCP segments were cut short by the capture's snap length: their missing bytes count as gaps", st.CutSegments))
-		}
+	if n := int(st.CutSegments); n > 0 {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("%d TCP %s %s cut short by the capture's snap length: %s missing bytes count as gaps",
+			n, english.Noun(n, "segment"), english.WasWere(n), english.ItsTheir(n)))
 	}
 	if in.End > in.Start {
 		in.DurationMS = MillisOf(int64(in.End - in.Start))
