@@ -636,3 +636,81 @@ func TestPcapngDamagedInterfaceOptions(t *testing.T) {
 		t.Errorf("well-formed options: warnings %v", r.Warnings())
 	}
 }
+
+// TestLargestRecordFitsTheBuffer reads records of MaxPacketLength bytes,
+// the largest a Reader accepts, between small ones, in every classic pcap
+// variant and in pcapng, from a pipe (which fills the read buffer a piece
+// at a time) and from a file: each must come whole from the read buffer,
+// which is sized for them (readBufferSize). One byte more is refused as
+// ErrTooLarge, naming the frame.
+func TestLargestRecordFitsTheBuffer(t *testing.T) {
+	for _, tc := range []struct {
+		desc  string
+		write func(w io.Writer, sizes ...int)
+	}{
+		{"pcap", func(w io.Writer, sizes ...int) {
+			p := ct.NewPcap(w, capture.LinkTypeEthernet, ct.PcapOptions{Snaplen: capture.MaxPacketLength})
+			for i, n := range sizes {
+				p.Write(int64(i+1)*1e9, frameBytes(n))
+			}
+		}},
+		{"modified pcap", func(w io.Writer, sizes ...int) {
+			p := ct.NewPcap(w, capture.LinkTypeEthernet, ct.PcapOptions{Modified: true, Snaplen: capture.MaxPacketLength})
+			for i, n := range sizes {
+				p.Write(int64(i+1)*1e9, frameBytes(n))
+			}
+		}},
+		{"pcapng", func(w io.Writer, sizes ...int) {
+			p := ct.NewPcapng(w)
+			p.Section(false)
+			p.Interface(ct.Interface{LinkType: capture.LinkTypeEthernet})
+			for i, n := range sizes {
+				p.EPB(0, uint64(i+1)*1e6, frameBytes(n), n)
+			}
+		}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			sizes := []int{60, capture.MaxPacketLength, 70, capture.MaxPacketLength, capture.MaxPacketLength, 80}
+			var buf bytes.Buffer
+			tc.write(&buf, sizes...)
+			path := filepath.Join(t.TempDir(), "big")
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			pr, pw := io.Pipe()
+			go func() { pw.Write(buf.Bytes()); pw.Close() }()
+			piped, err := capture.NewReader(pr, "pipe")
+			if err != nil {
+				t.Fatal(err)
+			}
+			file, err := capture.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer file.Close()
+			for _, r := range []*capture.Reader{piped, file} {
+				pkts, err := readAll(t, r)
+				if err != nil || len(pkts) != len(sizes) {
+					t.Fatalf("%d packets, %v", len(pkts), err)
+				}
+				for i, p := range pkts {
+					if p.CaptureLength != sizes[i] || !bytes.Equal(p.Data, frameBytes(sizes[i])) {
+						t.Errorf("packet %d: %d bytes, want %d as written", i+1, p.CaptureLength, sizes[i])
+					}
+				}
+			}
+
+			buf.Reset()
+			tc.write(&buf, 60, capture.MaxPacketLength+1)
+			r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "over")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts, err := readAll(t, r)
+			var ce *capture.Error
+			if len(pkts) != 1 || !errors.Is(err, capture.ErrTooLarge) || !errors.As(err, &ce) || ce.Frame != 2 {
+				t.Errorf("one byte over the limit: %d packets, error %v", len(pkts), err)
+			}
+		})
+	}
+}
