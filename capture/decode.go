@@ -165,15 +165,34 @@ func (d *Decoder) decode(p *Packet, s *Segment) SkipReason {
 	return d.decodeLayers(p, s)
 }
 
-// decodeLayers decodes any packet through gopacket's layers.
+// decodeLayers decodes any packet through gopacket's layers, following
+// tunnels (tunnel.go) down to the innermost IP packet.
 func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	parser, reason := d.parserFor(p)
 	if parser == nil {
 		return reason
 	}
-	d.vlan.n, d.ext.total = 0, 0
-	if err := parser.DecodeLayers(p.Data, &d.decoded); err != nil || len(d.decoded) == 0 {
-		return d.damaged(p)
+	d.vlan.n = 0 // VLAN tags add up through the tunnels: outermost first
+	data := p.Data
+	// beyond is how many bytes of data the wire carried past the capture.
+	beyond := max(0, p.OriginalLength-len(p.Data))
+	for depth := 0; ; depth++ {
+		in, r := d.decodeLevel(p, s, parser, data, beyond, depth)
+		if in.parser == nil {
+			return r
+		}
+		parser, data, beyond = in.parser, in.data, in.beyond
+	}
+}
+
+// decodeLevel decodes one packet or tunnelled frame, data, from its link
+// layer (or IP, inside IP tunnels) to its transport: a TCP segment into s,
+// a tunnel to follow (in.parser set), or the reason it carries neither.
+// depth is the number of tunnels already followed.
+func (d *Decoder) decodeLevel(p *Packet, s *Segment, parser *gopacket.DecodingLayerParser, data []byte, beyond, depth int) (in inner, _ SkipReason) {
+	d.ext.total = 0
+	if err := parser.DecodeLayers(data, &d.decoded); err != nil || len(d.decoded) == 0 {
+		return in, d.damaged(p)
 	}
 
 	// Find the IP layer the parser reached, and the protocol after it.
@@ -191,16 +210,18 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	case ipLayers == 0:
 		switch d.linkNext(last) {
 		case layers.LayerTypeARP:
-			return SkipARP
+			return in, SkipARP
 		case layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypeDot1Q,
 			layers.LayerTypeLLC, layers.LayerTypeSNAP, layers.LayerTypeMPLS, layers.LayerTypePPPoE:
 			// The link layer announced IP, or a header on the way to it,
 			// but nothing followed.
-			return d.damaged(p)
+			return in, d.damaged(p)
 		}
-		return SkipNonIP
+		return in, SkipNonIP
 	case ipLayers > 1:
-		return SkipOtherIPProto // IP in IP: tunnels are not followed
+		// The IP layers lead to no IP layer (ipNext): IP in IP is
+		// followed by the tunnel code, one level at a time.
+		return in, SkipOtherIPProto
 	}
 
 	*s = Segment{Frame: p.Frame, Time: p.Time}
@@ -220,7 +241,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	case layers.LayerTypeIPv4:
 		ip := &d.ip4
 		if ip.Version != 4 {
-			return SkipMalformed
+			return in, SkipMalformed
 		}
 		proto = ip.Protocol
 		tcp = ip.Payload
@@ -236,14 +257,14 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 			}
 			datagram, ok := d.reassemble(p, &f, tcp, wireLen)
 			if !ok {
-				return SkipIPFragment
+				return in, SkipIPFragment
 			}
-			tcp, wireLen = datagram, len(datagram)
+			tcp, wireLen, beyond = datagram, len(datagram), 0
 		}
 	default: // IPv6, possibly followed by extension headers
 		ip := &d.ip6
 		if ip.Version != 6 {
-			return SkipMalformed
+			return in, SkipMalformed
 		}
 		proto, tcp = ip.NextHeader, ip.Payload
 		if ip.HopByHop != nil {
@@ -270,7 +291,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 				// Cut inside the fragment header, or a jumbogram (RFC 2675
 				// forbids fragmenting one).
 				d.dropFragment(FragmentMalformed)
-				return SkipIPFragment
+				return in, SkipIPFragment
 			}
 			offsetAndFlags := binary.BigEndian.Uint16(tcp[2:])
 			f := fragment{
@@ -285,40 +306,44 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 			}
 			datagram, ok := d.reassemble(p, &f, tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen)
 			if !ok {
-				return SkipIPFragment
+				return in, SkipIPFragment
 			}
 			proto, tcp = stepOverExtensions(layers.IPProtocol(d.frags.nextHeader), datagram)
-			wireLen = len(tcp)
+			wireLen, beyond = len(tcp), 0
 		}
 	}
 
-	switch proto {
-	case layers.IPProtocolTCP:
-	case layers.IPProtocolUDP, layers.IPProtocolUDPLite:
-		return SkipUDP
-	case layers.IPProtocolICMPv4, layers.IPProtocolICMPv6:
-		return SkipICMP
-	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
-		// An extension header the parser walks was announced, but the
-		// frame ended before it: the frame was cut or is damaged.
-		return d.damaged(p)
-	default:
-		return SkipOtherIPProto
-	}
 	// An IP length may claim more than the frame carried on the wire: the
 	// bytes past the frame's original length never existed (a damaged or
 	// forged header, not the snap length), so the segment is as long as the
 	// frame allows, as tshark reads it. tcp runs to the end of the captured
 	// data whenever the IP length reaches past it.
-	if onWire := len(tcp) + max(0, p.OriginalLength-len(p.Data)); wireLen > onWire {
+	if onWire := len(tcp) + beyond; wireLen > onWire {
 		wireLen = onWire
+	}
+	switch proto {
+	case layers.IPProtocolTCP:
+	case layers.IPProtocolUDP:
+		return d.udpTunnel(p, tcp, wireLen, depth)
+	case layers.IPProtocolUDPLite:
+		return in, SkipUDP
+	case layers.IPProtocolICMPv4, layers.IPProtocolICMPv6:
+		return in, SkipICMP
+	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
+		// An extension header the parser walks was announced, but the
+		// frame ended before it: the frame was cut or is damaged.
+		return in, d.damaged(p)
+	case layers.IPProtocolIPv4, layers.IPProtocolIPv6, layers.IPProtocolGRE:
+		return d.ipTunnel(p, proto, tcp, wireLen, depth)
+	default:
+		return in, SkipOtherIPProto
 	}
 	s.Src, s.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
 	r := decodeTCP(tcp, wireLen, s)
 	if r == SkipTruncated && p.CaptureLength >= p.OriginalLength {
 		r = SkipMalformed // short, but not because of the snap length
 	}
-	return r
+	return in, r
 }
 
 // linkNext is the type a link layer said comes next.

@@ -185,26 +185,15 @@ func (p *pppoeLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	return nil
 }
 
-// notIntoMPLS stops an IP layer at MPLS: MPLS in IP (protocol 137) is a
-// tunnel, which the Decoder does not follow (it is counted as
-// other_ip_proto, like IP in IP), whereas the MPLS layer is shared with the
-// link layers.
-func notIntoMPLS(t gopacket.LayerType) gopacket.LayerType {
-	if t == layers.LayerTypeMPLS {
-		return gopacket.LayerTypeZero
-	}
-	return t
-}
-
-// ipv4Layer is layers.IPv4 that does not lead into MPLS.
+// ipv4Layer is layers.IPv4 that leads into neither MPLS nor IP (ipNext).
 type ipv4Layer struct{ layers.IPv4 }
 
-func (ip *ipv4Layer) NextLayerType() gopacket.LayerType { return notIntoMPLS(ip.IPv4.NextLayerType()) }
+func (ip *ipv4Layer) NextLayerType() gopacket.LayerType { return ipNext(ip.IPv4.NextLayerType()) }
 
-// ipv6Layer is layers.IPv6 that does not lead into MPLS.
+// ipv6Layer is layers.IPv6 that leads into neither MPLS nor IP (ipNext).
 type ipv6Layer struct{ layers.IPv6 }
 
-func (ip *ipv6Layer) NextLayerType() gopacket.LayerType { return notIntoMPLS(ip.IPv6.NextLayerType()) }
+func (ip *ipv6Layer) NextLayerType() gopacket.LayerType { return ipNext(ip.IPv6.NextLayerType()) }
 
 // sllLayer and sll2Layer are the Linux cooked headers that, like the
 // others, follow no PPPoE discovery packet.

@@ -76,7 +76,7 @@ type ipv6ExtLayer struct {
 func (x *ipv6ExtLayer) CanDecode() gopacket.LayerClass { return ipv6ExtClass }
 
 func (x *ipv6ExtLayer) NextLayerType() gopacket.LayerType {
-	return notIntoMPLS(x.IPv6ExtensionSkipper.NextLayerType())
+	return ipNext(x.IPv6ExtensionSkipper.NextLayerType())
 }
 
 func (x *ipv6ExtLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {

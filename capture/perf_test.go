@@ -164,3 +164,31 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	reportRates(b, cpu0)
 }
+
+// BenchmarkDecodeTunnel decodes one frame of each tunnel kind, taking the
+// general path through two levels of layers; nothing is allocated.
+func BenchmarkDecodeTunnel(b *testing.B) {
+	ip4 := seg4().IP()
+	for _, bc := range []struct {
+		name  string
+		frame []byte
+	}{
+		{"ipip", ct.Ethernet(ct.IPv4(tun4a, tun4b, ct.ProtoIPIP, 1, ip4))},
+		{"gre", ct.Ethernet(grePacket(ct.GREOptions{Key: true}, ct.EtherIPv4, ip4))},
+		{"vxlan", ct.Ethernet(vxlanPacket(false, ct.Ethernet(ip4)))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			d := capture.NewDecoder()
+			var s capture.Segment
+			p := &capture.Packet{LinkType: capture.LinkTypeEthernet, Data: bc.frame, CaptureLength: len(bc.frame), OriginalLength: len(bc.frame)}
+			b.ReportAllocs()
+			cpu0 := processCPUTime()
+			for range b.N {
+				if d.Decode(p, &s) != capture.SkipNone {
+					b.Fatal("no segment")
+				}
+			}
+			reportRates(b, cpu0)
+		})
+	}
+}

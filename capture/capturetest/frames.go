@@ -68,13 +68,7 @@ func (t TCP) IP() []byte {
 
 // UDP returns a UDP datagram inside an IP packet.
 func UDP(src, dst netip.AddrPort, payload []byte) []byte {
-	b := make([]byte, 8+len(payload))
-	binary.BigEndian.PutUint16(b, src.Port())
-	binary.BigEndian.PutUint16(b[2:], dst.Port())
-	binary.BigEndian.PutUint16(b[4:], uint16(len(b)))
-	copy(b[8:], payload)
-	binary.BigEndian.PutUint16(b[6:], transportChecksum(src.Addr(), dst.Addr(), ProtoUDP, b))
-	return IP(src.Addr(), dst.Addr(), ProtoUDP, 0, b)
+	return UDPPacket(src, dst, 0, payload)
 }
 
 // IP wraps payload in an IPv4 header (src is IPv4) or an IPv6 header.

@@ -1,0 +1,224 @@
+package capture
+
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Tunnels of IP: the Decoder follows them down to the innermost IP packet
+// and its TCP segment, which is the connection (its addresses, ports and IP
+// ID; the frame number and time are the frame's, the VLAN IDs the
+// outermost two tags of the whole frame). Which bytes lead on follows
+// tshark 4.0 (linktypes.pcapng holds a frame for each case;
+// TestLinkTypesAgainstTshark compares), except where tunnelLookalikes says:
+//
+//   - IP in IP: IPv4 protocol 4 or IPv6 next header 4, the IP version
+//     told by the first nibble (tshark's "ip" dissector does the same), and
+//     protocol or next header 41, IPv6 only (6in4, IPv6 in IPv6).
+//   - GRE (protocol 47) version 0 (RFC 2784, RFC 2890), with its checksum,
+//     key and sequence fields, and RFC 1701's routing list, carrying IPv4
+//     (0x0800), IPv6 (0x86DD) or an Ethernet frame (Transparent Ethernet
+//     Bridging, 0x6558). Other versions (PPTP's enhanced GRE, version 1)
+//     and protocols (PPP, ERSPAN, ...) are other_ip_proto.
+//   - VXLAN (RFC 7348): UDP to port 4789 whose VXLAN flags have the I bit,
+//     an Ethernet frame inside.
+//   - GENEVE (RFC 8926): UDP to port 6081, version 0, its options skipped,
+//     carrying an Ethernet frame (0x6558), IPv4 or IPv6.
+//
+// The Decoder follows at most maxTunnelDepth tunnels in one frame; a deeper
+// one is counted as it would be if it were not followed (other_ip_proto, or
+// udp), so a hostile frame costs at most that many passes. A frame cut
+// inside a tunnel header, or right after one, is truncated (malformed when
+// captured whole), as for the link-layer encapsulations.
+//
+// Fragments: the fragments of a tunnel packet are reassembled as any
+// others, and the tunnel is followed in the reassembled datagram; an inner
+// packet that is itself a fragment is reassembled the same way, keyed by its
+// own (inner) addresses, so each level is whole before the next is read.
+
+// maxTunnelDepth is the most tunnels followed in one frame.
+const maxTunnelDepth = 4
+
+// Tunnel numbers the Decoder knows.
+const (
+	greFlagChecksum = 0x8000
+	greFlagRouting  = 0x4000
+	greFlagKey      = 0x2000
+	greFlagSequence = 0x1000
+	greVersionMask  = 0x0007
+	greHeaderLen    = 4
+	etherTypeTEB    = 0x6558 // Transparent Ethernet Bridging
+	etherTypeIPv6   = 0x86dd
+
+	udpHeaderLen    = 8
+	portVXLAN       = 4789
+	vxlanHeaderLen  = 8
+	vxlanFlagI      = 0x08
+	portGENEVE      = 6081
+	geneveHeaderLen = 8
+)
+
+// inner is what a tunnel carries: data, to be read by parser, of which
+// the wire carried beyond more bytes than were captured. A nil parser
+// means there is nothing to follow.
+type inner struct {
+	parser *gopacket.DecodingLayerParser
+	data   []byte
+	beyond int
+}
+
+// ipNext stops an IP layer where the Decoder's own code takes over: IP in
+// IP, which the tunnel code follows one level at a time (the parsers share
+// one IPv4 and one IPv6 layer, so the inner packet must not overwrite the
+// outer before it has been read), and MPLS in IP (protocol 137), a tunnel
+// the Decoder does not follow (other_ip_proto), whereas the MPLS layer is
+// shared with the link layers.
+func ipNext(t gopacket.LayerType) gopacket.LayerType {
+	switch t {
+	case layers.LayerTypeMPLS, layers.LayerTypeIPv4, layers.LayerTypeIPv6:
+		return gopacket.LayerTypeZero
+	}
+	return t
+}
+
+// follow returns the tunnelled bytes that start hdr bytes into payload
+// (wireLen bytes of it on the wire, beyond of them past the capture), for
+// parser; or, when payload ends before them, the reason.
+func (d *Decoder) follow(p *Packet, parser *gopacket.DecodingLayerParser, payload []byte, wireLen, hdr, depth int, deeper SkipReason) (inner, SkipReason) {
+	if depth >= maxTunnelDepth {
+		return inner{}, deeper
+	}
+	if len(payload) < hdr || wireLen < hdr {
+		return inner{}, d.damaged(p)
+	}
+	if len(payload) > wireLen {
+		payload = payload[:wireLen]
+	}
+	beyond := max(0, wireLen-len(payload))
+	return inner{parser: parser, data: payload[hdr:], beyond: beyond}, SkipNone
+}
+
+// ipTunnel follows IP in IP and GRE.
+func (d *Decoder) ipTunnel(p *Packet, proto layers.IPProtocol, b []byte, wireLen, depth int) (inner, SkipReason) {
+	switch proto {
+	case layers.IPProtocolIPv4:
+		if len(b) == 0 {
+			return d.follow(p, d.ip4Parser, b, wireLen, 1, depth, SkipOtherIPProto) // nothing after the header
+		}
+		switch b[0] >> 4 {
+		case 4:
+			return d.follow(p, d.ip4Parser, b, wireLen, 0, depth, SkipOtherIPProto)
+		case 6:
+			return d.follow(p, d.ip6Parser, b, wireLen, 0, depth, SkipOtherIPProto)
+		}
+		return inner{}, SkipMalformed
+	case layers.IPProtocolIPv6:
+		return d.follow(p, d.ip6Parser, b, wireLen, 0, depth, SkipOtherIPProto)
+	}
+	// GRE.
+	if len(b) < 2 {
+		return d.follow(p, nil, b, wireLen, greHeaderLen, depth, SkipOtherIPProto)
+	}
+	flags := binary.BigEndian.Uint16(b)
+	if flags&greVersionMask != 0 {
+		return inner{}, SkipOtherIPProto
+	}
+	n := greHeaderLen
+	if flags&(greFlagChecksum|greFlagRouting) != 0 {
+		n += 4 // checksum and reserved1 (RFC 2784), or RFC 1701's offset
+	}
+	if flags&greFlagKey != 0 {
+		n += 4
+	}
+	if flags&greFlagSequence != 0 {
+		n += 4
+	}
+	if flags&greFlagRouting != 0 {
+		// RFC 1701 source routing: entries (address family, offset,
+		// length, the length's bytes) until one with family and length 0.
+		for {
+			if len(b) < n+4 {
+				return d.follow(p, nil, b, wireLen, n+4, depth, SkipOtherIPProto)
+			}
+			family, length := binary.BigEndian.Uint16(b[n:]), int(b[n+3])
+			n += 4 + length
+			if family == 0 && length == 0 {
+				break
+			}
+		}
+	}
+	if len(b) < n {
+		return d.follow(p, nil, b, wireLen, n, depth, SkipOtherIPProto)
+	}
+	var parser *gopacket.DecodingLayerParser
+	switch binary.BigEndian.Uint16(b[2:]) {
+	case etherTypeIPv4:
+		parser = d.ip4Parser
+	case etherTypeIPv6:
+		parser = d.ip6Parser
+	case etherTypeTEB:
+		parser = d.ethParser
+	default:
+		return inner{}, SkipOtherIPProto
+	}
+	return d.follow(p, parser, b, wireLen, n, depth, SkipOtherIPProto)
+}
+
+// udpTunnel follows VXLAN and GENEVE; any other UDP is skipped as udp.
+func (d *Decoder) udpTunnel(p *Packet, b []byte, wireLen, depth int) (inner, SkipReason) {
+	if len(b) < 4 {
+		// The destination port is not there: a cut frame may have
+		// carried a tunnel, and TCP in it.
+		if p.CaptureLength < p.OriginalLength {
+			return inner{}, SkipTruncated
+		}
+		return inner{}, SkipUDP
+	}
+	var hdr int
+	switch binary.BigEndian.Uint16(b[2:]) {
+	case portVXLAN:
+		hdr = udpHeaderLen + vxlanHeaderLen
+		if len(b) < hdr {
+			return d.follow(p, nil, b, wireLen, hdr, depth, SkipUDP)
+		}
+		if b[udpHeaderLen]&vxlanFlagI == 0 {
+			return inner{}, SkipUDP
+		}
+		return d.udpFollow(p, d.ethParser, b, wireLen, hdr, depth)
+	case portGENEVE:
+		hdr = udpHeaderLen + geneveHeaderLen
+		if len(b) < hdr {
+			return d.follow(p, nil, b, wireLen, hdr, depth, SkipUDP)
+		}
+		g := b[udpHeaderLen:]
+		if g[0]>>6 != 0 {
+			return inner{}, SkipUDP // a version this Decoder does not know
+		}
+		hdr += int(g[0]&0x3f) * 4
+		var parser *gopacket.DecodingLayerParser
+		switch binary.BigEndian.Uint16(g[2:]) {
+		case etherTypeTEB:
+			parser = d.ethParser
+		case etherTypeIPv4:
+			parser = d.ip4Parser
+		case etherTypeIPv6:
+			parser = d.ip6Parser
+		default:
+			return inner{}, SkipUDP
+		}
+		return d.udpFollow(p, parser, b, wireLen, hdr, depth)
+	}
+	return inner{}, SkipUDP
+}
+
+// udpFollow checks a tunnel's UDP length, which bounds what it carries, and
+// follows it.
+func (d *Decoder) udpFollow(p *Packet, parser *gopacket.DecodingLayerParser, b []byte, wireLen, hdr, depth int) (inner, SkipReason) {
+	n := int(binary.BigEndian.Uint16(b[4:]))
+	if n < udpHeaderLen || n > wireLen {
+		return inner{}, SkipMalformed
+	}
+	return d.follow(p, parser, b, n, hdr, depth, SkipUDP)
+}
