@@ -29,6 +29,7 @@ type Decoder struct {
 
 	// One parser per first layer; all share the layers above.
 	ethParser, sllParser, sll2Parser, loopParser, ip4Parser, ip6Parser *gopacket.DecodingLayerParser
+	mplsParser                                                         *gopacket.DecodingLayerParser // MPLS in GRE
 	decoded                                                            []gopacket.LayerType
 
 	stats Stats
@@ -67,6 +68,7 @@ func NewDecoder() *Decoder {
 	d.loopParser = parser(layers.LayerTypeLoopback)
 	d.ip4Parser = parser(layers.LayerTypeIPv4)
 	d.ip6Parser = parser(layers.LayerTypeIPv6)
+	d.mplsParser = parser(layers.LayerTypeMPLS)
 	return d
 }
 

@@ -19,9 +19,11 @@ import (
 //     protocol or next header 41, IPv6 only (6in4, IPv6 in IPv6).
 //   - GRE (protocol 47) version 0 (RFC 2784, RFC 2890), with its checksum,
 //     key and sequence fields, and RFC 1701's routing list, carrying IPv4
-//     (0x0800), IPv6 (0x86DD) or an Ethernet frame (Transparent Ethernet
-//     Bridging, 0x6558). Other versions (PPTP's enhanced GRE, version 1)
-//     and protocols (PPP, ERSPAN, ...) are other_ip_proto.
+//     (0x0800, the version nibble deciding as for protocol 4), IPv6
+//     (0x86DD), an Ethernet frame (Transparent Ethernet Bridging, 0x6558),
+//     MPLS (0x8847, 0x8848: RFC 4023) or ERSPAN's mirrored Ethernet frames
+//     (types I and II, 0x88BE; type III, 0x22EB). Other versions (PPTP's
+//     enhanced GRE, version 1) and protocols (PPP, ...) are other_ip_proto.
 //   - VXLAN (RFC 7348): UDP to port 4789 whose VXLAN flags have the I bit,
 //     an Ethernet frame inside.
 //   - GENEVE (RFC 8926): UDP to port 6081, version 0, its options skipped,
@@ -43,14 +45,21 @@ const maxTunnelDepth = 4
 
 // Tunnel numbers the Decoder knows.
 const (
-	greFlagChecksum = 0x8000
-	greFlagRouting  = 0x4000
-	greFlagKey      = 0x2000
-	greFlagSequence = 0x1000
-	greVersionMask  = 0x0007
-	greHeaderLen    = 4
-	etherTypeTEB    = 0x6558 // Transparent Ethernet Bridging
-	etherTypeIPv6   = 0x86dd
+	greFlagChecksum        = 0x8000
+	greFlagRouting         = 0x4000
+	greFlagKey             = 0x2000
+	greFlagSequence        = 0x1000
+	greVersionMask         = 0x0007
+	greHeaderLen           = 4
+	etherTypeTEB           = 0x6558 // Transparent Ethernet Bridging
+	etherTypeIPv6          = 0x86dd
+	etherTypeMPLS          = 0x8847
+	etherTypeMPLSMulticast = 0x8848
+	etherTypeERSPAN2       = 0x88be // ERSPAN type I and II
+	etherTypeERSPAN3       = 0x22eb
+	erspan2HeaderLen       = 8
+	erspan3HeaderLen       = 12
+	erspan3SubheaderLen    = 8
 
 	udpHeaderLen    = 8
 	portVXLAN       = 4789
@@ -153,13 +162,43 @@ func (d *Decoder) ipTunnel(p *Packet, proto layers.IPProtocol, b []byte, wireLen
 		return d.follow(p, nil, b, wireLen, n, depth, SkipOtherIPProto)
 	}
 	var parser *gopacket.DecodingLayerParser
-	switch binary.BigEndian.Uint16(b[2:]) {
+	switch proto := binary.BigEndian.Uint16(b[2:]); proto {
 	case etherTypeIPv4:
-		parser = d.ip4Parser
+		// tshark's "ip" dissector, which GRE calls for 0x0800, goes by
+		// the version nibble, as for IP protocol 4.
+		return d.ipTunnel(p, layers.IPProtocolIPv4, b[n:], wireLen-n, depth)
 	case etherTypeIPv6:
 		parser = d.ip6Parser
 	case etherTypeTEB:
 		parser = d.ethParser
+	case etherTypeMPLS, etherTypeMPLSMulticast:
+		parser = d.mplsParser
+	case etherTypeERSPAN2, etherTypeERSPAN3:
+		// ERSPAN: type I (0x88BE without a sequence number) has no
+		// header of its own; otherwise the version says how long it is:
+		// 8 bytes for type II (1), 12 for type III (2), and 8 more when
+		// type III's O flag announces a platform-specific subheader.
+		// An Ethernet frame follows.
+		parser = d.ethParser
+		if proto == etherTypeERSPAN3 || flags&greFlagSequence != 0 {
+			if len(b) < n+1 {
+				return d.follow(p, nil, b, wireLen, n+1, depth, SkipOtherIPProto)
+			}
+			switch b[n] >> 4 {
+			case 1:
+				n += erspan2HeaderLen
+			case 2:
+				if len(b) < n+erspan3HeaderLen {
+					return d.follow(p, nil, b, wireLen, n+erspan3HeaderLen, depth, SkipOtherIPProto)
+				}
+				if b[n+erspan3HeaderLen-1]&1 != 0 {
+					n += erspan3SubheaderLen
+				}
+				n += erspan3HeaderLen
+			default:
+				return inner{}, SkipOtherIPProto
+			}
+		}
 	default:
 		return inner{}, SkipOtherIPProto
 	}

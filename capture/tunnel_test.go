@@ -40,6 +40,21 @@ func grePacket(o ct.GREOptions, protocol uint16, payload []byte) []byte {
 	return ct.IPv4(tun4a, tun4b, ct.ProtoGRE, 0x55, ct.GRE(o, protocol, payload))
 }
 
+// erspanII returns an ERSPAN type II header (version 1, VLAN 0, session
+// 1, index 0).
+func erspanII() []byte { return []byte{0x10, 0x00, 0x00, 0x01, 0, 0, 0, 0} }
+
+// erspanIII returns an ERSPAN type III header (version 2, session 1, a
+// timestamp), with the O flag and an 8-byte platform subheader when sub.
+func erspanIII(sub bool) []byte {
+	b := []byte{0x20, 0x00, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0}
+	if sub {
+		b[11] |= 1
+		b = append(b, 0x08, 0, 0, 0, 0, 0, 0, 1)
+	}
+	return b
+}
+
 // tunnelledFrames are frames carrying the test segment through every
 // tunnel the Decoder follows, each with the bare frame it must decode as.
 func tunnelledFrames() []encapsulated {
@@ -69,6 +84,12 @@ func tunnelledFrames() []encapsulated {
 		{"GRE Ethernet (TEB)", 1, ct.Ethernet(grePacket(ct.GREOptions{Key: true}, ct.EtherTEB, ct.Ethernet(ip4))), ct.Ethernet(ip4)},
 		{"GRE Ethernet with a VLAN tag inside", 1, ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherTEB, ct.Ethernet(ip6, vlan(33)))), ct.Ethernet(ip6, vlan(33))},
 		{"GRE with RFC 1701 routing", 1, ct.Ethernet(ct.IPv4(tun4a, tun4b, ct.ProtoGRE, 1, routed)), ct.Ethernet(ip4)},
+		{"GRE 0x0800 carrying IPv6 (the version nibble decides)", 1, ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherIPv4, ip6)), ct.Ethernet(ip6)},
+		{"MPLS in GRE", 1, ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherMPLS, ct.MPLSLabels([]uint32{16, 17}, ip6))), ct.Ethernet(ip6)},
+		{"ERSPAN type I", 1, ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherERSPAN, ct.Ethernet(ip4))), ct.Ethernet(ip4)},
+		{"ERSPAN type II", 1, ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, ct.EtherERSPAN, append(erspanII(), ct.Ethernet(ip4, vlan(9))...))), ct.Ethernet(ip4, vlan(9))},
+		{"ERSPAN type III", 1, ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, ct.EtherERSPAN3, append(erspanIII(false), ct.Ethernet(ip6)...))), ct.Ethernet(ip6)},
+		{"ERSPAN type III with a platform subheader", 1, ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, ct.EtherERSPAN3, append(erspanIII(true), ct.Ethernet(ip4)...))), ct.Ethernet(ip4)},
 		{"GRE in MPLS", 1, ct.EthernetMPLS(grePacket(ct.GREOptions{}, ct.EtherIPv4, ip4), 100), ct.Ethernet(ip4)},
 		{"VXLAN", 1, ct.Ethernet(vxlanPacket(false, ct.Ethernet(ip4))), ct.Ethernet(ip4)},
 		{"VXLAN over IPv6, IPv6 inside", 1, ct.Ethernet(vxlanPacket(true, ct.Ethernet(ip6))), ct.Ethernet(ip6)},
@@ -186,6 +207,8 @@ func TestDecodeTunnelSkips(t *testing.T) {
 	noI[0] = 0
 	udpTooLong := vxlanPacket(false, ct.Ethernet(ip4))
 	binary.BigEndian.PutUint16(udpTooLong[20+4:], uint16(len(udpTooLong)-20+1))
+	erspanV3 := erspanII()
+	erspanV3[0] = 0x30
 	geneveV1 := ct.GENEVE(ct.EtherIPv4, 7, nil, ip4)
 	geneveV1[0] |= 0x40
 	ipipEmpty := ct.IPv4(tun4a, tun4b, ct.ProtoIPIP, 1, nil)
@@ -198,8 +221,8 @@ func TestDecodeTunnelSkips(t *testing.T) {
 	}{
 		{"GRE version 1 (tshark follows 0x0800 in it)", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Version: 1}, ct.EtherIPv4, ip4)), capture.SkipOtherIPProto},
 		{"GRE PPP (PPTP)", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Version: 1}, 0x880b, append([]byte{0xff, 0x03, 0, 0x21}, ip4...))), capture.SkipOtherIPProto},
-		{"GRE ERSPAN type II", ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, 0x88be, append([]byte{0x10, 0x01, 0, 1, 0, 0, 0, 0}, ct.Ethernet(ip4)...))), capture.SkipOtherIPProto},
-		{"GRE MPLS", ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherMPLS, ct.MPLSLabels([]uint32{5}, ip4))), capture.SkipOtherIPProto},
+		{"ERSPAN version 3", ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, ct.EtherERSPAN, append(erspanV3, ct.Ethernet(ip4)...))), capture.SkipOtherIPProto},
+		{"GRE carrying an Ethernet pseudowire in MPLS", ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherMPLS, ct.MPLSLabels([]uint32{5}, append([]byte{0, 0, 0, 0}, ct.Ethernet(ip4)...)))), capture.SkipNonIP},
 		{"GRE header cut by its IP length", ct.Ethernet(greCut), capture.SkipMalformed},
 		{"IPv4 under protocol 41", ct.Ethernet(ct.IPv4(tun4a, tun4b, ct.ProtoIPv6, 1, ip4)), capture.SkipMalformed},
 		{"IP in IP with nothing inside", ct.Ethernet(ipipEmpty), capture.SkipMalformed},

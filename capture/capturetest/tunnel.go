@@ -11,7 +11,9 @@ const (
 	ProtoIPv6 = 41 // IPv6 in IP (6in4, and IPv6 in IPv6)
 	ProtoGRE  = 47
 
-	EtherTEB = 0x6558 // Transparent Ethernet Bridging: an Ethernet frame in GRE or GENEVE
+	EtherTEB     = 0x6558 // Transparent Ethernet Bridging: an Ethernet frame in GRE or GENEVE
+	EtherERSPAN  = 0x88be // ERSPAN types I and II, in GRE
+	EtherERSPAN3 = 0x22eb // ERSPAN type III, in GRE
 
 	PortVXLAN  = 4789
 	PortGENEVE = 6081

@@ -37,4 +37,4 @@ here=$(dirname "$0")
 tshark -n -r "$here/linktypes.pcapng" -o tcp.relative_sequence_numbers:FALSE -T fields \
 	-e frame.number -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst -e tcp.srcport -e tcp.dstport -e tcp.len \
 	-e ieee8021ad.id -e vlan.id -e tcp.options.mss_val -e tcp.options.wscale.shift -e tcp.options.sack_perm \
-	-e tcp.options.timestamp.tsval -e tcp.options.timestamp.tsecr 2>/dev/null > "$here/linktypes.tsv"
+	-e tcp.options.timestamp.tsval -e tcp.options.timestamp.tsecr -e frame.protocols 2>/dev/null > "$here/linktypes.tsv"
