@@ -531,10 +531,10 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		tr.Connection = cr.ID
 		if h.a.opts.KeepHeaders {
 			if t.Request != nil {
-				tr.RequestHeaders = detachHeaders(t.Request.Headers)
+				tr.RequestHeaders = detachHeaders(t.Request.Headers())
 			}
 			if t.Response != nil {
-				tr.ResponseHeaders = detachHeaders(t.Response.Headers)
+				tr.ResponseHeaders = detachHeaders(t.Response.Headers())
 			}
 		}
 		trs = append(trs, tr)

@@ -314,7 +314,7 @@ func fillMessageReport(r *MessageReport, declared *int64, m *httpflow.Message) {
 		Framing:          m.Framing.String(),
 		Complete:         m.Complete,
 		IncompleteReason: m.Incomplete.String(),
-		Anomalies:        m.Anomalies,
+		Anomalies:        m.Anomalies(),
 	}
 	if m.DeclaredLength >= 0 {
 		*declared = m.DeclaredLength

@@ -126,9 +126,9 @@ type messageFacts struct {
 
 func (f *messageFacts) add(m *httpflow.Message) {
 	f.incomplete = f.incomplete || !m.Complete
-	f.anomalies = f.anomalies || len(m.Anomalies) > 0
+	f.anomalies = f.anomalies || len(m.Anomalies()) > 0
 	f.proxyConnection = f.proxyConnection || m.HasProxyConnection
-	f.keepAliveHeader = f.keepAliveHeader || m.KeepAlive != ""
+	f.keepAliveHeader = f.keepAliveHeader || m.KeepAlive() != ""
 	for _, tok := range m.ConnectionTokens {
 		f.otherTokens = f.otherTokens || tok != "close" && tok != "keep-alive"
 		f.keepAliveToken = f.keepAliveToken || tok == "keep-alive"

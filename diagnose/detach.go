@@ -29,14 +29,21 @@ func detachMessage(m *httpflow.Message) *httpflow.Message {
 		return nil
 	}
 	d := *m
-	d.Headers = nil
 	d.Method, d.Target, d.Version, d.Reason = strings.Clone(m.Method), strings.Clone(m.Target), strings.Clone(m.Version), strings.Clone(m.Reason)
-	d.KeepAlive, d.ProxyConnection = strings.Clone(m.KeepAlive), strings.Clone(m.ProxyConnection)
-	d.Expect, d.Upgrade = strings.Clone(m.Expect), strings.Clone(m.Upgrade)
 	d.ConnectionTokens = nil
 	for _, tok := range m.ConnectionTokens {
 		d.ConnectionTokens = append(d.ConnectionTokens, strings.Clone(tok))
 	}
-	d.Anomalies = append([]string(nil), m.Anomalies...)
+	d.Extra = nil
+	if x := m.Extra; x != nil {
+		// The header field lists are left behind, as they always were.
+		d.Extra = &httpflow.MessageExtra{
+			KeepAlive:       strings.Clone(x.KeepAlive),
+			ProxyConnection: strings.Clone(x.ProxyConnection),
+			Expect:          strings.Clone(x.Expect),
+			Upgrade:         strings.Clone(x.Upgrade),
+			Anomalies:       append([]string(nil), x.Anomalies...),
+		}
+	}
 	return &d
 }

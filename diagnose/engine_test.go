@@ -140,9 +140,10 @@ func randomConn(r *rand.Rand, id int) *ConnInfo {
 		m := &httpflow.Message{Method: methods[r.IntN(len(methods))], Version: []string{"HTTP/1.0", "HTTP/1.1", ""}[r.IntN(3)],
 			Framing: framings[r.IntN(len(framings))], Complete: r.IntN(2) == 0, Incomplete: incompletes[r.IntN(len(incompletes))],
 			BodyBytes: r.Int64N(10000), DeclaredLength: r.Int64N(10000) - 1, HasProxyConnection: r.IntN(2) == 0,
-			KeepAlive:        []string{"", "timeout=5"}[r.IntN(2)],
-			ConnectionTokens: [][]string{nil, {"close"}, {"keep-alive"}, {"content-length", "close"}}[r.IntN(4)],
-			Anomalies:        [][]string{nil, {beyondLengthAnomaly}}[r.IntN(2)]}
+			ConnectionTokens: [][]string{nil, {"close"}, {"keep-alive"}, {"content-length", "close"}}[r.IntN(4)]}
+		if keepAlive, anomalies := []string{"", "timeout=5"}[r.IntN(2)], [][]string{nil, {beyondLengthAnomaly}}[r.IntN(2)]; keepAlive != "" || anomalies != nil {
+			m.Extra = &httpflow.MessageExtra{KeepAlive: keepAlive, Anomalies: anomalies}
+		}
 		m.FirstFrame, m.Start = pick()
 		m.LastFrame, m.End = pick()
 		return m

@@ -199,11 +199,13 @@ func TestCloseRules(t *testing.T) {
 
 		{desc: "bytes beyond Content-Length", rule: "CC1004", want: 1,
 			build: func() []*fx {
-				return withHeaders(func(_, resp *httpflow.Message) { resp.Anomalies = []string{beyondLengthAnomaly} })
+				return withHeaders(func(_, resp *httpflow.Message) {
+					resp.Extra = &httpflow.MessageExtra{Anomalies: []string{beyondLengthAnomaly}}
+				})
 			}},
 		{desc: "look-alike: other anomaly", rule: "CC1004", want: 0,
 			build: func() []*fx {
-				return withHeaders(func(_, resp *httpflow.Message) { resp.Anomalies = []string{"obs_fold"} })
+				return withHeaders(func(_, resp *httpflow.Message) { resp.Extra = &httpflow.MessageExtra{Anomalies: []string{"obs_fold"}} })
 			}},
 
 		{desc: "server resets with a pipelined request unread", rule: "CC1005", want: 1,

@@ -79,7 +79,7 @@ var ruleProxyConnection = &Rule{
 			if !m.HasProxyConnection {
 				return ""
 			}
-			return "Proxy-Connection: " + quote(m.ProxyConnection) + " sent"
+			return "Proxy-Connection: " + quote(m.ProxyConnection()) + " sent"
 		})
 	},
 }
@@ -104,10 +104,10 @@ var ruleKeepAliveWithoutToken = &Rule{
 			return
 		}
 		reportMessages(p, func(m *httpflow.Message) string {
-			if m.KeepAlive == "" || hasToken(m, "keep-alive") {
+			if m.KeepAlive() == "" || hasToken(m, "keep-alive") {
 				return ""
 			}
-			return "Keep-Alive: " + quote(m.KeepAlive) + " sent without a Connection: keep-alive token"
+			return "Keep-Alive: " + quote(m.KeepAlive()) + " sent without a Connection: keep-alive token"
 		})
 	},
 }

@@ -198,7 +198,7 @@ func TestHTTPRules(t *testing.T) {
 		{desc: "Proxy-Connection sent", rule: "CH1002", want: 1,
 			build: func() []*fx {
 				return withHeaders(func(req, _ *httpflow.Message) {
-					req.HasProxyConnection, req.ProxyConnection = true, "Keep-Alive"
+					req.HasProxyConnection, req.Extra = true, &httpflow.MessageExtra{ProxyConnection: "Keep-Alive"}
 				})
 			}, check: wantText(`Proxy-Connection: "Keep-Alive"`)},
 		{desc: "look-alike: no Proxy-Connection", rule: "CH1002", want: 0,
@@ -206,12 +206,12 @@ func TestHTTPRules(t *testing.T) {
 
 		{desc: "Keep-Alive without the token", rule: "CH1003", want: 1,
 			build: func() []*fx {
-				return withHeaders(func(_, resp *httpflow.Message) { resp.KeepAlive = "timeout=5, max=100" })
+				return withHeaders(func(_, resp *httpflow.Message) { resp.Extra = &httpflow.MessageExtra{KeepAlive: "timeout=5, max=100"} })
 			}},
 		{desc: "look-alike: Keep-Alive with Connection: keep-alive", rule: "CH1003", want: 0,
 			build: func() []*fx {
 				return withHeaders(func(_, resp *httpflow.Message) {
-					resp.KeepAlive, resp.ConnectionTokens = "timeout=5, max=100", []string{"keep-alive"}
+					resp.Extra, resp.ConnectionTokens = &httpflow.MessageExtra{KeepAlive: "timeout=5, max=100"}, []string{"keep-alive"}
 				})
 			}},
 
@@ -302,7 +302,7 @@ func TestHTTPRules(t *testing.T) {
 func TestMessagesQuoteCapturedText(t *testing.T) {
 	f := pipelined([]string{"GET", "POST"}, 5, 5)
 	f.txs[1].Request.Target = "/\x1b[2J\x00\xff" + strings.Repeat("x", 200)
-	f.txs[0].Request.HasProxyConnection, f.txs[0].Request.ProxyConnection = true, "\x1b]0;owned\x07"
+	f.txs[0].Request.HasProxyConnection, f.txs[0].Request.Extra = true, &httpflow.MessageExtra{ProxyConnection: "\x1b]0;owned\x07"}
 	all := runRules(t, Config{}, f)
 	if len(only(all, "CH1010")) == 0 || len(only(all, "CH1002")) == 0 {
 		t.Fatalf("expected CH1010 and CH1002:%s", describe(all))

@@ -324,7 +324,7 @@ var ruleBodyBeyondLength = &Rule{
 			return
 		}
 		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
-			if !slices.Contains(m.Anomalies, beyondLengthAnomaly) {
+			if !slices.Contains(m.Anomalies(), beyondLengthAnomaly) {
 				return
 			}
 			p.report(Finding{

@@ -75,11 +75,12 @@ type Conn struct {
 // txnBox holds a transaction, its request and its final response in one
 // allocation, with the parser's private bookkeeping beside them: the
 // transaction and the bookkeeping first (three cache lines), then each
-// message, whose empty tail (see Message) stays untouched. Each message
-// starts on a cache line, and the record fills 13 lines, so that records
-// side by side in a chunk (see slab) each start on a line too: a
-// transaction writes 9 lines, three for the record's head and three for
-// each message's fields (TestTxnBoxLayout).
+// message (three lines; what most messages leave empty is behind
+// Message.Extra). Each message starts on a cache line, and the record
+// fills 9 lines, so that records side by side in a chunk (see slab) each
+// start on a line too (TestTxnBoxLayout). Until the Extra pointer, the
+// record was 13 lines, four of them a message's empty tail that Release
+// cleared and a connection kept for nothing.
 type txnBox struct {
 	t Transaction
 	// Backing arrays for the usual one Connection token ("keep-alive" or

@@ -74,8 +74,8 @@ func TestWaitWithContinue(t *testing.T) {
 	if tx.Wait != 20e6 || tx.Send != 10e6 || len(tx.Interim) != 1 || tx.Total != 30e6+1e6 {
 		t.Errorf("Send %d Wait %d Total %d interim %d; want 10 ms, 20 ms, 31 ms, 1", tx.Send, tx.Wait, tx.Total, len(tx.Interim))
 	}
-	if tx.Request.Expect != "100-continue" {
-		t.Errorf("Expect %q", tx.Request.Expect)
+	if tx.Request.Expect() != "100-continue" {
+		t.Errorf("Expect %q", tx.Request.Expect())
 	}
 }
 
@@ -99,7 +99,7 @@ func TestHeaderFields(t *testing.T) {
 		t.Errorf("Get(host) = %q, %v", v, ok)
 	}
 	var accept []string
-	for _, h := range m.Headers {
+	for _, h := range m.Headers() {
 		if strings.EqualFold(h.Name, "accept") {
 			accept = append(accept, h.Name+"="+h.Value)
 		}
@@ -116,15 +116,15 @@ func TestHeaderFields(t *testing.T) {
 	if !slices.Equal(m.ConnectionTokens, []string{"keep-alive", "x-custom"}) {
 		t.Errorf("ConnectionTokens %q", m.ConnectionTokens)
 	}
-	if m.KeepAlive != "timeout=15, max=99" || m.KeepAliveTimeout != 15 || m.KeepAliveMax != 99 {
-		t.Errorf("Keep-Alive %q timeout %d max %d", m.KeepAlive, m.KeepAliveTimeout, m.KeepAliveMax)
+	if m.KeepAlive() != "timeout=15, max=99" || m.KeepAliveTimeout != 15 || m.KeepAliveMax != 99 {
+		t.Errorf("Keep-Alive %q timeout %d max %d", m.KeepAlive(), m.KeepAliveTimeout, m.KeepAliveMax)
 	}
-	if !m.HasProxyConnection || m.ProxyConnection != "keep-alive" || m.Upgrade != "websocket" {
-		t.Errorf("Proxy-Connection %v %q, Upgrade %q", m.HasProxyConnection, m.ProxyConnection, m.Upgrade)
+	if !m.HasProxyConnection || m.ProxyConnection() != "keep-alive" || m.Upgrade() != "websocket" {
+		t.Errorf("Proxy-Connection %v %q, Upgrade %q", m.HasProxyConnection, m.ProxyConnection(), m.Upgrade())
 	}
 	want := []string{"obs_fold", "space_before_colon", "bad_header_line"}
-	if !slices.Equal(m.Anomalies, want) {
-		t.Errorf("anomalies %q, want %q", m.Anomalies, want)
+	if !slices.Equal(m.Anomalies(), want) {
+		t.Errorf("anomalies %q, want %q", m.Anomalies(), want)
 	}
 	if m.HeadersTruncated {
 		t.Error("HeadersTruncated without reaching a bound")
@@ -150,16 +150,16 @@ func TestHeaderBounds(t *testing.T) {
 			t.Errorf("%+v: got %q", cfg, got)
 		}
 		m := p.Transactions()[0].Response
-		if !m.HeadersTruncated || (cfg.MaxHeaders == 5 && len(m.Headers) != 5) || m.HeaderBytes < 600 {
-			t.Errorf("%+v: truncated %v, %d headers kept, %d header bytes", cfg, m.HeadersTruncated, len(m.Headers), m.HeaderBytes)
+		if !m.HeadersTruncated || (cfg.MaxHeaders == 5 && len(m.Headers()) != 5) || m.HeaderBytes < 600 {
+			t.Errorf("%+v: truncated %v, %d headers kept, %d header bytes", cfg, m.HeadersTruncated, len(m.Headers()), m.HeaderBytes)
 		}
 	}
 	// One line longer than the bound.
 	long := "GET /a HTTP/1.1\r\nCookie: " + strings.Repeat("c", 5000) + "\r\nContent-Length: 2\r\n\r\nok"
 	p := run(testConn(), Config{MaxHeaderBytes: 1024}, seq(cli(long), srv(ok5), closeBoth()), randomSplit(newRand(3)))
 	m := p.Transactions()[0].Request
-	if !m.HeadersTruncated || !slices.Contains(m.Anomalies, "header_line_too_long") || m.BodyBytes != 2 || !m.Complete {
-		t.Errorf("long line: truncated %v anomalies %q body %d complete %v", m.HeadersTruncated, m.Anomalies, m.BodyBytes, m.Complete)
+	if !m.HeadersTruncated || !slices.Contains(m.Anomalies(), "header_line_too_long") || m.BodyBytes != 2 || !m.Complete {
+		t.Errorf("long line: truncated %v anomalies %q body %d complete %v", m.HeadersTruncated, m.Anomalies(), m.BodyBytes, m.Complete)
 	}
 }
 
@@ -200,7 +200,7 @@ func TestTransactionBound(t *testing.T) {
 		t.Fatalf("kept %d, dropped %d; want 3, 8", n, d)
 	}
 	for _, tx := range p.Transactions() {
-		if tx.Response == nil || !tx.Response.Complete || len(tx.Response.Anomalies) > 0 {
+		if tx.Response == nil || !tx.Response.Complete || len(tx.Response.Anomalies()) > 0 {
 			t.Errorf("kept transaction %d: %q", tx.Index, render([]*Transaction{tx}))
 		}
 	}
@@ -349,8 +349,8 @@ func TestChunkedTrailers(t *testing.T) {
 		"4;ext=\"q\"\r\nabcd\r\n0\r\nX-Sum: 42\r\nX-Other: y\r\n\r\n"
 	for _, sp := range []splitter{whole, bytewise} {
 		m := run(testConn(), Config{}, seq(cli(getA), srv(resp), closeBoth()), sp).Transactions()[0].Response
-		if len(m.Trailers) != 2 || m.Trailers[0] != (Header{"X-Sum", "42"}) || m.Trailers[1] != (Header{"X-Other", "y"}) {
-			t.Errorf("trailers %q", m.Trailers)
+		if len(m.Trailers()) != 2 || m.Trailers()[0] != (Header{"X-Sum", "42"}) || m.Trailers()[1] != (Header{"X-Other", "y"}) {
+			t.Errorf("trailers %q", m.Trailers())
 		}
 		if v, _ := m.Get("trailer"); v != "X-Sum" || m.BodyBytes != 4 || m.WireBytes != int64(len(resp)) {
 			t.Errorf("Trailer header %q, body %d, wire %d of %d", v, m.BodyBytes, m.WireBytes, len(resp))

@@ -181,7 +181,7 @@ func msgState(m *Message) string {
 	if m.BodyBytes > 0 {
 		s += fmt.Sprintf(" body=%d", m.BodyBytes)
 	}
-	for _, a := range m.Anomalies {
+	for _, a := range m.Anomalies() {
 		s += " !" + a
 	}
 	return s

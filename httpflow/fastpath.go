@@ -726,8 +726,11 @@ func (memo *blockMemo) interpret(m *Message, fi *framingInfo, mem *slab) {
 	} else {
 		m.ConnectionTokens = append(m.ConnectionTokens, in.tokens...)
 	}
-	m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout = in.keepAlive, in.keepAliveMax, in.keepAliveTimeout
-	m.ProxyConnection, m.HasProxyConnection = in.proxyConnection, in.hasProxy
+	m.KeepAliveMax, m.KeepAliveTimeout, m.HasProxyConnection = in.keepAliveMax, in.keepAliveTimeout, in.hasProxy
+	if in.keepAlive != "" || in.proxyConnection != "" {
+		x := mem.extra(m)
+		x.KeepAlive, x.ProxyConnection = in.keepAlive, in.proxyConnection
+	}
 }
 
 // interpretFirst is interpret the first time, when it makes the calls
@@ -738,8 +741,8 @@ func (memo *blockMemo) interpretFirst(m *Message, fi *framingInfo, mem *slab) {
 		interpretKind(m, fi, f.kind, tempString(memo.buf[f.value.lo:f.value.hi]), mem)
 	}
 	in.tokens = append(in.tokens[:0], m.ConnectionTokens...)
-	in.keepAlive, in.keepAliveMax, in.keepAliveTimeout = m.KeepAlive, m.KeepAliveMax, m.KeepAliveTimeout
-	in.proxyConnection, in.hasProxy = m.ProxyConnection, m.HasProxyConnection
+	in.keepAlive, in.keepAliveMax, in.keepAliveTimeout = m.KeepAlive(), m.KeepAliveMax, m.KeepAliveTimeout
+	in.proxyConnection, in.hasProxy = m.ProxyConnection(), m.HasProxyConnection
 	in.valid = true
 }
 

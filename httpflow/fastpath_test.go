@@ -29,6 +29,18 @@ func withoutFastPaths(fn func()) {
 // dumpConn renders everything a parser says about its connection: every
 // field of every transaction and message (frames, times, anomalies, field
 // lists, connection tokens, timings), and each direction's byte accounts.
+// messageString renders every field of m, those behind Extra included
+// (a nil Extra renders as an empty one).
+func messageString(m *Message) string {
+	c := *m
+	var x MessageExtra
+	if c.Extra != nil {
+		x = *c.Extra
+	}
+	c.Extra = nil
+	return fmt.Sprintf("%+v %+v", c, x)
+}
+
 func dumpConn(p *Conn) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "app=%s dropped=%d overBudget=%d\n", p.App(), p.TransactionsDropped(), p.TransactionsOverBudget())
@@ -41,7 +53,7 @@ func dumpConn(p *Conn) string {
 			fmt.Fprintf(&b, "  %s: nil\n", what)
 			return
 		}
-		fmt.Fprintf(&b, "  %s: %+v\n", what, *m)
+		fmt.Fprintf(&b, "  %s: %s\n", what, messageString(m))
 	}
 	for _, t := range p.Transactions() {
 		c := *t

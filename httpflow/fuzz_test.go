@@ -179,8 +179,8 @@ func checkMessage(t *testing.T, what string, m *Message, cfg Config) {
 	if m.Complete && m.Framing == FramingContentLength && m.BodyBytes != m.DeclaredLength {
 		t.Errorf("%s: complete with %d of %d body bytes", what, m.BodyBytes, m.DeclaredLength)
 	}
-	if len(m.Headers) > cfg.MaxHeaders {
-		t.Errorf("%s: %d headers kept, bound %d", what, len(m.Headers), cfg.MaxHeaders)
+	if len(m.Headers()) > cfg.MaxHeaders {
+		t.Errorf("%s: %d headers kept, bound %d", what, len(m.Headers()), cfg.MaxHeaders)
 	}
 	switch m.Framing {
 	case FramingNone, FramingContentLength, FramingChunked, FramingCloseDelimited, FramingTunnel:
@@ -188,7 +188,7 @@ func checkMessage(t *testing.T, what string, m *Message, cfg Config) {
 		t.Errorf("%s: framing %q", what, m.Framing)
 	}
 	seen := map[string]bool{}
-	for _, a := range m.Anomalies {
+	for _, a := range m.Anomalies() {
 		if !anomalyKey.MatchString(a) || seen[a] {
 			t.Errorf("%s: anomaly key %q (repeated: %v)", what, a, seen[a])
 		}

@@ -220,21 +220,21 @@ func interpretKind(m *Message, f *framingInfo, kind fieldKind, value string, mem
 			}
 		}
 	case fieldKeepAlive:
-		if m.KeepAlive == "" {
-			m.KeepAlive = mem.keep(value)
+		if x := mem.extra(m); x.KeepAlive == "" {
+			x.KeepAlive = mem.keep(value)
 		} else {
-			m.KeepAlive += ", " + value
+			x.KeepAlive += ", " + value
 		}
 		parseKeepAlive(m, value)
 	case fieldProxyConnection:
 		m.HasProxyConnection = true
-		if m.ProxyConnection == "" {
-			m.ProxyConnection = mem.keep(value)
+		if x := mem.extra(m); x.ProxyConnection == "" {
+			x.ProxyConnection = mem.keep(value)
 		}
 	case fieldExpect:
-		m.Expect = mem.keep(value)
+		mem.extra(m).Expect = mem.keep(value)
 	case fieldUpgrade:
-		m.Upgrade = mem.keep(value)
+		mem.extra(m).Upgrade = mem.keep(value)
 	}
 }
 
@@ -430,12 +430,13 @@ func splitFieldByRule(line []byte) (name, value []byte, anomaly string, ok bool)
 
 // addAnomaly records a key once per message.
 func addAnomaly(m *Message, key string) {
-	for _, a := range m.Anomalies {
+	for _, a := range m.Anomalies() {
 		if a == key {
 			return
 		}
 	}
-	m.Anomalies = append(m.Anomalies, key)
+	x := (*slab)(nil).extra(m) // rare: from the heap
+	x.Anomalies = append(x.Anomalies, key)
 }
 
 // HasConnectionToken reports whether the message's Connection headers
@@ -452,7 +453,7 @@ func (m *Message) HasConnectionToken(option string) bool {
 // Get returns the first value of the named header field (case-insensitive)
 // among the stored headers, and whether it was present.
 func (m *Message) Get(name string) (string, bool) {
-	for _, h := range m.Headers {
+	for _, h := range m.Headers() {
 		if equalFold(h.Name, name) {
 			return h.Value, true
 		}

@@ -39,8 +39,8 @@ func TestHugeHeaderLine(t *testing.T) {
 		t.Fatalf("%d transactions", len(txns))
 	}
 	m := txns[0].Request
-	if !m.HeadersTruncated || !slices.Contains(m.Anomalies, "header_line_too_long") || m.BodyBytes != 3 || m.HeaderBytes < size {
-		t.Errorf("truncated %v, anomalies %q, body %d, header bytes %d", m.HeadersTruncated, m.Anomalies, m.BodyBytes, m.HeaderBytes)
+	if !m.HeadersTruncated || !slices.Contains(m.Anomalies(), "header_line_too_long") || m.BodyBytes != 3 || m.HeaderBytes < size {
+		t.Errorf("truncated %v, anomalies %q, body %d, header bytes %d", m.HeadersTruncated, m.Anomalies(), m.BodyBytes, m.HeaderBytes)
 	}
 	checkInvariants(t, p)
 }

@@ -45,10 +45,11 @@ func (p *Conn) closeTrailers(s *stream) {
 	}
 	str := p.mem.string(s.blk.buf)
 	m := s.msg
-	m.Trailers = p.mem.headerSlice(len(s.blk.fields))
+	trailers := p.mem.headerSlice(len(s.blk.fields))
 	for i, f := range s.blk.fields {
-		m.Trailers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+		trailers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
 	}
+	p.mem.extra(m).Trailers = trailers
 }
 
 // headerLine handles one complete line of a header block.
@@ -106,7 +107,7 @@ func (p *Conn) endHeaders(s *stream) {
 		addAnomaly(m, "te_and_cl")
 	}
 	if s.dir == reassembly.ClientToServer {
-		if m.Upgrade != "" || b.connect {
+		if m.Upgrade() != "" || b.connect {
 			s.mayTunnel = true
 		}
 		switch {
@@ -201,10 +202,11 @@ func (p *Conn) closeBlock(s *stream) {
 	} else {
 		str := p.mem.string(s.blk.buf)
 		if n := len(s.blk.fields); n > 0 {
-			m.Headers = p.mem.headerSlice(n)
+			headers := p.mem.headerSlice(n)
 			for i, f := range s.blk.fields {
-				m.Headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
+				headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
 			}
+			p.mem.extra(m).Headers = headers
 		}
 		if s.dir == reassembly.ClientToServer {
 			method := s.blk.start[0]
@@ -219,7 +221,7 @@ func (p *Conn) closeBlock(s *stream) {
 			m.Version = versionString(s.blk.buf, str, s.blk.start[0])
 			m.Reason = s.blk.start[1].of(str)
 		}
-		for _, h := range m.Headers {
+		for _, h := range m.Headers() {
 			interpret(m, &s.fi, h.Name, h.Value, nil)
 		}
 	}

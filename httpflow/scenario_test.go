@@ -33,17 +33,17 @@ func TestHTTPScenarioCaptures(t *testing.T) {
 			"GET /after-upload?size=200 HTTP/1.1 ok => 200 content_length ok body=200 persistent",
 		}, func(t *testing.T, txns []*Transaction) {
 			tx := txns[0]
-			if tx.Request.Expect != "100-continue" || tx.Interim[0].Start > tx.Request.End || tx.Wait < 0 {
-				t.Errorf("Expect %q; 100 at %d, request body done at %d; wait %d", tx.Request.Expect, tx.Interim[0].Start, tx.Request.End, tx.Wait)
+			if tx.Request.Expect() != "100-continue" || tx.Interim[0].Start > tx.Request.End || tx.Wait < 0 {
+				t.Errorf("Expect %q; 100 at %d, request body done at %d; wait %d", tx.Request.Expect(), tx.Interim[0].Start, tx.Request.End, tx.Wait)
 			}
 		}},
 		{"chunked-trailers.pcap", []string{
 			"GET /chunked/1?chunked=1&trailer=1&ext=1&size=3000&chunk=1000 HTTP/1.1 ok => 200 chunked ok body=3000 persistent",
 			"GET /chunked/2?chunked=1&size=500&chunk=200 HTTP/1.1 ok => 200 chunked ok body=500 persistent",
 		}, func(t *testing.T, txns []*Transaction) {
-			tr := txns[0].Response.Trailers
-			if len(tr) != 1 || !strings.EqualFold(tr[0].Name, "X-Body-Lines") || tr[0].Value == "" || len(txns[1].Response.Trailers) != 0 {
-				t.Errorf("trailers %q and %q", tr, txns[1].Response.Trailers)
+			tr := txns[0].Response.Trailers()
+			if len(tr) != 1 || !strings.EqualFold(tr[0].Name, "X-Body-Lines") || tr[0].Value == "" || len(txns[1].Response.Trailers()) != 0 {
+				t.Errorf("trailers %q and %q", tr, txns[1].Response.Trailers())
 			}
 		}},
 		{"head-content-length.pcap", []string{

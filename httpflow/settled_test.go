@@ -68,9 +68,14 @@ func TestSettledGivesFinalTransactionsInOrder(t *testing.T) {
 				// Bytes after a response's body can add an anomaly to it
 				// later (body_beyond_content_length): what it had stays.
 				for _, m := range []struct{ snap, final *Message }{{s.req, final.Request}, {s.resp, final.Response}} {
-					if m.snap != nil && m.final != nil && len(m.final.Anomalies) > len(m.snap.Anomalies) &&
-						slices.Equal(m.snap.Anomalies, m.final.Anomalies[:len(m.snap.Anomalies)]) {
-						m.snap.Anomalies = m.final.Anomalies
+					if m.snap == nil || m.final == nil {
+						continue
+					}
+					if sa, fa := m.snap.Anomalies(), m.final.Anomalies(); len(fa) > len(sa) && slices.Equal(sa, fa[:len(sa)]) {
+						if m.snap.Extra == nil {
+							m.snap.Extra = &MessageExtra{}
+						}
+						m.snap.Extra.Anomalies = fa
 					}
 				}
 				if !reflect.DeepEqual(s.req, final.Request) || !reflect.DeepEqual(s.resp, final.Response) {
@@ -104,7 +109,11 @@ func snapshotOf(tx *Transaction) settledSnapshot {
 		if m.from != nil {
 			c := *m.from
 			c.ConnectionTokens = slices.Clone(c.ConnectionTokens)
-			c.Anomalies = slices.Clone(c.Anomalies)
+			if c.Extra != nil {
+				x := *c.Extra
+				x.Anomalies = slices.Clone(x.Anomalies)
+				c.Extra = &x
+			}
 			*m.to = &c
 		}
 	}

@@ -18,6 +18,7 @@ type slab struct {
 	bytes   []byte
 	headers []Header
 	boxes   []txnBox
+	extras  []MessageExtra
 	// recycle is Config.RecycleTransactions: every chunk of records comes
 	// from boxCache and is listed in boxChunks, for recycleBoxes to give
 	// back, and the first text chunks are allocated on their own when
@@ -28,7 +29,7 @@ type slab struct {
 	// transactions (chunks of 1, 2, ... 64 and 64) without allocating.
 	firstChunks [8][]txnBox
 
-	nextBytes, nextHeaders, nextBoxes int
+	nextBytes, nextHeaders, nextBoxes, nextExtras int
 	// freed are records Config.ForgetSettled let go, for box to hand out
 	// again.
 	freed []*txnBox
@@ -107,16 +108,19 @@ const (
 	slabFirstHeaders = 8
 	slabMaxBytes     = 32 << 10
 	slabMaxHeaders   = 1 << 10
+	slabFirstExtras  = 2 // the header lists of a request and its response
+	slabMaxExtras    = 256
 	slabMaxBoxesLog2 = 6
 	slabMaxBoxes     = 1 << slabMaxBoxesLog2
 )
 
 // slabFirst is a connection's first chunk of each kind in one allocation
-// (1400 bytes, the 1408-byte size class): a connection of one transaction
+// (1360 bytes, the 1408-byte size class): a connection of one transaction
 // then costs one allocation for its record, header slices and strings
 // instead of three.
 type slabFirst struct {
 	box     [1]txnBox
+	extras  [slabFirstExtras]MessageExtra
 	headers [slabFirstHeaders]Header
 	bytes   [slabFirstBytes]byte
 }
@@ -125,8 +129,8 @@ type slabFirst struct {
 // anything: a connection that never carries HTTP allocates nothing.
 func (a *slab) begin() {
 	f := new(slabFirst)
-	a.boxes, a.headers, a.bytes = f.box[:0], f.headers[:0], f.bytes[:0]
-	a.nextBoxes, a.nextHeaders, a.nextBytes = len(f.box), len(f.headers), len(f.bytes)
+	a.boxes, a.headers, a.bytes, a.extras = f.box[:0], f.headers[:0], f.bytes[:0], f.extras[:0]
+	a.nextBoxes, a.nextHeaders, a.nextBytes, a.nextExtras = len(f.box), len(f.headers), len(f.bytes), len(f.extras)
 }
 
 // string returns a string holding a copy of b.
@@ -177,6 +181,29 @@ func (a *slab) headerSlice(n int) []Header {
 	start := len(a.headers)
 	a.headers = a.headers[:start+n]
 	return a.headers[start : start+n : start+n]
+}
+
+// extra returns m.Extra, made first when m has none: from the slab, or
+// from the heap when a is nil (for what is rare enough, such as
+// anomalies, or has no slab at hand).
+func (a *slab) extra(m *Message) *MessageExtra {
+	if m.Extra != nil {
+		return m.Extra
+	}
+	if a == nil {
+		m.Extra = new(MessageExtra)
+		return m.Extra
+	}
+	if a.nextExtras == 0 && !a.recycle {
+		a.begin()
+	}
+	if len(a.extras) == cap(a.extras) {
+		a.nextExtras = min(max(a.nextExtras*2, slabFirstExtras), slabMaxExtras)
+		a.extras = make([]MessageExtra, 0, a.nextExtras)
+	}
+	a.extras = a.extras[:len(a.extras)+1]
+	m.Extra = &a.extras[len(a.extras)-1]
+	return m.Extra
 }
 
 // free takes back a record nothing reads any more.

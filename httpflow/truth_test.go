@@ -421,7 +421,7 @@ func proveInOrderPairing(t *testing.T, res []*connResult) {
 				t.Errorf("conn %d txn %d: a response without request, or after an unanswered request", c.conn.ID, i)
 				continue
 			}
-			if !q.Complete || !s.Complete || len(q.Anomalies)+len(s.Anomalies) > 0 {
+			if !q.Complete || !s.Complete || len(q.Anomalies())+len(s.Anomalies()) > 0 {
 				t.Errorf("conn %d txn %d: not complete and clean: %v", c.conn.ID, i, render([]*Transaction{tx}))
 			}
 			if s.Start < q.Start || s.FirstFrame < q.FirstFrame {

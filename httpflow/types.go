@@ -77,14 +77,11 @@ type Header struct {
 
 // Message is one HTTP request or response and the segments that carried it.
 //
-// The fields every message sets come first and those most messages leave
-// empty (header lists, the rarer hop-by-hop values, anomalies) last: a
-// connection keeps a record of each transaction until it closes, and the
-// lines of the record a message never writes are not fetched while it is
-// parsed (see txnBox). The fields up to ConnectionTokens, KeepAliveMax and
-// KeepAliveTimeout fit three cache lines: Framing and Incomplete are small
-// numbers and the keep-alive parameters 32-bit, so that a transaction
-// writes two lines fewer than with strings and ints there.
+// A connection keeps a record of each transaction until it closes, so a
+// Message is kept small: the fields most messages leave empty (header
+// lists, the rarer hop-by-hop values, anomalies) are behind Extra, and the
+// rest fits three cache lines (TestTxnBoxLayout): Framing and Incomplete
+// are small numbers and the keep-alive parameters 32-bit.
 type Message struct {
 	FirstFrame, LastFrame uint64
 	Start, End            int64 // capture times of the first and last byte's frames
@@ -120,11 +117,23 @@ type Message struct {
 	KeepAliveMax     int32    // -1 when absent; a larger value than 2^31-1 reads as 2^31-1
 	KeepAliveTimeout int32    // seconds, -1 when absent; saturates as KeepAliveMax
 
-	// Headers kept up to the parser's header cap (HeadersTruncated, above,
-	// set when hit).
+	// Extra holds what most messages leave empty: the header field lists,
+	// the rarer hop-by-hop values and the anomalies. It is nil when every
+	// one of them is empty, so that the record a connection keeps of each
+	// message until it closes is three cache lines, not five (see txnBox).
+	// Read its fields through the methods of the same names, which answer
+	// for a nil Extra too.
+	Extra *MessageExtra
+}
+
+// MessageExtra is the part of a Message that most messages leave empty
+// (see Message.Extra).
+type MessageExtra struct {
+	// Headers kept up to the parser's header cap (Message.HeadersTruncated
+	// set when hit); nil with Config.DropHeaderFields.
 	Headers []Header
 	// Trailers holds the trailer fields after a chunked body, within the
-	// same caps (added by httpflow).
+	// same caps.
 	Trailers []Header
 
 	KeepAlive       string // raw Keep-Alive header value ("" when absent)
@@ -134,8 +143,65 @@ type Message struct {
 
 	// Anomalies found while parsing, as stable snake_case keys
 	// (e.g. "conflicting_content_length", "te_and_cl", "obs_fold",
-	// "body_beyond_content_length", "bad_chunk_size").
+	// "body_beyond_content_length", "bad_chunk_size"), in the order found.
 	Anomalies []string
+}
+
+// Headers returns the header fields kept (nil with Config.DropHeaderFields).
+func (m *Message) Headers() []Header {
+	if m.Extra == nil {
+		return nil
+	}
+	return m.Extra.Headers
+}
+
+// Trailers returns the trailer fields kept after a chunked body.
+func (m *Message) Trailers() []Header {
+	if m.Extra == nil {
+		return nil
+	}
+	return m.Extra.Trailers
+}
+
+// KeepAlive returns the raw Keep-Alive header value, "" when absent.
+func (m *Message) KeepAlive() string {
+	if m.Extra == nil {
+		return ""
+	}
+	return m.Extra.KeepAlive
+}
+
+// ProxyConnection returns the raw Proxy-Connection value, "" when absent
+// (HasProxyConnection tells an empty one from none).
+func (m *Message) ProxyConnection() string {
+	if m.Extra == nil {
+		return ""
+	}
+	return m.Extra.ProxyConnection
+}
+
+// Expect returns the Expect header value, "" when absent.
+func (m *Message) Expect() string {
+	if m.Extra == nil {
+		return ""
+	}
+	return m.Extra.Expect
+}
+
+// Upgrade returns the Upgrade header value, "" when absent.
+func (m *Message) Upgrade() string {
+	if m.Extra == nil {
+		return ""
+	}
+	return m.Extra.Upgrade
+}
+
+// Anomalies returns the anomalies found while parsing, in the order found.
+func (m *Message) Anomalies() []string {
+	if m.Extra == nil {
+		return nil
+	}
+	return m.Extra.Anomalies
 }
 
 // Transaction is a request and its response on one connection.
