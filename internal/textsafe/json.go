@@ -1,7 +1,7 @@
 package textsafe
 
 import (
-	"fmt"
+	"encoding/binary"
 	"io"
 	"unicode/utf8"
 )
@@ -24,36 +24,66 @@ type JSONWriter struct {
 func NewJSONWriter(w io.Writer) *JSONWriter { return &JSONWriter{w: w} }
 
 // Write implements io.Writer.
+//
+// Almost all of a report is ASCII, and only a 0xC2 or 0xE2 byte can start
+// a rune that is escaped, so Write looks for those bytes eight at a time
+// and passes everything between them on as it is: straight from p when
+// nothing in it is escaped (and no sequence was held back), else in one
+// copy.
 func (j *JSONWriter) Write(p []byte) (int, error) {
 	data := p
 	if len(j.pend) > 0 {
 		data = append(j.pend, p...)
 	}
 	j.out = j.out[:0]
+	start := 0 // data[start:i] is still to be copied
 	i := 0
-	for i < len(data) {
-		c := data[i]
-		if c != 0xc2 && c != 0xe2 {
-			j.out = append(j.out, c)
-			i++
-			continue
+	for {
+		i = nextLead(data, i)
+		if i == len(data) {
+			break
 		}
 		if !utf8.FullRune(data[i:]) {
 			break // the rest comes with the next Write
 		}
 		r, size := utf8.DecodeRune(data[i:])
 		if escapeInJSON(r) {
-			j.out = fmt.Appendf(j.out, `\u%04x`, r)
-		} else {
-			j.out = append(j.out, data[i:i+size]...)
+			j.out = append(j.out, data[start:i]...)
+			j.out = append(j.out, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+			start = i + size
 		}
 		i += size
 	}
+	out := data[:i]
+	if len(j.out) > 0 || start > 0 {
+		j.out = append(j.out, data[start:i]...)
+		out = j.out
+	}
+	_, err := j.w.Write(out)
+	// After the Write: data may share j.pend's memory.
 	j.pend = append(j.pend[:0], data[i:]...)
-	if _, err := j.w.Write(j.out); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// nextLead returns the index of the first 0xC2 or 0xE2 byte of b at or
+// after i, or len(b). Eight bytes below 0x80 are skipped at once.
+func nextLead(b []byte, i int) int {
+	for i < len(b) {
+		if i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 == 0 {
+			i += 8
+			continue
+		}
+		if c := b[i]; c == 0xc2 || c == 0xe2 {
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // Flush writes a sequence held back at the end of the last Write (only
