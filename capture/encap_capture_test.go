@@ -2,6 +2,7 @@ package capture_test
 
 import (
 	"bytes"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 // TestEncapsulatedCapturesMatchTheirSource decodes the real captures that
 // testdata/gen/encap (and editcap, for the modified pcap) rewrote into
-// other encapsulations, frame by frame beside the captures they came from:
+// other encapsulations and tunnels, frame by frame beside the captures they came from:
 // every frame must give the same skip reason or the same segment (frame
 // number, time, addresses, VLANs, lengths, options, payload). tshark's view
 // of them is in testdata/truth and testdata/captures/FACTS.md.
@@ -22,6 +23,10 @@ func TestEncapsulatedCapturesMatchTheirSource(t *testing.T) {
 		{"mpls.pcap", "keepalive-reuse.pcap"},
 		{"pppoe-ipv6.pcap", "ipv6.pcap"},
 		{"keepalive-reuse-modified.pcap", "keepalive-reuse.pcap"},
+		{"gre.pcap", "keepalive-reuse.pcap"},
+		{"ipip.pcap", "chunked-trailers.pcap"},
+		{"6in4.pcap", "ipv6.pcap"},
+		{"vxlan.pcap", "keepalive-reuse.pcap"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			got, want := decodeFile(t, filepath.Join(dir, tc.file)), decodeFile(t, filepath.Join(dir, tc.source))
@@ -73,4 +78,32 @@ func decodeFile(t *testing.T, path string) []decodedFrame {
 		}
 	}
 	return out
+}
+
+// TestVXLANKernelCapture decodes the VXLAN that real Linux stacks sent
+// (vxlan-kernel.pcap, recorded on the underlay): every TCP frame tshark
+// shows is a segment between the inner addresses, the rest ARP (on the
+// underlay, and inside VXLAN). reassembly's and httpflow's truth tests
+// compare the connection and the transactions with tshark's.
+func TestVXLANKernelCapture(t *testing.T) {
+	frames := decodeFile(t, filepath.Join("..", "testdata", "captures", "vxlan-kernel.pcap"))
+	client, server := netip.MustParseAddr("10.77.0.1"), netip.MustParseAddr("10.77.0.2")
+	var segments, arp int
+	for i, f := range frames {
+		switch f.reason {
+		case capture.SkipNone:
+			segments++
+			s := f.seg
+			if !(s.Src.Addr() == client && s.Dst == netip.AddrPortFrom(server, 80) || s.Src == netip.AddrPortFrom(server, 80) && s.Dst.Addr() == client) {
+				t.Errorf("frame %d: segment %v -> %v, want between the inner addresses", i+1, s.Src, s.Dst)
+			}
+		case capture.SkipARP:
+			arp++
+		default:
+			t.Errorf("frame %d: %v", i+1, f.reason)
+		}
+	}
+	if segments != 30 || arp != 4 {
+		t.Fatalf("%d segments and %d ARP frames, tshark has 30 and 4", segments, arp)
+	}
 }

@@ -608,6 +608,42 @@ scenario_bigendian() {
 	"$BIN/pcapswap" "$OUT/ns-resolution.pcap" "$OUT/ns-resolution-be.pcap"
 }
 
+# topo_vxlan: client and server joined by a veth pair, the underlay
+# (10.77.9.1 and 10.77.9.2, MACs 02:00:00:77:09:01/02), and over it a Linux
+# VXLAN device each (VNI 42, UDP port 4789, MTU 1450 by default) holding
+# the usual addresses and MACs. Recorded on the client's underlay
+# interface, every frame the two stacks exchange is inside VXLAN.
+topo_vxlan() {
+	new_namespaces 1
+	ip link add csgc0 netns "$NSC" address 02:00:00:77:09:01 type veth peer name csgs0 netns "$NSS" address 02:00:00:77:09:02
+	ip -n "$NSC" addr add 10.77.9.1/24 dev csgc0
+	ip -n "$NSS" addr add 10.77.9.2/24 dev csgs0
+	ip -n "$NSC" link add csgvx0 address 02:00:00:77:00:01 type vxlan id 42 local 10.77.9.1 remote 10.77.9.2 dstport 4789 dev csgc0
+	ip -n "$NSS" link add csgvx0 address 02:00:00:77:00:02 type vxlan id 42 local 10.77.9.2 remote 10.77.9.1 dstport 4789 dev csgs0
+	local pair
+	for pair in "$NSC csgc0" "$NSS csgs0" "$NSC csgvx0" "$NSS csgvx0"; do
+		# shellcheck disable=SC2086
+		no_offloads $pair
+		# shellcheck disable=SC2086
+		ip -n ${pair% *} link set ${pair#* } up
+	done
+	ip -n "$NSC" addr add "$C4/24" dev csgvx0
+	ip -n "$NSS" addr add "$S4/24" dev csgvx0
+	IFC=csgc0
+	IFS_SRV=csgs0
+}
+
+scenario_vxlan_kernel() {
+	# Five GETs on one keep-alive connection (the keepalive-reuse client)
+	# between two real stacks whose only link is Linux's VXLAN; the
+	# recording is of the underlay, so connscope must follow the tunnel.
+	topo_vxlan
+	srv_start 80
+	cap_start vxlan-kernel.pcap
+	client keepalive-reuse
+	finish
+}
+
 scenario_encapsulations() {
 	# Real conversations in encapsulations this machine cannot send (no
 	# MPLS or PPPoE in its kernel; Linux puts no IP in LLC/SNAP): the IP
@@ -622,9 +658,15 @@ scenario_encapsulations() {
 	"$BIN/encap" mpls "$OUT/keepalive-reuse.pcap" "$OUT/mpls.pcap"
 	"$BIN/encap" pppoe "$OUT/ipv6.pcap" "$OUT/pppoe-ipv6.pcap"
 	editcap -F modpcap "$OUT/keepalive-reuse.pcap" "$OUT/keepalive-reuse-modified.pcap"
+	# Tunnels (the kernel here has VXLAN but no GRE or IPIP modules):
+	# the same captures in GRE, IP in IP, 6in4 and VXLAN.
+	"$BIN/encap" gre "$OUT/keepalive-reuse.pcap" "$OUT/gre.pcap"
+	"$BIN/encap" ipip "$OUT/chunked-trailers.pcap" "$OUT/ipip.pcap"
+	"$BIN/encap" ipip "$OUT/ipv6.pcap" "$OUT/6in4.pcap"
+	"$BIN/encap" vxlan "$OUT/keepalive-reuse.pcap" "$OUT/vxlan.pcap"
 }
 
-FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian fragmented_http"
+FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian fragmented_http vxlan_kernel"
 HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
 DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless delayed_ack_cwnd delayed_ack_cwnd_quickack slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
 # encapsulations rewrites captures of the other lists: it runs after them.

@@ -42,7 +42,7 @@ one() {
 	tshark -n -r "$work/$i.capture" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l -E separator='|' \
 		-e frame.number -e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
 		-e tcp.len -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
-		-e tcp.analysis.spurious_retransmission >"$work/$i.fields" 2>"$work/$i.err" || true
+		-e tcp.analysis.spurious_retransmission -e frame.protocols >"$work/$i.fields" 2>"$work/$i.err" || true
 	printf '%s\t%s\t%s\t%s\n' "$i" "$file" "$json" "$name" >>"$work/manifest"
 }
 
@@ -90,7 +90,16 @@ for entry in open(os.path.join(work, "manifest")):
         if len(f) < 12 or not f[1]:
             continue
         frame, stream = int(f[0]), int(f[1])
-        s, d = fmt(f[2] or f[3], f[4]), fmt(f[5] or f[6], f[7])
+        # The addresses are the innermost IP layer's (tshark gives each
+        # field's last occurrence): in a tunnel such as 6in4 the outer
+        # packet is IPv4 and the inner IPv6.
+        inner = [p for p in (f[12].split(":") if len(f) > 12 else []) if p in ("ip", "ipv6")]
+        if inner and inner[-1] == "ipv6":
+            s, d = fmt(f[3], f[4]), fmt(f[6], f[7])
+        elif inner:
+            s, d = fmt(f[2], f[4]), fmt(f[5], f[7])
+        else:
+            s, d = fmt(f[2] or f[3], f[4]), fmt(f[5] or f[6], f[7])
         st = streams.get(stream)
         if st is None:
             st = streams[stream] = {"stream": stream, "a": s, "b": d, "first_frame": frame, "last_frame": frame,

@@ -98,3 +98,108 @@ func TestRewriteLLCSNAP(t *testing.T) {
 		}
 	}
 }
+
+// checksum16 is the Internet checksum of b (0 when b carries a correct one).
+func checksum16(sum uint32, b []byte) uint16 {
+	for i := 0; i < len(b); i += 2 {
+		sum += uint32(b[i]) << 8
+		if i+1 < len(b) {
+			sum += uint32(b[i+1])
+		}
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// checkOuterIPv4 checks an outer IPv4 header of the tunnel modes and
+// returns what follows it.
+func checkOuterIPv4(t *testing.T, i int, b []byte, proto byte, fromClient bool) []byte {
+	t.Helper()
+	src, dst := endpointClient, endpointServer
+	if !fromClient {
+		src, dst = dst, src
+	}
+	if len(b) < 20 || b[0] != 0x45 || b[9] != proto || !bytes.Equal(b[12:16], src) || !bytes.Equal(b[16:20], dst) || checksum16(0, b[:20]) != 0 {
+		t.Fatalf("record %d: outer IPv4 header % x", i+1, b[:min(20, len(b))])
+	}
+	return b[20:]
+}
+
+// TestRewriteTunnels wraps real captures in each tunnel and checks every
+// record: IP frames (every frame, for VXLAN) carry the same bytes after
+// correct outer headers, between the endpoints that match their direction.
+func TestRewriteTunnels(t *testing.T) {
+	for _, tc := range []struct{ mode, source string }{
+		{"ipip", "chunked-trailers.pcap"},
+		{"ipip", "ipv6.pcap"},
+		{"gre", "keepalive-reuse.pcap"},
+		{"vxlan", "keepalive-reuse.pcap"},
+	} {
+		t.Run(tc.mode+"/"+tc.source, func(t *testing.T) {
+			in, err := os.ReadFile("../../captures/" + tc.source)
+			if err != nil {
+				t.Skip(err)
+			}
+			out, err := rewrite(tc.mode, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, after := records(t, in), records(t, out)
+			if len(before) != len(after) {
+				t.Fatalf("%d records, want %d", len(after), len(before))
+			}
+			var client, clientMAC []byte
+			for i, b := range before {
+				addrs, ip, pad, ok := splitIP(b)
+				if ok && client == nil {
+					client, clientMAC = sourceOf(ip), addrs[6:12]
+				}
+				a := after[i]
+				if tc.mode == "vxlan" {
+					fromClient := bytes.Equal(b[6:12], clientMAC)
+					if ok {
+						fromClient = bytes.Equal(sourceOf(ip), client)
+					}
+					rest := checkOuterIPv4(t, i, a[14:], protoUDP, fromClient)
+					udp := a[14+20:]
+					pseudo := checksum16(0, append(append([]byte(nil), a[14+12:14+20]...), 0, protoUDP, byte(len(udp)>>8), byte(len(udp))))
+					if binary.BigEndian.Uint16(rest[2:]) != portVXLAN || int(binary.BigEndian.Uint16(rest[4:])) != len(udp) ||
+						checksum16(uint32(^pseudo), udp) != 0 || rest[8] != 0x08 || !bytes.Equal(rest[16:], b) {
+						t.Fatalf("record %d: VXLAN % x", i+1, rest[:16])
+					}
+					continue
+				}
+				if !ok {
+					if !bytes.Equal(a, b) {
+						t.Fatalf("record %d is not IP but changed", i+1)
+					}
+					continue
+				}
+				fromClient := bytes.Equal(sourceOf(ip), client)
+				if !bytes.Equal(a[:12], addrs) || binary.BigEndian.Uint16(a[12:]) != etherIPv4 {
+					t.Fatalf("record %d: Ethernet header % x", i+1, a[:14])
+				}
+				want := append(append([]byte(nil), ip...), pad...)
+				switch tc.mode {
+				case "ipip":
+					proto := byte(protoIPIP)
+					if ip[0]>>4 == 6 {
+						proto = protoIPv6
+					}
+					if rest := checkOuterIPv4(t, i, a[14:], proto, fromClient); !bytes.Equal(rest, want) {
+						t.Fatalf("record %d: inner packet changed", i+1)
+					}
+				case "gre":
+					rest := checkOuterIPv4(t, i, a[14:], protoGRE, fromClient)
+					gre := append([]byte{0x20, 0}, binary.BigEndian.AppendUint16(nil, etherTypeOf(ip))...)
+					gre = append(gre, 0, 0, 0, greKey)
+					if !bytes.Equal(rest, append(gre, want...)) {
+						t.Fatalf("record %d: GRE % x", i+1, rest[:8])
+					}
+				}
+			}
+		})
+	}
+}
