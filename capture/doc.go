@@ -110,7 +110,8 @@
 //     Other payloads (an Ethernet pseudowire, with or without a control
 //     word, an associated channel) are tunnels of frames, not followed:
 //     non_ip, where tshark guesses and dissects the frame inside. MPLS in IP
-//     (protocol 137) is a tunnel too: other_ip_proto.
+//     (protocol 137) is not followed either: other_ip_proto. (MPLS in GRE
+//     is: see Tunnels.)
 //   - PPPoE sessions (EtherType 0x8864): the PPPoE header, then PPP protocol
 //     0x0021 (IPv4) or 0x0057 (IPv6), 2 bytes or 1 when compressed. Link
 //     control, authentication and IPCP packets, PPPoE discovery (0x8863)
@@ -123,8 +124,68 @@
 // would give: same frame number, time and VLAN IDs. A frame cut inside any
 // of these headers, or right after one that announces another, is truncated
 // (or malformed when captured whole). Any number of VLAN tags is followed:
-// Segment.VLAN is the outermost, InnerVLAN the second. Tunnels of IP (IP in
-// IP, GRE, VXLAN and other IP in UDP) are out of scope.
+// Segment.VLAN is the outermost, InnerVLAN the second. Tunnels of IP are the
+// next section.
+//
+// # Tunnels
+//
+// Mirrored traffic often arrives in a tunnel (AWS and Azure traffic
+// mirroring send VXLAN, switches ERSPAN in GRE, routers IP in IP or 6in4).
+// The Decoder follows these, as tshark 4.0 does (testdata/linktypes.pcapng
+// holds a frame for each case, testdata/captures real conversations in
+// GRE, IP in IP, 6in4 and VXLAN, one recorded from Linux's own VXLAN):
+//
+//   - IP in IP: IPv4 protocol 4 or IPv6 next header 4 (the inner version
+//     told by its first nibble, as tshark does), protocol or next header 41
+//     (IPv6 only: 6in4, IPv6 in IPv6), also after IPv6 extension headers.
+//   - GRE (protocol 47) version 0 (RFC 2784, RFC 2890) with its optional
+//     checksum, key and sequence number, and RFC 1701's routing list,
+//     carrying IPv4 (0x0800; the first nibble decides again), IPv6 (0x86DD),
+//     an Ethernet frame (Transparent Ethernet Bridging, 0x6558), MPLS
+//     (0x8847, 0x8848) or a frame mirrored by ERSPAN: type I (0x88BE
+//     without a sequence number: the frame at once), type II (0x88BE, an
+//     8-byte header of version 1) or type III (0x22EB, a 12-byte header of
+//     version 2, 8 more with its O flag). Other GRE (PPTP's enhanced GRE,
+//     version 1, carrying PPP; other versions and protocols) is
+//     other_ip_proto.
+//   - VXLAN (RFC 7348): UDP to port 4789 whose flags have the I bit, an
+//     Ethernet frame inside; GENEVE (RFC 8926): UDP to port 6081, version
+//     0, its options skipped, carrying an Ethernet frame (0x6558), IPv4 or
+//     IPv6. The UDP length bounds what they carry; a UDP length past the
+//     IP packet is malformed. Other UDP is udp.
+//
+// The segment is the innermost one: its addresses, ports and IP ID are the
+// inner packet's (that is the connection); its frame number and time are
+// the frame's, and Segment.VLAN and InnerVLAN are the first two VLAN tags
+// of the whole frame, outermost first (tags outside the tunnel, then those
+// of an Ethernet frame inside it, which is how tshark lists them). What a
+// tunnel carries is skipped under the usual reasons (ARP in VXLAN is arp,
+// UDP in IP in IP is udp). At most four tunnels are followed in one frame
+// (maxTunnelDepth): a fifth is counted as if it were not followed
+// (other_ip_proto, or udp for VXLAN and GENEVE), so a hostile frame costs
+// at most five passes. A frame cut inside a tunnel header, or right after
+// one, is truncated when the snap length cut it and malformed when it was
+// captured whole, as for the headers between link and IP; so is a UDP
+// header cut before its destination port (the frame might have carried a
+// tunnel), where a whole frame that short is udp.
+//
+// Fragments are reassembled at every level, each before the next is read:
+// fragments of the outer packet are reassembled (as in the next section)
+// and the tunnel is followed in the datagram, in the frame that completed
+// it; an inner packet that is itself a fragment is held and reassembled
+// the same way, keyed by its own (inner) addresses and identification, so
+// the fragments of one inner datagram may come through different outer
+// packets. One frame can so complete an outer and an inner datagram.
+//
+// Where connscope deliberately differs from tshark 4.0 (the last frames of
+// linktypes.pcapng; TestLinkTypesAgainstTshark checks that tshark follows
+// them and connscope does not): tshark follows tunnels at any depth; reads
+// GRE of any version as version 0 (following IPv4 in version 1, and PPTP's
+// PPP to the IP inside); takes UDP from port 4789 or 6081, as well as to
+// it, for VXLAN or GENEVE, and VXLAN without the I flag, which a Linux
+// receiver drops; and reads GENEVE of an unknown version, which RFC 8926
+// says to drop. These frames are skipped (other_ip_proto, udp). Linux's
+// old VXLAN port 8472 is not VXLAN to tshark 4.0 either.
 //
 // # Decoding
 //
@@ -135,7 +196,10 @@
 // destination options) with their lengths, and tshark's rules for LLC and
 // SNAP; the MPLS label stack and the PPPoE session with its PPP protocol
 // are small hand-written layers (encap.go), gopacket's being no
-// DecodingLayers. The TCP header is read by a
+// DecodingLayers. The IP layers stop at IP in IP, and tunnel.go reads the
+// tunnel headers and hands what they carry to the parser that starts with
+// IPv4, IPv6, Ethernet or MPLS, one level after another over the same
+// preallocated layers. The TCP header is read by a
 // hand-written view (tcp.go): gopacket's layers.TCP refuses a header that
 // the snap length cut inside its options, and allocates for Multipath TCP
 // options.
@@ -144,11 +208,11 @@
 // ignored and a snap-length cut is visible as PayloadLength > len(Payload)),
 // but never runs past the frame's original length: an IP length that claims
 // more than the wire carried is a damaged header, not a cut, and tshark too
-// reads only what the frame held. Tunnels (IP in IP) are skipped. IP
-// fragments are reassembled (next section). Everything that is not a TCP
-// segment is counted under a SkipReason with a stable snake_case name: udp,
-// icmp, arp, other_ip_proto (IP carrying another protocol, tunnels among
-// them), non_ip (a frame carrying no IP where the Decoder reads: see Link
+// reads only what the frame held. Tunnels are followed (see Tunnels), IP
+// fragments reassembled (next section). Everything that is not a TCP
+// segment is counted under a SkipReason with a stable snake_case name: udp
+// (UDP that is no tunnel followed), icmp, arp, other_ip_proto (IP carrying
+// another protocol, tunnels not followed among them), non_ip (a frame carrying no IP where the Decoder reads: see Link
 // types), unknown_link_type, ip_fragment (a
 // fragment held, or dropped: see below), malformed (headers that contradict
 // themselves) and truncated (the snap length cut the frame before the TCP

@@ -236,6 +236,7 @@ func tunnelLookalikes() []struct {
 		{"GRE version 1 carrying IPv4", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Version: 1}, ct.EtherIPv4, ip4)), capture.SkipOtherIPProto},
 		{"VXLAN without the I flag", udpTo(51234, ct.PortVXLAN, noI), capture.SkipUDP},
 		{"VXLAN from port 4789, not to it", udpTo(ct.PortVXLAN, 51234, ct.VXLAN(42, ct.Ethernet(ip4))), capture.SkipUDP},
+		{"GENEVE from port 6081, not to it", udpTo(ct.PortGENEVE, 51234, ct.GENEVE(ct.EtherIPv4, 7, nil, ip4)), capture.SkipUDP},
 		{"GENEVE version 1", udpTo(51234, ct.PortGENEVE, geneveV1), capture.SkipUDP},
 		{"PPTP: PPP in enhanced GRE (version 1)", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Sequence: true, Version: 1}, 0x880b, append([]byte{0xff, 0x03, 0, 0x21}, ip4...))), capture.SkipOtherIPProto},
 	}

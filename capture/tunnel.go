@@ -7,38 +7,18 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// Tunnels of IP: the Decoder follows them down to the innermost IP packet
-// and its TCP segment, which is the connection (its addresses, ports and IP
-// ID; the frame number and time are the frame's, the VLAN IDs the
-// outermost two tags of the whole frame). Which bytes lead on follows
-// tshark 4.0 (linktypes.pcapng holds a frame for each case;
-// TestLinkTypesAgainstTshark compares), except where tunnelLookalikes says:
+// Tunnels of IP: IP in IP, GRE (with ERSPAN and MPLS inside), VXLAN and
+// GENEVE, followed down to the innermost IP packet and its TCP segment. The
+// package doc (section Tunnels) gives the exact rules, which follow tshark
+// 4.0 but for the look-alikes it lists; linktypes.pcapng holds a frame for
+// each case and TestLinkTypesAgainstTshark compares.
 //
-//   - IP in IP: IPv4 protocol 4 or IPv6 next header 4, the IP version
-//     told by the first nibble (tshark's "ip" dissector does the same), and
-//     protocol or next header 41, IPv6 only (6in4, IPv6 in IPv6).
-//   - GRE (protocol 47) version 0 (RFC 2784, RFC 2890), with its checksum,
-//     key and sequence fields, and RFC 1701's routing list, carrying IPv4
-//     (0x0800, the version nibble deciding as for protocol 4), IPv6
-//     (0x86DD), an Ethernet frame (Transparent Ethernet Bridging, 0x6558),
-//     MPLS (0x8847, 0x8848: RFC 4023) or ERSPAN's mirrored Ethernet frames
-//     (types I and II, 0x88BE; type III, 0x22EB). Other versions (PPTP's
-//     enhanced GRE, version 1) and protocols (PPP, ...) are other_ip_proto.
-//   - VXLAN (RFC 7348): UDP to port 4789 whose VXLAN flags have the I bit,
-//     an Ethernet frame inside.
-//   - GENEVE (RFC 8926): UDP to port 6081, version 0, its options skipped,
-//     carrying an Ethernet frame (0x6558), IPv4 or IPv6.
-//
-// The Decoder follows at most maxTunnelDepth tunnels in one frame; a deeper
-// one is counted as it would be if it were not followed (other_ip_proto, or
-// udp), so a hostile frame costs at most that many passes. A frame cut
-// inside a tunnel header, or right after one, is truncated (malformed when
-// captured whole), as for the link-layer encapsulations.
-//
-// Fragments: the fragments of a tunnel packet are reassembled as any
-// others, and the tunnel is followed in the reassembled datagram; an inner
-// packet that is itself a fragment is reassembled the same way, keyed by its
-// own (inner) addresses, so each level is whole before the next is read.
+// decodeLayers reads one level at a time (decodeLevel): the parser stops
+// after the IP layer (ipNext), the functions here read the tunnel header
+// and return what it carries as an inner, which the next level decodes
+// with the parser for IPv4, IPv6, Ethernet or MPLS. All levels share the
+// Decoder's preallocated layers, so a level reads everything it needs from
+// them before handing on.
 
 // maxTunnelDepth is the most tunnels followed in one frame.
 const maxTunnelDepth = 4
