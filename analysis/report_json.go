@@ -17,6 +17,11 @@ import (
 // several hundred MB more than the report itself, and the garbage
 // collector works hard near the CLI's soft memory limit. WriteJSON's extra
 // memory is one element.
+//
+// The connections, transactions and findings, which make nearly all of a
+// large report, are written by hand encoders (report_json_fast.go) that
+// write what json.Marshal and json.Indent would, without reflection or a
+// second pass; the rest goes through encoding/json.
 func (r *Report) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	jw := &jsonWriter{w: bw}
@@ -49,9 +54,10 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // jsonWriter writes indented JSON pieces, keeping the first error.
 type jsonWriter struct {
-	w   *bufio.Writer
-	buf bytes.Buffer // one indented value
-	err error
+	w    *bufio.Writer
+	buf  bytes.Buffer // one indented value
+	fast []byte       // one value from its hand encoder
+	err  error
 }
 
 func (jw *jsonWriter) raw(s string) {
@@ -60,11 +66,24 @@ func (jw *jsonWriter) raw(s string) {
 	}
 }
 
-// value writes v indented as if nested depth levels deep.
+// value writes v indented as if nested depth levels deep: with its hand
+// encoder when it has one (report_json_fast.go), else with encoding/json.
 func (jw *jsonWriter) value(v any, depth int) {
 	if jw.err != nil {
 		return
 	}
+	if a, ok := v.(jsonAppender); ok {
+		if b, ok := a.appendJSON(jw.fast[:0], 2*depth); ok {
+			jw.fast = b
+			_, jw.err = jw.w.Write(b)
+			return
+		}
+	}
+	jw.valueReflect(v, depth)
+}
+
+// valueReflect is value with encoding/json.
+func (jw *jsonWriter) valueReflect(v any, depth int) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		jw.err = err
@@ -84,9 +103,11 @@ func (jw *jsonWriter) value(v any, depth int) {
 
 // key writes a member name at depth 1.
 func (jw *jsonWriter) key(name string) {
-	jw.raw("  ")
-	jw.value(name, 1)
-	jw.raw(": ")
+	if jw.err != nil {
+		return
+	}
+	jw.fast = append(appendJSONString(append(jw.fast[:0], "  "...), name), ':', ' ')
+	_, jw.err = jw.w.Write(jw.fast)
 }
 
 // field writes one top-level member whole.

@@ -1,0 +1,508 @@
+package analysis
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The elements a report has by the thousand (connections, transactions
+// with their two messages, findings) are written by the hand encoders of
+// this file, straight in their indented form: json.Marshal and json.Indent
+// spent most of WriteJSON's time on them, in reflection and in scanning
+// every byte twice more. Each appendJSON writes exactly what
+// json.Marshal and then json.Indent(dst, b, spaces(n), "  ") write for its
+// value: the same members in the same order, omitempty left out as
+// encoding/json leaves it out, null for a nil pointer or a nil slice
+// without omitempty, [] for an empty one, strings escaped as
+// json.Marshal escapes them (HTML characters too), Time and Millis as
+// their MarshalJSON methods write them. report_json_fast_test.go holds
+// them to encoding/json, field by field (a field added to one of these
+// types fails it until its encoder writes it), on every capture under
+// testdata and on random hostile values.
+//
+// The rarer parts of a report (rules, inputs) stay with encoding/json.
+
+// jsonAppender is a report type with a hand encoder.
+type jsonAppender interface {
+	// appendJSON appends the value indented as if it started on a line
+	// indented by n spaces. It returns false, with b unspecified, when
+	// the value has something json.Marshal refuses (a NaN or infinite
+	// Millis): the caller then takes the reflective way, which returns
+	// encoding/json's error.
+	appendJSON(b []byte, n int) ([]byte, bool)
+}
+
+var (
+	_ jsonAppender = (*ConnReport)(nil)
+	_ jsonAppender = (*TxnReport)(nil)
+	_ jsonAppender = (*FindingReport)(nil)
+	_ jsonAppender = (*MessageReport)(nil)
+)
+
+// spaces holds the indentation of any depth these encoders reach.
+const spaces = "                                                                "
+
+// jsonMember starts a member of an object whose members are indented by n
+// spaces: the comma that ends the member before it (none after the "{"),
+// a new line, the indentation and name, which is the quoted name and ": ".
+func jsonMember(b []byte, n int, name string) []byte {
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(b, '\n')
+	b = append(b, spaces[:n]...)
+	return append(b, name...)
+}
+
+// jsonClose ends an object or array whose closing bracket is indented by
+// n spaces.
+func jsonClose(b []byte, n int, c byte) []byte {
+	b = append(b, '\n')
+	b = append(b, spaces[:n]...)
+	return append(b, c)
+}
+
+func appendJSONBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+// appendJSONMillis writes m as Millis.MarshalJSON does; false for NaN and
+// the infinities, which json.Marshal rejects.
+func appendJSONMillis(b []byte, m Millis) ([]byte, bool) {
+	f := float64(m)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, false
+	}
+	return strconv.AppendFloat(b, f, 'f', 3, 64), true
+}
+
+func appendJSONMillisPtr(b []byte, m *Millis) ([]byte, bool) {
+	if m == nil {
+		return append(b, "null"...), true
+	}
+	return appendJSONMillis(b, *m)
+}
+
+// appendJSONTime writes t as Time.MarshalJSON does: "2006-01-02T15:04:05.000000000Z".
+func appendJSONTime(b []byte, t Time) []byte {
+	ns := int64(t)
+	sec, frac := ns/1e9, ns%1e9
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e9
+	}
+	days, sod := sec/86400, sec%86400
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
+	y, m, d := civilFromDays(days)
+	if y < 0 || y > 9999 {
+		// Not within an int64 of nanoseconds; as Time does it anyway.
+		return strconv.AppendQuote(b, t.String())
+	}
+	b = append(b, '"')
+	b = append4(b, int(y))
+	b = append(b, '-')
+	b = append2(b, m)
+	b = append(b, '-')
+	b = append2(b, d)
+	b = append(b, 'T')
+	b = append2(b, int(sod/3600))
+	b = append(b, ':')
+	b = append2(b, int(sod/60%60))
+	b = append(b, ':')
+	b = append2(b, int(sod%60))
+	b = append(b, '.')
+	f := int(frac)
+	b = append(b, byte('0'+f/1e8), byte('0'+f/1e7%10), byte('0'+f/1e6%10),
+		byte('0'+f/1e5%10), byte('0'+f/1e4%10), byte('0'+f/1e3%10),
+		byte('0'+f/100%10), byte('0'+f/10%10), byte('0'+f%10))
+	return append(b, 'Z', '"')
+}
+
+func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+
+func append4(b []byte, v int) []byte {
+	return append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
+}
+
+// civilFromDays converts days since 1970-01-01 to a proleptic Gregorian
+// date (Howard Hinnant's algorithm).
+func civilFromDays(z int64) (year int64, month, day int) {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day = int(doy - (153*mp+2)/5 + 1)
+	if mp < 10 {
+		month = int(mp + 3)
+	} else {
+		month = int(mp - 9)
+	}
+	year = yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
+}
+
+// jsonSafe marks the ASCII bytes json.Marshal copies into a string as
+// they are: not the C0 controls, '"', '\\', nor (as it escapes HTML) '<',
+// '>' and '&'.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+const jsonHex = "0123456789abcdef"
+
+// appendJSONString writes s quoted as json.Marshal does (encoding/json's
+// appendString with escapeHTML).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSONInts writes an []int or []uint64 member's array, its
+// brackets indented by n spaces.
+func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	if len(xs) == 0 {
+		return append(b, "[]"...)
+	}
+	var zero T
+	_, signed := any(zero).(int)
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, spaces[:n+2]...)
+		if signed {
+			b = strconv.AppendInt(b, int64(x), 10)
+		} else {
+			b = strconv.AppendUint(b, uint64(x), 10)
+		}
+	}
+	return jsonClose(b, n, ']')
+}
+
+func appendJSONStrings(b []byte, n int, xs []string) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
+	if len(xs) == 0 {
+		return append(b, "[]"...)
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, spaces[:n+2]...)
+		b = appendJSONString(b, x)
+	}
+	return jsonClose(b, n, ']')
+}
+
+func appendJSONDirectional(b []byte, n int, d Directional) []byte {
+	b = append(b, '{')
+	b = jsonMember(b, n+2, `"client_to_server": `)
+	b = strconv.AppendInt(b, d.ClientToServer, 10)
+	b = jsonMember(b, n+2, `"server_to_client": `)
+	b = strconv.AppendInt(b, d.ServerToClient, 10)
+	return jsonClose(b, n, '}')
+}
+
+func (c *ConnReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	if c == nil {
+		return append(b, "null"...), true
+	}
+	var ok1, ok2 bool
+	m := n + 2
+	b = append(b, '{')
+	b = jsonMember(b, m, `"id": `)
+	b = strconv.AppendInt(b, int64(c.ID), 10)
+	b = jsonMember(b, m, `"input": `)
+	b = strconv.AppendInt(b, int64(c.Input), 10)
+	b = jsonMember(b, m, `"client": `)
+	b = appendJSONString(b, c.Client)
+	b = jsonMember(b, m, `"server": `)
+	b = appendJSONString(b, c.Server)
+	b = jsonMember(b, m, `"roles_inferred": `)
+	b = appendJSONBool(b, c.RolesInferred)
+	if c.VLAN != 0 {
+		b = jsonMember(b, m, `"vlan": `)
+		b = strconv.AppendInt(b, int64(c.VLAN), 10)
+	}
+	b = jsonMember(b, m, `"first_frame": `)
+	b = strconv.AppendUint(b, c.FirstFrame, 10)
+	b = jsonMember(b, m, `"last_frame": `)
+	b = strconv.AppendUint(b, c.LastFrame, 10)
+	b = jsonMember(b, m, `"start": `)
+	b = appendJSONTime(b, c.Start)
+	b = jsonMember(b, m, `"end": `)
+	b = appendJSONTime(b, c.End)
+	b = jsonMember(b, m, `"duration_ms": `)
+	b, ok1 = appendJSONMillis(b, c.DurationMS)
+	b = jsonMember(b, m, `"packets": `)
+	b = appendJSONDirectional(b, m, c.Packets)
+	b = jsonMember(b, m, `"bytes": `)
+	b = appendJSONDirectional(b, m, c.Bytes)
+	b = jsonMember(b, m, `"irtt_ms": `)
+	b, ok2 = appendJSONMillisPtr(b, c.IRTTMS)
+	b = jsonMember(b, m, `"syn_retransmissions": `)
+	b = strconv.AppendInt(b, int64(c.SYNRetransmissions), 10)
+	b = jsonMember(b, m, `"state": `)
+	b = appendJSONString(b, c.State)
+	b = jsonMember(b, m, `"history": `)
+	b = appendJSONString(b, c.History)
+	b = jsonMember(b, m, `"close": `)
+	b = appendJSONString(b, c.Close)
+	b = jsonMember(b, m, `"closed_first_by": `)
+	b = appendJSONString(b, c.ClosedFirstBy)
+	b = jsonMember(b, m, `"rst_by": `)
+	b = appendJSONString(b, c.RSTBy)
+	if c.IgnoredRSTs != 0 {
+		b = jsonMember(b, m, `"ignored_rsts": `)
+		b = strconv.AppendInt(b, int64(c.IgnoredRSTs), 10)
+	}
+	b = jsonMember(b, m, `"half_closed": `)
+	b = appendJSONBool(b, c.HalfClosed)
+	b = jsonMember(b, m, `"retransmissions": `)
+	b = strconv.AppendInt(b, int64(c.Retransmissions), 10)
+	b = jsonMember(b, m, `"out_of_order": `)
+	b = strconv.AppendInt(b, int64(c.OutOfOrder), 10)
+	b = jsonMember(b, m, `"lost_segments": `)
+	b = strconv.AppendInt(b, int64(c.LostSegments), 10)
+	b = jsonMember(b, m, `"zero_windows": `)
+	b = strconv.AppendInt(b, int64(c.ZeroWindows), 10)
+	b = jsonMember(b, m, `"reused_tuple": `)
+	b = appendJSONBool(b, c.ReusedTuple)
+	if c.PreviousID != 0 {
+		b = jsonMember(b, m, `"previous_id": `)
+		b = strconv.AppendInt(b, int64(c.PreviousID), 10)
+	}
+	b = jsonMember(b, m, `"app": `)
+	b = appendJSONString(b, c.App)
+	b = jsonMember(b, m, `"transactions": `)
+	b = strconv.AppendInt(b, int64(c.TransactionCount), 10)
+	return jsonClose(b, n, '}'), ok1 && ok2
+}
+
+func (r *MessageReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	if r == nil {
+		return append(b, "null"...), true
+	}
+	m := n + 2
+	b = append(b, '{')
+	b = jsonMember(b, m, `"first_frame": `)
+	b = strconv.AppendUint(b, r.FirstFrame, 10)
+	b = jsonMember(b, m, `"last_frame": `)
+	b = strconv.AppendUint(b, r.LastFrame, 10)
+	b = jsonMember(b, m, `"start": `)
+	b = appendJSONTime(b, r.Start)
+	b = jsonMember(b, m, `"end": `)
+	b = appendJSONTime(b, r.End)
+	b = jsonMember(b, m, `"header_bytes": `)
+	b = strconv.AppendInt(b, r.HeaderBytes, 10)
+	b = jsonMember(b, m, `"body_bytes": `)
+	b = strconv.AppendInt(b, r.BodyBytes, 10)
+	if r.DeclaredLength != nil {
+		b = jsonMember(b, m, `"declared_length": `)
+		b = strconv.AppendInt(b, *r.DeclaredLength, 10)
+	}
+	if r.Framing != "" {
+		b = jsonMember(b, m, `"framing": `)
+		b = appendJSONString(b, r.Framing)
+	}
+	b = jsonMember(b, m, `"complete": `)
+	b = appendJSONBool(b, r.Complete)
+	if r.IncompleteReason != "" {
+		b = jsonMember(b, m, `"incomplete_reason": `)
+		b = appendJSONString(b, r.IncompleteReason)
+	}
+	if len(r.Anomalies) != 0 {
+		b = jsonMember(b, m, `"anomalies": `)
+		b = appendJSONStrings(b, m, r.Anomalies)
+	}
+	return jsonClose(b, n, '}'), true
+}
+
+func (t *TxnReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	if t == nil {
+		return append(b, "null"...), true
+	}
+	ok := true
+	m := n + 2
+	b = append(b, '{')
+	b = jsonMember(b, m, `"id": `)
+	b = strconv.AppendInt(b, int64(t.ID), 10)
+	b = jsonMember(b, m, `"connection": `)
+	b = strconv.AppendInt(b, int64(t.Connection), 10)
+	b = jsonMember(b, m, `"index": `)
+	b = strconv.AppendInt(b, int64(t.Index), 10)
+	b = jsonMember(b, m, `"method": `)
+	b = appendJSONString(b, t.Method)
+	b = jsonMember(b, m, `"target": `)
+	b = appendJSONString(b, t.Target)
+	b = jsonMember(b, m, `"version": `)
+	b = appendJSONString(b, t.Version)
+	b = jsonMember(b, m, `"status": `)
+	b = strconv.AppendInt(b, int64(t.Status), 10)
+	b = jsonMember(b, m, `"request": `)
+	b, _ = t.Request.appendJSON(b, m)
+	b = jsonMember(b, m, `"response": `)
+	b, _ = t.Response.appendJSON(b, m)
+	if len(t.Interim) != 0 {
+		b = jsonMember(b, m, `"interim_statuses": `)
+		b = appendJSONInts(b, m, t.Interim)
+	}
+	b = jsonMember(b, m, `"pipelined": `)
+	b = appendJSONBool(b, t.Pipelined)
+	b = jsonMember(b, m, `"persistent_after": `)
+	b = appendJSONBool(b, t.PersistentAfter)
+	b = jsonMember(b, m, `"tunnel": `)
+	b = appendJSONBool(b, t.Tunnel)
+	b = jsonMember(b, m, `"timings": `)
+	b = append(b, '{')
+	for _, f := range [...]struct {
+		name string
+		v    *Millis
+	}{
+		{`"connect_ms": `, t.Timings.ConnectMS},
+		{`"send_ms": `, t.Timings.SendMS},
+		{`"wait_ms": `, t.Timings.WaitMS},
+		{`"receive_ms": `, t.Timings.ReceiveMS},
+		{`"total_ms": `, t.Timings.TotalMS},
+	} {
+		var fine bool
+		b = jsonMember(b, m+2, f.name)
+		b, fine = appendJSONMillisPtr(b, f.v)
+		ok = ok && fine
+	}
+	b = jsonClose(b, m, '}')
+	b = jsonMember(b, m, `"gap_before_ms": `)
+	b, fine := appendJSONMillisPtr(b, t.GapBeforeMS)
+	return jsonClose(b, n, '}'), ok && fine
+}
+
+func (f *FindingReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	if f == nil {
+		return append(b, "null"...), true
+	}
+	m := n + 2
+	b = append(b, '{')
+	b = jsonMember(b, m, `"rule": `)
+	b = appendJSONString(b, f.Rule)
+	b = jsonMember(b, m, `"slug": `)
+	b = appendJSONString(b, f.Slug)
+	b = jsonMember(b, m, `"severity": `)
+	b = appendJSONString(b, f.Severity)
+	b = jsonMember(b, m, `"connection": `)
+	b = strconv.AppendInt(b, int64(f.Connection), 10)
+	if len(f.Connections) != 0 {
+		b = jsonMember(b, m, `"connections": `)
+		b = appendJSONInts(b, m, f.Connections)
+	}
+	b = jsonMember(b, m, `"transaction": `)
+	b = strconv.AppendInt(b, int64(f.Transaction), 10)
+	b = jsonMember(b, m, `"frames": `)
+	b = appendJSONInts(b, m, f.Frames)
+	b = jsonMember(b, m, `"time": `)
+	b = appendJSONTime(b, f.Time)
+	b = jsonMember(b, m, `"cost_ms": `)
+	b, ok := appendJSONMillisPtr(b, f.CostMS)
+	b = jsonMember(b, m, `"message": `)
+	b = appendJSONString(b, f.Message)
+	if len(f.Related) != 0 {
+		b = jsonMember(b, m, `"related": `)
+		b = append(b, '[')
+		for i := range f.Related {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '\n')
+			b = append(b, spaces[:m+2]...)
+			b = f.Related[i].appendJSON(b, m+2)
+		}
+		b = jsonClose(b, m, ']')
+	}
+	if f.Vantage != "" {
+		b = jsonMember(b, m, `"vantage": `)
+		b = appendJSONString(b, f.Vantage)
+	}
+	return jsonClose(b, n, '}'), ok
+}
+
+func (r *RelatedReport) appendJSON(b []byte, n int) []byte {
+	m := n + 2
+	b = append(b, '{')
+	b = jsonMember(b, m, `"frame": `)
+	b = strconv.AppendUint(b, r.Frame, 10)
+	b = jsonMember(b, m, `"time": `)
+	b = appendJSONTime(b, r.Time)
+	b = jsonMember(b, m, `"message": `)
+	b = appendJSONString(b, r.Message)
+	return jsonClose(b, n, '}')
+}
