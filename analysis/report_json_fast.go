@@ -8,11 +8,13 @@ import (
 
 // The elements a report has by the thousand (connections, transactions
 // with their two messages, findings) are written by the hand encoders of
-// this file, straight in their indented form: json.Marshal and json.Indent
-// spent most of WriteJSON's time on them, in reflection and in scanning
-// every byte twice more. Each appendJSON writes exactly what
+// this file, straight in their indented form for WriteJSON and compact for
+// the NDJSON report (report.WriteNDJSON, through AppendConnJSON,
+// AppendTxnJSON and AppendFindingJSON): json.Marshal and json.Indent
+// spent most of the writers' time on them, in reflection and in scanning
+// every byte twice more. Each appendJSON(b, n) writes exactly what
 // json.Marshal and then json.Indent(dst, b, spaces(n), "  ") write for its
-// value: the same members in the same order, omitempty left out as
+// value, and appendJSON(b, jsonCompact) exactly what json.Marshal writes: the same members in the same order, omitempty left out as
 // encoding/json leaves it out, null for a nil pointer or a nil slice
 // without omitempty, [] for an empty one, strings escaped as
 // json.Marshal escapes them (HTML characters too), Time and Millis as
@@ -26,7 +28,7 @@ import (
 // jsonAppender is a report type with a hand encoder.
 type jsonAppender interface {
 	// appendJSON appends the value indented as if it started on a line
-	// indented by n spaces. It returns false, with b unspecified, when
+	// indented by n spaces, or compact when n is jsonCompact. It returns false, with b unspecified, when
 	// the value has something json.Marshal refuses (a NaN or infinite
 	// Millis): the caller then takes the reflective way, which returns
 	// encoding/json's error.
@@ -43,12 +45,22 @@ var (
 // spaces holds the indentation of any depth these encoders reach.
 const spaces = "                                                                "
 
+// jsonCompact, given to the appenders as the indentation, has them write
+// compact JSON, as json.Marshal writes it: no new lines, no space after a
+// member's colon. It is negative, and stays so however deep the encoders
+// add to it (n+2 for each level); every place that indents tests n < 0.
+const jsonCompact = -1 << 30
+
 // jsonMember starts a member of an object whose members are indented by n
-// spaces: the comma that ends the member before it (none after the "{"),
-// a new line, the indentation and name, which is the quoted name and ": ".
+// spaces (or compact): the comma that ends the member before it (none
+// after the "{"), a new line, the indentation and name, which is the
+// quoted name and ": " (its final space left out when compact).
 func jsonMember(b []byte, n int, name string) []byte {
 	if b[len(b)-1] != '{' {
 		b = append(b, ',')
+	}
+	if n < 0 {
+		return append(b, name[:len(name)-1]...)
 	}
 	b = append(b, '\n')
 	b = append(b, spaces[:n]...)
@@ -56,8 +68,11 @@ func jsonMember(b []byte, n int, name string) []byte {
 }
 
 // jsonClose ends an object or array whose closing bracket is indented by
-// n spaces.
+// n spaces (or compact).
 func jsonClose(b []byte, n int, c byte) []byte {
+	if n < 0 {
+		return append(b, c)
+	}
 	b = append(b, '\n')
 	b = append(b, spaces[:n]...)
 	return append(b, c)
@@ -219,8 +234,22 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// jsonElement starts an element of an array whose brackets are indented
+// by n spaces (or compact): the comma that ends the element before it
+// (none for the first), a new line and the elements' indentation.
+func jsonElement(b []byte, n int, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	if n < 0 {
+		return b
+	}
+	b = append(b, '\n')
+	return append(b, spaces[:n+2]...)
+}
+
 // appendJSONInts writes an []int or []uint64 member's array, its
-// brackets indented by n spaces.
+// brackets indented by n spaces (or compact).
 func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
 	if xs == nil {
 		return append(b, "null"...)
@@ -232,11 +261,7 @@ func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
 	_, signed := any(zero).(int)
 	b = append(b, '[')
 	for i, x := range xs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, spaces[:n+2]...)
+		b = jsonElement(b, n, i == 0)
 		if signed {
 			b = strconv.AppendInt(b, int64(x), 10)
 		} else {
@@ -255,11 +280,7 @@ func appendJSONStrings(b []byte, n int, xs []string) []byte {
 	}
 	b = append(b, '[')
 	for i, x := range xs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '\n')
-		b = append(b, spaces[:n+2]...)
+		b = jsonElement(b, n, i == 0)
 		b = appendJSONString(b, x)
 	}
 	return jsonClose(b, n, ']')
@@ -275,12 +296,16 @@ func appendJSONDirectional(b []byte, n int, d Directional) []byte {
 }
 
 func (c *ConnReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	return c.appendJSONLead(b, n, "")
+}
+
+func (c *ConnReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bool) {
 	if c == nil {
-		return append(b, "null"...), true
+		return appendJSONNil(b, lead), true
 	}
 	var ok1, ok2 bool
 	m := n + 2
-	b = append(b, '{')
+	b = append(append(b, '{'), lead...)
 	b = jsonMember(b, m, `"id": `)
 	b = strconv.AppendInt(b, int64(c.ID), 10)
 	b = jsonMember(b, m, `"input": `)
@@ -390,12 +415,16 @@ func (r *MessageReport) appendJSON(b []byte, n int) ([]byte, bool) {
 }
 
 func (t *TxnReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	return t.appendJSONLead(b, n, "")
+}
+
+func (t *TxnReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bool) {
 	if t == nil {
-		return append(b, "null"...), true
+		return appendJSONNil(b, lead), true
 	}
 	ok := true
 	m := n + 2
-	b = append(b, '{')
+	b = append(append(b, '{'), lead...)
 	b = jsonMember(b, m, `"id": `)
 	b = strconv.AppendInt(b, int64(t.ID), 10)
 	b = jsonMember(b, m, `"connection": `)
@@ -448,11 +477,15 @@ func (t *TxnReport) appendJSON(b []byte, n int) ([]byte, bool) {
 }
 
 func (f *FindingReport) appendJSON(b []byte, n int) ([]byte, bool) {
+	return f.appendJSONLead(b, n, "")
+}
+
+func (f *FindingReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bool) {
 	if f == nil {
-		return append(b, "null"...), true
+		return appendJSONNil(b, lead), true
 	}
 	m := n + 2
-	b = append(b, '{')
+	b = append(append(b, '{'), lead...)
 	b = jsonMember(b, m, `"rule": `)
 	b = appendJSONString(b, f.Rule)
 	b = jsonMember(b, m, `"slug": `)
@@ -479,11 +512,7 @@ func (f *FindingReport) appendJSON(b []byte, n int) ([]byte, bool) {
 		b = jsonMember(b, m, `"related": `)
 		b = append(b, '[')
 		for i := range f.Related {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '\n')
-			b = append(b, spaces[:m+2]...)
+			b = jsonElement(b, m, i == 0)
 			b = f.Related[i].appendJSON(b, m+2)
 		}
 		b = jsonClose(b, m, ']')
@@ -506,3 +535,43 @@ func (r *RelatedReport) appendJSON(b []byte, n int) []byte {
 	b = appendJSONString(b, r.Message)
 	return jsonClose(b, n, '}')
 }
+
+// appendJSONNil writes a nil element: null, or, with a lead, the object
+// json.Marshal writes for a struct whose only other field is a nil
+// embedded pointer (its promoted fields are left out).
+func appendJSONNil(b []byte, lead string) []byte {
+	if lead == "" {
+		return append(b, "null"...)
+	}
+	b = append(append(b, '{'), lead...)
+	return append(b, '}')
+}
+
+// AppendConnJSON appends c as compact JSON, byte for byte what json.Marshal
+// writes for it (HTML characters, U+2028 and U+2029 escaped, invalid UTF-8
+// as \ufffd). A lead that is not empty is written verbatim as the first
+// members of the object, before c's own: `"type":"connection"` makes it
+// what json.Marshal writes for struct{Type string `json:"type"`;
+// *ConnReport}, which is how the NDJSON report wraps a connection. lead
+// must be compact JSON members (name:value pairs joined by commas) whose
+// names are not c's. ok is false, with b unspecified, when json.Marshal
+// would refuse c (a NaN or infinite Millis); the caller then calls
+// json.Marshal for its error.
+func AppendConnJSON(b []byte, c *ConnReport, lead string) (_ []byte, ok bool) {
+	return c.appendJSONLead(b, jsonCompact, lead)
+}
+
+// AppendTxnJSON is AppendConnJSON for a transaction (its two messages
+// included).
+func AppendTxnJSON(b []byte, t *TxnReport, lead string) (_ []byte, ok bool) {
+	return t.appendJSONLead(b, jsonCompact, lead)
+}
+
+// AppendFindingJSON is AppendConnJSON for a finding.
+func AppendFindingJSON(b []byte, f *FindingReport, lead string) (_ []byte, ok bool) {
+	return f.appendJSONLead(b, jsonCompact, lead)
+}
+
+// AppendJSONString appends s quoted as json.Marshal writes it: HTML
+// characters, U+2028 and U+2029 escaped, invalid UTF-8 as \ufffd.
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
