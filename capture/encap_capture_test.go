@@ -27,6 +27,7 @@ func TestEncapsulatedCapturesMatchTheirSource(t *testing.T) {
 		{"ipip.pcap", "chunked-trailers.pcap"},
 		{"6in4.pcap", "ipv6.pcap"},
 		{"vxlan.pcap", "keepalive-reuse.pcap"},
+		{"erspan.pcap", "conn-per-request.pcap"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			got, want := decodeFile(t, filepath.Join(dir, tc.file)), decodeFile(t, filepath.Join(dir, tc.source))

@@ -654,16 +654,19 @@ scenario_encapsulations() {
 	[ -f "$OUT/chunked-trailers.pcap" ] || scenario_chunked_trailers
 	[ -f "$OUT/keepalive-reuse.pcap" ] || scenario_keepalive_reuse
 	[ -f "$OUT/ipv6.pcap" ] || scenario_ipv6
+	[ -f "$OUT/conn-per-request.pcap" ] || scenario_conn_per_request
 	"$BIN/encap" llc-snap "$OUT/chunked-trailers.pcap" "$OUT/llc-snap.pcap"
 	"$BIN/encap" mpls "$OUT/keepalive-reuse.pcap" "$OUT/mpls.pcap"
 	"$BIN/encap" pppoe "$OUT/ipv6.pcap" "$OUT/pppoe-ipv6.pcap"
 	editcap -F modpcap "$OUT/keepalive-reuse.pcap" "$OUT/keepalive-reuse-modified.pcap"
 	# Tunnels (the kernel here has VXLAN but no GRE or IPIP modules):
-	# the same captures in GRE, IP in IP, 6in4 and VXLAN.
+	# the same captures in GRE, IP in IP, 6in4 and VXLAN, and a switch's
+	# ERSPAN mirror of conn-per-request.
 	"$BIN/encap" gre "$OUT/keepalive-reuse.pcap" "$OUT/gre.pcap"
 	"$BIN/encap" ipip "$OUT/chunked-trailers.pcap" "$OUT/ipip.pcap"
 	"$BIN/encap" ipip "$OUT/ipv6.pcap" "$OUT/6in4.pcap"
 	"$BIN/encap" vxlan "$OUT/keepalive-reuse.pcap" "$OUT/vxlan.pcap"
+	"$BIN/encap" erspan "$OUT/conn-per-request.pcap" "$OUT/erspan.pcap"
 }
 
 FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian fragmented_http vxlan_kernel"

@@ -37,6 +37,13 @@
 //	          (client side) or 40002 to 4789 with its checksum (as Linux
 //	          6.18 sends it), VXLAN with the I flag and VNI 42, then the
 //	          frame as recorded.
+//	erspan    Every frame as a switch mirrors a port with ERSPAN type II: a
+//	          new Ethernet header, IPv4 from the switch (10.77.9.1) to the
+//	          analyser (10.77.9.2) whatever the frame's direction (TTL 64,
+//	          an IP ID counting up), GRE with a sequence number (counting
+//	          from 0) and protocol 0x88BE, the 8-byte ERSPAN header
+//	          (version 1, session 1, VLAN 0, untagged), then the frame as
+//	          recorded.
 //
 // Each record's captured and original lengths grow by the bytes added.
 package main
@@ -55,7 +62,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("encap: ")
 	if len(os.Args) != 4 {
-		log.Fatal("usage: encap llc-snap|mpls|pppoe|ipip|gre|vxlan IN.pcap OUT.pcap")
+		log.Fatal("usage: encap llc-snap|mpls|pppoe|ipip|gre|vxlan|erspan IN.pcap OUT.pcap")
 	}
 	in, err := os.ReadFile(os.Args[2])
 	if err != nil {
@@ -83,8 +90,8 @@ const (
 // rewrite returns the capture with every IP frame in the new encapsulation.
 func rewrite(mode string, data []byte) ([]byte, error) {
 	wrap, ok := wrappers[mode]
-	if !ok && mode != "vxlan" {
-		return nil, fmt.Errorf("unknown mode %q (llc-snap, mpls, pppoe, ipip, gre or vxlan)", mode)
+	if !ok && mode != "vxlan" && mode != "erspan" {
+		return nil, fmt.Errorf("unknown mode %q (llc-snap, mpls, pppoe, ipip, gre, vxlan or erspan)", mode)
 	}
 	t := &tunnel{}
 	if len(data) < fileHeaderLen {
@@ -119,7 +126,9 @@ func rewrite(mode string, data []byte) ([]byte, error) {
 		pkt := data[off : off+int(incl)]
 		off += int(incl)
 		newPkt := pkt
-		if eth, ip, pad, ok := splitIP(pkt); ok {
+		if mode == "erspan" {
+			newPkt = t.erspan(pkt)
+		} else if eth, ip, pad, ok := splitIP(pkt); ok {
 			src := sourceOf(ip)
 			if client == nil {
 				client, clientMAC = src, eth[6:12]
@@ -238,6 +247,7 @@ var wrappers = map[string]wrapper{
 
 // Tunnel numbers.
 const (
+	etherERSPAN  = 0x88be
 	protoIPIP    = 4
 	protoIPv6    = 41
 	protoGRE     = 47
@@ -252,6 +262,21 @@ const (
 // per direction.
 type tunnel struct {
 	ids [2]uint16 // next IP ID: [0] from the client side, [1] to it
+	seq uint32    // next GRE sequence number (erspan)
+}
+
+// erspan returns frame mirrored in ERSPAN type II, in GRE, IPv4 and
+// Ethernet, from the switch to the analyser.
+func (t *tunnel) erspan(frame []byte) []byte {
+	b := []byte{2, 0, 0, 0x77, 9, 2, 2, 0, 0, 0x77, 9, 1}
+	b = binary.BigEndian.AppendUint16(b, etherIPv4)
+	b = t.ipv4(b, true, false, protoGRE, 8+8+len(frame))
+	b = append(b, 0x10, 0x00) // S: a sequence number follows; version 0
+	b = binary.BigEndian.AppendUint16(b, etherERSPAN)
+	b = binary.BigEndian.AppendUint32(b, t.seq)
+	t.seq++
+	b = append(b, 0x10, 0x00, 0x00, 0x01, 0, 0, 0, 0) // version 1, VLAN 0, session 1, index 0
+	return append(b, frame...)
 }
 
 // Tunnel endpoints, beside the generator's own addresses.

@@ -136,6 +136,7 @@ func TestRewriteTunnels(t *testing.T) {
 		{"ipip", "ipv6.pcap"},
 		{"gre", "keepalive-reuse.pcap"},
 		{"vxlan", "keepalive-reuse.pcap"},
+		{"erspan", "conn-per-request.pcap"},
 	} {
 		t.Run(tc.mode+"/"+tc.source, func(t *testing.T) {
 			in, err := os.ReadFile("../../captures/" + tc.source)
@@ -157,6 +158,18 @@ func TestRewriteTunnels(t *testing.T) {
 					client, clientMAC = sourceOf(ip), addrs[6:12]
 				}
 				a := after[i]
+				if tc.mode == "erspan" {
+					// Every frame, from the switch to the analyser,
+					// numbered from 0.
+					rest := checkOuterIPv4(t, i, a[14:], protoGRE, true)
+					want := []byte{0x10, 0, 0x88, 0xbe}
+					want = binary.BigEndian.AppendUint32(want, uint32(i))
+					want = append(want, 0x10, 0, 0, 1, 0, 0, 0, 0)
+					if !bytes.Equal(rest, append(want, b...)) {
+						t.Fatalf("record %d: GRE and ERSPAN % x", i+1, rest[:16])
+					}
+					continue
+				}
 				if tc.mode == "vxlan" {
 					fromClient := bytes.Equal(b[6:12], clientMAC)
 					if ok {
