@@ -197,12 +197,32 @@ type NDJSONStream struct {
 // NewNDJSONStream returns a stream writing to w.
 func NewNDJSONStream(w io.Writer) *NDJSONStream { return &NDJSONStream{w: w} }
 
+// The "type" members that start the lines the hand encoders write.
+const (
+	connLead    = `"type":"` + NDJSONConnection + `"`
+	txnLead     = `"type":"` + NDJSONTransaction + `"`
+	findingLead = `"type":"` + NDJSONFinding + `"`
+)
+
+// Connection, transaction and finding lines, nearly all of a report, are
+// written by analysis's hand encoders (AppendConnJSON and the others):
+// byte for byte what json.Marshal writes for connLine, txnLine and
+// findingLine, which it spent most of the writer's time on, in
+// reflection. When a hand encoder declines (a NaN or infinite Millis),
+// json.Marshal writes the line, or rather returns its error.
+// ndjson_fast_test.go holds them to json.Marshal of the line types.
+
 // Connection writes a {"type":"connection",...} line.
 func (s *NDJSONStream) Connection(c *analysis.ConnReport) error {
 	if c == nil {
 		return fmt.Errorf("report: ndjson: nil connection")
 	}
-	return s.write(connLine{NDJSONConnection, c}, "connection", c.ID)
+	return s.write(func(b []byte) ([]byte, error) {
+		if b, ok := analysis.AppendConnJSON(b, c, connLead); ok {
+			return b, nil
+		}
+		return appendMarshal(b, connLine{NDJSONConnection, c})
+	}, "connection", c.ID)
 }
 
 // Transaction writes a {"type":"transaction",...} line.
@@ -210,7 +230,12 @@ func (s *NDJSONStream) Transaction(t *analysis.TxnReport) error {
 	if t == nil {
 		return fmt.Errorf("report: ndjson: nil transaction")
 	}
-	return s.write(txnLine{NDJSONTransaction, t}, "transaction", t.ID)
+	return s.write(func(b []byte) ([]byte, error) {
+		if b, ok := analysis.AppendTxnJSON(b, t, txnLead); ok {
+			return b, nil
+		}
+		return appendMarshal(b, txnLine{NDJSONTransaction, t})
+	}, "transaction", t.ID)
 }
 
 // Finding writes a {"type":"finding",...} line.
@@ -218,7 +243,12 @@ func (s *NDJSONStream) Finding(f *analysis.FindingReport) error {
 	if f == nil {
 		return fmt.Errorf("report: ndjson: nil finding")
 	}
-	return s.write(findingLine{NDJSONFinding, f}, "finding "+f.Rule+" on connection", f.Connection)
+	return s.write(func(b []byte) ([]byte, error) {
+		if b, ok := analysis.AppendFindingJSON(b, f, findingLead); ok {
+			return b, nil
+		}
+		return appendMarshal(b, findingLine{NDJSONFinding, f})
+	}, "finding "+f.Rule+" on connection", f.Connection)
 }
 
 // Rules writes a {"type":"rules",...} line: the first line of a report,
@@ -227,7 +257,9 @@ func (s *NDJSONStream) Rules(rr *analysis.RulesReport) error {
 	if rr == nil {
 		return fmt.Errorf("report: ndjson: nil rules")
 	}
-	return s.write(rulesLine{NDJSONRules, rr}, "rules of", len(rr.Ran))
+	return s.write(func(b []byte) ([]byte, error) {
+		return appendMarshal(b, rulesLine{NDJSONRules, rr})
+	}, "rules of", len(rr.Ran))
 }
 
 // Input writes a {"type":"input",...} line.
@@ -235,7 +267,17 @@ func (s *NDJSONStream) Input(in *analysis.InputReport) error {
 	if in == nil {
 		return fmt.Errorf("report: ndjson: nil input")
 	}
-	return s.write(inputLine{NDJSONInput, in}, "input", in.Index)
+	return s.write(func(b []byte) ([]byte, error) {
+		return appendMarshal(b, inputLine{NDJSONInput, in})
+	}, "input", in.Index)
+}
+
+// appendMarshal appends what json.Marshal writes for v. json.Marshal
+// escapes <, > and & like the JSON report does, and turns invalid UTF-8
+// in captured text into U+FFFD.
+func appendMarshal(b []byte, v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	return append(b, raw...), err
 }
 
 // WriteNDJSONInputs writes an input record for each of r's inputs that was
@@ -252,19 +294,19 @@ func WriteNDJSONInputs(s *NDJSONStream, r *analysis.Report) error {
 	return nil
 }
 
-func (s *NDJSONStream) write(v any, what string, id int) error {
+// write writes the line enc appends (to the buffer it is given), and a
+// new line.
+func (s *NDJSONStream) write(enc func([]byte) ([]byte, error), what string, id int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	// json.Marshal escapes <, > and & like the JSON report does, and
-	// turns invalid UTF-8 in captured text into U+FFFD.
-	b, err := json.Marshal(v)
+	b, err := enc(s.buf[:0])
 	if err != nil {
 		return fmt.Errorf("report: ndjson: encoding %s %d: %w", what, id, err)
 	}
-	s.buf = append(append(s.buf[:0], b...), '\n')
+	s.buf = append(b, '\n')
 	if _, err := s.w.Write(s.buf); err != nil {
 		s.err = fmt.Errorf("report: ndjson: writing %s %d: %w", what, id, err)
 		return s.err

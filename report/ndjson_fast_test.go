@@ -1,0 +1,607 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/internal/sharedpcaps"
+	"github.com/connscope/connscope/internal/textsafe"
+)
+
+// The NDJSON lines written by analysis's hand encoders against the lines
+// json.Marshal wrote for them before (oldNDJSONStream and oldWriteNDJSON
+// below are the writer as it was), byte for byte: every field by
+// reflection, random hostile values, every capture, a fuzz target.
+
+// oldNDJSONStream is NDJSONStream before the hand encoders: every line
+// through json.Marshal.
+type oldNDJSONStream struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (s *oldNDJSONStream) write(v any, what string, id int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("report: ndjson: encoding %s %d: %w", what, id, err)
+	}
+	s.buf = append(append(s.buf[:0], b...), '\n')
+	if _, err := s.w.Write(s.buf); err != nil {
+		return fmt.Errorf("report: ndjson: writing %s %d: %w", what, id, err)
+	}
+	return nil
+}
+
+func (s *oldNDJSONStream) Connection(c *analysis.ConnReport) error {
+	return s.write(connLine{NDJSONConnection, c}, "connection", c.ID)
+}
+
+func (s *oldNDJSONStream) Transaction(t *analysis.TxnReport) error {
+	return s.write(txnLine{NDJSONTransaction, t}, "transaction", t.ID)
+}
+
+func (s *oldNDJSONStream) Finding(f *analysis.FindingReport) error {
+	return s.write(findingLine{NDJSONFinding, f}, "finding "+f.Rule+" on connection", f.Connection)
+}
+
+// oldWriteNDJSON is WriteNDJSON with oldNDJSONStream.
+func oldWriteNDJSON(w io.Writer, r *analysis.Report) error {
+	keys, findings, err := ndjsonOrder(r)
+	if err != nil {
+		return err
+	}
+	connAt, txnAt := r.ConnectionAt, r.TransactionAt
+	if r.Connections != nil {
+		conns := nonNil(r.Connections)
+		connAt = func(i int) (*analysis.ConnReport, error) { return conns[i], nil }
+	}
+	if r.Transactions != nil {
+		txns := nonNil(r.Transactions)
+		txnAt = func(i int) (*analysis.TxnReport, error) { return txns[i], nil }
+	}
+	bw := bufio.NewWriter(w)
+	s := &oldNDJSONStream{w: bw}
+	if r.Rules != nil {
+		if err := s.write(rulesLine{NDJSONRules, r.Rules}, "rules of", len(r.Rules.Ran)); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		switch k.rank {
+		case 0:
+			var c *analysis.ConnReport
+			if c, err = connAt(k.at); err == nil {
+				err = s.Connection(c)
+			}
+		case 1:
+			var t *analysis.TxnReport
+			if t, err = txnAt(k.at); err == nil {
+				err = s.Transaction(t)
+			}
+		default:
+			err = s.Finding(findings[k.at])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, in := range r.Inputs {
+		if in != nil && (in.Error != "" || len(in.Warnings) > 0) {
+			if err := s.write(inputLine{NDJSONInput, in}, "input", in.Index); err != nil {
+				return err
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+// byteDiff says where got and want part.
+func byteDiff(got, want []byte) string {
+	i := 0
+	for i < min(len(got), len(want)) && got[i] == want[i] {
+		i++
+	}
+	return fmt.Sprintf("at byte %d of %d/%d:\n got …%q\nwant …%q", i, len(got), len(want),
+		got[max(i-60, 0):min(i+60, len(got))], want[max(i-60, 0):min(i+60, len(want))])
+}
+
+// checkLine writes v (a *ConnReport, *TxnReport or *FindingReport) as a
+// line of an NDJSONStream and of oldNDJSONStream, and wants the same bytes,
+// or the same error.
+func checkLine(t testing.TB, v any) {
+	t.Helper()
+	var got, want bytes.Buffer
+	s, old := NewNDJSONStream(&got), &oldNDJSONStream{w: &want}
+	var errGot, errWant error
+	switch v := v.(type) {
+	case *analysis.ConnReport:
+		errGot, errWant = s.Connection(v), old.Connection(v)
+	case *analysis.TxnReport:
+		errGot, errWant = s.Transaction(v), old.Transaction(v)
+	case *analysis.FindingReport:
+		errGot, errWant = s.Finding(v), old.Finding(v)
+	default:
+		t.Fatalf("checkLine: %T", v)
+	}
+	if fmt.Sprint(errGot) != fmt.Sprint(errWant) {
+		t.Fatalf("%T: error %v, the old writer's %v", v, errGot, errWant)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("%T: line differs from json.Marshal's %s", v, byteDiff(got.Bytes(), want.Bytes()))
+	}
+}
+
+// Hostile pieces of the strings a capture puts into a report.
+var ndjsonHostile = func() []string {
+	p := []string{
+		`<`, `>`, `&`, `"`, `\`, `/`, "\u2028", "\u2029", "\u2027", "\u202a", "\u202e", "\u200e", "\u200f",
+		"\u2066", "\u2069", "\u0085", "\u009b", "\u00a0", "\u00e9", "€", "😀", "\ufffd", "\ufeff",
+		"\xff", "\xfe", "\x80", "\xbf", "\xc0\xaf", "\xc2", "\xe2\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x9f\x98",
+		"GET", "HTTP/1.1", "/index.html?a=1&b=<2>", " ", "abc", "0", "Set-Cookie", "a=b; Path=/; HttpOnly",
+		"%", "%zz", "%41", "?", "#", "=", ";", "http://", "Host", "Content-Type", "Location", "Expires=Wed, 21 Oct 2015 07:28:00 GMT",
+	}
+	for c := range 0x20 {
+		p = append(p, string(rune(c)))
+	}
+	p = append(p, "\x7f")
+	for r := rune(0x80); r < 0xa0; r++ {
+		p = append(p, string(r))
+	}
+	return p
+}()
+
+func ndjsonHostileString(rng *rand.Rand) string {
+	var b strings.Builder
+	switch rng.IntN(8) {
+	case 0:
+		return ""
+	case 1:
+		if rng.IntN(16) != 0 {
+			break
+		}
+		for b.Len() < 3000+rng.IntN(10000) {
+			b.WriteString(ndjsonHostile[rng.IntN(len(ndjsonHostile))])
+		}
+		return b.String()
+	case 2:
+		for range rng.IntN(40) {
+			b.WriteByte(byte(rng.IntN(256)))
+		}
+		return b.String()
+	}
+	for range 1 + rng.IntN(12) {
+		b.WriteString(ndjsonHostile[rng.IntN(len(ndjsonHostile))])
+	}
+	return b.String()
+}
+
+// Numbers at the formatting boundaries of strconv and encoding/json.
+var (
+	fillFloats = []float64{1e-7, 1e-6, 9.99999e-7, 1e20, 1e21, 1e21 - 65536, 0.0005, 0.0015, 0.0025, 0.0004999,
+		2.5e-4, 1.0005, 999.9995, 1e-300, 1e300, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1),
+		0.1, 0.7, 1.5, 12.345, 1 << 53, 1<<53 + 1, math.MaxInt64, math.MinInt64}
+	fillInts = []int64{0, 1, -1, 9, 10, 99, 100, 1e9, -1e9, 1 << 31, -1 << 31, 1<<53 + 1, math.MaxInt64, math.MinInt64,
+		math.MaxInt64 - 1, math.MinInt64 + 1}
+)
+
+// reportFiller puts values into report structs through reflection, so a
+// field added to a report type is set (and its line checked) without the
+// tests knowing it exists.
+type reportFiller struct {
+	rng *rand.Rand
+	// full sets every field non-zero, every slice non-empty and every
+	// pointer non-nil; otherwise each is zero, empty, nil or set at random.
+	full bool
+	t    testing.TB
+}
+
+func (f *reportFiller) int64() int64 {
+	switch f.rng.IntN(3) {
+	case 0:
+		return fillInts[f.rng.IntN(len(fillInts))]
+	case 1:
+		return f.rng.Int64N(100000) - 1000
+	}
+	return int64(f.rng.Uint64())
+}
+
+func (f *reportFiller) float() float64 {
+	switch f.rng.IntN(4) {
+	case 0:
+		v := fillFloats[f.rng.IntN(len(fillFloats))]
+		if f.rng.IntN(2) == 0 {
+			v = -v
+		}
+		return v
+	case 1:
+		return float64(f.rng.Int64N(1e7)) / 1e6
+	case 2:
+		return math.Float64frombits(f.rng.Uint64() &^ (0x7ff << 52) >> uint(f.rng.IntN(3))) // finite
+	}
+	return f.rng.NormFloat64() * math.Pow(10, float64(f.rng.IntN(40)-15))
+}
+
+// fill sets v (settable) to a value of its type; hidden fields (json "-")
+// too when withHidden, as HAR reads them.
+func (f *reportFiller) fill(v reflect.Value, withHidden bool) {
+	zero := !f.full && f.rng.IntN(4) == 0
+	switch v.Kind() {
+	case reflect.Bool:
+		v.SetBool(f.full || f.rng.IntN(2) == 0)
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
+		x := f.int64()
+		for (x == 0 && f.full) || v.OverflowInt(x) {
+			x = f.int64()
+		}
+		if zero {
+			x = 0
+		}
+		v.SetInt(x)
+	case reflect.Uint, reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8:
+		x := uint64(f.int64())
+		for (x == 0 && f.full) || v.OverflowUint(x) {
+			x = uint64(f.int64())
+		}
+		if zero {
+			x = 0
+		}
+		v.SetUint(x)
+	case reflect.Float64, reflect.Float32:
+		x := f.float()
+		for x == 0 && f.full {
+			x = f.float()
+		}
+		if zero {
+			x = 0
+		}
+		v.SetFloat(x)
+	case reflect.String:
+		s := ndjsonHostileString(f.rng)
+		for s == "" && f.full {
+			s = ndjsonHostileString(f.rng)
+		}
+		if zero {
+			s = ""
+		}
+		v.SetString(s)
+	case reflect.Pointer:
+		if zero {
+			v.SetZero()
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		f.fill(p.Elem(), withHidden)
+		v.Set(p)
+	case reflect.Slice:
+		n := 1 + f.rng.IntN(4)
+		if !f.full {
+			switch f.rng.IntN(3) {
+			case 0:
+				v.SetZero()
+				return
+			case 1:
+				n = 0
+			}
+		}
+		s := reflect.MakeSlice(v.Type(), n, n)
+		for i := range n {
+			f.fill(s.Index(i), withHidden)
+		}
+		v.Set(s)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			sf := v.Type().Field(i)
+			if !sf.IsExported() || (sf.Tag.Get("json") == "-" && !withHidden) {
+				continue
+			}
+			f.fill(v.Field(i), withHidden)
+		}
+	default:
+		f.t.Fatalf("the test's filler does not know %s (%s): teach it, and the hand encoder", v.Type(), v.Kind())
+	}
+}
+
+// The report types whose NDJSON lines are hand encoded.
+var ndjsonFastTypes = []reflect.Type{
+	reflect.TypeFor[analysis.ConnReport](),
+	reflect.TypeFor[analysis.TxnReport](),
+	reflect.TypeFor[analysis.FindingReport](),
+}
+
+// jsonNames lists the JSON member names of a struct type's fields.
+func jsonNames(typ reflect.Type) []string {
+	var names []string
+	for i := range typ.NumField() {
+		sf := typ.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if !sf.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// TestNDJSONLinesCoverEveryField sets every JSON field of each
+// hand-encoded type (and of the types inside it) non-zero, then each field
+// alone, and wants json.Marshal's line: a field added to a report type
+// fails here until the hand encoder writes it.
+func TestNDJSONLinesCoverEveryField(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, typ := range ndjsonFastTypes {
+		for range 50 {
+			p := reflect.New(typ)
+			(&reportFiller{rng: rng, full: true, t: t}).fill(p.Elem(), false)
+			var line bytes.Buffer
+			s := NewNDJSONStream(&line)
+			switch v := p.Interface().(type) {
+			case *analysis.ConnReport:
+				_ = s.Connection(v)
+			case *analysis.TxnReport:
+				_ = s.Transaction(v)
+			case *analysis.FindingReport:
+				_ = s.Finding(v)
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(line.Bytes(), &m); err != nil {
+				t.Fatalf("%s: %v: %s", typ.Name(), err, line.Bytes())
+			}
+			for _, name := range append(jsonNames(typ), "type") {
+				if _, ok := m[name]; !ok {
+					t.Fatalf("%s: %q is not in the line of a value with every field set: %s", typ.Name(), name, line.Bytes())
+				}
+			}
+			if typ == reflect.TypeFor[analysis.TxnReport]() {
+				var msg map[string]json.RawMessage
+				if err := json.Unmarshal(m["request"], &msg); err != nil {
+					t.Fatal(err)
+				}
+				for _, name := range jsonNames(reflect.TypeFor[analysis.MessageReport]()) {
+					if _, ok := msg[name]; !ok {
+						t.Fatalf("MessageReport: %q is not in the request of a transaction with every field set", name)
+					}
+				}
+			}
+			checkLine(t, p.Interface())
+		}
+		for i := range typ.NumField() {
+			sf := typ.Field(i)
+			if !sf.IsExported() || sf.Tag.Get("json") == "-" {
+				continue
+			}
+			for range 20 {
+				p := reflect.New(typ)
+				(&reportFiller{rng: rng, full: true, t: t}).fill(p.Elem().Field(i), false)
+				checkLine(t, p.Interface())
+				(&reportFiller{rng: rng, t: t}).fill(p.Elem().Field(i), false)
+				checkLine(t, p.Interface())
+			}
+		}
+		checkLine(t, reflect.New(typ).Interface())
+	}
+}
+
+// TestNDJSONLinesRandom: random values, hidden fields set too, their
+// fields zero, nil, empty or hostile.
+func TestNDJSONLinesRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	n := 2000
+	if testing.Short() {
+		n = 200
+	}
+	for range n {
+		for _, typ := range ndjsonFastTypes {
+			p := reflect.New(typ)
+			(&reportFiller{rng: rng, t: t}).fill(p.Elem(), rng.IntN(2) == 0)
+			checkLine(t, p.Interface())
+		}
+	}
+}
+
+// TestNDJSONNaN: a NaN or an infinity fails the line with json.Marshal's
+// error, as before, and leaves the stream usable.
+func TestNDJSONNaN(t *testing.T) {
+	nan, inf := analysis.Millis(math.NaN()), analysis.Millis(math.Inf(1))
+	for _, v := range []any{
+		&analysis.ConnReport{ID: 4, DurationMS: nan},
+		&analysis.ConnReport{ID: 5, IRTTMS: &inf},
+		&analysis.TxnReport{ID: 6, GapBeforeMS: &nan},
+		&analysis.TxnReport{ID: 7, Timings: analysis.Timings{SendMS: &inf}},
+		&analysis.FindingReport{Rule: "CT1", Connection: 8, CostMS: &nan},
+	} {
+		checkLine(t, v)
+	}
+	var b bytes.Buffer
+	s := NewNDJSONStream(&b)
+	if err := s.Transaction(&analysis.TxnReport{GapBeforeMS: &nan}); err == nil {
+		t.Fatal("a NaN was written")
+	}
+	if err := s.Transaction(&analysis.TxnReport{ID: 1}); err != nil || b.Len() == 0 || b.Bytes()[b.Len()-1] != '\n' {
+		t.Fatalf("after a NaN: %v, %q", err, b.Bytes())
+	}
+}
+
+// checkNDJSONBothWays writes r with WriteNDJSON and oldWriteNDJSON, raw
+// and through textsafe.JSONWriter as the CLI does, and wants the same bytes.
+func checkNDJSONBothWays(t testing.TB, name string, r *analysis.Report) int {
+	t.Helper()
+	var got, want bytes.Buffer
+	errGot, errWant := WriteNDJSON(&got, r), oldWriteNDJSON(&want, r)
+	if (errGot == nil) != (errWant == nil) {
+		t.Fatalf("%s: WriteNDJSON: %v; the old one: %v", name, errGot, errWant)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("%s: WriteNDJSON differs from the old one %s", name, byteDiff(got.Bytes(), want.Bytes()))
+	}
+	var safeGot, safeWant bytes.Buffer
+	for _, p := range []struct {
+		b   *bytes.Buffer
+		out *bytes.Buffer
+	}{{&got, &safeGot}, {&want, &safeWant}} {
+		jw := textsafe.NewJSONWriter(p.out)
+		if _, err := jw.Write(p.b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if err := jw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(safeGot.Bytes(), safeWant.Bytes()) {
+		t.Fatalf("%s: through textsafe.JSONWriter, WriteNDJSON differs from the old one", name)
+	}
+	return bytes.Count(got.Bytes(), []byte("\n"))
+}
+
+// everyCapture lists the captures of testdata/captures and of the shared
+// public captures (when present).
+func everyCapture(t testing.TB) []string {
+	var paths []string
+	for _, dir := range []string{"../testdata/captures", sharedpcaps.Dir()} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Logf("%s: %v; skipping it", dir, err)
+			continue
+		}
+		for _, e := range entries {
+			if e.IsDir() || strings.HasSuffix(e.Name(), ".md") {
+				continue
+			}
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(paths) < 10 {
+		t.Fatalf("only %d captures found", len(paths))
+	}
+	return paths
+}
+
+// analyzeEach analyses each capture (and all of them together as one
+// report), listing in memory and spilled, headers kept, and calls check
+// on each report.
+func analyzeEach(t *testing.T, check func(name string, r *analysis.Report)) {
+	paths := everyCapture(t)
+	for _, opts := range []analysis.Options{{KeepHeaders: true}, {KeepHeaders: true, SpillListing: true, SpillThreshold: -1}} {
+		all := analysis.New(opts)
+		for _, path := range paths {
+			a := analysis.New(opts)
+			src, err := capture.Open(path)
+			if err != nil {
+				continue // not a capture (a deliberately broken one)
+			}
+			_ = a.AddSource(path, src.Format(), src)
+			src.Close()
+			r := a.Report()
+			check(path, r)
+			r.Close()
+			if src, err := capture.Open(path); err == nil {
+				_ = all.AddSource(path, src.Format(), src)
+				src.Close()
+			}
+		}
+		r := all.Report()
+		check("every capture", r)
+		r.Close()
+	}
+}
+
+// TestNDJSONEveryCapture writes the report of every capture both ways.
+func TestNDJSONEveryCapture(t *testing.T) {
+	lines := 0
+	analyzeEach(t, func(name string, r *analysis.Report) {
+		lines += checkNDJSONBothWays(t, name, r)
+	})
+	t.Logf("%d lines", lines)
+	if lines < 1000 {
+		t.Fatalf("the captures gave %d lines; the test checks little", lines)
+	}
+}
+
+// TestNDJSONRandomReports: whole reports of random elements, nil entries
+// among them, written both ways.
+func TestNDJSONRandomReports(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for range 100 {
+		r := &analysis.Report{Schema: analysis.Schema}
+		f := &reportFiller{rng: rng, t: t}
+		v := reflect.ValueOf(r).Elem()
+		for _, name := range []string{"Connections", "Transactions", "Findings"} {
+			s := v.FieldByName(name)
+			n := rng.IntN(20)
+			s.Set(reflect.MakeSlice(s.Type(), n, n))
+			for i := range n {
+				if rng.IntN(10) != 0 {
+					f.fill(s.Index(i), true)
+				}
+			}
+		}
+		for i := range rng.IntN(3) {
+			r.Inputs = append(r.Inputs, &analysis.InputReport{Index: i, Name: ndjsonHostileString(rng), Error: ndjsonHostileString(rng)})
+		}
+		checkNDJSONBothWays(t, "random report", r)
+	}
+}
+
+// FuzzNDJSONTxnLine builds a transaction from fuzzed fields and wants its
+// line to be json.Marshal's. `go test` runs the seeds only; `go test
+// -fuzz FuzzNDJSONTxnLine ./report` explores.
+func FuzzNDJSONTxnLine(f *testing.F) {
+	f.Add(1, "GET", "/", "HTTP/1.1", 200, []byte{}, uint16(0), int64(0), int64(0), 0.0, 0.0, "", "")
+	f.Add(-5, "<>&", "\u2028\xff\x00\u009b", "\u202e", -1, []byte{100, 101}, uint16(0xffff), int64(math.MinInt64), int64(math.MaxInt64), 1e21, 1e-7, "content-length", "gap,rst")
+	f.Add(123456789, "", "a\"\\b\t\n\r\f\b", "\x7f", 1<<40, []byte(nil), uint16(0x5555), int64(-1), int64(1e18), 123456789012345678.0, 0.000001, "\xe2\x80", "\x1b[31m")
+	f.Fuzz(func(t *testing.T, id int, method, target, version string, status int, interim []byte, flags uint16,
+		start, declared int64, ms1, ms2 float64, framing, anomalies string) {
+		bit := func(i int) bool { return flags&(1<<i) != 0 }
+		millis := func(i int, v float64) *analysis.Millis {
+			if bit(i) {
+				return nil
+			}
+			m := analysis.Millis(v)
+			return &m
+		}
+		msg := func(i int) *analysis.MessageReport {
+			if bit(i) {
+				return nil
+			}
+			m := &analysis.MessageReport{FirstFrame: uint64(start), LastFrame: uint64(declared), Start: analysis.Time(start), End: analysis.Time(declared),
+				HeaderBytes: declared, BodyBytes: -start, Framing: framing, Complete: bit(i + 1), IncompleteReason: target}
+			if bit(i + 2) {
+				m.DeclaredLength = &declared
+			}
+			if anomalies != "" || bit(i+3) {
+				m.Anomalies = strings.Split(anomalies, ",")
+			}
+			return m
+		}
+		tr := &analysis.TxnReport{ID: id, Connection: -id, Index: status, Method: method, Target: target, Version: version, Status: status,
+			Request: msg(0), Response: msg(4), Pipelined: bit(8), PersistentAfter: bit(9), Tunnel: bit(10),
+			Timings:     analysis.Timings{ConnectMS: millis(11, ms1), SendMS: millis(12, ms2), WaitMS: millis(13, -ms1), ReceiveMS: millis(14, ms1*ms2), TotalMS: millis(15, ms1+ms2)},
+			GapBeforeMS: millis(11, ms2-ms1),
+		}
+		if interim != nil {
+			tr.Interim = []int{}
+			for _, c := range interim {
+				tr.Interim = append(tr.Interim, int(c)*status)
+			}
+		}
+		checkLine(t, tr)
+		checkLine(t, &analysis.FindingReport{Rule: method, Slug: target, Severity: version, Connection: id, Transaction: status,
+			Frames: []uint64{uint64(start)}, Time: analysis.Time(declared), CostMS: tr.GapBeforeMS, Message: anomalies, Vantage: framing})
+		checkLine(t, &analysis.ConnReport{ID: id, Client: target, Server: method, VLAN: status, Start: analysis.Time(start),
+			End: analysis.Time(declared), DurationMS: analysis.Millis(ms1), IRTTMS: tr.Timings.WaitMS, State: version, History: framing, App: anomalies})
+	})
+}
