@@ -168,7 +168,12 @@ func (d *Decoder) decode(p *Packet, s *Segment) SkipReason {
 }
 
 // decodeLayers decodes any packet through gopacket's layers, following
-// tunnels (tunnel.go) down to the innermost IP packet.
+// tunnels (tunnel.go) down to the innermost IP packet: each pass of the
+// loop decodes one level, from its link layer (or IP, inside IP tunnels)
+// to its transport, and ends with a TCP segment in s, the reason there is
+// none, or a tunnel to decode next (depth is the number already followed).
+// It is one function rather than a loop over a per-level call, which cost
+// the general path about 8 % more per packet.
 func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	parser, reason := d.parserFor(p)
 	if parser == nil {
@@ -179,173 +184,171 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	// beyond is how many bytes of data the wire carried past the capture.
 	beyond := max(0, p.OriginalLength-len(p.Data))
 	for depth := 0; ; depth++ {
-		in, r := d.decodeLevel(p, s, parser, data, beyond, depth)
-		if in.parser == nil {
-			return r
+		d.ext.total = 0
+		if err := parser.DecodeLayers(data, &d.decoded); err != nil || len(d.decoded) == 0 {
+			return d.damaged(p)
 		}
-		parser, data, beyond = in.parser, in.data, in.beyond
-	}
-}
 
-// decodeLevel decodes one packet or tunnelled frame, data, from its link
-// layer (or IP, inside IP tunnels) to its transport: a TCP segment into s,
-// a tunnel to follow (in.parser set), or the reason it carries neither.
-// depth is the number of tunnels already followed.
-func (d *Decoder) decodeLevel(p *Packet, s *Segment, parser *gopacket.DecodingLayerParser, data []byte, beyond, depth int) (in inner, _ SkipReason) {
-	d.ext.total = 0
-	if err := parser.DecodeLayers(data, &d.decoded); err != nil || len(d.decoded) == 0 {
-		return in, d.damaged(p)
-	}
-
-	// Find the IP layer the parser reached, and the protocol after it.
-	var (
-		ipLayers int
-		proto    layers.IPProtocol
-		last     = d.decoded[len(d.decoded)-1]
-	)
-	for _, t := range d.decoded {
-		if t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
-			ipLayers++
-		}
-	}
-	switch {
-	case ipLayers == 0:
-		switch d.linkNext(last) {
-		case layers.LayerTypeARP:
-			return in, SkipARP
-		case layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypeDot1Q,
-			layers.LayerTypeLLC, layers.LayerTypeSNAP, layers.LayerTypeMPLS, layers.LayerTypePPPoE:
-			// The link layer announced IP, or a header on the way to it,
-			// but nothing followed.
-			return in, d.damaged(p)
-		}
-		return in, SkipNonIP
-	case ipLayers > 1:
-		// The IP layers lead to no IP layer (ipNext): IP in IP is
-		// followed by the tunnel code, one level at a time.
-		return in, SkipOtherIPProto
-	}
-
-	*s = Segment{Frame: p.Frame, Time: p.Time}
-	if d.vlan.n > 0 {
-		s.VLAN = d.vlan.ids[0]
-	}
-	if d.vlan.n > 1 {
-		s.InnerVLAN = d.vlan.ids[1]
-	}
-
-	var (
-		tcp      []byte
-		wireLen  int
-		src, dst netip.Addr
-	)
-	switch last {
-	case layers.LayerTypeIPv4:
-		ip := &d.ip4
-		if ip.Version != 4 {
-			return in, SkipMalformed
-		}
-		proto = ip.Protocol
-		tcp = ip.Payload
-		wireLen = int(ip.Length) - int(ip.IHL)*4
-		src, dst = netip.AddrFrom4([4]byte(ip.SrcIP)), netip.AddrFrom4([4]byte(ip.DstIP))
-		s.IPID = ip.Id
-		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-			f := fragment{
-				key:         fragmentKey{src: src, dst: dst, id: uint32(ip.Id), proto: uint8(proto)},
-				offset:      int(ip.FragOffset) * 8,
-				more:        ip.Flags&layers.IPv4MoreFragments != 0,
-				headerBytes: int(ip.IHL) * 4,
+		// Find the IP layer the parser reached, and the protocol after it.
+		var (
+			ipLayers int
+			proto    layers.IPProtocol
+			last     = d.decoded[len(d.decoded)-1]
+		)
+		for _, t := range d.decoded {
+			if t == layers.LayerTypeIPv4 || t == layers.LayerTypeIPv6 {
+				ipLayers++
 			}
-			datagram, ok := d.reassemble(p, &f, tcp, wireLen)
-			if !ok {
-				return in, SkipIPFragment
+		}
+		switch {
+		case ipLayers == 0:
+			switch d.linkNext(last) {
+			case layers.LayerTypeARP:
+				return SkipARP
+			case layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypeDot1Q,
+				layers.LayerTypeLLC, layers.LayerTypeSNAP, layers.LayerTypeMPLS, layers.LayerTypePPPoE:
+				// The link layer announced IP, or a header on the way to it,
+				// but nothing followed.
+				return d.damaged(p)
 			}
-			tcp, wireLen, beyond = datagram, len(datagram), 0
+			return SkipNonIP
+		case ipLayers > 1:
+			// The IP layers lead to no IP layer (ipNext): IP in IP is
+			// followed by the tunnel code, one level at a time.
+			return SkipOtherIPProto
 		}
-	default: // IPv6, possibly followed by extension headers
-		ip := &d.ip6
-		if ip.Version != 6 {
-			return in, SkipMalformed
+
+		*s = Segment{Frame: p.Frame, Time: p.Time}
+		if d.vlan.n > 0 {
+			s.VLAN = d.vlan.ids[0]
 		}
-		proto, tcp = ip.NextHeader, ip.Payload
-		if ip.HopByHop != nil {
-			proto = ip.HopByHop.NextHeader
+		if d.vlan.n > 1 {
+			s.InnerVLAN = d.vlan.ids[1]
 		}
-		if last != layers.LayerTypeIPv6 {
-			proto, tcp = d.ext.NextHeader, d.ext.Payload
-		}
-		if ip.Length == 0 { // jumbogram: gopacket already cut Payload to its length
-			wireLen = len(ip.Payload) - d.ext.total
-		} else {
-			wireLen = int(ip.Length) - d.ext.total
+
+		var (
+			tcp      []byte
+			wireLen  int
+			src, dst netip.Addr
+		)
+		switch last {
+		case layers.LayerTypeIPv4:
+			ip := &d.ip4
+			if ip.Version != 4 {
+				return SkipMalformed
+			}
+			proto = ip.Protocol
+			tcp = ip.Payload
+			wireLen = int(ip.Length) - int(ip.IHL)*4
+			src, dst = netip.AddrFrom4([4]byte(ip.SrcIP)), netip.AddrFrom4([4]byte(ip.DstIP))
+			s.IPID = ip.Id
+			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+				f := fragment{
+					key:         fragmentKey{src: src, dst: dst, id: uint32(ip.Id), proto: uint8(proto)},
+					offset:      int(ip.FragOffset) * 8,
+					more:        ip.Flags&layers.IPv4MoreFragments != 0,
+					headerBytes: int(ip.IHL) * 4,
+				}
+				datagram, ok := d.reassemble(p, &f, tcp, wireLen)
+				if !ok {
+					return SkipIPFragment
+				}
+				tcp, wireLen, beyond = datagram, len(datagram), 0
+			}
+		default: // IPv6, possibly followed by extension headers
+			ip := &d.ip6
+			if ip.Version != 6 {
+				return SkipMalformed
+			}
+			proto, tcp = ip.NextHeader, ip.Payload
 			if ip.HopByHop != nil {
-				wireLen -= len(ip.HopByHop.Contents)
+				proto = ip.HopByHop.NextHeader
+			}
+			if last != layers.LayerTypeIPv6 {
+				proto, tcp = d.ext.NextHeader, d.ext.Payload
+			}
+			if ip.Length == 0 { // jumbogram: gopacket already cut Payload to its length
+				wireLen = len(ip.Payload) - d.ext.total
+			} else {
+				wireLen = int(ip.Length) - d.ext.total
+				if ip.HopByHop != nil {
+					wireLen -= len(ip.HopByHop.Contents)
+				}
+			}
+			src, dst = netip.AddrFrom16([16]byte(ip.SrcIP)), netip.AddrFrom16([16]byte(ip.DstIP))
+			if proto == layers.IPProtocolIPv6Fragment && isAtomicFragment(tcp) {
+				// A whole packet behind a fragment header: step over it.
+				proto = layers.IPProtocol(tcp[0])
+				tcp, wireLen = tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen
+			} else if proto == layers.IPProtocolIPv6Fragment {
+				if len(tcp) < ipv6FragmentHeaderLen || wireLen < ipv6FragmentHeaderLen || ip.Length == 0 {
+					// Cut inside the fragment header, or a jumbogram (RFC 2675
+					// forbids fragmenting one).
+					d.dropFragment(FragmentMalformed)
+					return SkipIPFragment
+				}
+				offsetAndFlags := binary.BigEndian.Uint16(tcp[2:])
+				f := fragment{
+					key:        fragmentKey{src: src, dst: dst, id: binary.BigEndian.Uint32(tcp[4:])},
+					ipv6:       true,
+					offset:     int(offsetAndFlags &^ 7),
+					more:       offsetAndFlags&1 != 0,
+					nextHeader: tcp[0],
+					// The unfragmentable part: the extension headers before
+					// the fragment header, which stay in the reassembled packet.
+					headerBytes: int(ip.Length) - wireLen,
+				}
+				datagram, ok := d.reassemble(p, &f, tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen)
+				if !ok {
+					return SkipIPFragment
+				}
+				proto, tcp = stepOverExtensions(layers.IPProtocol(d.frags.nextHeader), datagram)
+				wireLen, beyond = len(tcp), 0
 			}
 		}
-		src, dst = netip.AddrFrom16([16]byte(ip.SrcIP)), netip.AddrFrom16([16]byte(ip.DstIP))
-		if proto == layers.IPProtocolIPv6Fragment && isAtomicFragment(tcp) {
-			// A whole packet behind a fragment header: step over it.
-			proto = layers.IPProtocol(tcp[0])
-			tcp, wireLen = tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen
-		} else if proto == layers.IPProtocolIPv6Fragment {
-			if len(tcp) < ipv6FragmentHeaderLen || wireLen < ipv6FragmentHeaderLen || ip.Length == 0 {
-				// Cut inside the fragment header, or a jumbogram (RFC 2675
-				// forbids fragmenting one).
-				d.dropFragment(FragmentMalformed)
-				return in, SkipIPFragment
-			}
-			offsetAndFlags := binary.BigEndian.Uint16(tcp[2:])
-			f := fragment{
-				key:        fragmentKey{src: src, dst: dst, id: binary.BigEndian.Uint32(tcp[4:])},
-				ipv6:       true,
-				offset:     int(offsetAndFlags &^ 7),
-				more:       offsetAndFlags&1 != 0,
-				nextHeader: tcp[0],
-				// The unfragmentable part: the extension headers before
-				// the fragment header, which stay in the reassembled packet.
-				headerBytes: int(ip.Length) - wireLen,
-			}
-			datagram, ok := d.reassemble(p, &f, tcp[ipv6FragmentHeaderLen:], wireLen-ipv6FragmentHeaderLen)
-			if !ok {
-				return in, SkipIPFragment
-			}
-			proto, tcp = stepOverExtensions(layers.IPProtocol(d.frags.nextHeader), datagram)
-			wireLen, beyond = len(tcp), 0
-		}
-	}
 
-	// An IP length may claim more than the frame carried on the wire: the
-	// bytes past the frame's original length never existed (a damaged or
-	// forged header, not the snap length), so the segment is as long as the
-	// frame allows, as tshark reads it. tcp runs to the end of the captured
-	// data whenever the IP length reaches past it.
-	if onWire := len(tcp) + beyond; wireLen > onWire {
-		wireLen = onWire
+		// An IP length may claim more than the frame carried on the wire: the
+		// bytes past the frame's original length never existed (a damaged or
+		// forged header, not the snap length), so the segment is as long as the
+		// frame allows, as tshark reads it. tcp runs to the end of the captured
+		// data whenever the IP length reaches past it.
+		if onWire := len(tcp) + beyond; wireLen > onWire {
+			wireLen = onWire
+		}
+		switch proto {
+		case layers.IPProtocolTCP:
+		case layers.IPProtocolUDP:
+			in, r := d.udpTunnel(p, tcp, wireLen, depth)
+			if in.parser == nil {
+				return r
+			}
+			parser, data, beyond = in.parser, in.data, in.beyond
+			continue
+		case layers.IPProtocolUDPLite:
+			return SkipUDP
+		case layers.IPProtocolICMPv4, layers.IPProtocolICMPv6:
+			return SkipICMP
+		case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
+			// An extension header the parser walks was announced, but the
+			// frame ended before it: the frame was cut or is damaged.
+			return d.damaged(p)
+		case layers.IPProtocolIPv4, layers.IPProtocolIPv6, layers.IPProtocolGRE:
+			in, r := d.ipTunnel(p, proto, tcp, wireLen, depth)
+			if in.parser == nil {
+				return r
+			}
+			parser, data, beyond = in.parser, in.data, in.beyond
+			continue
+		default:
+			return SkipOtherIPProto
+		}
+		s.Src, s.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
+		r := decodeTCP(tcp, wireLen, s)
+		if r == SkipTruncated && p.CaptureLength >= p.OriginalLength {
+			r = SkipMalformed // short, but not because of the snap length
+		}
+		return r
 	}
-	switch proto {
-	case layers.IPProtocolTCP:
-	case layers.IPProtocolUDP:
-		return d.udpTunnel(p, tcp, wireLen, depth)
-	case layers.IPProtocolUDPLite:
-		return in, SkipUDP
-	case layers.IPProtocolICMPv4, layers.IPProtocolICMPv6:
-		return in, SkipICMP
-	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
-		// An extension header the parser walks was announced, but the
-		// frame ended before it: the frame was cut or is damaged.
-		return in, d.damaged(p)
-	case layers.IPProtocolIPv4, layers.IPProtocolIPv6, layers.IPProtocolGRE:
-		return d.ipTunnel(p, proto, tcp, wireLen, depth)
-	default:
-		return in, SkipOtherIPProto
-	}
-	s.Src, s.Dst = netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0)
-	r := decodeTCP(tcp, wireLen, s)
-	if r == SkipTruncated && p.CaptureLength >= p.OriginalLength {
-		r = SkipMalformed // short, but not because of the snap length
-	}
-	return in, r
 }
 
 // linkNext is the type a link layer said comes next.

@@ -13,7 +13,7 @@ import (
 // 4.0 but for the look-alikes it lists; linktypes.pcapng holds a frame for
 // each case and TestLinkTypesAgainstTshark compares.
 //
-// decodeLayers reads one level at a time (decodeLevel): the parser stops
+// decodeLayers reads one level per pass of its loop: the parser stops
 // after the IP layer (ipNext), the functions here read the tunnel header
 // and return what it carries as an inner, which the next level decodes
 // with the parser for IPv4, IPv6, Ethernet or MPLS. All levels share the

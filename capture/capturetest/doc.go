@@ -1,7 +1,8 @@
 // Package capturetest writes small captures for tests: classic pcap and
 // pcapng files (any byte order, resolution, interfaces and block types,
 // including deliberately broken ones) and the frames inside them (Ethernet
-// with VLAN tags, Linux cooked v1/v2, BSD loopback, IPv4, IPv6, TCP, UDP).
+// with VLAN tags, Linux cooked v1/v2, BSD loopback, IPv4, IPv6, TCP, UDP,
+// and the tunnels: GRE, VXLAN, GENEVE).
 //
 // EachSegment feeds a capture's TCP segments to a test (a reassembly.Assembler,
 // usually).
