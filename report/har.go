@@ -211,6 +211,7 @@ type harStream struct {
 	w       *bufio.Writer
 	indent  bool
 	buf     bytes.Buffer
+	fast    []byte // one entry from its hand encoder
 	enc     *json.Encoder
 	entries int
 }
@@ -271,7 +272,8 @@ func (s *harStream) begin(creator harCreator, pages []harPage) error {
 	return nil
 }
 
-// entry writes one entry of the entries array.
+// entry writes one entry of the entries array, with its hand encoder
+// (har_fast.go), or with encoding/json when that declines.
 func (s *harStream) entry(e *harEntry) error {
 	switch {
 	case s.indent && s.entries > 0:
@@ -282,7 +284,17 @@ func (s *harStream) entry(e *harEntry) error {
 		s.w.WriteByte(',')
 	}
 	s.entries++
-	return s.encode(e, harEntryIndent)
+	n := harCompact
+	if s.indent {
+		n = len(harEntryIndent)
+	}
+	b, ok := appendHAREntry(s.fast[:0], e, n)
+	if !ok {
+		return s.encode(e, harEntryIndent)
+	}
+	s.fast = b
+	_, err := s.w.Write(b)
+	return err
 }
 
 // end closes the entries array, the log and the document, and flushes.
