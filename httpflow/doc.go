@@ -91,7 +91,8 @@
 // counts the others against the bounds.
 //
 // What stays is one record per transaction (the Transaction and its two
-// Messages, 832 bytes) until the connection closes. A consumer that
+// Messages, 576 bytes; what most messages leave empty is behind
+// Message.Extra) until the connection closes. A consumer that
 // copies what it keeps before Release sets Config.RecycleTransactions:
 // Release then zeroes those records and hands them to later connections,
 // so a capture of long keep-alive connections stops allocating one per
