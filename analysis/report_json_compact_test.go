@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/connscope/connscope/internal/jsontest"
 )
 
 // The hand encoders in their compact form (jsonCompact, and the exported
@@ -28,7 +30,7 @@ func checkCompact(t testing.TB, a jsonAppender) {
 			t.Fatalf("%T: appendJSON overwrote what b held", a)
 		}
 		if got = got[1:]; !bytes.Equal(got, want) {
-			t.Fatalf("%T compact: hand encoder differs from json.Marshal %s", a, firstDiff(got, want))
+			t.Fatalf("%T compact: hand encoder differs from json.Marshal %s", a, jsontest.Diff(got, want))
 		}
 	}
 	const lead = `"type":"x\u003c"`
@@ -60,7 +62,7 @@ func checkCompact(t testing.TB, a jsonAppender) {
 		t.Fatalf("%T with a lead: hand encoder ok %v, json.Marshal %v", a, ok, err)
 	}
 	if ok && !bytes.Equal(got[1:], want) {
-		t.Fatalf("%T with a lead: hand encoder differs from json.Marshal %s", a, firstDiff(got[1:], want))
+		t.Fatalf("%T with a lead: hand encoder differs from json.Marshal %s", a, jsontest.Diff(got[1:], want))
 	}
 }
 
@@ -71,19 +73,15 @@ func TestCompactEncodersCoverEveryField(t *testing.T) {
 	for _, typ := range fastTypes {
 		for range 50 {
 			p := reflect.New(typ)
-			(&filler{rng: rng, full: true, t: t}).fill(p.Elem())
+			(&jsontest.Filler{Rand: rng, Full: true, T: t}).Fill(p.Elem())
 			checkCompact(t, p.Interface().(jsonAppender))
 		}
-		for i := range typ.NumField() {
-			sf := typ.Field(i)
-			if !sf.IsExported() || sf.Tag.Get("json") == "-" {
-				continue
-			}
+		for _, mb := range jsontest.Members(typ) {
 			for range 20 {
 				p := reflect.New(typ)
-				(&filler{rng: rng, full: true, t: t}).fill(p.Elem().Field(i))
+				(&jsontest.Filler{Rand: rng, Full: true, T: t}).Fill(p.Elem().Field(mb.Index))
 				checkCompact(t, p.Interface().(jsonAppender))
-				(&filler{rng: rng, t: t}).fill(p.Elem().Field(i))
+				(&jsontest.Filler{Rand: rng, T: t}).Fill(p.Elem().Field(mb.Index))
 				checkCompact(t, p.Interface().(jsonAppender))
 			}
 		}
@@ -102,7 +100,7 @@ func TestCompactEncodersRandom(t *testing.T) {
 	for range n {
 		for _, typ := range fastTypes {
 			p := reflect.New(typ)
-			(&filler{rng: rng, t: t}).fill(p.Elem())
+			(&jsontest.Filler{Rand: rng, T: t}).Fill(p.Elem())
 			checkCompact(t, p.Interface().(jsonAppender))
 		}
 	}
@@ -128,8 +126,8 @@ func TestCompactRefusesNaN(t *testing.T) {
 
 // TestAppendJSONString: the exported string appender is json.Marshal's.
 func TestAppendJSONString(t *testing.T) {
-	for _, a := range hostilePieces {
-		for _, b := range hostilePieces {
+	for _, a := range jsontest.Hostile.Pieces {
+		for _, b := range jsontest.Hostile.Pieces {
 			want, _ := json.Marshal(a + b)
 			if got := AppendJSONString(nil, a+b); !bytes.Equal(got, want) {
 				t.Fatalf("%q: got %s, want %s", a+b, got, want)

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/internal/jsontest"
 	"github.com/connscope/connscope/internal/sharedpcaps"
 )
 
@@ -39,16 +37,6 @@ func reflectJSON(t testing.TB, v any, n int) ([]byte, bool) {
 	return out.Bytes(), true
 }
 
-// firstDiff describes where got and want part.
-func firstDiff(got, want []byte) string {
-	i := 0
-	for i < min(len(got), len(want)) && got[i] == want[i] {
-		i++
-	}
-	return fmt.Sprintf("at byte %d of %d/%d:\n got …%q\nwant …%q", i, len(got), len(want),
-		got[max(i-60, 0):min(i+60, len(got))], want[max(i-60, 0):min(i+60, len(want))])
-}
-
 // checkFast compares a's hand encoding with encoding/json's, indented by
 // 0, 4 (as WriteJSON writes elements) and 6 spaces.
 func checkFast(t testing.TB, a jsonAppender) {
@@ -66,179 +54,8 @@ func checkFast(t testing.TB, a jsonAppender) {
 			t.Fatalf("%T: appendJSON overwrote what b held", a)
 		}
 		if got = got[1:]; !bytes.Equal(got, want) {
-			t.Fatalf("%T indented %d: hand encoder differs from encoding/json %s", a, n, firstDiff(got, want))
+			t.Fatalf("%T indented %d: hand encoder differs from encoding/json %s", a, n, jsontest.Diff(got, want))
 		}
-	}
-}
-
-// Hostile pieces of the strings a capture puts into a report.
-var hostilePieces = func() []string {
-	p := []string{
-		`<`, `>`, `&`, `"`, `\`, `/`, "\u2028", "\u2029", "\u2027", "\u202a", "\u202e", "\u200e", "\u200f",
-		"\u2066", "\u2069", "\u0085", "\u009b", "\u00a0", "\u00e9", "€", "😀", "\ufffd", "\ufeff",
-		"\xff", "\xfe", "\x80", "\xbf", "\xc0\xaf", "\xc2", "\xe2\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x9f\x98",
-		"GET", "HTTP/1.1", "/index.html?a=1&b=<2>", " ", "abc", "0",
-	}
-	for c := range 0x20 {
-		p = append(p, string(rune(c)))
-	}
-	p = append(p, "\x7f")
-	for r := rune(0x80); r < 0xa0; r++ {
-		p = append(p, string(r))
-	}
-	return p
-}()
-
-func hostileString(rng *rand.Rand) string {
-	var b strings.Builder
-	switch rng.IntN(8) {
-	case 0:
-		return ""
-	case 1: // long, now and then
-		if rng.IntN(16) != 0 {
-			break
-		}
-		for b.Len() < 5000+rng.IntN(20000) {
-			b.WriteString(hostilePieces[rng.IntN(len(hostilePieces))])
-		}
-		return b.String()
-	case 2: // random bytes
-		n := rng.IntN(40)
-		for range n {
-			b.WriteByte(byte(rng.IntN(256)))
-		}
-		return b.String()
-	}
-	for range 1 + rng.IntN(12) {
-		b.WriteString(hostilePieces[rng.IntN(len(hostilePieces))])
-	}
-	return b.String()
-}
-
-// Floats at encoding/json's and strconv's boundaries ('e' notation below
-// 1e-6 and from 1e21 for float64, rounding at the third decimal).
-var boundaryFloats = []float64{
-	1e-7, 1e-6, 0.000001, 9.99999e-7, 1e20, 1e21, 1e21 - 65536, 123456789012345678, 0.0005, 0.0015, 0.0025,
-	0.001, 0.0004999, 2.5e-4, 1.0005, 999.9995, 1e-300, 1e300, math.MaxFloat64, math.SmallestNonzeroFloat64,
-	math.Copysign(0, -1), 0.1, 0.7, 1.5, 12.345, 40.0, 1 << 53, 1<<53 + 1, math.MaxInt64, math.MinInt64,
-}
-
-var boundaryInts = []int64{0, 1, -1, 9, 10, 99, 100, 1e9, -1e9, 1 << 31, -1 << 31, 1<<53 + 1, 123456789012345678,
-	math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1}
-
-// filler puts values into report structs through reflection, so that a
-// field added to a report type is set (and its JSON checked) without this
-// test knowing it exists.
-type filler struct {
-	rng *rand.Rand
-	// full sets every field non-zero, every slice non-empty and every
-	// pointer non-nil; otherwise each is zero, empty, nil or set at random.
-	full bool
-	t    testing.TB
-}
-
-func (f *filler) int64() int64 {
-	switch f.rng.IntN(3) {
-	case 0:
-		return boundaryInts[f.rng.IntN(len(boundaryInts))]
-	case 1:
-		return f.rng.Int64N(100000) - 1000
-	}
-	return int64(f.rng.Uint64())
-}
-
-func (f *filler) float() float64 {
-	switch f.rng.IntN(4) {
-	case 0:
-		v := boundaryFloats[f.rng.IntN(len(boundaryFloats))]
-		if f.rng.IntN(2) == 0 {
-			v = -v
-		}
-		return v
-	case 1:
-		return float64(f.rng.Int64N(1e7)) / 1e6
-	case 2:
-		return math.Float64frombits(f.rng.Uint64() &^ (0x7ff << 52) >> uint(f.rng.IntN(3))) // finite
-	}
-	return f.rng.NormFloat64() * math.Pow(10, float64(f.rng.IntN(40)-15))
-}
-
-// fill sets v (settable) to a value of its type.
-func (f *filler) fill(v reflect.Value) {
-	zero := !f.full && f.rng.IntN(4) == 0
-	switch v.Kind() {
-	case reflect.Bool:
-		v.SetBool(f.full || f.rng.IntN(2) == 0)
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
-		x := f.int64()
-		for x == 0 && f.full {
-			x = f.int64()
-		}
-		if zero {
-			x = 0
-		}
-		v.SetInt(x)
-	case reflect.Uint, reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8:
-		x := uint64(f.int64())
-		for x == 0 && f.full {
-			x = uint64(f.int64())
-		}
-		if zero {
-			x = 0
-		}
-		v.SetUint(x)
-	case reflect.Float64, reflect.Float32:
-		x := f.float()
-		for x == 0 && f.full {
-			x = f.float()
-		}
-		if zero {
-			x = 0
-		}
-		v.SetFloat(x)
-	case reflect.String:
-		s := hostileString(f.rng)
-		for s == "" && f.full {
-			s = hostileString(f.rng)
-		}
-		if zero {
-			s = ""
-		}
-		v.SetString(s)
-	case reflect.Pointer:
-		if zero {
-			v.SetZero()
-			return
-		}
-		p := reflect.New(v.Type().Elem())
-		f.fill(p.Elem())
-		v.Set(p)
-	case reflect.Slice:
-		n := 1 + f.rng.IntN(4)
-		if !f.full {
-			switch f.rng.IntN(3) {
-			case 0:
-				v.SetZero() // nil
-				return
-			case 1:
-				n = 0 // empty, not nil
-			}
-		}
-		s := reflect.MakeSlice(v.Type(), n, n)
-		for i := range n {
-			f.fill(s.Index(i))
-		}
-		v.Set(s)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			sf := v.Type().Field(i)
-			if !sf.IsExported() || sf.Tag.Get("json") == "-" {
-				continue
-			}
-			f.fill(v.Field(i))
-		}
-	default:
-		f.t.Fatalf("the test's filler does not know %s (%s): teach it, and the hand encoder", v.Type(), v.Kind())
 	}
 }
 
@@ -259,36 +76,27 @@ func TestFastEncodersCoverEveryField(t *testing.T) {
 	for _, typ := range fastTypes {
 		for range 50 {
 			p := reflect.New(typ)
-			(&filler{rng: rng, full: true, t: t}).fill(p.Elem())
+			(&jsontest.Filler{Rand: rng, Full: true, T: t}).Fill(p.Elem())
 			// Every member is present (none is omitted as empty).
 			var m map[string]any
 			raw, _ := json.Marshal(p.Interface())
 			if err := json.Unmarshal(raw, &m); err != nil {
 				t.Fatal(err)
 			}
-			for i := range typ.NumField() {
-				sf := typ.Field(i)
-				name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-				if !sf.IsExported() || name == "-" {
-					continue
-				}
-				if _, ok := m[name]; !ok {
-					t.Fatalf("%s.%s (%q) is not in the JSON of a value with every field set: %s", typ.Name(), sf.Name, name, raw)
+			for _, mb := range jsontest.Members(typ) {
+				if _, ok := m[mb.Name]; !ok {
+					t.Fatalf("%s.%s (%q) is not in the JSON of a value with every field set: %s", typ.Name(), mb.Field, mb.Name, raw)
 				}
 			}
 			checkFast(t, p.Interface().(jsonAppender))
 		}
 		// One field at a time, the others zero.
-		for i := range typ.NumField() {
-			sf := typ.Field(i)
-			if !sf.IsExported() || sf.Tag.Get("json") == "-" {
-				continue
-			}
+		for _, mb := range jsontest.Members(typ) {
 			for range 20 {
 				p := reflect.New(typ)
-				(&filler{rng: rng, full: true, t: t}).fill(p.Elem().Field(i))
+				(&jsontest.Filler{Rand: rng, Full: true, T: t}).Fill(p.Elem().Field(mb.Index))
 				checkFast(t, p.Interface().(jsonAppender))
-				(&filler{rng: rng, t: t}).fill(p.Elem().Field(i))
+				(&jsontest.Filler{Rand: rng, T: t}).Fill(p.Elem().Field(mb.Index))
 				checkFast(t, p.Interface().(jsonAppender))
 			}
 		}
@@ -309,7 +117,7 @@ func TestFastEncodersRandom(t *testing.T) {
 	for range n {
 		for _, typ := range fastTypes {
 			p := reflect.New(typ)
-			(&filler{rng: rng, t: t}).fill(p.Elem())
+			(&jsontest.Filler{Rand: rng, T: t}).Fill(p.Elem())
 			checkFast(t, p.Interface().(jsonAppender))
 		}
 	}
@@ -326,8 +134,8 @@ func TestFastStringsAndNumbers(t *testing.T) {
 			t.Fatalf("string %q: got %s, want %s", s, got, want)
 		}
 	}
-	for _, a := range hostilePieces {
-		for _, b := range hostilePieces {
+	for _, a := range jsontest.Hostile.Pieces {
+		for _, b := range jsontest.Hostile.Pieces {
 			str(a + b)
 		}
 	}
@@ -363,10 +171,10 @@ func TestFastStringsAndNumbers(t *testing.T) {
 			t.Fatalf("Time(%d): got %s, want %s", ns, got, want)
 		}
 	}
-	f := &filler{rng: rng, t: t}
-	floats := append([]float64(nil), boundaryFloats...)
+	f := &jsontest.Filler{Rand: rng, T: t}
+	floats := append([]float64(nil), jsontest.BoundaryFloats...)
 	for range 200000 {
-		floats = append(floats, f.float())
+		floats = append(floats, f.Float())
 	}
 	for _, x := range floats {
 		for _, v := range []float64{x, -x} {
@@ -424,7 +232,7 @@ func checkBothWays(t testing.TB, r *Report) {
 		t.Fatalf("WriteJSON: %v; the old WriteJSON: %v", errGot, errWant)
 	}
 	if !bytes.Equal(got.Bytes(), want.Bytes()) {
-		t.Fatalf("WriteJSON differs from the old WriteJSON %s", firstDiff(got.Bytes(), want.Bytes()))
+		t.Fatalf("WriteJSON differs from the old WriteJSON %s", jsontest.Diff(got.Bytes(), want.Bytes()))
 	}
 }
 
@@ -432,23 +240,7 @@ func checkBothWays(t testing.TB, r *Report) {
 // and of the shared public captures (when present), listing in memory and
 // spilled, and writes each report both ways.
 func TestWriteJSONEveryCapture(t *testing.T) {
-	var paths []string
-	for _, dir := range []string{"../testdata/captures", sharedpcaps.Dir()} {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Logf("%s: %v; skipping it", dir, err)
-			continue
-		}
-		for _, e := range entries {
-			if e.IsDir() || strings.HasSuffix(e.Name(), ".md") {
-				continue
-			}
-			paths = append(paths, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(paths) < 10 {
-		t.Fatalf("only %d captures found", len(paths))
-	}
+	paths := jsontest.Captures(t, "../testdata/captures", sharedpcaps.Dir())
 	var txns, conns, findings int
 	all := New(Options{})
 	for _, path := range paths {
@@ -490,8 +282,8 @@ func TestWriteJSONRandomReports(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for range 100 {
 		var r Report
-		(&filler{rng: rng, t: t}).fillReportElements(&r)
-		r.Schema = hostileString(rng)
+		fillReportElements(&jsontest.Filler{Rand: rng, T: t}, &r)
+		r.Schema = jsontest.Hostile.String(rng)
 		checkBothWays(t, &r)
 		checkWriteJSON(t, &r)
 	}
@@ -499,28 +291,28 @@ func TestWriteJSONRandomReports(t *testing.T) {
 
 // fillReportElements fills r's connections, transactions and findings,
 // leaving the slices nil, empty, or with nil entries at random.
-func (f *filler) fillReportElements(r *Report) {
+func fillReportElements(f *jsontest.Filler, r *Report) {
 	v := reflect.ValueOf(r).Elem()
 	for _, name := range []string{"Connections", "Transactions", "Findings"} {
 		s := v.FieldByName(name)
-		switch f.rng.IntN(4) {
+		switch f.Rand.IntN(4) {
 		case 0:
 			continue // nil
 		case 1:
 			s.Set(reflect.MakeSlice(s.Type(), 0, 0))
 			continue
 		}
-		n := f.rng.IntN(20)
+		n := f.Rand.IntN(20)
 		s.Set(reflect.MakeSlice(s.Type(), n, n))
 		for i := range n {
-			if f.rng.IntN(10) != 0 {
-				f.fill(s.Index(i))
+			if f.Rand.IntN(10) != 0 {
+				f.Fill(s.Index(i))
 			}
 		}
 	}
-	inputs := f.rng.IntN(3)
+	inputs := f.Rand.IntN(3)
 	for range inputs {
-		r.Inputs = append(r.Inputs, &InputReport{Name: hostileString(f.rng), Skipped: map[string]int64{hostileString(f.rng): 1}})
+		r.Inputs = append(r.Inputs, &InputReport{Name: jsontest.Hostile.String(f.Rand), Skipped: map[string]int64{jsontest.Hostile.String(f.Rand): 1}})
 	}
 }
 

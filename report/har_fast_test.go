@@ -8,11 +8,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/httpflow"
+	"github.com/connscope/connscope/internal/jsontest"
 )
 
 // The HAR entries' hand encoder (har_fast.go) against encoding/json: what
@@ -112,7 +112,7 @@ func checkEntry(t testing.TB, e *harEntry) {
 			t.Fatal("appendHAREntry overwrote what b held")
 		}
 		if got = got[1:]; !bytes.Equal(got, want) {
-			t.Fatalf("entry (indent %v): hand encoder differs from encoding/json %s", indent, byteDiff(got, want))
+			t.Fatalf("entry (indent %v): hand encoder differs from encoding/json %s", indent, jsontest.Diff(got, want))
 		}
 	}
 }
@@ -125,22 +125,17 @@ func checkMembers(t testing.TB, typ reflect.Type, v any, path string) {
 	if !ok {
 		t.Fatalf("%s: %T, want an object", path, v)
 	}
-	for i := range typ.NumField() {
-		sf := typ.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if !sf.IsExported() || name == "-" {
-			continue
-		}
-		mv, ok := m[name]
+	for _, mb := range jsontest.Members(typ) {
+		mv, ok := m[mb.Name]
 		if !ok {
-			t.Fatalf("%s.%s (%q) is not in the JSON of an entry with every field set", path, sf.Name, name)
+			t.Fatalf("%s.%s (%q) is not in the JSON of an entry with every field set", path, mb.Field, mb.Name)
 		}
-		switch ft := sf.Type; {
+		switch ft := typ.Field(mb.Index).Type; {
 		case ft.Kind() == reflect.Struct:
-			checkMembers(t, ft, mv, path+"."+name)
+			checkMembers(t, ft, mv, path+"."+mb.Name)
 		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
 			for _, x := range mv.([]any) {
-				checkMembers(t, ft.Elem(), x, path+"."+name+"[]")
+				checkMembers(t, ft.Elem(), x, path+"."+mb.Name+"[]")
 			}
 		}
 	}
@@ -155,7 +150,7 @@ func TestHAREntryCoversEveryField(t *testing.T) {
 	typ := reflect.TypeFor[harEntry]()
 	for range 50 {
 		var e harEntry
-		(&reportFiller{rng: rng, full: true, t: t}).fill(reflect.ValueOf(&e).Elem(), false)
+		newFiller(t, rng, true, false).Fill(reflect.ValueOf(&e).Elem())
 		raw, err := json.Marshal(&e)
 		if err != nil {
 			t.Fatal(err)
@@ -183,7 +178,7 @@ func TestHAREntryCoversEveryField(t *testing.T) {
 					if sub != "" {
 						v = v.FieldByName(sub)
 					}
-					(&reportFiller{rng: rng, full: full, t: t}).fill(v.Field(i), false)
+					newFiller(t, rng, full, false).Fill(v.Field(i))
 					checkEntry(t, &e)
 				}
 			}
@@ -201,7 +196,7 @@ func TestHAREntryRandom(t *testing.T) {
 	}
 	for range n {
 		var e harEntry
-		(&reportFiller{rng: rng, t: t}).fill(reflect.ValueOf(&e).Elem(), false)
+		newFiller(t, rng, false, false).Fill(reflect.ValueOf(&e).Elem())
 		checkEntry(t, &e)
 	}
 }
@@ -210,11 +205,11 @@ func TestHAREntryRandom(t *testing.T) {
 // format's boundaries and at random; NaN and the infinities refused.
 func TestHARFloat(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
-	f := &reportFiller{rng: rng, t: t}
+	f := newFiller(t, rng, false, false)
 	xs := append([]float64{0, -1, 1e-6, 1e-5, 9.999999999999999e-7, 1e21, 9.999999999999999e20, 1e-9, 1e-10, 1e-100, 1e100, 5e-324},
-		fillFloats...)
+		jsontest.BoundaryFloats...)
 	for range 300000 {
-		xs = append(xs, f.float())
+		xs = append(xs, f.Float())
 	}
 	for _, x := range xs {
 		for _, v := range []float64{x, -x} {
@@ -244,7 +239,7 @@ func checkHARBothWays(t testing.TB, name string, r *analysis.Report) int {
 			t.Fatalf("%s (indent %v): WriteHAR: %v; the old one: %v", name, opts.Indent, errGot, errWant)
 		}
 		if errGot == nil && !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Fatalf("%s (indent %v): WriteHAR differs from the old one %s", name, opts.Indent, byteDiff(got.Bytes(), want.Bytes()))
+			t.Fatalf("%s (indent %v): WriteHAR differs from the old one %s", name, opts.Indent, jsontest.Diff(got.Bytes(), want.Bytes()))
 		}
 		size += got.Len()
 	}
@@ -276,10 +271,10 @@ func harHostileHeaders(rng *rand.Rand) []httpflow.Header {
 	for range rng.IntN(8) {
 		h := httpflow.Header{Name: names[rng.IntN(len(names))], Value: values[rng.IntN(len(values))]}
 		if rng.IntN(3) == 0 {
-			h.Value += ndjsonHostileString(rng)
+			h.Value += reportStrings.String(rng)
 		}
 		if rng.IntN(8) == 0 {
-			h.Name = ndjsonHostileString(rng)
+			h.Name = reportStrings.String(rng)
 		}
 		hs = append(hs, h)
 	}
@@ -293,17 +288,17 @@ func TestHARRandomReports(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
 	for range 200 {
 		r := &analysis.Report{Schema: analysis.Schema}
-		f := &reportFiller{rng: rng, t: t}
+		f := newFiller(t, rng, false, true)
 		for i := range 1 + rng.IntN(3) {
-			r.Inputs = append(r.Inputs, &analysis.InputReport{Index: i, Name: ndjsonHostileString(rng), Error: ndjsonHostileString(rng)})
+			r.Inputs = append(r.Inputs, &analysis.InputReport{Index: i, Name: reportStrings.String(rng), Error: reportStrings.String(rng)})
 		}
 		for i := range rng.IntN(10) {
-			c := &analysis.ConnReport{ID: i + 1, Input: rng.IntN(4), Server: []string{"10.0.0.1:80", "[2001:db8::1]:8080", ndjsonHostileString(rng)}[rng.IntN(3)]}
+			c := &analysis.ConnReport{ID: i + 1, Input: rng.IntN(4), Server: []string{"10.0.0.1:80", "[2001:db8::1]:8080", reportStrings.String(rng)}[rng.IntN(3)]}
 			r.Connections = append(r.Connections, c)
 		}
 		for range rng.IntN(20) {
 			var tr analysis.TxnReport
-			f.fill(reflect.ValueOf(&tr).Elem(), true)
+			f.Fill(reflect.ValueOf(&tr).Elem())
 			tr.Connection = rng.IntN(12)
 			if rng.IntN(2) == 0 {
 				tr.Target = []string{"/a?b=c&d=%41", "http://h/x", "*", "h:443", "/?q=%zz&&x"}[rng.IntN(5)] + tr.Target

@@ -8,14 +8,13 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/capture"
+	"github.com/connscope/connscope/internal/jsontest"
 	"github.com/connscope/connscope/internal/sharedpcaps"
 	"github.com/connscope/connscope/internal/textsafe"
 )
@@ -107,16 +106,6 @@ func oldWriteNDJSON(w io.Writer, r *analysis.Report) error {
 	return bw.Flush()
 }
 
-// byteDiff says where got and want part.
-func byteDiff(got, want []byte) string {
-	i := 0
-	for i < min(len(got), len(want)) && got[i] == want[i] {
-		i++
-	}
-	return fmt.Sprintf("at byte %d of %d/%d:\n got …%q\nwant …%q", i, len(got), len(want),
-		got[max(i-60, 0):min(i+60, len(got))], want[max(i-60, 0):min(i+60, len(want))])
-}
-
 // checkLine writes v (a *ConnReport, *TxnReport or *FindingReport) as a
 // line of an NDJSONStream and of oldNDJSONStream, and wants the same bytes,
 // or the same error.
@@ -139,178 +128,18 @@ func checkLine(t testing.TB, v any) {
 		t.Fatalf("%T: error %v, the old writer's %v", v, errGot, errWant)
 	}
 	if !bytes.Equal(got.Bytes(), want.Bytes()) {
-		t.Fatalf("%T: line differs from json.Marshal's %s", v, byteDiff(got.Bytes(), want.Bytes()))
+		t.Fatalf("%T: line differs from json.Marshal's %s", v, jsontest.Diff(got.Bytes(), want.Bytes()))
 	}
 }
 
-// Hostile pieces of the strings a capture puts into a report.
-var ndjsonHostile = func() []string {
-	p := []string{
-		`<`, `>`, `&`, `"`, `\`, `/`, "\u2028", "\u2029", "\u2027", "\u202a", "\u202e", "\u200e", "\u200f",
-		"\u2066", "\u2069", "\u0085", "\u009b", "\u00a0", "\u00e9", "€", "😀", "\ufffd", "\ufeff",
-		"\xff", "\xfe", "\x80", "\xbf", "\xc0\xaf", "\xc2", "\xe2\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x9f\x98",
-		"GET", "HTTP/1.1", "/index.html?a=1&b=<2>", " ", "abc", "0", "Set-Cookie", "a=b; Path=/; HttpOnly",
-		"%", "%zz", "%41", "?", "#", "=", ";", "http://", "Host", "Content-Type", "Location", "Expires=Wed, 21 Oct 2015 07:28:00 GMT",
-	}
-	for c := range 0x20 {
-		p = append(p, string(rune(c)))
-	}
-	p = append(p, "\x7f")
-	for r := rune(0x80); r < 0xa0; r++ {
-		p = append(p, string(r))
-	}
-	return p
-}()
+// reportStrings are the hostile strings of report's tests: pieces of
+// header fields, cookies and URLs among them, as HAR parses those.
+var reportStrings = &jsontest.Strings{Pieces: jsontest.Pieces(jsontest.HTTPPieces...), LongMin: 3000, LongSpan: 10000}
 
-func ndjsonHostileString(rng *rand.Rand) string {
-	var b strings.Builder
-	switch rng.IntN(8) {
-	case 0:
-		return ""
-	case 1:
-		if rng.IntN(16) != 0 {
-			break
-		}
-		for b.Len() < 3000+rng.IntN(10000) {
-			b.WriteString(ndjsonHostile[rng.IntN(len(ndjsonHostile))])
-		}
-		return b.String()
-	case 2:
-		for range rng.IntN(40) {
-			b.WriteByte(byte(rng.IntN(256)))
-		}
-		return b.String()
-	}
-	for range 1 + rng.IntN(12) {
-		b.WriteString(ndjsonHostile[rng.IntN(len(ndjsonHostile))])
-	}
-	return b.String()
-}
-
-// Numbers at the formatting boundaries of strconv and encoding/json.
-var (
-	fillFloats = []float64{1e-7, 1e-6, 9.99999e-7, 1e20, 1e21, 1e21 - 65536, 0.0005, 0.0015, 0.0025, 0.0004999,
-		2.5e-4, 1.0005, 999.9995, 1e-300, 1e300, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1),
-		0.1, 0.7, 1.5, 12.345, 1 << 53, 1<<53 + 1, math.MaxInt64, math.MinInt64}
-	fillInts = []int64{0, 1, -1, 9, 10, 99, 100, 1e9, -1e9, 1 << 31, -1 << 31, 1<<53 + 1, math.MaxInt64, math.MinInt64,
-		math.MaxInt64 - 1, math.MinInt64 + 1}
-)
-
-// reportFiller puts values into report structs through reflection, so a
-// field added to a report type is set (and its line checked) without the
-// tests knowing it exists.
-type reportFiller struct {
-	rng *rand.Rand
-	// full sets every field non-zero, every slice non-empty and every
-	// pointer non-nil; otherwise each is zero, empty, nil or set at random.
-	full bool
-	t    testing.TB
-}
-
-func (f *reportFiller) int64() int64 {
-	switch f.rng.IntN(3) {
-	case 0:
-		return fillInts[f.rng.IntN(len(fillInts))]
-	case 1:
-		return f.rng.Int64N(100000) - 1000
-	}
-	return int64(f.rng.Uint64())
-}
-
-func (f *reportFiller) float() float64 {
-	switch f.rng.IntN(4) {
-	case 0:
-		v := fillFloats[f.rng.IntN(len(fillFloats))]
-		if f.rng.IntN(2) == 0 {
-			v = -v
-		}
-		return v
-	case 1:
-		return float64(f.rng.Int64N(1e7)) / 1e6
-	case 2:
-		return math.Float64frombits(f.rng.Uint64() &^ (0x7ff << 52) >> uint(f.rng.IntN(3))) // finite
-	}
-	return f.rng.NormFloat64() * math.Pow(10, float64(f.rng.IntN(40)-15))
-}
-
-// fill sets v (settable) to a value of its type; hidden fields (json "-")
-// too when withHidden, as HAR reads them.
-func (f *reportFiller) fill(v reflect.Value, withHidden bool) {
-	zero := !f.full && f.rng.IntN(4) == 0
-	switch v.Kind() {
-	case reflect.Bool:
-		v.SetBool(f.full || f.rng.IntN(2) == 0)
-	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
-		x := f.int64()
-		for (x == 0 && f.full) || v.OverflowInt(x) {
-			x = f.int64()
-		}
-		if zero {
-			x = 0
-		}
-		v.SetInt(x)
-	case reflect.Uint, reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8:
-		x := uint64(f.int64())
-		for (x == 0 && f.full) || v.OverflowUint(x) {
-			x = uint64(f.int64())
-		}
-		if zero {
-			x = 0
-		}
-		v.SetUint(x)
-	case reflect.Float64, reflect.Float32:
-		x := f.float()
-		for x == 0 && f.full {
-			x = f.float()
-		}
-		if zero {
-			x = 0
-		}
-		v.SetFloat(x)
-	case reflect.String:
-		s := ndjsonHostileString(f.rng)
-		for s == "" && f.full {
-			s = ndjsonHostileString(f.rng)
-		}
-		if zero {
-			s = ""
-		}
-		v.SetString(s)
-	case reflect.Pointer:
-		if zero {
-			v.SetZero()
-			return
-		}
-		p := reflect.New(v.Type().Elem())
-		f.fill(p.Elem(), withHidden)
-		v.Set(p)
-	case reflect.Slice:
-		n := 1 + f.rng.IntN(4)
-		if !f.full {
-			switch f.rng.IntN(3) {
-			case 0:
-				v.SetZero()
-				return
-			case 1:
-				n = 0
-			}
-		}
-		s := reflect.MakeSlice(v.Type(), n, n)
-		for i := range n {
-			f.fill(s.Index(i), withHidden)
-		}
-		v.Set(s)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			sf := v.Type().Field(i)
-			if !sf.IsExported() || (sf.Tag.Get("json") == "-" && !withHidden) {
-				continue
-			}
-			f.fill(v.Field(i), withHidden)
-		}
-	default:
-		f.t.Fatalf("the test's filler does not know %s (%s): teach it, and the hand encoder", v.Type(), v.Kind())
-	}
+// newFiller is a jsontest.Filler of reportStrings; hidden fills the
+// fields tagged json:"-" too, as HAR reads some of them.
+func newFiller(t testing.TB, rng *rand.Rand, full, hidden bool) *jsontest.Filler {
+	return &jsontest.Filler{Rand: rng, Full: full, Hidden: hidden, Strings: reportStrings, T: t}
 }
 
 // The report types whose NDJSON lines are hand encoded.
@@ -318,23 +147,6 @@ var ndjsonFastTypes = []reflect.Type{
 	reflect.TypeFor[analysis.ConnReport](),
 	reflect.TypeFor[analysis.TxnReport](),
 	reflect.TypeFor[analysis.FindingReport](),
-}
-
-// jsonNames lists the JSON member names of a struct type's fields.
-func jsonNames(typ reflect.Type) []string {
-	var names []string
-	for i := range typ.NumField() {
-		sf := typ.Field(i)
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if !sf.IsExported() || name == "-" {
-			continue
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		names = append(names, name)
-	}
-	return names
 }
 
 // TestNDJSONLinesCoverEveryField sets every JSON field of each
@@ -346,7 +158,7 @@ func TestNDJSONLinesCoverEveryField(t *testing.T) {
 	for _, typ := range ndjsonFastTypes {
 		for range 50 {
 			p := reflect.New(typ)
-			(&reportFiller{rng: rng, full: true, t: t}).fill(p.Elem(), false)
+			newFiller(t, rng, true, false).Fill(p.Elem())
 			var line bytes.Buffer
 			s := NewNDJSONStream(&line)
 			switch v := p.Interface().(type) {
@@ -361,7 +173,7 @@ func TestNDJSONLinesCoverEveryField(t *testing.T) {
 			if err := json.Unmarshal(line.Bytes(), &m); err != nil {
 				t.Fatalf("%s: %v: %s", typ.Name(), err, line.Bytes())
 			}
-			for _, name := range append(jsonNames(typ), "type") {
+			for _, name := range append(jsontest.Names(typ), "type") {
 				if _, ok := m[name]; !ok {
 					t.Fatalf("%s: %q is not in the line of a value with every field set: %s", typ.Name(), name, line.Bytes())
 				}
@@ -371,7 +183,7 @@ func TestNDJSONLinesCoverEveryField(t *testing.T) {
 				if err := json.Unmarshal(m["request"], &msg); err != nil {
 					t.Fatal(err)
 				}
-				for _, name := range jsonNames(reflect.TypeFor[analysis.MessageReport]()) {
+				for _, name := range jsontest.Names(reflect.TypeFor[analysis.MessageReport]()) {
 					if _, ok := msg[name]; !ok {
 						t.Fatalf("MessageReport: %q is not in the request of a transaction with every field set", name)
 					}
@@ -379,16 +191,12 @@ func TestNDJSONLinesCoverEveryField(t *testing.T) {
 			}
 			checkLine(t, p.Interface())
 		}
-		for i := range typ.NumField() {
-			sf := typ.Field(i)
-			if !sf.IsExported() || sf.Tag.Get("json") == "-" {
-				continue
-			}
+		for _, mb := range jsontest.Members(typ) {
 			for range 20 {
 				p := reflect.New(typ)
-				(&reportFiller{rng: rng, full: true, t: t}).fill(p.Elem().Field(i), false)
+				newFiller(t, rng, true, false).Fill(p.Elem().Field(mb.Index))
 				checkLine(t, p.Interface())
-				(&reportFiller{rng: rng, t: t}).fill(p.Elem().Field(i), false)
+				newFiller(t, rng, false, false).Fill(p.Elem().Field(mb.Index))
 				checkLine(t, p.Interface())
 			}
 		}
@@ -407,7 +215,7 @@ func TestNDJSONLinesRandom(t *testing.T) {
 	for range n {
 		for _, typ := range ndjsonFastTypes {
 			p := reflect.New(typ)
-			(&reportFiller{rng: rng, t: t}).fill(p.Elem(), rng.IntN(2) == 0)
+			newFiller(t, rng, false, rng.IntN(2) == 0).Fill(p.Elem())
 			checkLine(t, p.Interface())
 		}
 	}
@@ -446,7 +254,7 @@ func checkNDJSONBothWays(t testing.TB, name string, r *analysis.Report) int {
 		t.Fatalf("%s: WriteNDJSON: %v; the old one: %v", name, errGot, errWant)
 	}
 	if !bytes.Equal(got.Bytes(), want.Bytes()) {
-		t.Fatalf("%s: WriteNDJSON differs from the old one %s", name, byteDiff(got.Bytes(), want.Bytes()))
+		t.Fatalf("%s: WriteNDJSON differs from the old one %s", name, jsontest.Diff(got.Bytes(), want.Bytes()))
 	}
 	var safeGot, safeWant bytes.Buffer
 	for _, p := range []struct {
@@ -467,34 +275,11 @@ func checkNDJSONBothWays(t testing.TB, name string, r *analysis.Report) int {
 	return bytes.Count(got.Bytes(), []byte("\n"))
 }
 
-// everyCapture lists the captures of testdata/captures and of the shared
-// public captures (when present).
-func everyCapture(t testing.TB) []string {
-	var paths []string
-	for _, dir := range []string{"../testdata/captures", sharedpcaps.Dir()} {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Logf("%s: %v; skipping it", dir, err)
-			continue
-		}
-		for _, e := range entries {
-			if e.IsDir() || strings.HasSuffix(e.Name(), ".md") {
-				continue
-			}
-			paths = append(paths, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(paths) < 10 {
-		t.Fatalf("only %d captures found", len(paths))
-	}
-	return paths
-}
-
 // analyzeEach analyses each capture (and all of them together as one
 // report), listing in memory and spilled, headers kept, and calls check
 // on each report.
 func analyzeEach(t *testing.T, check func(name string, r *analysis.Report)) {
-	paths := everyCapture(t)
+	paths := jsontest.Captures(t, "../testdata/captures", sharedpcaps.Dir())
 	for _, opts := range []analysis.Options{{KeepHeaders: true}, {KeepHeaders: true, SpillListing: true, SpillThreshold: -1}} {
 		all := analysis.New(opts)
 		for _, path := range paths {
@@ -537,7 +322,7 @@ func TestNDJSONRandomReports(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for range 100 {
 		r := &analysis.Report{Schema: analysis.Schema}
-		f := &reportFiller{rng: rng, t: t}
+		f := newFiller(t, rng, false, true)
 		v := reflect.ValueOf(r).Elem()
 		for _, name := range []string{"Connections", "Transactions", "Findings"} {
 			s := v.FieldByName(name)
@@ -545,12 +330,12 @@ func TestNDJSONRandomReports(t *testing.T) {
 			s.Set(reflect.MakeSlice(s.Type(), n, n))
 			for i := range n {
 				if rng.IntN(10) != 0 {
-					f.fill(s.Index(i), true)
+					f.Fill(s.Index(i))
 				}
 			}
 		}
 		for i := range rng.IntN(3) {
-			r.Inputs = append(r.Inputs, &analysis.InputReport{Index: i, Name: ndjsonHostileString(rng), Error: ndjsonHostileString(rng)})
+			r.Inputs = append(r.Inputs, &analysis.InputReport{Index: i, Name: reportStrings.String(rng), Error: reportStrings.String(rng)})
 		}
 		checkNDJSONBothWays(t, "random report", r)
 	}
