@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,12 +65,31 @@ var adversarialCases = []adversarialCase{
 	// reassembles: every transaction is seen, nothing is skipped.
 	{scenario: "ip-fragments", want: []string{`in 100 connections, .* {n} HTTP transactions`}, wantNot: []string{`ip_fragment`}},
 	{scenario: "overlap-retrans", want: []string{`in 100 connections, .* {n} HTTP transactions`}},
+	// Every frame is in 1 to 5 tunnels, by connection: the 80 connections
+	// in at most 4 (capture's maxTunnelDepth) are seen whole, fragments
+	// inside and outside the tunnels reassembled; every datagram of the 20
+	// in 5 is skipped under the reason of its fifth tunnel, never as a
+	// fragment, and nothing else is skipped. The counts are the writer's
+	// (nestedTally; TestNestedTunnelsTally checks them by hand at the small
+	// size).
+	{scenario: "nested-tunnels", want: []string{
+		`format pcap-ns, {ntFrames} packets over`,
+		`\n  {ntTCP} TCP packets in {ntConns} connections, .* {ntTxns} HTTP transactions\n`,
+		`\n  skipped: {ntOther} other_ip_proto, {ntUDP} udp\n`,
+	}, wantNot: []string{`ip_fragment`, `warning:`}},
 }
 
 // wantFor fills a case's regexps for size n: {n} is the size; the other
 // names are what the case's limits leave out at that size.
 func (c adversarialCase) wantFor(n int) []*regexp.Regexp {
 	num := func(v int) string { return strconv.Itoa(max(v, 0)) }
+	nt := &nestedTally{}
+	if c.scenario == "nested-tunnels" {
+		var err error
+		if nt, err = nestedTunnels(io.Discard, n); err != nil {
+			panic(err)
+		}
+	}
 	r := strings.NewReplacer(
 		"{n}", num(n),
 		"{synEvicted}", num(n-20000), // SYNs beyond a 20000 table
@@ -79,6 +99,12 @@ func (c adversarialCase) wantFor(n int) []*regexp.Regexp {
 		"{overBudget}", num(n-5000), // transactions beyond 5000 kept by open connections
 		"{listed}", num(analysis.DefaultMaxListedConnections),
 		"{overListed}", num(n-analysis.DefaultMaxListedConnections),
+		"{ntFrames}", num(nt.Frames), // nested-tunnels: what its writer wrote
+		"{ntTCP}", num(nt.TCP),
+		"{ntConns}", num(nt.Conns),
+		"{ntTxns}", num(nt.Txns),
+		"{ntOther}", num(nt.Beyond["other_ip_proto"]),
+		"{ntUDP}", num(nt.Beyond["udp"]),
 	)
 	var out []*regexp.Regexp
 	for _, w := range c.want {

@@ -33,6 +33,13 @@
 //     (reuse detection and its memory).
 //   - time-backwards, capture-dups, ip-fragments, overlap-retrans: the
 //     oddities of real captures at volume.
+//   - nested-tunnels: N keep-alive transactions whose every frame is in 1
+//     to 5 tunnels (VXLAN, GENEVE, GRE with key and sequence carrying IP,
+//     Ethernet, MPLS or ERSPAN, IP in IP, 6in4), kinds rotating by level
+//     and frame, the innermost or outermost packet (or both) fragmented
+//     on some frames (tunnel following, its depth bound, reassembly at
+//     every level). The connections in 5 tunnels, one past capture's
+//     bound, must be skipped and counted, never followed.
 //
 // # The limits
 //

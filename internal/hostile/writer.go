@@ -127,6 +127,8 @@ type flow struct {
 	sseq     uint32 // server's next sequence number
 	// frag, when set, sends every client data segment as IP fragments.
 	frag bool
+	// tun, when set, wraps every segment in tunnels (nested-tunnels).
+	tun *tunnelPlan
 }
 
 func newFlow(w *capWriter, cli, srv netip.AddrPort, isn uint32) *flow {
@@ -156,18 +158,27 @@ func (f *flow) advance(fromClient bool, n int) {
 	}
 }
 
+// segment writes one segment of the flow, in its tunnels if it has any.
+func (f *flow) segment(t capturetest.TCP) {
+	if f.tun != nil {
+		f.tun.write(f.w, t)
+		return
+	}
+	f.w.segment(t)
+}
+
 // syn writes only the client's SYN.
 func (f *flow) syn() {
-	f.w.segment(f.tcp(true, capture.FlagSYN, nil))
+	f.segment(f.tcp(true, capture.FlagSYN, nil))
 	f.advance(true, 1)
 }
 
 // handshake writes SYN, SYN/ACK, ACK.
 func (f *flow) handshake() {
 	f.syn()
-	f.w.segment(f.tcp(false, capture.FlagSYN|capture.FlagACK, nil))
+	f.segment(f.tcp(false, capture.FlagSYN|capture.FlagACK, nil))
 	f.advance(false, 1)
-	f.w.segment(f.tcp(true, capture.FlagACK, nil))
+	f.segment(f.tcp(true, capture.FlagACK, nil))
 }
 
 // send writes data from one side in full-sized segments, PSH on the last.
@@ -182,7 +193,7 @@ func (f *flow) send(fromClient bool, data []byte) {
 		if fromClient && f.frag {
 			f.w.fragmented(t)
 		} else {
-			f.w.segment(t)
+			f.segment(t)
 		}
 		f.advance(fromClient, n)
 		data = data[n:]
@@ -190,17 +201,17 @@ func (f *flow) send(fromClient bool, data []byte) {
 }
 
 // ack writes a pure ACK from one side.
-func (f *flow) ack(fromClient bool) { f.w.segment(f.tcp(fromClient, capture.FlagACK, nil)) }
+func (f *flow) ack(fromClient bool) { f.segment(f.tcp(fromClient, capture.FlagACK, nil)) }
 
 // fin writes a FIN from one side.
 func (f *flow) fin(fromClient bool) {
-	f.w.segment(f.tcp(fromClient, capture.FlagFIN|capture.FlagACK, nil))
+	f.segment(f.tcp(fromClient, capture.FlagFIN|capture.FlagACK, nil))
 	f.advance(fromClient, 1)
 }
 
 // rst writes a RST from one side.
 func (f *flow) rst(fromClient bool) {
-	f.w.segment(f.tcp(fromClient, capture.FlagRST|capture.FlagACK, nil))
+	f.segment(f.tcp(fromClient, capture.FlagRST|capture.FlagACK, nil))
 }
 
 // closeBoth writes the usual four-way close, started by one side.
