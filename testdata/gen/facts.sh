@@ -9,7 +9,9 @@
 # tshark, like connscope, splits a reused 4-tuple at a new SYN); TCP payload
 # bytes client to server and server to client (sum of tcp.len, so
 # retransmitted bytes count again; the client is the side that sent the
-# stream's first SYN, else the sender of its first frame); HTTP requests and
+# stream's first SYN, else the sender of its first frame, a side being the
+# innermost IP layer's address and the TCP port, so a tunnelled frame is told
+# by the connection's own addresses, not the tunnel's); HTTP requests and
 # responses from tshark's HTTP dissector (it parses tunnelled and post-Upgrade
 # bytes too, and counts 1xx as responses); and frames carrying the tcp.analysis
 # flags that matter here.
@@ -41,12 +43,24 @@ for f in "$DIR"/*.pcap "$DIR"/*.pcapng "$DIR"/*.gz; do
 	encap=$(awk -F': *' '/^File encapsulation/{print $2}' <<<"$info")
 	packets=$(awk -F': *' '/^Number of packets/{print $2}' <<<"$info")
 	conns=$(tshark -r "$f" -q -z conv,tcp 2>/dev/null | grep -c '<->' || true)
-	row=$(tshark -r "$f" -Y tcp -T fields -E occurrence=f \
+	# Every occurrence of each field (-E occurrence=a), so that the source
+	# address is the innermost IP layer's: frame.protocols says whether
+	# that is IPv4 or IPv6 and how many of its kind come before it (a
+	# tunnelled frame has several, an ICMP error quoting TCP two). Of the
+	# other fields the first occurrence is kept.
+	row=$(tshark -r "$f" -Y tcp -T fields -E occurrence=a -E aggregator=, \
 		-e tcp.stream -e tcp.flags.syn -e tcp.flags.ack -e ip.src -e ipv6.src -e tcp.srcport -e tcp.len \
 		-e http.request -e http.response -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
 		-e tcp.analysis.duplicate_ack -e tcp.analysis.lost_segment -e tcp.analysis.zero_window -e tcp.flags.reset \
+		-e frame.protocols \
 		2>/dev/null | awk -F'\t' '
-		{ src = ($4 != "" ? $4 : $5) ":" $6; key = $1
+		{ for (i = 1; i <= 15; i++) if (i != 4 && i != 5) sub(/,.*/, "", $i)
+		  np = split($16, proto, ":"); n4 = 0; n6 = 0; inner = ""
+		  for (i = 1; i <= np && proto[i] != "tcp"; i++) {
+		    if (proto[i] == "ip") { n4++; inner = "ip" } else if (proto[i] == "ipv6") { n6++; inner = "ipv6" } }
+		  addr = ""
+		  if (inner == "ip") { split($4, v4, ","); addr = v4[n4] } else if (inner == "ipv6") { split($5, v6, ","); addr = v6[n6] }
+		  src = addr ":" $6; key = $1
 		  if ($2 == 1 && $3 == 0 && !(key in client)) client[key] = src
 		  if (!(key in first)) first[key] = src
 		  n++; s[n] = key; a[n] = src; l[n] = $7
