@@ -7,7 +7,7 @@
 # 2 means time linear in the input.
 #
 #   scripts/hostile-bench.sh                 # every scenario, default limits
-#   scripts/hostile-bench.sh syn-flood       # only the named ones
+#   scripts/hostile-bench.sh syn-flood       # only the named ones (Go tests too)
 #   KEEP=1 scripts/hostile-bench.sh          # keep the captures in $WORK
 #   FORMATS="json html" scripts/hostile-bench.sh  # other formats (FORMAT=x: one)
 #
@@ -27,8 +27,11 @@ mkdir -p "$WORK"
 go build -o "$WORK/connscope" ./cmd/connscope
 go build -o "$WORK/hostilegen" ./internal/hostile/hostilegen
 
+# The Go tests at the end run the same scenarios: all of them, or those named.
+tests='^(TestAdversarialCaptures|TestAdversarialHARJUnit)$'
 if [ $# -gt 0 ]; then
 	scenarios="$*"
+	tests="$tests/^($(echo "$*" | tr ' ' '|'))\$"
 else
 	scenarios=$("$WORK/hostilegen" -list | cut -f1)
 fi
@@ -70,5 +73,5 @@ done
 
 echo
 echo "Go tests at full size (CONNSCOPE_HOSTILE_FULL=1):"
-CONNSCOPE_HOSTILE_FULL=1 go test -count=1 -timeout 60m -run 'TestAdversarialCaptures|TestAdversarialHARJUnit' -v ./internal/hostile | grep -E '^(---|    ---|ok|FAIL|PASS)|RSS' || over=1
+CONNSCOPE_HOSTILE_FULL=1 go test -count=1 -timeout 60m -run "$tests" -v ./internal/hostile | grep -E '^(---|    ---|ok|FAIL|PASS)|RSS' || over=1
 exit $over
