@@ -27,7 +27,8 @@ type Config struct {
 	// transactions they keep together (see Budget). Nil means no bound
 	// beyond MaxTransactionsPerConn. Additive.
 	Budget *Budget
-	// DropHeaderFields leaves Message.Headers and Message.Trailers nil.
+	// DropHeaderFields leaves the header and trailer field lists out:
+	// Message.Headers() and Message.Trailers() return nil.
 	// Every field is still read for framing and connection management
 	// (ConnectionTokens, KeepAlive, ProxyConnection, Expect, Upgrade and
 	// the framing keep their values) and HeadersTruncated still says

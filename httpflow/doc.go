@@ -83,7 +83,7 @@
 // and connection management. Obsolete line folding joins the continuation
 // to the previous value ("obs_fold"). A consumer that never shows header
 // fields sets Config.DropHeaderFields: the fields are still read, and every
-// other part of the message is the same, but Message.Headers stays nil,
+// other part of the message is the same, but Message.Headers() is nil,
 // which on a keep-alive connection is most of what a message allocates.
 // The parser then copies only the fields it interprets (Content-Length,
 // Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, Expect,

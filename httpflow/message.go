@@ -10,7 +10,7 @@ import (
 )
 
 // trailerLine handles one line of the trailer section that ends a chunked
-// body (RFC 9112 section 7.1.2): fields kept in Message.Trailers within
+// body (RFC 9112 section 7.1.2): fields kept in MessageExtra.Trailers within
 // the same bounds as headers, until the blank line that ends the message.
 func (p *Conn) trailerLine(s *stream, line []byte) {
 	c, _ := trimEOL(line)
@@ -34,7 +34,7 @@ func (p *Conn) trailerLine(s *stream, line []byte) {
 }
 
 // closeTrailers turns the trailer fields collected so far into
-// Message.Trailers.
+// MessageExtra.Trailers.
 func (p *Conn) closeTrailers(s *stream) {
 	if !s.trailersOpen {
 		return
