@@ -3,7 +3,8 @@ package analysis
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/connscope/connscope/internal/jsonw"
 )
 
 // The elements a report has by the thousand (connections, transactions
@@ -14,24 +15,27 @@ import (
 // spent most of the writers' time on them, in reflection and in scanning
 // every byte twice more. Each appendJSON(b, n) writes exactly what
 // json.Marshal and then json.Indent(dst, b, spaces(n), "  ") write for its
-// value, and appendJSON(b, jsonCompact) exactly what json.Marshal writes: the same members in the same order, omitempty left out as
-// encoding/json leaves it out, null for a nil pointer or a nil slice
-// without omitempty, [] for an empty one, strings escaped as
-// json.Marshal escapes them (HTML characters too), Time and Millis as
-// their MarshalJSON methods write them. report_json_fast_test.go holds
-// them to encoding/json, field by field (a field added to one of these
-// types fails it until its encoder writes it), on every capture under
-// testdata and on random hostile values.
+// value, and appendJSON(b, jsonCompact) exactly what json.Marshal writes:
+// the same members in the same order, omitempty left out as encoding/json
+// leaves it out, null for a nil pointer or a nil slice without omitempty,
+// [] for an empty one, strings escaped as json.Marshal escapes them (HTML
+// characters too), Time and Millis as their MarshalJSON methods write
+// them. The layout (members, elements, closing brackets, the indentation
+// convention) and the string escaping are internal/jsonw's, shared with
+// report's HAR encoder. report_json_fast_test.go holds them to
+// encoding/json, field by field (a field added to one of these types
+// fails it until its encoder writes it), on every capture under testdata
+// and on random hostile values.
 //
 // The rarer parts of a report (rules, inputs) stay with encoding/json.
 
 // jsonAppender is a report type with a hand encoder.
 type jsonAppender interface {
 	// appendJSON appends the value indented as if it started on a line
-	// indented by n spaces, or compact when n is jsonCompact. It returns false, with b unspecified, when
-	// the value has something json.Marshal refuses (a NaN or infinite
-	// Millis): the caller then takes the reflective way, which returns
-	// encoding/json's error.
+	// indented by n spaces, or compact when n is jsonCompact. It returns
+	// false, with b unspecified, when the value has something json.Marshal
+	// refuses (a NaN or infinite Millis): the caller then takes the
+	// reflective way, which returns encoding/json's error.
 	appendJSON(b []byte, n int) ([]byte, bool)
 }
 
@@ -42,48 +46,10 @@ var (
 	_ jsonAppender = (*MessageReport)(nil)
 )
 
-// spaces holds the indentation of any depth these encoders reach.
-const spaces = "                                                                "
-
 // jsonCompact, given to the appenders as the indentation, has them write
-// compact JSON, as json.Marshal writes it: no new lines, no space after a
-// member's colon. It is negative, and stays so however deep the encoders
-// add to it (n+2 for each level); every place that indents tests n < 0.
-const jsonCompact = -1 << 30
-
-// jsonMember starts a member of an object whose members are indented by n
-// spaces (or compact): the comma that ends the member before it (none
-// after the "{"), a new line, the indentation and name, which is the
-// quoted name and ": " (its final space left out when compact).
-func jsonMember(b []byte, n int, name string) []byte {
-	if b[len(b)-1] != '{' {
-		b = append(b, ',')
-	}
-	if n < 0 {
-		return append(b, name[:len(name)-1]...)
-	}
-	b = append(b, '\n')
-	b = append(b, spaces[:n]...)
-	return append(b, name...)
-}
-
-// jsonClose ends an object or array whose closing bracket is indented by
-// n spaces (or compact).
-func jsonClose(b []byte, n int, c byte) []byte {
-	if n < 0 {
-		return append(b, c)
-	}
-	b = append(b, '\n')
-	b = append(b, spaces[:n]...)
-	return append(b, c)
-}
-
-func appendJSONBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, "true"...)
-	}
-	return append(b, "false"...)
-}
+// compact JSON, as json.Marshal writes it (jsonw's convention: every place
+// that indents tests n < 0).
+const jsonCompact = jsonw.Compact
 
 // appendJSONMillis writes m as Millis.MarshalJSON does; false for NaN and
 // the infinities, which json.Marshal rejects.
@@ -169,85 +135,6 @@ func civilFromDays(z int64) (year int64, month, day int) {
 	return year, month, day
 }
 
-// jsonSafe marks the ASCII bytes json.Marshal copies into a string as
-// they are: not the C0 controls, '"', '\\', nor (as it escapes HTML) '<',
-// '>' and '&'.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := range utf8.RuneSelf {
-		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-const jsonHex = "0123456789abcdef"
-
-// appendJSONString writes s quoted as json.Marshal does (encoding/json's
-// appendString with escapeHTML).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', jsonHex[c>>4], jsonHex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', jsonHex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// jsonElement starts an element of an array whose brackets are indented
-// by n spaces (or compact): the comma that ends the element before it
-// (none for the first), a new line and the elements' indentation.
-func jsonElement(b []byte, n int, first bool) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	if n < 0 {
-		return b
-	}
-	b = append(b, '\n')
-	return append(b, spaces[:n+2]...)
-}
-
 // appendJSONInts writes an []int or []uint64 member's array, its
 // brackets indented by n spaces (or compact).
 func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
@@ -261,14 +148,14 @@ func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
 	_, signed := any(zero).(int)
 	b = append(b, '[')
 	for i, x := range xs {
-		b = jsonElement(b, n, i == 0)
+		b = jsonw.Element(b, n, i == 0)
 		if signed {
 			b = strconv.AppendInt(b, int64(x), 10)
 		} else {
 			b = strconv.AppendUint(b, uint64(x), 10)
 		}
 	}
-	return jsonClose(b, n, ']')
+	return jsonw.Close(b, n, ']')
 }
 
 func appendJSONStrings(b []byte, n int, xs []string) []byte {
@@ -280,19 +167,19 @@ func appendJSONStrings(b []byte, n int, xs []string) []byte {
 	}
 	b = append(b, '[')
 	for i, x := range xs {
-		b = jsonElement(b, n, i == 0)
-		b = appendJSONString(b, x)
+		b = jsonw.Element(b, n, i == 0)
+		b = jsonw.AppendString(b, x)
 	}
-	return jsonClose(b, n, ']')
+	return jsonw.Close(b, n, ']')
 }
 
 func appendJSONDirectional(b []byte, n int, d Directional) []byte {
 	b = append(b, '{')
-	b = jsonMember(b, n+2, `"client_to_server": `)
+	b = jsonw.Member(b, n+2, `"client_to_server": `)
 	b = strconv.AppendInt(b, d.ClientToServer, 10)
-	b = jsonMember(b, n+2, `"server_to_client": `)
+	b = jsonw.Member(b, n+2, `"server_to_client": `)
 	b = strconv.AppendInt(b, d.ServerToClient, 10)
-	return jsonClose(b, n, '}')
+	return jsonw.Close(b, n, '}')
 }
 
 func (c *ConnReport) appendJSON(b []byte, n int) ([]byte, bool) {
@@ -306,73 +193,73 @@ func (c *ConnReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bool)
 	var ok1, ok2 bool
 	m := n + 2
 	b = append(append(b, '{'), lead...)
-	b = jsonMember(b, m, `"id": `)
+	b = jsonw.Member(b, m, `"id": `)
 	b = strconv.AppendInt(b, int64(c.ID), 10)
-	b = jsonMember(b, m, `"input": `)
+	b = jsonw.Member(b, m, `"input": `)
 	b = strconv.AppendInt(b, int64(c.Input), 10)
-	b = jsonMember(b, m, `"client": `)
-	b = appendJSONString(b, c.Client)
-	b = jsonMember(b, m, `"server": `)
-	b = appendJSONString(b, c.Server)
-	b = jsonMember(b, m, `"roles_inferred": `)
-	b = appendJSONBool(b, c.RolesInferred)
+	b = jsonw.Member(b, m, `"client": `)
+	b = jsonw.AppendString(b, c.Client)
+	b = jsonw.Member(b, m, `"server": `)
+	b = jsonw.AppendString(b, c.Server)
+	b = jsonw.Member(b, m, `"roles_inferred": `)
+	b = strconv.AppendBool(b, c.RolesInferred)
 	if c.VLAN != 0 {
-		b = jsonMember(b, m, `"vlan": `)
+		b = jsonw.Member(b, m, `"vlan": `)
 		b = strconv.AppendInt(b, int64(c.VLAN), 10)
 	}
-	b = jsonMember(b, m, `"first_frame": `)
+	b = jsonw.Member(b, m, `"first_frame": `)
 	b = strconv.AppendUint(b, c.FirstFrame, 10)
-	b = jsonMember(b, m, `"last_frame": `)
+	b = jsonw.Member(b, m, `"last_frame": `)
 	b = strconv.AppendUint(b, c.LastFrame, 10)
-	b = jsonMember(b, m, `"start": `)
+	b = jsonw.Member(b, m, `"start": `)
 	b = appendJSONTime(b, c.Start)
-	b = jsonMember(b, m, `"end": `)
+	b = jsonw.Member(b, m, `"end": `)
 	b = appendJSONTime(b, c.End)
-	b = jsonMember(b, m, `"duration_ms": `)
+	b = jsonw.Member(b, m, `"duration_ms": `)
 	b, ok1 = appendJSONMillis(b, c.DurationMS)
-	b = jsonMember(b, m, `"packets": `)
+	b = jsonw.Member(b, m, `"packets": `)
 	b = appendJSONDirectional(b, m, c.Packets)
-	b = jsonMember(b, m, `"bytes": `)
+	b = jsonw.Member(b, m, `"bytes": `)
 	b = appendJSONDirectional(b, m, c.Bytes)
-	b = jsonMember(b, m, `"irtt_ms": `)
+	b = jsonw.Member(b, m, `"irtt_ms": `)
 	b, ok2 = appendJSONMillisPtr(b, c.IRTTMS)
-	b = jsonMember(b, m, `"syn_retransmissions": `)
+	b = jsonw.Member(b, m, `"syn_retransmissions": `)
 	b = strconv.AppendInt(b, int64(c.SYNRetransmissions), 10)
-	b = jsonMember(b, m, `"state": `)
-	b = appendJSONString(b, c.State)
-	b = jsonMember(b, m, `"history": `)
-	b = appendJSONString(b, c.History)
-	b = jsonMember(b, m, `"close": `)
-	b = appendJSONString(b, c.Close)
-	b = jsonMember(b, m, `"closed_first_by": `)
-	b = appendJSONString(b, c.ClosedFirstBy)
-	b = jsonMember(b, m, `"rst_by": `)
-	b = appendJSONString(b, c.RSTBy)
+	b = jsonw.Member(b, m, `"state": `)
+	b = jsonw.AppendString(b, c.State)
+	b = jsonw.Member(b, m, `"history": `)
+	b = jsonw.AppendString(b, c.History)
+	b = jsonw.Member(b, m, `"close": `)
+	b = jsonw.AppendString(b, c.Close)
+	b = jsonw.Member(b, m, `"closed_first_by": `)
+	b = jsonw.AppendString(b, c.ClosedFirstBy)
+	b = jsonw.Member(b, m, `"rst_by": `)
+	b = jsonw.AppendString(b, c.RSTBy)
 	if c.IgnoredRSTs != 0 {
-		b = jsonMember(b, m, `"ignored_rsts": `)
+		b = jsonw.Member(b, m, `"ignored_rsts": `)
 		b = strconv.AppendInt(b, int64(c.IgnoredRSTs), 10)
 	}
-	b = jsonMember(b, m, `"half_closed": `)
-	b = appendJSONBool(b, c.HalfClosed)
-	b = jsonMember(b, m, `"retransmissions": `)
+	b = jsonw.Member(b, m, `"half_closed": `)
+	b = strconv.AppendBool(b, c.HalfClosed)
+	b = jsonw.Member(b, m, `"retransmissions": `)
 	b = strconv.AppendInt(b, int64(c.Retransmissions), 10)
-	b = jsonMember(b, m, `"out_of_order": `)
+	b = jsonw.Member(b, m, `"out_of_order": `)
 	b = strconv.AppendInt(b, int64(c.OutOfOrder), 10)
-	b = jsonMember(b, m, `"lost_segments": `)
+	b = jsonw.Member(b, m, `"lost_segments": `)
 	b = strconv.AppendInt(b, int64(c.LostSegments), 10)
-	b = jsonMember(b, m, `"zero_windows": `)
+	b = jsonw.Member(b, m, `"zero_windows": `)
 	b = strconv.AppendInt(b, int64(c.ZeroWindows), 10)
-	b = jsonMember(b, m, `"reused_tuple": `)
-	b = appendJSONBool(b, c.ReusedTuple)
+	b = jsonw.Member(b, m, `"reused_tuple": `)
+	b = strconv.AppendBool(b, c.ReusedTuple)
 	if c.PreviousID != 0 {
-		b = jsonMember(b, m, `"previous_id": `)
+		b = jsonw.Member(b, m, `"previous_id": `)
 		b = strconv.AppendInt(b, int64(c.PreviousID), 10)
 	}
-	b = jsonMember(b, m, `"app": `)
-	b = appendJSONString(b, c.App)
-	b = jsonMember(b, m, `"transactions": `)
+	b = jsonw.Member(b, m, `"app": `)
+	b = jsonw.AppendString(b, c.App)
+	b = jsonw.Member(b, m, `"transactions": `)
 	b = strconv.AppendInt(b, int64(c.TransactionCount), 10)
-	return jsonClose(b, n, '}'), ok1 && ok2
+	return jsonw.Close(b, n, '}'), ok1 && ok2
 }
 
 func (r *MessageReport) appendJSON(b []byte, n int) ([]byte, bool) {
@@ -381,37 +268,37 @@ func (r *MessageReport) appendJSON(b []byte, n int) ([]byte, bool) {
 	}
 	m := n + 2
 	b = append(b, '{')
-	b = jsonMember(b, m, `"first_frame": `)
+	b = jsonw.Member(b, m, `"first_frame": `)
 	b = strconv.AppendUint(b, r.FirstFrame, 10)
-	b = jsonMember(b, m, `"last_frame": `)
+	b = jsonw.Member(b, m, `"last_frame": `)
 	b = strconv.AppendUint(b, r.LastFrame, 10)
-	b = jsonMember(b, m, `"start": `)
+	b = jsonw.Member(b, m, `"start": `)
 	b = appendJSONTime(b, r.Start)
-	b = jsonMember(b, m, `"end": `)
+	b = jsonw.Member(b, m, `"end": `)
 	b = appendJSONTime(b, r.End)
-	b = jsonMember(b, m, `"header_bytes": `)
+	b = jsonw.Member(b, m, `"header_bytes": `)
 	b = strconv.AppendInt(b, r.HeaderBytes, 10)
-	b = jsonMember(b, m, `"body_bytes": `)
+	b = jsonw.Member(b, m, `"body_bytes": `)
 	b = strconv.AppendInt(b, r.BodyBytes, 10)
 	if r.DeclaredLength != nil {
-		b = jsonMember(b, m, `"declared_length": `)
+		b = jsonw.Member(b, m, `"declared_length": `)
 		b = strconv.AppendInt(b, *r.DeclaredLength, 10)
 	}
 	if r.Framing != "" {
-		b = jsonMember(b, m, `"framing": `)
-		b = appendJSONString(b, r.Framing)
+		b = jsonw.Member(b, m, `"framing": `)
+		b = jsonw.AppendString(b, r.Framing)
 	}
-	b = jsonMember(b, m, `"complete": `)
-	b = appendJSONBool(b, r.Complete)
+	b = jsonw.Member(b, m, `"complete": `)
+	b = strconv.AppendBool(b, r.Complete)
 	if r.IncompleteReason != "" {
-		b = jsonMember(b, m, `"incomplete_reason": `)
-		b = appendJSONString(b, r.IncompleteReason)
+		b = jsonw.Member(b, m, `"incomplete_reason": `)
+		b = jsonw.AppendString(b, r.IncompleteReason)
 	}
 	if len(r.Anomalies) != 0 {
-		b = jsonMember(b, m, `"anomalies": `)
+		b = jsonw.Member(b, m, `"anomalies": `)
 		b = appendJSONStrings(b, m, r.Anomalies)
 	}
-	return jsonClose(b, n, '}'), true
+	return jsonw.Close(b, n, '}'), true
 }
 
 func (t *TxnReport) appendJSON(b []byte, n int) ([]byte, bool) {
@@ -425,35 +312,35 @@ func (t *TxnReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bool) 
 	ok := true
 	m := n + 2
 	b = append(append(b, '{'), lead...)
-	b = jsonMember(b, m, `"id": `)
+	b = jsonw.Member(b, m, `"id": `)
 	b = strconv.AppendInt(b, int64(t.ID), 10)
-	b = jsonMember(b, m, `"connection": `)
+	b = jsonw.Member(b, m, `"connection": `)
 	b = strconv.AppendInt(b, int64(t.Connection), 10)
-	b = jsonMember(b, m, `"index": `)
+	b = jsonw.Member(b, m, `"index": `)
 	b = strconv.AppendInt(b, int64(t.Index), 10)
-	b = jsonMember(b, m, `"method": `)
-	b = appendJSONString(b, t.Method)
-	b = jsonMember(b, m, `"target": `)
-	b = appendJSONString(b, t.Target)
-	b = jsonMember(b, m, `"version": `)
-	b = appendJSONString(b, t.Version)
-	b = jsonMember(b, m, `"status": `)
+	b = jsonw.Member(b, m, `"method": `)
+	b = jsonw.AppendString(b, t.Method)
+	b = jsonw.Member(b, m, `"target": `)
+	b = jsonw.AppendString(b, t.Target)
+	b = jsonw.Member(b, m, `"version": `)
+	b = jsonw.AppendString(b, t.Version)
+	b = jsonw.Member(b, m, `"status": `)
 	b = strconv.AppendInt(b, int64(t.Status), 10)
-	b = jsonMember(b, m, `"request": `)
+	b = jsonw.Member(b, m, `"request": `)
 	b, _ = t.Request.appendJSON(b, m)
-	b = jsonMember(b, m, `"response": `)
+	b = jsonw.Member(b, m, `"response": `)
 	b, _ = t.Response.appendJSON(b, m)
 	if len(t.Interim) != 0 {
-		b = jsonMember(b, m, `"interim_statuses": `)
+		b = jsonw.Member(b, m, `"interim_statuses": `)
 		b = appendJSONInts(b, m, t.Interim)
 	}
-	b = jsonMember(b, m, `"pipelined": `)
-	b = appendJSONBool(b, t.Pipelined)
-	b = jsonMember(b, m, `"persistent_after": `)
-	b = appendJSONBool(b, t.PersistentAfter)
-	b = jsonMember(b, m, `"tunnel": `)
-	b = appendJSONBool(b, t.Tunnel)
-	b = jsonMember(b, m, `"timings": `)
+	b = jsonw.Member(b, m, `"pipelined": `)
+	b = strconv.AppendBool(b, t.Pipelined)
+	b = jsonw.Member(b, m, `"persistent_after": `)
+	b = strconv.AppendBool(b, t.PersistentAfter)
+	b = jsonw.Member(b, m, `"tunnel": `)
+	b = strconv.AppendBool(b, t.Tunnel)
+	b = jsonw.Member(b, m, `"timings": `)
 	b = append(b, '{')
 	for _, f := range [...]struct {
 		name string
@@ -466,14 +353,14 @@ func (t *TxnReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bool) 
 		{`"total_ms": `, t.Timings.TotalMS},
 	} {
 		var fine bool
-		b = jsonMember(b, m+2, f.name)
+		b = jsonw.Member(b, m+2, f.name)
 		b, fine = appendJSONMillisPtr(b, f.v)
 		ok = ok && fine
 	}
-	b = jsonClose(b, m, '}')
-	b = jsonMember(b, m, `"gap_before_ms": `)
+	b = jsonw.Close(b, m, '}')
+	b = jsonw.Member(b, m, `"gap_before_ms": `)
 	b, fine := appendJSONMillisPtr(b, t.GapBeforeMS)
-	return jsonClose(b, n, '}'), ok && fine
+	return jsonw.Close(b, n, '}'), ok && fine
 }
 
 func (f *FindingReport) appendJSON(b []byte, n int) ([]byte, bool) {
@@ -486,54 +373,54 @@ func (f *FindingReport) appendJSONLead(b []byte, n int, lead string) ([]byte, bo
 	}
 	m := n + 2
 	b = append(append(b, '{'), lead...)
-	b = jsonMember(b, m, `"rule": `)
-	b = appendJSONString(b, f.Rule)
-	b = jsonMember(b, m, `"slug": `)
-	b = appendJSONString(b, f.Slug)
-	b = jsonMember(b, m, `"severity": `)
-	b = appendJSONString(b, f.Severity)
-	b = jsonMember(b, m, `"connection": `)
+	b = jsonw.Member(b, m, `"rule": `)
+	b = jsonw.AppendString(b, f.Rule)
+	b = jsonw.Member(b, m, `"slug": `)
+	b = jsonw.AppendString(b, f.Slug)
+	b = jsonw.Member(b, m, `"severity": `)
+	b = jsonw.AppendString(b, f.Severity)
+	b = jsonw.Member(b, m, `"connection": `)
 	b = strconv.AppendInt(b, int64(f.Connection), 10)
 	if len(f.Connections) != 0 {
-		b = jsonMember(b, m, `"connections": `)
+		b = jsonw.Member(b, m, `"connections": `)
 		b = appendJSONInts(b, m, f.Connections)
 	}
-	b = jsonMember(b, m, `"transaction": `)
+	b = jsonw.Member(b, m, `"transaction": `)
 	b = strconv.AppendInt(b, int64(f.Transaction), 10)
-	b = jsonMember(b, m, `"frames": `)
+	b = jsonw.Member(b, m, `"frames": `)
 	b = appendJSONInts(b, m, f.Frames)
-	b = jsonMember(b, m, `"time": `)
+	b = jsonw.Member(b, m, `"time": `)
 	b = appendJSONTime(b, f.Time)
-	b = jsonMember(b, m, `"cost_ms": `)
+	b = jsonw.Member(b, m, `"cost_ms": `)
 	b, ok := appendJSONMillisPtr(b, f.CostMS)
-	b = jsonMember(b, m, `"message": `)
-	b = appendJSONString(b, f.Message)
+	b = jsonw.Member(b, m, `"message": `)
+	b = jsonw.AppendString(b, f.Message)
 	if len(f.Related) != 0 {
-		b = jsonMember(b, m, `"related": `)
+		b = jsonw.Member(b, m, `"related": `)
 		b = append(b, '[')
 		for i := range f.Related {
-			b = jsonElement(b, m, i == 0)
+			b = jsonw.Element(b, m, i == 0)
 			b = f.Related[i].appendJSON(b, m+2)
 		}
-		b = jsonClose(b, m, ']')
+		b = jsonw.Close(b, m, ']')
 	}
 	if f.Vantage != "" {
-		b = jsonMember(b, m, `"vantage": `)
-		b = appendJSONString(b, f.Vantage)
+		b = jsonw.Member(b, m, `"vantage": `)
+		b = jsonw.AppendString(b, f.Vantage)
 	}
-	return jsonClose(b, n, '}'), ok
+	return jsonw.Close(b, n, '}'), ok
 }
 
 func (r *RelatedReport) appendJSON(b []byte, n int) []byte {
 	m := n + 2
 	b = append(b, '{')
-	b = jsonMember(b, m, `"frame": `)
+	b = jsonw.Member(b, m, `"frame": `)
 	b = strconv.AppendUint(b, r.Frame, 10)
-	b = jsonMember(b, m, `"time": `)
+	b = jsonw.Member(b, m, `"time": `)
 	b = appendJSONTime(b, r.Time)
-	b = jsonMember(b, m, `"message": `)
-	b = appendJSONString(b, r.Message)
-	return jsonClose(b, n, '}')
+	b = jsonw.Member(b, m, `"message": `)
+	b = jsonw.AppendString(b, r.Message)
+	return jsonw.Close(b, n, '}')
 }
 
 // appendJSONNil writes a nil element: null, or, with a lead, the object
@@ -574,4 +461,8 @@ func AppendFindingJSON(b []byte, f *FindingReport, lead string) (_ []byte, ok bo
 
 // AppendJSONString appends s quoted as json.Marshal writes it: HTML
 // characters, U+2028 and U+2029 escaped, invalid UTF-8 as \ufffd.
-func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
+func AppendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
+
+// appendJSONString writes s quoted as json.Marshal does; report_json.go
+// writes the report's member names with it.
+func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
