@@ -4,7 +4,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/connscope/connscope/analysis"
+	"github.com/connscope/connscope/internal/jsonw"
 )
 
 // HAR entries, one per transaction, are nearly all of a HAR document, and
@@ -14,56 +14,16 @@ import (
 // with SetIndent(spaces(n), "  ") when n is not harCompact) writes for it
 // without its final new line: the same members in the same order,
 // omitempty left out as encoding/json leaves it out, strings escaped as
-// json.Marshal escapes them (analysis.AppendJSONString), numbers as its
-// float and int encoders write them. har_fast_test.go holds it to
-// encoding/json field by field (a field added to an entry's types fails
-// it until written here), on random hostile values and on every capture.
+// json.Marshal escapes them, numbers as its float and int encoders write
+// them. Members, elements, closing brackets, the indentation convention
+// and the string escaping are internal/jsonw's, shared with analysis's
+// report encoders. har_fast_test.go holds it to encoding/json field by
+// field (a field added to an entry's types fails it until written here),
+// on random hostile values and on every capture.
 
-// harCompact, given as the indentation, writes compact JSON. It stays
-// negative however deep the encoder adds to it.
-const harCompact = -1 << 30
-
-// harSpaces holds the indentation of any depth an entry reaches.
-const harSpaces = "                                "
-
-// harMember starts a member of an object whose members are indented by n
-// spaces (or compact): the comma that ends the member before it (none
-// after the "{"), a new line, the indentation and name, the quoted name
-// and ": " (its final space left out when compact).
-func harMember(b []byte, n int, name string) []byte {
-	if b[len(b)-1] != '{' {
-		b = append(b, ',')
-	}
-	if n < 0 {
-		return append(b, name[:len(name)-1]...)
-	}
-	b = append(b, '\n')
-	b = append(b, harSpaces[:n]...)
-	return append(b, name...)
-}
-
-// harClose ends an object or array whose closing bracket is indented by n
-// spaces (or compact).
-func harClose(b []byte, n int, c byte) []byte {
-	if n >= 0 {
-		b = append(b, '\n')
-		b = append(b, harSpaces[:n]...)
-	}
-	return append(b, c)
-}
-
-// harElement starts an element of an array whose brackets are indented by
-// n spaces (or compact).
-func harElement(b []byte, n int, first bool) []byte {
-	if !first {
-		b = append(b, ',')
-	}
-	if n < 0 {
-		return b
-	}
-	b = append(b, '\n')
-	return append(b, harSpaces[:n+2]...)
-}
+// harCompact, given as the indentation, writes compact JSON (jsonw's
+// convention: it stays negative however deep the encoder adds to it).
+const harCompact = jsonw.Compact
 
 // appendHARFloat writes f as encoding/json writes a float64: the shortest
 // decimal that reads back as f, in exponent form below 1e-6 and from 1e21
@@ -98,15 +58,15 @@ func appendHARNVs(b []byte, n int, xs []harNV) []byte {
 	b = append(b, '[')
 	m := n + 4
 	for i := range xs {
-		b = harElement(b, n, i == 0)
+		b = jsonw.Element(b, n, i == 0)
 		b = append(b, '{')
-		b = harMember(b, m, `"name": `)
-		b = analysis.AppendJSONString(b, xs[i].Name)
-		b = harMember(b, m, `"value": `)
-		b = analysis.AppendJSONString(b, xs[i].Value)
-		b = harClose(b, n+2, '}')
+		b = jsonw.Member(b, m, `"name": `)
+		b = jsonw.AppendString(b, xs[i].Name)
+		b = jsonw.Member(b, m, `"value": `)
+		b = jsonw.AppendString(b, xs[i].Value)
+		b = jsonw.Close(b, n+2, '}')
 	}
-	return harClose(b, n, ']')
+	return jsonw.Close(b, n, ']')
 }
 
 func appendHARCookies(b []byte, n int, xs []harCookie) []byte {
@@ -120,96 +80,96 @@ func appendHARCookies(b []byte, n int, xs []harCookie) []byte {
 	m := n + 4
 	for i := range xs {
 		c := &xs[i]
-		b = harElement(b, n, i == 0)
+		b = jsonw.Element(b, n, i == 0)
 		b = append(b, '{')
-		b = harMember(b, m, `"name": `)
-		b = analysis.AppendJSONString(b, c.Name)
-		b = harMember(b, m, `"value": `)
-		b = analysis.AppendJSONString(b, c.Value)
+		b = jsonw.Member(b, m, `"name": `)
+		b = jsonw.AppendString(b, c.Name)
+		b = jsonw.Member(b, m, `"value": `)
+		b = jsonw.AppendString(b, c.Value)
 		if c.Path != "" {
-			b = harMember(b, m, `"path": `)
-			b = analysis.AppendJSONString(b, c.Path)
+			b = jsonw.Member(b, m, `"path": `)
+			b = jsonw.AppendString(b, c.Path)
 		}
 		if c.Domain != "" {
-			b = harMember(b, m, `"domain": `)
-			b = analysis.AppendJSONString(b, c.Domain)
+			b = jsonw.Member(b, m, `"domain": `)
+			b = jsonw.AppendString(b, c.Domain)
 		}
 		if c.Expires != "" {
-			b = harMember(b, m, `"expires": `)
-			b = analysis.AppendJSONString(b, c.Expires)
+			b = jsonw.Member(b, m, `"expires": `)
+			b = jsonw.AppendString(b, c.Expires)
 		}
 		if c.HTTPOnly {
-			b = append(harMember(b, m, `"httpOnly": `), "true"...)
+			b = append(jsonw.Member(b, m, `"httpOnly": `), "true"...)
 		}
 		if c.Secure {
-			b = append(harMember(b, m, `"secure": `), "true"...)
+			b = append(jsonw.Member(b, m, `"secure": `), "true"...)
 		}
-		b = harClose(b, n+2, '}')
+		b = jsonw.Close(b, n+2, '}')
 	}
-	return harClose(b, n, ']')
+	return jsonw.Close(b, n, ']')
 }
 
 func appendHARRequest(b []byte, n int, q *harRequest) []byte {
 	m := n + 2
 	b = append(b, '{')
-	b = harMember(b, m, `"method": `)
-	b = analysis.AppendJSONString(b, q.Method)
-	b = harMember(b, m, `"url": `)
-	b = analysis.AppendJSONString(b, q.URL)
-	b = harMember(b, m, `"httpVersion": `)
-	b = analysis.AppendJSONString(b, q.HTTPVersion)
-	b = harMember(b, m, `"cookies": `)
+	b = jsonw.Member(b, m, `"method": `)
+	b = jsonw.AppendString(b, q.Method)
+	b = jsonw.Member(b, m, `"url": `)
+	b = jsonw.AppendString(b, q.URL)
+	b = jsonw.Member(b, m, `"httpVersion": `)
+	b = jsonw.AppendString(b, q.HTTPVersion)
+	b = jsonw.Member(b, m, `"cookies": `)
 	b = appendHARCookies(b, m, q.Cookies)
-	b = harMember(b, m, `"headers": `)
+	b = jsonw.Member(b, m, `"headers": `)
 	b = appendHARNVs(b, m, q.Headers)
-	b = harMember(b, m, `"queryString": `)
+	b = jsonw.Member(b, m, `"queryString": `)
 	b = appendHARNVs(b, m, q.QueryString)
-	b = harMember(b, m, `"headersSize": `)
+	b = jsonw.Member(b, m, `"headersSize": `)
 	b = strconv.AppendInt(b, q.HeadersSize, 10)
-	b = harMember(b, m, `"bodySize": `)
+	b = jsonw.Member(b, m, `"bodySize": `)
 	b = strconv.AppendInt(b, q.BodySize, 10)
 	if q.Comment != "" {
-		b = harMember(b, m, `"comment": `)
-		b = analysis.AppendJSONString(b, q.Comment)
+		b = jsonw.Member(b, m, `"comment": `)
+		b = jsonw.AppendString(b, q.Comment)
 	}
-	return harClose(b, n, '}')
+	return jsonw.Close(b, n, '}')
 }
 
 func appendHARResponse(b []byte, n int, s *harResponse) []byte {
 	m := n + 2
 	b = append(b, '{')
-	b = harMember(b, m, `"status": `)
+	b = jsonw.Member(b, m, `"status": `)
 	b = strconv.AppendInt(b, int64(s.Status), 10)
-	b = harMember(b, m, `"statusText": `)
-	b = analysis.AppendJSONString(b, s.StatusText)
-	b = harMember(b, m, `"httpVersion": `)
-	b = analysis.AppendJSONString(b, s.HTTPVersion)
-	b = harMember(b, m, `"cookies": `)
+	b = jsonw.Member(b, m, `"statusText": `)
+	b = jsonw.AppendString(b, s.StatusText)
+	b = jsonw.Member(b, m, `"httpVersion": `)
+	b = jsonw.AppendString(b, s.HTTPVersion)
+	b = jsonw.Member(b, m, `"cookies": `)
 	b = appendHARCookies(b, m, s.Cookies)
-	b = harMember(b, m, `"headers": `)
+	b = jsonw.Member(b, m, `"headers": `)
 	b = appendHARNVs(b, m, s.Headers)
-	b = harMember(b, m, `"content": `)
+	b = jsonw.Member(b, m, `"content": `)
 	b = append(b, '{')
-	b = harMember(b, m+2, `"size": `)
+	b = jsonw.Member(b, m+2, `"size": `)
 	b = strconv.AppendInt(b, s.Content.Size, 10)
-	b = harMember(b, m+2, `"mimeType": `)
-	b = analysis.AppendJSONString(b, s.Content.MimeType)
+	b = jsonw.Member(b, m+2, `"mimeType": `)
+	b = jsonw.AppendString(b, s.Content.MimeType)
 	if s.Content.Comment != "" {
-		b = harMember(b, m+2, `"comment": `)
-		b = analysis.AppendJSONString(b, s.Content.Comment)
+		b = jsonw.Member(b, m+2, `"comment": `)
+		b = jsonw.AppendString(b, s.Content.Comment)
 	}
-	b = harClose(b, m, '}')
-	b = harMember(b, m, `"redirectURL": `)
-	b = analysis.AppendJSONString(b, s.RedirectURL)
-	b = harMember(b, m, `"headersSize": `)
+	b = jsonw.Close(b, m, '}')
+	b = jsonw.Member(b, m, `"redirectURL": `)
+	b = jsonw.AppendString(b, s.RedirectURL)
+	b = jsonw.Member(b, m, `"headersSize": `)
 	b = strconv.AppendInt(b, s.HeadersSize, 10)
-	b = harMember(b, m, `"bodySize": `)
+	b = jsonw.Member(b, m, `"bodySize": `)
 	b = strconv.AppendInt(b, s.BodySize, 10)
 	if s.Comment != "" {
-		b = harMember(b, m, `"comment": `)
-		b = analysis.AppendJSONString(b, s.Comment)
+		b = jsonw.Member(b, m, `"comment": `)
+		b = jsonw.AppendString(b, s.Comment)
 	}
-	return harClose(b, n, '}')
+	return jsonw.Close(b, n, '}')
 }
 
 // appendHAREntry appends e indented as if it started on a line indented
@@ -221,19 +181,19 @@ func appendHAREntry(b []byte, e *harEntry, n int) ([]byte, bool) {
 	m := n + 2
 	b = append(b, '{')
 	if e.PageRef != "" {
-		b = harMember(b, m, `"pageref": `)
-		b = analysis.AppendJSONString(b, e.PageRef)
+		b = jsonw.Member(b, m, `"pageref": `)
+		b = jsonw.AppendString(b, e.PageRef)
 	}
-	b = harMember(b, m, `"startedDateTime": `)
-	b = analysis.AppendJSONString(b, e.StartedDateTime)
-	b = harMember(b, m, `"time": `)
+	b = jsonw.Member(b, m, `"startedDateTime": `)
+	b = jsonw.AppendString(b, e.StartedDateTime)
+	b = jsonw.Member(b, m, `"time": `)
 	b, ok = appendHARFloat(b, e.Time)
-	b = harMember(b, m, `"request": `)
+	b = jsonw.Member(b, m, `"request": `)
 	b = appendHARRequest(b, m, &e.Request)
-	b = harMember(b, m, `"response": `)
+	b = jsonw.Member(b, m, `"response": `)
 	b = appendHARResponse(b, m, &e.Response)
-	b = append(harMember(b, m, `"cache": `), "{}"...)
-	b = harMember(b, m, `"timings": `)
+	b = append(jsonw.Member(b, m, `"cache": `), "{}"...)
+	b = jsonw.Member(b, m, `"timings": `)
 	b = append(b, '{')
 	for _, f := range [...]struct {
 		name string
@@ -248,20 +208,20 @@ func appendHAREntry(b []byte, e *harEntry, n int) ([]byte, bool) {
 		{`"ssl": `, e.Timings.SSL},
 	} {
 		var fine bool
-		b = harMember(b, m+2, f.name)
+		b = jsonw.Member(b, m+2, f.name)
 		b, fine = appendHARFloat(b, f.v)
 		ok = ok && fine
 	}
-	b = harClose(b, m, '}')
+	b = jsonw.Close(b, m, '}')
 	if e.ServerIPAddress != "" {
-		b = harMember(b, m, `"serverIPAddress": `)
-		b = analysis.AppendJSONString(b, e.ServerIPAddress)
+		b = jsonw.Member(b, m, `"serverIPAddress": `)
+		b = jsonw.AppendString(b, e.ServerIPAddress)
 	}
-	b = harMember(b, m, `"connection": `)
-	b = analysis.AppendJSONString(b, e.Connection)
+	b = jsonw.Member(b, m, `"connection": `)
+	b = jsonw.AppendString(b, e.Connection)
 	if e.Comment != "" {
-		b = harMember(b, m, `"comment": `)
-		b = analysis.AppendJSONString(b, e.Comment)
+		b = jsonw.Member(b, m, `"comment": `)
+		b = jsonw.AppendString(b, e.Comment)
 	}
-	return harClose(b, n, '}'), ok
+	return jsonw.Close(b, n, '}'), ok
 }
