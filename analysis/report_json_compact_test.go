@@ -124,18 +124,6 @@ func TestCompactRefusesNaN(t *testing.T) {
 	}
 }
 
-// TestAppendJSONString: the exported string appender is json.Marshal's.
-func TestAppendJSONString(t *testing.T) {
-	for _, a := range jsontest.Hostile.Pieces {
-		for _, b := range jsontest.Hostile.Pieces {
-			want, _ := json.Marshal(a + b)
-			if got := AppendJSONString(nil, a+b); !bytes.Equal(got, want) {
-				t.Fatalf("%q: got %s, want %s", a+b, got, want)
-			}
-		}
-	}
-}
-
 // FuzzCompactFindingJSON builds a finding from fuzzed fields and wants
 // the hand encoder, compact and indented, to write what encoding/json
 // writes. `go test` runs the seeds only; `go test -fuzz

@@ -459,10 +459,6 @@ func AppendFindingJSON(b []byte, f *FindingReport, lead string) (_ []byte, ok bo
 	return f.appendJSONLead(b, jsonCompact, lead)
 }
 
-// AppendJSONString appends s quoted as json.Marshal writes it: HTML
-// characters, U+2028 and U+2029 escaped, invalid UTF-8 as \ufffd.
-func AppendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
-
 // appendJSONString writes s quoted as json.Marshal does; report_json.go
 // writes the report's member names with it.
 func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
