@@ -85,10 +85,11 @@ func Element(b []byte, n int, first bool) []byte {
 // bracket is indented by n spaces (or compact): a new line, the
 // indentation and c.
 func Close(b []byte, n int, c byte) []byte {
-	if n >= 0 {
-		b = append(b, '\n')
-		b = append(b, spaces[:n]...)
+	if n < 0 {
+		return append(b, c)
 	}
+	b = append(b, '\n')
+	b = append(b, spaces[:n]...)
 	return append(b, c)
 }
 
