@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+
+	"github.com/connscope/connscope/internal/jsonw"
 )
 
 // WriteJSON writes r as indented JSON (two spaces, HTML-escaped, a final
@@ -106,7 +108,7 @@ func (jw *jsonWriter) key(name string) {
 	if jw.err != nil {
 		return
 	}
-	jw.fast = append(appendJSONString(append(jw.fast[:0], "  "...), name), ':', ' ')
+	jw.fast = append(jsonw.AppendString(append(jw.fast[:0], "  "...), name), ':', ' ')
 	_, jw.err = jw.w.Write(jw.fast)
 }
 

@@ -458,7 +458,3 @@ func AppendTxnJSON(b []byte, t *TxnReport, lead string) (_ []byte, ok bool) {
 func AppendFindingJSON(b []byte, f *FindingReport, lead string) (_ []byte, ok bool) {
 	return f.appendJSONLead(b, jsonCompact, lead)
 }
-
-// appendJSONString writes s quoted as json.Marshal does; report_json.go
-// writes the report's member names with it.
-func appendJSONString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
