@@ -132,6 +132,12 @@ type (
 // encoding the whole document at once (with two-space indentation when
 // opts.Indent is set).
 func WriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
+	return writeHAR(w, r, opts, false)
+}
+
+// writeHAR is WriteHAR; with reflective, every entry goes through the
+// json.Encoder (see harStream.reflective).
+func writeHAR(w io.Writer, r *analysis.Report, opts HAROptions, reflective bool) error {
 	if r == nil {
 		return errNilReport
 	}
@@ -156,6 +162,7 @@ func WriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
 		hasPage[in.Index] = true
 	}
 	hw := newHARStream(w, opts.Indent)
+	hw.reflective = reflective
 	err = hw.begin(harCreator{Name: "connscope", Version: version}, pages)
 	if err == nil {
 		err = r.EachTransaction(func(t *analysis.TxnReport) error {
@@ -214,6 +221,9 @@ type harStream struct {
 	fast    []byte // one entry from its hand encoder
 	enc     *json.Encoder
 	entries int
+	// reflective writes every entry with the json.Encoder, as before the
+	// hand encoder: what the tests hold it to.
+	reflective bool
 }
 
 // Indentation of the log's fields and of the entries inside its array, in
@@ -284,17 +294,18 @@ func (s *harStream) entry(e *harEntry) error {
 		s.w.WriteByte(',')
 	}
 	s.entries++
-	n := harCompact
-	if s.indent {
-		n = len(harEntryIndent)
+	if !s.reflective {
+		n := harCompact
+		if s.indent {
+			n = len(harEntryIndent)
+		}
+		if b, ok := appendHAREntry(s.fast[:0], e, n); ok {
+			s.fast = b
+			_, err := s.w.Write(b)
+			return err
+		}
 	}
-	b, ok := appendHAREntry(s.fast[:0], e, n)
-	if !ok {
-		return s.encode(e, harEntryIndent)
-	}
-	s.fast = b
-	_, err := s.w.Write(b)
-	return err
+	return s.encode(e, harEntryIndent)
 }
 
 // end closes the entries array, the log and the document, and flushes.

@@ -19,62 +19,10 @@ import (
 // json.Encoder wrote for an entry, and what WriteHAR wrote before the
 // hand encoder (oldWriteHAR, below), byte for byte.
 
-// reflectEntry is harStream.entry before the hand encoder: every entry
+// oldWriteHAR is WriteHAR as it was before the hand encoder: every entry
 // through json.Encoder.
-func (s *harStream) reflectEntry(e *harEntry) error {
-	switch {
-	case s.indent && s.entries > 0:
-		s.w.WriteString(",\n" + harEntryIndent)
-	case s.indent:
-		s.w.WriteString("\n" + harEntryIndent)
-	case s.entries > 0:
-		s.w.WriteByte(',')
-	}
-	s.entries++
-	return s.encode(e, harEntryIndent)
-}
-
-// oldWriteHAR is WriteHAR with reflectEntry.
 func oldWriteHAR(w io.Writer, r *analysis.Report, opts HAROptions) error {
-	version := opts.CreatorVersion
-	if version == "" {
-		version = "dev"
-	}
-	conns, err := harConnections(r)
-	if err != nil {
-		return fmt.Errorf("report: har: %w", err)
-	}
-	var pages []harPage
-	hasPage := map[int]bool{}
-	for _, in := range nonNil(r.Inputs) {
-		pages = append(pages, harPage{
-			StartedDateTime: harTime(int64(in.Start)),
-			ID:              harPageID(in.Index),
-			Title:           in.Name,
-			PageTimings:     harPageTimings{OnContentLoad: -1, OnLoad: -1},
-			Comment:         inputComment(in),
-		})
-		hasPage[in.Index] = true
-	}
-	hw := newHARStream(w, opts.Indent)
-	err = hw.begin(harCreator{Name: "connscope", Version: version}, pages)
-	if err == nil {
-		err = r.EachTransaction(func(t *analysis.TxnReport) error {
-			c, ok := conns[t.Connection]
-			e := harEntryOf(t, c, ok)
-			if ok && hasPage[c.input] {
-				e.PageRef = harPageID(c.input)
-			}
-			return hw.reflectEntry(&e)
-		})
-	}
-	if err == nil {
-		err = hw.end()
-	}
-	if err != nil {
-		return fmt.Errorf("report: har: %w", err)
-	}
-	return nil
+	return writeHAR(w, r, opts, true)
 }
 
 // reflectHAREntry is what appendHAREntry must write: json.Encoder's
@@ -326,7 +274,8 @@ func TestHARNonFinite(t *testing.T) {
 		checkEntry(t, &harEntry{Timings: harTimings{Wait: v}})
 		var got, want bytes.Buffer
 		s, old := newHARStream(&got, true), newHARStream(&want, true)
-		errGot, errWant := s.entry(&harEntry{Time: v}), old.reflectEntry(&harEntry{Time: v})
+		old.reflective = true
+		errGot, errWant := s.entry(&harEntry{Time: v}), old.entry(&harEntry{Time: v})
 		if errGot == nil || fmt.Sprint(errGot) != fmt.Sprint(errWant) {
 			t.Fatalf("entry with %g: %v, before: %v", v, errGot, errWant)
 		}

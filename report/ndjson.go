@@ -66,7 +66,11 @@ type (
 // Error or Warnings are set) gets an "input" record, the JSON report's
 // input object, after all the others, so that a capped or damaged report
 // never passes for a whole one.
-func WriteNDJSON(w io.Writer, r *analysis.Report) error {
+func WriteNDJSON(w io.Writer, r *analysis.Report) error { return writeNDJSON(w, r, false) }
+
+// writeNDJSON is WriteNDJSON; with reflective, the stream writes every
+// line with json.Marshal (see NDJSONStream.reflective).
+func writeNDJSON(w io.Writer, r *analysis.Report, reflective bool) error {
 	if r == nil {
 		return errNilReport
 	}
@@ -89,6 +93,7 @@ func WriteNDJSON(w io.Writer, r *analysis.Report) error {
 	}
 	bw := bufio.NewWriter(w)
 	s := NewNDJSONStream(bw)
+	s.reflective = reflective
 	if r.Rules != nil {
 		if err := s.Rules(r.Rules); err != nil {
 			return err
@@ -192,6 +197,9 @@ type NDJSONStream struct {
 	w   io.Writer
 	buf []byte
 	err error
+	// reflective writes every line with json.Marshal, as before the hand
+	// encoders: what the tests hold them to.
+	reflective bool
 }
 
 // NewNDJSONStream returns a stream writing to w.
@@ -218,8 +226,10 @@ func (s *NDJSONStream) Connection(c *analysis.ConnReport) error {
 		return fmt.Errorf("report: ndjson: nil connection")
 	}
 	return s.write(func(b []byte) ([]byte, error) {
-		if b, ok := analysis.AppendConnJSON(b, c, connLead); ok {
-			return b, nil
+		if !s.reflective {
+			if out, ok := analysis.AppendConnJSON(b, c, connLead); ok {
+				return out, nil
+			}
 		}
 		return appendMarshal(b, connLine{NDJSONConnection, c})
 	}, "connection", c.ID)
@@ -231,8 +241,10 @@ func (s *NDJSONStream) Transaction(t *analysis.TxnReport) error {
 		return fmt.Errorf("report: ndjson: nil transaction")
 	}
 	return s.write(func(b []byte) ([]byte, error) {
-		if b, ok := analysis.AppendTxnJSON(b, t, txnLead); ok {
-			return b, nil
+		if !s.reflective {
+			if out, ok := analysis.AppendTxnJSON(b, t, txnLead); ok {
+				return out, nil
+			}
 		}
 		return appendMarshal(b, txnLine{NDJSONTransaction, t})
 	}, "transaction", t.ID)
@@ -244,8 +256,10 @@ func (s *NDJSONStream) Finding(f *analysis.FindingReport) error {
 		return fmt.Errorf("report: ndjson: nil finding")
 	}
 	return s.write(func(b []byte) ([]byte, error) {
-		if b, ok := analysis.AppendFindingJSON(b, f, findingLead); ok {
-			return b, nil
+		if !s.reflective {
+			if out, ok := analysis.AppendFindingJSON(b, f, findingLead); ok {
+				return out, nil
+			}
 		}
 		return appendMarshal(b, findingLine{NDJSONFinding, f})
 	}, "finding "+f.Rule+" on connection", f.Connection)

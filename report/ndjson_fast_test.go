@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -24,87 +23,16 @@ import (
 // below are the writer as it was), byte for byte: every field by
 // reflection, random hostile values, every capture, a fuzz target.
 
-// oldNDJSONStream is NDJSONStream before the hand encoders: every line
-// through json.Marshal.
-type oldNDJSONStream struct {
-	w   io.Writer
-	buf []byte
-}
-
-func (s *oldNDJSONStream) write(v any, what string, id int) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("report: ndjson: encoding %s %d: %w", what, id, err)
-	}
-	s.buf = append(append(s.buf[:0], b...), '\n')
-	if _, err := s.w.Write(s.buf); err != nil {
-		return fmt.Errorf("report: ndjson: writing %s %d: %w", what, id, err)
-	}
-	return nil
-}
-
-func (s *oldNDJSONStream) Connection(c *analysis.ConnReport) error {
-	return s.write(connLine{NDJSONConnection, c}, "connection", c.ID)
-}
-
-func (s *oldNDJSONStream) Transaction(t *analysis.TxnReport) error {
-	return s.write(txnLine{NDJSONTransaction, t}, "transaction", t.ID)
-}
-
-func (s *oldNDJSONStream) Finding(f *analysis.FindingReport) error {
-	return s.write(findingLine{NDJSONFinding, f}, "finding "+f.Rule+" on connection", f.Connection)
+// oldNDJSONStream is NDJSONStream as it was before the hand encoders:
+// every line through json.Marshal.
+func oldNDJSONStream(w io.Writer) *NDJSONStream {
+	s := NewNDJSONStream(w)
+	s.reflective = true
+	return s
 }
 
 // oldWriteNDJSON is WriteNDJSON with oldNDJSONStream.
-func oldWriteNDJSON(w io.Writer, r *analysis.Report) error {
-	keys, findings, err := ndjsonOrder(r)
-	if err != nil {
-		return err
-	}
-	connAt, txnAt := r.ConnectionAt, r.TransactionAt
-	if r.Connections != nil {
-		conns := nonNil(r.Connections)
-		connAt = func(i int) (*analysis.ConnReport, error) { return conns[i], nil }
-	}
-	if r.Transactions != nil {
-		txns := nonNil(r.Transactions)
-		txnAt = func(i int) (*analysis.TxnReport, error) { return txns[i], nil }
-	}
-	bw := bufio.NewWriter(w)
-	s := &oldNDJSONStream{w: bw}
-	if r.Rules != nil {
-		if err := s.write(rulesLine{NDJSONRules, r.Rules}, "rules of", len(r.Rules.Ran)); err != nil {
-			return err
-		}
-	}
-	for _, k := range keys {
-		switch k.rank {
-		case 0:
-			var c *analysis.ConnReport
-			if c, err = connAt(k.at); err == nil {
-				err = s.Connection(c)
-			}
-		case 1:
-			var t *analysis.TxnReport
-			if t, err = txnAt(k.at); err == nil {
-				err = s.Transaction(t)
-			}
-		default:
-			err = s.Finding(findings[k.at])
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, in := range r.Inputs {
-		if in != nil && (in.Error != "" || len(in.Warnings) > 0) {
-			if err := s.write(inputLine{NDJSONInput, in}, "input", in.Index); err != nil {
-				return err
-			}
-		}
-	}
-	return bw.Flush()
-}
+func oldWriteNDJSON(w io.Writer, r *analysis.Report) error { return writeNDJSON(w, r, true) }
 
 // checkLine writes v (a *ConnReport, *TxnReport or *FindingReport) as a
 // line of an NDJSONStream and of oldNDJSONStream, and wants the same bytes,
@@ -112,7 +40,7 @@ func oldWriteNDJSON(w io.Writer, r *analysis.Report) error {
 func checkLine(t testing.TB, v any) {
 	t.Helper()
 	var got, want bytes.Buffer
-	s, old := NewNDJSONStream(&got), &oldNDJSONStream{w: &want}
+	s, old := NewNDJSONStream(&got), oldNDJSONStream(&want)
 	var errGot, errWant error
 	switch v := v.(type) {
 	case *analysis.ConnReport:
