@@ -138,15 +138,12 @@ func civilFromDays(z int64) (year int64, month, day int) {
 // appendJSONInts writes an []int or []uint64 member's array, its
 // brackets indented by n spaces (or compact).
 func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
-	if xs == nil {
-		return append(b, "null"...)
-	}
-	if len(xs) == 0 {
-		return append(b, "[]"...)
+	b, done := jsonw.OpenArray(b, xs == nil, len(xs))
+	if done {
+		return b
 	}
 	var zero T
 	_, signed := any(zero).(int)
-	b = append(b, '[')
 	for i, x := range xs {
 		b = jsonw.Element(b, n, i == 0)
 		if signed {
@@ -159,13 +156,10 @@ func appendJSONInts[T int | uint64](b []byte, n int, xs []T) []byte {
 }
 
 func appendJSONStrings(b []byte, n int, xs []string) []byte {
-	if xs == nil {
-		return append(b, "null"...)
+	b, done := jsonw.OpenArray(b, xs == nil, len(xs))
+	if done {
+		return b
 	}
-	if len(xs) == 0 {
-		return append(b, "[]"...)
-	}
-	b = append(b, '[')
 	for i, x := range xs {
 		b = jsonw.Element(b, n, i == 0)
 		b = jsonw.AppendString(b, x)

@@ -49,13 +49,10 @@ func appendHARFloat(b []byte, f float64) ([]byte, bool) {
 }
 
 func appendHARNVs(b []byte, n int, xs []harNV) []byte {
-	if xs == nil {
-		return append(b, "null"...)
+	b, done := jsonw.OpenArray(b, xs == nil, len(xs))
+	if done {
+		return b
 	}
-	if len(xs) == 0 {
-		return append(b, "[]"...)
-	}
-	b = append(b, '[')
 	m := n + 4
 	for i := range xs {
 		b = jsonw.Element(b, n, i == 0)
@@ -70,13 +67,10 @@ func appendHARNVs(b []byte, n int, xs []harNV) []byte {
 }
 
 func appendHARCookies(b []byte, n int, xs []harCookie) []byte {
-	if xs == nil {
-		return append(b, "null"...)
+	b, done := jsonw.OpenArray(b, xs == nil, len(xs))
+	if done {
+		return b
 	}
-	if len(xs) == 0 {
-		return append(b, "[]"...)
-	}
-	b = append(b, '[')
 	m := n + 4
 	for i := range xs {
 		c := &xs[i]

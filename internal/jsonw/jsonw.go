@@ -93,6 +93,20 @@ func Close(b []byte, n int, c byte) []byte {
 	return append(b, c)
 }
 
+// OpenArray starts the value of a slice as encoding/json writes it:
+// "null" for a nil slice (isNil), "[]" for an empty one (length 0), else
+// '[' for the caller's Elements and Close. done says the value is already
+// whole.
+func OpenArray(b []byte, isNil bool, length int) (_ []byte, done bool) {
+	switch {
+	case isNil:
+		return append(b, "null"...), true
+	case length == 0:
+		return append(b, "[]"...), true
+	}
+	return append(b, '['), false
+}
+
 // safe marks the ASCII bytes json.Marshal copies into a string as they
 // are: not the C0 controls, '"', '\\', nor (as it escapes HTML) '<', '>'
 // and '&'.

@@ -47,7 +47,7 @@ func TestAppendStringAppends(t *testing.T) {
 }
 
 // layout is a value with every shape the helpers write: members, nested
-// objects, arrays of numbers and of objects, empty ones.
+// objects, arrays of numbers and of objects, empty and nil ones.
 type layout struct {
 	ID    int      `json:"id"`
 	Name  string   `json:"name"`
@@ -55,6 +55,7 @@ type layout struct {
 	Ns    []int    `json:"ns"`
 	Objs  []inner  `json:"objs"`
 	Empty []int    `json:"empty"`
+	Nil   []string `json:"nil"`
 	Strs  []string `json:"strs"`
 	None  struct{} `json:"none"`
 }
@@ -73,6 +74,32 @@ func appendInner(b []byte, n int, v inner) []byte {
 	return Close(b, n, '}')
 }
 
+// appendInts and appendStrings write a slice member's value with
+// OpenArray, Element and Close.
+func appendInts(b []byte, n int, xs []int) []byte {
+	b, done := OpenArray(b, xs == nil, len(xs))
+	if done {
+		return b
+	}
+	for i, x := range xs {
+		b = Element(b, n, i == 0)
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return Close(b, n, ']')
+}
+
+func appendStrings(b []byte, n int, xs []string) []byte {
+	b, done := OpenArray(b, xs == nil, len(xs))
+	if done {
+		return b
+	}
+	for i, x := range xs {
+		b = Element(b, n, i == 0)
+		b = AppendString(b, x)
+	}
+	return Close(b, n, ']')
+}
+
 func appendLayout(b []byte, n int, v *layout) []byte {
 	m := n + 2
 	b = append(b, '{')
@@ -83,12 +110,7 @@ func appendLayout(b []byte, n int, v *layout) []byte {
 	b = Member(b, m, `"inner": `)
 	b = appendInner(b, m, v.Inner)
 	b = Member(b, m, `"ns": `)
-	b = append(b, '[')
-	for i, x := range v.Ns {
-		b = Element(b, m, i == 0)
-		b = strconv.AppendInt(b, int64(x), 10)
-	}
-	b = Close(b, m, ']')
+	b = appendInts(b, m, v.Ns)
 	b = Member(b, m, `"objs": `)
 	b = append(b, '[')
 	for i, x := range v.Objs {
@@ -96,19 +118,17 @@ func appendLayout(b []byte, n int, v *layout) []byte {
 		b = appendInner(b, m+2, x)
 	}
 	b = Close(b, m, ']')
-	b = append(Member(b, m, `"empty": `), "[]"...)
+	b = Member(b, m, `"empty": `)
+	b = appendInts(b, m, v.Empty)
+	b = Member(b, m, `"nil": `)
+	b = appendStrings(b, m, v.Nil)
 	b = Member(b, m, `"strs": `)
-	b = append(b, '[')
-	for i, x := range v.Strs {
-		b = Element(b, m, i == 0)
-		b = AppendString(b, x)
-	}
-	b = Close(b, m, ']')
+	b = appendStrings(b, m, v.Strs)
 	b = append(Member(b, m, `"none": `), "{}"...)
 	return Close(b, n, '}')
 }
 
-// TestLayout holds Member, Element and Close to json.Marshal, and to
+// TestLayout holds Member, Element, OpenArray and Close to json.Marshal, and to
 // json.Indent with a prefix of n spaces, at the depths the encoders write
 // at and deeper.
 func TestLayout(t *testing.T) {
