@@ -61,11 +61,18 @@ func compressPPP(b []byte) []byte {
 	return append(append(out, b[7]), b[8:]...)
 }
 
-// TestDecodeEncapsulations decodes every encapsulation into exactly the
-// segment the plain Ethernet frame gives: addresses, ports, VLANs, lengths,
-// options and payload.
+// everyEncapsulation is every encapsulated and tunnelled frame
+// (tunnel_test.go) with its plain Ethernet twin.
+func everyEncapsulation() []encapsulated {
+	return append(encapsulatedFrames(), tunnelledFrames()...)
+}
+
+// TestDecodeEncapsulations decodes every encapsulation and tunnel into
+// exactly the segment the plain Ethernet frame gives: the (inner)
+// addresses, ports, IP ID, VLANs outermost first, lengths, options and
+// payload.
 func TestDecodeEncapsulations(t *testing.T) {
-	for _, tc := range encapsulatedFrames() {
+	for _, tc := range everyEncapsulation() {
 		t.Run(tc.desc, func(t *testing.T) {
 			wantR, want, _ := decodeOne(capture.LinkTypeEthernet, tc.plain, 0)
 			if wantR != capture.SkipNone {
@@ -82,19 +89,21 @@ func TestDecodeEncapsulations(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("segment\n %+v\nwant\n %+v", got, want)
 			}
-			if st := d.Stats(); st.TCPSegments != 1 || st.ByLinkType[tc.lt] != 1 {
+			if st := d.Stats(); st.TCPSegments != 1 || st.ByLinkType[tc.lt] != 1 || st.SkippedTotal() != 0 {
 				t.Fatalf("stats %+v", st)
 			}
 		})
 	}
 }
 
-// TestDecodeEncapsulationsCut cuts each encapsulated frame at every byte
-// before the TCP payload: cut by the snap length it is truncated, and a
-// frame that short on the wire is never a segment. Nothing panics.
+// TestDecodeEncapsulationsCut cuts each encapsulated or tunnelled frame
+// at every byte before the TCP payload: cut by the snap length it is
+// truncated, and a frame that short on the wire is never a segment.
+// Nothing panics. Cut inside the payload, it is a segment whose payload
+// the snap length shortened.
 func TestDecodeEncapsulationsCut(t *testing.T) {
 	payload := len(seg4().Payload)
-	for _, tc := range encapsulatedFrames() {
+	for _, tc := range everyEncapsulation() {
 		t.Run(tc.desc, func(t *testing.T) {
 			end := len(tc.frame) - payload
 			if strings.Contains(tc.desc, "padding") {
@@ -107,6 +116,10 @@ func TestDecodeEncapsulationsCut(t *testing.T) {
 				if r, _, _ := decodeOne(tc.lt, tc.frame[:n], n); r == capture.SkipNone {
 					t.Errorf("a %d-byte frame captured whole gave a segment", n)
 				}
+			}
+			r, s, _ := decodeOne(tc.lt, tc.frame[:end+3], len(tc.frame))
+			if r != capture.SkipNone || len(s.Payload) != 3 || s.PayloadLength != payload {
+				t.Errorf("cut 3 bytes into the payload: %v, %d of %d bytes", r, len(s.Payload), s.PayloadLength)
 			}
 		})
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/connscope/connscope/capture"
@@ -100,63 +98,6 @@ func tunnelledFrames() []encapsulated {
 		{"GENEVE IPv6", 1, ct.Ethernet(genevePacket(ct.EtherIPv6, nil, ip6)), ct.Ethernet(ip6)},
 		{"four tunnels deep", 1, ct.Ethernet(deep), ct.Ethernet(ip6)},
 		{"Ethernet padding after the tunnel packet", 1, append(ct.Ethernet(grePacket(ct.GREOptions{}, ct.EtherIPv4, ip4)), 0, 0, 0, 0), ct.Ethernet(ip4)},
-	}
-}
-
-// TestDecodeTunnels decodes every tunnel into exactly the segment the bare
-// Ethernet frame gives: the inner addresses, ports, IP ID, lengths,
-// options and payload, the frame's VLAN tags outermost first.
-func TestDecodeTunnels(t *testing.T) {
-	for _, tc := range tunnelledFrames() {
-		t.Run(tc.desc, func(t *testing.T) {
-			wantR, want, _ := decodeOne(capture.LinkTypeEthernet, tc.plain, 0)
-			if wantR != capture.SkipNone {
-				t.Fatalf("plain frame: %v", wantR)
-			}
-			r, got, d := decodeOne(tc.lt, tc.frame, 0)
-			if r != capture.SkipNone {
-				t.Fatalf("got %v, want a segment", r)
-			}
-			if !bytes.Equal(got.Payload, want.Payload) {
-				t.Fatalf("payload %q, want %q", got.Payload, want.Payload)
-			}
-			got.Payload, want.Payload = nil, nil
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("segment\n %+v\nwant\n %+v", got, want)
-			}
-			if st := d.Stats(); st.TCPSegments != 1 || st.ByLinkType[tc.lt] != 1 || st.SkippedTotal() != 0 {
-				t.Fatalf("stats %+v", st)
-			}
-		})
-	}
-}
-
-// TestDecodeTunnelsCut cuts each tunnelled frame at every byte before the
-// TCP payload: cut by the snap length it is truncated, and a frame that
-// short on the wire is never a segment. Nothing panics.
-func TestDecodeTunnelsCut(t *testing.T) {
-	payload := len(seg4().Payload)
-	for _, tc := range tunnelledFrames() {
-		t.Run(tc.desc, func(t *testing.T) {
-			if strings.Contains(tc.desc, "padding") {
-				return // the payload is not at the end
-			}
-			end := len(tc.frame) - payload
-			for n := 0; n < end; n++ {
-				if r, _, _ := decodeOne(tc.lt, tc.frame[:n], len(tc.frame)); r != capture.SkipTruncated {
-					t.Errorf("cut to %d of %d bytes by the snap length: %v, want truncated", n, len(tc.frame), r)
-				}
-				if r, _, _ := decodeOne(tc.lt, tc.frame[:n], n); r == capture.SkipNone {
-					t.Errorf("a %d-byte frame captured whole gave a segment", n)
-				}
-			}
-			// Cut inside the payload: a segment whose payload the
-			// snap length shortened.
-			r, s, _ := decodeOne(tc.lt, tc.frame[:end+3], len(tc.frame))
-			if r != capture.SkipNone || len(s.Payload) != 3 || s.PayloadLength != payload {
-				t.Errorf("cut 3 bytes into the payload: %v, %d of %d bytes", r, len(s.Payload), s.PayloadLength)
-			}
-		})
 	}
 }
 
