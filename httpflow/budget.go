@@ -54,8 +54,9 @@ func (b *Budget) give(n int) {
 //
 // With Config.RecycleTransactions, Release also hands the connection's
 // transaction records to later connections: the *Transaction values (and
-// their Messages) that Transactions returned are zeroed and must not be
-// used afterwards; the strings they held stay valid.
+// their Messages) that Transactions returned, and the slice it returned
+// last, are zeroed and must not be used afterwards; the strings they held
+// stay valid.
 func (p *Conn) Release() {
 	if p.released {
 		return
@@ -67,6 +68,10 @@ func (p *Conn) Release() {
 	}
 	if p.cfg.RecycleTransactions {
 		p.mem.recycleBoxes()
+		if cap(p.boxes) > len(p.firstBoxes) {
+			boxLists.give(p.boxes)
+		}
+		txnLists.give(p.out)
 	}
 	// Nothing the Conn pointed to is kept alive by the pool.
 	*p = Conn{released: true}

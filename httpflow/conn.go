@@ -56,6 +56,9 @@ type Conn struct {
 	taken      int // units taken from Config.Budget, given back by Release
 	released   bool
 	mem        slab
+	// out is the list Transactions returned last, given back to txnLists
+	// by Release with Config.RecycleTransactions.
+	out []*Transaction
 
 	// settled counts the leading transactions whose inputs to finalize
 	// can no longer change (see settle); those after the first were
@@ -281,6 +284,9 @@ func (p *Conn) newBox() *txnBox {
 		b = p.mem.box()
 		b.kept = true
 		b.t.Index = p.nextIndex()
+		if len(p.boxes) == cap(p.boxes) && p.cfg.RecycleTransactions {
+			p.growBoxes()
+		}
 		p.boxes = append(p.boxes, b)
 	} else {
 		b = new(txnBox) // not kept: garbage once answered
@@ -294,6 +300,16 @@ func (p *Conn) newBox() *txnBox {
 	// The timings are finalize's to set: it sets every one, and no
 	// transaction is handed out before it ran.
 	return b
+}
+
+// growBoxes doubles boxes' room from boxLists, giving the old array back
+// (Config.RecycleTransactions; see listCache).
+func (p *Conn) growBoxes() {
+	grown := append(boxLists.take(2*cap(p.boxes)), p.boxes...)
+	if cap(p.boxes) > len(p.firstBoxes) {
+		boxLists.give(p.boxes)
+	}
+	p.boxes = grown
 }
 
 func (p *Conn) connID() int {
@@ -322,13 +338,23 @@ func (p *Conn) Transactions() []*Transaction {
 		return nil
 	}
 	boxes := p.boxes[p.dead:] // dead is 0 unless ForgetSettled let records go
+	n := len(boxes)
+	if p.first != nil {
+		n++
+	}
 	var out []*Transaction
+	if p.cfg.RecycleTransactions {
+		// The records go at Release, and the list with them (see
+		// listCache); a list from an earlier call is left to the
+		// collector, as its caller may still read it.
+		out = txnLists.take(n)
+		p.out = out
+	} else {
+		out = make([]*Transaction, 0, n)
+	}
 	if p.first != nil { // kept by ForgetSettled (see forgetSettled)
-		out = make([]*Transaction, 0, len(boxes)+1)
 		p.finalize(0, p.first)
 		out = append(out, &p.first.t)
-	} else {
-		out = make([]*Transaction, 0, len(boxes))
 	}
 	for i, b := range boxes {
 		// Finalizing again reads the transaction before. The first record
