@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -54,6 +55,13 @@ func BenchmarkPipeline(b *testing.B) {
 		// what analysis runs (diagnose reads a connection's transactions
 		// at its close; see bench/README.md, seventh and eighth rounds).
 		{"httpflow-handoff", throughHTTPHandingOn},
+		// Not what analysis runs either: httpflow-handoff with a
+		// consumer that keeps a record of its own, of
+		// CONNSCOPE_BENCH_KEEP_BYTES bytes (default 128), for each
+		// transaction until the connection closes, as diagnose would
+		// if its rules read a compact record of their own (see
+		// keepingConsumer). It prices that record's size.
+		{"httpflow-handoff-keep", throughHTTPHandingOnKeeping},
 		// Not a parser: a plain scan for what any HTTP/1.x parser must
 		// find (see floorConsumer), a reference for httpflow.
 		{"httpflow-floor", throughHeaderScan},
@@ -274,6 +282,102 @@ func throughHTTPHandingOn(b *testing.B, name string) int64 {
 	cfg.ForgetSettled = true
 	n := parseHTTP(b, name, cfg)
 	b.ReportMetric(float64(settled), "settled/op")
+	return n
+}
+
+// keepingConsumer stands for a consumer of httpflow-handoff that keeps a
+// record of keepBytes bytes per transaction until its connection closes
+// (a compact copy of what rules read): each settled transaction is copied
+// into the connection's chunks of records, those Transactions returns at
+// the close replace theirs by Index, and every record is read once then,
+// as rules would. The records hold no pointers, so the collector never
+// scans them, and chunks go from closed connections to later ones, as
+// httpflow's own records do.
+type keepingConsumer struct {
+	parsers   map[*reassembly.Connection]*httpflow.Conn
+	records   map[*reassembly.Connection]*keptRecords
+	keepBytes int
+	free      [][]byte // chunks of closed connections
+	txns      int
+	sum       int64
+}
+
+// keptRecords are one connection's records, keepChunk to a chunk.
+type keptRecords struct {
+	chunks [][]byte
+	n      int
+}
+
+const keepChunk = 64
+
+func (k *keepingConsumer) record(r *keptRecords, t *httpflow.Transaction) {
+	for t.Index >= len(r.chunks)*keepChunk {
+		var c []byte
+		if n := len(k.free); n > 0 {
+			c, k.free = k.free[n-1], k.free[:n-1]
+		} else {
+			c = make([]byte, keepChunk*k.keepBytes)
+		}
+		r.chunks = append(r.chunks, c)
+	}
+	rec := r.chunks[t.Index/keepChunk][t.Index%keepChunk*k.keepBytes:][:k.keepBytes]
+	// The fields rules read most, then what the record's size leaves
+	// room for, written as a copy of its messages would be.
+	var fields [8]int64
+	fields[0], fields[1] = int64(t.Index), t.GapBefore
+	if m := t.Request; m != nil {
+		fields[2], fields[3], fields[4] = int64(m.FirstFrame), m.Start, m.End
+	}
+	if m := t.Response; m != nil {
+		fields[5], fields[6], fields[7] = int64(m.FirstFrame), m.End, m.BodyBytes
+	}
+	for i := 0; i < len(rec); i += 8 {
+		binary.LittleEndian.PutUint64(rec[i:], uint64(fields[i/8%len(fields)]))
+	}
+	r.n = max(r.n, t.Index+1)
+}
+
+func (k *keepingConsumer) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	r := &keptRecords{}
+	k.records[c] = r
+	cfg := analysisHTTPConfig
+	cfg.Settled = func(t *httpflow.Transaction) { k.record(r, t) }
+	cfg.ForgetSettled = true
+	p := httpflow.NewConn(c, cfg)
+	k.parsers[c] = p
+	return p
+}
+
+func (k *keepingConsumer) Closed(c *reassembly.Connection) {
+	p, r := k.parsers[c], k.records[c]
+	delete(k.parsers, c)
+	delete(k.records, c)
+	for _, t := range p.Transactions() {
+		k.record(r, t)
+	}
+	for i := range r.n {
+		k.sum += int64(binary.LittleEndian.Uint64(r.chunks[i/keepChunk][i%keepChunk*k.keepBytes+8:]))
+	}
+	k.txns += r.n
+	k.free = append(k.free, r.chunks...)
+	p.Release()
+}
+
+func throughHTTPHandingOnKeeping(b *testing.B, name string) int64 {
+	keep := 128
+	if v := os.Getenv("CONNSCOPE_BENCH_KEEP_BYTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 16 || n%8 != 0 {
+			b.Fatalf("CONNSCOPE_BENCH_KEEP_BYTES=%q: want a multiple of 8, at least 16", v)
+		}
+		keep = n
+	}
+	k := &keepingConsumer{parsers: map[*reassembly.Connection]*httpflow.Conn{}, records: map[*reassembly.Connection]*keptRecords{}, keepBytes: keep}
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, k)
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
+	b.ReportMetric(float64(k.txns), "txns/op")
+	b.ReportMetric(float64(keep), "kept-bytes/txn")
 	return n
 }
 

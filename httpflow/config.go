@@ -42,14 +42,17 @@ type Config struct {
 	// records on to later connections, for a consumer that is done with
 	// a connection's transactions once it released it (it copied what it
 	// keeps; strings may be kept, they are not recycled). A transaction
-	// costs a record of 832 bytes (the Transaction, its request and
-	// response) that lives until its connection closes; on a capture of
-	// long keep-alive connections recycling them takes that out of what
-	// the collector has to allocate, zero and trace (on keepalive.pcap,
-	// with DropHeaderFields: 568 -> 256 MB allocated per pass, of which
-	// reassembly's 218, and about a fifth of the pass's CPU time). The
-	// records are zeroed by Release, so a transaction used after it reads
-	// as empty rather than as another connection's. Additive.
+	// costs a record of 576 bytes (the Transaction, its request and
+	// response; 832 when this was measured) that lives until its
+	// connection closes; on a capture of long keep-alive connections
+	// recycling them takes that out of what the collector has to
+	// allocate, zero and trace (on keepalive.pcap, with DropHeaderFields:
+	// 568 -> 256 MB allocated per pass, of which reassembly's 218, and
+	// about a fifth of the pass's CPU time). The lists Transactions
+	// returns are recycled too (see listCache). The records, and the
+	// slice Transactions returned last, are zeroed by Release, so a
+	// transaction used after it reads as empty rather than as another
+	// connection's. Additive.
 	RecycleTransactions bool
 	// Settled, when set, is called with each kept transaction as soon as
 	// it is over (its final response ended or was lost, and its request
