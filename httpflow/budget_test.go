@@ -1,6 +1,9 @@
 package httpflow
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Connections sharing a Budget keep at most its size in transactions
 // between them; a released connection gives its share back.
@@ -31,5 +34,63 @@ func TestBudgetSharedByConnections(t *testing.T) {
 	e := run(testConn(), Config{MaxTransactionsPerConn: 1, Budget: NewBudget(10)}, thrice, whole)
 	if e.TransactionsDropped() != 2 || e.TransactionsOverBudget() != 0 {
 		t.Errorf("per-connection bound: dropped %d, over budget %d; want 2, 0", e.TransactionsDropped(), e.TransactionsOverBudget())
+	}
+}
+
+// A transaction the connection does not keep (over its Budget or its own
+// bound) is parsed and dropped: its header text must not go into the
+// connection's slab, whose chunks live as long as the connection. Before,
+// with header fields kept (HAR), every dropped message's block went into
+// the slab, so a long keep-alive connection over the budget grew its text,
+// header and MessageExtra chunks to their largest (about 70 kB a
+// connection, held until it closed) however few transactions it kept: the
+// 1 000 open connections of internal/hostile's keepalive-hoard held 80 MB
+// that way, and the collector, near the CLI's memory limit, ran nonstop.
+func TestDroppedTransactionsLeaveTheSlabAlone(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"over the budget", Config{Budget: NewBudget(2)}},
+		{"over the budget, recycling", Config{Budget: NewBudget(2), RecycleTransactions: true}},
+		{"over the connection's bound", Config{MaxTransactionsPerConn: 2, RecycleTransactions: true}},
+	} {
+		cfg := c.cfg
+		exchange := func(n int) []op {
+			var ops []op
+			for i := range n {
+				resp := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Trace: 12345678\r\n\r\nhello"
+				if i%2 == 1 { // trailers go through the slab too
+					resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Trace: 12345678\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 99\r\n\r\n"
+				}
+				ops = append(ops, cli("GET /item/"+strings.Repeat("x", i%7)+" HTTP/1.1\r\nHost: example.test\r\nCookie: a=b\r\n\r\n"), srv(resp))
+			}
+			return ops
+		}
+		kept := run(testConn(), cfg, exchange(2), whole)
+		if cfg.Budget != nil {
+			cfg.Budget = NewBudget(2)
+		}
+		many := run(testConn(), cfg, exchange(2000), whole)
+		if got := len(many.Transactions()); got != 2 || many.TransactionsDropped() != 1998 {
+			t.Fatalf("%s: kept %d, dropped %d; want 2, 1998", c.name, got, many.TransactionsDropped())
+		}
+		for i, tx := range many.Transactions() {
+			if h := tx.Request.Headers(); len(h) != 2 || h[1].Value != "a=b" {
+				t.Errorf("%s: transaction %d kept request headers %q", c.name, i, h)
+			}
+			if h := tx.Response.Headers(); len(h) != 2 || h[1].Value != "12345678" {
+				t.Errorf("%s: transaction %d kept response headers %q", c.name, i, h)
+			}
+			if tr := tx.Response.Trailers(); i == 1 && (len(tr) != 1 || tr[0].Value != "99") {
+				t.Errorf("%s: transaction %d kept trailers %q", c.name, i, tr)
+			}
+		}
+		type size struct{ bytes, headers, extras, boxes int }
+		got := size{many.mem.nextBytes, many.mem.nextHeaders, many.mem.nextExtras, many.mem.nextBoxes}
+		want := size{kept.mem.nextBytes, kept.mem.nextHeaders, kept.mem.nextExtras, kept.mem.nextBoxes}
+		if got != want {
+			t.Errorf("%s: slab chunks after 2 kept and 1998 dropped transactions %+v, after the 2 alone %+v", c.name, got, want)
+		}
 	}
 }

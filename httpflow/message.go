@@ -43,13 +43,29 @@ func (p *Conn) closeTrailers(s *stream) {
 	if len(s.blk.fields) == 0 || p.cfg.DropHeaderFields {
 		return
 	}
-	str := p.mem.string(s.blk.buf)
+	mem := p.fieldMem(s)
+	str := mem.string(s.blk.buf)
 	m := s.msg
-	trailers := p.mem.headerSlice(len(s.blk.fields))
+	trailers := mem.headerSlice(len(s.blk.fields))
 	for i, f := range s.blk.fields {
 		trailers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
 	}
-	p.mem.extra(m).Trailers = trailers
+	mem.extra(m).Trailers = trailers
+}
+
+// fieldMem is where a message's header block goes when its fields are kept
+// (without DropHeaderFields): the connection's slab, or nil (the heap) for
+// a message whose transaction the connection does not keep (beyond
+// MaxTransactionsPerConn or the Budget). Such a message is garbage once its
+// successor no longer reads it, while the slab's chunks live until the
+// connection closes: a keep-alive connection far over the budget would
+// otherwise grow them to their largest and hold them, and a capture of many
+// such connections holds tens of megabytes of text nothing will read.
+func (p *Conn) fieldMem(s *stream) *slab {
+	if s.box != nil && !s.box.kept {
+		return nil
+	}
+	return &p.mem
 }
 
 // headerLine handles one complete line of a header block.
@@ -200,13 +216,14 @@ func (p *Conn) closeBlock(s *stream) {
 			interpretKind(m, &s.fi, f.kind, tempString(part(f.value)), &p.mem)
 		}
 	} else {
-		str := p.mem.string(s.blk.buf)
+		mem := p.fieldMem(s)
+		str := mem.string(s.blk.buf)
 		if n := len(s.blk.fields); n > 0 {
-			headers := p.mem.headerSlice(n)
+			headers := mem.headerSlice(n)
 			for i, f := range s.blk.fields {
 				headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
 			}
-			p.mem.extra(m).Headers = headers
+			mem.extra(m).Headers = headers
 		}
 		if s.dir == reassembly.ClientToServer {
 			method := s.blk.start[0]

@@ -140,10 +140,14 @@ func (a *slab) begin() {
 	a.nextBoxes, a.nextHeaders, a.nextBytes, a.nextExtras = len(f.box), len(f.headers), len(f.bytes), len(f.extras)
 }
 
-// string returns a string holding a copy of b.
+// string returns a string holding a copy of b: in the slab, or from the
+// heap when a is nil.
 func (a *slab) string(b []byte) string {
 	if len(b) == 0 {
 		return ""
+	}
+	if a == nil {
+		return string(b)
 	}
 	if a.nextBytes == 0 && !a.recycle {
 		a.begin()
@@ -176,8 +180,11 @@ func tempString(b []byte) string {
 }
 
 // headerSlice returns n zeroed Headers, capped so that appending to them
-// cannot reach another message's.
+// cannot reach another message's; from the heap when a is nil.
 func (a *slab) headerSlice(n int) []Header {
+	if a == nil {
+		return make([]Header, n)
+	}
 	if a.nextHeaders == 0 && !a.recycle {
 		a.begin()
 	}
