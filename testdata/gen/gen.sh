@@ -608,18 +608,22 @@ scenario_bigendian() {
 	"$BIN/pcapswap" "$OUT/ns-resolution.pcap" "$OUT/ns-resolution-be.pcap"
 }
 
-# topo_vxlan: client and server joined by a veth pair, the underlay
+# topo_vxlan [PORT]: client and server joined by a veth pair, the underlay
 # (10.77.9.1 and 10.77.9.2, MACs 02:00:00:77:09:01/02), and over it a Linux
-# VXLAN device each (VNI 42, UDP port 4789, MTU 1450 by default) holding
+# VXLAN device each (VNI 42, UDP port PORT, MTU 1450 by default) holding
 # the usual addresses and MACs. Recorded on the client's underlay
-# interface, every frame the two stacks exchange is inside VXLAN.
+# interface, every frame the two stacks exchange is inside VXLAN. PORT
+# defaults to 4789; "default" gives no dstport, so the kernel picks its own
+# default, 8472 (the pre-IANA port that flannel's VXLAN backend also uses).
 topo_vxlan() {
+	local port=${1:-4789} dstport=()
+	[ "$port" = default ] || dstport=(dstport "$port")
 	new_namespaces 1
 	ip link add csgc0 netns "$NSC" address 02:00:00:77:09:01 type veth peer name csgs0 netns "$NSS" address 02:00:00:77:09:02
 	ip -n "$NSC" addr add 10.77.9.1/24 dev csgc0
 	ip -n "$NSS" addr add 10.77.9.2/24 dev csgs0
-	ip -n "$NSC" link add csgvx0 address 02:00:00:77:00:01 type vxlan id 42 local 10.77.9.1 remote 10.77.9.2 dstport 4789 dev csgc0
-	ip -n "$NSS" link add csgvx0 address 02:00:00:77:00:02 type vxlan id 42 local 10.77.9.2 remote 10.77.9.1 dstport 4789 dev csgs0
+	ip -n "$NSC" link add csgvx0 address 02:00:00:77:00:01 type vxlan id 42 local 10.77.9.1 remote 10.77.9.2 "${dstport[@]}" dev csgc0
+	ip -n "$NSS" link add csgvx0 address 02:00:00:77:00:02 type vxlan id 42 local 10.77.9.2 remote 10.77.9.1 "${dstport[@]}" dev csgs0
 	local pair
 	for pair in "$NSC csgc0" "$NSS csgs0" "$NSC csgvx0" "$NSS csgvx0"; do
 		# shellcheck disable=SC2086
@@ -640,6 +644,18 @@ scenario_vxlan_kernel() {
 	topo_vxlan
 	srv_start 80
 	cap_start vxlan-kernel.pcap
+	client keepalive-reuse
+	finish
+}
+
+scenario_vxlan_8472() {
+	# The same conversation as vxlan-kernel, over Linux VXLAN devices made
+	# without dstport: the kernel's default port, 8472, as on a Kubernetes
+	# node running flannel. tshark 4.0 reads it as VXLAN only when told
+	# (-d udp.port==8472,vxlan); connscope follows it.
+	topo_vxlan default
+	srv_start 80
+	cap_start vxlan-8472.pcap
 	client keepalive-reuse
 	finish
 }
@@ -669,7 +685,7 @@ scenario_encapsulations() {
 	"$BIN/encap" erspan "$OUT/conn-per-request.pcap" "$OUT/erspan.pcap"
 }
 
-FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian fragmented_http vxlan_kernel"
+FOUNDATION="keepalive_reuse conn_per_request tuple_reuse_fin tuple_reuse_rst rst_teardown loss_retransmit zero_window ipv6 vlan qinq sll2_any pcapng ns_resolution multi_linktype gzip bigendian fragmented_http vxlan_kernel vxlan_8472"
 HTTP="pipeline_get pipeline_post expect_100_continue chunked_trailers head_content_length not_modified_304 http10_close_delimited truncated_fin truncated_rst chunked_no_last_chunk gap_mid_response upgrade_101 connect_tunnel"
 DIAGNOSE="handshake_short_conns syn_retransmit handshake_reused_conn delayed_ack_wait delayed_ack_nodelay delayed_ack_harmless delayed_ack_cwnd delayed_ack_cwnd_quickack slow_start_fresh slow_start_warm slow_start_restart_idle slow_start_no_restart_idle nagle_stall_client nagle_nodelay_client churn_no_keepalive time_wait_reuse hop_proxy_connection hop_keepalive_without_connection hop_connection_keepalive_http11 hop_connection_e2e dumb_proxy_hang slow_response_reused serial_idle_gaps pipeline_hol_blocking parallel_12 parallel_6 pipeline_http10 pipeline_unanswered_close rst_unread_pipelined body_exceeds_content_length rst_unread_body post_resent_new_conn get_retried_new_conn keepalive_race keepalive_idle_close_clean rto_delayed_transaction http10_keepalive_ok healthy_page_load"
 # encapsulations rewrites captures of the other lists: it runs after them.
