@@ -133,7 +133,8 @@
 // mirroring send VXLAN, switches ERSPAN in GRE, routers IP in IP or 6in4).
 // The Decoder follows these, as tshark 4.0 does (testdata/linktypes.pcapng
 // holds a frame for each case, testdata/captures real conversations in
-// GRE, IP in IP, 6in4 and VXLAN, one recorded from Linux's own VXLAN):
+// GRE, IP in IP, 6in4 and VXLAN, two recorded from Linux's own VXLAN, to
+// port 4789 and to 8472):
 //
 //   - IP in IP: IPv4 protocol 4 or IPv6 next header 4 (the inner version
 //     told by its first nibble, as tshark does), protocol or next header 41
@@ -148,8 +149,11 @@
 //     version 2, 8 more with its O flag). Other GRE (PPTP's enhanced GRE,
 //     version 1, carrying PPP; other versions and protocols) is
 //     other_ip_proto.
-//   - VXLAN (RFC 7348): UDP to port 4789 whose flags have the I bit, an
-//     Ethernet frame inside; GENEVE (RFC 8926): UDP to port 6081, version
+//   - VXLAN (RFC 7348): UDP to port 4789, or to 8472, whose flags have the
+//     I bit, an Ethernet frame inside. 8472 is the port Linux uses when a
+//     VXLAN device is made without dstport, and flannel's and Cilium's
+//     VXLAN port, so pod-to-pod traffic recorded on a Kubernetes node's
+//     interface is VXLAN to 8472; it is read exactly as 4789 is. GENEVE (RFC 8926): UDP to port 6081, version
 //     0, its options skipped, carrying an Ethernet frame (0x6558), IPv4 or
 //     IPv6. The UDP length bounds what they carry; a UDP length past the
 //     IP packet is malformed. Other UDP is udp.
@@ -184,8 +188,15 @@
 // PPP to the IP inside); takes UDP from port 4789 or 6081, as well as to
 // it, for VXLAN or GENEVE, and VXLAN without the I flag, which a Linux
 // receiver drops; and reads GENEVE of an unknown version, which RFC 8926
-// says to drop. These frames are skipped (other_ip_proto, udp). Linux's
-// old VXLAN port 8472 is not VXLAN to tshark 4.0 either.
+// says to drop. These frames are skipped (other_ip_proto, udp). The other
+// way round, connscope follows VXLAN to UDP port 8472, which tshark 4.0
+// shows as UDP data unless told -d udp.port==8472,vxlan (IANA gives 8472
+// to Cisco's OTV, whose header is VXLAN's but for which tshark 4.0 has no
+// dissector, so nothing else reads that port); the look-alikes of 4789
+// (UDP from 8472, no I flag) are skipped there too. linktypes.tsv is
+// tshark's reading with that option, linktypes-default.tsv with its
+// defaults, and TestLinkTypesAgainstTshark checks that the two differ in
+// exactly the frames that carry TCP in VXLAN to port 8472.
 //
 // # Decoding
 //

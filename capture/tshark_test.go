@@ -119,6 +119,7 @@ func linktypesCapture() []byte {
 	}
 	greCut := ct.Ethernet(grePacket(ct.GREOptions{Key: true}, ct.EtherIPv4, ip4))
 	vxlanCut := ct.Ethernet(vxlanPacket(false, ct.Ethernet(ip4)))
+	vxlan8472Cut := ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(42, ct.Ethernet(ip4))))
 	udpTo := func(dst uint16, payload []byte) []byte {
 		return ct.Ethernet(ct.UDP(netip.AddrPortFrom(tun4a, 51234), netip.AddrPortFrom(tun4b, dst), payload))
 	}
@@ -133,7 +134,8 @@ func linktypesCapture() []byte {
 		{1, vxlanCut[:14+20+8+8+10], len(vxlanCut)},                      // cut inside the inner Ethernet header
 		{1, ct.Ethernet(ct.IPv4(tun4a, tun4b, ct.ProtoIPv6, 1, ip4)), 0}, // IPv4 under protocol 41
 		{1, ct.Ethernet(vxlanPacket(false, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), 0},
-		{1, udpTo(8472, ct.VXLAN(42, ct.Ethernet(ip4))), 0}, // Linux's old VXLAN port: not tshark 4.0's
+		{1, udpTo(ct.PortVXLANLinux, ct.VXLAN(42, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), 0},
+		{1, vxlan8472Cut[:14+20+8+8+10], len(vxlan8472Cut)}, // VXLAN to port 8472, cut inside the inner Ethernet header
 		{1, ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, ct.EtherERSPAN, append(erspanV3, ct.Ethernet(ip4)...))), 0},
 	} {
 		frames = append(frames, f)
@@ -176,6 +178,37 @@ func TestLinkTypesAgainstTshark(t *testing.T) {
 		t.Fatalf("%s differs from linktypesCapture; run with -update-linktypes, then gen-expect.sh", path)
 	}
 	want := readTsharkFields(t, filepath.Join("testdata", "linktypes.tsv"))
+	// UDP to port 8472, Linux's default VXLAN port, is VXLAN to connscope
+	// and to tshark only when told (linktypes.tsv was written with
+	// -d udp.port==8472,vxlan): with its defaults tshark shows no TCP in
+	// exactly those frames and reads every other one the same way.
+	byDefault := readTsharkFields(t, filepath.Join("testdata", "linktypes-default.tsv"))
+	if len(byDefault) != len(want) {
+		t.Fatalf("linktypes-default.tsv has %d frames, linktypes.tsv %d: run gen-expect.sh", len(byDefault), len(want))
+	}
+	port8472 := 0
+	for _, e := range tunnelledFrames() {
+		if strings.Contains(e.desc, "8472") {
+			port8472++
+		}
+	}
+	for _, l := range tunnelLookalikes() {
+		if strings.Contains(l.desc, "8472") {
+			port8472++
+		}
+	}
+	differ := 0
+	for i := range want {
+		if want[i] != byDefault[i] {
+			differ++
+			if byDefault[i] != "-" || want[i] == "-" {
+				t.Errorf("frame %d: tshark's default reads %s, told 8472 is VXLAN %s", i+1, byDefault[i], want[i])
+			}
+		}
+	}
+	if differ != port8472 {
+		t.Errorf("tshark's default and tshark told 8472 is VXLAN differ in %d frames; %d carry TCP in VXLAN to port 8472", differ, port8472)
+	}
 
 	r, err := capture.NewReader(bytes.NewReader(data), path)
 	if err != nil {
@@ -236,6 +269,8 @@ func tunnelLookalikes() []struct {
 		{"GRE version 1 carrying IPv4", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Version: 1}, ct.EtherIPv4, ip4)), capture.SkipOtherIPProto},
 		{"VXLAN without the I flag", udpTo(51234, ct.PortVXLAN, noI), capture.SkipUDP},
 		{"VXLAN from port 4789, not to it", udpTo(ct.PortVXLAN, 51234, ct.VXLAN(42, ct.Ethernet(ip4))), capture.SkipUDP},
+		{"VXLAN to port 8472 without the I flag", udpTo(51234, ct.PortVXLANLinux, noI), capture.SkipUDP},
+		{"VXLAN from port 8472, not to it", udpTo(ct.PortVXLANLinux, 51234, ct.VXLAN(42, ct.Ethernet(ip4))), capture.SkipUDP},
 		{"GENEVE from port 6081, not to it", udpTo(ct.PortGENEVE, 51234, ct.GENEVE(ct.EtherIPv4, 7, nil, ip4)), capture.SkipUDP},
 		{"GENEVE version 1", udpTo(51234, ct.PortGENEVE, geneveV1), capture.SkipUDP},
 		{"PPTP: PPP in enhanced GRE (version 1)", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Sequence: true, Version: 1}, 0x880b, append([]byte{0xff, 0x03, 0, 0x21}, ip4...))), capture.SkipOtherIPProto},

@@ -43,6 +43,7 @@ const (
 
 	udpHeaderLen    = 8
 	portVXLAN       = 4789
+	portVXLANLinux  = 8472 // Linux's default (no dstport given), flannel's and Cilium's
 	vxlanHeaderLen  = 8
 	vxlanFlagI      = 0x08
 	portGENEVE      = 6081
@@ -185,7 +186,8 @@ func (d *Decoder) ipTunnel(p *Packet, proto layers.IPProtocol, b []byte, wireLen
 	return d.follow(p, parser, b, wireLen, n, depth, SkipOtherIPProto)
 }
 
-// udpTunnel follows VXLAN and GENEVE; any other UDP is skipped as udp.
+// udpTunnel follows VXLAN (to 4789, or Linux's 8472) and GENEVE; any
+// other UDP is skipped as udp.
 func (d *Decoder) udpTunnel(p *Packet, b []byte, wireLen, depth int) (inner, SkipReason) {
 	if len(b) < 4 {
 		// The destination port is not there: a cut frame may have
@@ -197,7 +199,7 @@ func (d *Decoder) udpTunnel(p *Packet, b []byte, wireLen, depth int) (inner, Ski
 	}
 	var hdr int
 	switch binary.BigEndian.Uint16(b[2:]) {
-	case portVXLAN:
+	case portVXLAN, portVXLANLinux:
 		hdr = udpHeaderLen + vxlanHeaderLen
 		if len(b) < hdr {
 			return d.follow(p, nil, b, wireLen, hdr, depth, SkipUDP)

@@ -19,11 +19,26 @@ var (
 // vxlanPacket returns a UDP datagram to port 4789 between the tunnel
 // endpoints (IPv4 or IPv6) carrying frame in VXLAN.
 func vxlanPacket(v6 bool, frame []byte) []byte {
+	return vxlanPacketTo(ct.PortVXLAN, v6, ct.VXLAN(42, frame))
+}
+
+// vxlanPacketTo returns a UDP datagram to port between the tunnel
+// endpoints (IPv4 or IPv6) carrying payload, a VXLAN header and frame.
+func vxlanPacketTo(port uint16, v6 bool, payload []byte) []byte {
 	a, b := tun4a, tun4b
 	if v6 {
 		a, b = tun6a, tun6b
 	}
-	return ct.UDPPacket(netip.AddrPortFrom(a, 51234), netip.AddrPortFrom(b, ct.PortVXLAN), 0x77, ct.VXLAN(42, frame))
+	return ct.UDPPacket(netip.AddrPortFrom(a, 51234), netip.AddrPortFrom(b, port), 0x77, payload)
+}
+
+// vxlanGBP returns a VXLAN header with the Group Based Policy extension
+// that Linux sends with "gbp" (the G flag, group 0x1234) and frame.
+func vxlanGBP(frame []byte) []byte {
+	b := ct.VXLAN(42, frame)
+	b[0] |= 0x80
+	b[2], b[3] = 0x12, 0x34
+	return b
 }
 
 // genevePacket returns a UDP datagram to port 6081 carrying payload in
@@ -93,6 +108,12 @@ func tunnelledFrames() []encapsulated {
 		{"VXLAN over IPv6, IPv6 inside", 1, ct.Ethernet(vxlanPacket(true, ct.Ethernet(ip6))), ct.Ethernet(ip6)},
 		{"VXLAN with tags outside and inside", 1, ct.Ethernet(vxlanPacket(false, ct.Ethernet(ip4, vlan(33))), vlan(100)), ct.Ethernet(ip4, vlan(100), vlan(33))},
 		{"VXLAN on PPPoE", 1, ct.EthernetPPPoE(vxlanPacket(false, ct.Ethernet(ip4))), ct.Ethernet(ip4)},
+		{"VXLAN to Linux's port 8472", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(1, ct.Ethernet(ip4)))), ct.Ethernet(ip4)},
+		{"VXLAN to port 8472 over IPv6, tagged IPv6 inside", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, true, ct.VXLAN(1, ct.Ethernet(ip6, vlan(33))))), ct.Ethernet(ip6, vlan(33))},
+		{"VXLAN to port 8472 on Linux cooked v2 (tcpdump -i any)", capture.LinkTypeLinuxSLL2, ct.LinuxSLL2(ct.EtherIPv4, vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(1, ct.Ethernet(ip4)))), ct.Ethernet(ip4)},
+		{"VXLAN to port 8472 with Linux's group policy extension", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, false, vxlanGBP(ct.Ethernet(ip4)))), ct.Ethernet(ip4)},
+		{"VXLAN to port 4789 with Linux's group policy extension", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLAN, false, vxlanGBP(ct.Ethernet(ip6)))), ct.Ethernet(ip6)},
+		{"VXLAN to port 8472 inside VXLAN to 4789", 1, ct.Ethernet(vxlanPacket(false, ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(1, ct.Ethernet(ip4)))))), ct.Ethernet(ip4)},
 		{"GENEVE Ethernet", 1, ct.Ethernet(genevePacket(ct.EtherTEB, nil, ct.Ethernet(ip4))), ct.Ethernet(ip4)},
 		{"GENEVE IPv4 with an option", 1, ct.Ethernet(genevePacket(ct.EtherIPv4, []byte{1, 2, 3, 1, 9, 9, 9, 9}, ip4)), ct.Ethernet(ip4)},
 		{"GENEVE IPv6", 1, ct.Ethernet(genevePacket(ct.EtherIPv6, nil, ip6)), ct.Ethernet(ip6)},
@@ -148,6 +169,8 @@ func TestDecodeTunnelSkips(t *testing.T) {
 	noI[0] = 0
 	udpTooLong := vxlanPacket(false, ct.Ethernet(ip4))
 	binary.BigEndian.PutUint16(udpTooLong[20+4:], uint16(len(udpTooLong)-20+1))
+	udp8472TooLong := vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(42, ct.Ethernet(ip4)))
+	binary.BigEndian.PutUint16(udp8472TooLong[20+4:], uint16(len(udp8472TooLong)-20+1))
 	erspanV3 := erspanII()
 	erspanV3[0] = 0x30
 	geneveV1 := ct.GENEVE(ct.EtherIPv4, 7, nil, ip4)
@@ -173,7 +196,14 @@ func TestDecodeTunnelSkips(t *testing.T) {
 		{"MPLS in IP in IP", ct.Ethernet(ct.IPv4(tun4a, tun4b, ct.ProtoIPIP, 1, ct.IPv4(cli4.Addr(), srv4.Addr(), 137, 1, ct.MPLSLabels([]uint32{5}, ip4)))), capture.SkipOtherIPProto},
 		{"VXLAN without the I flag (tshark follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLAN, noI)), capture.SkipUDP},
 		{"VXLAN from port 4789 (tshark follows it)", ct.Ethernet(udpTo(ct.PortVXLAN, 51234, ct.VXLAN(42, ct.Ethernet(ip4)))), capture.SkipUDP},
-		{"VXLAN to Linux's old port 8472", ct.Ethernet(udpTo(51234, 8472, ct.VXLAN(42, ct.Ethernet(ip4)))), capture.SkipUDP},
+		{"VXLAN to port 8472 without the I flag (tshark told 8472 is VXLAN follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLANLinux, noI)), capture.SkipUDP},
+		{"VXLAN from port 8472 to an ordinary port (tshark told 8472 is VXLAN follows it)", ct.Ethernet(udpTo(ct.PortVXLANLinux, 51234, ct.VXLAN(42, ct.Ethernet(ip4)))), capture.SkipUDP},
+		{"UDP from 8472 to 4789 is VXLAN", ct.Ethernet(udpTo(ct.PortVXLANLinux, ct.PortVXLAN, ct.VXLAN(42, ct.Ethernet(ip4)))), capture.SkipNone},
+		{"VXLAN to port 8472 carrying ARP", ct.Ethernet(udpTo(51234, ct.PortVXLANLinux, ct.VXLAN(42, ct.EthernetType(ct.EtherARP, make([]byte, 28))))), capture.SkipARP},
+		{"VXLAN to port 8472 with a UDP length past the IP packet", ct.Ethernet(udp8472TooLong), capture.SkipMalformed},
+		{"VXLAN to port 8472, header cut by the UDP length", ct.Ethernet(udpTo(51234, ct.PortVXLANLinux, []byte{8, 0, 0, 0})), capture.SkipMalformed},
+		{"VXLAN to port 8472, inner Ethernet header cut by the UDP length", ct.Ethernet(udpTo(51234, ct.PortVXLANLinux, ct.VXLAN(42, ct.Ethernet(ip4))[:8+10])), capture.SkipMalformed},
+		{"UDP to port 8472 carrying no VXLAN header at all", ct.Ethernet(udpTo(51234, ct.PortVXLANLinux, nil)), capture.SkipMalformed},
 		{"VXLAN carrying ARP", ct.Ethernet(vxlanPacket(false, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), capture.SkipARP},
 		{"VXLAN carrying LLC", ct.Ethernet(vxlanPacket(false, ct.IEEE8023([]byte{0x42, 0x42, 0x03, 0, 0, 0, 0, 0}))), capture.SkipNonIP},
 		{"VXLAN carrying IPv6 UDP", ct.Ethernet(vxlanPacket(false, ct.Ethernet(ct.UDP(cli6, srv6, []byte("q"))))), capture.SkipUDP},

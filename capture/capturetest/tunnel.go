@@ -15,8 +15,9 @@ const (
 	EtherERSPAN  = 0x88be // ERSPAN types I and II, in GRE
 	EtherERSPAN3 = 0x22eb // ERSPAN type III, in GRE
 
-	PortVXLAN  = 4789
-	PortGENEVE = 6081
+	PortVXLAN      = 4789
+	PortVXLANLinux = 8472 // Linux's default VXLAN port (ip link ... type vxlan without dstport), flannel's
+	PortGENEVE     = 6081
 )
 
 // GREOptions says which optional fields a GRE header carries (RFC 2784,
@@ -71,7 +72,7 @@ func GRE(o GREOptions, protocol uint16, payload []byte) []byte {
 
 // VXLAN returns a VXLAN header (RFC 7348: flags with only I set, the VNI)
 // and the Ethernet frame it carries: the payload of a UDP datagram to port
-// 4789.
+// 4789 (or 8472, Linux's default).
 func VXLAN(vni uint32, frame []byte) []byte {
 	b := make([]byte, 8, 8+len(frame))
 	b[0] = 0x08

@@ -17,6 +17,9 @@
 # flags that matter here.
 set -euo pipefail
 DIR=$(cd "$(dirname "$0")/../captures" && pwd)
+# UDP to port 8472 is VXLAN, as connscope reads it (Linux's default VXLAN
+# port, vxlan-8472.pcap); tshark 4.0 leaves it as data unless told.
+decode_as=(-d udp.port==8472,vxlan)
 
 # Every capture needs its row in MANIFEST.md, and every row its capture.
 missing=0
@@ -42,13 +45,13 @@ for f in "$DIR"/*.pcap "$DIR"/*.pcapng "$DIR"/*.gz; do
 	ftype=$(awk -F': *' '/^File type/{print $2}' <<<"$info" | sed 's/Wireshark\/tcpdump\/... - //; s/Wireshark\/... - //')
 	encap=$(awk -F': *' '/^File encapsulation/{print $2}' <<<"$info")
 	packets=$(awk -F': *' '/^Number of packets/{print $2}' <<<"$info")
-	conns=$(tshark -r "$f" -q -z conv,tcp 2>/dev/null | grep -c '<->' || true)
+	conns=$(tshark -r "$f" "${decode_as[@]}" -q -z conv,tcp 2>/dev/null | grep -c '<->' || true)
 	# Every occurrence of each field (-E occurrence=a), so that the source
 	# address is the innermost IP layer's: frame.protocols says whether
 	# that is IPv4 or IPv6 and how many of its kind come before it (a
 	# tunnelled frame has several, an ICMP error quoting TCP two). Of the
 	# other fields the first occurrence is kept.
-	row=$(tshark -r "$f" -Y tcp -T fields -E occurrence=a -E aggregator=, \
+	row=$(tshark -r "$f" "${decode_as[@]}" -Y tcp -T fields -E occurrence=a -E aggregator=, \
 		-e tcp.stream -e tcp.flags.syn -e tcp.flags.ack -e ip.src -e ipv6.src -e tcp.srcport -e tcp.len \
 		-e http.request -e http.response -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
 		-e tcp.analysis.duplicate_ack -e tcp.analysis.lost_segment -e tcp.analysis.zero_window -e tcp.flags.reset \

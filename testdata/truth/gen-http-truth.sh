@@ -27,6 +27,10 @@ mkdir -p "$out"
 command -v tshark >/dev/null || { echo "gen-http-truth: tshark not found" >&2; exit 1; }
 command -v jq >/dev/null || { echo "gen-http-truth: jq not found" >&2; exit 1; }
 version=$(tshark --version 2>/dev/null | head -1)
+# UDP to port 8472 is VXLAN, as connscope reads it: Linux's default VXLAN
+# port (flannel's and Cilium's), which tshark 4.0 leaves as data. No other
+# capture here carries UDP port 8472.
+decode_as=(-d udp.port==8472,vxlan)
 
 # The JSON each capture gets. tshark prints one object per frame; a frame
 # can carry several messages (pipelining), so each field is a list.
@@ -57,7 +61,7 @@ gen() { # gen FILE SOURCE-LABEL
 	local f=$1 label=$2 name json
 	name=$(basename "$f")
 	json="$out/$name.json"
-	if ! tshark -n -r "$f" -Y 'http.request || http.response' -T json \
+	if ! tshark -n -r "$f" "${decode_as[@]}" -Y 'http.request || http.response' -T json \
 		-e frame.number -e tcp.stream -e http.request.method -e http.request.uri \
 		-e http.response.code -e http.request_in >"$json.raw" 2>"$json.err"; then
 		# Unreadable captures (deliberately broken ones) get no truth file.

@@ -25,6 +25,11 @@ command -v tshark >/dev/null || { echo "gen-tcp-truth: tshark not found" >&2; ex
 command -v python3 >/dev/null || { echo "gen-tcp-truth: python3 not found" >&2; exit 1; }
 version="$(tshark --version 2>/dev/null | head -1)"
 
+# UDP to port 8472 is VXLAN, as connscope reads it: Linux's default VXLAN
+# port (flannel's and Cilium's), which tshark 4.0 leaves as data. No other
+# capture here carries UDP port 8472.
+decode_as=(-d udp.port==8472,vxlan)
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 py=python3
@@ -39,7 +44,7 @@ one() {
 	# read even if the capture is rewritten meanwhile.
 	cp "$file" "$work/$i.capture"
 	# Frames carrying TCP, except ICMP errors that quote a TCP header.
-	tshark -n -r "$work/$i.capture" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l -E separator='|' \
+	tshark -n -r "$work/$i.capture" "${decode_as[@]}" -Y 'tcp && !icmp && !icmpv6' -T fields -E occurrence=l -E separator='|' \
 		-e frame.number -e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
 		-e tcp.len -e tcp.analysis.retransmission -e tcp.analysis.fast_retransmission \
 		-e tcp.analysis.spurious_retransmission -e frame.protocols >"$work/$i.fields" 2>"$work/$i.err" || true
