@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/connscope/connscope/analysis"
 	"github.com/connscope/connscope/httpflow"
@@ -150,28 +151,30 @@ func writeHAR(w io.Writer, r *analysis.Report, opts HAROptions, reflective bool)
 		return fmt.Errorf("report: har: %w", err)
 	}
 	var pages []harPage
-	hasPage := map[int]bool{}
+	pageID := map[int]string{} // by input, for the entries' pageref
 	for _, in := range nonNil(r.Inputs) {
+		id := harPageID(in.Index)
 		pages = append(pages, harPage{
 			StartedDateTime: harTime(int64(in.Start)),
-			ID:              harPageID(in.Index),
+			ID:              id,
 			Title:           in.Name,
 			PageTimings:     harPageTimings{OnContentLoad: -1, OnLoad: -1},
 			Comment:         inputComment(in),
 		})
-		hasPage[in.Index] = true
+		pageID[in.Index] = id
 	}
 	hw := newHARStream(w, opts.Indent)
 	hw.reflective = reflective
 	err = hw.begin(harCreator{Name: "connscope", Version: version}, pages)
 	if err == nil {
+		var b harBuilder
 		err = r.EachTransaction(func(t *analysis.TxnReport) error {
 			c, ok := conns[t.Connection]
-			e := harEntryOf(t, c, ok)
-			if ok && hasPage[c.input] {
-				e.PageRef = harPageID(c.input)
+			e := b.entry(t, c, ok)
+			if id, has := pageID[c.input]; ok && has {
+				e.PageRef = id
 			}
-			return hw.entry(&e)
+			return hw.entry(e)
 		})
 	}
 	if err == nil {
@@ -323,8 +326,78 @@ func (s *harStream) end() error {
 
 // harEntryOf converts one transaction. hasConn is false when the report
 // does not list the connection; the entry is then written without server
-// address.
+// address. The entry shares nothing with any other (see harBuilder).
 func harEntryOf(t *analysis.TxnReport, c harConn, hasConn bool) harEntry {
+	var b harBuilder
+	return *b.entry(t, c, hasConn)
+}
+
+// harBuilder converts the transactions of one document into entries, one
+// at a time, each valid until the next: WriteHAR encodes an entry before
+// it builds the next one. An entry used to cost about 17 allocations (its
+// slices, the strings it builds, the URL's checks, the entry itself); the
+// builder reuses one entry and its slices, appends the text it builds
+// (times, the URL, decoded query values, the connection's ID, comments) to
+// chunks of harText and remembers whether the last Host value and the
+// last server address made a valid URL host, which keep-alive traffic asks
+// again and again. The bytes written are the same: the reference copy of
+// the old conversion (har_reference_test.go) is held to it entry by entry.
+type harBuilder struct {
+	e                              harEntry
+	reqHeaders, respHeaders, query []harNV
+	reqCookies, respCookies        []harCookie
+	text                           harText
+	host                           harHostCheck // the Host header's value
+	server                         harHostCheck // the server address
+}
+
+// harHostCheck remembers the last host usable was asked about.
+type harHostCheck struct {
+	host     string
+	ok, seen bool
+}
+
+// usable reports whether host can stand in the URL (validHost, and
+// "http://host/" parses as an absolute URL with a host), remembering the
+// answer for the next call with the same host.
+func (h *harHostCheck) usable(host string) bool {
+	if h.seen && host == h.host {
+		return h.ok
+	}
+	h.host, h.ok, h.seen = host, validHost(host) && validURL("http://"+host+"/"), true
+	return h.ok
+}
+
+// harText holds the strings a harBuilder builds. Bytes are only ever
+// appended, never written again once a string is made over them: a new
+// chunk replaces a full one, and the old chunk lives on as long as a
+// string over it does (httpflow's slab does the same). So a string stays
+// valid, and unchanged, however long it is kept.
+type harText struct{ buf []byte }
+
+// harTextChunk is the size of a chunk: the text of a few dozen entries.
+const harTextChunk = 8 << 10
+
+// open makes room for n more bytes (appending beyond it is still safe, it
+// only copies) and returns where the string starts.
+func (x *harText) open(n int) int {
+	if cap(x.buf)-len(x.buf) < n {
+		x.buf = make([]byte, 0, max(n, harTextChunk))
+	}
+	return len(x.buf)
+}
+
+// since returns the bytes appended from start on as a string.
+func (x *harText) since(start int) string {
+	if len(x.buf) == start {
+		return ""
+	}
+	return unsafe.String(&x.buf[start], len(x.buf)-start)
+}
+
+// entry converts one transaction into the builder's entry, which the next
+// call overwrites.
+func (b *harBuilder) entry(t *analysis.TxnReport, c harConn, hasConn bool) *harEntry {
 	// HAR's time is the sum of the timings that apply (not -1); rounding
 	// each first keeps that sum exact in the output.
 	connect := round3(millis(t.Timings.ConnectMS, -1))
@@ -341,41 +414,65 @@ func harEntryOf(t *analysis.TxnReport, c harConn, hasConn bool) harEntry {
 	if connect > 0 {
 		started -= int64(connect * float64(time.Millisecond))
 	}
-	e := harEntry{
-		StartedDateTime: harTime(started),
+	e := &b.e
+	*e = harEntry{
+		StartedDateTime: b.time(started),
 		Time:            round3(total),
-		Request:         harRequestOf(t, c, hasConn),
-		Response:        harResponseOf(t),
+		Request:         b.request(t, c, hasConn),
+		Response:        b.response(t),
 		Timings: harTimings{
 			Blocked: -1, DNS: -1, SSL: -1,
 			Connect: connect, Send: send, Wait: wait, Receive: receive,
 		},
-		Connection: strconv.Itoa(t.Connection),
 	}
+	x := &b.text
+	start := x.open(20)
+	x.buf = strconv.AppendInt(x.buf, int64(t.Connection), 10)
+	e.Connection = x.since(start)
 	if hasConn {
 		if ap, err := netip.ParseAddrPort(c.server); err == nil {
-			e.ServerIPAddress = ap.Addr().String()
+			start := x.open(len(c.server))
+			x.buf = ap.Addr().AppendTo(x.buf)
+			e.ServerIPAddress = x.since(start)
 		}
 	}
-	var notes []string
+	start = x.open(64)
+	note := func(s string) {
+		if len(x.buf) > start {
+			x.buf = append(x.buf, "; "...)
+		}
+		x.buf = append(x.buf, s...)
+	}
 	if t.Request == nil {
-		notes = append(notes, "no request was captured")
+		note("no request was captured")
 	}
 	if t.Response == nil {
-		notes = append(notes, "no response was captured")
+		note("no response was captured")
 	} else if !t.Response.Complete {
-		notes = append(notes, "response incomplete: "+t.Response.IncompleteReason)
+		note("response incomplete: ")
+		x.buf = append(x.buf, t.Response.IncompleteReason...)
 	}
 	if t.Pipelined {
-		notes = append(notes, "pipelined")
+		note("pipelined")
 	}
-	e.Comment = strings.Join(notes, "; ")
+	e.Comment = x.since(start)
 	return e
 }
 
+// time is harTime in the builder's text.
+func (b *harBuilder) time(ns int64) string {
+	x := &b.text
+	start := x.open(len(harTimeLayout) + 8)
+	x.buf = time.Unix(0, ns).UTC().AppendFormat(x.buf, harTimeLayout)
+	return x.since(start)
+}
+
+// harTimeLayout is ISO 8601 with microseconds.
+const harTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
 // harTime formats a capture time as ISO 8601 with microseconds.
 func harTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+	return time.Unix(0, ns).UTC().Format(harTimeLayout)
 }
 
 // inputComment is a page's comment: the input's error, then its warnings,
@@ -394,14 +491,17 @@ func inputComment(in *analysis.InputReport) string {
 // harPageID names the page of input i.
 func harPageID(i int) string { return "input_" + strconv.Itoa(i) }
 
-func harRequestOf(t *analysis.TxnReport, c harConn, hasConn bool) harRequest {
+func (b *harBuilder) request(t *analysis.TxnReport, c harConn, hasConn bool) harRequest {
+	b.reqCookies = b.requestCookies(b.reqCookies, t.RequestHeaders)
+	b.reqHeaders = harHeaders(b.reqHeaders, t.RequestHeaders)
+	b.query = b.harQuery(b.query, t.Target)
 	q := harRequest{
 		Method:      t.Method,
-		URL:         harURL(t, c, hasConn),
+		URL:         b.url(t, c, hasConn),
 		HTTPVersion: t.Version,
-		Cookies:     requestCookies(t.RequestHeaders),
-		Headers:     harHeaders(t.RequestHeaders),
-		QueryString: harQuery(t.Target),
+		Cookies:     b.reqCookies,
+		Headers:     b.reqHeaders,
+		QueryString: b.query,
 		HeadersSize: -1,
 		BodySize:    -1,
 	}
@@ -411,17 +511,19 @@ func harRequestOf(t *analysis.TxnReport, c harConn, hasConn bool) harRequest {
 	return q
 }
 
-func harResponseOf(t *analysis.TxnReport) harResponse {
+func (b *harBuilder) response(t *analysis.TxnReport) harResponse {
 	version := t.ResponseVersion
 	if version == "" {
 		version = t.Version // no response, or a report made without it
 	}
+	b.respCookies = b.responseCookies(b.respCookies, t.ResponseHeaders)
+	b.respHeaders = harHeaders(b.respHeaders, t.ResponseHeaders)
 	s := harResponse{
 		Status:      t.Status,
 		StatusText:  t.Reason,
 		HTTPVersion: version,
-		Cookies:     responseCookies(t.ResponseHeaders),
-		Headers:     harHeaders(t.ResponseHeaders),
+		Cookies:     b.respCookies,
+		Headers:     b.respHeaders,
 		Content:     harContent{Size: 0, MimeType: "x-unknown"},
 		HeadersSize: -1,
 		BodySize:    -1,
@@ -432,38 +534,61 @@ func harResponseOf(t *analysis.TxnReport) harResponse {
 	if t.Status >= 300 && t.Status < 400 {
 		s.RedirectURL, _ = headerValue(t.ResponseHeaders, "Location")
 	}
+	x := &b.text
+	start := x.open(96)
 	if m := t.Response; m != nil {
 		s.HeadersSize, s.BodySize = m.HeaderBytes, m.BodyBytes
 		s.Content.Size = m.BodyBytes
 		if !m.Complete {
-			s.Content.Comment = "body incomplete (" + m.IncompleteReason + ")"
+			x.buf = append(x.buf, "body incomplete ("...)
+			x.buf = append(x.buf, m.IncompleteReason...)
+			x.buf = append(x.buf, ')')
 		}
 	}
 	if _, ok := headerValue(t.ResponseHeaders, "Content-Encoding"); ok {
-		s.Content.Comment = strings.TrimPrefix(s.Content.Comment+"; size is the encoded length (bodies are not decoded)", "; ")
+		if len(x.buf) > start {
+			x.buf = append(x.buf, "; "...)
+		}
+		x.buf = append(x.buf, "size is the encoded length (bodies are not decoded)"...)
 	}
+	s.Content.Comment = x.since(start)
 	return s
 }
 
-func harHeaders(hs []httpflow.Header) []harNV {
-	out := make([]harNV, 0, len(hs))
+// harHeaders lists hs in out's array: never nil, so that an entry without
+// headers has [] as before, not null.
+func harHeaders(out []harNV, hs []httpflow.Header) []harNV {
+	out = out[:0]
+	if out == nil {
+		out = make([]harNV, 0, max(len(hs), 4))
+	}
 	for _, h := range hs {
 		out = append(out, harNV{h.Name, h.Value})
 	}
 	return out
 }
 
+// emptyCookies returns out emptied, never nil.
+func emptyCookies(out []harCookie) []harCookie {
+	if out == nil {
+		return make([]harCookie, 0, 4)
+	}
+	return out[:0]
+}
+
 // requestCookies lists the cookies of a request's Cookie headers
 // ("name=value; name2=value2"), in order, as captured: values keep their
 // quotes, and a pair without "=" is a value without a name, as RFC 6265bis
-// (section 5.6) parses it.
-func requestCookies(hs []httpflow.Header) []harCookie {
-	out := []harCookie{}
+// (section 5.6) parses it. They go in out's array.
+func (b *harBuilder) requestCookies(out []harCookie, hs []httpflow.Header) []harCookie {
+	out = emptyCookies(out)
 	for _, h := range hs {
 		if !strings.EqualFold(h.Name, "Cookie") {
 			continue
 		}
-		for _, pair := range strings.Split(h.Value, ";") {
+		for rest, more := h.Value, true; more; {
+			var pair string
+			pair, rest, more = strings.Cut(rest, ";")
 			if name, value, ok := cookiePair(pair); ok {
 				out = append(out, harCookie{Name: name, Value: value})
 			}
@@ -477,19 +602,22 @@ func requestCookies(hs []httpflow.Header) []harCookie {
 // Expires (as ISO 8601; left out when it is not an HTTP date), Secure and
 // HttpOnly. Max-Age is not turned into a date: that would need the time
 // the browser received the response, which a capture only approximates.
-func responseCookies(hs []httpflow.Header) []harCookie {
-	out := []harCookie{}
+// They go in out's array.
+func (b *harBuilder) responseCookies(out []harCookie, hs []httpflow.Header) []harCookie {
+	out = emptyCookies(out)
 	for _, h := range hs {
 		if !strings.EqualFold(h.Name, "Set-Cookie") {
 			continue
 		}
-		parts := strings.Split(h.Value, ";")
-		name, value, ok := cookiePair(parts[0])
+		first, rest, more := strings.Cut(h.Value, ";")
+		name, value, ok := cookiePair(first)
 		if !ok {
 			continue
 		}
 		c := harCookie{Name: name, Value: value}
-		for _, attr := range parts[1:] {
+		for more {
+			var attr string
+			attr, rest, more = strings.Cut(rest, ";")
 			key, val, _ := strings.Cut(attr, "=")
 			key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 			switch {
@@ -499,7 +627,10 @@ func responseCookies(hs []httpflow.Header) []harCookie {
 				c.Domain = val
 			case strings.EqualFold(key, "Expires"):
 				if t, ok := cookieDate(val); ok {
-					c.Expires = t.UTC().Format(time.RFC3339)
+					x := &b.text
+					start := x.open(len(time.RFC3339) + 8)
+					x.buf = t.UTC().AppendFormat(x.buf, time.RFC3339)
+					c.Expires = x.since(start)
 				}
 			case strings.EqualFold(key, "Secure"):
 				c.Secure = true
@@ -547,41 +678,95 @@ func cookiePair(pair string) (name, value string, ok bool) {
 }
 
 // harQuery splits the target's query into name/value pairs in order,
-// percent-decoded where the encoding is valid and kept raw where not.
-func harQuery(target string) []harNV {
-	out := []harNV{}
+// percent-decoded where the encoding is valid and kept raw where not, in
+// out's array (never nil).
+func (b *harBuilder) harQuery(out []harNV, target string) []harNV {
+	out = out[:0]
+	if out == nil {
+		out = make([]harNV, 0, 4)
+	}
 	_, query, ok := strings.Cut(target, "?")
 	if !ok {
 		return out
 	}
 	query, _, _ = strings.Cut(query, "#")
-	for _, part := range strings.Split(query, "&") {
+	for rest, more := query, true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, "&")
 		if part == "" {
 			continue
 		}
 		name, value, _ := strings.Cut(part, "=")
-		out = append(out, harNV{unescapeQuery(name), unescapeQuery(value)})
+		out = append(out, harNV{b.unescapeQuery(name), b.unescapeQuery(value)})
 	}
 	return out
 }
 
-func unescapeQuery(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
+// unescapeQuery is url.QueryUnescape (+ as a space, %XX as its byte) when
+// s is validly escaped, else s as it is; the decoded text goes in the
+// builder's.
+func (b *harBuilder) unescapeQuery(s string) string {
+	n, plus := 0, false
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return s // url.QueryUnescape's EscapeError
+			}
+			n++
+			i += 3
+		case '+':
+			plus = true
+			i++
+		default:
+			i++
+		}
 	}
-	return s
+	if n == 0 && !plus {
+		return s
+	}
+	x := &b.text
+	start := x.open(len(s) - 2*n)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			x.buf = append(x.buf, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			x.buf = append(x.buf, ' ')
+		default:
+			x.buf = append(x.buf, s[i])
+		}
+	}
+	return x.since(start)
 }
 
-// harURL rebuilds the request URL: an absolute-form target as it is,
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// harURL is harBuilder.url with a builder of its own.
+func harURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
+	var b harBuilder
+	return b.url(t, c, hasConn)
+}
+
+// url rebuilds the request URL: an absolute-form target as it is,
 // otherwise http:// + host + target, the host taken from the Host header
 // and, without one (or with one that is not a valid host), from the server
 // address; unknown-host.invalid when neither is usable. CONNECT's authority-form target becomes http://authority/ ;
 // OPTIONS' asterisk-form http://host/* . Bytes that cannot appear in a URL
 // are percent-encoded, so the result always parses.
-func harURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
+func (b *harBuilder) url(t *analysis.TxnReport, c harConn, hasConn bool) string {
 	target := t.Target
-	lower := strings.ToLower(target)
-	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
+	if hasPrefixLower(target, "http://") || hasPrefixLower(target, "https://") {
 		if u := urlSafe(target, "[]"); validURL(u) {
 			return u
 		}
@@ -589,12 +774,12 @@ func harURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
 	}
 	host, _ := headerValue(t.RequestHeaders, "Host")
 	host = strings.TrimSpace(host)
-	if !validHost(host) || !validURL("http://"+host+"/") {
+	if !b.host.usable(host) {
 		host = ""
 		if hasConn {
 			host = c.server
 		}
-		if !validHost(host) || !validURL("http://"+host+"/") {
+		if !b.server.usable(host) {
 			// Nothing names the server: a reserved name (RFC 6761) keeps
 			// the URL parseable without pretending to know it.
 			host = "unknown-host.invalid"
@@ -608,10 +793,37 @@ func harURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
 		return "http://" + host + "/"
 	case target == "*":
 		return "http://" + host + "/*"
-	case !strings.HasPrefix(target, "/"):
-		target = "/" + target
 	}
-	return "http://" + host + urlSafe(target, "[]")
+	x := &b.text
+	start := x.open(len("http://") + len(host) + 1 + 3*len(target))
+	x.buf = append(x.buf, "http://"...)
+	x.buf = append(x.buf, host...)
+	if !strings.HasPrefix(target, "/") {
+		x.buf = append(x.buf, '/')
+	}
+	x.buf = appendURLSafe(x.buf, target, "[]")
+	return x.since(start)
+}
+
+// hasPrefixLower reports whether strings.ToLower(s) starts with prefix,
+// an ASCII string of lower-case letters and punctuation, without making
+// the lower-case copy: no rune but an ASCII letter lowers to an ASCII
+// letter of "https" (only U+0130 and U+212A lower to ASCII at all, to i
+// and k), so the prefix's bytes must be s's, ASCII-lowered.
+func hasPrefixLower(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // validHost reports whether s is a plausible host[:port]: a name or IP
@@ -640,20 +852,22 @@ func validURL(s string) bool {
 // bytes in extra, and a % that does not start a valid escape; existing
 // escapes and delimiters are left alone.
 func urlSafe(s, extra string) string {
+	return string(appendURLSafe(make([]byte, 0, len(s)+16), s, extra))
+}
+
+// appendURLSafe appends urlSafe(s, extra) to b.
+func appendURLSafe(b []byte, s, extra string) []byte {
 	const hex = "0123456789ABCDEF"
-	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		badPercent := c == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]))
 		if c <= 0x20 || c >= 0x7f || badPercent || strings.IndexByte("\"<>\\^`{|}", c) >= 0 || strings.IndexByte(extra, c) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
+			b = append(b, '%', hex[c>>4], hex[c&0xf])
 			continue
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
-	return b.String()
+	return b
 }
 
 func nonNegative(x float64) float64 {
