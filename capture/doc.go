@@ -153,7 +153,13 @@
 //     I bit, an Ethernet frame inside. 8472 is the port Linux uses when a
 //     VXLAN device is made without dstport, and flannel's and Cilium's
 //     VXLAN port, so pod-to-pod traffic recorded on a Kubernetes node's
-//     interface is VXLAN to 8472; it is read exactly as 4789 is. GENEVE (RFC 8926): UDP to port 6081, version
+//     interface is VXLAN to 8472; it is read exactly as 4789 is.
+//     VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): UDP to port 4790, VXLAN's
+//     header with a version and a next protocol, followed as a Linux
+//     receiver accepts it (flags I and P set, version 0, O clear: OAM is
+//     no tenant traffic), carrying IPv4 (1; the first nibble decides, as
+//     in GRE), IPv6 (2), an Ethernet frame (3) or MPLS (5); NSH (4) and
+//     other protocols are udp. GENEVE (RFC 8926): UDP to port 6081, version
 //     0, its options skipped, carrying an Ethernet frame (0x6558), IPv4 or
 //     IPv6. The UDP length bounds what they carry; a UDP length past the
 //     IP packet is malformed. Other UDP is udp.
@@ -166,7 +172,7 @@
 // tunnel carries is skipped under the usual reasons (ARP in VXLAN is arp,
 // UDP in IP in IP is udp). At most four tunnels are followed in one frame
 // (maxTunnelDepth): a fifth is counted as if it were not followed
-// (other_ip_proto, or udp for VXLAN and GENEVE), so a hostile frame costs
+// (other_ip_proto, or udp for VXLAN, VXLAN-GPE and GENEVE), so a hostile frame costs
 // at most five passes. A frame cut inside a tunnel header, or right after
 // one, is truncated when the snap length cut it and malformed when it was
 // captured whole, as for the headers between link and IP; so is a UDP
@@ -185,10 +191,12 @@
 // linktypes.pcapng; TestLinkTypesAgainstTshark checks that tshark follows
 // them and connscope does not): tshark follows tunnels at any depth; reads
 // GRE of any version as version 0 (following IPv4 in version 1, and PPTP's
-// PPP to the IP inside); takes UDP from port 4789 or 6081, as well as to
-// it, for VXLAN or GENEVE, and VXLAN without the I flag, which a Linux
-// receiver drops; and reads GENEVE of an unknown version, which RFC 8926
-// says to drop. These frames are skipped (other_ip_proto, udp). The other
+// PPP to the IP inside); takes UDP from port 4789, 4790 or 6081, as well
+// as to it, for VXLAN, VXLAN-GPE or GENEVE, and VXLAN without the I flag,
+// which a Linux receiver drops; reads VXLAN-GPE whatever its flags and
+// version (a Linux receiver drops it without I or P, of another version,
+// or OAM) and follows NSH in it; and reads GENEVE of an unknown version,
+// which RFC 8926 says to drop. These frames are skipped (other_ip_proto, udp). The other
 // way round, connscope follows VXLAN to UDP port 8472, which tshark 4.0
 // shows as UDP data unless told -d udp.port==8472,vxlan (IANA gives 8472
 // to Cisco's OTV, whose header is VXLAN's but for which tshark 4.0 has no

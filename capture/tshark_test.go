@@ -135,7 +135,10 @@ func linktypesCapture() []byte {
 		{1, ct.Ethernet(ct.IPv4(tun4a, tun4b, ct.ProtoIPv6, 1, ip4)), 0}, // IPv4 under protocol 41
 		{1, ct.Ethernet(vxlanPacket(false, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), 0},
 		{1, udpTo(ct.PortVXLANLinux, ct.VXLAN(42, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), 0},
-		{1, vxlan8472Cut[:14+20+8+8+10], len(vxlan8472Cut)}, // VXLAN to port 8472, cut inside the inner Ethernet header
+		{1, vxlan8472Cut[:14+20+8+8+10], len(vxlan8472Cut)},                                                             // VXLAN to port 8472, cut inside the inner Ethernet header
+		{1, udpTo(ct.PortVXLANGPE, ct.VXLANGPE(0x99, 42, ip4)), 0},                                                      // VXLAN-GPE, unknown next protocol
+		{1, udpTo(ct.PortVXLANGPE, ct.VXLANGPE(ct.GPEIPv4, 42, append([]byte{0x55}, ip4[1:]...))), 0},                   // VXLAN-GPE IPv4, version 5 inside
+		{1, udpTo(ct.PortVXLANGPE, ct.VXLANGPE(ct.GPEEthernet, 42, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), 0}, // VXLAN-GPE ARP
 		{1, ct.Ethernet(grePacket(ct.GREOptions{Sequence: true}, ct.EtherERSPAN, append(erspanV3, ct.Ethernet(ip4)...))), 0},
 	} {
 		frames = append(frames, f)
@@ -273,6 +276,12 @@ func tunnelLookalikes() []struct {
 		{"VXLAN from port 8472, not to it", udpTo(ct.PortVXLANLinux, 51234, ct.VXLAN(42, ct.Ethernet(ip4))), capture.SkipUDP},
 		{"GENEVE from port 6081, not to it", udpTo(ct.PortGENEVE, 51234, ct.GENEVE(ct.EtherIPv4, 7, nil, ip4)), capture.SkipUDP},
 		{"GENEVE version 1", udpTo(51234, ct.PortGENEVE, geneveV1), capture.SkipUDP},
+		{"VXLAN-GPE without the I flag", udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x04, ct.GPEIPv4, ip4)), capture.SkipUDP},
+		{"VXLAN-GPE without the P flag", udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x08, ct.GPEIPv4, ip4)), capture.SkipUDP},
+		{"VXLAN-GPE version 1", udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x1c, ct.GPEIPv4, ip4)), capture.SkipUDP},
+		{"VXLAN-GPE OAM", udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x0d, ct.GPEIPv4, ip4)), capture.SkipUDP},
+		{"VXLAN-GPE from port 4790, not to it", udpTo(ct.PortVXLANGPE, 51234, ct.VXLANGPE(ct.GPEIPv4, 42, ip4)), capture.SkipUDP},
+		{"VXLAN-GPE carrying NSH", udpTo(51234, ct.PortVXLANGPE, ct.VXLANGPE(ct.GPENSH, 42, nshIPv4(ip4))), capture.SkipUDP},
 		{"PPTP: PPP in enhanced GRE (version 1)", ct.Ethernet(grePacket(ct.GREOptions{Key: true, Sequence: true, Version: 1}, 0x880b, append([]byte{0xff, 0x03, 0, 0x21}, ip4...))), capture.SkipOtherIPProto},
 	}
 }

@@ -48,6 +48,20 @@ const (
 	vxlanFlagI      = 0x08
 	portGENEVE      = 6081
 	geneveHeaderLen = 8
+
+	// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): VXLAN's 8 bytes, with a
+	// version, a P flag announcing the next protocol in byte 3, and an O
+	// flag for OAM.
+	portVXLANGPE     = 4790
+	gpeVersionMask   = 0x30
+	gpeFlagP         = 0x04
+	gpeFlagO         = 0x01
+	gpeNextIPv4      = 1
+	gpeNextIPv6      = 2
+	gpeNextEthernet  = 3
+	gpeNextMPLS      = 5
+	gpeFlagsFollowed = gpeVersionMask | vxlanFlagI | gpeFlagP | gpeFlagO
+	gpeFlagsWanted   = vxlanFlagI | gpeFlagP // version 0, not OAM
 )
 
 // inner is what a tunnel carries: data, to be read by parser, of which
@@ -186,8 +200,8 @@ func (d *Decoder) ipTunnel(p *Packet, proto layers.IPProtocol, b []byte, wireLen
 	return d.follow(p, parser, b, wireLen, n, depth, SkipOtherIPProto)
 }
 
-// udpTunnel follows VXLAN (to 4789, or Linux's 8472) and GENEVE; any
-// other UDP is skipped as udp.
+// udpTunnel follows VXLAN (to 4789, or Linux's 8472), VXLAN-GPE and
+// GENEVE; any other UDP is skipped as udp.
 func (d *Decoder) udpTunnel(p *Packet, b []byte, wireLen, depth int) (inner, SkipReason) {
 	if len(b) < 4 {
 		// The destination port is not there: a cut frame may have
@@ -208,6 +222,42 @@ func (d *Decoder) udpTunnel(p *Packet, b []byte, wireLen, depth int) (inner, Ski
 			return inner{}, SkipUDP
 		}
 		return d.udpFollow(p, d.ethParser, b, wireLen, hdr, depth)
+	case portVXLANGPE:
+		hdr = udpHeaderLen + vxlanHeaderLen
+		if len(b) < hdr {
+			return d.follow(p, nil, b, wireLen, hdr, depth, SkipUDP)
+		}
+		// As a Linux receiver: a VNI (I), a next protocol (P), version 0,
+		// and no OAM, which is no tenant traffic.
+		g := b[udpHeaderLen:]
+		if g[0]&gpeFlagsFollowed != gpeFlagsWanted {
+			return inner{}, SkipUDP
+		}
+		var parser *gopacket.DecodingLayerParser
+		switch g[3] {
+		case gpeNextIPv4:
+			// tshark's "ip" dissector goes by the version nibble, as for
+			// GRE's 0x0800.
+			parser = d.ip4Parser
+			if len(b) > hdr && int(binary.BigEndian.Uint16(b[4:])) > hdr {
+				switch b[hdr] >> 4 {
+				case 4:
+				case 6:
+					parser = d.ip6Parser
+				default:
+					return inner{}, SkipMalformed
+				}
+			}
+		case gpeNextIPv6:
+			parser = d.ip6Parser
+		case gpeNextEthernet:
+			parser = d.ethParser
+		case gpeNextMPLS:
+			parser = d.mplsParser
+		default:
+			return inner{}, SkipUDP // NSH among them
+		}
+		return d.udpFollow(p, parser, b, wireLen, hdr, depth)
 	case portGENEVE:
 		hdr = udpHeaderLen + geneveHeaderLen
 		if len(b) < hdr {

@@ -32,6 +32,20 @@ func vxlanPacketTo(port uint16, v6 bool, payload []byte) []byte {
 	return ct.UDPPacket(netip.AddrPortFrom(a, 51234), netip.AddrPortFrom(b, port), 0x77, payload)
 }
 
+// gpePacket returns a UDP datagram to port 4790 between the tunnel
+// endpoints (IPv4 or IPv6) carrying payload in VXLAN-GPE with the next
+// protocol given.
+func gpePacket(v6 bool, next byte, payload []byte) []byte {
+	return vxlanPacketTo(ct.PortVXLANGPE, v6, ct.VXLANGPE(next, 42, payload))
+}
+
+// gpeFlags returns a VXLAN-GPE header with the flags byte given.
+func gpeFlags(flags, next byte, payload []byte) []byte {
+	b := ct.VXLANGPE(next, 42, payload)
+	b[0] = flags
+	return b
+}
+
 // vxlanGBP returns a VXLAN header with the Group Based Policy extension
 // that Linux sends with "gbp" (the G flag, group 0x1234) and frame.
 func vxlanGBP(frame []byte) []byte {
@@ -114,6 +128,12 @@ func tunnelledFrames() []encapsulated {
 		{"VXLAN to port 8472 with Linux's group policy extension", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, false, vxlanGBP(ct.Ethernet(ip4)))), ct.Ethernet(ip4)},
 		{"VXLAN to port 4789 with Linux's group policy extension", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLAN, false, vxlanGBP(ct.Ethernet(ip6)))), ct.Ethernet(ip6)},
 		{"VXLAN to port 8472 inside VXLAN to 4789", 1, ct.Ethernet(vxlanPacket(false, ct.Ethernet(vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(1, ct.Ethernet(ip4)))))), ct.Ethernet(ip4)},
+		{"VXLAN-GPE IPv4", 1, ct.Ethernet(gpePacket(false, ct.GPEIPv4, ip4)), ct.Ethernet(ip4)},
+		{"VXLAN-GPE IPv6 over IPv6", 1, ct.Ethernet(gpePacket(true, ct.GPEIPv6, ip6)), ct.Ethernet(ip6)},
+		{"VXLAN-GPE Ethernet with a VLAN tag inside", 1, ct.Ethernet(gpePacket(false, ct.GPEEthernet, ct.Ethernet(ip4, vlan(33)))), ct.Ethernet(ip4, vlan(33))},
+		{"VXLAN-GPE MPLS", 1, ct.Ethernet(gpePacket(false, ct.GPEMPLS, ct.MPLSLabels([]uint32{16, 17}, ip6))), ct.Ethernet(ip6)},
+		{"VXLAN-GPE IPv4 carrying IPv6 (the version nibble decides)", 1, ct.Ethernet(gpePacket(false, ct.GPEIPv4, ip6)), ct.Ethernet(ip6)},
+		{"VXLAN-GPE with the B flag (broadcast, unknown unicast, multicast)", 1, ct.Ethernet(vxlanPacketTo(ct.PortVXLANGPE, false, gpeFlags(0x0e, ct.GPEIPv4, ip4))), ct.Ethernet(ip4)},
 		{"GENEVE Ethernet", 1, ct.Ethernet(genevePacket(ct.EtherTEB, nil, ct.Ethernet(ip4))), ct.Ethernet(ip4)},
 		{"GENEVE IPv4 with an option", 1, ct.Ethernet(genevePacket(ct.EtherIPv4, []byte{1, 2, 3, 1, 9, 9, 9, 9}, ip4)), ct.Ethernet(ip4)},
 		{"GENEVE IPv6", 1, ct.Ethernet(genevePacket(ct.EtherIPv6, nil, ip6)), ct.Ethernet(ip6)},
@@ -138,6 +158,10 @@ func TestDecodeTunnelDepth(t *testing.T) {
 	for range 5 {
 		vx = ct.Ethernet(vxlanPacket(false, vx))
 	}
+	gpe := ip4
+	for range 5 {
+		gpe = gpePacket(false, ct.GPEIPv4, gpe)
+	}
 	for _, tc := range []struct {
 		desc  string
 		frame []byte
@@ -147,6 +171,8 @@ func TestDecodeTunnelDepth(t *testing.T) {
 		{"five IP in IP", ct.Ethernet(nested(ip4, 5)), capture.SkipOtherIPProto},
 		{"five hundred IP in IP", ct.Ethernet(nested(ip4, 500)), capture.SkipOtherIPProto},
 		{"five VXLAN", vx, capture.SkipUDP},
+		{"five VXLAN-GPE", ct.Ethernet(gpe), capture.SkipUDP},
+		{"four VXLAN-GPE", ct.Ethernet(gpePacket(false, ct.GPEIPv4, gpePacket(false, ct.GPEIPv4, gpePacket(false, ct.GPEIPv4, gpePacket(false, ct.GPEIPv4, ip4))))), capture.SkipNone},
 		{"four IP in IP, then GRE", ct.Ethernet(nested(grePacket(ct.GREOptions{}, ct.EtherIPv4, ip4), 4)), capture.SkipOtherIPProto},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -169,6 +195,8 @@ func TestDecodeTunnelSkips(t *testing.T) {
 	noI[0] = 0
 	udpTooLong := vxlanPacket(false, ct.Ethernet(ip4))
 	binary.BigEndian.PutUint16(udpTooLong[20+4:], uint16(len(udpTooLong)-20+1))
+	gpeTooLong := gpePacket(false, ct.GPEIPv4, ip4)
+	binary.BigEndian.PutUint16(gpeTooLong[20+4:], uint16(len(gpeTooLong)-20+1))
 	udp8472TooLong := vxlanPacketTo(ct.PortVXLANLinux, false, ct.VXLAN(42, ct.Ethernet(ip4)))
 	binary.BigEndian.PutUint16(udp8472TooLong[20+4:], uint16(len(udp8472TooLong)-20+1))
 	erspanV3 := erspanII()
@@ -209,6 +237,19 @@ func TestDecodeTunnelSkips(t *testing.T) {
 		{"VXLAN carrying IPv6 UDP", ct.Ethernet(vxlanPacket(false, ct.Ethernet(ct.UDP(cli6, srv6, []byte("q"))))), capture.SkipUDP},
 		{"VXLAN with a UDP length past the IP packet", ct.Ethernet(udpTooLong), capture.SkipMalformed},
 		{"VXLAN header cut by the UDP length", ct.Ethernet(udpTo(51234, ct.PortVXLAN, []byte{8, 0, 0, 0})), capture.SkipMalformed},
+		{"VXLAN-GPE without the I flag (tshark follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x04, ct.GPEIPv4, ip4))), capture.SkipUDP},
+		{"VXLAN-GPE without the P flag (tshark follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x08, ct.GPEIPv4, ip4))), capture.SkipUDP},
+		{"VXLAN-GPE version 1 (tshark follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x1c, ct.GPEIPv4, ip4))), capture.SkipUDP},
+		{"VXLAN-GPE OAM (tshark follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, gpeFlags(0x0d, ct.GPEIPv4, ip4))), capture.SkipUDP},
+		{"VXLAN-GPE from port 4790 (tshark follows it)", ct.Ethernet(udpTo(ct.PortVXLANGPE, 51234, ct.VXLANGPE(ct.GPEIPv4, 42, ip4))), capture.SkipUDP},
+		{"VXLAN-GPE NSH (tshark follows it)", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, ct.VXLANGPE(ct.GPENSH, 42, nshIPv4(ip4)))), capture.SkipUDP},
+		{"VXLAN-GPE unknown next protocol", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, ct.VXLANGPE(0x99, 42, ip4))), capture.SkipUDP},
+		{"VXLAN-GPE Ethernet carrying ARP", ct.Ethernet(gpePacket(false, ct.GPEEthernet, ct.EthernetType(ct.EtherARP, make([]byte, 28)))), capture.SkipARP},
+		{"VXLAN-GPE IPv4 carrying UDP", ct.Ethernet(gpePacket(false, ct.GPEIPv4, ct.UDP(cli4, srv4, []byte("q")))), capture.SkipUDP},
+		{"VXLAN-GPE IPv4, version 5 inside", ct.Ethernet(gpePacket(false, ct.GPEIPv4, append([]byte{0x55}, ip4[1:]...))), capture.SkipMalformed},
+		{"VXLAN-GPE IPv4 with nothing inside", ct.Ethernet(gpePacket(false, ct.GPEIPv4, nil)), capture.SkipMalformed},
+		{"VXLAN-GPE with a UDP length past the IP packet", ct.Ethernet(gpeTooLong), capture.SkipMalformed},
+		{"VXLAN-GPE header cut by the UDP length", ct.Ethernet(udpTo(51234, ct.PortVXLANGPE, []byte{0x0c, 0, 0, 1})), capture.SkipMalformed},
 		{"GENEVE version 1", ct.Ethernet(udpTo(51234, ct.PortGENEVE, geneveV1)), capture.SkipUDP},
 		{"GENEVE carrying ARP's EtherType", ct.Ethernet(genevePacket(ct.EtherARP, nil, make([]byte, 28))), capture.SkipUDP},
 		{"UDP on another port", ct.Ethernet(udpTo(51234, 53, ct.VXLAN(42, ct.Ethernet(ip4)))), capture.SkipUDP},
@@ -305,4 +346,10 @@ func TestTunnelFragments(t *testing.T) {
 			t.Fatalf("fragment stats %+v, want 3 datagrams of 6 fragments", st.Fragments)
 		}
 	})
+}
+
+// nshIPv4 returns a Network Service Header (RFC 8300: version 0, MD type 2
+// without metadata, service path 1 index 255) announcing IPv4, then ip.
+func nshIPv4(ip []byte) []byte {
+	return append([]byte{0x00, 0x02, 0x02, 0x01, 0, 0, 1, 255}, ip...)
 }

@@ -18,6 +18,14 @@ const (
 	PortVXLAN      = 4789
 	PortVXLANLinux = 8472 // Linux's default VXLAN port (ip link ... type vxlan without dstport), flannel's
 	PortGENEVE     = 6081
+	PortVXLANGPE   = 4790
+
+	// VXLAN-GPE next protocols (draft-ietf-nvo3-vxlan-gpe).
+	GPEIPv4     = 1
+	GPEIPv6     = 2
+	GPEEthernet = 3
+	GPENSH      = 4
+	GPEMPLS     = 5
 )
 
 // GREOptions says which optional fields a GRE header carries (RFC 2784,
@@ -78,6 +86,17 @@ func VXLAN(vni uint32, frame []byte) []byte {
 	b[0] = 0x08
 	binary.BigEndian.PutUint32(b[4:], vni<<8)
 	return append(b, frame...)
+}
+
+// VXLANGPE returns a VXLAN-GPE header (draft-ietf-nvo3-vxlan-gpe: version
+// 0, flags I and P set, the next protocol, the VNI) and payload: the
+// payload of a UDP datagram to port 4790.
+func VXLANGPE(next byte, vni uint32, payload []byte) []byte {
+	b := make([]byte, 8, 8+len(payload))
+	b[0] = 0x0c
+	b[3] = next
+	binary.BigEndian.PutUint32(b[4:], vni<<8)
+	return append(b, payload...)
 }
 
 // GENEVE returns a GENEVE header (RFC 8926: version 0, the options, the
