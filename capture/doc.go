@@ -328,6 +328,7 @@
 // (testdata/shared-pcaps.tsv), and TestSharedPcaps compares; it also
 // records tshark's dissection of testdata/linktypes.pcapng, one frame per
 // link type and decoding case, which TestLinkTypesAgainstTshark compares
-// field by field.
+// field by field (linktypes.tsv, with UDP port 8472 read as VXLAN, and
+// linktypes-default.tsv, tshark's defaults: see Tunnels).
 // BenchmarkReadDecode measures read + decode throughput.
 package capture
