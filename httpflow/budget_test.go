@@ -3,6 +3,8 @@ package httpflow
 import (
 	"strings"
 	"testing"
+
+	"github.com/connscope/connscope/reassembly"
 )
 
 // Connections sharing a Budget keep at most its size in transactions
@@ -91,6 +93,49 @@ func TestDroppedTransactionsLeaveTheSlabAlone(t *testing.T) {
 		want := size{kept.mem.nextBytes, kept.mem.nextHeaders, kept.mem.nextExtras, kept.mem.nextBoxes}
 		if got != want {
 			t.Errorf("%s: slab chunks after 2 kept and 1998 dropped transactions %+v, after the 2 alone %+v", c.name, got, want)
+		}
+	}
+}
+
+// With header fields kept, a transaction the connection does not keep
+// costs its record, one string per message (its start line and fields,
+// which interpret reads) and here the request's MessageExtra for its
+// Keep-Alive value: nothing reads a dropped message's field list, so it
+// gets none, nor a MessageExtra to hold one. It cost seven allocations
+// (a string, a []Header and a MessageExtra per message), which on
+// keepalive-hoard's million dropped transactions kept the collector busy;
+// with DropHeaderFields it costs the record alone.
+func TestDroppedTransactionAllocations(t *testing.T) {
+	for _, c := range []struct {
+		drop bool
+		max  float64
+	}{{true, 1}, {false, 4}} {
+		p := NewConn(testConn(), Config{Budget: NewBudget(1), DropHeaderFields: c.drop, RecycleTransactions: true})
+		req := []byte("GET /item/12345 HTTP/1.1\r\nHost: example.test\r\nKeep-Alive: timeout=5\r\n\r\n")
+		resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Trace: 1\r\n\r\nhello")
+		var off [2]int64
+		frame := uint64(3)
+		feed := func(dir reassembly.Direction, b []byte) {
+			frame++
+			p.Data(dir, b, reassembly.Span{Frame: frame, Time: ms(int64(frame)), Offset: off[dir]})
+			off[dir] += int64(len(b))
+		}
+		exchange := func() { feed(c2s, req); feed(s2c, resp) }
+		for range 10 {
+			exchange()
+		}
+		got := testing.AllocsPerRun(200, exchange)
+		if p.TransactionsDropped() < 200 {
+			t.Fatalf("drop %v: %d transactions dropped, want every one after the first", c.drop, p.TransactionsDropped())
+		}
+		if got > c.max {
+			t.Errorf("drop %v: a dropped transaction costs %.1f allocations, want at most %.0f", c.drop, got, c.max)
+		}
+		// The kept one still has its fields, and the dropped ones were
+		// interpreted all the same (Keep-Alive read).
+		txns := p.Transactions()
+		if len(txns) != 1 || txns[0].Request.KeepAlive() != "timeout=5" || (!c.drop && len(txns[0].Request.Headers()) != 2) {
+			t.Errorf("drop %v: kept %d transactions, the first with Keep-Alive %q and headers %q", c.drop, len(txns), txns[0].Request.KeepAlive(), txns[0].Request.Headers())
 		}
 	}
 }

@@ -40,10 +40,10 @@ func (p *Conn) closeTrailers(s *stream) {
 		return
 	}
 	s.trailersOpen = false
-	if len(s.blk.fields) == 0 || p.cfg.DropHeaderFields {
+	mem := p.fieldMem(s)
+	if len(s.blk.fields) == 0 || p.cfg.DropHeaderFields || mem == nil {
 		return
 	}
-	mem := p.fieldMem(s)
 	str := mem.string(s.blk.buf)
 	m := s.msg
 	trailers := mem.headerSlice(len(s.blk.fields))
@@ -54,13 +54,15 @@ func (p *Conn) closeTrailers(s *stream) {
 }
 
 // fieldMem is where a message's header block goes when its fields are kept
-// (without DropHeaderFields): the connection's slab, or nil (the heap) for
-// a message whose transaction the connection does not keep (beyond
+// (without DropHeaderFields): the connection's slab, or nil for a message
+// whose transaction the connection does not keep (beyond
 // MaxTransactionsPerConn or the Budget). Such a message is garbage once its
-// successor no longer reads it, while the slab's chunks live until the
-// connection closes: a keep-alive connection far over the budget would
-// otherwise grow them to their largest and hold them, and a capture of many
-// such connections holds tens of megabytes of text nothing will read.
+// successor no longer reads it, and nothing reads its field list or
+// trailers: its text goes to the heap, for interpret and the start line,
+// and it gets no list. In the slab, whose chunks live until the connection
+// closes, a keep-alive connection far over the budget grew them to their
+// largest and held them: a capture of many such connections held tens of
+// megabytes of text nothing would read.
 func (p *Conn) fieldMem(s *stream) *slab {
 	if s.box != nil && !s.box.kept {
 		return nil
@@ -218,7 +220,7 @@ func (p *Conn) closeBlock(s *stream) {
 	} else {
 		mem := p.fieldMem(s)
 		str := mem.string(s.blk.buf)
-		if n := len(s.blk.fields); n > 0 {
+		if n := len(s.blk.fields); n > 0 && mem != nil {
 			headers := mem.headerSlice(n)
 			for i, f := range s.blk.fields {
 				headers[i] = Header{Name: f.name.of(str), Value: f.value.of(str)}
@@ -238,8 +240,10 @@ func (p *Conn) closeBlock(s *stream) {
 			m.Version = versionString(s.blk.buf, str, s.blk.start[0])
 			m.Reason = s.blk.start[1].of(str)
 		}
-		for _, h := range m.Headers() {
-			interpret(m, &s.fi, h.Name, h.Value, nil)
+		// The fields in order, from the list when there is one: a message
+		// the connection does not keep gets none, as nothing reads it.
+		for _, f := range s.blk.fields {
+			interpret(m, &s.fi, f.name.of(str), f.value.of(str), nil)
 		}
 	}
 	if s.fi.clSeen {
