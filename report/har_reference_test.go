@@ -5,7 +5,9 @@ package report
 // holds the conversion to, entry by entry (reflect.DeepEqual, so a nil slice
 // where there was an empty one counts), on every kind of transaction. Copied
 // verbatim, with every name prefixed "ref"; headerValue, millis and txnStart
-// (common.go) are shared.
+// (common.go) are shared, and so are the helpers the new conversion left
+// as they were (validHost, validURL, cookieDate, cookiePair, nonNegative,
+// round3, isHex): the comparison holds what changed.
 
 import (
 	"math/rand/v2"
@@ -27,10 +29,10 @@ import (
 func refHarEntryOf(t *analysis.TxnReport, c harConn, hasConn bool) harEntry {
 	// HAR's time is the sum of the timings that apply (not -1); rounding
 	// each first keeps that sum exact in the output.
-	connect := refRound3(millis(t.Timings.ConnectMS, -1))
-	send := refRound3(refNonNegative(millis(t.Timings.SendMS, 0)))
-	wait := refRound3(refNonNegative(millis(t.Timings.WaitMS, 0)))
-	receive := refRound3(refNonNegative(millis(t.Timings.ReceiveMS, 0)))
+	connect := round3(millis(t.Timings.ConnectMS, -1))
+	send := round3(nonNegative(millis(t.Timings.SendMS, 0)))
+	wait := round3(nonNegative(millis(t.Timings.WaitMS, 0)))
+	receive := round3(nonNegative(millis(t.Timings.ReceiveMS, 0)))
 	total := send + wait + receive
 	if connect >= 0 {
 		total += connect
@@ -43,7 +45,7 @@ func refHarEntryOf(t *analysis.TxnReport, c harConn, hasConn bool) harEntry {
 	}
 	e := harEntry{
 		StartedDateTime: refHarTime(started),
-		Time:            refRound3(total),
+		Time:            round3(total),
 		Request:         refHarRequestOf(t, c, hasConn),
 		Response:        refHarResponseOf(t),
 		Timings: harTimings{
@@ -148,7 +150,7 @@ func refRequestCookies(hs []httpflow.Header) []harCookie {
 			continue
 		}
 		for _, pair := range strings.Split(h.Value, ";") {
-			if name, value, ok := refCookiePair(pair); ok {
+			if name, value, ok := cookiePair(pair); ok {
 				out = append(out, harCookie{Name: name, Value: value})
 			}
 		}
@@ -168,7 +170,7 @@ func refResponseCookies(hs []httpflow.Header) []harCookie {
 			continue
 		}
 		parts := strings.Split(h.Value, ";")
-		name, value, ok := refCookiePair(parts[0])
+		name, value, ok := cookiePair(parts[0])
 		if !ok {
 			continue
 		}
@@ -182,7 +184,7 @@ func refResponseCookies(hs []httpflow.Header) []harCookie {
 			case strings.EqualFold(key, "Domain"):
 				c.Domain = val
 			case strings.EqualFold(key, "Expires"):
-				if t, ok := refCookieDate(val); ok {
+				if t, ok := cookieDate(val); ok {
 					c.Expires = t.UTC().Format(time.RFC3339)
 				}
 			case strings.EqualFold(key, "Secure"):
@@ -194,30 +196,6 @@ func refResponseCookies(hs []httpflow.Header) []harCookie {
 		out = append(out, c)
 	}
 	return out
-}
-
-// refCookieDate parses an Expires attribute's date.
-func refCookieDate(s string) (time.Time, bool) {
-	for _, layout := range refCookieDateLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// refCookiePair splits one "name=value" of a cookie header, spaces around
-// either trimmed; ok is false for an empty pair.
-func refCookiePair(pair string) (name, value string, ok bool) {
-	pair = strings.TrimSpace(pair)
-	if pair == "" {
-		return "", "", false
-	}
-	name, value, found := strings.Cut(pair, "=")
-	if !found {
-		return "", pair, true
-	}
-	return strings.TrimSpace(name), strings.TrimSpace(value), true
 }
 
 // refHarQuery splits the target's query into name/value pairs in order,
@@ -256,19 +234,19 @@ func refHarURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
 	target := t.Target
 	lower := strings.ToLower(target)
 	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
-		if u := refUrlSafe(target, "[]"); refValidURL(u) {
+		if u := refUrlSafe(target, "[]"); validURL(u) {
 			return u
 		}
 		target = "/"
 	}
 	host, _ := headerValue(t.RequestHeaders, "Host")
 	host = strings.TrimSpace(host)
-	if !refValidHost(host) || !refValidURL("http://"+host+"/") {
+	if !validHost(host) || !validURL("http://"+host+"/") {
 		host = ""
 		if hasConn {
 			host = c.server
 		}
-		if !refValidHost(host) || !refValidURL("http://"+host+"/") {
+		if !validHost(host) || !validURL("http://"+host+"/") {
 			// Nothing names the server: a reserved name (RFC 6761) keeps
 			// the URL parseable without pretending to know it.
 			host = "unknown-host.invalid"
@@ -276,7 +254,7 @@ func refHarURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
 	}
 	switch {
 	case strings.EqualFold(t.Method, "CONNECT"):
-		if u := "http://" + target + "/"; refValidHost(target) && refValidURL(u) {
+		if u := "http://" + target + "/"; validHost(target) && validURL(u) {
 			return u
 		}
 		return "http://" + host + "/"
@@ -288,27 +266,6 @@ func refHarURL(t *analysis.TxnReport, c harConn, hasConn bool) string {
 	return "http://" + host + refUrlSafe(target, "[]")
 }
 
-// refValidHost reports whether s is a plausible host[:port]: a name or IP
-// literal made of letters, digits and - . _ ~ : [ ] only.
-func refValidHost(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~:[]", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// refValidURL reports whether s parses as an absolute URL with a host.
-func refValidURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && u.IsAbs() && u.Host != ""
-}
-
 // refUrlSafe percent-encodes every byte that RFC 3986 does not allow anywhere
 // in a URL (controls, space, non-ASCII, and " < > \ ^ ` { | }), plus the
 // bytes in extra, and a % that does not start a valid escape; existing
@@ -318,7 +275,7 @@ func refUrlSafe(s, extra string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		badPercent := c == '%' && (i+2 >= len(s) || !refIsHex(s[i+1]) || !refIsHex(s[i+2]))
+		badPercent := c == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]))
 		if c <= 0x20 || c >= 0x7f || badPercent || strings.IndexByte("\"<>\\^`{|}", c) >= 0 || strings.IndexByte(extra, c) >= 0 {
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
@@ -328,36 +285,6 @@ func refUrlSafe(s, extra string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-func refNonNegative(x float64) float64 {
-	if x < 0 {
-		return 0
-	}
-	return x
-}
-
-// refRound3 rounds to microseconds (three decimals of a millisecond), the
-// precision of the JSON report, so sums do not print float noise.
-func refRound3(x float64) float64 {
-	if x < 0 {
-		return x
-	}
-	return float64(int64(x*1000+0.5)) / 1000
-}
-
-func refIsHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// refCookieDateLayouts are the date forms Expires takes in practice: HTTP's
-// three (RFC 9110 section 5.6.7) and the Netscape form with dashes and a
-// four-digit year that servers still send.
-var refCookieDateLayouts = []string{
-	"Mon, 02 Jan 2006 15:04:05 GMT",
-	"Mon, 02-Jan-2006 15:04:05 GMT",
-	"Monday, 02-Jan-06 15:04:05 GMT",
-	"Mon Jan _2 15:04:05 2006",
 }
 
 // refEntries converts r's transactions with the reference, pageref set as
