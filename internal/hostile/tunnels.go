@@ -9,14 +9,16 @@ import (
 )
 
 // The nested-tunnels scenario: keep-alive HTTP in which every frame is
-// wrapped in 1 to 5 tunnels (VXLAN, GENEVE, GRE with key and sequence, IP
-// in IP, 6in4), the kinds rotating level by level and frame by frame, with
-// the innermost packet, the outermost or both cut into IP fragments on
-// some frames. capture follows at most four tunnels in a frame
-// (maxTunnelDepth, see the capture package doc, section Tunnels): the
-// connections wrapped five deep are never seen, and each of their frames
-// is skipped as the fifth tunnel would be if it were not followed at all
-// (udp for VXLAN and GENEVE, other_ip_proto for GRE and IP in IP).
+// wrapped in 1 to 5 tunnels of six kinds (VXLAN to port 4789, VXLAN to
+// Linux's port 8472, VXLAN-GPE carrying IPv4, IPv6, Ethernet or MPLS,
+// GENEVE, GRE with key and sequence, IP in IP and 6in4), the kinds
+// rotating level by level and frame by frame, with the innermost packet,
+// the outermost or both cut into IP fragments on some frames. capture
+// follows at most four tunnels in a frame (maxTunnelDepth, see the
+// capture package doc, section Tunnels): the connections wrapped five deep
+// are never seen, and each of their frames is skipped as the fifth tunnel
+// would be if it were not followed at all (udp for VXLAN, VXLAN-GPE and
+// GENEVE, other_ip_proto for GRE and IP in IP).
 
 // tunnelsFollowed is capture's maxTunnelDepth (unexported there): the most
 // tunnels connscope follows in one frame. A connection of nested-tunnels
@@ -32,21 +34,52 @@ const nestedConns = 100
 // tunnelKind is one tunnel around a frame of nested-tunnels.
 type tunnelKind uint8
 
+// The kinds, in the order they rotate in: the tunnel inside one of kind
+// k is of kind k+1 (mod tunnelKinds).
 const (
-	tunVXLAN  tunnelKind = iota // UDP to 4789, an Ethernet frame inside
-	tunGENEVE                   // UDP to 6081 with an option, an Ethernet frame or IP inside
-	tunGRE                      // GRE with key and sequence (and a checksum on some frames), carrying IP, Ethernet, MPLS or ERSPAN type II
-	tunIPinIP                   // protocol 4 around IPv4, 41 around IPv6 (6in4 in an IPv4 outer, IPv6 in IPv6 in an IPv6 one)
+	tunVXLAN      tunnelKind = iota // UDP to 4789, an Ethernet frame inside
+	tunVXLANLinux                   // UDP to 8472 (Linux's default VXLAN port, flannel's and Cilium's), exactly as 4789
+	tunVXLANGPE                     // UDP to 4790, next protocol Ethernet, IPv4, IPv6 or MPLS, or IPv4 carrying IPv6 (the version nibble decides)
+	tunGENEVE                       // UDP to 6081 with an option, an Ethernet frame or IP inside
+	tunGRE                          // GRE with key and sequence (and a checksum on some frames), carrying IP, Ethernet, MPLS or ERSPAN type II
+	tunIPinIP                       // protocol 4 around IPv4, 41 around IPv6 (6in4 in an IPv4 outer, IPv6 in IPv6 in an IPv6 one)
 	tunnelKinds
 )
+
+var tunnelKindNames = [tunnelKinds]string{"VXLAN", "VXLAN to 8472", "VXLAN-GPE", "GENEVE", "GRE", "IP in IP"}
+
+func (k tunnelKind) String() string { return tunnelKindNames[k] }
 
 // skipReason is the reason capture gives a frame whose innermost tunnel is
 // of this kind and lies beyond the bound.
 func (k tunnelKind) skipReason() string {
-	if k == tunVXLAN || k == tunGENEVE {
+	switch k {
+	case tunVXLAN, tunVXLANLinux, tunVXLANGPE, tunGENEVE:
 		return "udp"
 	}
 	return "other_ip_proto"
+}
+
+// fragMode says which packets of a segment went as two fragments.
+type fragMode uint8
+
+const (
+	fragNone  fragMode = iota
+	fragInner          // the innermost packet (the TCP segment's)
+	fragOuter          // the outermost packet, around each inner one
+	fragBoth
+)
+
+// tunnelUse is one tunnel around a datagram of nested-tunnels: the level
+// (0 the outermost) of a connection wrapped depth deep, its kind, what it
+// carries as its kind names it (an Ethernet frame, IPv4, IPv6, MPLS,
+// ERSPAN; "ipv6 as ipv4" for VXLAN-GPE announcing IPv4 around IPv6), and
+// how the segment was fragmented.
+type tunnelUse struct {
+	depth, level int
+	kind         tunnelKind
+	carries      string
+	frag         fragMode
 }
 
 // nestedTally is what a nested-tunnels capture holds, counted as the
@@ -71,6 +104,10 @@ type nestedTally struct {
 	// InnerFragmented and OuterFragmented count the segments whose
 	// innermost or outermost packet went as two fragments.
 	InnerFragmented, OuterFragmented int
+	// Uses counts the datagrams (the segments, and the inner fragments'
+	// second halves) each tunnel was wrapped around, so the tests can
+	// check that every kind meets every depth, level and fragmenting.
+	Uses map[tunnelUse]int
 }
 
 // tunnelPlan wraps every frame of one connection.
@@ -101,7 +138,7 @@ func writeNestedTunnels(out io.Writer, n int) error {
 func nestedTunnels(out io.Writer, n int) (*nestedTally, error) {
 	w := newCapWriter(out)
 	conns := max(1, min(n, nestedConns))
-	tally := &nestedTally{Beyond: map[string]int{}, BeyondClients: map[netip.AddrPort]bool{}}
+	tally := &nestedTally{Beyond: map[string]int{}, BeyondClients: map[netip.AddrPort]bool{}, Uses: map[tunnelUse]int{}}
 	var outerID uint16
 	var fragID uint32
 	c := 0
@@ -158,10 +195,17 @@ func (p *tunnelPlan) write(w *capWriter, t capturetest.TCP) {
 			p.tally.InnerFragmented++
 		}
 	}
+	mode := fragNone
+	if len(inner) == 2 {
+		mode = fragInner
+	}
+	if outerFrag {
+		mode |= fragOuter // the outer packets are always long enough to cut
+	}
 	outerSplit := false
 	for i, pkt := range inner {
 		*p.outerID++
-		outer := p.wrap(pkt, k, up, *p.outerID)
+		outer := p.wrap(pkt, k, up, *p.outerID, mode)
 		frames := [][]byte{outer}
 		if outerFrag {
 			frames = p.split(outer)
@@ -193,21 +237,56 @@ func (p *tunnelPlan) kind(k, l int) tunnelKind {
 // outermost IP packet, with identification id where it is IPv4. Level l's
 // outer packet is IPv6 when (conn+l)%3 == 2, and goes from 172.16.l.1 (or
 // 2001:db8:ffff:l::1), the client's tunnel endpoint, to .2 when up is set,
-// the other way otherwise.
-func (p *tunnelPlan) wrap(pkt []byte, k int, up bool, id uint16) []byte {
+// the other way otherwise. Each tunnel is counted in the tally's Uses,
+// with mode, the segment's fragmenting.
+func (p *tunnelPlan) wrap(pkt []byte, k int, up bool, id uint16, mode fragMode) []byte {
 	for l := p.depth - 1; l >= 0; l-- {
 		src, dst := tunnelEndpoints(l, (p.conn+l)%3 == 2, up)
 		vni := uint32(1000 + l)
 		v := k/int(tunnelKinds) + p.conn // the variant of this kind
-		switch p.kind(k, l) {
-		case tunVXLAN:
-			pkt = udpTunnel(src, dst, capturetest.PortVXLAN, p.conn, id, capturetest.VXLAN(vni, capturetest.Ethernet(pkt)))
+		kind := p.kind(k, l)
+		carries := ipName(pkt)
+		switch kind {
+		case tunVXLAN, tunVXLANLinux:
+			port := uint16(capturetest.PortVXLAN)
+			if kind == tunVXLANLinux {
+				port = capturetest.PortVXLANLinux
+			}
+			carries = "ethernet"
+			pkt = udpTunnel(src, dst, port, p.conn, id, capturetest.VXLAN(vni, capturetest.Ethernet(pkt)))
+		case tunVXLANGPE:
+			// The next protocols a Linux receiver takes, rotating:
+			// Ethernet, the packet's own IP version, MPLS, and IPv4
+			// whatever the version (around IPv6 the version nibble
+			// decides, in capture as in tshark's "ip" dissector).
+			var g []byte
+			switch v % 4 {
+			case 0:
+				carries = "ethernet"
+				g = capturetest.VXLANGPE(capturetest.GPEEthernet, vni, capturetest.Ethernet(pkt))
+			case 1:
+				next := byte(capturetest.GPEIPv4)
+				if pkt[0]>>4 == 6 {
+					next = capturetest.GPEIPv6
+				}
+				g = capturetest.VXLANGPE(next, vni, pkt)
+			case 2:
+				carries = "mpls"
+				g = capturetest.VXLANGPE(capturetest.GPEMPLS, vni, capturetest.MPLSLabels([]uint32{32 + uint32(l)}, pkt))
+			case 3:
+				if carries == "ipv6" {
+					carries = "ipv6 as ipv4"
+				}
+				g = capturetest.VXLANGPE(capturetest.GPEIPv4, vni, pkt)
+			}
+			pkt = udpTunnel(src, dst, capturetest.PortVXLANGPE, p.conn, id, g)
 		case tunGENEVE:
 			// One 8-byte option (class 0x0102, type 0x80, 4 bytes of data),
 			// skipped by its length; an Ethernet frame or the IP packet.
 			opt := []byte{0x01, 0x02, 0x80, 0x01, 0xde, 0xad, 0xbe, 0xef}
 			var g []byte
 			if v%2 == 0 {
+				carries = "ethernet"
 				g = capturetest.GENEVE(capturetest.EtherTEB, vni, opt, capturetest.Ethernet(pkt))
 			} else {
 				g = capturetest.GENEVE(etherTypeOf(pkt), vni, opt, pkt)
@@ -220,12 +299,15 @@ func (p *tunnelPlan) wrap(pkt []byte, k int, up bool, id uint16) []byte {
 			case 0:
 				g = capturetest.GRE(o, etherTypeOf(pkt), pkt)
 			case 1:
+				carries = "ethernet"
 				g = capturetest.GRE(o, capturetest.EtherTEB, capturetest.Ethernet(pkt))
 			case 2:
+				carries = "mpls"
 				g = capturetest.GRE(o, capturetest.EtherMPLS, capturetest.MPLSLabels([]uint32{16 + uint32(l)}, pkt))
 			case 3:
 				// ERSPAN type II (version 1, session 1), as a switch
 				// mirrors: the sequence number says it is not type I.
+				carries = "erspan"
 				g = capturetest.GRE(o, capturetest.EtherERSPAN, append([]byte{0x10, 0, 0, 1, 0, 0, 0, 0}, capturetest.Ethernet(pkt)...))
 			}
 			pkt = capturetest.IP(src, dst, capturetest.ProtoGRE, id, g)
@@ -236,8 +318,17 @@ func (p *tunnelPlan) wrap(pkt []byte, k int, up bool, id uint16) []byte {
 			}
 			pkt = capturetest.IP(src, dst, proto, id, pkt)
 		}
+		p.tally.Uses[tunnelUse{depth: p.depth, level: l, kind: kind, carries: carries, frag: mode}]++
 	}
 	return pkt
+}
+
+// ipName names an IP packet's version, as tunnelUse.carries does.
+func ipName(pkt []byte) string {
+	if pkt[0]>>4 == 6 {
+		return "ipv6"
+	}
+	return "ipv4"
 }
 
 // tunnelEndpoints are the outer addresses of tunnel level l.
@@ -257,8 +348,8 @@ func tunnelEndpoints(l int, v6, up bool) (src, dst netip.Addr) {
 }
 
 // udpTunnel returns payload in a UDP datagram to port, from a source port
-// that stands for the connection's flow hash, as VXLAN and GENEVE
-// endpoints pick it.
+// that stands for the connection's flow hash, as VXLAN, VXLAN-GPE and
+// GENEVE endpoints pick it (never 4789, 4790, 6081 or 8472).
 func udpTunnel(src, dst netip.Addr, port uint16, conn int, id uint16, payload []byte) []byte {
 	sport := uint16(49152 + conn%16384)
 	return capturetest.UDPPacket(netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, port), id, payload)
