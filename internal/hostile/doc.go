@@ -34,12 +34,17 @@
 //   - time-backwards, capture-dups, ip-fragments, overlap-retrans: the
 //     oddities of real captures at volume.
 //   - nested-tunnels: N keep-alive transactions whose every frame is in 1
-//     to 5 tunnels (VXLAN, GENEVE, GRE with key and sequence carrying IP,
-//     Ethernet, MPLS or ERSPAN, IP in IP, 6in4), kinds rotating by level
-//     and frame, the innermost or outermost packet (or both) fragmented
-//     on some frames (tunnel following, its depth bound, reassembly at
-//     every level). The connections in 5 tunnels, one past capture's
-//     bound, must be skipped and counted, never followed.
+//     to 5 tunnels of six kinds (VXLAN to port 4789, VXLAN to Linux's port
+//     8472, VXLAN-GPE carrying IPv4, IPv6, an Ethernet frame or MPLS,
+//     GENEVE, GRE with key and sequence carrying IP, Ethernet, MPLS or
+//     ERSPAN, IP in IP and 6in4), kinds rotating by level and frame so
+//     each meets every level of every depth, the innermost or outermost
+//     packet (or both) fragmented on some frames (tunnel following, its
+//     depth bound, reassembly at every level). The connections in 5
+//     tunnels, one past capture's bound, must be skipped and counted
+//     (udp or other_ip_proto, by the fifth tunnel's kind), never
+//     followed. Its tshark check reads UDP port 8472 as VXLAN
+//     (-d udp.port==8472,vxlan), which tshark 4.0 does not by default.
 //
 // # The limits
 //

@@ -39,7 +39,7 @@ func Scenarios() []Scenario {
 		{"capture-dups", "N transactions, every frame recorded twice 1 µs apart (same IP ID and bytes)", 100_000, 5_000, "transactions", writeCaptureDups},
 		{"ip-fragments", "N transactions whose request segments travel as two IPv4 fragments", 100_000, 5_000, "transactions", writeIPFragments},
 		{"overlap-retrans", "N transactions whose response is partly retransmitted with different bytes over an overlapping range", 100_000, 5_000, "transactions", writeOverlapRetrans},
-		{"nested-tunnels", "N keep-alive transactions over 100 connections, every frame in 1 to 5 tunnels (VXLAN, GENEVE, GRE, IP in IP, 6in4), some fragmented inside or outside; the 5-deep ones are skipped", 100_000, 5_000, "transactions", writeNestedTunnels},
+		{"nested-tunnels", "N keep-alive transactions over 100 connections, every frame in 1 to 5 tunnels (VXLAN to 4789 and 8472, VXLAN-GPE, GENEVE, GRE, IP in IP, 6in4), some fragmented inside or outside; the 5-deep ones are skipped", 100_000, 5_000, "transactions", writeNestedTunnels},
 	}
 }
 
