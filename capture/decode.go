@@ -137,15 +137,25 @@ func (d *Decoder) parserFor(p *Packet) (*gopacket.DecodingLayerParser, SkipReaso
 		if len(p.Data) == 0 {
 			return nil, d.damaged(p)
 		}
-		switch p.Data[0] >> 4 {
-		case 4:
-			return d.ip4Parser, SkipNone
-		case 6:
-			return d.ip6Parser, SkipNone
+		if parser := d.ipParserOf(p.Data[0]); parser != nil {
+			return parser, SkipNone
 		}
 		return nil, SkipNonIP
 	}
 	return nil, SkipUnknownLinkType
+}
+
+// ipParserOf returns the parser for an IP packet whose first byte is
+// first, by its version nibble (as tshark's "ip" dissector goes), or nil
+// when it is neither 4 nor 6.
+func (d *Decoder) ipParserOf(first byte) *gopacket.DecodingLayerParser {
+	switch first >> 4 {
+	case 4:
+		return d.ip4Parser
+	case 6:
+		return d.ip6Parser
+	}
+	return nil
 }
 
 // damaged classifies a packet whose headers could not be decoded: cut by the

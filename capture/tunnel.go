@@ -111,11 +111,8 @@ func (d *Decoder) ipTunnel(p *Packet, proto layers.IPProtocol, b []byte, wireLen
 		if len(b) == 0 {
 			return d.follow(p, d.ip4Parser, b, wireLen, 1, depth, SkipOtherIPProto) // nothing after the header
 		}
-		switch b[0] >> 4 {
-		case 4:
-			return d.follow(p, d.ip4Parser, b, wireLen, 0, depth, SkipOtherIPProto)
-		case 6:
-			return d.follow(p, d.ip6Parser, b, wireLen, 0, depth, SkipOtherIPProto)
+		if parser := d.ipParserOf(b[0]); parser != nil {
+			return d.follow(p, parser, b, wireLen, 0, depth, SkipOtherIPProto)
 		}
 		return inner{}, SkipMalformed
 	case layers.IPProtocolIPv6:
@@ -240,11 +237,7 @@ func (d *Decoder) udpTunnel(p *Packet, b []byte, wireLen, depth int) (inner, Ski
 			// GRE's 0x0800.
 			parser = d.ip4Parser
 			if len(b) > hdr && int(binary.BigEndian.Uint16(b[4:])) > hdr {
-				switch b[hdr] >> 4 {
-				case 4:
-				case 6:
-					parser = d.ip6Parser
-				default:
+				if parser = d.ipParserOf(b[hdr]); parser == nil {
 					return inner{}, SkipMalformed
 				}
 			}
