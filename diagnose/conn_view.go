@@ -27,7 +27,7 @@ type connView struct {
 // connValues is what a connView knows of its connection.
 type connValues struct {
 	c   *reassembly.Connection
-	txs []*httpflow.Transaction
+	txs []*txnRec
 
 	// leg[d] is the round trip, seen from the capture point, between data
 	// sent in direction d and the receiver's answer to it: toward the
@@ -94,6 +94,9 @@ type lookupBuffers struct {
 	flightBuf []flight       // every response's flights, see responseFlights
 	closes    []int
 	newData   [2][]int32 // newData[d][i]: new-data segments of d among the first i
+	// txBuf holds the pointers to the connection's records that are
+	// connValues.txs.
+	txBuf []*txnRec
 }
 
 // empty truncates every buffer, keeping its capacity.
@@ -124,26 +127,26 @@ type messageFacts struct {
 	pipelinedUnanswered bool
 }
 
-func (f *messageFacts) add(m *httpflow.Message) {
+func (f *messageFacts) add(m *msgRec) {
 	f.incomplete = f.incomplete || !m.Complete
 	f.anomalies = f.anomalies || len(m.Anomalies()) > 0
 	f.proxyConnection = f.proxyConnection || m.HasProxyConnection
 	f.keepAliveHeader = f.keepAliveHeader || m.KeepAlive() != ""
-	for _, tok := range m.ConnectionTokens {
+	for _, tok := range m.ConnectionTokens() {
 		f.otherTokens = f.otherTokens || tok != "close" && tok != "keep-alive"
 		f.keepAliveToken = f.keepAliveToken || tok == "keep-alive"
 	}
 }
 
 // addTransaction adds t's messages and what only the pair tells.
-func (f *messageFacts) addTransaction(t *httpflow.Transaction) {
-	if t.Request != nil {
-		f.add(t.Request)
-		f.pipelinedUnanswered = f.pipelinedUnanswered || t.Pipelined && t.Response == nil
+func (f *messageFacts) addTransaction(t *txnRec) {
+	if t.Request() != nil {
+		f.add(t.Request())
+		f.pipelinedUnanswered = f.pipelinedUnanswered || t.Pipelined && t.Response() == nil
 	}
-	if t.Response != nil {
-		f.add(t.Response)
-		f.closeDelimited = f.closeDelimited || t.Response.Framing == httpflow.FramingCloseDelimited
+	if t.Response() != nil {
+		f.add(t.Response())
+		f.closeDelimited = f.closeDelimited || t.Response().Framing == httpflow.FramingCloseDelimited
 	}
 }
 
@@ -199,15 +202,23 @@ func connFactsOf(v *connView) connFacts {
 // resetConnView instead, which reuses the buffers of the previous one.
 func newConnView(ci *ConnInfo) *connView {
 	v := &connView{}
-	v.resetConnView(ci)
+	l := &TxnLog{}
+	for _, t := range ci.Transactions {
+		l.appendRec(t)
+	}
+	v.resetConnView(ci.Conn, l)
 	return v
 }
 
-// resetConnView makes v the view of ci, keeping the capacity of every
-// buffer the lookups fill.
-func (v *connView) resetConnView(ci *ConnInfo) {
-	c := ci.Conn
-	v.connValues = connValues{c: c, txs: ci.Transactions}
+// resetConnView makes v the view of c with the transactions of l, keeping
+// the capacity of every buffer the lookups fill.
+func (v *connView) resetConnView(c *reassembly.Connection, l *TxnLog) {
+	txs := v.txBuf[:0]
+	for i := range l.n {
+		txs = append(txs, l.at(i))
+	}
+	v.txBuf = txs
+	v.connValues = connValues{c: c, txs: txs}
 	v.lookupBuffers.empty()
 	if toServer, toClient, ok := handshakeLegs(&c.Handshake); ok {
 		v.leg[reassembly.ClientToServer], v.leg[reassembly.ServerToClient] = toServer, toClient
@@ -364,17 +375,17 @@ func (v *connView) segmentAt(frame uint64) int {
 }
 
 // message returns the transaction's message travelling in direction d.
-func message(t *httpflow.Transaction, d reassembly.Direction) *httpflow.Message {
+func message(t *txnRec, d reassembly.Direction) *msgRec {
 	if d == reassembly.ClientToServer {
-		return t.Request
+		return t.Request()
 	}
-	return t.Response
+	return t.Response()
 }
 
 // msgRef locates one message of a transaction by its first frame.
 type msgRef struct {
 	frame uint64
-	tx    *httpflow.Transaction
+	tx    *txnRec
 }
 
 // messagesByFrame returns direction d's messages ordered by first frame,
@@ -397,7 +408,7 @@ func (v *connView) messagesByFrame(d reassembly.Direction) []msgRef {
 // being sent at frame: the last one whose message started at or before it.
 // Server-to-client data before any response belongs to the request
 // waiting for one. It returns nil before the first message.
-func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *httpflow.Transaction {
+func (v *connView) transactionAt(d reassembly.Direction, frame uint64) *txnRec {
 	refs := v.messagesByFrame(d)
 	if i := sortSearchLast(len(refs), func(i int) bool { return refs[i].frame <= frame }); i >= 0 {
 		return refs[i].tx

@@ -80,6 +80,10 @@ type Engine struct {
 	// callEveryRule ignores Rule.onlyWith, for tests that hold the
 	// shortcut to changing no finding.
 	callEveryRule bool
+	// records keeps the memory of released TxnLogs for later ones;
+	// scratchLog is the log Connection fills from a ConnInfo.
+	records    recordPool
+	scratchLog TxnLog
 }
 
 // ruleRun is one enabled rule as an Engine runs it.
@@ -242,16 +246,33 @@ func thresholdNames(r *Rule) string {
 // segments still present) and keeps a small summary of it for the
 // capture-scope rules. A nil ci or ci.Conn is ignored. It returns the
 // findings of this connection's rules, so a live capture can show them at
-// once; Finish returns them again with the capture-scope ones.
+// once; Finish returns them again with the capture-scope ones. The rules
+// see ci.Transactions in the order given. ConnectionLog does the same from
+// a TxnLog filled while the connection was open.
 func (e *Engine) Connection(ci *ConnInfo) []Finding {
 	if ci == nil || ci.Conn == nil || e.finished {
 		return nil
 	}
+	l := &e.scratchLog
+	l.pool = &e.records
+	for _, t := range ci.Transactions {
+		l.appendRec(t)
+	}
+	return e.ConnectionLog(ci.Conn, ci.App, l)
+}
+
+// ConnectionLog is Connection for a connection whose transactions were
+// given to l (see TxnLog). It releases l.
+func (e *Engine) ConnectionLog(c *reassembly.Connection, app httpflow.App, l *TxnLog) []Finding {
+	defer l.Release()
+	if c == nil || e.finished {
+		return nil
+	}
 	start := len(e.findings)
 	v := &e.view
-	v.resetConnView(ci)
+	v.resetConnView(c, l)
 	p := &e.pass
-	*p = connPass{pass: pass{e: e}, c: ci.Conn, v: v}
+	*p = connPass{pass: pass{e: e}, c: c, v: v}
 	for _, run := range e.rulesFor(v.facts) {
 		p.run, p.rule, p.reported, p.leftOut = run, run.rule, 0, 0
 		run.rule.checkConnection(p)
@@ -261,12 +282,13 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 				plural(p.leftOut, "more "+run.rule.ID+" finding", "more "+run.rule.ID+" findings"), english.WasWere(p.leftOut))
 		}
 	}
-	if keepsSummary(ci.Conn) {
-		e.summarize(ci, v)
+	if keepsSummary(c) {
+		e.summarize(c, app, v)
 	}
 	// Hold on to no connection until the next one.
 	*p = connPass{}
-	v.c, v.txs, v.reset = nil, nil, nil
+	clear(v.txs)
+	v.c, v.txs, v.reset = nil, v.txs[:0], nil
 	if len(e.findings) == start {
 		return nil // most connections: nothing to copy
 	}
@@ -392,7 +414,11 @@ func (p *pass) report(f Finding) {
 	if f.Cost < 0 {
 		f.Cost = -1
 	}
-	f.Transaction = detach(f.Transaction) // keep no parser buffers alive
+	if f.txn != nil {
+		// Rules cite a transaction on the connection the finding is about.
+		f.Transaction = &TxnRef{ID: f.txn.ID, Connection: f.Connection, Index: int(f.txn.Index)}
+	}
+	f.txn = nil // keep no parser strings alive
 	p.e.findings = append(p.e.findings, f)
 }
 

@@ -210,8 +210,9 @@ func TestOnlyWithChangesNoFinding(t *testing.T) {
 			for id := 1; id <= 1+r.IntN(8); id++ {
 				ci := randomConn(r, id)
 				if !callEvery {
-					v := &connView{ackDelayFloor: e.view.ackDelayFloor} // the facts as the Engine sees them
-					v.resetConnView(ci)
+					v := newConnView(ci) // the facts as the Engine sees them
+					v.ackDelayFloor = e.view.ackDelayFloor
+					v.facts = connFactsOf(v)
 					for _, run := range e.connRules {
 						if run.rule.onlyWith == 0 {
 							continue
@@ -352,7 +353,7 @@ func TestKeepAliveTokenFactLosesNoCount(t *testing.T) {
 		r := rand.New(rand.NewPCG(uint64(seed), 13))
 		ci := randomConn(r, 1)
 		v := newConnView(ci)
-		ka := countKeepAlive(ci.Transactions)
+		ka := countKeepAlive(v.txs)
 		if ka.frame != 0 && !v.msgs.keepAliveToken {
 			t.Fatalf("seed %d: CH1004 counts the connection, but messageFacts saw no keep-alive token", seed)
 		}

@@ -3,8 +3,6 @@ package diagnose
 import (
 	"cmp"
 	"slices"
-
-	"github.com/connscope/connscope/httpflow"
 )
 
 // Finding is one diagnosis: what a rule saw, where, and what it cost.
@@ -19,7 +17,10 @@ type Finding struct {
 	Connection  int
 	Connections []int
 	// Transaction is the transaction the finding is about, nil when none.
-	Transaction *httpflow.Transaction
+	Transaction *TxnRef
+	// txn is the record a rule cites, on Connection: report turns it
+	// into Transaction.
+	txn *txnRec
 
 	// Frames are the evidence frames, ascending and without duplicates.
 	Frames []uint64

@@ -3,7 +3,6 @@ package diagnose
 import (
 	"slices"
 
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -23,7 +22,7 @@ type flight struct {
 // server paused), or a flight before the last holds a segment smaller than
 // the MSS (the server had no more data ready: application-limited).
 func responseFlights(v *connView, i int, minRTT int64) ([]flight, bool) {
-	m := v.txs[i].Response
+	m := v.txs[i].Response()
 	if m == nil || m.FirstFrame == 0 || !v.legKnown || v.irtt < minRTT || v.irtt <= 0 {
 		return nil, false
 	}
@@ -55,7 +54,7 @@ type flightResult struct {
 
 // splitFlights appends m's flights to v.flightBuf and reports whether they
 // show a window-limited sender.
-func (v *connView) splitFlights(m *httpflow.Message) bool {
+func (v *connView) splitFlights(m *msgRec) bool {
 	segs := v.c.Segments
 	start := v.segmentAt(m.FirstFrame)
 	if start < 0 {

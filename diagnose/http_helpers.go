@@ -23,8 +23,8 @@ func idempotent(method string) bool { return slices.Contains(idempotentMethods, 
 
 // hasToken reports whether a message's Connection header lists token
 // (tokens are lower-cased by httpflow).
-func hasToken(m *httpflow.Message, token string) bool {
-	return m != nil && slices.Contains(m.ConnectionTokens, token)
+func hasToken(m *msgRec, token string) bool {
+	return m != nil && slices.Contains(m.ConnectionTokens(), token)
 }
 
 // refusalKind says how persistence was refused; its String is the
@@ -58,16 +58,16 @@ func (r refusalKind) String() string {
 
 // persistenceRefusal says which side refused to keep a connection open
 // after t and how, or refusalNone when neither did by header or framing.
-func persistenceRefusal(t *httpflow.Transaction) refusalKind {
-	req, resp := t.Request, t.Response
+func persistenceRefusal(t *txnRec) refusalKind {
+	req, resp := t.Request(), t.Response()
 	switch {
 	case hasToken(req, "close"):
 		return refusalClientClose
-	case req != nil && req.Version == "HTTP/1.0" && !hasToken(req, "keep-alive"):
+	case req != nil && req.Version() == "HTTP/1.0" && !hasToken(req, "keep-alive"):
 		return refusalClientHTTP10
 	case hasToken(resp, "close"):
 		return refusalServerClose
-	case resp != nil && resp.Version == "HTTP/1.0" && !hasToken(resp, "keep-alive"):
+	case resp != nil && resp.Version() == "HTTP/1.0" && !hasToken(resp, "keep-alive"):
 		return refusalServerHTTP10
 	case resp != nil && resp.Framing == httpflow.FramingCloseDelimited:
 		return refusalCloseDelimited
@@ -76,7 +76,7 @@ func persistenceRefusal(t *httpflow.Transaction) refusalKind {
 }
 
 // firstFrame returns a message's first frame, 0 for a missing message.
-func firstFrame(m *httpflow.Message) uint64 {
+func firstFrame(m *msgRec) uint64 {
 	if m == nil {
 		return 0
 	}
@@ -102,11 +102,11 @@ func quote(s string) string {
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // requestLine names a transaction's request for a message: `"GET" "/x"`.
-func requestLine(t *httpflow.Transaction) string {
-	if t == nil || t.Request == nil {
+func requestLine(t *txnRec) string {
+	if t == nil || t.Request() == nil {
 		return "a request"
 	}
-	return quote(t.Request.Method) + " " + quote(t.Request.Target)
+	return quote(t.Request().Method()) + " " + quote(t.target)
 }
 
 // ms formats nanoseconds as milliseconds for messages: "40.2 ms".

@@ -65,10 +65,10 @@ func checkDelayedACKWait(p *connPass) {
 			continue // Nagle's case, or a segment already on its way
 		}
 		p.report(Finding{
-			Transaction: p.v.transactionAt(w.dir, y.Frame),
-			Frames:      []uint64{x.Frame, a.Frame, y.Frame},
-			Time:        a.Time,
-			Cost:        w.ackDelay,
+			txn:    p.v.transactionAt(w.dir, y.Frame),
+			Frames: []uint64{x.Frame, a.Frame, y.Frame},
+			Time:   a.Time,
+			Cost:   w.ackDelay,
 			Message: fmt.Sprintf("the %s waited for an ACK that the %s delayed %s: frame %d (%s) was "+
 				"acknowledged only by frame %d, and the next full segment (frame %d) left right after it",
 				w.dir.Sender(), w.dir.Reverse().Sender(), ms(w.ackDelay), x.Frame, byteCount(x.Len), a.Frame, y.Frame),
@@ -91,10 +91,10 @@ func checkNagleStall(p *connPass) {
 			held = "it"
 		}
 		p.report(Finding{
-			Transaction: p.v.transactionAt(w.dir, y.Frame),
-			Frames:      []uint64{x.Frame, a.Frame, y.Frame},
-			Time:        y.Time,
-			Cost:        stall,
+			txn:    p.v.transactionAt(w.dir, y.Frame),
+			Frames: []uint64{x.Frame, a.Frame, y.Frame},
+			Time:   y.Time,
+			Cost:   stall,
 			Message: fmt.Sprintf("%s side Nagle stall of %s: the %s held %s (frame %d) until the %s's "+
 				"delayed ACK (frame %d, %s late) acknowledged the %s before %s (frame %d)",
 				w.dir.Sender(), ms(stall), w.dir.Sender(), byteCount(y.Len), y.Frame, w.dir.Reverse().Sender(), a.Frame,

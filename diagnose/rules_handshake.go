@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/capture"
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -72,18 +71,18 @@ func (l *handshakeLimits) counts(hs *handshakeShare) bool {
 
 // measureHandshake computes a connection's handshake share (zero when the
 // handshake or a completed last response was not seen).
-func measureHandshake(c *reassembly.Connection, txs []*httpflow.Transaction) handshakeShare {
+func measureHandshake(c *reassembly.Connection, txs []*txnRec) handshakeShare {
 	h := &c.Handshake
 	_, _, ok := handshakeLegs(h)
 	if !ok || len(txs) == 0 {
 		return handshakeShare{}
 	}
 	last := txs[len(txs)-1]
-	if last.Response == nil || last.Response.End == 0 {
+	if last.Response() == nil || last.Response().End == 0 {
 		return handshakeShare{}
 	}
 	// From the last SYN: time lost to SYN retransmissions is CT1002's.
-	handshake, span := h.ACKTime-h.SYNTime, last.Response.End-h.SYNTime
+	handshake, span := h.ACKTime-h.SYNTime, last.Response().End-h.SYNTime
 	if span <= 0 || handshake <= 0 {
 		return handshakeShare{}
 	}
@@ -183,7 +182,7 @@ func checkSYNRetransmission(p *connPass) {
 		}
 	}
 	segs := p.c.Segments
-	var tx *httpflow.Transaction
+	var tx *txnRec
 	if len(p.v.txs) > 0 {
 		tx = p.v.txs[0] // the transaction that waited for the connection
 	}
@@ -233,11 +232,11 @@ func checkSYNRetransmission(p *connPass) {
 		frames[i] = segs[j].Frame
 	}
 	p.report(Finding{
-		Transaction: tx,
-		Frames:      frames,
-		Time:        segs[idx[0]].Time,
-		Cost:        unionLength(intervals),
-		Message:     strings.Join(parts, "; "),
-		Vantage:     p.v.vantageNote(),
+		txn:     tx,
+		Frames:  frames,
+		Time:    segs[idx[0]].Time,
+		Cost:    unionLength(intervals),
+		Message: strings.Join(parts, "; "),
+		Vantage: p.v.vantageNote(),
 	})
 }

@@ -5,24 +5,23 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
 // messageCheck inspects one message; it returns a short description of the
 // problem ("" when none).
-type messageCheck func(m *httpflow.Message) string
+type messageCheck func(m *msgRec) string
 
 // reportMessages runs check over every request and response of the
 // connection and reports one finding per connection, citing each offending
 // message's first frame and describing the earliest one.
 func reportMessages(p *connPass, check messageCheck) {
-	var first *httpflow.Transaction
-	var firstMsg *httpflow.Message
+	var first *txnRec
+	var firstMsg *msgRec
 	var desc string
 	var frames []uint64
 	var count, total [2]int
-	eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+	eachMessage(p.v.txs, func(t *txnRec, m *msgRec, d reassembly.Direction) {
 		total[d]++
 		what := check(m)
 		if what == "" {
@@ -46,11 +45,11 @@ func reportMessages(p *connPass, check messageCheck) {
 		}
 	}
 	p.report(Finding{
-		Transaction: first,
-		Frames:      frames,
-		Time:        firstMsg.Start,
-		Cost:        -1,
-		Message:     fmt.Sprintf("%s (in %s on this connection)", desc, strings.Join(where, " and ")),
+		txn:     first,
+		Frames:  frames,
+		Time:    firstMsg.Start,
+		Cost:    -1,
+		Message: fmt.Sprintf("%s (in %s on this connection)", desc, strings.Join(where, " and ")),
 	})
 }
 
@@ -75,7 +74,7 @@ var ruleProxyConnection = &Rule{
 		if !p.v.msgs.proxyConnection {
 			return
 		}
-		reportMessages(p, func(m *httpflow.Message) string {
+		reportMessages(p, func(m *msgRec) string {
 			if !m.HasProxyConnection {
 				return ""
 			}
@@ -103,7 +102,7 @@ var ruleKeepAliveWithoutToken = &Rule{
 		if !p.v.msgs.keepAliveHeader {
 			return
 		}
-		reportMessages(p, func(m *httpflow.Message) string {
+		reportMessages(p, func(m *msgRec) string {
 			if m.KeepAlive() == "" || hasToken(m, "keep-alive") {
 				return ""
 			}
@@ -130,8 +129,8 @@ var ruleRedundantKeepAlive = &Rule{
 
 // redundantKeepAlive reports whether m is HTTP/1.1 and says Connection:
 // keep-alive anyway.
-func redundantKeepAlive(m *httpflow.Message) bool {
-	return m.Version == "HTTP/1.1" && hasToken(m, "keep-alive")
+func redundantKeepAlive(m *msgRec) bool {
+	return m.Version() == "HTTP/1.1" && hasToken(m, "keep-alive")
 }
 
 // keepAliveCounts is what connSummary keeps for CH1004.
@@ -141,8 +140,8 @@ type keepAliveCounts struct {
 	at          int64
 }
 
-func countKeepAlive(txs []*httpflow.Transaction) (k keepAliveCounts) {
-	eachMessage(txs, func(_ *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+func countKeepAlive(txs []*txnRec) (k keepAliveCounts) {
+	eachMessage(txs, func(_ *txnRec, m *msgRec, d reassembly.Direction) {
 		k.total[d]++
 		if redundantKeepAlive(m) {
 			k.said[d]++
@@ -220,9 +219,9 @@ var ruleConnectionEndToEnd = &Rule{
 		if !p.v.msgs.otherTokens {
 			return
 		}
-		reportMessages(p, func(m *httpflow.Message) string {
+		reportMessages(p, func(m *msgRec) string {
 			var named []string
-			for _, tok := range m.ConnectionTokens {
+			for _, tok := range m.ConnectionTokens() {
 				if slices.Contains(endToEnd, tok) && !slices.Contains(named, tok) {
 					named = append(named, quote(tok))
 				}

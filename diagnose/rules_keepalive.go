@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -209,8 +208,8 @@ func checkDumbProxyHang(p *connPass) {
 		return // a response may be in what the capture missed
 	}
 	for i, t := range p.v.txs {
-		req := t.Request
-		if i == 0 || t.Response != nil || req == nil || req.End == 0 {
+		req := t.Request()
+		if i == 0 || t.Response() != nil || req == nil || req.End == 0 {
 			continue
 		}
 		closeFrame, closeTime := p.v.closeAfter(req.End)
@@ -220,17 +219,17 @@ func checkDumbProxyHang(p *connPass) {
 		}
 		prev := p.v.txs[i-1]
 		how := ""
-		if hasToken(prev.Request, "keep-alive") || hasToken(prev.Response, "keep-alive") {
+		if hasToken(prev.Request(), "keep-alive") || hasToken(prev.Response(), "keep-alive") {
 			how = "; the previous exchange asked for persistence with Connection: keep-alive, which a proxy that " +
 				"does not understand it forwards and then waits for the server to close (a dumb proxy)"
 		}
 		p.report(Finding{
-			Transaction: t,
-			Frames:      []uint64{req.FirstFrame, req.LastFrame, closeFrame},
-			Time:        req.Start,
-			Cost:        closeTime - req.Start,
+			txn:    t,
+			Frames: []uint64{req.FirstFrame, req.LastFrame, closeFrame},
+			Time:   req.Start,
+			Cost:   closeTime - req.Start,
 			Message: fmt.Sprintf("request %s (the %s transaction on a reused connection) got no response for %s until "+
-				"the connection closed at frame %d%s", requestLine(t), english.Ordinal(t.Index+1), ms(closeTime-req.End), closeFrame, how),
+				"the connection closed at frame %d%s", requestLine(t), english.Ordinal(int(t.Index)+1), ms(closeTime-req.End), closeFrame, how),
 			Related: []Related{{Frame: closeFrame, Time: closeTime, Message: "close that ended the wait"}},
 		})
 	}
@@ -275,8 +274,8 @@ func checkIdleRace(p *connPass) {
 	}
 	slack := p.dur("slack")
 	for i, t := range p.v.txs {
-		req := t.Request
-		if i == 0 || t.Response != nil || req == nil || req.FirstFrame == 0 || t.GapBefore < p.dur("min-idle") {
+		req := t.Request()
+		if i == 0 || t.Response() != nil || req == nil || req.FirstFrame == 0 || t.GapBefore < p.dur("min-idle") {
 			continue
 		}
 		if req.Start < closeTime-p.v.leg[reassembly.ClientToServer]-slack || req.Start > closeTime+p.v.leg[reassembly.ServerToClient]+slack {
@@ -284,10 +283,10 @@ func checkIdleRace(p *connPass) {
 		}
 		cost := max(p.c.End-req.Start, 0)
 		p.report(Finding{
-			Transaction: t,
-			Frames:      []uint64{closeFrame, req.FirstFrame},
-			Time:        req.Start,
-			Cost:        cost,
+			txn:    t,
+			Frames: []uint64{closeFrame, req.FirstFrame},
+			Time:   req.Start,
+			Cost:   cost,
 			Message: fmt.Sprintf("after %s idle the server closed the connection (frame %d) as the client sent %s "+
 				"(frame %d, %s apart): the request crossed the close and was never answered",
 				ms(t.GapBefore), closeFrame, requestLine(t), req.FirstFrame, ms(absDiff(req.Start, closeTime))),
@@ -305,10 +304,10 @@ func absDiff(a, b int64) int64 {
 }
 
 // unanswered lists the transactions whose request got no response.
-func unanswered(txs []*httpflow.Transaction) []*httpflow.Transaction {
-	var out []*httpflow.Transaction
+func unanswered(txs []*txnRec) []*txnRec {
+	var out []*txnRec
 	for _, t := range txs {
-		if t.Response == nil && t.Request != nil {
+		if t.Response() == nil && t.Request() != nil {
 			out = append(out, t)
 		}
 	}

@@ -3,7 +3,6 @@ package diagnose
 import (
 	"fmt"
 
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/internal/english"
 	"github.com/connscope/connscope/reassembly"
 )
@@ -32,25 +31,25 @@ var rulePipelinedNonIdempotent = &Rule{
 			return // pipelining is judged from message times
 		}
 		for i, t := range p.v.txs {
-			if i == 0 || !t.Pipelined || t.Request == nil {
+			if i == 0 || !t.Pipelined || t.Request() == nil {
 				continue
 			}
 			prev := p.v.txs[i-1]
 			var why string
 			switch {
-			case !idempotent(t.Request.Method):
+			case !idempotent(t.Request().Method()):
 				why = fmt.Sprintf("non-idempotent %s was pipelined behind %s", requestLine(t), requestLine(prev))
-			case prev.Request != nil && !idempotent(prev.Request.Method):
+			case prev.Request() != nil && !idempotent(prev.Request().Method()):
 				why = fmt.Sprintf("%s was pipelined behind non-idempotent %s before its response arrived", requestLine(t), requestLine(prev))
 			default:
 				continue
 			}
 			p.report(Finding{
-				Transaction: t,
-				Frames:      []uint64{firstFrame(prev.Request), t.Request.FirstFrame},
-				Time:        t.Request.Start,
-				Cost:        -1,
-				Message:     why + "; if the connection drops the client cannot safely resend it",
+				txn:     t,
+				Frames:  []uint64{firstFrame(prev.Request()), t.Request().FirstFrame},
+				Time:    t.Request().Start,
+				Cost:    -1,
+				Message: why + "; if the connection drops the client cannot safely resend it",
 			})
 		}
 	},
@@ -80,29 +79,29 @@ var rulePipeliningBeforePersistence = &Rule{
 		}
 		var persistentFrom int64 = -1 // start of the first response that confirmed persistence
 		for _, t := range p.v.txs {
-			if t.Response != nil && t.PersistentAfter {
-				persistentFrom = t.Response.Start
+			if t.Response() != nil && t.PersistentAfter {
+				persistentFrom = t.Response().Start
 				break
 			}
 		}
 		http10 := false
 		for i, t := range p.v.txs {
-			if i > 0 && http10 && t.Pipelined && t.Request != nil && (persistentFrom < 0 || t.Request.Start < persistentFrom) {
+			if i > 0 && http10 && t.Pipelined && t.Request() != nil && (persistentFrom < 0 || t.Request().Start < persistentFrom) {
 				p.report(Finding{
-					Transaction: t,
-					Frames:      []uint64{firstFrame(p.v.txs[0].Request), t.Request.FirstFrame},
-					Time:        t.Request.Start,
-					Cost:        -1,
+					txn:    t,
+					Frames: []uint64{firstFrame(p.v.txs[0].Request()), t.Request().FirstFrame},
+					Time:   t.Request().Start,
+					Cost:   -1,
 					Message: fmt.Sprintf("%s was pipelined on an HTTP/1.0 connection before any response confirmed "+
 						"it would persist", requestLine(t)),
 				})
 			}
-			http10 = http10 || isHTTP10(t.Request) || isHTTP10(t.Response)
+			http10 = http10 || isHTTP10(t.Request()) || isHTTP10(t.Response())
 		}
 	},
 }
 
-func isHTTP10(m *httpflow.Message) bool { return m != nil && m.Version == "HTTP/1.0" }
+func isHTTP10(m *msgRec) bool { return m != nil && m.Version() == "HTTP/1.0" }
 
 var rulePipelinedUnanswered = &Rule{
 	ID: "CH1012", Slug: "pipelined-unanswered-at-close", Since: "0.1", Scope: ScopeConnection,
@@ -137,18 +136,18 @@ var rulePipelinedUnanswered = &Rule{
 		frames := []uint64{closeFrame}
 		idx := make([]int, len(lost))
 		for i, t := range lost {
-			frames = append(frames, t.Request.FirstFrame)
-			idx[i] = t.Index + 1
+			frames = append(frames, t.Request().FirstFrame)
+			idx[i] = int(t.Index) + 1
 		}
 		p.report(Finding{
-			Transaction: lost[0],
-			Frames:      frames,
-			Time:        closeTime,
-			Cost:        -1,
+			txn:    lost[0],
+			Frames: frames,
+			Time:   closeTime,
+			Cost:   -1,
 			Message: fmt.Sprintf("the connection closed at frame %d with %s unanswered (the connection's %s %s, "+
 				"pipelined ones among them); the client must resend them on a new connection", closeFrame,
 				plural(len(lost), "request", "requests"), listOrdinals(idx, 20), english.Noun(len(idx), "transaction")),
-			Related: []Related{{Frame: lost[0].Request.FirstFrame, Time: lost[0].Request.Start, Message: "first unanswered request"}},
+			Related: []Related{{Frame: lost[0].Request().FirstFrame, Time: lost[0].Request().Start, Message: "first unanswered request"}},
 		})
 	},
 }

@@ -21,9 +21,9 @@ type resetView struct {
 	finFrame uint64
 	finTime  int64
 	// unanswered requests that reached the server before the RST.
-	unanswered []*httpflow.Transaction
+	unanswered []*txnRec
 	// cut is the first message the RST ended mid-way, nil when none.
-	cut    *httpflow.Transaction
+	cut    *txnRec
 	cutDir reassembly.Direction
 }
 
@@ -54,7 +54,7 @@ func buildResetView(p *connPass) *resetView {
 		r.finFrame, r.finTime = st.FINFrame, st.FINTime
 	}
 	for _, t := range p.v.txs {
-		if t.Response == nil && t.Request != nil && t.Request.FirstFrame != 0 && t.Request.FirstFrame < r.frame &&
+		if t.Response() == nil && t.Request() != nil && t.Request().FirstFrame != 0 && t.Request().FirstFrame < r.frame &&
 			!p.v.missedIn(reassembly.ServerToClient) {
 			r.unanswered = append(r.unanswered, t)
 		}
@@ -137,17 +137,17 @@ func checkResetWithUnreadData(p *connPass) {
 		evidence = fmt.Sprintf("the server had received %s it never answered (first: %s)",
 			plural(len(r.unanswered), "request", "requests"), requestLine(t))
 		for _, u := range r.unanswered {
-			frames = append(frames, u.Request.FirstFrame)
+			frames = append(frames, u.Request().FirstFrame)
 		}
-		related = append(related, Related{Frame: t.Request.FirstFrame, Time: t.Request.Start, Message: "unanswered request"})
+		related = append(related, Related{Frame: t.Request().FirstFrame, Time: t.Request().Start, Message: "unanswered request"})
 	case r.by == reassembly.RoleServer && r.cut != nil && r.cutDir == reassembly.ClientToServer:
 		evidence = fmt.Sprintf("request %s was still arriving", requestLine(r.cut))
 	case r.by == reassembly.RoleServer && early != nil:
 		evidence = fmt.Sprintf("the server answered %s before its request had fully arrived (the last request "+
 			"bytes, frame %d, came after the response began, frame %d), so it likely never read them",
-			requestLine(early), early.Request.LastFrame, early.Response.FirstFrame)
-		frames = append(frames, early.Request.LastFrame, early.Response.FirstFrame)
-		related = append(related, Related{Frame: early.Request.LastFrame, Time: early.Request.End, Message: "request bytes that arrived after the response began"})
+			requestLine(early), early.Request().LastFrame, early.Response().FirstFrame)
+		frames = append(frames, early.Request().LastFrame, early.Response().FirstFrame)
+		related = append(related, Related{Frame: early.Request().LastFrame, Time: early.Request().End, Message: "request bytes that arrived after the response began"})
 	case r.by == reassembly.RoleClient && r.cut != nil && r.cutDir == reassembly.ServerToClient:
 		evidence = "the client stopped reading the response"
 	case p.c.RSTWithUnreadData:
@@ -162,7 +162,7 @@ func checkResetWithUnreadData(p *connPass) {
 			"about %s it had received %s still unread", peak, byteCount(last), lastFrame, byteCount(unread), english.WasWere(int(unread)))
 		frames = append(frames, lastFrame)
 	}
-	var tx *httpflow.Transaction
+	var tx *txnRec
 	var outcome string
 	unfinished := firstIncompleteResponse(p.v.txs)
 	switch {
@@ -193,12 +193,12 @@ func checkResetWithUnreadData(p *connPass) {
 		tx = p.v.transactionAt(r.dir.Reverse(), r.frame) // the message the unread data belonged to
 	}
 	p.report(Finding{
-		Transaction: tx,
-		Frames:      frames,
-		Time:        r.time,
-		Cost:        -1,
-		Message:     fmt.Sprintf("the %s reset the connection (frame %d) instead of closing it: %s, %s", r.by, r.frame, evidence, outcome),
-		Related:     related,
+		txn:     tx,
+		Frames:  frames,
+		Time:    r.time,
+		Cost:    -1,
+		Message: fmt.Sprintf("the %s reset the connection (frame %d) instead of closing it: %s, %s", r.by, r.frame, evidence, outcome),
+		Related: related,
 	})
 }
 
@@ -228,9 +228,9 @@ func shrunkWindow(v *connView, r *resetView) (peak, last uint32, lastFrame uint6
 // earlyAnswered returns the first transaction whose response began before
 // its request had fully arrived (a server answering an upload early, for
 // example with 413 or 401), or nil.
-func earlyAnswered(txs []*httpflow.Transaction) *httpflow.Transaction {
+func earlyAnswered(txs []*txnRec) *txnRec {
 	for _, t := range txs {
-		if t.Request != nil && t.Response != nil && t.Request.LastFrame > t.Response.FirstFrame && t.Response.FirstFrame != 0 {
+		if t.Request() != nil && t.Response() != nil && t.Request().LastFrame > t.Response().FirstFrame && t.Response().FirstFrame != 0 {
 			return t
 		}
 	}
@@ -239,18 +239,18 @@ func earlyAnswered(txs []*httpflow.Transaction) *httpflow.Transaction {
 
 // firstIncompleteResponse returns the first transaction whose response
 // started but did not complete, or nil.
-func firstIncompleteResponse(txs []*httpflow.Transaction) *httpflow.Transaction {
+func firstIncompleteResponse(txs []*txnRec) *txnRec {
 	for _, t := range txs {
-		if t.Response != nil && !t.Response.Complete {
+		if t.Response() != nil && !t.Response().Complete {
 			return t
 		}
 	}
 	return nil
 }
 
-func anyResponse(txs []*httpflow.Transaction) bool {
+func anyResponse(txs []*txnRec) bool {
 	for _, t := range txs {
-		if t.Response != nil {
+		if t.Response() != nil {
 			return true
 		}
 	}
@@ -333,10 +333,10 @@ var ruleDataAfterClose = &Rule{
 			return
 		}
 		p.report(Finding{
-			Transaction: p.v.transactionAt(s.Dir, s.Frame),
-			Frames:      []uint64{r.finFrame, s.Frame, r.frame},
-			Time:        s.Time,
-			Cost:        -1,
+			txn:    p.v.transactionAt(s.Dir, s.Frame),
+			Frames: []uint64{r.finFrame, s.Frame, r.frame},
+			Time:   s.Time,
+			Cost:   -1,
 			Message: fmt.Sprintf("the %s closed (FIN, frame %d) but the %s sent %s %s later (frame %d), "+
 				"drawing a RST (frame %d)", r.by, r.finFrame, s.Dir.Sender(), byteCount(s.Len), ms(s.Time-r.finTime), s.Frame, r.frame),
 			Related: []Related{{Frame: r.finFrame, Time: r.finTime, Message: "FIN of the side that closed"}},

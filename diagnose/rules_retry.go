@@ -47,22 +47,22 @@ func checkNonIdempotentRetry(p *capturePass) {
 					continue
 				}
 				again := rb.firstNonIdempotent
-				if again.Request.Method != lost.Request.Method ||
-					again.Request.Target != lost.Request.Target || again.Request.BodyBytes != lost.Request.BodyBytes {
+				if again.Request().Method() != lost.Request().Method() ||
+					again.target != lost.target || again.Request().BodyBytes != lost.Request().BodyBytes {
 					continue
 				}
 				p.report(Finding{
 					Connection:  b.ID,
 					Connections: []int{a.ID, b.ID},
-					Transaction: again,
-					Frames:      []uint64{lost.Request.FirstFrame, p.v.closeFrame(a), again.Request.FirstFrame},
-					Time:        again.Request.Start,
+					txn:         again,
+					Frames:      []uint64{lost.Request().FirstFrame, p.v.closeFrame(a), again.Request().FirstFrame},
+					Time:        again.Request().Start,
 					Cost:        -1,
 					Message: fmt.Sprintf("%s (%s) was sent again on connection %d %s after connection %d "+
 						"closed without answering it; the server may have processed it twice",
-						requestLine(again), plural(int(again.Request.BodyBytes), "body byte", "body bytes"), b.ID, ms(again.Request.Start-closedAt), a.ID),
+						requestLine(again), plural(int(again.Request().BodyBytes), "body byte", "body bytes"), b.ID, ms(again.Request().Start-closedAt), a.ID),
 					Related: []Related{
-						{Frame: lost.Request.FirstFrame, Time: lost.Request.Start, Message: "first, unanswered transmission"},
+						{Frame: lost.Request().FirstFrame, Time: lost.Request().Start, Message: "first, unanswered transmission"},
 						{Frame: p.v.closeFrame(a), Time: closedAt, Message: "close of the first connection"},
 					},
 				})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/internal/english"
 )
 
@@ -45,14 +44,14 @@ func checkSerialIdleGaps(p *connPass) {
 	minGap, maxGap := p.dur("min-gap"), p.dur("max-gap")
 	var frames []uint64
 	var total, longest, longestIdle int64
-	var longestTx, first *httpflow.Transaction
+	var longestTx, first *txnRec
 	count, idle := 0, 0
 	for i, t := range p.v.txs {
-		if i == 0 || t.Pipelined || t.Request == nil || t.GapBefore < minGap {
+		if i == 0 || t.Pipelined || t.Request() == nil || t.GapBefore < minGap {
 			continue
 		}
 		prev := p.v.txs[i-1]
-		if prev.Response == nil || p.v.retransmitted(t.Request.FirstFrame) {
+		if prev.Response() == nil || p.v.retransmitted(t.Request().FirstFrame) {
 			continue // a request first seen as a retransmission was not idle: it was lost
 		}
 		if t.GapBefore > maxGap {
@@ -70,7 +69,7 @@ func checkSerialIdleGaps(p *connPass) {
 			longest, longestTx = t.GapBefore, t
 		}
 		if len(frames) < maxCited {
-			frames = append(frames, prev.Response.LastFrame, t.Request.FirstFrame)
+			frames = append(frames, prev.Response().LastFrame, t.Request().FirstFrame)
 		}
 	}
 	if count == 0 {
@@ -78,17 +77,17 @@ func checkSerialIdleGaps(p *connPass) {
 	}
 	msg := fmt.Sprintf("%s of at least %s between serial transactions, %s in total; the longest, %s, "+
 		"came before the connection's %s transaction (%s)", plural(count, "idle gap", "idle gaps"), ms(minGap), ms(total),
-		ms(longest), english.Ordinal(longestTx.Index+1), requestLine(longestTx))
+		ms(longest), english.Ordinal(int(longestTx.Index)+1), requestLine(longestTx))
 	if idle > 0 {
 		msg += fmt.Sprintf("; %s over %s (up to %s), think time or polling, not counted",
 			plural(idle, "longer gap", "longer gaps"), ms(maxGap), ms(longestIdle))
 	}
 	p.report(Finding{
-		Transaction: first,
-		Frames:      frames,
-		Time:        first.Request.Start,
-		Cost:        total,
-		Message:     msg,
+		txn:     first,
+		Frames:  frames,
+		Time:    first.Request().Start,
+		Cost:    total,
+		Message: msg,
 	})
 }
 
@@ -122,27 +121,27 @@ func checkHeadOfLineBlocking(p *connPass) {
 		return
 	}
 	for i, t := range p.v.txs {
-		if i == 0 || !t.Pipelined || t.Request == nil || t.Response == nil {
+		if i == 0 || !t.Pipelined || t.Request() == nil || t.Response() == nil {
 			continue
 		}
 		prev := p.v.txs[i-1]
-		if prev.Response == nil || prev.Response.End == 0 {
+		if prev.Response() == nil || prev.Response().End == 0 {
 			continue
 		}
-		blocked := prev.Response.End - t.Request.End
+		blocked := prev.Response().End - t.Request().End
 		if blocked < p.dur("min-blocked") {
 			continue
 		}
 		slow, held := slowestAhead(p.v.txs, i)
 		p.report(Finding{
-			Transaction: t,
-			Frames:      []uint64{t.Request.LastFrame, slow.Response.FirstFrame, slow.Response.LastFrame, t.Response.FirstFrame},
-			Time:        t.Request.End,
-			Cost:        blocked,
+			txn:    t,
+			Frames: []uint64{t.Request().LastFrame, slow.Response().FirstFrame, slow.Response().LastFrame, t.Response().FirstFrame},
+			Time:   t.Request().End,
+			Cost:   blocked,
 			Message: fmt.Sprintf("pipelined request %s waited %s for the responses queued ahead of it before its own "+
 				"could start; the slowest, to %s (%s), held the line for %s", requestLine(t), ms(blocked),
-				requestLine(slow), frameRange(slow.Response.FirstFrame, slow.Response.LastFrame), ms(held)),
-			Related: []Related{{Frame: slow.Response.LastFrame, Time: slow.Response.End, Message: "end of the slowest response ahead"}},
+				requestLine(slow), frameRange(slow.Response().FirstFrame, slow.Response().LastFrame), ms(held)),
+			Related: []Related{{Frame: slow.Response().LastFrame, Time: slow.Response().End, Message: "end of the slowest response ahead"}},
 		})
 	}
 }
@@ -152,20 +151,20 @@ func checkHeadOfLineBlocking(p *connPass) {
 // response held the line longest, and for how long: from when it could
 // have started (its request sent, the response before it done, txs[i]'s
 // request sent) to its end.
-func slowestAhead(txs []*httpflow.Transaction, i int) (*httpflow.Transaction, int64) {
+func slowestAhead(txs []*txnRec, i int) (*txnRec, int64) {
 	t := txs[i]
 	slow, held := txs[i-1], int64(-1)
 	for j := i - 1; j >= 0; j-- {
-		r := txs[j].Response
-		if r == nil || r.End <= t.Request.End {
+		r := txs[j].Response()
+		if r == nil || r.End <= t.Request().End {
 			break // answered before this request was sent: not ahead of it
 		}
-		from := t.Request.End
-		if txs[j].Request != nil {
-			from = max(from, txs[j].Request.End)
+		from := t.Request().End
+		if txs[j].Request() != nil {
+			from = max(from, txs[j].Request().End)
 		}
-		if j > 0 && txs[j-1].Response != nil {
-			from = max(from, txs[j-1].Response.End)
+		if j > 0 && txs[j-1].Response() != nil {
+			from = max(from, txs[j-1].Response().End)
 		}
 		if h := r.End - from; h > held {
 			slow, held = txs[j], h

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/connscope/connscope/httpflow"
-
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -128,7 +126,7 @@ func firstFreshResponse(p *connPass) int {
 		return -1
 	}
 	for i, t := range p.v.txs {
-		if t.Response != nil {
+		if t.Response() != nil {
 			return i
 		}
 	}
@@ -178,11 +176,11 @@ func checkSlowStart(p *connPass) {
 			byteCount(fl[0].bytes), byteCount(warm), ceilDiv(total, warm), roundTrips(extra, p.v.irtt))
 	}
 	p.report(Finding{
-		Transaction: t,
-		Frames:      flightFrames(segs, fl),
-		Time:        segs[fl[0].first].Time,
-		Cost:        extra * p.v.irtt,
-		Message:     msg,
+		txn:     t,
+		Frames:  flightFrames(segs, fl),
+		Time:    segs[fl[0].first].Time,
+		Cost:    extra * p.v.irtt,
+		Message: msg,
 	})
 }
 
@@ -207,7 +205,7 @@ func flightsBeforeLoss(segs []reassembly.SegmentRecord, fl []flight) ([]flight, 
 func checkSlowStartRestart(p *connPass) {
 	lim := slowStartLimitsOf(p)
 	minRTT, minIdle := lim.minRTT, lim.minIdle
-	if !slices.ContainsFunc(p.v.txs[min(1, len(p.v.txs)):], func(t *httpflow.Transaction) bool { return t.GapBefore >= minIdle }) {
+	if !slices.ContainsFunc(p.v.txs[min(1, len(p.v.txs)):], func(t *txnRec) bool { return t.GapBefore >= minIdle }) {
 		return // no idle period for slow start to restart after
 	}
 	var warm int64
@@ -230,10 +228,10 @@ func checkSlowStartRestart(p *connPass) {
 						len(ss), flightSizes(ss), total, lossFrame)
 				}
 				p.report(Finding{
-					Transaction: t,
-					Frames:      flightFrames(segs, ss),
-					Time:        segs[ss[0].first].Time,
-					Cost:        extra * p.v.irtt,
+					txn:    t,
+					Frames: flightFrames(segs, ss),
+					Time:   segs[ss[0].first].Time,
+					Cost:   extra * p.v.irtt,
 					Message: fmt.Sprintf("after %s idle the server restarted slow start: %s although earlier "+
 						"responses had opened its window to about %s; %s",
 						ms(t.GapBefore), what, byteCount(warm), roundTrips(extra, p.v.irtt)),
@@ -261,10 +259,10 @@ func checkSmallInitialWindow(p *connPass) {
 	}
 	segs := p.c.Segments
 	p.report(Finding{
-		Transaction: p.v.txs[i],
-		Frames:      []uint64{segs[fl[0].first].Frame, segs[fl[0].last].Frame},
-		Time:        segs[fl[0].first].Time,
-		Cost:        -1,
+		txn:    p.v.txs[i],
+		Frames: []uint64{segs[fl[0].first].Frame, segs[fl[0].last].Frame},
+		Time:   segs[fl[0].first].Time,
+		Cost:   -1,
 		Message: fmt.Sprintf("the server's initial window was %s (%s at MSS %d); current stacks "+
 			"start with 10", plural(int(iw), "segment", "segments"), byteCount(fl[0].bytes), mss),
 	})

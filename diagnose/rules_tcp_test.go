@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/connscope/connscope/capture"
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -436,9 +435,9 @@ func citesIndex(i int) func(t *testing.T, fs []Finding) {
 // count as no transaction: the finding cites the earliest transaction and
 // counts only the other transactions.
 func TestRetransGroupCountsTransactionsOnly(t *testing.T) {
-	t1, t2 := &httpflow.Transaction{Index: 3}, &httpflow.Transaction{Index: 1}
+	t1, t2 := &txnRec{Index: 3}, &txnRec{Index: 1}
 	g := &retransGroup{}
-	for _, tx := range []*httpflow.Transaction{t1, nil, t2, t2, nil} {
+	for _, tx := range []*txnRec{t1, nil, t2, t2, nil} {
 		g.add(tx)
 	}
 	if got := g.cited(); got != t2 {

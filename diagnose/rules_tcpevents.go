@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/connscope/connscope/capture"
-	"github.com/connscope/connscope/httpflow"
 	"github.com/connscope/connscope/reassembly"
 )
 
@@ -75,7 +74,7 @@ type retransGroup struct {
 	// txs are the transactions whose bytes the group's resends carried,
 	// each once (bytes sent before any message belong to none); the
 	// finding names the earliest and counts the others.
-	txs       []*httpflow.Transaction
+	txs       []*txnRec
 	frames    []uint64
 	intervals [][2]int64
 	first     int64
@@ -87,7 +86,7 @@ type retransGroup struct {
 }
 
 // add counts t among the transactions whose bytes the group resent.
-func (g *retransGroup) add(t *httpflow.Transaction) {
+func (g *retransGroup) add(t *txnRec) {
 	if t != nil && !slices.Contains(g.txs, t) {
 		g.txs = append(g.txs, t)
 	}
@@ -95,8 +94,8 @@ func (g *retransGroup) add(t *httpflow.Transaction) {
 
 // cited is the earliest transaction whose bytes the group resent (nil when
 // they carried none): the first of those the loss held up.
-func (g *retransGroup) cited() *httpflow.Transaction {
-	var c *httpflow.Transaction
+func (g *retransGroup) cited() *txnRec {
+	var c *txnRec
 	for _, t := range g.txs {
 		if c == nil || t.Index < c.Index {
 			c = t
@@ -112,7 +111,7 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 	}
 	originals := p.v.originalsBySeq()
 	var groups []*retransGroup
-	byTx := map[*httpflow.Transaction]*retransGroup{}
+	byTx := map[*txnRec]*retransGroup{}
 	// recovering[d] is the group of direction d's current recovery: its
 	// resends since d last sent new data.
 	var recovering [2]*retransGroup
@@ -212,12 +211,12 @@ func reportRetransmissions(p *connPass, one, many string, match func(reassembly.
 		}
 		msg := strings.Join(parts, "; ")
 		p.report(Finding{
-			Transaction: cited,
-			Frames:      g.frames,
-			Time:        g.first,
-			Cost:        cost,
-			Message:     msg,
-			Vantage:     vantage,
+			txn:     cited,
+			Frames:  g.frames,
+			Time:    g.first,
+			Cost:    cost,
+			Message: msg,
+			Vantage: vantage,
 		})
 	}
 }
@@ -332,10 +331,10 @@ func checkZeroWindow(p *connPass) {
 		}
 		receiver := z.Dir.Sender()
 		p.report(Finding{
-			Transaction: p.v.transactionAt(z.Dir.Reverse(), z.Frame),
-			Frames:      frames,
-			Time:        z.Time,
-			Cost:        stall,
+			txn:    p.v.transactionAt(z.Dir.Reverse(), z.Frame),
+			Frames: frames,
+			Time:   z.Time,
+			Cost:   stall,
 			Message: fmt.Sprintf("the %s advertised a zero window at frame %d and the %s could not send for %s, %s",
 				receiver, z.Frame, z.Dir.Reverse().Sender(), ms(stall), reopened),
 		})

@@ -16,8 +16,8 @@ import (
 // gap, ended it. A response whose request was not parsed is never judged:
 // its framing depends on the request's method (a HEAD response declares a
 // length it does not send).
-func cutShort(c *reassembly.Connection, txs []*httpflow.Transaction, t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) (string, bool) {
-	if m == nil || m.Complete || (m == t.Response && (t.Request == nil || t.Request.Method == "")) {
+func cutShort(c *reassembly.Connection, txs []*txnRec, t *txnRec, m *msgRec, d reassembly.Direction) (string, bool) {
+	if m == nil || m.Complete || (m == t.Response() && (t.Request() == nil || t.Request().Method() == "")) {
 		return "", false
 	}
 	switch m.Incomplete {
@@ -50,13 +50,13 @@ func lostNote(c *reassembly.Connection, d reassembly.Direction) string {
 }
 
 // eachMessage calls fn for every request and response of the connection.
-func eachMessage(txs []*httpflow.Transaction, fn func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction)) {
+func eachMessage(txs []*txnRec, fn func(t *txnRec, m *msgRec, d reassembly.Direction)) {
 	for _, t := range txs {
-		if t.Request != nil {
-			fn(t, t.Request, reassembly.ClientToServer)
+		if t.Request() != nil {
+			fn(t, t.Request(), reassembly.ClientToServer)
 		}
-		if t.Response != nil {
-			fn(t, t.Response, reassembly.ServerToClient)
+		if t.Response() != nil {
+			fn(t, t.Response(), reassembly.ServerToClient)
 		}
 	}
 }
@@ -70,7 +70,7 @@ func kindOf(d reassembly.Direction) string {
 
 // messageName names a transaction's message in direction d for messages:
 // `request "POST" "/x"` or `response to "GET" "/"`.
-func messageName(t *httpflow.Transaction, d reassembly.Direction) string {
+func messageName(t *txnRec, d reassembly.Direction) string {
 	if d == reassembly.ClientToServer {
 		return "request " + requestLine(t)
 	}
@@ -101,7 +101,7 @@ var ruleTruncatedBody = &Rule{
 		if !p.v.msgs.incomplete {
 			return // every message completed: none was cut short
 		}
-		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+		eachMessage(p.v.txs, func(t *txnRec, m *msgRec, d reassembly.Direction) {
 			how, cut := cutShort(p.c, p.v.txs, t, m, d)
 			// Bytes the capture missed may have been body: only what is
 			// short even counting them is provably truncated.
@@ -111,10 +111,10 @@ var ruleTruncatedBody = &Rule{
 			}
 			closeFrame, closeTime := p.v.closeAfter(m.Start)
 			p.report(Finding{
-				Transaction: t,
-				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
-				Time:        closeTime,
-				Cost:        -1,
+				txn:    t,
+				Frames: []uint64{m.FirstFrame, m.LastFrame, closeFrame},
+				Time:   closeTime,
+				Cost:   -1,
 				Message: fmt.Sprintf("%s cut %s short by %s: %d of %s arrived%s",
 					messageName(t, d), byteCount(missing), how, m.BodyBytes, plural(int(m.DeclaredLength), "body byte", "body bytes"), lostNote(p.c, d)),
 				Related: cutRelated(t, d, closeFrame, closeTime),
@@ -126,10 +126,10 @@ var ruleTruncatedBody = &Rule{
 
 // cutRelated points at the request of a transaction whose response was cut,
 // and at the close.
-func cutRelated(t *httpflow.Transaction, d reassembly.Direction, closeFrame uint64, closeTime int64) []Related {
+func cutRelated(t *txnRec, d reassembly.Direction, closeFrame uint64, closeTime int64) []Related {
 	var r []Related
-	if d == reassembly.ServerToClient && t.Request != nil {
-		r = append(r, Related{Frame: t.Request.FirstFrame, Time: t.Request.Start, Message: "request whose response was cut"})
+	if d == reassembly.ServerToClient && t.Request() != nil {
+		r = append(r, Related{Frame: t.Request().FirstFrame, Time: t.Request().Start, Message: "request whose response was cut"})
 	}
 	if closeFrame != 0 {
 		r = append(r, Related{Frame: closeFrame, Time: closeTime, Message: "close that ended the message"})
@@ -186,17 +186,17 @@ var ruleUnterminatedChunked = &Rule{
 		if !p.v.msgs.incomplete {
 			return // every message completed: none was cut short
 		}
-		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+		eachMessage(p.v.txs, func(t *txnRec, m *msgRec, d reassembly.Direction) {
 			how, cut := cutShort(p.c, p.v.txs, t, m, d)
 			if m.Framing != httpflow.FramingChunked || !cut {
 				return
 			}
 			closeFrame, closeTime := p.v.closeAfter(m.Start)
 			p.report(Finding{
-				Transaction: t,
-				Frames:      []uint64{m.FirstFrame, m.LastFrame, closeFrame},
-				Time:        closeTime,
-				Cost:        -1,
+				txn:    t,
+				Frames: []uint64{m.FirstFrame, m.LastFrame, closeFrame},
+				Time:   closeTime,
+				Cost:   -1,
 				Message: fmt.Sprintf("chunked %s ended by %s after %s, without its final zero-size chunk",
 					messageName(t, d), how, plural(int(m.BodyBytes), "body byte", "body bytes")),
 				Related: cutRelated(t, d, closeFrame, closeTime),
@@ -247,15 +247,15 @@ var ruleCloseDelimitedReset = &Rule{
 			return
 		}
 		for _, t := range p.v.txs {
-			m := t.Response
+			m := t.Response()
 			if m == nil || m.Framing != httpflow.FramingCloseDelimited {
 				continue
 			}
 			p.report(Finding{
-				Transaction: t,
-				Frames:      []uint64{m.FirstFrame, m.LastFrame, rstFrame},
-				Time:        rstTime,
-				Cost:        -1,
+				txn:    t,
+				Frames: []uint64{m.FirstFrame, m.LastFrame, rstFrame},
+				Time:   rstTime,
+				Cost:   -1,
 				Message: fmt.Sprintf("close-delimited response to %s ended by a RST (frame %d) after %s: "+
 					"whether the body is complete cannot be verified", requestLine(t), rstFrame, plural(int(m.BodyBytes), "body byte", "body bytes")),
 				Related: cutRelated(t, reassembly.ServerToClient, rstFrame, rstTime),
@@ -282,15 +282,15 @@ var ruleCloseDelimitedBody = &Rule{
 			return
 		}
 		for _, t := range p.v.txs {
-			m := t.Response
+			m := t.Response()
 			if m == nil || m.Framing != httpflow.FramingCloseDelimited {
 				continue
 			}
 			p.report(Finding{
-				Transaction: t,
-				Frames:      []uint64{m.FirstFrame, m.LastFrame},
-				Time:        m.Start,
-				Cost:        -1,
+				txn:    t,
+				Frames: []uint64{m.FirstFrame, m.LastFrame},
+				Time:   m.Start,
+				Cost:   -1,
 				Message: fmt.Sprintf("response to %s has no Content-Length and is not chunked: its %s "+
 					"ended with the connection and %s completeness cannot be checked", requestLine(t),
 					plural(int(m.BodyBytes), "body byte", "body bytes"), english.ItsTheir(int(m.BodyBytes))),
@@ -323,15 +323,15 @@ var ruleBodyBeyondLength = &Rule{
 		if !p.v.msgs.anomalies {
 			return
 		}
-		eachMessage(p.v.txs, func(t *httpflow.Transaction, m *httpflow.Message, d reassembly.Direction) {
+		eachMessage(p.v.txs, func(t *txnRec, m *msgRec, d reassembly.Direction) {
 			if !slices.Contains(m.Anomalies(), beyondLengthAnomaly) {
 				return
 			}
 			p.report(Finding{
-				Transaction: t,
-				Frames:      []uint64{m.FirstFrame, m.LastFrame},
-				Time:        m.End,
-				Cost:        -1,
+				txn:    t,
+				Frames: []uint64{m.FirstFrame, m.LastFrame},
+				Time:   m.End,
+				Cost:   -1,
 				Message: fmt.Sprintf("%s carried bytes beyond its Content-Length of %d",
 					messageName(t, d), m.DeclaredLength),
 			})

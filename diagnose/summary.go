@@ -205,7 +205,7 @@ type retryEvidence struct {
 	// lastUnanswered is the last transaction when it got no response and is
 	// not idempotent; firstNonIdempotent is the first transaction when it is
 	// not idempotent (a candidate resend of an earlier one).
-	lastUnanswered, firstNonIdempotent *httpflow.Transaction
+	lastUnanswered, firstNonIdempotent *txnRec
 }
 
 // keepsSummary reports whether a connection matters to the capture-scope
@@ -219,11 +219,10 @@ func keepsSummary(c *reassembly.Connection) bool {
 	return c.Dir[reassembly.ClientToServer].Bytes > 0 || c.Dir[reassembly.ServerToClient].Bytes > 0
 }
 
-func (e *Engine) summarize(ci *ConnInfo, v *connView) {
+func (e *Engine) summarize(c *reassembly.Connection, app httpflow.App, v *connView) {
 	if e.summaries.n >= math.MaxInt32-1 {
 		return // the capture view indexes summaries with int32s
 	}
-	c := ci.Conn
 	k := serverKey{c.Client.Addr(), c.Server}
 	// Consecutive connections mostly share a group: look the map up only
 	// when the group changes.
@@ -246,7 +245,7 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 		e.maxID = c.ID
 	}
 	s := e.summaries.next()
-	txs := ci.Transactions
+	txs := v.txs
 	*s = connSummary{
 		ID: c.ID, group: g, clientPort: c.Client.Port(),
 		Close: c.Close, ClosedFirstBy: c.ClosedFirstBy,
@@ -261,7 +260,7 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	if c.ReusedTuple {
 		s.flags |= summaryReusedTuple
 	}
-	if ci.App == httpflow.AppHTTP1 || len(txs) > 0 {
+	if app == httpflow.AppHTTP1 || len(txs) > 0 {
 		s.flags |= summaryHTTP
 	}
 	if s.opening == 0 {
@@ -293,21 +292,21 @@ func (e *Engine) summarize(ci *ConnInfo, v *connView) {
 	}
 	if n := len(txs); n > 0 {
 		first, last := txs[0], txs[n-1]
-		if last.Response != nil && last.Response.End != 0 && w.closeFrame != 0 && w.closeTime >= last.Response.End {
-			w.idleBeforeClose = w.closeTime - last.Response.End
+		if last.Response() != nil && last.Response().End != 0 && w.closeFrame != 0 && w.closeTime >= last.Response().End {
+			w.idleBeforeClose = w.closeTime - last.Response().End
 		}
 		if n == 1 {
 			s.refusal = persistenceRefusal(first)
 		}
-		lastUnanswered := last.Response == nil && last.Request != nil && !idempotent(last.Request.Method) && !v.missedIn(reassembly.ServerToClient)
-		firstNonIdempotent := first.Request != nil && !idempotent(first.Request.Method)
+		lastUnanswered := last.Response() == nil && last.Request() != nil && !idempotent(last.Request().Method()) && !v.missedIn(reassembly.ServerToClient)
+		firstNonIdempotent := first.Request() != nil && !idempotent(first.Request().Method())
 		if lastUnanswered || firstNonIdempotent {
 			var r retryEvidence
 			if lastUnanswered {
-				r.lastUnanswered = detach(last)
+				r.lastUnanswered = last.detached()
 			}
 			if firstNonIdempotent {
-				r.firstNonIdempotent = detach(first)
+				r.firstNonIdempotent = first.detached()
 			}
 			e.retries = append(e.retries, r)
 			e.extra(s).retry = int32(len(e.retries))
