@@ -63,6 +63,11 @@ func (l *listedCounts) conn(max int) bool {
 	return true
 }
 
+// full reports whether txn would refuse any more transactions.
+func (l *listedCounts) full(max int) bool {
+	return l.txns >= orDefault(max, DefaultMaxListedTransactions)
+}
+
 // txn is conn for transactions.
 func (l *listedCounts) txn(max int) bool {
 	if l.txns >= orDefault(max, DefaultMaxListedTransactions) {
@@ -73,30 +78,34 @@ func (l *listedCounts) txn(max int) bool {
 }
 
 // addConn counts what one closed connection's parser left out.
-func (l *limitCounts) addConn(p *httpflow.Conn, txns []*httpflow.Transaction) {
-	if p != nil {
-		over := p.TransactionsOverBudget()
-		if n := p.TransactionsDropped() - over; n > 0 {
-			l.txnsDropped += int64(n)
-			l.connsDropping++
-		}
-		if over > 0 {
-			l.overBudget += int64(over)
-			l.connsOverBudget++
+func (l *limitCounts) addConn(p *httpflow.Conn) {
+	if p == nil {
+		return
+	}
+	over := p.TransactionsOverBudget()
+	if n := p.TransactionsDropped() - over; n > 0 {
+		l.txnsDropped += int64(n)
+		l.connsDropping++
+	}
+	if over > 0 {
+		l.overBudget += int64(over)
+		l.connsOverBudget++
+	}
+}
+
+// addTxn counts the messages of t whose header block went over the caps.
+// Each transaction is counted once, when the handler numbers it.
+func (l *limitCounts) addTxn(t *httpflow.Transaction) {
+	if t.Request != nil && t.Request.HeadersTruncated {
+		l.headersCut++
+	}
+	for _, m := range t.Interim {
+		if m != nil && m.HeadersTruncated {
+			l.headersCut++
 		}
 	}
-	for _, t := range txns {
-		if t.Request != nil && t.Request.HeadersTruncated {
-			l.headersCut++
-		}
-		for _, m := range t.Interim {
-			if m != nil && m.HeadersTruncated {
-				l.headersCut++
-			}
-		}
-		if t.Response != nil && t.Response.HeadersTruncated {
-			l.headersCut++
-		}
+	if t.Response != nil && t.Response.HeadersTruncated {
+		l.headersCut++
 	}
 }
 

@@ -1,9 +1,11 @@
 package analysis
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -174,12 +176,16 @@ func (a *Analyzer) AddSource(name, format string, src Source) error {
 	}
 	a.report.Inputs = append(a.report.Inputs, in)
 
-	h := &handler{a: a, in: in, engine: engine, parsers: make(map[*reassembly.Connection]*httpflow.Conn), http: a.opts.HTTP}
+	h := &handler{a: a, in: in, engine: engine, open: make(map[*reassembly.Connection]*openConn), http: a.opts.HTTP}
+	h.te, _ = a.opts.Events.(TransactionEvents)
 	// Only KeepHeaders (HAR) reads the header field lists; nothing else needs them.
-	// Closed copies what it keeps of a connection's transactions (diagnose
-	// detaches them) before Release, so their records can be recycled.
+	// The handler takes what it keeps of each transaction as the parser
+	// settles it (diagnose's record, the listing's TxnReport), so the parser
+	// need not keep its records until the close (ForgetSettled), and
+	// those it keeps can be recycled once the connection is released.
 	h.http.DropHeaderFields = h.http.DropHeaderFields || !a.opts.KeepHeaders
 	h.http.RecycleTransactions = true
+	h.http.ForgetSettled = true
 	if h.http.Budget == nil {
 		h.http.Budget = httpflow.NewBudget(orDefault(a.opts.MaxOpenTransactions, DefaultMaxOpenTransactions))
 	}
@@ -434,62 +440,158 @@ type handler struct {
 	a         *Analyzer
 	in        *InputReport
 	engine    *diagnose.Engine
-	parsers   map[*reassembly.Connection]*httpflow.Conn
+	open      map[*reassembly.Connection]*openConn
 	maxConnID int
 	limits    limitCounts // what the httpflow limits left out, for warnings
 	// http is Options.HTTP with the input's transaction Budget.
 	http httpflow.Config
+	// te is Options.Events when it wants transactions as they settle.
+	te TransactionEvents
+}
+
+// openConn is what the handler keeps of a connection while it is open:
+// its parser, and what it took from each transaction as the parser settled
+// it, so that the parser can let its own record go (Config.ForgetSettled).
+type openConn struct {
+	p *httpflow.Conn
+	// id is the connection's ID in the report.
+	id int
+	// log is diagnose's record of the transactions, for the rules at the
+	// close.
+	log *diagnose.TxnLog
+	// entries are the transactions' listing entries in order of Index, as
+	// far as they were built (see entryOf); unbuilt counts the ones after
+	// them, which the listing had no room for when they settled.
+	entries []txnEntry
+	unbuilt int
+}
+
+// txnEntry is what the listing and Events need of one transaction at its
+// connection's close.
+type txnEntry struct {
+	// tr is the transaction's report; nil when only the index is listed
+	// (Options.OmitTransactions without Events), which needs just the
+	// fields below.
+	tr          *TxnReport
+	start       Time
+	index       int
+	provisional int
 }
 
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
+	oc := &openConn{id: h.a.globalConn(c.ID), log: h.engine.NewTxnLog()}
 	cfg := h.http
-	if te, ok := h.a.opts.Events.(TransactionEvents); ok {
-		conn := h.a.globalConn(c.ID)
-		cfg.Settled = func(t *httpflow.Transaction) { h.settled(te, conn, t) }
-	}
-	p := httpflow.NewConn(c, cfg)
-	h.parsers[c] = p
-	return p
+	cfg.Settled = func(t *httpflow.Transaction) { h.settled(oc, t) }
+	oc.p = httpflow.NewConn(c, cfg)
+	h.open[c] = oc
+	return oc.p
 }
 
-// settled numbers a transaction that is over and gives it to te; Closed
-// numbers the others.
-func (h *handler) settled(te TransactionEvents, conn int, t *httpflow.Transaction) {
+// settled takes what the report and the rules need of a transaction that
+// is over, numbers it, and gives it to TransactionEvents.
+func (h *handler) settled(oc *openConn, t *httpflow.Transaction) {
+	h.number(t)
+	oc.log.Add(t)
+	e, built := h.entryOf(oc, t)
+	if !built {
+		oc.unbuilt++
+		return
+	}
+	oc.entries = append(oc.entries, e)
+	if h.te != nil {
+		h.te.Transaction(e.tr)
+	}
+}
+
+// number gives t its provisional ID, unique across inputs (Report
+// renumbers them), and counts what the header caps cut from it.
+func (h *handler) number(t *httpflow.Transaction) {
 	h.a.nextTxn++
 	t.ID = h.a.nextTxn
+	h.limits.addTxn(t)
+}
+
+// entryOf builds t's listing entry. built is false when the report has
+// listed as many transactions as it may and no Events want them: then none
+// of this connection's transactions still to come will be listed either
+// (listing happens at the close, in order, and the count only grows), so
+// nothing needs to be built for them.
+func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, built bool) {
+	e = txnEntry{index: t.Index, provisional: t.ID}
+	if h.a.opts.Events == nil {
+		if h.a.listed.full(h.a.opts.MaxListedTransactions) {
+			return e, false
+		}
+		if l := h.a.listing; l != nil && l.omitTxns {
+			e.start = httpTxnStart(t)
+			return e, true
+		}
+	}
 	tr := newTxnReport(t)
 	tr.provisional = tr.ID
-	tr.Connection = conn
-	te.Transaction(tr)
+	tr.Connection = oc.id
+	if h.a.opts.KeepHeaders {
+		if t.Request != nil {
+			tr.RequestHeaders = detachHeaders(t.Request.Headers())
+		}
+		if t.Response != nil {
+			tr.ResponseHeaders = detachHeaders(t.Response.Headers())
+		}
+	}
+	e.tr = tr
+	return e, true
+}
+
+// closing takes the transactions the parser still held at the close (the
+// few it kept after settling them, now final, and those it never settled)
+// into oc, each in place of what was taken from it before.
+func (h *handler) closing(oc *openConn, txns []*httpflow.Transaction) {
+	for _, t := range txns {
+		settledBefore := t.ID != 0
+		if !settledBefore {
+			h.number(t)
+		}
+		oc.log.Add(t)
+		i, found := slices.BinarySearchFunc(oc.entries, t.Index, func(e txnEntry, index int) int { return cmp.Compare(e.index, index) })
+		if settledBefore && !found {
+			continue // its entry was never built, and it is counted in unbuilt
+		}
+		e, built := h.entryOf(oc, t)
+		switch {
+		case found && built:
+			oc.entries[i] = e
+		case found:
+			// The listing filled up since its entry was built: the entry
+			// is counted as not listed, never read.
+		case built:
+			oc.entries = slices.Insert(oc.entries, i, e)
+		default:
+			oc.unbuilt++
+		}
+	}
 }
 
 func (h *handler) Closed(c *reassembly.Connection) {
-	p := h.parsers[c]
-	delete(h.parsers, c)
-	var txns []*httpflow.Transaction
+	oc := h.open[c]
+	delete(h.open, c)
+	var p *httpflow.Conn
 	app := httpflow.AppUnknown
-	if p != nil {
-		txns = p.Transactions()
+	if oc != nil {
+		p = oc.p
+		h.closing(oc, p.Transactions())
 		app = p.App()
-	}
-	h.limits.addConn(p, txns)
-	if p != nil {
 		// Its transactions are handed on below: they no longer count
 		// against the transactions open connections may keep.
 		defer p.Release()
+	} else {
+		oc = &openConn{id: h.a.globalConn(c.ID), log: h.engine.NewTxnLog()}
 	}
-	// Provisional IDs, unique across inputs; Report renumbers them. Those
-	// given to TransactionEvents have theirs.
-	for _, t := range txns {
-		if t.ID == 0 {
-			h.a.nextTxn++
-			t.ID = h.a.nextTxn
-		}
-	}
-	found := h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: app, Transactions: txns})
+	h.limits.addConn(p)
+	count := oc.log.Len()
+	found := h.engine.ConnectionLog(c, app, oc.log)
 
-	cr := newConnReport(c, h.in.Index, p, len(txns))
-	cr.ID = h.a.globalConn(c.ID)
+	cr := newConnReport(c, h.in.Index, p, count)
+	cr.ID = oc.id
 	if h.a.opts.KeepSegments {
 		cr.Segments = append([]reassembly.SegmentRecord(nil), c.Segments...)
 		cr.SegmentsDropped = c.SegmentsDropped
@@ -502,14 +604,14 @@ func (h *handler) Closed(c *reassembly.Connection) {
 	}
 	h.in.Connections++
 	h.in.PayloadBytes += cr.Bytes.ClientToServer + cr.Bytes.ServerToClient
-	h.in.Transactions += len(txns)
+	h.in.Transactions += count
 	listConn := h.a.listed.conn(h.a.opts.MaxListedConnections)
 	if !listConn {
 		h.limits.connsUnlisted++
 	}
 	var trs []*TxnReport // every transaction, for Events
 	l := h.a.listing
-	for _, t := range txns {
+	for _, e := range oc.entries {
 		listTxn := listConn && h.a.listed.txn(h.a.opts.MaxListedTransactions)
 		if !listTxn {
 			if listConn {
@@ -521,30 +623,25 @@ func (h *handler) Closed(c *reassembly.Connection) {
 				continue
 			}
 		}
-		if listTxn && l != nil && l.omitTxns && h.a.opts.Events == nil {
+		if e.tr == nil {
 			// Numbered, not kept: the index entry is enough.
-			l.addTxnRef(txnRef{start: httpTxnStart(t), conn: cr.ID, index: t.Index, provisional: t.ID, n: -1})
+			l.addTxnRef(txnRef{start: e.start, conn: cr.ID, index: e.index, provisional: e.provisional, n: -1})
 			continue
 		}
-		tr := newTxnReport(t)
-		tr.provisional = tr.ID
-		tr.Connection = cr.ID
-		if h.a.opts.KeepHeaders {
-			if t.Request != nil {
-				tr.RequestHeaders = detachHeaders(t.Request.Headers())
-			}
-			if t.Response != nil {
-				tr.ResponseHeaders = detachHeaders(t.Response.Headers())
-			}
-		}
-		trs = append(trs, tr)
+		trs = append(trs, e.tr)
 		switch {
 		case !listTxn:
 		case l != nil:
-			l.addTxn(tr)
+			l.addTxn(e.tr)
 		default:
-			h.a.report.Transactions = append(h.a.report.Transactions, tr)
+			h.a.report.Transactions = append(h.a.report.Transactions, e.tr)
 		}
+	}
+	// The listing was full when these settled; it still is.
+	if listConn {
+		h.limits.txnsUnlisted += int64(oc.unbuilt)
+	} else {
+		h.limits.txnsOfUnlistedConns += int64(oc.unbuilt)
 	}
 	switch {
 	case !listConn:

@@ -44,10 +44,17 @@ func BenchmarkPipeline(b *testing.B) {
 		{"decode", decodeOnly},
 		{"reassembly", throughReassembly},
 		{"httpflow", throughHTTP},
-		// httpflow as analysis configures it for every format but HAR:
-		// no header field lists (httpflow.Config.DropHeaderFields) and
-		// transaction records recycled after Release
-		// (RecycleTransactions).
+		// httpflow as analysis configures it for every format but HAR
+		// (no header field lists: httpflow.Config.DropHeaderFields), each
+		// transaction handed to diagnose's record (diagnose.TxnLog) as
+		// it settles and the parser's own let go (Settled,
+		// ForgetSettled): what analysis runs before the rules.
+		{"httpflow-records", throughRecords},
+		// The same, but with the parser keeping every transaction's
+		// record until the connection closes (recycled after Release:
+		// RecycleTransactions), which is how analysis ran before
+		// diagnose kept records of its own (bench/README.md, eleventh
+		// round).
 		{"httpflow-nofields", throughHTTPWithoutFields},
 		// httpflow handing each transaction on as it settles and keeping
 		// almost none (Config.Settled, ForgetSettled): the parsing itself,
@@ -225,18 +232,34 @@ func throughReassembly(b *testing.B, name string) int64 {
 	return n
 }
 
-// httpHandler parses every connection's HTTP and, when engine is set,
-// diagnoses it, as analysis does without building a report.
+// httpHandler parses every connection's HTTP and, when diagnose is set,
+// diagnoses it. With records it hands each transaction to the engine's
+// TxnLog as it settles (analysis's way); without, the parser keeps every
+// transaction until the close (httpflow-nofields).
 type httpHandler struct {
-	parsers map[*reassembly.Connection]*httpflow.Conn
-	engine  *diagnose.Engine
-	cfg     httpflow.Config
-	nextTxn int
-	txns    int
+	parsers  map[*reassembly.Connection]*httpflow.Conn
+	logs     map[*reassembly.Connection]*diagnose.TxnLog
+	engine   *diagnose.Engine
+	records  bool // keep diagnose's records (engine set)
+	diagnose bool // run the rules at each close (engine set)
+	cfg      httpflow.Config
+	nextTxn  int
+	txns     int
 }
 
 func (h *httpHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	p := httpflow.NewConn(c, h.cfg)
+	cfg := h.cfg
+	if h.records {
+		l := h.engine.NewTxnLog()
+		h.logs[c] = l
+		cfg.Settled = func(t *httpflow.Transaction) {
+			h.nextTxn++
+			t.ID = h.nextTxn
+			l.Add(t)
+		}
+		cfg.ForgetSettled = true
+	}
+	p := httpflow.NewConn(c, cfg)
 	h.parsers[c] = p
 	return p
 }
@@ -246,17 +269,32 @@ func (h *httpHandler) Closed(c *reassembly.Connection) {
 	delete(h.parsers, c)
 	txns := p.Transactions()
 	for _, t := range txns {
-		h.nextTxn++
-		t.ID = h.nextTxn
+		if t.ID == 0 {
+			h.nextTxn++
+			t.ID = h.nextTxn
+		}
 	}
 	if n := len(txns); h.cfg.ForgetSettled && n > 0 {
 		// The settled ones were handed on; the last is among those
 		// returned here.
 		h.txns += txns[n-1].Index + 1
-	} else {
+	} else if !h.records {
 		h.txns += len(txns)
 	}
-	if h.engine != nil {
+	switch {
+	case h.records:
+		l := h.logs[c]
+		delete(h.logs, c)
+		for _, t := range txns {
+			l.Add(t)
+		}
+		h.txns += l.Len()
+		if h.diagnose {
+			h.engine.ConnectionLog(c, p.App(), l)
+		} else {
+			l.Release()
+		}
+	case h.diagnose:
 		h.engine.Connection(&diagnose.ConnInfo{Conn: c, App: p.App(), Transactions: txns})
 	}
 	p.Release() // as analysis does once the transactions are handed on
@@ -390,12 +428,30 @@ func parseHTTP(b *testing.B, name string, cfg httpflow.Config) int64 {
 	return n
 }
 
+// throughRecords is httpflow as analysis runs it, up to the rules: each
+// transaction handed to diagnose's record (diagnose.TxnLog) as it settles,
+// and the parser's own let go (httpflow.Config.ForgetSettled).
+func throughRecords(b *testing.B, name string) int64 {
+	engine, err := diagnose.NewEngine(diagnose.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, logs: map[*reassembly.Connection]*diagnose.TxnLog{},
+		engine: engine, records: true, cfg: analysisHTTPConfig}
+	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
+	n := eachSegment(b, name, asm.Add)
+	asm.Flush()
+	b.ReportMetric(float64(h.txns), "txns/op")
+	return n
+}
+
 func throughDiagnose(b *testing.B, name string) int64 {
 	engine, err := diagnose.NewEngine(diagnose.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, engine: engine, cfg: analysisHTTPConfig}
+	h := &httpHandler{parsers: map[*reassembly.Connection]*httpflow.Conn{}, logs: map[*reassembly.Connection]*diagnose.TxnLog{},
+		engine: engine, records: true, diagnose: true, cfg: analysisHTTPConfig}
 	asm := reassembly.NewAssembler(analysisReassemblyConfig, h)
 	n := eachSegment(b, name, asm.Add)
 	asm.Flush()
