@@ -184,52 +184,67 @@ func (m *msgRec) Anomalies() []string {
 
 // record fills r from t. The strings are the parser's, not copied: they
 // stay valid after the parser reuses its record (httpflow's strings are not
-// recycled), and a finding copies what it keeps (detach).
+// recycled), and what outlives the connection is copied (detached).
+//
+// Both write the record field by field, the values computed first: a
+// composite literal is built on the stack and copied in with the write
+// barrier's typed copy, and the record is usually in memory the cache
+// does not hold, so it is written once, in order.
 func (r *txnRec) record(t *httpflow.Transaction) {
-	*r = txnRec{ID: t.ID, GapBefore: t.GapBefore, Index: int32(t.Index), Pipelined: t.Pipelined,
-		PersistentAfter: t.PersistentAfter, hasReq: t.Request != nil, hasResp: t.Response != nil}
-	if t.Request != nil {
-		r.req.record(t.Request)
-		r.target = t.Request.Target
+	req, resp := t.Request, t.Response
+	if req != nil {
+		r.req.record(req)
+		r.target = req.Target
+	} else {
+		r.req, r.target = msgRec{}, ""
 	}
-	if t.Response != nil {
-		r.resp.record(t.Response)
+	if resp != nil {
+		r.resp.record(resp)
+	} else {
+		r.resp = msgRec{}
 	}
+	r.ID, r.GapBefore, r.Index = t.ID, t.GapBefore, int32(t.Index)
+	r.Pipelined, r.PersistentAfter, r.hasReq, r.hasResp = t.Pipelined, t.PersistentAfter, req != nil, resp != nil
 }
 
 func (m *msgRec) record(src *httpflow.Message) {
-	*m = msgRec{FirstFrame: src.FirstFrame, LastFrame: src.LastFrame, Start: src.Start, End: src.End,
-		BodyBytes: src.BodyBytes, DeclaredLength: src.DeclaredLength, Framing: src.Framing,
-		Incomplete: src.Incomplete, Complete: src.Complete, HasProxyConnection: src.HasProxyConnection}
 	var rare rareFields
+	method, version, tokens := uint8(0), uint8(0), tokensNone
 	if i := nameIndex(methodNames[:], src.Method); i >= 0 {
-		m.method = uint8(i)
+		method = uint8(i)
 	} else {
 		rare.method = src.Method
 	}
 	if i := nameIndex(versionNames[:], src.Version); i >= 0 {
-		m.version = uint8(i)
+		version = uint8(i)
 	} else {
 		rare.version = src.Version
 	}
 	switch toks := src.ConnectionTokens; {
 	case len(toks) == 0:
 	case len(toks) == 1 && toks[0] == "close":
-		m.tokens = tokensClose
+		tokens = tokensClose
 	case len(toks) == 1 && toks[0] == "keep-alive":
-		m.tokens = tokensKeepAlive
+		tokens = tokensKeepAlive
 	default:
-		m.tokens, rare.tokens = tokensRare, slices.Clone(toks)
+		tokens, rare.tokens = tokensRare, slices.Clone(toks)
 	}
-	rare.keepAlive, rare.proxyConnection = src.KeepAlive(), src.ProxyConnection()
-	if a := src.Anomalies(); len(a) > 0 {
-		rare.anomalies = slices.Clone(a)
+	var kept *rareFields
+	if x := src.Extra; x != nil {
+		rare.keepAlive, rare.proxyConnection = x.KeepAlive, x.ProxyConnection
+		if len(x.Anomalies) > 0 {
+			rare.anomalies = slices.Clone(x.Anomalies)
+		}
 	}
 	if rare.method != "" || rare.version != "" || rare.tokens != nil || rare.keepAlive != "" ||
 		rare.proxyConnection != "" || rare.anomalies != nil {
-		kept := rare // only this copy escapes: most messages allocate nothing
-		m.rare = &kept
+		kept = new(rareFields) // most messages allocate nothing
+		*kept = rare
 	}
+	m.FirstFrame, m.LastFrame, m.Start, m.End = src.FirstFrame, src.LastFrame, src.Start, src.End
+	m.BodyBytes, m.DeclaredLength, m.rare = src.BodyBytes, src.DeclaredLength, kept
+	m.Framing, m.Incomplete, m.Complete, m.HasProxyConnection = src.Framing, src.Incomplete, src.Complete, src.HasProxyConnection
+	m.method, m.version, m.tokens = method, version, tokens
 }
 
 // detached returns a copy of t that shares no string with the parser, for
@@ -262,37 +277,81 @@ func (x *rareFields) detached() *rareFields {
 // Transactions returns (they replace the records of the same Index), then
 // hand it to Engine.ConnectionLog. It keeps a small record of each (see
 // txnRec), so the parser need not keep its own (httpflow.Config.
-// ForgetSettled). A TxnLog is not safe for concurrent use.
+// ForgetSettled). The zero TxnLog works but recycles nothing; take one
+// from Engine.NewTxnLog. A TxnLog is not safe for concurrent use.
 type TxnLog struct {
-	pool   *recordPool
+	pool *recordPool
+	// chunks hold the records: the first chunkSizes[0], then
+	// chunkSizes[1], then chunkSizes[2] each (see chunkOf). Its first
+	// array is inline, so that a connection of few transactions costs
+	// no allocation for it.
 	chunks [][]txnRec
+	inline [2][]txnRec
 	n      int
 }
 
-// recChunk is how many records a chunk of a TxnLog holds: 64 × 168 bytes,
-// about 10 KiB.
-const recChunk = 64
+// chunkSizes are the sizes of a TxnLog's first chunks and, the last, of
+// every chunk after them. Most connections carry one or a few
+// transactions (a capture of short connections has 100 000 of them, many
+// open at once while reassembly lets them linger), and a keep-alive one
+// thousands: small first chunks keep the first kind at a few hundred
+// bytes, and 64-record chunks (10.5 KiB) the second at one chunk for
+// every 64 transactions.
+var chunkSizes = [3]int{4, 16, 64}
 
-// recordPool keeps the chunks of released TxnLogs for later ones: a
-// capture's connections close one after the other, and each new one
-// takes the memory the last left, already in cache and already paged in.
-type recordPool struct {
-	free [][]txnRec
+// chunkOf returns the chunk holding record i and i's place in it.
+func chunkOf(i int) (chunk, at int) {
+	if i < chunkSizes[0] {
+		return 0, i
+	}
+	i -= chunkSizes[0]
+	if i < chunkSizes[1] {
+		return 1, i
+	}
+	i -= chunkSizes[1]
+	return 2 + i/chunkSizes[2], i % chunkSizes[2]
 }
 
-// maxFreeChunks bounds the chunks a pool keeps (1 MiB of records): a
-// connection of 100 000 transactions does not keep its 16 MB for ever.
-const maxFreeChunks = 1 << 20 / (recChunk * 168)
+// sizeClass returns the index in chunkSizes of chunk k's size.
+func sizeClass(k int) int { return min(k, len(chunkSizes)-1) }
+
+// recordPool keeps the chunks of released TxnLogs for later ones, by size:
+// a capture's connections close one after the other, and each new one
+// takes the memory the last left, already paged in and often still in
+// cache.
+type recordPool struct {
+	free [len(chunkSizes)][][]txnRec
+}
+
+// maxFreeRecords bounds the records a pool keeps of each size (about
+// 1 MiB each): a connection of 100 000 transactions does not keep its
+// 16 MB for ever.
+const maxFreeRecords = 1 << 20 / 168
 
 // NewTxnLog returns an empty log for one connection, reusing the memory of
 // logs released before.
-func (e *Engine) NewTxnLog() *TxnLog { return &TxnLog{pool: &e.records} }
+func (e *Engine) NewTxnLog() *TxnLog {
+	l := new(TxnLog)
+	e.InitTxnLog(l)
+	return l
+}
+
+// InitTxnLog makes l an empty log of e, as NewTxnLog does, for a log that
+// is part of the caller's own per-connection state (one allocation less
+// per connection). l must not be copied once used.
+func (e *Engine) InitTxnLog(l *TxnLog) {
+	*l = TxnLog{pool: &e.records}
+	l.chunks = l.inline[:0]
+}
 
 // Len returns how many transactions the log holds.
 func (l *TxnLog) Len() int { return l.n }
 
 // at returns the i-th record.
-func (l *TxnLog) at(i int) *txnRec { return &l.chunks[i/recChunk][i%recChunk] }
+func (l *TxnLog) at(i int) *txnRec {
+	k, j := chunkOf(i)
+	return &l.chunks[k][j]
+}
 
 // Add records t, replacing the record of the same Index if the log has
 // one. Transactions come in order of Index (the parser settles them in
@@ -327,12 +386,20 @@ func (l *TxnLog) appendRec(t *httpflow.Transaction) {
 
 // grow adds one record at the end.
 func (l *TxnLog) grow() {
-	if l.n == len(l.chunks)*recChunk {
+	if k, j := chunkOf(l.n); j == 0 && k == len(l.chunks) {
+		class := sizeClass(k)
 		var c []txnRec
-		if p := l.pool; p != nil && len(p.free) > 0 {
-			c, p.free = p.free[len(p.free)-1], p.free[:len(p.free)-1]
+		if p := l.pool; p != nil && len(p.free[class]) > 0 {
+			free := p.free[class]
+			c, p.free[class] = free[len(free)-1], free[:len(free)-1]
+			// Released chunks are zero already; clearing one again
+			// brings it into cache in one sweep that the processor
+			// streams, so the records written into it over the next
+			// transactions mostly hit the cache instead of each
+			// missing it (bench/README.md, eleventh round).
+			clear(c)
 		} else {
-			c = make([]txnRec, recChunk)
+			c = make([]txnRec, chunkSizes[class])
 		}
 		l.chunks = append(l.chunks, c)
 	}
@@ -357,14 +424,14 @@ func (l *TxnLog) search(index int) (int, bool) {
 // Release empties the log and hands its memory on to later logs of the same
 // engine. The log may be used again.
 func (l *TxnLog) Release() {
-	for i, c := range l.chunks {
+	left := l.n
+	for k, c := range l.chunks {
 		// Clear what holds pointers (the parser's strings, rare values).
-		used := min(recChunk, l.n-i*recChunk)
-		if used > 0 {
-			clear(c[:used])
-		}
-		if l.pool != nil && len(l.pool.free) < maxFreeChunks {
-			l.pool.free = append(l.pool.free, c)
+		clear(c[:min(len(c), left)])
+		left -= min(len(c), left)
+		class := sizeClass(k)
+		if p := l.pool; p != nil && len(p.free[class])*chunkSizes[class] < maxFreeRecords {
+			p.free[class] = append(p.free[class], c)
 		}
 	}
 	clear(l.chunks)
