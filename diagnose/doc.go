@@ -70,6 +70,19 @@
 //	e.Connection(&diagnose.ConnInfo{Conn: c, App: app, Transactions: txns})
 //	findings := e.Finish()                             // sorted, deterministic
 //
+// A consumer of a capture of long keep-alive connections gives each
+// transaction to the engine as the parser settles it instead, so that
+// neither keeps the parser's records until the close:
+//
+//	log := e.NewTxnLog()                 // when the connection opens
+//	cfg.Settled = func(t *httpflow.Transaction) { log.Add(t) }
+//	cfg.ForgetSettled = true
+//	// at the close: what the parser still holds replaces or completes it
+//	for _, t := range p.Transactions() { log.Add(t) }
+//	e.ConnectionLog(c, p.App(), log)
+//
+// The rules read the engine's own record of each transaction (txnRec,
+// 168 bytes: the fields they use, not the parser's 576-byte Transaction).
 // Connection-scope rules run inside Connection, while the connection's
 // segments are still there; the engine keeps only a small summary of each
 // connection (64 bytes: no segments, no headers) for the

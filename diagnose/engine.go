@@ -425,9 +425,9 @@ func (p *pass) report(f Finding) {
 // connPass runs one connection-scope rule on one connection.
 type connPass struct {
 	pass
-	// c is the connection (v.txs its transactions). The ConnInfo itself
-	// is not kept: kept in the Engine, it would escape, and every caller
-	// would allocate one per connection.
+	// c is the connection (v.txs its transactions' records). The
+	// ConnInfo itself is not kept: kept in the Engine, it would escape,
+	// and every caller would allocate one per connection.
 	c *reassembly.Connection
 	v *connView
 	// reported and leftOut count the rule's findings on this connection.
