@@ -63,9 +63,10 @@ func (l *listedCounts) conn(max int) bool {
 	return true
 }
 
-// full reports whether txn would refuse any more transactions.
-func (l *listedCounts) full(max int) bool {
-	return l.txns >= orDefault(max, DefaultMaxListedTransactions)
+// full reports whether conn or txn would refuse any more connections or
+// transactions.
+func (l *listedCounts) full(maxConns, maxTxns int) bool {
+	return l.conns >= orDefault(maxConns, DefaultMaxListedConnections) || l.txns >= orDefault(maxTxns, DefaultMaxListedTransactions)
 }
 
 // txn is conn for transactions.

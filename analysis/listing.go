@@ -95,14 +95,19 @@ func (l *listing) addConn(c *ConnReport) {
 	l.conns = append(l.conns, connRef{id: c.ID, off: off, n: n})
 }
 
-func (l *listing) addTxn(t *TxnReport) {
+func (l *listing) addTxn(t *TxnReport) { l.addTxnRef(l.encodeTxn(t)) }
+
+// encodeTxn writes t's record (but with OmitTransactions) and returns its
+// index entry, for addTxnRef to list it. A record written and never
+// listed is only space in the listing's store.
+func (l *listing) encodeTxn(t *TxnReport) txnRef {
 	ref := txnRef{start: txnStart(t), conn: t.Connection, index: t.Index, provisional: t.provisional, n: -1}
 	if !l.omitTxns {
 		l.enc.b = l.enc.b[:0]
 		l.enc.txn(t)
 		ref.off, ref.n = l.write(l.enc.b)
 	}
-	l.addTxnRef(ref)
+	return ref
 }
 
 // addTxnRef lists a transaction by its index entry alone.

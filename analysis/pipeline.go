@@ -447,6 +447,9 @@ type handler struct {
 	http httpflow.Config
 	// te is Options.Events when it wants transactions as they settle.
 	te TransactionEvents
+	// scratch is the TxnReport a SpillListing run encodes each
+	// transaction from.
+	scratch txnReportBlock
 }
 
 // openConn is what the handler keeps of a connection while it is open:
@@ -458,28 +461,38 @@ type openConn struct {
 	id int
 	// log is diagnose's record of the transactions, for the rules at the
 	// close.
-	log *diagnose.TxnLog
+	log diagnose.TxnLog
 	// entries are the transactions' listing entries in order of Index, as
 	// far as they were built (see entryOf); unbuilt counts the ones after
 	// them, which the listing had no room for when they settled.
 	entries []txnEntry
 	unbuilt int
+	// entryBuf holds entries for a connection of one transaction, the
+	// commonest kind, without an allocation.
+	entryBuf [1]txnEntry
+	// held is the transaction settled last, which goes to log (and to
+	// entries, but with TransactionEvents, which get each transaction as
+	// it settles) when the next one settles (the parser keeps it until
+	// then) or at the close (the parser gives it again then, final).
+	held *httpflow.Transaction
 }
 
 // txnEntry is what the listing and Events need of one transaction at its
 // connection's close.
 type txnEntry struct {
-	// tr is the transaction's report; nil when only the index is listed
-	// (Options.OmitTransactions without Events), which needs just the
-	// fields below.
-	tr          *TxnReport
-	start       Time
-	index       int
-	provisional int
+	// tr is the transaction's report, for the Report's slices and for
+	// Events; nil when ref says all the listing needs.
+	tr *TxnReport
+	// ref is the listing's index entry (its index is always set): its
+	// record already written to the listing's store (ref.n >= 0:
+	// SpillListing, which so encodes each transaction while the parser's
+	// record is still in cache, with no TxnReport of its own), or none kept
+	// (ref.n < 0: OmitTransactions).
+	ref txnRef
 }
 
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	oc := &openConn{id: h.a.globalConn(c.ID), log: h.engine.NewTxnLog()}
+	oc := h.newOpenConn(c)
 	cfg := h.http
 	cfg.Settled = func(t *httpflow.Transaction) { h.settled(oc, t) }
 	oc.p = httpflow.NewConn(c, cfg)
@@ -487,20 +500,42 @@ func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
 	return oc.p
 }
 
+// newOpenConn returns the empty state of connection c.
+func (h *handler) newOpenConn(c *reassembly.Connection) *openConn {
+	oc := &openConn{id: h.a.globalConn(c.ID)}
+	h.engine.InitTxnLog(&oc.log)
+	oc.entries = oc.entryBuf[:0]
+	return oc
+}
+
 // settled takes what the report and the rules need of a transaction that
 // is over, numbers it, and gives it to TransactionEvents.
 func (h *handler) settled(oc *openConn, t *httpflow.Transaction) {
 	h.number(t)
+	if h.te != nil {
+		e, _ := h.entryOf(oc, t) // always built with Events
+		oc.entries = append(oc.entries, e)
+		h.te.Transaction(e.tr)
+	}
+	// The rest is taken from the transaction settled before, which the
+	// parser still holds (it lets a settled one go only once a later one
+	// settled); this one waits for the next, or for the close, where the
+	// parser gives it again. A connection of one transaction, the
+	// commonest kind, is so taken once, not twice.
+	t, oc.held = oc.held, t
+	if t == nil {
+		return
+	}
 	oc.log.Add(t)
+	if h.te != nil {
+		return // its entry was built when it settled
+	}
 	e, built := h.entryOf(oc, t)
 	if !built {
 		oc.unbuilt++
 		return
 	}
 	oc.entries = append(oc.entries, e)
-	if h.te != nil {
-		h.te.Transaction(e.tr)
-	}
 }
 
 // number gives t its provisional ID, unique across inputs (Report
@@ -512,22 +547,26 @@ func (h *handler) number(t *httpflow.Transaction) {
 }
 
 // entryOf builds t's listing entry. built is false when the report has
-// listed as many transactions as it may and no Events want them: then none
-// of this connection's transactions still to come will be listed either
-// (listing happens at the close, in order, and the count only grows), so
-// nothing needs to be built for them.
+// listed as many connections or transactions as it may and no Events want
+// them: then none of this connection's transactions still to come will be
+// listed either (listing happens at the close, in order, and the counts
+// only grow), so nothing needs to be built for them.
 func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, built bool) {
-	e = txnEntry{index: t.Index, provisional: t.ID}
+	e.ref = txnRef{start: httpTxnStart(t), conn: oc.id, index: t.Index, provisional: t.ID, n: -1}
+	l := h.a.listing
 	if h.a.opts.Events == nil {
-		if h.a.listed.full(h.a.opts.MaxListedTransactions) {
+		if h.a.listed.full(h.a.opts.MaxListedConnections, h.a.opts.MaxListedTransactions) {
 			return e, false
 		}
-		if l := h.a.listing; l != nil && l.omitTxns {
-			e.start = httpTxnStart(t)
+		if l != nil && l.omitTxns {
 			return e, true
 		}
 	}
-	tr := newTxnReport(t)
+	b := &h.scratch
+	if h.a.opts.Events != nil || l == nil {
+		b = new(txnReportBlock) // kept
+	}
+	tr := b.fill(t)
 	tr.provisional = tr.ID
 	tr.Connection = oc.id
 	if h.a.opts.KeepHeaders {
@@ -538,6 +577,12 @@ func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, bu
 			tr.ResponseHeaders = detachHeaders(t.Response.Headers())
 		}
 	}
+	if b == &h.scratch {
+		// The scratch report keeps the last transaction's values until
+		// the next fill overwrites them: one transaction's worth.
+		e.ref = l.encodeTxn(tr)
+		return e, true
+	}
 	e.tr = tr
 	return e, true
 }
@@ -546,14 +591,20 @@ func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, bu
 // few it kept after settling them, now final, and those it never settled)
 // into oc, each in place of what was taken from it before.
 func (h *handler) closing(oc *openConn, txns []*httpflow.Transaction) {
+	// The one held was settled last: the parser still has it, and gives
+	// it again now.
+	heldIndex := -1
+	if oc.held != nil {
+		heldIndex, oc.held = oc.held.Index, nil
+	}
 	for _, t := range txns {
 		settledBefore := t.ID != 0
 		if !settledBefore {
 			h.number(t)
 		}
 		oc.log.Add(t)
-		i, found := slices.BinarySearchFunc(oc.entries, t.Index, func(e txnEntry, index int) int { return cmp.Compare(e.index, index) })
-		if settledBefore && !found {
+		i, found := slices.BinarySearchFunc(oc.entries, t.Index, func(e txnEntry, index int) int { return cmp.Compare(e.ref.index, index) })
+		if settledBefore && !found && t.Index != heldIndex {
 			continue // its entry was never built, and it is counted in unbuilt
 		}
 		e, built := h.entryOf(oc, t)
@@ -584,11 +635,11 @@ func (h *handler) Closed(c *reassembly.Connection) {
 		// against the transactions open connections may keep.
 		defer p.Release()
 	} else {
-		oc = &openConn{id: h.a.globalConn(c.ID), log: h.engine.NewTxnLog()}
+		oc = h.newOpenConn(c)
 	}
 	h.limits.addConn(p)
 	count := oc.log.Len()
-	found := h.engine.ConnectionLog(c, app, oc.log)
+	found := h.engine.ConnectionLog(c, app, &oc.log)
 
 	cr := newConnReport(c, h.in.Index, p, count)
 	cr.ID = oc.id
@@ -624,8 +675,9 @@ func (h *handler) Closed(c *reassembly.Connection) {
 			}
 		}
 		if e.tr == nil {
-			// Numbered, not kept: the index entry is enough.
-			l.addTxnRef(txnRef{start: e.start, conn: cr.ID, index: e.index, provisional: e.provisional, n: -1})
+			// Encoded already, or numbered and not kept: the index entry
+			// is enough.
+			l.addTxnRef(e.ref)
 			continue
 		}
 		trs = append(trs, e.tr)

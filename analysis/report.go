@@ -337,7 +337,12 @@ func newTxnReport(t *httpflow.Transaction) *TxnReport {
 	// One allocation for the report and everything its pointers point to,
 	// instead of up to eleven: a keep-alive capture makes one per
 	// transaction.
-	b := new(txnReportBlock)
+	return new(txnReportBlock).fill(t)
+}
+
+// fill makes b's TxnReport that of t, as newTxnReport does, overwriting
+// all of b, and returns it.
+func (b *txnReportBlock) fill(t *httpflow.Transaction) *TxnReport {
 	r := &b.txn
 	*r = TxnReport{
 		ID:              t.ID,

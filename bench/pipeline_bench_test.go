@@ -252,10 +252,17 @@ func (h *httpHandler) Opened(c *reassembly.Connection) reassembly.StreamConsumer
 	if h.records {
 		l := h.engine.NewTxnLog()
 		h.logs[c] = l
+		// As analysis does: each transaction is recorded when the next
+		// one settles (the parser holds it until then) or at the close
+		// (the parser gives it again then).
+		var held *httpflow.Transaction
 		cfg.Settled = func(t *httpflow.Transaction) {
 			h.nextTxn++
 			t.ID = h.nextTxn
-			l.Add(t)
+			if held != nil {
+				l.Add(held)
+			}
+			held = t
 		}
 		cfg.ForgetSettled = true
 	}
