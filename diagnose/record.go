@@ -392,12 +392,15 @@ func (l *TxnLog) grow() {
 		if p := l.pool; p != nil && len(p.free[class]) > 0 {
 			free := p.free[class]
 			c, p.free[class] = free[len(free)-1], free[:len(free)-1]
-			// Released chunks are zero already; clearing one again
-			// brings it into cache in one sweep that the processor
-			// streams, so the records written into it over the next
-			// transactions mostly hit the cache instead of each
-			// missing it (bench/README.md, eleventh round).
-			clear(c)
+			if class == len(chunkSizes)-1 {
+				// Released chunks are zero already; clearing a large
+				// one again brings it into cache in one sweep that the
+				// processor streams, so the records written into it
+				// over the next transactions mostly hit the cache
+				// instead of each missing it (bench/README.md, eleventh
+				// round). A small one is filled at once.
+				clear(c)
+			}
 		} else {
 			c = make([]txnRec, chunkSizes[class])
 		}
