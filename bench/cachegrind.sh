@@ -10,7 +10,7 @@
 #   bench/cachegrind.sh CAPTURE [PACKETS [STAGE...]]
 #
 # PACKETS (default 150000) are cut from the capture's start with tcpdump;
-# STAGE defaults to "reassembly httpflow-nofields". GOGC is off unless set,
+# STAGE defaults to "reassembly httpflow-records". GOGC is off unless set,
 # so that when the collector runs does not move the counts; set GOGC=100 to
 # count its work too. Needs valgrind and tcpdump (apt-get install -y valgrind
 # tcpdump). The runtime is told not to use RDTSCP, which valgrind 3.19 does
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 capture=$1
 packets=${2:-150000}
 shift $(($# >= 2 ? 2 : 1))
-[ $# -gt 0 ] || set -- reassembly httpflow-nofields
+[ $# -gt 0 ] || set -- reassembly httpflow-records
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 tcpdump -r "$capture" -c "$packets" -w "$out/cut.pcap" 2>/dev/null

@@ -14,8 +14,8 @@
 #
 #   BENCH_ROUNDS  rounds (default 10)
 #   BENCH_BASE    the stage measured against (default reassembly)
-#   BENCH_OVER    the stage measured (default httpflow-nofields; diagnose
-#                 over httpflow-nofields is the rules' target)
+#   BENCH_OVER    the stage measured (default httpflow-records; diagnose
+#                 over httpflow-records is the rules' target)
 #   BENCH_CPU     the core every process is pinned to (default 1)
 #
 # "in the pass" is the benchmark's own CPU count around its loop
@@ -28,7 +28,7 @@ capture=$1
 shift
 rounds=${BENCH_ROUNDS:-10}
 base=${BENCH_BASE:-reassembly}
-over=${BENCH_OVER:-httpflow-nofields}
+over=${BENCH_OVER:-httpflow-records}
 cpu=${BENCH_CPU:-1}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
