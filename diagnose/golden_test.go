@@ -81,10 +81,14 @@ func diagnoseFileWith(t *testing.T, path string, cfg diagnose.Config, prepare fu
 	return engine.Finish()
 }
 
+// pipeline parses every connection with a parser that keeps all its
+// transactions and gives them to Engine.Connection at the close. number
+// gives each transaction its ID (nil: in the order they are given).
 type pipeline struct {
 	engine  *diagnose.Engine
 	parsers map[*reassembly.Connection]*httpflow.Conn
 	nextTx  int
+	number  func(*reassembly.Connection, *httpflow.Transaction)
 }
 
 func (h *pipeline) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
@@ -101,6 +105,10 @@ func (h *pipeline) Closed(c *reassembly.Connection) {
 		ci.App, ci.Transactions = p.App(), p.Transactions()
 	}
 	for _, t := range ci.Transactions {
+		if h.number != nil {
+			h.number(c, t)
+			continue
+		}
 		h.nextTx++
 		t.ID = h.nextTx
 	}

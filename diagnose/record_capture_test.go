@@ -20,32 +20,6 @@ func numberTxn(c *reassembly.Connection, t *httpflow.Transaction) {
 	t.ID = c.ID*1_000_000 + t.Index + 1
 }
 
-// keepAllPipeline is the old way: the parser keeps every transaction until
-// the close, and Engine.Connection records them all then.
-type keepAllPipeline struct {
-	engine  *diagnose.Engine
-	parsers map[*reassembly.Connection]*httpflow.Conn
-}
-
-func (h *keepAllPipeline) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
-	p := httpflow.NewConn(c, httpflow.Config{})
-	h.parsers[c] = p
-	return p
-}
-
-func (h *keepAllPipeline) Closed(c *reassembly.Connection) {
-	p := h.parsers[c]
-	delete(h.parsers, c)
-	ci := &diagnose.ConnInfo{Conn: c, App: httpflow.AppUnknown}
-	if p != nil {
-		ci.App, ci.Transactions = p.App(), p.Transactions()
-	}
-	for _, t := range ci.Transactions {
-		numberTxn(c, t)
-	}
-	h.engine.Connection(ci)
-}
-
 // settledPipeline is analysis's way: a TxnLog takes each transaction as
 // the parser settles it, the parser forgets most of them and recycles its
 // records, and at the close the log takes what Transactions still returns
@@ -146,7 +120,7 @@ func TestConnectionLogMatchesConnection(t *testing.T) {
 			ran++
 			path := filepath.Join(dir, name)
 			old := newTestEngine(t)
-			want := runPipeline(t, path, old, &keepAllPipeline{engine: old, parsers: map[*reassembly.Connection]*httpflow.Conn{}})
+			want := runPipeline(t, path, old, &pipeline{engine: old, parsers: map[*reassembly.Connection]*httpflow.Conn{}, number: numberTxn}) // the old way: the parser keeps every transaction until the close
 			e := newTestEngine(t)
 			h := &settledPipeline{t: t, engine: e, open: map[*reassembly.Connection]*settledConn{}}
 			got := runPipeline(t, path, e, h)
