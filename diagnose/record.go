@@ -294,10 +294,10 @@ type TxnLog struct {
 // every chunk after them. Most connections carry one or a few
 // transactions (a capture of short connections has 100 000 of them, many
 // open at once while reassembly lets them linger), and a keep-alive one
-// thousands: small first chunks keep the first kind at a few hundred
-// bytes, and 64-record chunks (10.5 KiB) the second at one chunk for
-// every 64 transactions.
-var chunkSizes = [3]int{4, 16, 64}
+// thousands: a first chunk of one record keeps the first kind at one
+// record's 168 bytes, and 64-record chunks (10.5 KiB) the second at one
+// chunk for every 64 transactions.
+var chunkSizes = [3]int{1, 8, 64}
 
 // chunkOf returns the chunk holding record i and i's place in it.
 func chunkOf(i int) (chunk, at int) {
