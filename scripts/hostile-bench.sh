@@ -10,17 +10,24 @@
 #   scripts/hostile-bench.sh syn-flood       # only the named ones (Go tests too)
 #   KEEP=1 scripts/hostile-bench.sh          # keep the captures in $WORK
 #   FORMATS="json html" scripts/hostile-bench.sh  # other formats (FORMAT=x: one)
+#   BENCH_CPU=0 scripts/hostile-bench.sh     # pin to core 0 instead of 1
+#
+# Every measured process (each connscope run, and the Go tests with the
+# binaries they start) is pinned to one core with taskset, core 1 unless
+# BENCH_CPU names another (as in bench/ratio.sh), so that its CPU time does
+# not move with the machine's load and the Go runtime sees one CPU.
 #
 # Then it runs the Go tests at full size (CONNSCOPE_HOSTILE_FULL=1), which
 # check exit status and the 256 MB RSS cap again from inside Go (text, and
 # HAR and JUnit on the scenarios that list the most). Needs GNU
-# time (/usr/bin/time). Takes ten minutes or more on two cores.
+# time (/usr/bin/time) and taskset. Takes ten minutes or more.
 set -eu
 
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d /tmp/connscope-hostile.XXXXXX)}
 FORMATS=${FORMATS:-${FORMAT:-text har junit}}
 CAP_MB=${CONNSCOPE_HOSTILE_RSS_MB:-256}
+CPU=${BENCH_CPU:-1}
 mkdir -p "$WORK"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 
@@ -52,7 +59,7 @@ for s in $scenarios; do
 			*) render="--format $f" ;;
 			esac
 			# %U %S %e %M: user s, system s, wall s, peak RSS KiB.
-			/usr/bin/time -f '%U %S %e %M' -o "$WORK/time" "$WORK/connscope" analyze $render "$pcap" >"$WORK/out" 2>"$WORK/err" || {
+			/usr/bin/time -f '%U %S %e %M' -o "$WORK/time" taskset -c "$CPU" "$WORK/connscope" analyze $render "$pcap" >"$WORK/out" 2>"$WORK/err" || {
 				echo "$s n=$n -f $f: connscope failed (exit $?):" >&2; cat "$WORK/err" >&2; exit 1; }
 			set -- $(tail -1 "$WORK/time")
 			cpu=$(echo "$1 $2" | awk '{ printf "%.2f", $1 + $2 }')
@@ -72,6 +79,6 @@ for s in $scenarios; do
 done
 
 echo
-echo "Go tests at full size (CONNSCOPE_HOSTILE_FULL=1):"
-CONNSCOPE_HOSTILE_FULL=1 go test -count=1 -timeout 60m -run "$tests" -v ./internal/hostile | grep -E '^(---|    ---|ok|FAIL|PASS)|RSS' || over=1
+echo "Go tests at full size (CONNSCOPE_HOSTILE_FULL=1), on core $CPU:"
+CONNSCOPE_HOSTILE_FULL=1 taskset -c "$CPU" go test -count=1 -timeout 60m -run "$tests" -v ./internal/hostile | grep -E '^(---|    ---|ok|FAIL|PASS)|RSS' || over=1
 exit $over
