@@ -450,6 +450,8 @@ type handler struct {
 	// scratch is the TxnReport a SpillListing run encodes each
 	// transaction from.
 	scratch txnReportBlock
+	// spare are openConns of closed connections, for later ones.
+	spare []*openConn
 }
 
 // openConn is what the handler keeps of a connection while it is open:
@@ -475,6 +477,11 @@ type openConn struct {
 	// it settles) when the next one settles (the parser keeps it until
 	// then) or at the close (the parser gives it again then, final).
 	held *httpflow.Transaction
+	// settle is the parser's Config.Settled for this openConn, made once:
+	// an openConn goes from a closed connection to a later one (see
+	// handler.spare), so that a capture of a million connections (a SYN
+	// flood) allocates neither again for each.
+	settle func(*httpflow.Transaction)
 }
 
 // txnEntry is what the listing and Events need of one transaction at its
@@ -494,7 +501,7 @@ type txnEntry struct {
 func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
 	oc := h.newOpenConn(c)
 	cfg := h.http
-	cfg.Settled = func(t *httpflow.Transaction) { h.settled(oc, t) }
+	cfg.Settled = oc.settle
 	oc.p = httpflow.NewConn(c, cfg)
 	h.open[c] = oc
 	return oc.p
@@ -502,10 +509,43 @@ func (h *handler) Opened(c *reassembly.Connection) reassembly.StreamConsumer {
 
 // newOpenConn returns the empty state of connection c.
 func (h *handler) newOpenConn(c *reassembly.Connection) *openConn {
-	oc := &openConn{id: h.a.globalConn(c.ID)}
-	h.engine.InitTxnLog(&oc.log)
-	oc.entries = oc.entryBuf[:0]
+	var oc *openConn
+	if n := len(h.spare); n > 0 {
+		oc, h.spare = h.spare[n-1], h.spare[:n-1]
+	} else {
+		oc = new(openConn)
+		h.engine.InitTxnLog(&oc.log)
+		oc.entries = oc.entryBuf[:0]
+		oc.settle = func(t *httpflow.Transaction) { h.settled(oc, t) }
+	}
+	oc.id = h.a.globalConn(c.ID)
 	return oc
+}
+
+// Bounds on what handler.spare keeps.
+const (
+	// maxSpare is how many openConns wait for a later connection: more
+	// than are open at once in most captures.
+	maxSpare = 4096
+	// maxSpareEntries is the largest entries array a spare keeps; a
+	// longer one (a keep-alive connection's, listed) goes to the collector.
+	maxSpareEntries = 64
+)
+
+// recycle empties oc, whose connection was handed on and its parser
+// released (its log was released by ConnectionLog), for a later
+// connection.
+func (h *handler) recycle(oc *openConn) {
+	clear(oc.entries) // the TxnReports belong to the report now
+	if cap(oc.entries) > maxSpareEntries {
+		oc.entries = oc.entryBuf[:0]
+	} else {
+		oc.entries = oc.entries[:0]
+	}
+	oc.p, oc.held, oc.unbuilt, oc.id = nil, nil, 0, 0
+	if len(h.spare) < maxSpare {
+		h.spare = append(h.spare, oc)
+	}
 }
 
 // settled takes what the report and the rules need of a transaction that
@@ -627,15 +667,17 @@ func (h *handler) Closed(c *reassembly.Connection) {
 	delete(h.open, c)
 	var p *httpflow.Conn
 	app := httpflow.AppUnknown
-	if oc != nil {
+	if oc == nil {
+		oc = h.newOpenConn(c)
+	}
+	defer h.recycle(oc) // after p.Release, deferred below
+	if oc.p != nil {
 		p = oc.p
 		h.closing(oc, p.Transactions())
 		app = p.App()
 		// Its transactions are handed on below: they no longer count
 		// against the transactions open connections may keep.
 		defer p.Release()
-	} else {
-		oc = h.newOpenConn(c)
 	}
 	h.limits.addConn(p)
 	count := oc.log.Len()

@@ -281,12 +281,12 @@ func (x *rareFields) detached() *rareFields {
 // from Engine.NewTxnLog. A TxnLog is not safe for concurrent use.
 type TxnLog struct {
 	pool *recordPool
-	// chunks hold the records: the first chunkSizes[0], then
-	// chunkSizes[1], then chunkSizes[2] each (see chunkOf). Its first
-	// array is inline, so that a connection of few transactions costs
-	// no allocation for it.
+	// chunks hold the records: the first chunkSizes[0], the next
+	// chunkSizes[1], and so on, the last size repeating (see chunkOf).
+	// Its first array is inline, so that a connection of few transactions
+	// costs no allocation for it.
 	chunks [][]txnRec
-	inline [2][]txnRec
+	inline [len(chunkSizes)][]txnRec
 	n      int
 }
 
@@ -295,21 +295,22 @@ type TxnLog struct {
 // transactions (a capture of short connections has 100 000 of them, many
 // open at once while reassembly lets them linger), and a keep-alive one
 // thousands: a first chunk of one record keeps the first kind at one
-// record's 168 bytes, and 64-record chunks (10.5 KiB) the second at one
-// chunk for every 64 transactions.
-var chunkSizes = [3]int{1, 8, 64}
+// record's 168 bytes, sizes growing by four keep a connection held to a
+// few transactions by the open-transaction budget (20 each when 1 000
+// connections hoard them) below 3.5 KiB, and 64-record chunks (10.5 KiB)
+// hold a long connection's records at one chunk for every 64.
+var chunkSizes = [...]int{1, 4, 16, 64}
 
 // chunkOf returns the chunk holding record i and i's place in it.
 func chunkOf(i int) (chunk, at int) {
-	if i < chunkSizes[0] {
-		return 0, i
+	for k, n := range chunkSizes[:len(chunkSizes)-1] {
+		if i < n {
+			return k, i
+		}
+		i -= n
 	}
-	i -= chunkSizes[0]
-	if i < chunkSizes[1] {
-		return 1, i
-	}
-	i -= chunkSizes[1]
-	return 2 + i/chunkSizes[2], i % chunkSizes[2]
+	last := chunkSizes[len(chunkSizes)-1]
+	return len(chunkSizes) - 1 + i/last, i % last
 }
 
 // sizeClass returns the index in chunkSizes of chunk k's size.
