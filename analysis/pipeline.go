@@ -592,12 +592,12 @@ func (h *handler) number(t *httpflow.Transaction) {
 // listed either (listing happens at the close, in order, and the counts
 // only grow), so nothing needs to be built for them.
 func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, built bool) {
+	if h.a.opts.Events == nil && h.a.listed.full(h.a.opts.MaxListedConnections, h.a.opts.MaxListedTransactions) {
+		return e, false
+	}
 	e.ref = txnRef{start: httpTxnStart(t), conn: oc.id, index: t.Index, provisional: t.ID, n: -1}
 	l := h.a.listing
 	if h.a.opts.Events == nil {
-		if h.a.listed.full(h.a.opts.MaxListedConnections, h.a.opts.MaxListedTransactions) {
-			return e, false
-		}
 		if l != nil && l.omitTxns {
 			return e, true
 		}

@@ -213,10 +213,7 @@ func newConnView(ci *ConnInfo) *connView {
 // resetConnView makes v the view of c with the transactions of l, keeping
 // the capacity of every buffer the lookups fill.
 func (v *connView) resetConnView(c *reassembly.Connection, l *TxnLog) {
-	txs := v.txBuf[:0]
-	for i := range l.n {
-		txs = append(txs, l.at(i))
-	}
+	txs := l.records(v.txBuf[:0])
 	v.txBuf = txs
 	v.connValues = connValues{c: c, txs: txs}
 	v.lookupBuffers.empty()

@@ -287,6 +287,10 @@ type TxnLog struct {
 	// costs no allocation for it.
 	chunks [][]txnRec
 	inline [len(chunkSizes)][]txnRec
+	// tail is the unused part of the last chunk; last is the last record
+	// (nil when there is none).
+	tail []txnRec
+	last *txnRec
 	n      int
 }
 
@@ -359,36 +363,34 @@ func (l *TxnLog) at(i int) *txnRec {
 // order, and Transactions lists the rest after them); one out of order is
 // put in its place.
 func (l *TxnLog) Add(t *httpflow.Transaction) {
-	if l.n > 0 {
-		if last := l.at(l.n - 1); int(last.Index) >= t.Index {
-			i, found := l.search(t.Index)
-			if found {
-				l.at(i).record(t)
-				return
-			}
-			l.grow()
+	if l.n > 0 && l.last.Index >= int32(t.Index) {
+		i, found := l.search(t.Index)
+		if !found {
+			l.push()
 			for j := l.n - 1; j > i; j-- {
 				*l.at(j) = *l.at(j - 1)
 			}
-			l.at(i).record(t)
-			return
 		}
+		l.at(i).record(t)
+		l.last = l.at(l.n - 1)
+		return
 	}
-	l.grow()
-	l.at(l.n - 1).record(t)
+	l.appendRec(t)
 }
 
 // appendRec records t after the others, whatever its Index: for
 // Engine.Connection, whose caller gives the list to diagnose as it is.
 func (l *TxnLog) appendRec(t *httpflow.Transaction) {
-	l.grow()
-	l.at(l.n - 1).record(t)
+	r := l.push()
+	r.record(t)
+	l.last = r
 }
 
-// grow adds one record at the end.
-func (l *TxnLog) grow() {
-	if k, j := chunkOf(l.n); j == 0 && k == len(l.chunks) {
-		class := sizeClass(k)
+// push adds one record at the end and returns it: the first of tail, the
+// unused part of the last chunk, or of a chunk added for it.
+func (l *TxnLog) push() *txnRec {
+	if len(l.tail) == 0 {
+		class := sizeClass(len(l.chunks))
 		var c []txnRec
 		if p := l.pool; p != nil && len(p.free[class]) > 0 {
 			free := p.free[class]
@@ -406,8 +408,24 @@ func (l *TxnLog) grow() {
 			c = make([]txnRec, chunkSizes[class])
 		}
 		l.chunks = append(l.chunks, c)
+		l.tail = c
 	}
+	r := &l.tail[0]
+	l.tail = l.tail[1:]
 	l.n++
+	return r
+}
+
+// records appends a pointer to each record, in order, to dst.
+func (l *TxnLog) records(dst []*txnRec) []*txnRec {
+	left := l.n
+	for _, c := range l.chunks {
+		for i := range c[:min(len(c), left)] {
+			dst = append(dst, &c[i])
+		}
+		left -= min(len(c), left)
+	}
+	return dst
 }
 
 // search returns the position of the record of Index index, or where it
@@ -439,7 +457,7 @@ func (l *TxnLog) Release() {
 		}
 	}
 	clear(l.chunks)
-	l.chunks, l.n = l.chunks[:0], 0
+	l.chunks, l.n, l.tail, l.last = l.chunks[:0], 0, nil, nil
 }
 
 // TxnRef names the transaction a finding is about.
