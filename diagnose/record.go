@@ -291,7 +291,7 @@ type TxnLog struct {
 	// (nil when there is none).
 	tail []txnRec
 	last *txnRec
-	n      int
+	n    int
 }
 
 // chunkSizes are the sizes of a TxnLog's first chunks and, the last, of
