@@ -3,6 +3,7 @@ package httpflow
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,8 +17,9 @@ import (
 // delivered byte is accounted for (by a message or as skipped), that
 // messages are internally consistent, that cutting the same bytes into
 // one-byte segments gives the same transactions, that parsing into
-// recycled transaction records does too, and that the fast paths
-// (fastpath.go) give what the general code gives.
+// recycled transaction records does too, that a consumer of Settled with
+// ForgetSettled ends up with them too (checkForgetSettled), and that the
+// fast paths (fastpath.go) give what the general code gives.
 func FuzzConn(f *testing.F) {
 	for _, tc := range parseCases {
 		var c, s strings.Builder
@@ -56,6 +58,8 @@ func FuzzConn(f *testing.F) {
 			t.Errorf("recycled records changed the result:\nfresh (%s):\n%s\nrecycled (%s):\n%s", p.App(), a, r.App(), b)
 		}
 		r.Release()
+		// As analysis parses now: forgetting what it gave to Settled.
+		checkForgetSettled(t, p, Config{MaxHeaderBytes: 256, MaxHeaders: 8}, ops)
 		// The fast paths (fastpath.go, Conn.settle) change nothing.
 		for _, cfg := range []Config{{MaxHeaderBytes: 256, MaxHeaders: 8}, {MaxHeaderBytes: 256, MaxHeaders: 8, DropHeaderFields: true}} {
 			fast := dumpConn(run(testConn(), cfg, ops, whole))
@@ -202,5 +206,175 @@ func TestInvariantsOnCases(t *testing.T) {
 		for _, sp := range []splitter{whole, bytewise} {
 			checkInvariants(t, run(testConn(), Config{}, tc.ops, sp))
 		}
+	}
+}
+
+// checkForgetSettled parses ops as analysis does (cfg with Settled,
+// ForgetSettled, RecycleTransactions and DropHeaderFields), with a
+// consumer that takes a copy of each transaction when analysis would
+// (analysis/pipeline.go, handler.settled and handler.closing): a settled
+// one when the next one settles (the parser still holds it then), and at
+// the close the last one settled and those Transactions returns, each in
+// place of an earlier copy of the same Index. What it so ends up with,
+// ordered by Index, must be what plain, which parsed ops with cfg alone,
+// returns from Transactions, field by field, but for the header and
+// trailer lists (dropped) and the IDs. It also checks that Settled gives
+// an Index at most once, that Transactions keeps the ID the consumer set
+// in Settled (analysis tells the transactions it numbered by it), and
+// that the one settled last is among those Transactions returns
+// (analysis takes it from there).
+func checkForgetSettled(t *testing.T, plain *Conn, cfg Config, ops []op) {
+	t.Helper()
+	var (
+		given []bool         // by Index: given to Settled
+		taken []*Transaction // by Index: the copy kept
+		early []bool         // by Index: taken when the next one settled, and not again
+		held  *Transaction   // settled last: the parser still holds it
+	)
+	take := func(tx *Transaction, whenNextSettled bool) {
+		for len(taken) <= tx.Index {
+			taken, early = append(taken, nil), append(early, false)
+		}
+		taken[tx.Index], early[tx.Index] = copyTxn(tx), whenNextSettled
+	}
+	cfg.DropHeaderFields, cfg.RecycleTransactions, cfg.ForgetSettled = true, true, true
+	cfg.Settled = func(tx *Transaction) {
+		if tx.Index < 0 {
+			t.Fatalf("Settled gave Index %d", tx.Index)
+		}
+		for len(given) <= tx.Index {
+			given = append(given, false)
+		}
+		if given[tx.Index] {
+			t.Errorf("Settled gave Index %d twice", tx.Index)
+		}
+		given[tx.Index] = true
+		tx.ID = tx.Index + 1
+		if held != nil {
+			take(held, true)
+		}
+		held = tx
+	}
+	q := run(testConn(), cfg, ops, whole)
+	defer q.Release()
+	if held != nil {
+		take(held, false)
+	}
+	heldReturned := held == nil
+	for _, tx := range q.Transactions() {
+		wantID := 0 // as a transaction never settled
+		if tx.Index < len(given) && given[tx.Index] {
+			wantID = tx.Index + 1
+		}
+		if tx.ID != wantID {
+			t.Errorf("#%d has ID %d at the close, want %d", tx.Index, tx.ID, wantID)
+		}
+		heldReturned = heldReturned || tx.Index == held.Index
+		take(tx, false)
+	}
+	if !heldReturned {
+		t.Errorf("#%d, settled last, is not among the transactions Transactions returns", held.Index)
+	}
+	if plain.App() != q.App() {
+		t.Errorf("App %s, with ForgetSettled %s", plain.App(), q.App())
+	}
+	want := plain.Transactions()
+	if len(taken) != len(want) {
+		t.Errorf("with ForgetSettled %d transactions taken, want %d", len(taken), len(want))
+	}
+	for i := range min(len(taken), len(want)) {
+		if taken[i] == nil {
+			t.Errorf("#%d: never taken (not settled before a later one, not returned at the close)", i)
+			continue
+		}
+		diffs := fieldDiffs("", reflect.ValueOf(copyTxn(want[i])), reflect.ValueOf(taken[i]), nil)
+		if len(diffs) == 0 {
+			continue
+		}
+		when := "at the close"
+		if early[i] {
+			when = "when the next one settled; not returned again at the close, so nothing later replaced it"
+		}
+		t.Errorf("#%d (taken %s), plain vs ForgetSettled:\n\t%s", i, when, strings.Join(diffs, "\n\t"))
+	}
+}
+
+// copyTxn copies what a consumer of a recycled transaction record keeps:
+// every field, and the messages' fields but for the header and trailer
+// lists, with strings cloned; ID is left zero. Empty lists are nil, and so
+// is an Extra left empty, so that fieldDiffs compares copies of a record
+// with and without DropHeaderFields alike.
+func copyTxn(tx *Transaction) *Transaction {
+	c := *tx
+	c.ID = 0
+	c.Request, c.Response, c.Interim = copyMessage(tx.Request), copyMessage(tx.Response), nil
+	for _, m := range tx.Interim {
+		c.Interim = append(c.Interim, copyMessage(m))
+	}
+	return &c
+}
+
+func copyMessage(m *Message) *Message {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Method, c.Target, c.Version, c.Reason = strings.Clone(m.Method), strings.Clone(m.Target), strings.Clone(m.Version), strings.Clone(m.Reason)
+	c.ConnectionTokens = cloneStrings(m.ConnectionTokens)
+	c.Extra = nil
+	if x := m.Extra; x != nil && (x.KeepAlive != "" || x.ProxyConnection != "" || x.Expect != "" || x.Upgrade != "" || len(x.Anomalies) > 0) {
+		c.Extra = &MessageExtra{
+			KeepAlive:       strings.Clone(x.KeepAlive),
+			ProxyConnection: strings.Clone(x.ProxyConnection),
+			Expect:          strings.Clone(x.Expect),
+			Upgrade:         strings.Clone(x.Upgrade),
+			Anomalies:       cloneStrings(x.Anomalies),
+		}
+	}
+	return &c
+}
+
+func cloneStrings(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	c := make([]string, len(s))
+	for i, v := range s {
+		c[i] = strings.Clone(v)
+	}
+	return c
+}
+
+// fieldDiffs appends to out each field in which a and b differ, by its
+// path from them (".Response.Extra.Anomalies"), following pointers and
+// going into structs and slices.
+func fieldDiffs(path string, a, b reflect.Value, out []string) []string {
+	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			if a.IsNil() != b.IsNil() {
+				out = append(out, fmt.Sprintf("%s: nil %v vs nil %v", path, a.IsNil(), b.IsNil()))
+			}
+			return out
+		}
+		return fieldDiffs(path, a.Elem(), b.Elem(), out)
+	case reflect.Struct:
+		for i := range a.NumField() {
+			out = fieldDiffs(path+"."+a.Type().Field(i).Name, a.Field(i), b.Field(i), out)
+		}
+		return out
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return append(out, fmt.Sprintf("%s: %d vs %d elements", path, a.Len(), b.Len()))
+		}
+		for i := range a.Len() {
+			out = fieldDiffs(fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i), out)
+		}
+		return out
+	default:
+		if !a.Equal(b) {
+			out = append(out, fmt.Sprintf("%s: %v vs %v", path, a, b))
+		}
+		return out
 	}
 }
