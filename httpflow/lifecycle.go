@@ -73,6 +73,11 @@ func (p *Conn) done(s *stream) {
 func (p *Conn) openTunnel(b *txnBox) {
 	p.streams[reassembly.ServerToClient].toTunnel()
 	c := &p.streams[reassembly.ClientToServer]
+	// A request of an earlier transaction still in progress: the
+	// response that switched is one whose request was not captured
+	// (a gap), so the client's bytes in flight are that earlier
+	// request's, not the tunnel's.
+	earlier := c.msg != nil && c.box != nil && c.box != b && c.box.t.Index < b.t.Index
 	if b.kept {
 		kept := p.boxes[:b.t.Index-p.base+1]
 		for _, later := range p.boxes[b.t.Index-p.base+1:] {
@@ -91,6 +96,10 @@ func (p *Conn) openTunnel(b *txnBox) {
 	switch {
 	case c.msg == nil:
 		c.toTunnel()
+	case earlier:
+		// It goes on to its end (or is marked incomplete by the close,
+		// as any message is), and the tunnel starts after it.
+		c.tunnelAfter = true
 	case c.box != b:
 		// A later request in progress: its bytes so far were counted above.
 		c.msg, c.box, c.blkOpen, c.trailersOpen = nil, nil, false, false
