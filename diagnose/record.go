@@ -280,18 +280,20 @@ func (x *rareFields) detached() *rareFields {
 // ForgetSettled). The zero TxnLog works but recycles nothing; take one
 // from Engine.NewTxnLog. A TxnLog is not safe for concurrent use.
 type TxnLog struct {
-	pool *recordPool
+	// n, last, tail and chunks come first: a log's first cache line is
+	// all that a connection without transactions touches.
+	n int
+	// tail is the unused part of the last chunk; last is the last record
+	// (nil when there is none).
+	last *txnRec
+	tail []txnRec
 	// chunks hold the records: the first chunkSizes[0], the next
 	// chunkSizes[1], and so on, the last size repeating (see chunkOf).
 	// Its first array is inline, so that a connection of few transactions
 	// costs no allocation for it.
 	chunks [][]txnRec
+	pool   *recordPool
 	inline [len(chunkSizes)][]txnRec
-	// tail is the unused part of the last chunk; last is the last record
-	// (nil when there is none).
-	tail []txnRec
-	last *txnRec
-	n    int
 }
 
 // chunkSizes are the sizes of a TxnLog's first chunks and, the last, of
@@ -446,6 +448,9 @@ func (l *TxnLog) search(index int) (int, bool) {
 // Release empties the log and hands its memory on to later logs of the same
 // engine. The log may be used again.
 func (l *TxnLog) Release() {
+	if l.n == 0 && len(l.chunks) == 0 {
+		return // nothing to hand on, and nothing to write
+	}
 	left := l.n
 	for k, c := range l.chunks {
 		// Clear what holds pointers (the parser's strings, rare values).
