@@ -595,21 +595,25 @@ func (h *handler) number(t *httpflow.Transaction) {
 // listed either (listing happens at the close, in order, and the counts
 // only grow), so nothing needs to be built for them.
 func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, built bool) {
-	if h.a.opts.Events == nil && h.a.listed.full(h.a.opts.MaxListedConnections, h.a.opts.MaxListedTransactions) {
+	events := h.a.opts.Events != nil
+	if !events && h.a.listed.full(h.a.opts.MaxListedConnections, h.a.opts.MaxListedTransactions) {
 		return e, false
 	}
 	e.ref = txnRef{start: httpTxnStart(t), conn: oc.id, index: t.Index, provisional: t.ID, n: -1}
 	l := h.a.listing
-	if h.a.opts.Events == nil {
-		if l != nil && l.omitTxns {
-			return e, true
-		}
+	if !events && l != nil && l.omitTxns {
+		return e, true
 	}
-	b := &h.scratch
-	if h.a.opts.Events != nil || l == nil {
-		b = new(txnReportBlock) // kept
+	// A spilled listing without Events keeps no TxnReport: it encodes the
+	// transaction at once, from one scratch report that the next fill
+	// overwrites whole.
+	spill := !events && l != nil
+	var tr *TxnReport
+	if spill {
+		tr = h.scratch.fill(t)
+	} else {
+		tr = newTxnReport(t)
 	}
-	tr := b.fill(t)
 	tr.provisional = tr.ID
 	tr.Connection = oc.id
 	if h.a.opts.KeepHeaders {
@@ -620,13 +624,11 @@ func (h *handler) entryOf(oc *openConn, t *httpflow.Transaction) (e txnEntry, bu
 			tr.ResponseHeaders = detachHeaders(t.Response.Headers())
 		}
 	}
-	if b == &h.scratch {
-		// The scratch report keeps the last transaction's values until
-		// the next fill overwrites them: one transaction's worth.
+	if spill {
 		e.ref = l.encodeTxn(tr)
-		return e, true
+	} else {
+		e.tr = tr
 	}
-	e.tr = tr
 	return e, true
 }
 

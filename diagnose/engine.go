@@ -107,6 +107,7 @@ type ruleRun struct {
 // non-negative number.
 func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{thresholds: make(map[*Rule][]float64), groupOf: make(map[serverKey]int32)}
+	e.InitTxnLog(&e.scratchLog)
 	var enabled []*Rule
 	for _, r := range registry {
 		if cfg.Enabled == nil || cfg.Enabled(r) {
@@ -254,7 +255,6 @@ func (e *Engine) Connection(ci *ConnInfo) []Finding {
 		return nil
 	}
 	l := &e.scratchLog
-	l.pool = &e.records
 	for _, t := range ci.Transactions {
 		l.appendRec(t)
 	}

@@ -116,16 +116,6 @@ var methodNames = [...]string{"", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIO
 // versionNames are the versions a record names by index.
 var versionNames = [...]string{"", "HTTP/1.1", "HTTP/1.0"}
 
-// nameIndex returns s's index in names, or -1.
-func nameIndex(names []string, s string) int {
-	for i, n := range names {
-		if n == s {
-			return i
-		}
-	}
-	return -1
-}
-
 // Method returns the request method ("" for a response or an unparsed
 // request line).
 func (m *msgRec) Method() string {
@@ -210,12 +200,12 @@ func (r *txnRec) record(t *httpflow.Transaction) {
 func (m *msgRec) record(src *httpflow.Message) {
 	var rare rareFields
 	method, version, tokens := uint8(0), uint8(0), tokensNone
-	if i := nameIndex(methodNames[:], src.Method); i >= 0 {
+	if i := slices.Index(methodNames[:], src.Method); i >= 0 {
 		method = uint8(i)
 	} else {
 		rare.method = src.Method
 	}
-	if i := nameIndex(versionNames[:], src.Version); i >= 0 {
+	if i := slices.Index(versionNames[:], src.Version); i >= 0 {
 		version = uint8(i)
 	} else {
 		rare.version = src.Version
