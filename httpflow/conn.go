@@ -385,10 +385,6 @@ func (p *Conn) inUse(b *txnBox) bool {
 		uintptr(unsafe.Pointer(s.last))-start < size || uintptr(unsafe.Pointer(s.lineMsg))-start < size
 }
 
-// forgetting reports whether settled transactions are let go
-// (Config.ForgetSettled, which needs Settled).
-func (p *Conn) forgetting() bool { return p.cfg.ForgetSettled && p.cfg.Settled != nil }
-
 // settle finalizes the transactions that are over, oldest first, when a
 // message ends: their records were just written and are still in cache,
 // whereas at the close of a long keep-alive connection Transactions would
